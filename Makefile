@@ -1,0 +1,39 @@
+# Two commands matter (see README): `make demo` and `make test`. Both set everything up first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ORACLE := .cache/oracle
+
+.PHONY: setup sysdeps demo test test-fast clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+
+# One resolver call installs the whole pinned stack plus the package (and builds the C coder extension).
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py $(wildcard runtimes/c/*.c runtimes/c/*.h)
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+sysdeps:
+	bash scripts/install_system_deps.sh
+
+# CompressAI is a test oracle only (never a runtime dependency): its wheel goes into a private folder.
+$(ORACLE)/.installed: $(BIN)/python
+	$(BIN)/pip install -q --no-deps --target $(ORACLE) compressai==1.2.8
+	touch $@
+
+demo: setup
+	$(BIN)/fsplit-demo
+	$(BIN)/fsplit-export --target all --quantize int8 --out artifacts/default
+
+test: sysdeps setup $(ORACLE)/.installed
+	FSPLIT_ORACLE_DIR=$(CURDIR)/$(ORACLE) $(BIN)/python -m pytest -q
+
+test-fast: setup $(ORACLE)/.installed
+	FSPLIT_ORACLE_DIR=$(CURDIR)/$(ORACLE) $(BIN)/python -m pytest -q -m "not slow"
+
+clean:
+	rm -rf $(VENV) .cache build *.egg-info

@@ -119,8 +119,9 @@ class EntropyBottleneck(nn.Module):
         samples = torch.arange(max_length, device=q.device)[None, :] + pmf_start[:, None, None]
         lower = self._logits_cumulative(samples - 0.5, stop_gradient=True)
         upper = self._logits_cumulative(samples + 0.5, stop_gradient=True)
-        sign = -torch.sign(lower + upper)
-        pmf = torch.abs(torch.sigmoid(sign * upper) - torch.sigmoid(sign * lower))[:, 0, :]
+        # CompressAI >= 1.2.5 takes the plain difference here (no sign trick): float32 results, hence the
+        # integer tables, differ from the sign-trick form in some channels.
+        pmf = (torch.sigmoid(upper) - torch.sigmoid(lower))[:, 0, :]
         tail_mass = torch.sigmoid(lower[:, 0, :1]) + torch.sigmoid(-upper[:, 0, -1:])
 
         cdf = np.zeros((self.channels, max_length + 2), dtype=np.int32)

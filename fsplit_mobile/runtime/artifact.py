@@ -1,0 +1,158 @@
+"""Artifact.open(dir): read and validate an artifact folder's manifest.json and files."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = "fsplit-artifact/1"
+TARGETS = ("executorch", "coreml", "tflite", "onnx")
+QUANTIZATIONS = ("none", "int8", "int8-dynamic", "int8-weights")
+REQUIRED_KEYS = ("schema", "model_id", "target", "quantization", "files", "input", "output", "latent", "tables",
+                 "tool_versions", "sha256")
+
+
+class ArtifactError(Exception):
+    """The folder is not a complete, consistent artifact. The message names the file and the problem."""
+
+
+def sha256_path(path: Path) -> str:
+    """sha256 of a file, or of a directory (e.g. .mlpackage) as the hash of its sorted (relative path, file hash) list."""
+    path = Path(path)
+    if path.is_dir():
+        h = hashlib.sha256()
+        for f in sorted(p for p in path.rglob("*") if p.is_file()):
+            h.update(f.relative_to(path).as_posix().encode() + b"\0" + sha256_path(f).encode() + b"\n")
+        return h.hexdigest()
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Artifact:
+    path: Path
+    manifest: dict
+
+    @classmethod
+    def open(cls, path, check_hashes: bool = True) -> "Artifact":
+        path = Path(path)
+        if path.name.endswith(".partial"):
+            raise ArtifactError(f"{path} is an unfinished export (.partial folder)")
+        if not path.is_dir():
+            raise ArtifactError(f"artifact folder {path} does not exist")
+        mf = path / "manifest.json"
+        if not mf.is_file():
+            raise ArtifactError(f"{path} has no manifest.json (not an artifact, or its export did not finish)")
+        try:
+            manifest = json.loads(mf.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ArtifactError(f"{mf} is not valid JSON: {e}") from None
+        art = cls(path, manifest)
+        art.validate()
+        if check_hashes:
+            art.check_hashes()
+        return art
+
+    # ---- validation ----------------------------------------------------------------------------------------
+    def validate(self) -> None:
+        m, mf = self.manifest, self.path / "manifest.json"
+        if not isinstance(m, dict):
+            raise ArtifactError(f"{mf}: top level must be an object")
+        if m.get("schema") != SCHEMA:
+            raise ArtifactError(f"{mf}: schema is {m.get('schema')!r}, expected {SCHEMA!r}")
+        missing = [k for k in REQUIRED_KEYS if k not in m]
+        if missing:
+            raise ArtifactError(f"{mf} lacks {', '.join(missing)}")
+        if m["target"] not in TARGETS:
+            raise ArtifactError(f"{mf}: unknown target {m['target']!r}")
+        if m["quantization"] not in QUANTIZATIONS:
+            raise ArtifactError(f"{mf}: unknown quantization {m['quantization']!r}")
+        for role in ("encoder", "tables"):
+            if role not in m["files"]:
+                raise ArtifactError(f"{mf}: files.{role} missing")
+        for role, name in m["files"].items():
+            if not isinstance(name, str) or "/" in name or name.startswith("."):
+                raise ArtifactError(f"{mf}: files.{role} must be a plain file name, got {name!r}")
+            if not (self.path / name).exists():
+                raise ArtifactError(f"{self.path}: {role} file {name} is missing")
+        for key in ("channels", "height", "width"):
+            if not isinstance(m["latent"].get(key), int) or m["latent"][key] <= 0:
+                raise ArtifactError(f"{mf}: latent.{key} must be a positive integer")
+        for side in ("input", "output"):
+            for key in ("name", "shape", "dtype", "layout"):
+                if key not in m[side]:
+                    raise ArtifactError(f"{mf}: {side}.{key} missing")
+
+    def check_hashes(self) -> None:
+        """Every file listed in `files` must have a sha256 entry that matches its content."""
+        recorded = self.manifest["sha256"]
+        for name in sorted(set(self.manifest["files"].values())):
+            want = recorded.get(name)
+            if want is None:
+                raise ArtifactError(f"{self.path / 'manifest.json'}: no sha256 for {name}")
+            got = sha256_path(self.path / name)
+            if got != want:
+                raise ArtifactError(f"{name}: sha256 {got[:12]}... differs from manifest {want[:12]}... "
+                                    "(file changed after export)")
+
+    # ---- accessors -----------------------------------------------------------------------------------------
+    def file(self, role: str) -> Path | None:
+        name = self.manifest["files"].get(role)
+        return None if name is None else self.path / name
+
+    @property
+    def target(self) -> str:
+        return self.manifest["target"]
+
+    @property
+    def quantization(self) -> str:
+        return self.manifest["quantization"]
+
+    @property
+    def model_id(self) -> str:
+        return self.manifest["model_id"]
+
+    @property
+    def encoder_file(self) -> Path:
+        return self.file("encoder")
+
+    @property
+    def tables_file(self) -> Path:
+        return self.file("tables")
+
+    @property
+    def input_spec(self) -> dict:
+        return self.manifest["input"]
+
+    @property
+    def output_spec(self) -> dict:
+        return self.manifest["output"]
+
+    @property
+    def latent(self) -> dict:
+        return self.manifest["latent"]
+
+    @property
+    def latent_shape(self) -> tuple[int, int, int]:
+        lat = self.manifest["latent"]
+        return int(lat["channels"]), int(lat["height"]), int(lat["width"])
+
+    def tables(self):
+        """The codec tables (fsplit_mobile.codec), checked against the manifest's content hash."""
+        from ..codec import CodecTables
+
+        tables = CodecTables.read(self.tables_file)
+        want = self.manifest["tables"].get("content_hash")
+        got = tables.content_hash
+        got = got.hex() if isinstance(got, (bytes, bytearray)) else str(got)
+        if want is not None and got != want:
+            raise ArtifactError(f"{self.tables_file.name}: content hash {got} differs from manifest {want}")
+        return tables
+
+    def labels(self) -> list[str]:
+        f = self.file("labels")
+        return f.read_text(encoding="utf-8").splitlines() if f is not None else []

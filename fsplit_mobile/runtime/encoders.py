@@ -1,0 +1,164 @@
+"""Run an artifact's encoder file in the runtime its target names.
+
+Backends: executorch (executorch.runtime, .pte), tflite (ai_edge_litert Interpreter, .tflite), onnx
+(onnxruntime CPU, .onnx). Core ML files run only on Apple platforms: opening one here raises
+EncoderUnavailableError("cannot execute Core ML on this platform ..."). Each runtime is imported only when
+used, so a board needs just the runtime of the artifact it runs.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .preprocess import InputConverter, OutputConverter
+
+
+class EncoderUnavailableError(RuntimeError):
+    """The runtime for this target is not installed here, or cannot load this model file."""
+
+
+class ExecuTorchBackend:
+    name = "executorch"
+
+    def __init__(self, path: str, threads: int | None):
+        try:
+            import torch
+            from executorch import version as et_version
+            from executorch.runtime import Runtime
+        except ImportError as e:
+            raise EncoderUnavailableError(f"executorch runtime not importable here: {e}") from None
+        self._torch = torch
+        self.version = getattr(et_version, "__version__", "unknown")
+        if threads:
+            try:
+                from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+
+                _unsafe_reset_threadpool(int(threads))
+            except ImportError:
+                pass
+        try:
+            program = Runtime.get().load_program(Path(path))
+            self._method = program.load_method("forward")
+        except Exception as e:  # the runtime raises plain RuntimeError/ValueError on bad programs
+            raise EncoderUnavailableError(f"ExecuTorch cannot load {os.path.basename(path)}: {e}") from None
+        if self._method is None:
+            raise EncoderUnavailableError(f"{os.path.basename(path)} has no 'forward' method")
+        self.threads = self._thread_count(threads)
+
+    @staticmethod
+    def _thread_count(requested):
+        try:
+            from executorch.extension.pybindings.portable_lib import _threadpool_get_thread_count
+
+            return int(_threadpool_get_thread_count())
+        except ImportError:
+            return requested
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        out = self._method.execute([self._torch.from_numpy(np.ascontiguousarray(x))])
+        return out[0].numpy()
+
+
+class LiteRtBackend:
+    name = "litert"
+
+    def __init__(self, path: str, threads: int | None):
+        try:
+            import ai_edge_litert
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as e:
+            raise EncoderUnavailableError(f"ai_edge_litert not importable here: {e}") from None
+        self.version = getattr(ai_edge_litert, "__version__", "unknown")
+        try:
+            self._interp = Interpreter(model_path=str(path), num_threads=threads or None)
+            self._interp.allocate_tensors()
+        except Exception as e:
+            raise EncoderUnavailableError(f"LiteRT cannot load {os.path.basename(path)}: {e}") from None
+        self._in = self._interp.get_input_details()[0]["index"]
+        self._out = self._interp.get_output_details()[0]["index"]
+        self.threads = threads
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        self._interp.set_tensor(self._in, np.ascontiguousarray(x))
+        self._interp.invoke()
+        return self._interp.get_tensor(self._out).copy()
+
+
+class OnnxRuntimeBackend:
+    name = "onnxruntime"
+
+    def __init__(self, path: str, threads: int | None):
+        try:
+            import onnxruntime as ort
+        except ImportError as e:
+            raise EncoderUnavailableError(f"onnxruntime not importable here: {e}") from None
+        self.version = ort.__version__
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+            opts.inter_op_num_threads = 1
+        try:
+            self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:
+            raise EncoderUnavailableError(f"ONNX Runtime cannot load {os.path.basename(path)}: {e}") from None
+        self._input = self._session.get_inputs()[0].name
+        self.threads = threads
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {self._input: np.ascontiguousarray(x)})[0]
+
+
+BACKENDS = {"executorch": ExecuTorchBackend, "tflite": LiteRtBackend, "onnx": OnnxRuntimeBackend}
+RUNTIME_NAMES = {"executorch": "executorch.runtime", "tflite": "ai_edge_litert Interpreter",
+                 "onnx": "onnxruntime CPUExecutionProvider", "coreml": "coremltools"}
+
+
+def open_backend(target: str, path, threads: int | None = None):
+    """Load the model file `path` with the runtime for `target` (executorch | tflite | onnx)."""
+    if target == "coreml":
+        raise EncoderUnavailableError("cannot execute Core ML on this platform: Core ML models run only on "
+                                      "Apple platforms (macOS/iOS)")
+    if target not in BACKENDS:
+        raise EncoderUnavailableError(f"no runtime for target {target!r} (known: {', '.join(BACKENDS)})")
+    if not os.path.exists(path):
+        raise EncoderUnavailableError(f"model file {path} does not exist")
+    return BACKENDS[target](str(path), threads)
+
+
+class Encoder:
+    """An encoder file plus its I/O spec: image -> model input -> model output -> symbols."""
+
+    def __init__(self, target: str, model_path, input_spec: dict, output_spec: dict, latent_spec: dict,
+                 threads: int | None = None):
+        self.target = target
+        self.input_converter = InputConverter(input_spec)
+        self.output_converter = OutputConverter(output_spec, latent_spec)
+        self.backend = open_backend(target, model_path, threads)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.input_converter.height, self.input_converter.width
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Model-file input -> model-file output (no conversion)."""
+        return self.backend.run(x)
+
+    def run_canonical(self, canonical: np.ndarray) -> np.ndarray:
+        """Canonical NCHW float32 input -> canonical NCHW output (int32 symbols or float32 latent)."""
+        return self.output_converter.canonical(self.run(self.input_converter.to_model(canonical)))
+
+    def symbols(self, rgb: np.ndarray) -> np.ndarray:
+        """Resized HxWx3 uint8 RGB -> int32 symbols (C, H, W)."""
+        return self.output_converter(self.run(self.input_converter(rgb)))
+
+
+def open_encoder(artifact, threads: int | None = None) -> Encoder:
+    """Encoder of an artifact (an Artifact or a folder path)."""
+    from .artifact import Artifact
+
+    if not isinstance(artifact, Artifact):
+        artifact = Artifact.open(artifact)
+    return Encoder(artifact.target, artifact.encoder_file, artifact.input_spec, artifact.output_spec,
+                   artifact.latent, threads)

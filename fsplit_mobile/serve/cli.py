@@ -1,0 +1,61 @@
+"""`fsplit-serve`: serve one artifact folder over HTTP (FastAPI + uvicorn)."""
+import os
+import sys
+
+import click
+
+from .limits import LimitsError, ServeLimits
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--artifact", "artifact_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Artifact folder written by fsplit-export (manifest.json, tables.fsct, server.onnx).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (each loads the model; limits apply per worker).")
+@click.option("--max-payload", default=ServeLimits.max_payload, show_default=True, type=click.IntRange(1),
+              help="Largest accepted request body in bytes (larger: 413).")
+@click.option("--max-concurrency", default=ServeLimits.max_concurrency, show_default=True,
+              type=click.IntRange(1), help="Requests decoded at the same time per worker.")
+@click.option("--max-queue", default=ServeLimits.max_queue, show_default=True, type=click.IntRange(0),
+              help="Admitted requests waiting for a slot per worker; beyond it: 503 with Retry-After.")
+@click.option("--timeout", "timeout_s", default=ServeLimits.timeout_s, show_default=True, type=float,
+              help="Seconds per request (receiving the body + decoding + server part): 408/504 beyond.")
+@click.option("--intra-op-threads", default=0, show_default=True, type=click.IntRange(0),
+              help="ONNX Runtime threads per request (0: its default).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def main(artifact_dir, host, port, workers, max_payload, max_concurrency, max_queue, timeout_s,
+         intra_op_threads, log_level):
+    """Decode stream containers with the C coder and run the artifact's server part.
+
+    POST /v1/infer (application/octet-stream) -> top-5 JSON; GET /healthz; OpenAPI at /openapi.json.
+    """
+    import uvicorn
+
+    from .app import CONFIG_ENV, config_to_env, create_app
+    from .errors import ArtifactLoadError
+
+    try:
+        limits = ServeLimits(max_payload=max_payload, timeout_s=timeout_s, max_concurrency=max_concurrency,
+                             max_queue=max_queue)
+    except LimitsError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    try:
+        app = create_app(artifact_dir, limits=limits, intra_op_threads=intra_op_threads)
+    except (ArtifactLoadError, OSError, ValueError) as exc:
+        click.echo(f"fsplit-serve: {exc}", err=True)
+        sys.exit(2)
+    # h11: a 413 sent before the body was read closes the connection cleanly (httptools may reset it).
+    common = dict(host=host, port=port, log_level=log_level, http="h11", timeout_keep_alive=30)
+    if workers == 1:
+        uvicorn.run(app, **common)
+    else:
+        del app  # checked above; each worker process builds its own
+        os.environ[CONFIG_ENV] = config_to_env(artifact_dir, limits, intra_op_threads)
+        uvicorn.run("fsplit_mobile.serve.app:app_from_env", factory=True, workers=workers, **common)
+
+
+if __name__ == "__main__":
+    main()

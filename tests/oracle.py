@@ -37,6 +37,11 @@ def oracle_dir() -> Path:
 
 
 def _load_extension(stem: str, module_name: str):
+    with _installed({}):  # loading an extension may register it in sys.modules: do not leave it there
+        return _load_extension_file(stem, module_name)
+
+
+def _load_extension_file(stem: str, module_name: str):
     matches = sorted(glob.glob(str(oracle_dir() / "compressai" / f"{stem}.cpython-*.so")))
     if not matches:
         pytest.fail(f"oracle has no compiled module compressai/{stem}*.so")
@@ -101,21 +106,28 @@ def _stand_ins() -> dict[str, types.ModuleType]:
         bound_ops = _load_source("compressai.ops.bound_ops", root / "ops" / "bound_ops.py")
         modules["compressai.ops.bound_ops"] = bound_ops
         modules["compressai.ops"] = _stub_package("compressai.ops", LowerBound=bound_ops.LowerBound)
+    with _installed(modules):
+        parametrizers = _load_source("compressai.ops.parametrizers", root / "ops" / "parametrizers.py")
+        modules["compressai.ops.parametrizers"] = parametrizers
+        modules["compressai.ops"].NonNegativeParametrizer = parametrizers.NonNegativeParametrizer
     return modules
+
+
+def _compressai_entries() -> dict[str, types.ModuleType]:
+    return {k: v for k, v in sys.modules.items() if k == "compressai" or k.startswith("compressai.")}
 
 
 @contextlib.contextmanager
 def _installed(modules: dict[str, types.ModuleType]):
-    saved = {name: sys.modules.get(name) for name in modules}
+    """Put `modules` into sys.modules for the duration; afterwards no compressai.* entry of ours is left."""
+    before = _compressai_entries()
     sys.modules.update(modules)
     try:
         yield
     finally:
-        for name, previous in saved.items():
-            if previous is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = previous
+        for name in _compressai_entries():
+            del sys.modules[name]
+        sys.modules.update(before)
 
 
 @functools.cache
@@ -134,3 +146,10 @@ def compressai_entropy_bottleneck(channels: int, **kwargs):
     module = _entropy_models_module()
     with _installed(dict(_stand_ins())):
         return module.EntropyBottleneck(channels, **kwargs)
+
+
+@functools.cache
+def compressai_gdn_module():
+    """CompressAI's `layers/gdn.py` (classes GDN and GDN1), loaded by path."""
+    with _installed(dict(_stand_ins())):
+        return _load_source("compressai.layers.gdn", oracle_dir() / "compressai" / "layers" / "gdn.py")

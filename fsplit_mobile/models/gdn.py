@@ -37,14 +37,30 @@ class GDN(nn.Module):
         return x * norm if self.inverse else x / norm
 
 
+class GDN1(GDN):
+    """Simplified GDN (Johnston et al. 2019), as CompressAI's GDN1: y = x / (beta + gamma * |x|) (x * (...) if inverse).
+
+    SC2-benchmark's FPBasedResNetBottleneck uses this one; same parameters and state-dict keys as GDN.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.effective_weights()
+        norm = F.conv2d(torch.abs(x), gamma, beta)
+        return x * norm if self.inverse else x / norm
+
+
 class BakedGDN(nn.Module):
-    """GDN with constant weights: a 1x1 conv on x*x, then sqrt and div (or mul). Same output as the GDN it came from."""
+    """GDN with constant weights: a 1x1 conv on x*x, then sqrt and div (or mul). Same output as the GDN it came from.
+
+    Baked from a GDN1 it runs a 1x1 conv on |x| and divides (or multiplies), without the sqrt.
+    """
 
     def __init__(self, gdn: GDN):
         super().__init__()
         gamma, beta = gdn.effective_weights()
         c = gdn.channels
         self.inverse = gdn.inverse
+        self.simplified = isinstance(gdn, GDN1)
         self.norm = nn.Conv2d(c, c, kernel_size=1, bias=True)
         with torch.no_grad():
             self.norm.weight.copy_(gamma.detach())
@@ -52,7 +68,7 @@ class BakedGDN(nn.Module):
         self.norm.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        norm = torch.sqrt(self.norm(x * x))
+        norm = self.norm(torch.abs(x)) if self.simplified else torch.sqrt(self.norm(x * x))
         return x * norm if self.inverse else x / norm
 
 

@@ -1,0 +1,110 @@
+"""Architectures by name: build the device part (encoder + entropy bottleneck) and, where one exists, the decoder.
+
+Names (used by checkpoints in the `fsplit-checkpoint/1` format and by export recipes):
+- ``frankensplit-fp``: FrankenSplit's shallow FP encoder; config ``channels`` (3 ints, default 48, 64, 48).
+- ``entropic-student``: SC2-benchmark FP-based ResNet bottleneck encoder; config ``num_channels`` (96, 48, 24).
+- ``bmshj2018-factorized``: CompressAI FactorizedPrior g_a (and g_s as decoder); config ``N`` (128), ``M`` (192).
+Every architecture also takes ``in_channels`` (3) and ``eb_filters`` (the entropy bottleneck's filters, 3,3,3,3).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from torch import nn
+
+from ..entropy.bottleneck import EntropyBottleneck
+from .entropic_student import EntropicStudentEncoder
+from .factorized_prior import FactorizedPriorDecoder, FactorizedPriorEncoder
+from .frankensplit import FrankenSplitEncoder
+from .split import DeviceModel
+
+
+class ArchitectureError(ValueError):
+    """Unknown architecture name or a config it does not accept."""
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    description: str
+    defaults: dict[str, Any]
+    make_encoder: Callable[[dict], nn.Module]
+    make_decoder: Callable[[dict], nn.Module] | None = None
+    # ImageNet normalisation for task models; CompressAI image codecs take pixel/255 as is.
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+
+_COMMON_DEFAULTS = {"in_channels": 3, "eb_filters": (3, 3, 3, 3)}
+
+ARCHITECTURES: dict[str, Architecture] = {
+    a.name: a
+    for a in (
+        Architecture(
+            "frankensplit-fp",
+            "FrankenSplit shallow variational bottleneck encoder (3 strided residual blocks)",
+            {"channels": (48, 64, 48)},
+            lambda c: FrankenSplitEncoder(tuple(c["channels"]), in_channels=c["in_channels"]),
+        ),
+        Architecture(
+            "entropic-student",
+            "SC2-benchmark entropic student encoder (FPBasedResNetBottleneck, GDN1)",
+            {"num_channels": (96, 48, 24)},
+            lambda c: EntropicStudentEncoder(tuple(c["num_channels"]), in_channels=c["in_channels"]),
+        ),
+        Architecture(
+            "bmshj2018-factorized",
+            "CompressAI FactorizedPrior (Balle et al. 2018) analysis transform; g_s as the server decoder",
+            {"N": 128, "M": 192},
+            lambda c: FactorizedPriorEncoder(c["N"], c["M"], in_channels=c["in_channels"]),
+            lambda c: FactorizedPriorDecoder(c["N"], c["M"], out_channels=c["in_channels"]),
+            mean=(0.0, 0.0, 0.0),
+            std=(1.0, 1.0, 1.0),
+        ),
+    )
+}
+
+
+def architecture(name: str) -> Architecture:
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        known = ", ".join(sorted(ARCHITECTURES))
+        raise ArchitectureError(f"unknown architecture {name!r} (known: {known})") from None
+
+
+def resolve_config(name: str, config: dict | None = None) -> dict:
+    """The architecture's defaults overridden by `config`; unknown keys raise ArchitectureError."""
+    arch = architecture(name)
+    full = {**_COMMON_DEFAULTS, **arch.defaults}
+    unknown = sorted(set(config or {}) - set(full))
+    if unknown:
+        raise ArchitectureError(
+            f"architecture {name!r} does not take config key(s) {', '.join(unknown)} (it takes: {', '.join(sorted(full))})"
+        )
+    full.update(config or {})
+    return full
+
+
+def _latent_channels(encoder: nn.Module) -> int:
+    return int(encoder.latent_channels)
+
+
+def build_device_model(name: str, config: dict | None = None) -> DeviceModel:
+    """Freshly initialised encoder + EntropyBottleneck(latent channels) for architecture `name`."""
+    cfg = resolve_config(name, config)
+    try:
+        encoder = architecture(name).make_encoder(cfg)
+        eb = EntropyBottleneck(_latent_channels(encoder), filters=tuple(cfg["eb_filters"]))
+    except (TypeError, ValueError) as exc:
+        raise ArchitectureError(f"cannot build {name!r} with config {cfg}: {exc}") from exc
+    return DeviceModel(encoder, eb)
+
+
+def build_decoder(name: str, config: dict | None = None) -> nn.Module | None:
+    """The server-side decoder of `name`, or None when the architecture has none built in."""
+    arch = architecture(name)
+    if arch.make_decoder is None:
+        return None
+    return arch.make_decoder(resolve_config(name, config))

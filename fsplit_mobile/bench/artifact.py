@@ -1,0 +1,26 @@
+"""Host-side view of an artifact folder: :class:`fsplit_mobile.runtime.Artifact` plus what bench ships."""
+from ..runtime.artifact import Artifact
+from ..runtime.artifact import ArtifactError as _RuntimeArtifactError
+from .errors import ArtifactError
+
+RUNNABLE_TARGETS = ("executorch", "tflite", "onnx")
+
+
+def load_artifact(path) -> Artifact:
+    """Open and check an artifact folder (manifest, files, sha256); raise bench's ArtifactError when bad."""
+    try:
+        return Artifact.open(path)
+    except _RuntimeArtifactError as e:
+        raise ArtifactError(str(e)) from None
+
+
+def device_files(art: Artifact):
+    """Files a device runner needs: manifest, encoder, tables (not the server part)."""
+    return [art.path / "manifest.json", art.encoder_file, art.tables_file]
+
+
+def summary(art: Artifact) -> dict:
+    return {"path": str(art.path), "model_id": art.model_id, "target": art.target,
+            "quantization": art.quantization, "encoder": art.encoder_file.name,
+            "encoder_sha256": art.manifest.get("sha256", {}).get(art.encoder_file.name),
+            "tables_hash": art.manifest.get("tables", {}).get("content_hash")}

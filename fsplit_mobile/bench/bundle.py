@@ -1,0 +1,107 @@
+"""The folder pushed to the device: artifact/ (manifest, encoder, tables), inputs/ (PPM), and the runner.
+
+Runner ``python``: ``py/fsplit_mobile/`` holds the device agent modules and the codec package (its compiled
+C extension only loads on a device of the host's architecture; otherwise install fsplit-mobile on the board and
+use ``installed_agent``). Runner ``native``: ``bin/fsplit-bench-native`` plus the libraries it needs in ``lib/``.
+"""
+import os
+import shlex
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .artifact import device_files
+from .elf_deps import bundled_dependencies, is_elf
+from .errors import NativeRunnerError
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+AGENT_FILES = ("__init__.py", "bench/__init__.py", "bench/device_agent.py", "bench/ppm.py", "bench/events.py")
+AGENT_PACKAGES = ("runtime", "codec")
+NATIVE_NAME = "fsplit-bench-native"
+EVENTS_FILE = "device-events.jsonl"
+
+
+def executorch_lib_dir() -> Path | None:
+    try:
+        import executorch
+    except ImportError:
+        return None
+    d = Path(executorch.__file__).resolve().parent / "lib"
+    return d if d.is_dir() else None
+
+
+def default_native_runner() -> Path:
+    """The host build of runtimes/native (see docs/bench.md), when it exists."""
+    return PACKAGE_DIR.parent / "runtimes" / "native" / "build" / NATIVE_NAME
+
+
+@dataclass
+class RunnerSpec:
+    kind: str = "python"              # python | native
+    python: str = "python3"           # interpreter on the device (python runner)
+    installed_agent: bool = False     # python runner: use fsplit_mobile installed on the device
+    native_binary: str | None = None  # native runner binary built for the device
+    native_lib_dirs: tuple = ()       # where its shared libraries are (default: the executorch wheel's lib/)
+
+
+def _copy_agent(dest: Path) -> None:
+    root = dest / "py" / "fsplit_mobile"
+    for rel in AGENT_FILES:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PACKAGE_DIR / rel, root / rel)
+    for pkg in AGENT_PACKAGES:
+        src = PACKAGE_DIR / pkg
+        if not src.is_dir():
+            raise NativeRunnerError(f"package fsplit_mobile.{pkg} is missing: the agent needs the C coder binding")
+        shutil.copytree(src, root / pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def _copy_native(dest: Path, spec: RunnerSpec) -> None:
+    binary = Path(spec.native_binary) if spec.native_binary else default_native_runner()
+    if not binary.is_file():
+        raise NativeRunnerError(f"native runner {binary} not found: build it (docs/bench.md, runtimes/native) "
+                                "or pass --native-runner")
+    (dest / "bin").mkdir(parents=True)
+    shutil.copy2(binary, dest / "bin" / NATIVE_NAME)
+    os.chmod(dest / "bin" / NATIVE_NAME, 0o755)
+    if not is_elf(binary):
+        return
+    lib_dirs = list(spec.native_lib_dirs) or [d for d in [executorch_lib_dir()] if d]
+    libs = bundled_dependencies(binary, lib_dirs)
+    (dest / "lib").mkdir()
+    for lib in libs:
+        shutil.copy2(lib, dest / "lib" / lib.name)
+
+
+def build_bundle(dest, artifact, inputs_dir, spec: RunnerSpec) -> Path:
+    """Assemble the push folder in `dest` (created)."""
+    dest = Path(dest)
+    (dest / "artifact").mkdir(parents=True)
+    for f in device_files(artifact):
+        shutil.copy2(f, dest / "artifact" / f.name) if f.is_file() else shutil.copytree(f, dest / "artifact" / f.name)
+    shutil.copytree(inputs_dir, dest / "inputs")
+    if spec.kind == "python":
+        if not spec.installed_agent:
+            _copy_agent(dest)
+    elif spec.kind == "native":
+        _copy_native(dest, spec)
+    else:
+        raise NativeRunnerError(f"unknown runner kind {spec.kind!r} (python or native)")
+    return dest
+
+
+def runner_command(stage: str, spec: RunnerSpec, runs: int, warmup: int, threads: int | None,
+                   cpus: str | None = None) -> str:
+    """The sh command line that runs the device-side runner inside the staged bundle."""
+    q = shlex.quote
+    args = f"--bundle {q(stage)} --runs {int(runs)} --warmup {int(warmup)} --events-file {q(stage + '/' + EVENTS_FILE)}"
+    if threads:
+        args += f" --threads {int(threads)}"
+    pin = f"taskset -c {q(cpus)} " if cpus else ""
+    if spec.kind == "python":
+        env = "" if spec.installed_agent else f"PYTHONPATH={q(stage + '/py')} "
+        run = f"{env}{pin}{spec.python} -m fsplit_mobile.bench.device_agent {args}"
+    else:
+        run = f"LD_LIBRARY_PATH={q(stage + '/lib')} {pin}{q(stage + '/bin/' + NATIVE_NAME)} {args}"
+    # "; exit $?" keeps sh from exec-ing the runner, so a signal death reads as 128+N on every transport.
+    return f"cd {q(stage)} && {run}; exit $?"

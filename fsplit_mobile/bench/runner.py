@@ -1,0 +1,185 @@
+"""Orchestration of one benchmark: prepare inputs and bundle, push, run, stream events, pull, clean up, report.
+
+Results are saved as they arrive (see :mod:`.result`); on any failure the partial result is written with the
+error, the device staging folder is removed when the link still allows it, and the error is re-raised.
+"""
+import datetime
+import platform
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import device_info
+from .artifact import RUNNABLE_TARGETS, load_artifact, summary
+from .bundle import EVENTS_FILE, RunnerSpec, build_bundle, runner_command
+from .errors import (ArtifactError, BenchError, DeviceDisconnectedError, DeviceDiskFullError, ResultFormatError,
+                     RunnerFailedError, TransportError)
+from .events import EventFormatError, parse_event_line
+from .inputs import prepare_inputs
+from .result import ResultRecorder, read_events_file
+from .transports.base import mentions_disk_full, retry
+
+EXIT_DISK_FULL = 3
+
+
+@dataclass
+class BenchConfig:
+    runs: int = 20
+    warmup: int = 5
+    threads: int | None = None
+    images_dir: str | None = None
+    image_limit: int | None = None
+    cpus: str | None = None
+    timeout_s: float | None = None
+    keep_stage: bool = False
+    runner: RunnerSpec = field(default_factory=RunnerSpec)
+
+
+def default_out_dir(artifact, device_label: str) -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in device_label)
+    return Path("bench-results") / f"{artifact.model_id}-{artifact.target}-{artifact.quantization}-{safe}-{stamp}"
+
+
+def _progress(total: int, enabled: bool, label: str):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="run", file=sys.stderr, leave=True)
+
+
+def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, progress: bool = True,
+                  on_event=None, write_report: bool = True) -> dict:
+    """Benchmark one artifact on one device. Returns the result dict (also saved under out_dir)."""
+    if config.runs < 1 or config.warmup < 0:
+        raise BenchError("runs must be >= 1 and warmup >= 0")
+    art = load_artifact(artifact_dir)
+    if config.runner.kind == "python" and art.target not in RUNNABLE_TARGETS:
+        raise ArtifactError(f"target {art.target!r} cannot run in the device agent (runs: "
+                            f"{', '.join(RUNNABLE_TARGETS)}; Core ML needs an Apple device)")
+    if config.runner.kind == "native" and art.target != "executorch":
+        raise ArtifactError(f"the native runner runs ExecuTorch artifacts only, not {art.target!r}")
+    out_dir = Path(out_dir) if out_dir else default_out_dir(art, transport.describe())
+
+    with tempfile.TemporaryDirectory(prefix="fsplit-bench-") as tmp:
+        index = prepare_inputs(art.manifest["input"], Path(tmp) / "inputs", config.images_dir, config.image_limit)
+        bundle = build_bundle(Path(tmp) / "bundle", art, Path(tmp) / "inputs", config.runner)
+        retry(transport.check, attempts=2)
+        device = device_info.collect(transport)
+        meta = {
+            "artifact": summary(art),
+            "device": device,
+            "config": {"runs": config.runs, "warmup": config.warmup, "threads": config.threads,
+                       "cpus": config.cpus, "runner": config.runner.kind,
+                       "images": [i["name"] for i in index],
+                       "preprocessing": "host: decode + resize to model size (PIL); device: scale/normalize/layout"},
+            "host": {"python": platform.python_version(), "node": platform.node(), "machine": platform.machine(),
+                     "fsplit_mobile": _package_version()},
+        }
+        recorder = ResultRecorder(out_dir, meta)
+        stage = f"{transport.default_stage_root().rstrip('/')}/fsplit-bench-{uuid.uuid4().hex[:10]}"
+        bar = _progress(config.runs * len(index), progress, f"{art.target}-{art.quantization} on {transport.describe()}")
+        pushed = False
+        try:
+            transport.push(bundle, stage)
+            pushed = True
+            command = runner_command(stage, config.runner, config.runs, config.warmup, config.threads, config.cpus)
+            noise = []
+
+            def on_line(line):
+                try:
+                    event = parse_event_line(line)
+                except EventFormatError as e:
+                    noise.append(f"(bad event) {e}")
+                    return
+                if event is None:
+                    noise.append(line.rstrip())
+                    return
+                recorder.add(event)
+                if bar is not None and event["event"] == "sample":
+                    bar.update(1)
+                if on_event is not None:
+                    on_event(event)
+
+            res = transport.run(command, on_stdout_line=on_line, timeout=config.timeout_s)
+            _adopt_device_events(transport, stage, recorder, out_dir)
+            if res.exit_code != 0:
+                raise _runner_failure(res, recorder.events)
+            if not any(e["event"] == "end" for e in recorder.events):
+                raise RunnerFailedError("runner exited 0 without finishing (no 'end' event); output: "
+                                        + " | ".join(noise[-5:]), 0)
+        except BaseException as e:
+            recorder.save("partial", e)
+            if write_report:
+                _write_reports(out_dir, recorder.build("partial", e))
+            recorder.close()
+            if pushed and not config.keep_stage:
+                _cleanup(transport, stage)
+            if bar is not None:
+                bar.close()
+            raise
+        if bar is not None:
+            bar.close()
+        result = recorder.save("complete")
+        recorder.close()
+        if not config.keep_stage:
+            _cleanup(transport, stage)
+        if write_report:
+            _write_reports(out_dir, result)
+        return result
+
+
+def _adopt_device_events(transport, stage, recorder, out_dir):
+    """Pull the device-side events file; use it when it holds more than the stream delivered."""
+    local = Path(out_dir) / EVENTS_FILE
+    try:
+        retry(lambda: transport.pull(f"{stage}/{EVENTS_FILE}", local), attempts=2)
+        recorder.merge_pulled(read_events_file(local))
+    except (TransportError, ResultFormatError, OSError):
+        pass  # the streamed events are kept either way
+
+
+def _runner_failure(res, events) -> BenchError:
+    error_event = next((e for e in events if e["event"] == "error"), None)
+    detail = error_event["message"] if error_event else (res.tail(600) or "no error output")
+    code = res.exit_code
+    if (error_event and error_event.get("kind") == "disk_full") or code == EXIT_DISK_FULL \
+            or mentions_disk_full(res.stderr):
+        return DeviceDiskFullError(f"device storage full during the run: {detail}")
+    if code < 0 or 128 < code < 160:
+        sig = -code if code < 0 else code - 128
+        return RunnerFailedError(f"device runner crashed (signal {sig}) after "
+                                 f"{sum(e['event'] == 'sample' for e in events)} samples: {res.tail(600) or 'no output'}",
+                                 code, res.tail())
+    return RunnerFailedError(f"device runner failed with exit code {code}: {detail}", code, res.tail())
+
+
+def _cleanup(transport, stage):
+    try:
+        transport.remove(stage)
+    except (TransportError, DeviceDisconnectedError, OSError):
+        pass
+
+
+def _write_reports(out_dir, result):
+    from .report import write_markdown
+
+    write_markdown([result], Path(out_dir) / "report.md")
+    try:
+        from .plots import plot_results
+
+        plot_results([result], Path(out_dir))
+    except ImportError:
+        pass
+
+
+def _package_version():
+    try:
+        from .. import __version__
+
+        return __version__
+    except ImportError:
+        return None

@@ -25,6 +25,8 @@ def pmf_to_quantized_cdf(pmf, precision: int = 16) -> np.ndarray:
         raise TableBuildError("empty pmf")
     if not np.all(np.isfinite(p)) or np.any(p < 0):
         raise TableBuildError("pmf entries must be finite and non-negative")
+    if p.size > 1 << precision:  # every symbol needs at least one unit of the 2^precision total
+        raise TableBuildError(f"too many symbols ({p.size}) for {precision}-bit precision")
     scale = np.uint64(1 << precision)
     freq = _round_half_away(p * np.float32(1 << precision)).astype(np.uint64)
     total = int(freq.sum())

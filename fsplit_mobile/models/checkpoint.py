@@ -232,6 +232,7 @@ def _anchor(state: Mapping, key: str, ndim: int, context: str) -> tuple[int, ...
 def _eb_filters(state: Mapping, prefix: str, context: str) -> tuple[int, ...]:
     """The entropy bottleneck's `filters`, read from its matrix shapes (current or legacy names)."""
     shapes: dict[int, tuple] = {}
+    name = "matrices.{}"
     for key, value in state.items():
         if not key.startswith(prefix) or not isinstance(value, torch.Tensor):
             continue
@@ -239,10 +240,11 @@ def _eb_filters(state: Mapping, prefix: str, context: str) -> tuple[int, ...]:
         m = _EB_CURRENT.match(suffix) or _EB_LEGACY.match(suffix)
         if m and m.group(1) in ("matrices", "matrix") and value.dim() == 3:
             shapes[int(m.group(2))] = tuple(value.shape)
+            name = "matrices.{}" if m.group(1) == "matrices" else "_matrix{}"
     if not shapes:
-        raise MissingKeysError([prefix + "matrices.0"], context)
+        raise MissingKeysError([prefix + name.format(0)], context)
     count = max(shapes) + 1
-    absent = [prefix + f"matrices.{i}" for i in range(count) if i not in shapes]
+    absent = [prefix + name.format(i) for i in range(count) if i not in shapes]
     if absent:
         raise MissingKeysError(absent, context)
     return tuple(shapes[i][1] for i in range(count - 1))

@@ -105,19 +105,20 @@ class ServerEngine:
     # -- the three stages -------------------------------------------------------------------------------
 
     def parse(self, data: bytes):
-        """Container header: table hash and latent shape checked before any decoding work."""
+        """Container header and checksum, then table hash and latent shape, before any decoding work."""
         from ..codec import container
-        from ..codec.errors import CodecError, TableMismatchError
+        from ..codec.errors import CodecError
 
         if not data:
             raise EmptyPayload("empty payload: expected a stream container (docs/formats.md)")
         try:
-            header = container.read_header(data)
-            container.check_tables(header, self.tables)
-        except TableMismatchError as exc:
-            raise WrongTables(str(exc)) from exc
+            header, _payload = container.unpack(data)
         except CodecError as exc:
             raise CorruptPayload(str(exc)) from exc
+        ours = self.tables.content_hash_bytes[: container.HASH_PREFIX]
+        if header.table_hash != ours:
+            raise WrongTables(f"stream was coded with tables {header.table_hash.hex()}..., this server's model "
+                              f"{self.model_id} uses {ours.hex()}...")
         shape = tuple(int(s) for s in header.shape)
         if shape != self.latent_shape:
             raise LatentShapeMismatch(f"stream carries a latent of shape {list(shape)}, this model takes "

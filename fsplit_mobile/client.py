@@ -1,0 +1,153 @@
+"""Python client of `fsplit-serve`: encode an image with an exported artifact's encoder (in whatever runtime
+the artifact's target needs, via fsplit_mobile.runtime), entropy-code the symbols with the C coder into a
+stream container, POST it to /v1/infer and return the server's answer with client-side timings.
+
+    with SplitClient("artifacts/default/onnx-none", "http://127.0.0.1:8000") as client:
+        result = client.infer("photo.jpg")
+        print(result.top5[0], result.timings)
+
+`python -m fsplit_mobile.client --artifact DIR --url URL IMAGE...` prints one JSON line per image.
+"""
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+class ClientError(Exception):
+    """Base class of the client's errors."""
+
+
+class ServerUnreachable(ClientError):
+    """No HTTP answer (connection refused, reset, timed out)."""
+
+
+class ServerRejected(ClientError):
+    """The server answered with an error status; `status`, `code` and `detail` say why."""
+
+    def __init__(self, status: int, code: str, detail: str, retry_after: str | None = None):
+        super().__init__(f"server answered {status} {code}: {detail}")
+        self.status, self.code, self.detail, self.retry_after = status, code, detail, retry_after
+
+
+@dataclass
+class ClientTimings:
+    preprocess_ms: float = 0.0  # load + resize + convert to the model input
+    encode_ms: float = 0.0  # the device encoder (model file in its runtime)
+    coding_ms: float = 0.0  # rANS coding into a stream container
+    request_ms: float = 0.0  # POST until the whole answer arrived
+    network_ms: float = 0.0  # request_ms minus the server's own total (transfer, HTTP, queueing in the stack)
+    total_ms: float = 0.0
+
+
+@dataclass
+class ClientResult:
+    top5: list[dict]
+    payload_bytes: int
+    latent_shape: list[int]
+    server_timings_ms: dict
+    timings: ClientTimings
+    response: dict = field(repr=False, default_factory=dict)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out.pop("response")
+        return out
+
+
+def post_payload(http, url: str, payload: bytes) -> tuple[dict, float]:
+    """POST a stream container to `url`/v1/infer with an httpx.Client; (JSON answer, request ms)."""
+    import httpx
+
+    t0 = time.perf_counter()
+    try:
+        resp = http.post(url.rstrip("/") + "/v1/infer", content=payload,
+                         headers={"content-type": "application/octet-stream"})
+    except httpx.HTTPError as exc:
+        raise ServerUnreachable(f"{url}: {type(exc).__name__}: {exc}") from exc
+    elapsed = (time.perf_counter() - t0) * 1e3
+    if resp.status_code != 200:
+        try:
+            body = resp.json()
+            code, detail = body.get("error", "error"), body.get("detail", resp.text)
+        except ValueError:
+            code, detail = "error", resp.text
+        raise ServerRejected(resp.status_code, code, detail, resp.headers.get("retry-after"))
+    return resp.json(), elapsed
+
+
+class SplitClient:
+    """Device side of split computing on this host, talking to one server over a keep-alive connection."""
+
+    def __init__(self, artifact_dir, url: str, timeout_s: float = 30.0, threads: int | None = None):
+        import httpx
+
+        from .runtime.artifact import Artifact
+        from .runtime.encoders import open_encoder
+
+        self.artifact = Artifact.open(artifact_dir)
+        self.tables = self.artifact.tables()
+        self.encoder = open_encoder(self.artifact, threads=threads)
+        spec = self.artifact.input_spec
+        self.resize_method = spec.get("resize", {}).get("method", "bilinear")
+        self.url = url
+        self.http = httpx.Client(timeout=timeout_s)
+
+    def close(self):
+        self.http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def encode(self, image) -> tuple[bytes, ClientTimings]:
+        """Image (path, PIL image or HxWx3 uint8) -> stream container bytes, with the client-side timings."""
+        from .codec.container import encode_latent
+        from .runtime.preprocess import load_rgb
+
+        t0 = time.perf_counter()
+        rgb = load_rgb(image, self.encoder.input_size, self.resize_method)
+        model_input = self.encoder.input_converter(rgb)
+        t1 = time.perf_counter()
+        symbols = self.encoder.output_converter(self.encoder.run(model_input))
+        t2 = time.perf_counter()
+        payload = encode_latent(self.tables, np.ascontiguousarray(symbols, dtype=np.int32))
+        t3 = time.perf_counter()
+        return payload, ClientTimings(preprocess_ms=(t1 - t0) * 1e3, encode_ms=(t2 - t1) * 1e3,
+                                      coding_ms=(t3 - t2) * 1e3)
+
+    def post(self, payload: bytes) -> tuple[dict, float]:
+        return post_payload(self.http, self.url, payload)
+
+    def infer(self, image) -> ClientResult:
+        t0 = time.perf_counter()
+        payload, timings = self.encode(image)
+        answer, request_ms = self.post(payload)
+        timings.request_ms = request_ms
+        timings.network_ms = max(0.0, request_ms - float(answer["timings_ms"]["total"]))
+        timings.total_ms = (time.perf_counter() - t0) * 1e3
+        return ClientResult(top5=answer["top5"], payload_bytes=len(payload), latent_shape=answer["latent_shape"],
+                            server_timings_ms=answer["timings_ms"], timings=timings, response=answer)
+
+
+def main(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m fsplit_mobile.client", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--artifact", required=True, help="artifact folder (encoder + tables)")
+    parser.add_argument("--url", default="http://127.0.0.1:8000", help="fsplit-serve base URL")
+    parser.add_argument("images", nargs="+")
+    args = parser.parse_args(argv)
+    with SplitClient(args.artifact, args.url) as client:
+        for path in args.images:
+            try:
+                print(json.dumps({"image": path, **client.infer(path).to_json()}))
+            except ClientError as exc:
+                print(json.dumps({"image": path, "error": str(exc)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""fsplit-serve against a real uvicorn server on loopback: results, endpoints, OpenAPI, the client."""
+import json
+
+import httpx
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from fsplit_mobile.client import ServerRejected, SplitClient
+from fsplit_mobile.codec import container
+from fsplit_mobile.serve.app import create_app
+from fsplit_mobile.serve.engine import ServerEngine
+from fsplit_mobile.serve.errors import ArtifactLoadError
+from fsplit_mobile.serve.limits import ServeLimits
+from serve_support import CLASSES, LATENT, ThreadedServer, build_tiny_artifact, random_images
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory):
+    return build_tiny_artifact(tmp_path_factory.mktemp("art") / "onnx-none")
+
+
+@pytest.fixture(scope="module")
+def server(artifact):
+    with ThreadedServer(create_app(artifact, limits=ServeLimits(max_payload=8192))) as srv:
+        yield srv
+
+
+def reference_top5(artifact, payload: bytes):
+    """In-process: decode with the C coder, run server.onnx, softmax, top-5 (independent of the serve code)."""
+    from fsplit_mobile.runtime.artifact import Artifact
+
+    art = Artifact.open(artifact)
+    symbols = container.decode_latent(art.tables(), payload)
+    session = ort.InferenceSession(str(artifact / "server.onnx"), providers=["CPUExecutionProvider"])
+    logits = session.run(None, {"symbols": symbols[None]})[0][0].astype(np.float64)
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    order = sorted(range(logits.size), key=lambda i: (-logits[i], i))[:5]
+    return symbols, [(i, f"class-{i}", probs[i]) for i in order]
+
+
+def test_results_identical_to_in_process_decoding(artifact, server):
+    with SplitClient(artifact, server.url) as client:
+        for img in random_images(12, seed=3):
+            payload, _ = client.encode(img)
+            symbols, expected = reference_top5(artifact, payload)
+            direct = client.encoder.symbols(img)
+            np.testing.assert_array_equal(symbols, direct)  # lossless coding
+            answer, _ = client.post(payload)
+            got = [(c["index"], c["label"], c["score"]) for c in answer["top5"]]
+            assert [g[:2] for g in got] == [e[:2] for e in expected]
+            for g, e in zip(got, expected):
+                assert g[2] == pytest.approx(e[2], rel=1e-12, abs=1e-15)
+            assert answer["payload_bytes"] == len(payload)
+            assert answer["latent_shape"] == list(LATENT)
+
+
+def test_client_infer_reports_timings(artifact, server):
+    with SplitClient(artifact, server.url) as client:
+        result = client.infer(random_images(1, seed=9)[0])
+    t = result.timings
+    assert len(result.top5) == 5 and result.payload_bytes > container.HEADER_SIZE
+    assert t.preprocess_ms > 0 and t.encode_ms > 0 and t.coding_ms > 0 and t.request_ms > 0
+    assert t.total_ms >= t.preprocess_ms + t.encode_ms + t.coding_ms + t.request_ms - 1e-6
+    assert t.network_ms == pytest.approx(t.request_ms - result.server_timings_ms["total"])
+    s = result.server_timings_ms
+    assert set(s) == {"queue_wait", "parse", "decode", "dequant_tail", "total"}
+    assert s["total"] >= s["parse"] + s["decode"] + s["dequant_tail"]
+
+
+def test_client_image_file(artifact, server, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "x.png"
+    Image.fromarray(random_images(1, seed=4)[0]).resize((64, 48)).save(path)
+    with SplitClient(artifact, server.url) as client:
+        assert client.infer(path).latent_shape == list(LATENT)
+
+
+def test_client_raises_server_rejected(artifact, server):
+    with SplitClient(artifact, server.url) as client:
+        with pytest.raises(ServerRejected) as info:
+            client.post(b"FSCL not really")
+    assert info.value.status == 400 and info.value.code == "corrupt_payload"
+    assert "truncated" in info.value.detail
+
+
+def test_health_model_and_openapi(server):
+    health = httpx.get(server.url + "/healthz").json()
+    assert health["status"] == "ok" and health["model_id"] == "tiny-test" and len(health["table_hash"]) == 64
+    model = httpx.get(server.url + "/v1/model").json()
+    assert model["latent_shape"] == list(LATENT) and model["num_classes"] == CLASSES
+    assert model["limits"]["max_payload"] == 8192
+    spec = httpx.get(server.url + "/openapi.json").json()
+    post = spec["paths"]["/v1/infer"]["post"]
+    assert "application/octet-stream" in post["requestBody"]["content"]
+    assert {"200", "400", "409", "413", "422", "503"} <= set(post["responses"])
+    assert "/healthz" in spec["paths"]
+
+
+def test_engine_refuses_inconsistent_artifact(tmp_path):
+    art = build_tiny_artifact(tmp_path / "a")
+    manifest = json.loads((art / "manifest.json").read_text())
+    manifest["tables"]["content_hash"] = "00" * 32
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactLoadError, match="content hash"):
+        ServerEngine(art)
+    (art / "server.onnx").write_bytes(b"changed")
+    with pytest.raises(ArtifactLoadError, match="sha256"):
+        ServerEngine(art)
+    with pytest.raises(ArtifactLoadError, match="does not exist"):
+        ServerEngine(tmp_path / "missing")

@@ -1,0 +1,65 @@
+"""The `fsplit-serve` command as a real process (one and two uvicorn workers), and its argument errors."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fsplit_mobile.client import SplitClient
+from serve_support import build_tiny_artifact, free_port, random_images
+
+SERVE = [str(Path(sys.executable).parent / "fsplit-serve")]
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory):
+    return build_tiny_artifact(tmp_path_factory.mktemp("cli") / "a")
+
+
+def wait_healthy(url, proc, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"fsplit-serve exited with {proc.returncode}: {proc.stderr.read()}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("fsplit-serve did not become healthy")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serves_over_http(artifact, workers):
+    port = free_port()
+    proc = subprocess.Popen(SERVE + ["--artifact", str(artifact), "--port", str(port), "--workers", str(workers),
+                                     "--max-payload", "2048", "--log-level", "warning"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        with SplitClient(artifact, url) as client:
+            for img in random_images(4, seed=workers):
+                assert len(client.infer(img).top5) == 5
+        assert httpx.get(url + "/v1/model").json()["limits"]["max_payload"] == 2048
+        r = httpx.post(url + "/v1/infer", content=b"\0" * 3000, headers={"content-type": "application/octet-stream"})
+        assert r.status_code == 413
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+
+
+def test_help_and_bad_arguments(tmp_path):
+    out = subprocess.run(SERVE + ["--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--max-concurrency" in out.stdout and "--artifact" in out.stdout
+    (tmp_path / "empty").mkdir()
+    out = subprocess.run(SERVE + ["--artifact", str(tmp_path / "empty")], capture_output=True, text=True)
+    assert out.returncode == 2 and "manifest.json" in out.stderr
+    out = subprocess.run(SERVE + ["--artifact", str(tmp_path / "empty"), "--timeout", "0"], capture_output=True,
+                         text=True)
+    assert out.returncode == 2 and "timeout_s must be > 0" in out.stderr

@@ -1,0 +1,379 @@
+/*
+ * fsplit_rans.c - the rANS coder (see fsplit_rans.h and docs/formats.md).
+ *
+ * One coding step with probability freq / 2^prec and cumulative start:
+ *   encode: if x >= 2^(63-prec) * freq, emit the low 32 bits of x and x >>= 32;
+ *           then x = (x / freq) * 2^prec + x % freq + start.
+ *   decode: cum = x mod 2^prec; find the slot s with cdf[s] <= cum < cdf[s+1];
+ *           x = freq * (x >> prec) + cum - start; if x < 2^31, x = (x << 32) | next word.
+ * A 4-bit escape nibble is the same step with prec = 4, freq = 1, start = nibble.
+ * The state stays below 2^63 on every input, so no step can overflow.
+ */
+#include "fsplit_rans.h"
+
+#include <string.h>
+
+#define RANS_L (UINT64_C(1) << 31) /* lower bound of the normalised state */
+#define NIBBLE_BITS 4u
+#define NIBBLE_CHUNK_MAX 15u /* a nibble count is sent as 15, 15, ..., remainder */
+#define ESCAPE_MAX_NIBBLES 8u /* raw escape values are below 2^32 */
+
+const char *fsr_strerror(int status)
+{
+    switch (status) {
+    case FSR_OK: return "ok";
+    case FSR_ERR_ARGUMENT: return "invalid argument";
+    case FSR_ERR_TABLES: return "invalid CDF tables";
+    case FSR_ERR_INDEX: return "CDF index out of range";
+    case FSR_ERR_SYMBOL: return "symbol cannot be coded with these tables";
+    case FSR_ERR_BUFFER: return "output buffer too small";
+    case FSR_ERR_TRUNCATED: return "stream is truncated";
+    case FSR_ERR_CORRUPT: return "stream is corrupt";
+    case FSR_ERR_FORMAT: return "bad format (magic, version, field or size)";
+    case FSR_ERR_MISMATCH: return "stream does not match these tables or this shape";
+    case FSR_ERR_CHECKSUM: return "checksum mismatch";
+    case FSR_ERR_LIMIT: return "declared size exceeds limits";
+    default: return "unknown error";
+    }
+}
+
+static void store_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t load_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+int fsr_tables_check(const fsr_tables *t)
+{
+    uint32_t c;
+    if (t == NULL || t->cdf == NULL || t->cdf_length == NULL || t->offset == NULL)
+        return FSR_ERR_ARGUMENT;
+    if (t->precision < 1 || t->precision > FSR_MAX_PRECISION || t->num_cdfs == 0)
+        return FSR_ERR_TABLES;
+    for (c = 0; c < t->num_cdfs; c++) {
+        const int32_t *row = t->cdf + (size_t)c * t->cdf_stride;
+        int32_t len = t->cdf_length[c];
+        int32_t k;
+        if (len < 2 || (size_t)len > t->cdf_stride || len > (INT32_C(1) << t->precision) + 1)
+            return FSR_ERR_TABLES;
+        if (row[0] != 0 || row[len - 1] != (INT32_C(1) << t->precision))
+            return FSR_ERR_TABLES;
+        for (k = 1; k < len; k++)
+            if (row[k] < row[k - 1])
+                return FSR_ERR_TABLES;
+    }
+    return FSR_OK;
+}
+
+size_t fsr_encode_bound(size_t n)
+{
+    /* Every coding step emits at most one word; a symbol takes at most 1 + 1 + 8 steps. */
+    const size_t steps_per_symbol = 2 + ESCAPE_MAX_NIBBLES;
+    if (n > (SIZE_MAX / 4 - 2) / steps_per_symbol)
+        return 0;
+    return 4 * (2 + steps_per_symbol * n);
+}
+
+/* ---------------------------------------------------------------- encoder */
+
+typedef struct {
+    uint64_t x;
+    uint8_t *ptr;         /* words are written downwards from the end of the buffer */
+    const uint8_t *begin; /* start of the caller's buffer */
+} encoder;
+
+static int enc_put(encoder *e, uint32_t start, uint32_t freq, unsigned prec)
+{
+    uint64_t x = e->x;
+    if ((x >> (63 - prec)) >= freq) { /* x >= 2^(63-prec) * freq: renormalise */
+        if (e->ptr - e->begin < 4)
+            return FSR_ERR_BUFFER;
+        e->ptr -= 4;
+        store_le32(e->ptr, (uint32_t)x);
+        x >>= 32;
+    }
+    e->x = ((x / freq) << prec) + x % freq + start;
+    return FSR_OK;
+}
+
+/* Escape: raw's nibbles (coded last-pushed-first: most significant first), then the count. */
+static int enc_escape_payload(encoder *e, uint32_t raw)
+{
+    unsigned nibbles = 0, j;
+    int st;
+    while (nibbles < ESCAPE_MAX_NIBBLES && (raw >> (NIBBLE_BITS * nibbles)) != 0)
+        nibbles++;
+    for (j = nibbles; j-- > 0;)
+        if ((st = enc_put(e, (raw >> (NIBBLE_BITS * j)) & 15u, 1, NIBBLE_BITS)) != FSR_OK)
+            return st;
+    /* The decoder reads the count as chunks 15, 15, ..., remainder; nibbles <= 8 is one chunk. */
+    if ((st = enc_put(e, nibbles % NIBBLE_CHUNK_MAX, 1, NIBBLE_BITS)) != FSR_OK)
+        return st;
+    for (j = nibbles / NIBBLE_CHUNK_MAX; j > 0; j--)
+        if ((st = enc_put(e, NIBBLE_CHUNK_MAX, 1, NIBBLE_BITS)) != FSR_OK)
+            return st;
+    return FSR_OK;
+}
+
+static int enc_symbol(encoder *e, const fsr_tables *t, int32_t symbol, int32_t index)
+{
+    const int32_t *cdf;
+    int32_t max_value;
+    int64_t value;
+    uint64_t raw;
+    uint32_t freq;
+    int st;
+
+    if (index < 0 || (uint32_t)index >= t->num_cdfs)
+        return FSR_ERR_INDEX;
+    cdf = t->cdf + (size_t)index * t->cdf_stride;
+    max_value = t->cdf_length[index] - 2; /* the escape slot */
+    value = (int64_t)symbol - t->offset[index];
+
+    if (value >= 0 && value < max_value) {
+        freq = (uint32_t)(cdf[value + 1] - cdf[value]);
+        if (freq == 0)
+            return FSR_ERR_SYMBOL;
+        return enc_put(e, (uint32_t)cdf[value], freq, t->precision);
+    }
+    raw = value < 0 ? (uint64_t)(-2 * value - 1) : (uint64_t)(2 * (value - max_value));
+    if (raw > UINT32_MAX)
+        return FSR_ERR_SYMBOL;
+    freq = (uint32_t)(cdf[max_value + 1] - cdf[max_value]);
+    if (freq == 0)
+        return FSR_ERR_SYMBOL;
+    if ((st = enc_escape_payload(e, (uint32_t)raw)) != FSR_OK)
+        return st;
+    return enc_put(e, (uint32_t)cdf[max_value], freq, t->precision);
+}
+
+static int enc_begin(encoder *e, const fsr_tables *t, uint8_t *out, size_t cap, size_t *out_len)
+{
+    int st = fsr_tables_check(t);
+    if (st != FSR_OK)
+        return st;
+    if (out == NULL || out_len == NULL)
+        return FSR_ERR_ARGUMENT;
+    e->x = RANS_L;
+    e->begin = out;
+    e->ptr = out + cap;
+    return FSR_OK;
+}
+
+/* Write the final state (low word first) and move the stream to the start of the buffer. */
+static int enc_flush(encoder *e, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (e->ptr - e->begin < 8)
+        return FSR_ERR_BUFFER;
+    e->ptr -= 8;
+    store_le32(e->ptr, (uint32_t)e->x);
+    store_le32(e->ptr + 4, (uint32_t)(e->x >> 32));
+    *out_len = (size_t)((out + cap) - e->ptr);
+    memmove(out, e->ptr, *out_len);
+    return FSR_OK;
+}
+
+int fsr_encode(const fsr_tables *t, const int32_t *symbols, const int32_t *indexes, size_t n,
+               uint8_t *out, size_t out_capacity, size_t *out_len)
+{
+    encoder e;
+    size_t i;
+    int st;
+    if ((st = enc_begin(&e, t, out, out_capacity, out_len)) != FSR_OK)
+        return st;
+    if (n > 0 && (symbols == NULL || indexes == NULL))
+        return FSR_ERR_ARGUMENT;
+    for (i = n; i-- > 0;) /* rANS is last-in first-out: encode in reverse */
+        if ((st = enc_symbol(&e, t, symbols[i], indexes[i])) != FSR_OK)
+            return st;
+    return enc_flush(&e, out, out_capacity, out_len);
+}
+
+int fsr_encode_planar(const fsr_tables *t, const int32_t *symbols, uint32_t num_planes,
+                      size_t plane_size, uint8_t *out, size_t out_capacity, size_t *out_len)
+{
+    encoder e;
+    uint32_t p;
+    size_t i;
+    int st;
+    if ((st = enc_begin(&e, t, out, out_capacity, out_len)) != FSR_OK)
+        return st;
+    if (plane_size > 0 && num_planes > SIZE_MAX / plane_size)
+        return FSR_ERR_ARGUMENT;
+    if (num_planes > 0 && plane_size > 0 && symbols == NULL)
+        return FSR_ERR_ARGUMENT;
+    if (plane_size > 0 && num_planes > t->num_cdfs)
+        return FSR_ERR_INDEX;
+    for (p = num_planes; p-- > 0;) {
+        const int32_t *plane = symbols + (size_t)p * plane_size;
+        for (i = plane_size; i-- > 0;)
+            if ((st = enc_symbol(&e, t, plane[i], (int32_t)p)) != FSR_OK)
+                return st;
+    }
+    return enc_flush(&e, out, out_capacity, out_len);
+}
+
+/* ---------------------------------------------------------------- decoder */
+
+typedef struct {
+    uint64_t x;
+    const uint8_t *ptr, *end;
+} decoder;
+
+static int dec_refill(decoder *d)
+{
+    if (d->x < RANS_L) {
+        if (d->end - d->ptr < 4)
+            return FSR_ERR_TRUNCATED;
+        d->x = (d->x << 32) | load_le32(d->ptr);
+        d->ptr += 4;
+    }
+    return FSR_OK;
+}
+
+/* Largest s in [0, len-2] with cdf[s] <= cum (valid row: cdf[0] = 0 <= cum < cdf[len-1]). */
+static uint32_t find_slot(const int32_t *cdf, int32_t len, uint32_t cum)
+{
+    const int32_t *base = cdf;
+    size_t n = (size_t)len - 1; /* the answer lies in [base, base + n) */
+    while (n > 1) {
+        size_t half = n / 2;
+        base = ((uint32_t)base[half] <= cum) ? base + half : base;
+        n -= half;
+    }
+    return (uint32_t)(base - cdf);
+}
+
+/* One 4-bit escape step. */
+static int dec_nibble(decoder *d, uint32_t *nibble)
+{
+    *nibble = (uint32_t)(d->x & 15u);
+    d->x >>= NIBBLE_BITS;
+    return dec_refill(d);
+}
+
+static int dec_escape(decoder *d, int32_t max_value, int64_t *value)
+{
+    uint32_t count, nibble, j;
+    uint64_t raw = 0;
+    int st;
+    if ((st = dec_nibble(d, &count)) != FSR_OK)
+        return st;
+    /* A count of 15 would need continuation chunks; no 32-bit raw value needs more than 8. */
+    if (count > ESCAPE_MAX_NIBBLES)
+        return FSR_ERR_CORRUPT;
+    for (j = 0; j < count; j++) {
+        if ((st = dec_nibble(d, &nibble)) != FSR_OK)
+            return st;
+        raw |= (uint64_t)nibble << (NIBBLE_BITS * j);
+    }
+    if (count > 0 && (raw >> (NIBBLE_BITS * (count - 1))) == 0)
+        return FSR_ERR_CORRUPT; /* non-minimal count: no encoder writes a leading zero nibble */
+    if (raw & 1u)
+        *value = -(int64_t)(raw >> 1) - 1;
+    else
+        *value = (int64_t)(raw >> 1) + max_value;
+    return FSR_OK;
+}
+
+static int dec_symbol(decoder *d, const fsr_tables *t, int32_t index, int32_t *symbol)
+{
+    const int32_t *cdf;
+    int32_t len;
+    uint32_t cum, s, start, freq;
+    int64_t value;
+    int st;
+
+    if (index < 0 || (uint32_t)index >= t->num_cdfs)
+        return FSR_ERR_INDEX;
+    cdf = t->cdf + (size_t)index * t->cdf_stride;
+    len = t->cdf_length[index];
+    cum = (uint32_t)(d->x & ((UINT64_C(1) << t->precision) - 1));
+    s = find_slot(cdf, len, cum);
+    start = (uint32_t)cdf[s];
+    freq = (uint32_t)cdf[s + 1] - start;
+    d->x = freq * (d->x >> t->precision) + cum - start;
+    if ((st = dec_refill(d)) != FSR_OK)
+        return st;
+
+    value = (int64_t)s;
+    if ((int32_t)s == len - 2 && (st = dec_escape(d, len - 2, &value)) != FSR_OK)
+        return st;
+    value += t->offset[index];
+    if (value < INT32_MIN || value > INT32_MAX)
+        return FSR_ERR_CORRUPT;
+    *symbol = (int32_t)value;
+    return FSR_OK;
+}
+
+static int dec_begin(decoder *d, const fsr_tables *t, const uint8_t *data, size_t len)
+{
+    int st = fsr_tables_check(t);
+    if (st != FSR_OK)
+        return st;
+    if (data == NULL)
+        return FSR_ERR_ARGUMENT;
+    if (len < 8)
+        return FSR_ERR_TRUNCATED;
+    if (len % 4 != 0)
+        return FSR_ERR_CORRUPT;
+    d->x = (uint64_t)load_le32(data) | ((uint64_t)load_le32(data + 4) << 32);
+    if (d->x < RANS_L || (d->x >> 63) != 0)
+        return FSR_ERR_CORRUPT;
+    d->ptr = data + 8;
+    d->end = data + len;
+    return FSR_OK;
+}
+
+/* A valid stream is consumed exactly and returns the state to its initial value. */
+static int dec_end(const decoder *d)
+{
+    return (d->ptr == d->end && d->x == RANS_L) ? FSR_OK : FSR_ERR_CORRUPT;
+}
+
+int fsr_decode(const fsr_tables *t, const int32_t *indexes, size_t n, const uint8_t *data,
+               size_t data_len, int32_t *symbols_out)
+{
+    decoder d;
+    size_t i;
+    int st;
+    if ((st = dec_begin(&d, t, data, data_len)) != FSR_OK)
+        return st;
+    if (n > 0 && (indexes == NULL || symbols_out == NULL))
+        return FSR_ERR_ARGUMENT;
+    for (i = 0; i < n; i++)
+        if ((st = dec_symbol(&d, t, indexes[i], &symbols_out[i])) != FSR_OK)
+            return st;
+    return dec_end(&d);
+}
+
+int fsr_decode_planar(const fsr_tables *t, uint32_t num_planes, size_t plane_size,
+                      const uint8_t *data, size_t data_len, int32_t *symbols_out)
+{
+    decoder d;
+    uint32_t p;
+    size_t i;
+    int st;
+    if ((st = dec_begin(&d, t, data, data_len)) != FSR_OK)
+        return st;
+    if (plane_size > 0 && num_planes > SIZE_MAX / plane_size)
+        return FSR_ERR_ARGUMENT;
+    if (num_planes > 0 && plane_size > 0 && symbols_out == NULL)
+        return FSR_ERR_ARGUMENT;
+    if (plane_size > 0 && num_planes > t->num_cdfs)
+        return FSR_ERR_INDEX;
+    for (p = 0; p < num_planes; p++) {
+        int32_t *plane = symbols_out + (size_t)p * plane_size;
+        for (i = 0; i < plane_size; i++)
+            if ((st = dec_symbol(&d, t, (int32_t)p, &plane[i])) != FSR_OK)
+                return st;
+    }
+    return dec_end(&d);
+}

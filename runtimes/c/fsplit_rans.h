@@ -1,0 +1,88 @@
+/*
+ * fsplit_rans.h - portable rANS entropy coder, byte-compatible with CompressAI's
+ * RansEncoder.encode_with_indexes / RansDecoder.decode_with_indexes (precision 16).
+ *
+ * C99, integer-only, no global state, no allocation: every buffer is provided by the caller.
+ * The decoder is safe on untrusted input: it never reads or writes out of bounds and reports
+ * truncated or inconsistent streams and invalid tables with an error code.
+ *
+ * Stream layout (see docs/formats.md): a 64-bit state x kept in [2^31, 2^63), 32-bit words,
+ * little-endian; output = [x low 32 bits, x high 32 bits, refill words in decoder read order].
+ */
+#ifndef FSPLIT_RANS_H
+#define FSPLIT_RANS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes: 0 is success, errors are negative. */
+enum {
+    FSR_OK = 0,
+    FSR_ERR_ARGUMENT = -1,  /* null pointer or inconsistent sizes passed by the caller */
+    FSR_ERR_TABLES = -2,    /* invalid CDF tables (not monotone, wrong ends, bad length, bad precision) */
+    FSR_ERR_INDEX = -3,     /* a CDF index is outside [0, num_cdfs) */
+    FSR_ERR_SYMBOL = -4,    /* a symbol cannot be coded (zero-frequency slot, escape beyond 32 bits) */
+    FSR_ERR_BUFFER = -5,    /* output buffer too small */
+    FSR_ERR_TRUNCATED = -6, /* stream ends before all symbols are decoded */
+    FSR_ERR_CORRUPT = -7,   /* stream is inconsistent (bad state, trailing data, bad escape) */
+    FSR_ERR_FORMAT = -8,    /* file/container: bad magic, version, field or size */
+    FSR_ERR_MISMATCH = -9,  /* container was written with other tables or another latent shape */
+    FSR_ERR_CHECKSUM = -10, /* file/container: checksum or content hash does not match */
+    FSR_ERR_LIMIT = -11     /* declared sizes exceed the reader's limits */
+};
+
+/* Human-readable name of a status code (static string, never NULL). */
+const char *fsr_strerror(int status);
+
+#define FSR_MAX_PRECISION 16
+
+/*
+ * A read-only view of CompressAI-style CDF tables (nothing is copied or owned).
+ * Row c is cdf[c * cdf_stride .. c * cdf_stride + cdf_length[c] - 1]; entries past
+ * cdf_length[c] are padding and never read. A valid row starts at 0, never decreases and ends
+ * at 2^precision; slot cdf_length[c] - 2 is the escape (bypass) slot.
+ */
+typedef struct {
+    const int32_t *cdf;        /* num_cdfs rows of cdf_stride entries */
+    size_t cdf_stride;         /* entries per row, >= every cdf_length */
+    const int32_t *cdf_length; /* num_cdfs lengths, each in [2, 2^precision + 1] */
+    const int32_t *offset;     /* num_cdfs offsets: value = symbol - offset */
+    uint32_t num_cdfs;         /* >= 1 */
+    uint32_t precision;        /* 1..16; CompressAI uses 16 */
+} fsr_tables;
+
+/* Validate tables. Encode and decode call this themselves; it is exposed for loaders. */
+int fsr_tables_check(const fsr_tables *t);
+
+/* Upper bound in bytes of an encoded stream of n symbols (0 if it would overflow size_t). */
+size_t fsr_encode_bound(size_t n);
+
+/*
+ * Encode n symbols; symbol i uses row indexes[i]. Writes *out_len bytes at out[0..].
+ * n may be 0 (8-byte stream). On error the contents of out are unspecified.
+ */
+int fsr_encode(const fsr_tables *t, const int32_t *symbols, const int32_t *indexes, size_t n,
+               uint8_t *out, size_t out_capacity, size_t *out_len);
+
+/* Decode n symbols coded with the same indexes. The whole stream must be consumed exactly. */
+int fsr_decode(const fsr_tables *t, const int32_t *indexes, size_t n, const uint8_t *data,
+               size_t data_len, int32_t *symbols_out);
+
+/*
+ * Planar variants for latents: num_planes planes of plane_size symbols in C order, the index of
+ * every symbol of plane p is p (CompressAI's per-channel indexes for a C x H x W latent).
+ */
+int fsr_encode_planar(const fsr_tables *t, const int32_t *symbols, uint32_t num_planes,
+                      size_t plane_size, uint8_t *out, size_t out_capacity, size_t *out_len);
+int fsr_decode_planar(const fsr_tables *t, uint32_t num_planes, size_t plane_size,
+                      const uint8_t *data, size_t data_len, int32_t *symbols_out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FSPLIT_RANS_H */

@@ -1,0 +1,242 @@
+/*
+ * test_unit.c - C-level checks the conformance vectors do not cover: digests, argument and table
+ * validation, buffer limits, and that every truncation or single-byte change of a stream, tables
+ * file or container is refused (or decodes to something) without any out-of-bounds access.
+ */
+#include "fsplit_container.h"
+#include "fsplit_hash.h"
+#include "fsplit_rans.h"
+#include "fsplit_tables.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0, checks = 0;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        checks++;                                                                                  \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                       \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static void hex(const uint8_t *d, size_t n, char *out)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static void test_digests(void)
+{
+    static const char *abc_digest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    static const char *two_block =
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
+    const char *msg2 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    fsr_sha256 s;
+    uint8_t d[32];
+    char h[65];
+    fsr_sha256_init(&s);
+    fsr_sha256_update(&s, (const uint8_t *)"abc", 3);
+    fsr_sha256_final(&s, d);
+    hex(d, 32, h);
+    CHECK(strcmp(h, abc_digest) == 0);
+    fsr_sha256_init(&s);
+    fsr_sha256_update(&s, (const uint8_t *)msg2, 20); /* in two pieces */
+    fsr_sha256_update(&s, (const uint8_t *)msg2 + 20, strlen(msg2) - 20);
+    fsr_sha256_final(&s, d);
+    hex(d, 32, h);
+    CHECK(strcmp(h, two_block) == 0);
+    CHECK(fsr_crc32(0, (const uint8_t *)"123456789", 9) == 0xCBF43926u);
+    CHECK(fsr_crc32(fsr_crc32(0, (const uint8_t *)"1234", 4), (const uint8_t *)"56789", 5) == 0xCBF43926u);
+}
+
+/* The table plus a second channel with offset -3. */
+static const int32_t cdf[2][5] = {{0, 16384, 49152, 65535, 65536}, {0, 20000, 65536, 0, 0}};
+static const int32_t lengths[2] = {5, 3};
+static const int32_t offsets[2] = {0, -3};
+
+static fsr_tables make_tables(void)
+{
+    fsr_tables t;
+    t.cdf = &cdf[0][0];
+    t.cdf_stride = 5;
+    t.cdf_length = lengths;
+    t.offset = offsets;
+    t.num_cdfs = 2;
+    t.precision = 16;
+    return t;
+}
+
+static void test_table_validation(void)
+{
+    int32_t bad[5] = {0, 16384, 49152, 65535, 65536};
+    int32_t len1[1] = {5}, off1[1] = {0};
+    fsr_tables t = {bad, 5, len1, off1, 1, 16};
+    CHECK(fsr_tables_check(&t) == FSR_OK);
+    bad[2] = 10000; /* decreasing */
+    CHECK(fsr_tables_check(&t) == FSR_ERR_TABLES);
+    bad[2] = 49152;
+    bad[4] = 65535; /* does not end at 2^16 */
+    CHECK(fsr_tables_check(&t) == FSR_ERR_TABLES);
+    bad[4] = 65536;
+    bad[0] = 1; /* does not start at 0 */
+    CHECK(fsr_tables_check(&t) == FSR_ERR_TABLES);
+    bad[0] = 0;
+    len1[0] = 6; /* longer than the stride */
+    CHECK(fsr_tables_check(&t) == FSR_ERR_TABLES);
+    len1[0] = 1;
+    CHECK(fsr_tables_check(&t) == FSR_ERR_TABLES);
+    len1[0] = 5;
+    t.precision = 17;
+    CHECK(fsr_tables_check(&t) == FSR_ERR_TABLES);
+    t.precision = 16;
+    t.num_cdfs = 0;
+    CHECK(fsr_tables_check(&t) == FSR_ERR_TABLES);
+    CHECK(fsr_tables_check(NULL) == FSR_ERR_ARGUMENT);
+}
+
+static void test_encode_errors(void)
+{
+    fsr_tables t = make_tables();
+    int32_t sym[3] = {0, 1, 2}, idx[3] = {0, 1, 0}, out_sym[3];
+    uint8_t out[256];
+    size_t len;
+    idx[1] = 2;
+    CHECK(fsr_encode(&t, sym, idx, 3, out, sizeof out, &len) == FSR_ERR_INDEX);
+    idx[1] = -1;
+    CHECK(fsr_encode(&t, sym, idx, 3, out, sizeof out, &len) == FSR_ERR_INDEX);
+    idx[1] = 1;
+    sym[1] = INT32_MIN; /* value = INT32_MIN + 3 still fits 32 escape bits */
+    CHECK(fsr_encode(&t, sym, idx, 3, out, sizeof out, &len) == FSR_OK);
+    CHECK(fsr_decode(&t, idx, 3, out, len, out_sym) == FSR_OK && out_sym[1] == INT32_MIN);
+    sym[1] = INT32_MAX; /* value = INT32_MAX + 3 - 1: raw 2^32 + 2 needs 33 bits */
+    CHECK(fsr_encode(&t, sym, idx, 3, out, sizeof out, &len) == FSR_ERR_SYMBOL);
+    sym[1] = 0;
+    CHECK(fsr_encode(&t, sym, idx, 3, out, 7, &len) == FSR_ERR_BUFFER);
+    CHECK(fsr_encode(&t, sym, idx, 3, out, 0, &len) == FSR_ERR_BUFFER);
+    CHECK(fsr_encode(&t, NULL, idx, 3, out, sizeof out, &len) == FSR_ERR_ARGUMENT);
+    CHECK(fsr_encode(&t, NULL, NULL, 0, out, sizeof out, &len) == FSR_OK && len == 8);
+    CHECK(fsr_encode_bound((size_t)-1) == 0);
+    {
+        /* a zero-width slot cannot be coded */
+        int32_t z[4] = {0, 0, 60000, 65536}, zl[1] = {4}, zo[1] = {0}, s = 0, i = 0;
+        fsr_tables tz = {z, 4, zl, zo, 1, 16};
+        CHECK(fsr_encode(&tz, &s, &i, 1, out, sizeof out, &len) == FSR_ERR_SYMBOL);
+        s = 1;
+        CHECK(fsr_encode(&tz, &s, &i, 1, out, sizeof out, &len) == FSR_OK);
+    }
+}
+
+/* Every prefix and every single-byte change of a valid stream: a status, never a crash. */
+static void test_stream_damage(void)
+{
+    fsr_tables t = make_tables();
+    int32_t sym[64], idx[64], back[64];
+    uint8_t out[4 * (2 + 10 * 64)], damaged[sizeof out];
+    size_t len, k;
+    int i, refused = 0;
+    for (i = 0; i < 64; i++) {
+        idx[i] = i % 2;
+        sym[i] = (i % 7 == 0) ? -1000 * i - 1 : (i % 5 == 0 ? 77777 * i : i % 3);
+    }
+    CHECK(fsr_encode(&t, sym, idx, 64, out, sizeof out, &len) == FSR_OK);
+    CHECK(fsr_decode(&t, idx, 64, out, len, back) == FSR_OK && memcmp(back, sym, sizeof sym) == 0);
+    for (k = 0; k < len; k++) {
+        int st = fsr_decode(&t, idx, 64, out, k, back);
+        CHECK(st == FSR_ERR_TRUNCATED || st == FSR_ERR_CORRUPT);
+    }
+    for (k = 0; k < len; k++) {
+        int bit;
+        for (bit = 0; bit < 8; bit++) {
+            int st;
+            memcpy(damaged, out, len);
+            damaged[k] ^= (uint8_t)(1u << bit);
+            st = fsr_decode(&t, idx, 64, damaged, len, back);
+            CHECK(st == FSR_OK || st == FSR_ERR_TRUNCATED || st == FSR_ERR_CORRUPT);
+            refused += st != FSR_OK;
+        }
+    }
+    /* rANS maps most damaged streams to other symbols: the strictness checks (final state,
+     * escapes, length) refuse about half of the flips here; the container's CRC catches the rest. */
+    CHECK(refused > (int)(len * 8) / 3);
+    CHECK(fsr_decode(&t, idx, 64, NULL, len, back) == FSR_ERR_ARGUMENT);
+}
+
+static void test_tables_file(void)
+{
+    fsr_tables t = make_tables(), view;
+    size_t size = fsr_tables_file_size(&t), len, k;
+    uint8_t *file = (uint8_t *)malloc(size), hash[32], hash2[32];
+    int32_t rcdf[10], rlen[2], roff[2];
+    fsr_tables_file_info info;
+    CHECK(size == 16 + (8 + 20) + (8 + 12) + 32);
+    CHECK(fsr_tables_file_write(&t, file, size - 1, &len, hash) == FSR_ERR_BUFFER);
+    CHECK(fsr_tables_file_write(&t, file, size, &len, hash) == FSR_OK && len == size);
+    CHECK(fsr_tables_file_info_read(file, len, &info) == FSR_OK && info.num_channels == 2 && info.max_length == 5);
+    CHECK(fsr_tables_file_read(file, len, rcdf, 10, rlen, roff, 2, &view, hash2) == FSR_OK);
+    CHECK(memcmp(hash, hash2, 32) == 0 && rlen[1] == 3 && roff[1] == -3 && rcdf[5 + 2] == 65536 && rcdf[5 + 3] == 0);
+    CHECK(fsr_tables_file_read(file, len, rcdf, 9, rlen, roff, 2, &view, NULL) == FSR_ERR_BUFFER);
+    for (k = 0; k < len; k++) {
+        int bit;
+        CHECK(fsr_tables_file_read(file, k, rcdf, 10, rlen, roff, 2, &view, NULL) != FSR_OK);
+        for (bit = 0; bit < 8; bit++) {
+            file[k] ^= (uint8_t)(1u << bit);
+            CHECK(fsr_tables_file_read(file, len, rcdf, 10, rlen, roff, 2, &view, NULL) != FSR_OK);
+            file[k] ^= (uint8_t)(1u << bit);
+        }
+    }
+    free(file);
+}
+
+static void test_container(void)
+{
+    fsr_tables t = make_tables();
+    uint8_t hash[32], out[512];
+    int32_t sym[2 * 3 * 4], back[2 * 3 * 4];
+    fsr_container_header h;
+    const uint8_t *payload;
+    size_t len, k;
+    int i;
+    memset(hash, 0xab, sizeof hash);
+    for (i = 0; i < 24; i++)
+        sym[i] = (i * 7) % 5 - 1;
+    CHECK(fsr_latent_encode(&t, hash, sym, 3, 3, 4, out, sizeof out, &len) == FSR_ERR_MISMATCH);
+    CHECK(fsr_latent_encode(&t, hash, sym, 2, 3, 4, out, sizeof out, &len) == FSR_OK);
+    CHECK(fsr_container_parse(out, len, &h, &payload) == FSR_OK && h.height == 3 && h.width == 4);
+    CHECK(fsr_latent_decode(&t, hash, out, len, &h, back, 24) == FSR_OK && memcmp(back, sym, sizeof sym) == 0);
+    CHECK(fsr_latent_decode(&t, hash, out, len, &h, back, 23) == FSR_ERR_BUFFER);
+    for (k = 0; k < len; k++)
+        CHECK(fsr_latent_decode(&t, hash, out, k, &h, back, 24) != FSR_OK);
+    for (k = 0; k < len; k++) {
+        out[k] ^= 0x40;
+        CHECK(fsr_latent_decode(&t, hash, out, len, &h, back, 24) != FSR_OK);
+        out[k] ^= 0x40;
+    }
+    hash[0] ^= 1;
+    CHECK(fsr_latent_decode(&t, hash, out, len, &h, back, 24) == FSR_ERR_MISMATCH);
+}
+
+static void test_strerror(void)
+{
+    int code;
+    for (code = 0; code >= FSR_ERR_LIMIT; code--)
+        CHECK(strcmp(fsr_strerror(code), "unknown error") != 0);
+    CHECK(strcmp(fsr_strerror(-99), "unknown error") == 0);
+}
+
+int main(void)
+{
+    test_digests();
+    test_table_validation();
+    test_encode_errors();
+    test_stream_damage();
+    test_tables_file();
+    test_container();
+    test_strerror();
+    printf("unit: %d checks, %d failures\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}

@@ -26,7 +26,7 @@ def executorch_lib_dir() -> Path | None:
         import executorch
     except ImportError:
         return None
-    d = Path(executorch.__file__).resolve().parent / "lib"
+    d = Path(list(executorch.__path__)[0]).resolve() / "lib"  # a namespace package: no __file__
     return d if d.is_dir() else None
 
 
@@ -38,7 +38,7 @@ def default_native_runner() -> Path:
 @dataclass
 class RunnerSpec:
     kind: str = "python"              # python | native
-    python: str = "python3"           # interpreter on the device (python runner)
+    python: str | None = None         # interpreter on the device (default: this one for local, else python3)
     installed_agent: bool = False     # python runner: use fsplit_mobile installed on the device
     native_binary: str | None = None  # native runner binary built for the device
     native_lib_dirs: tuple = ()       # where its shared libraries are (default: the executorch wheel's lib/)
@@ -100,7 +100,7 @@ def runner_command(stage: str, spec: RunnerSpec, runs: int, warmup: int, threads
     pin = f"taskset -c {q(cpus)} " if cpus else ""
     if spec.kind == "python":
         env = "" if spec.installed_agent else f"PYTHONPATH={q(stage + '/py')} "
-        run = f"{env}{pin}{spec.python} -m fsplit_mobile.bench.device_agent {args}"
+        run = f"{env}{pin}{spec.python or 'python3'} -m fsplit_mobile.bench.device_agent {args}"
     else:
         run = f"LD_LIBRARY_PATH={q(stage + '/lib')} {pin}{q(stage + '/bin/' + NATIVE_NAME)} {args}"
     # "; exit $?" keeps sh from exec-ing the runner, so a signal death reads as 128+N on every transport.

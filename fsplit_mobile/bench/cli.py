@@ -34,7 +34,8 @@ def main():
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="results folder")
 @click.option("--runner", type=click.Choice(["python", "native"]), default="python", show_default=True,
               help="device-side runner: Python agent or the native C++ runner (ExecuTorch only)")
-@click.option("--python", "python_cmd", default="python3", show_default=True, help="Python on the device")
+@click.option("--python", "python_cmd", default=None,
+              help="Python on the device (default: this interpreter for local, python3 otherwise)")
 @click.option("--installed-agent", is_flag=True, help="use fsplit_mobile installed on the device, push no code")
 @click.option("--native-runner", default=None, type=click.Path(dir_okay=False),
               help="native runner binary built for the device (default: runtimes/native/build/)")

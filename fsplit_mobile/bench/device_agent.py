@@ -52,6 +52,21 @@ def _ms(t0, t1):
     return (t1 - t0) / 1e6
 
 
+RUNTIME_MODULES = {"executorch": ("torch", "executorch.runtime"), "tflite": ("ai_edge_litert.interpreter",),
+                   "onnx": ("onnxruntime",)}
+
+
+def _preimport(target):
+    """Import the runtime before timing model load (Python import time is reported on its own)."""
+    import importlib
+
+    for name in RUNTIME_MODULES.get(target, ()):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return  # open_backend reports it with a clear message
+
+
 def _load_manifest(artifact_dir):
     path = os.path.join(artifact_dir, "manifest.json")
     try:
@@ -106,6 +121,8 @@ def _run(args, sink):
         raise AgentError(f"manifest input/output not supported: {e}", "artifact") from None
 
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    ti = time.perf_counter_ns()
+    _preimport(manifest["target"])
     t0 = time.perf_counter_ns()
     try:
         backend = open_backend(manifest["target"], os.path.join(artifact_dir, manifest["files"]["encoder"]),
@@ -122,7 +139,7 @@ def _run(args, sink):
     sink.emit("hello", schema=events.SCHEMA, runner=RUNNER, runtime={"name": backend.name,
               "version": backend.version}, threads=backend.threads, affinity=affinity, pid=os.getpid(),
               python=platform.python_version(), machine=platform.machine())
-    sink.emit("load", model_load_ms=_ms(t0, t1), tables_load_ms=_ms(t1, t2))
+    sink.emit("load", model_load_ms=_ms(t0, t1), tables_load_ms=_ms(t1, t2), runtime_import_ms=_ms(ti, t0))
 
     images = _load_inputs(os.path.join(args.bundle, "inputs"))
     height, width = to_input.height, to_input.width

@@ -35,7 +35,7 @@ class EventFormatError(ValueError):
     """A line carries the event prefix but is not a valid event."""
 
 
-def format_event(kind: str, **fields) -> str:
+def format_event(kind: str, /, **fields) -> str:
     """Return one event line (without newline)."""
     if kind not in KINDS:
         raise EventFormatError(f"unknown event kind {kind!r}")

@@ -25,7 +25,7 @@ class ResultRecorder:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.meta = dict(meta)
         self.events = []
-        self._events_file = open(self.out_dir / "events.jsonl", "a", encoding="utf-8")
+        self._events_file = open(self.out_dir / "events.jsonl", "w", encoding="utf-8")
 
     def add(self, event: dict) -> None:
         self.events.append(event)
@@ -74,7 +74,7 @@ def build_result(events, meta: dict, status: str, error: BaseException | None = 
         **meta,
         "runner": {k: hello.get(k) for k in ("runner", "runtime", "threads", "affinity", "pid", "python",
                                                  "machine") if k in hello},
-        "load": {k: load[k] for k in ("model_load_ms", "tables_load_ms") if k in load},
+        "load": {k: load[k] for k in ("model_load_ms", "tables_load_ms", "runtime_import_ms") if k in load},
         "stages": {stage: summarize([s[stage] for s in samples]) for stage in STAGES},
         "images": images,
         "bytes": summarize([i["bytes"] for i in images]),

@@ -8,7 +8,7 @@ import platform
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import device_info
@@ -63,6 +63,8 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
     if config.runner.kind == "native" and art.target != "executorch":
         raise ArtifactError(f"the native runner runs ExecuTorch artifacts only, not {art.target!r}")
     out_dir = Path(out_dir) if out_dir else default_out_dir(art, transport.describe())
+    if config.runner.kind == "python" and config.runner.python is None and transport.kind == "local":
+        config = replace(config, runner=replace(config.runner, python=sys.executable))
 
     with tempfile.TemporaryDirectory(prefix="fsplit-bench-") as tmp:
         index = prepare_inputs(art.manifest["input"], Path(tmp) / "inputs", config.images_dir, config.image_limit)

@@ -1,0 +1,129 @@
+"""Helpers for the fsplit-bench tests: a tiny artifact built here (until/besides the real exporter's output),
+and paths. The tiny artifact follows docs/artifact.md: a 2-conv encoder (3x64x64 -> 4x8x8 latent, float
+output, medians in the manifest) lowered to ExecuTorch/XNNPACK, an fp32 ONNX copy, and codec tables.
+"""
+import hashlib
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+CHANNELS, LATENT = 4, 8
+INPUT = 64
+MEDIANS = [0.25, -0.5, 0.0, 1.0]
+
+
+def _encoder():
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 5, stride=4, padding=2), torch.nn.ReLU(),
+                              torch.nn.Conv2d(8, CHANNELS, 3, stride=2, padding=1))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(4.0)
+    return net.eval()
+
+
+def _tables():
+    from fsplit_mobile.codec import CodecTables
+    from fsplit_mobile.entropy.cdf import pmf_to_quantized_cdf
+
+    support = np.arange(-8, 9)
+    rows = []
+    for c in range(CHANNELS):
+        scale = 1.0 + c
+        pmf = np.exp(-np.abs(support) / scale)
+        pmf = 0.99 * pmf / pmf.sum()
+        rows.append(pmf_to_quantized_cdf(np.append(pmf, 0.01), 16))
+    cdf = np.stack(rows)
+    return CodecTables.from_arrays(cdf, np.full(CHANNELS, cdf.shape[1]), np.full(CHANNELS, -8), 16)
+
+
+def _sha(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _manifest(target, encoder_name, tables, layout="NCHW"):
+    return {
+        "schema": "fsplit-artifact/1", "model_id": "bench-test-tiny", "target": target, "quantization": "none",
+        "files": {"encoder": encoder_name, "tables": "tables.fsct"},
+        "input": {"name": "image", "shape": [1, 3, INPUT, INPUT], "dtype": "float32", "layout": layout,
+                  "color": "RGB", "resize": {"size": [INPUT, INPUT], "method": "bilinear"},
+                  "value_range": [0.0, 1.0], "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+                  "normalization_in_graph": False, "quantization": None},
+        "output": {"name": "latent", "kind": "latent", "shape": [1, CHANNELS, LATENT, LATENT], "dtype": "float32",
+                   "layout": "NCHW", "quantization": None},
+        "latent": {"channels": CHANNELS, "height": LATENT, "width": LATENT, "medians": MEDIANS},
+        "tables": {"file": "tables.fsct", "content_hash": tables.content_hash, "precision": 16},
+        "tool_versions": {"fsplit_mobile": "test-fixture"},
+        "sha256": {},
+    }
+
+
+def _finish(folder: Path, manifest: dict):
+    for name in manifest["files"].values():
+        manifest["sha256"][name] = _sha(folder / name)
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
+
+
+def build_tiny_artifacts(out: Path) -> dict:
+    """Write out/executorch-none and out/onnx-none; return {target: folder}."""
+    import torch
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    out = Path(out)
+    net, example = _encoder(), (torch.rand(1, 3, INPUT, INPUT),)
+    tables = _tables()
+    folders = {}
+
+    et = out / "executorch-none"
+    et.mkdir(parents=True, exist_ok=True)
+    program = to_edge_transform_and_lower(torch.export.export(net, example),
+                                          partitioner=[XnnpackPartitioner()]).to_executorch()
+    (et / "encoder.pte").write_bytes(program.buffer)
+    tables.write(et / "tables.fsct")
+    _finish(et, _manifest("executorch", "encoder.pte", tables))
+    folders["executorch"] = et
+
+    ox = out / "onnx-none"
+    ox.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(net, example, str(ox / "encoder.onnx"), input_names=["image"], output_names=["latent"],
+                      dynamo=False)
+    tables.write(ox / "tables.fsct")
+    _finish(ox, _manifest("onnx", "encoder.onnx", tables))
+    folders["onnx"] = ox
+    return folders
+
+
+def reference_symbols(artifact_dir, rgb):
+    """Symbols by PyTorch eager on the same tensor the device sees (checks the runner's numbers)."""
+    import torch
+
+    from fsplit_mobile.runtime.preprocess import InputConverter
+
+    manifest = json.loads((Path(artifact_dir) / "manifest.json").read_text())
+    x = InputConverter(manifest["input"])(rgb)
+    with torch.no_grad():
+        y = _encoder()(torch.from_numpy(x)).numpy()[0]
+    return np.rint(y - np.asarray(MEDIANS, np.float32)[:, None, None]).astype(np.int32)
+
+
+def copy_artifact(src, dst) -> Path:
+    shutil.copytree(src, dst)
+    return Path(dst)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+__all__ = ["REPO", "build_tiny_artifacts", "reference_symbols", "copy_artifact", "free_port", "math"]

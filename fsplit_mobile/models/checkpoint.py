@@ -278,8 +278,11 @@ def _finish_tables(eb: EntropyBottleneck, prefix: str, context: str) -> str:
 
 # ---- layouts ----------------------------------------------------------------------------------------------------
 def _is_state_dict(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and len(obj) > 0 and all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()
+    """String keys holding tensors (a stray non-tensor is reported later, if it is a key the device needs)."""
+    return (
+        isinstance(obj, Mapping)
+        and all(isinstance(k, str) for k in obj)
+        and any(isinstance(v, torch.Tensor) for v in obj.values())
     )
 
 

@@ -1,0 +1,152 @@
+"""`fsplit-export`: export a model to ExecuTorch / Core ML / TFLite (LiteRT) / ONNX artifact folders.
+
+Progress goes to stderr (one bar per artifact, steps capture, quantize, lower, verify, report); converter
+chatter (torch.onnx prints, ExecuTorch cpuinfo lines, warnings) goes to a log file unless --verbose.
+--json prints a machine-readable summary on stdout. Errors: one line, exit status 1 (2 for usage errors).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+import warnings
+from contextlib import contextmanager
+
+import click
+
+from .base import QUANTIZATIONS, ExportError
+from .targets import target_names
+
+EXIT_FAILED = 1
+
+
+@contextmanager
+def _converter_output_to(log_path: str | None):
+    """Send fd 1 and fd 2 (C and Python level) to `log_path`; yield streams on the real stdout/stderr."""
+    if log_path is None:
+        yield sys.stdout, sys.stderr
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    real_out = os.fdopen(os.dup(saved_out), "w", buffering=1)
+    real_err = os.fdopen(os.dup(saved_err), "w", buffering=1)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    try:
+        yield real_out, real_err
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved_out, 1)
+        os.dup2(saved_err, 2)
+        os.close(saved_out)
+        os.close(saved_err)
+        real_out.close()
+        real_err.close()
+
+
+class _ProgressView:
+    """Renders export progress events: a tqdm bar per artifact, or nothing when quiet."""
+
+    def __init__(self, stream, quiet: bool):
+        self.stream, self.quiet, self.bar = stream, quiet, None
+
+    def __call__(self, kind: str, **info):
+        if self.quiet:
+            return
+        if kind == "load_start":
+            self.stream.write(f"loading model ({info.get('recipe') or info.get('checkpoint')}) ...\n")
+        elif kind == "load_end":
+            self.stream.write(f"model {info['model_id']}: latent {'x'.join(map(str, info['latent_shape']))}\n")
+        elif kind == "artifact_start":
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=len(info["steps"]), desc=f"{info['artifact']:<18}", file=self.stream,
+                            bar_format="{desc} {bar:20} {n_fmt}/{total_fmt} {postfix} [{elapsed}]", leave=True)
+        elif kind == "step_start" and self.bar is not None:
+            self.bar.set_postfix_str(info["step"])
+        elif kind == "step_end" and self.bar is not None:
+            self.bar.update(1)
+        elif kind == "artifact_end" and self.bar is not None:
+            self.bar.set_postfix_str(f"-> {info['path']}" if info["ok"] else "FAILED")
+            self.bar.close()
+            self.bar = None
+
+
+def _summary_line(r) -> str:
+    if not r.ok:
+        return f"{r.target}-{r.quantization}: FAILED: {r.error}"
+    if not r.executed:
+        return f"{r.target}-{r.quantization}: {r.path} ({r.size_bytes} B; not executed on this platform)"
+    m = r.metrics
+    agree = m.get("top1_agreement_change_pp")
+    agree = "" if agree is None else f", top-1 agreement {agree:+.2f} pp"
+    return (f"{r.target}-{r.quantization}: {r.path} ({r.size_bytes} B; symbols differing "
+            f"{100 * m['symbol_flip_fraction']:.2f} %, bpp {100 * m['bpp_relative_change']:+.2f} %{agree})")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--target", "targets", required=True, multiple=True, metavar="NAME",
+              help=f"{', '.join(target_names())} or all (repeatable)")
+@click.option("--quantize", "quantize", multiple=True, default=("none",), show_default=True,
+              type=click.Choice(QUANTIZATIONS), help="repeatable: one artifact per value")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), help="model checkpoint (default: bundled model)")
+@click.option("--recipe", type=click.Path(dir_okay=False), help="export recipe (TOML, see export/)")
+@click.option("--calib", type=click.Path(file_okay=False), help="calibration image folder for int8")
+@click.option("--input-size", nargs=2, type=int, metavar="H W", help="model input size")
+@click.option("--output", type=click.Choice(("symbols", "latent")), help="graph output (default: recipe, symbols)")
+@click.option("--out", type=click.Path(file_okay=False), help="output folder (default: artifacts/<model id>)")
+@click.option("--quiet", "-q", is_flag=True, help="no progress output")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON summary on stdout")
+@click.option("--verbose", "-v", is_flag=True, help="show converter output and warnings")
+def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, quiet, as_json, verbose):
+    """Export a model to verified artifact folders (docs/artifact.md)."""
+    from .api import export
+
+    if not verbose:
+        warnings.filterwarnings("ignore")
+        logging.getLogger("torch").setLevel(logging.ERROR)
+    log_path = None
+    if not verbose:
+        fd, log_path = tempfile.mkstemp(prefix="fsplit-export-", suffix=".log")
+        os.close(fd)
+    error, summary = None, None
+    with _converter_output_to(log_path) as (real_out, real_err):
+        view = _ProgressView(real_err, quiet)
+        try:
+            summary = export(list(targets), list(quantize), checkpoint=checkpoint, recipe=recipe, calib=calib,
+                             input_size=tuple(input_size) if input_size else None, output=output, out=out,
+                             progress=view)
+        except ExportError as e:
+            error = str(e)
+        except KeyboardInterrupt:
+            error = "interrupted"
+    if as_json:
+        payload = summary.to_dict() if summary is not None else {"ok": False, "error": error, "artifacts": []}
+        click.echo(json.dumps(payload, indent=2, default=str))
+    if error is not None:
+        click.echo(f"fsplit-export: error: {error}", err=True)
+        if log_path:
+            click.echo(f"fsplit-export: converter log: {log_path}", err=True)
+        sys.exit(EXIT_FAILED)
+    failed = [r for r in summary.results if not r.ok]
+    if not quiet and not as_json:
+        for r in summary.results:
+            click.echo(_summary_line(r), err=False)
+    for r in failed:
+        click.echo(f"fsplit-export: error: {r.error}", err=True)
+    if log_path and not failed:
+        os.unlink(log_path)
+    elif log_path:
+        click.echo(f"fsplit-export: converter log: {log_path}", err=True)
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    main()

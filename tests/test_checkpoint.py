@@ -284,6 +284,34 @@ def test_default_model_architecture_is_dispatched(tmp_path, monkeypatch):
     assert ck.load_checkpoint(path) == "the default model"
     assert calls == [path]
 
+    class FormatError(ValueError):
+        pass
+
+    def broken(path=None):
+        raise FormatError(f"{path}: decoder keys do not match")
+
+    fake.CheckpointFormatError, fake.load_default_model = FormatError, broken
+    with pytest.raises(ck.CheckpointError, match="decoder keys do not match"):
+        ck.load_checkpoint(path)
+
+
+def test_default_model_checkpoint_round_trip_through_load_checkpoint(tmp_path):
+    from fsplit_mobile.models import default_model
+
+    encoder, bottleneck, decoder = default_model.build_trainable()
+    _randomize(encoder, 7)
+    _random_eb(bottleneck, 7)
+    bottleneck.update()
+    path = default_model.save_checkpoint(tmp_path / "lite0.pt", encoder, bottleneck, decoder,
+                                         dict(default_model.DEFAULT_CONFIG), {"note": "synthetic"})
+    model = ck.load_checkpoint(path)
+    assert model.architecture == "frankensplit-lite0" and model.server is not None
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.equal(model.device(x), encoder.eval()(x))
+        assert model.server(model.device.symbols(x)).shape == (1, 1000)
+    _assert_same_tables(model.device.entropy_bottleneck, *bottleneck.tables())
+
 
 def test_bundled_default_model_loads_through_load_checkpoint():
     if not BUNDLED.exists():

@@ -466,7 +466,13 @@ def _load_default_model(path: Path) -> SplitModel:
             f"{path} holds the bundled default model ({DEFAULT_MODEL_ARCHITECTURE}), but its loader "
             f"{__package__}.default_model is not available"
         ) from exc
-    return module.load_default_model(path)
+    own_error = getattr(module, "CheckpointFormatError", None)
+    try:
+        return module.load_default_model(path)
+    except Exception as exc:
+        if own_error is not None and isinstance(exc, own_error):  # keep one error hierarchy for callers
+            raise CheckpointError(str(exc)) from exc
+        raise
 
 
 def load_checkpoint(path: str | os.PathLike, trust_pickle: bool = False) -> SplitModel:

@@ -1,0 +1,26 @@
+"""Portable rANS entropy coder, byte-compatible with CompressAI (C99 core in runtimes/c).
+
+CompressAI users switch with one import::
+
+    from fsplit_mobile.codec import encode_with_indexes, decode_with_indexes
+
+Higher level: :class:`~fsplit_mobile.codec.tables.CodecTables` (the .fsct tables file) and
+:mod:`~fsplit_mobile.codec.container` (``encode_latent`` / ``decode_latent``).
+"""
+from .container import decode_latent, encode_latent
+from .errors import CodecError, CorruptStreamError, InvalidInputError, InvalidTablesError, TableMismatchError
+from .rans import decode_with_indexes, encode_with_indexes
+from .tables import CodecTables
+
+__all__ = [
+    "encode_with_indexes",
+    "decode_with_indexes",
+    "CodecTables",
+    "encode_latent",
+    "decode_latent",
+    "CodecError",
+    "CorruptStreamError",
+    "TableMismatchError",
+    "InvalidTablesError",
+    "InvalidInputError",
+]

@@ -1,0 +1,310 @@
+/*
+ * _rans.c - CPython binding of the C99 coder in runtimes/c (fsplit_rans.h).
+ *
+ * Arrays travel through the buffer protocol (no numpy headers): int32 arrays must be C-contiguous
+ * with 4-byte items. The Python layer (fsplit_mobile/codec/rans.py) prepares them and turns
+ * _rans.Error(code, message) into the package's exception classes. The GIL is released while
+ * coding.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdlib.h>
+
+#include "fsplit_rans.h"
+
+static PyObject *RansError; /* module-level exception type, args = (code, message) */
+
+static int raise_status(int status)
+{
+    PyObject *args = Py_BuildValue("(is)", status, fsr_strerror(status));
+    if (args != NULL) {
+        PyErr_SetObject(RansError, args);
+        Py_DECREF(args);
+    }
+    return -1;
+}
+
+/* Acquire a C-contiguous buffer of 4-byte integers. */
+static int get_int32(PyObject *obj, Py_buffer *view, int writable, const char *name)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    const char *fmt;
+    if (PyObject_GetBuffer(obj, view, flags) != 0)
+        return -1;
+    fmt = view->format ? view->format : "B";
+    if (*fmt == '<' || *fmt == '=' || *fmt == '@')
+        fmt++;
+    if (view->itemsize != 4 || (strcmp(fmt, "i") != 0 && !(strcmp(fmt, "l") == 0 && sizeof(long) == 4))) {
+        PyErr_Format(PyExc_TypeError, "%s must be a contiguous int32 buffer (got format '%s', itemsize %zd)",
+                     name, view->format ? view->format : "B", view->itemsize);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* The five table arguments shared by every call. */
+typedef struct {
+    Py_buffer cdf, length, offset;
+    int have_cdf, have_length, have_offset;
+    fsr_tables view;
+} tables_arg;
+
+static void tables_release(tables_arg *t)
+{
+    if (t->have_cdf) PyBuffer_Release(&t->cdf);
+    if (t->have_length) PyBuffer_Release(&t->length);
+    if (t->have_offset) PyBuffer_Release(&t->offset);
+}
+
+static int tables_acquire(tables_arg *t, PyObject *cdf, Py_ssize_t stride, PyObject *length,
+                          PyObject *offset, unsigned precision)
+{
+    Py_ssize_t n;
+    t->have_cdf = t->have_length = t->have_offset = 0;
+    if (get_int32(cdf, &t->cdf, 0, "cdf") != 0) return -1;
+    t->have_cdf = 1;
+    if (get_int32(length, &t->length, 0, "cdf_length") != 0) return -1;
+    t->have_length = 1;
+    if (get_int32(offset, &t->offset, 0, "offset") != 0) return -1;
+    t->have_offset = 1;
+    n = t->length.len / 4;
+    if (stride <= 0 || n == 0 || t->offset.len / 4 != n || t->cdf.len / 4 < n * stride || n > UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "inconsistent table buffer sizes");
+        return -1;
+    }
+    t->view.cdf = (const int32_t *)t->cdf.buf;
+    t->view.cdf_stride = (size_t)stride;
+    t->view.cdf_length = (const int32_t *)t->length.buf;
+    t->view.offset = (const int32_t *)t->offset.buf;
+    t->view.num_cdfs = (uint32_t)n;
+    t->view.precision = precision;
+    return 0;
+}
+
+static PyObject *bytes_from_encoder(int status, uint8_t *buf, size_t len)
+{
+    PyObject *out = NULL;
+    if (status == FSR_OK)
+        out = PyBytes_FromStringAndSize((const char *)buf, (Py_ssize_t)len);
+    else
+        raise_status(status);
+    free(buf);
+    return out;
+}
+
+static uint8_t *alloc_bound(size_t n, size_t *cap)
+{
+    uint8_t *buf;
+    *cap = fsr_encode_bound(n);
+    if (*cap == 0) {
+        PyErr_SetString(PyExc_OverflowError, "too many symbols");
+        return NULL;
+    }
+    buf = (uint8_t *)malloc(*cap);
+    if (buf == NULL)
+        PyErr_NoMemory();
+    return buf;
+}
+
+PyDoc_STRVAR(encode_doc, "encode(symbols, indexes, cdf, cdf_stride, cdf_length, offset, precision) -> bytes");
+
+static PyObject *py_encode(PyObject *self, PyObject *args)
+{
+    PyObject *sym_o, *idx_o, *cdf_o, *len_o, *off_o, *out = NULL;
+    Py_ssize_t stride;
+    unsigned precision;
+    Py_buffer sym, idx;
+    tables_arg t;
+    uint8_t *buf;
+    size_t cap, len = 0, n;
+    int st;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOnOOI", &sym_o, &idx_o, &cdf_o, &stride, &len_o, &off_o, &precision))
+        return NULL;
+    if (get_int32(sym_o, &sym, 0, "symbols") != 0) return NULL;
+    if (get_int32(idx_o, &idx, 0, "indexes") != 0) { PyBuffer_Release(&sym); return NULL; }
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision) != 0) goto done;
+    n = (size_t)(sym.len / 4);
+    if (idx.len != sym.len) {
+        PyErr_SetString(PyExc_ValueError, "symbols and indexes differ in length");
+        goto done;
+    }
+    if ((buf = alloc_bound(n, &cap)) == NULL) goto done;
+    Py_BEGIN_ALLOW_THREADS
+    st = fsr_encode(&t.view, (const int32_t *)sym.buf, (const int32_t *)idx.buf, n, buf, cap, &len);
+    Py_END_ALLOW_THREADS
+    out = bytes_from_encoder(st, buf, len);
+done:
+    tables_release(&t);
+    PyBuffer_Release(&sym);
+    PyBuffer_Release(&idx);
+    return out;
+}
+
+PyDoc_STRVAR(encode_planar_doc,
+             "encode_planar(symbols, num_planes, cdf, cdf_stride, cdf_length, offset, precision) -> bytes\n"
+             "Index of every symbol of plane p (C order) is p.");
+
+static PyObject *py_encode_planar(PyObject *self, PyObject *args)
+{
+    PyObject *sym_o, *cdf_o, *len_o, *off_o, *out = NULL;
+    Py_ssize_t stride, planes;
+    unsigned precision;
+    Py_buffer sym;
+    tables_arg t;
+    uint8_t *buf;
+    size_t cap, len = 0, n;
+    int st;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OnOnOOI", &sym_o, &planes, &cdf_o, &stride, &len_o, &off_o, &precision))
+        return NULL;
+    if (get_int32(sym_o, &sym, 0, "symbols") != 0) return NULL;
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision) != 0) goto done;
+    n = (size_t)(sym.len / 4);
+    if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
+        PyErr_SetString(PyExc_ValueError, "symbol count is not a multiple of num_planes");
+        goto done;
+    }
+    if ((buf = alloc_bound(n, &cap)) == NULL) goto done;
+    Py_BEGIN_ALLOW_THREADS
+    st = fsr_encode_planar(&t.view, (const int32_t *)sym.buf, (uint32_t)planes, n / (size_t)planes, buf, cap, &len);
+    Py_END_ALLOW_THREADS
+    out = bytes_from_encoder(st, buf, len);
+done:
+    tables_release(&t);
+    PyBuffer_Release(&sym);
+    return out;
+}
+
+PyDoc_STRVAR(decode_doc,
+             "decode(data, indexes, cdf, cdf_stride, cdf_length, offset, precision, out) -> None\n"
+             "Writes len(indexes) symbols into the int32 buffer out.");
+
+static PyObject *py_decode(PyObject *self, PyObject *args)
+{
+    PyObject *idx_o, *cdf_o, *len_o, *off_o, *out_o, *result = NULL;
+    Py_ssize_t stride;
+    unsigned precision;
+    Py_buffer data, idx, out;
+    tables_arg t;
+    int st;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*OOnOOIO", &data, &idx_o, &cdf_o, &stride, &len_o, &off_o, &precision, &out_o))
+        return NULL;
+    if (get_int32(idx_o, &idx, 0, "indexes") != 0) { PyBuffer_Release(&data); return NULL; }
+    if (get_int32(out_o, &out, 1, "out") != 0) { PyBuffer_Release(&data); PyBuffer_Release(&idx); return NULL; }
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision) != 0) goto done;
+    if (out.len != idx.len) {
+        PyErr_SetString(PyExc_ValueError, "out and indexes differ in length");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = fsr_decode(&t.view, (const int32_t *)idx.buf, (size_t)(idx.len / 4), (const uint8_t *)data.buf,
+                    (size_t)data.len, (int32_t *)out.buf);
+    Py_END_ALLOW_THREADS
+    if (st != FSR_OK)
+        raise_status(st);
+    else
+        result = Py_NewRef(Py_None);
+done:
+    tables_release(&t);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&idx);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+PyDoc_STRVAR(decode_planar_doc,
+             "decode_planar(data, num_planes, cdf, cdf_stride, cdf_length, offset, precision, out) -> None");
+
+static PyObject *py_decode_planar(PyObject *self, PyObject *args)
+{
+    PyObject *cdf_o, *len_o, *off_o, *out_o, *result = NULL;
+    Py_ssize_t stride, planes;
+    unsigned precision;
+    Py_buffer data, out;
+    tables_arg t;
+    size_t n;
+    int st;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*nOnOOIO", &data, &planes, &cdf_o, &stride, &len_o, &off_o, &precision, &out_o))
+        return NULL;
+    if (get_int32(out_o, &out, 1, "out") != 0) { PyBuffer_Release(&data); return NULL; }
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision) != 0) goto done;
+    n = (size_t)(out.len / 4);
+    if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
+        PyErr_SetString(PyExc_ValueError, "out length is not a multiple of num_planes");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = fsr_decode_planar(&t.view, (uint32_t)planes, n / (size_t)planes, (const uint8_t *)data.buf,
+                           (size_t)data.len, (int32_t *)out.buf);
+    Py_END_ALLOW_THREADS
+    if (st != FSR_OK)
+        raise_status(st);
+    else
+        result = Py_NewRef(Py_None);
+done:
+    tables_release(&t);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+PyDoc_STRVAR(check_tables_doc, "check_tables(cdf, cdf_stride, cdf_length, offset, precision) -> None");
+
+static PyObject *py_check_tables(PyObject *self, PyObject *args)
+{
+    PyObject *cdf_o, *len_o, *off_o, *result = NULL;
+    Py_ssize_t stride;
+    unsigned precision;
+    tables_arg t;
+    int st;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OnOOI", &cdf_o, &stride, &len_o, &off_o, &precision))
+        return NULL;
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision) == 0) {
+        st = fsr_tables_check(&t.view);
+        if (st != FSR_OK)
+            raise_status(st);
+        else
+            result = Py_NewRef(Py_None);
+    }
+    tables_release(&t);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"encode", py_encode, METH_VARARGS, encode_doc},
+    {"encode_planar", py_encode_planar, METH_VARARGS, encode_planar_doc},
+    {"decode", py_decode, METH_VARARGS, decode_doc},
+    {"decode_planar", py_decode_planar, METH_VARARGS, decode_planar_doc},
+    {"check_tables", py_check_tables, METH_VARARGS, check_tables_doc},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_rans",
+                                    "C99 rANS coder (runtimes/c), CompressAI-compatible.", -1, methods,
+                                    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__rans(void)
+{
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    RansError = PyErr_NewException("fsplit_mobile.codec._rans.Error", NULL, NULL);
+    if (RansError == NULL || PyModule_AddObjectRef(m, "Error", RansError) != 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+#define ADD(name) PyModule_AddIntConstant(m, #name, name)
+    if (ADD(FSR_ERR_ARGUMENT) || ADD(FSR_ERR_TABLES) || ADD(FSR_ERR_INDEX) || ADD(FSR_ERR_SYMBOL) ||
+        ADD(FSR_ERR_BUFFER) || ADD(FSR_ERR_TRUNCATED) || ADD(FSR_ERR_CORRUPT) ||
+        ADD(FSR_ERR_FORMAT) || ADD(FSR_ERR_MISMATCH) || ADD(FSR_ERR_CHECKSUM) || ADD(FSR_ERR_LIMIT)) {
+        Py_DECREF(m);
+        return NULL;
+    }
+#undef ADD
+    return m;
+}

@@ -1,0 +1,149 @@
+"""Stream container: pack/unpack, encode_latent/decode_latent, and refusal of damaged or foreign streams."""
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from fsplit_mobile.codec import (
+    CodecTables,
+    CorruptStreamError,
+    InvalidInputError,
+    TableMismatchError,
+    container,
+    decode_latent,
+    encode_latent,
+)
+
+
+def _tables(channels=3, seed=0) -> CodecTables:
+    rng = np.random.default_rng(seed)
+    rows, lengths = [], []
+    for _ in range(channels):
+        n = int(rng.integers(3, 30))
+        freqs = rng.integers(1, 1000, n - 1)
+        cdf = np.concatenate([[0], np.cumsum(freqs)])
+        cdf = np.round(cdf * 65536 / cdf[-1]).astype(np.int64)
+        cdf = np.maximum.accumulate(cdf)
+        rows.append(cdf)
+        lengths.append(n)
+    width = max(lengths)
+    arr = np.zeros((channels, width), dtype=np.int64)
+    for c, row in enumerate(rows):
+        arr[c, : len(row)] = row
+    return CodecTables.from_arrays(arr, lengths, rng.integers(-10, 0, channels))
+
+
+def _latent(tables, h=5, w=7, seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.integers(-15, 25, (tables.num_channels, h, w)).astype(np.int32)
+
+
+def test_round_trip_and_header_layout():
+    tables = _tables()
+    symbols = _latent(tables)
+    data = encode_latent(tables, symbols)
+    assert data[:4] == b"FSCL" and struct.unpack_from("<HH", data, 4) == (1, 0)
+    assert data[8:16] == tables.content_hash_bytes[:8]
+    assert struct.unpack_from("<IIII", data, 16) == (3, 5, 7, len(data) - 36)
+    assert struct.unpack_from("<I", data, 32)[0] == zlib.crc32(data[36:], zlib.crc32(data[:32]))
+    out = decode_latent(tables, data)
+    assert out.dtype == np.int32 and out.shape == (3, 5, 7) and np.array_equal(out, symbols)
+    header, payload = container.unpack(data)
+    assert header.shape == (3, 5, 7) and header.table_hash == tables.content_hash_bytes[:8]
+    assert container.pack(tables.content_hash_bytes, (3, 5, 7), bytes(payload)) == data
+
+
+def test_accepts_other_integer_dtypes_and_tensors():
+    import torch
+
+    tables = _tables()
+    symbols = _latent(tables)
+    expected = encode_latent(tables, symbols)
+    assert encode_latent(tables, symbols.astype(np.int64)) == expected
+    assert encode_latent(tables, torch.from_numpy(symbols)) == expected
+    assert encode_latent(tables, np.asfortranarray(symbols)) == expected
+    assert decode_latent(tables, bytearray(expected)).tolist() == symbols.tolist()
+
+
+def test_empty_latent():
+    tables = _tables()
+    data = encode_latent(tables, np.zeros((3, 0, 4), dtype=np.int32))
+    assert len(data) == 44
+    assert decode_latent(tables, data).shape == (3, 0, 4)
+
+
+def test_wrong_tables_and_shapes_are_refused():
+    tables, other = _tables(seed=0), _tables(seed=5)
+    data = encode_latent(tables, _latent(tables))
+    with pytest.raises(TableMismatchError, match="coded with tables"):
+        decode_latent(other, data)
+    with pytest.raises(TableMismatchError, match="4 channels but the tables have 3"):
+        encode_latent(tables, np.zeros((4, 2, 2), dtype=np.int32))
+    with pytest.raises(InvalidInputError, match=r"shape \(C, H, W\)"):
+        encode_latent(tables, np.zeros((3, 4), dtype=np.int32))
+    with pytest.raises(InvalidInputError, match="must be integers"):
+        encode_latent(tables, np.zeros((3, 2, 2), dtype=np.float32))
+    # same hash prefix, fewer channels declared (CRC recomputed): refused as a mismatch
+    body = bytearray(data[:32])
+    body[16:20] = struct.pack("<I", 2)
+    forged = bytes(body) + struct.pack("<I", zlib.crc32(data[36:], zlib.crc32(bytes(body)))) + data[36:]
+    with pytest.raises(TableMismatchError, match="2 channels"):
+        decode_latent(tables, forged)
+
+
+def test_unencodable_symbol_is_named():
+    tables = CodecTables.from_arrays([[0, 100, 65536]], [3], [5])
+    symbols = np.zeros((1, 2, 2), dtype=np.int32)
+    symbols[0, 1, 0] = -(2**31)
+    with pytest.raises(InvalidInputError, match="symbol -2147483648 at position 2 .index 0.: escape value exceeds"):
+        encode_latent(tables, symbols)
+
+
+def test_every_truncation_and_bit_flip_is_refused():
+    tables = _tables()
+    data = encode_latent(tables, _latent(tables, 3, 4))
+    for cut in range(len(data)):
+        with pytest.raises(CorruptStreamError):
+            decode_latent(tables, data[:cut])
+    for k in range(len(data)):
+        for bit in range(8):
+            damaged = bytearray(data)
+            damaged[k] ^= 1 << bit
+            with pytest.raises((CorruptStreamError, TableMismatchError)):
+                decode_latent(tables, bytes(damaged))
+
+
+@pytest.mark.parametrize(
+    "offset,raw,message",
+    [
+        (0, b"XXXX", "not an fsplit stream"),
+        (4, struct.pack("<H", 9), "unsupported container version 9"),
+        (6, struct.pack("<H", 1), "unknown container flags"),
+        (20, struct.pack("<II", 1 << 15, 1 << 15), "beyond the limit"),
+    ],
+)
+def test_header_problems_are_named(offset, raw, message):
+    tables = _tables()
+    data = bytearray(encode_latent(tables, _latent(tables)))
+    data[offset : offset + len(raw)] = raw
+    data[32:36] = struct.pack("<I", zlib.crc32(bytes(data[36:]), zlib.crc32(bytes(data[:32]))))
+    with pytest.raises(CorruptStreamError, match=message):
+        decode_latent(tables, bytes(data))
+
+
+def test_length_and_checksum_messages():
+    tables = _tables()
+    data = encode_latent(tables, _latent(tables))
+    with pytest.raises(CorruptStreamError, match="header alone has 36"):
+        container.unpack(data[:10])
+    with pytest.raises(CorruptStreamError, match="payload declares"):
+        container.unpack(data[:-4])
+    with pytest.raises(CorruptStreamError, match="1 trailing bytes"):
+        container.unpack(data + b"\0")
+    damaged = bytearray(data)
+    damaged[-1] ^= 0xFF
+    with pytest.raises(CorruptStreamError, match="checksum mismatch"):
+        container.unpack(bytes(damaged))
+    with pytest.raises(InvalidInputError, match="at least 8 bytes"):
+        container.pack(b"abc", (1, 1, 1), b"")

@@ -15,7 +15,7 @@ from torch import nn
 
 import oracle
 from fsplit_mobile.entropy import EntropyBottleneck
-from fsplit_mobile.models import FactorizedPriorDecoder, FrankenSplitEncoder, GDN, SplitModel
+from fsplit_mobile.models import FactorizedPriorDecoder, FrankenSplitEncoder, SplitModel
 from fsplit_mobile.models import checkpoint as ck
 from fsplit_mobile.models import registry
 

@@ -127,3 +127,70 @@ def free_port() -> int:
 
 
 __all__ = ["REPO", "build_tiny_artifacts", "reference_symbols", "copy_artifact", "free_port", "math"]
+
+
+# ---- native runner, failing runners, small disks ------------------------------------------------------------
+def build_native_runner() -> Path:
+    """Configure and build runtimes/native for this host (incremental); return the binary."""
+    import subprocess
+
+    src, build = REPO / "runtimes" / "native", REPO / "runtimes" / "native" / "build"
+    if not (build / "CMakeCache.txt").exists():
+        subprocess.run(["cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release"], check=True,
+                       capture_output=True)
+    subprocess.run(["cmake", "--build", str(build), "-j2"], check=True, capture_output=True)
+    return build / "fsplit-bench-native"
+
+
+CRASHING_RUNNER = """#!/bin/sh
+# Test double for a device runner that dies: prints a start and two samples, then SIGSEGVs itself.
+echo '@fsplit {"event":"hello","schema":"fsplit-bench-events/1","runner":"crash-test","runtime":{"name":"none"}}'
+echo '@fsplit {"event":"sample","image":"x","run":0,"preprocess_ms":1,"encoder_ms":2,"entropy_ms":0.5,"total_ms":3.5}'
+echo '@fsplit {"event":"sample","image":"x","run":1,"preprocess_ms":1,"encoder_ms":2,"entropy_ms":0.5,"total_ms":3.5}'
+echo 'about to crash' >&2
+kill -SEGV $$
+"""
+
+
+def crashing_runner(folder) -> Path:
+    path = Path(folder) / "crashing-runner.sh"
+    path.write_text(CRASHING_RUNNER)
+    path.chmod(0o755)
+    return path
+
+
+def corrupt_encoder_artifact(src, dst) -> Path:
+    """A copy of `src` whose encoder file is garbage (manifest hashes updated, so only loading fails)."""
+    dst = copy_artifact(src, dst)
+    manifest = json.loads((dst / "manifest.json").read_text())
+    enc = dst / manifest["files"]["encoder"]
+    enc.write_bytes(b"this is not a model file" * 10)
+    manifest["sha256"][enc.name] = _sha(enc)
+    (dst / "manifest.json").write_text(json.dumps(manifest))
+    return dst
+
+
+class Tmpfs:
+    """``with Tmpfs(path, size_kb):`` a small tmpfs (full-disk tests; needs root, as CI and this machine have)."""
+
+    def __init__(self, path, size_kb: int):
+        self.path, self.size_kb = Path(path), int(size_kb)
+
+    def __enter__(self):
+        import subprocess
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_kb}k", "tmpfs", str(self.path)], check=True)
+        return self.path
+
+    def __exit__(self, *exc):
+        import subprocess
+
+        subprocess.run(["umount", "-l", str(self.path)], check=False)
+
+
+def used_kb(path) -> int:
+    import os
+
+    st = os.statvfs(path)
+    return (st.f_blocks - st.f_bfree) * st.f_frsize // 1024

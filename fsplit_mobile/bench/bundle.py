@@ -19,6 +19,7 @@ AGENT_FILES = ("__init__.py", "bench/__init__.py", "bench/device_agent.py", "ben
 AGENT_PACKAGES = ("runtime", "codec")
 NATIVE_NAME = "fsplit-bench-native"
 EVENTS_FILE = "device-events.jsonl"
+STREAMS_DIR = "streams"
 
 
 def executorch_lib_dir() -> Path | None:
@@ -91,12 +92,14 @@ def build_bundle(dest, artifact, inputs_dir, spec: RunnerSpec) -> Path:
 
 
 def runner_command(stage: str, spec: RunnerSpec, runs: int, warmup: int, threads: int | None,
-                   cpus: str | None = None) -> str:
+                   cpus: str | None = None, save_streams: bool = False) -> str:
     """The sh command line that runs the device-side runner inside the staged bundle."""
     q = shlex.quote
     args = f"--bundle {q(stage)} --runs {int(runs)} --warmup {int(warmup)} --events-file {q(stage + '/' + EVENTS_FILE)}"
     if threads:
         args += f" --threads {int(threads)}"
+    if save_streams:
+        args += f" --streams-dir {q(stage + '/' + STREAMS_DIR)}"
     pin = f"taskset -c {q(cpus)} " if cpus else ""
     if spec.kind == "python":
         env = "" if spec.installed_agent else f"PYTHONPATH={q(stage + '/py')} "

@@ -45,6 +45,7 @@ def main():
 @click.option("--remote-dir", default=None, help="staging folder root on the device")
 @click.option("--timeout", "timeout_s", default=None, type=float, help="limit for the device run in seconds")
 @click.option("--keep-remote", is_flag=True, help="leave the staged bundle on the device")
+@click.option("--save-streams", is_flag=True, help="also copy each image's coded stream into OUT/streams/")
 @click.option("--ssh-identity", default=None, type=click.Path(dir_okay=False), help="ssh private key")
 @click.option("--ssh-known-hosts", default=None, type=click.Path(dir_okay=False), help="ssh known_hosts file")
 @click.option("--ssh-option", multiple=True, help="extra ssh -o option (repeatable)")
@@ -52,7 +53,8 @@ def main():
 @click.option("--adb-server-port", default=None, type=int, help="adb server port (default 5037)")
 @click.option("--no-progress", is_flag=True, help="no progress bar")
 def run(artifacts, device, runs, warmup, threads, images_dir, image_limit, out_dir, runner, python_cmd,
-        installed_agent, native_runner, native_lib_dir, cpus, remote_dir, timeout_s, keep_remote, ssh_identity,
+        installed_agent, native_runner, native_lib_dir, cpus, remote_dir, timeout_s, keep_remote, save_streams,
+        ssh_identity,
         ssh_known_hosts, ssh_option, adb_binary, adb_server_port, no_progress):
     """Benchmark artifact(s) on a device; writes result.json, events.jsonl, report.md and PNG plots."""
     from .bundle import RunnerSpec
@@ -68,7 +70,8 @@ def run(artifacts, device, runs, warmup, threads, images_dir, image_limit, out_d
     spec = RunnerSpec(kind=runner, python=python_cmd, installed_agent=installed_agent, native_binary=native_runner,
                       native_lib_dirs=tuple(native_lib_dir))
     config = BenchConfig(runs=runs, warmup=warmup, threads=threads, images_dir=images_dir, image_limit=image_limit,
-                         cpus=cpus, timeout_s=timeout_s, keep_stage=keep_remote, runner=spec)
+                         cpus=cpus, timeout_s=timeout_s, keep_stage=keep_remote, save_streams=save_streams,
+                         runner=spec)
     results, failures = [], 0
     for art in artifacts:
         sub = None

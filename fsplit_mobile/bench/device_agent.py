@@ -174,6 +174,10 @@ def _run(args, sink):
             sink.emit("sample", image=name, run=run, preprocess_ms=_ms(a, b), encoder_ms=_ms(b, c),
                       entropy_ms=_ms(c, d), total_ms=_ms(a, d))
             samples += 1
+        if first_stream is not None and args.streams_dir:
+            os.makedirs(args.streams_dir, exist_ok=True)
+            with open(os.path.join(args.streams_dir, f"{name}.fscl"), "wb") as f:
+                f.write(first_stream)
         if first_stream is not None:
             sink.emit("image", image=name, bytes=len(first_stream), bpp=8.0 * len(first_stream) / (height * width),
                       symbols_sha256=hashlib.sha256(symbols.astype("<i4").tobytes()).hexdigest(),
@@ -188,6 +192,7 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--events-file", default=None, help="also append events to this file")
+    p.add_argument("--streams-dir", default=None, help="write each image's coded stream to DIR/<image>.fscl")
     args = p.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         p.error("--runs must be >= 1 and --warmup >= 0")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import device_info
 from .artifact import RUNNABLE_TARGETS, load_artifact, summary
-from .bundle import EVENTS_FILE, RunnerSpec, build_bundle, runner_command
+from .bundle import EVENTS_FILE, STREAMS_DIR, RunnerSpec, build_bundle, runner_command
 from .errors import (ArtifactError, BenchError, DeviceDisconnectedError, DeviceDiskFullError, ResultFormatError,
                      RunnerFailedError, TransportError)
 from .events import EventFormatError, parse_event_line
@@ -34,6 +34,7 @@ class BenchConfig:
     cpus: str | None = None
     timeout_s: float | None = None
     keep_stage: bool = False
+    save_streams: bool = False
     runner: RunnerSpec = field(default_factory=RunnerSpec)
 
 
@@ -88,7 +89,8 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
         try:
             transport.push(bundle, stage)
             pushed = True
-            command = runner_command(stage, config.runner, config.runs, config.warmup, config.threads, config.cpus)
+            command = runner_command(stage, config.runner, config.runs, config.warmup, config.threads, config.cpus,
+                                     config.save_streams)
             noise = []
 
             def on_line(line):
@@ -113,6 +115,9 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
             if not any(e["event"] == "end" for e in recorder.events):
                 raise RunnerFailedError("runner exited 0 without finishing (no 'end' event); output: "
                                         + " | ".join(noise[-5:]), 0)
+            if config.save_streams:
+                _pull_streams(transport, stage, [e["image"] for e in recorder.events if e["event"] == "image"],
+                              out_dir)
         except BaseException as e:
             recorder.save("partial", e)
             if write_report:
@@ -142,6 +147,14 @@ def _adopt_device_events(transport, stage, recorder, out_dir):
         recorder.merge_pulled(read_events_file(local))
     except (TransportError, ResultFormatError, OSError):
         pass  # the streamed events are kept either way
+
+
+def _pull_streams(transport, stage, names, out_dir):
+    """Copy each image's coded stream (DIR/streams/<image>.fscl) next to the results."""
+    (Path(out_dir) / STREAMS_DIR).mkdir(parents=True, exist_ok=True)
+    for name in names:
+        retry(lambda: transport.pull(f"{stage}/{STREAMS_DIR}/{name}.fscl", Path(out_dir) / STREAMS_DIR / f"{name}.fscl"),
+              attempts=2)
 
 
 def _runner_failure(res, events) -> BenchError:

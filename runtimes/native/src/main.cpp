@@ -1,15 +1,17 @@
 // fsplit-bench-native: the native device runner of fsplit-bench (ExecuTorch runtime + the project's C coder).
 //
-//   fsplit-bench-native --bundle DIR [--runs N] [--warmup M] [--threads T] [--events-file F]
+//   fsplit-bench-native --bundle DIR [--runs N] [--warmup M] [--threads T] [--events-file F] [--streams-dir D]
 //
 // DIR holds artifact/ (manifest.json, encoder .pte, tables .fsct) and inputs/ (index.json + PPM images already
 // resized to the model input by the host). Prints the fsplit-bench-events/1 stream, the same as the Python
 // device agent (fsplit_mobile/bench/device_agent.py). Exit codes: 0 done, 2 error, 3 device storage full.
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -46,7 +48,7 @@ constexpr int kExitError = 2;
 constexpr int kExitDiskFull = 3;
 
 struct Args {
-  std::string bundle, events_file;
+  std::string bundle, events_file, streams_dir;
   int runs = 20, warmup = 5, threads = 0;
 };
 
@@ -78,6 +80,7 @@ Args parse_args(int argc, char** argv) {
     else if (k == "--warmup") a.warmup = parse_int(v, "--warmup");
     else if (k == "--threads") a.threads = parse_int(v, "--threads");
     else if (k == "--events-file") a.events_file = v;
+    else if (k == "--streams-dir") a.streams_dir = v;
     else throw UsageError("unknown option " + k);
   }
   if (a.bundle.empty()) throw UsageError("--bundle is required");
@@ -115,6 +118,21 @@ fsplit::OutType out_type(executorch::aten::ScalarType t) {
     default: throw KindError("artifact", "unsupported encoder output dtype (code " +
                              std::to_string(static_cast<int>(t)) + ")");
   }
+}
+
+void write_stream(const std::string& dir, const std::string& name, const std::vector<uint8_t>& bytes) {
+  mkdir(dir.c_str(), 0755);  // EEXIST is fine; a real failure shows up at fopen
+  const std::string path = dir + "/" + name + ".fscl";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) {
+    if (errno == ENOSPC) throw fsplit::DiskFullError(path + ": " + std::strerror(errno));
+    throw std::runtime_error(path + ": cannot write stream: " + std::strerror(errno));
+  }
+  const size_t n = std::fwrite(bytes.data(), 1, bytes.size(), f);
+  const int err = (n != bytes.size() || std::fflush(f) != 0) ? errno : 0;
+  std::fclose(f);
+  if (err == ENOSPC) throw fsplit::DiskFullError(path + ": " + std::strerror(err));
+  if (err != 0) throw std::runtime_error(path + ": cannot write stream: " + std::strerror(err));
 }
 
 int run(const Args& args, fsplit::EventSink& sink) {
@@ -249,6 +267,7 @@ int run(const Args& args, fsplit::EventSink& sink) {
                     .num("total_ms", ms_between(tp[0], tp[3])));
       ++samples;
     }
+    if (!args.streams_dir.empty()) write_stream(args.streams_dir, name, first);
     sink.emit(fsplit::Event("image")
                   .str("image", name)
                   .integer("bytes", static_cast<long long>(first.size()))
@@ -278,7 +297,7 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {
     std::fprintf(stderr,
                  "%s\nusage: fsplit-bench-native --bundle DIR [--runs N] [--warmup M] [--threads T] "
-                 "[--events-file F]\n",
+                 "[--events-file F] [--streams-dir D]\n",
                  e.what());
     return kExitError;
   }

@@ -1,0 +1,255 @@
+"""`fsplit-bench e2e`: end-to-end latency of split computing vs offloading the image, over shaped bandwidth.
+
+1. Quality: on the held-out crops, the split pipeline (each artifact: device encoder in its runtime + rANS
+   coding, then fsplit-serve's engine) and JPEG/WebP at many qualities followed by the full teacher; teacher
+   top-1 agreement of each; the codec quality matched to the split model's agreement (e2e_workload).
+2. Transfer: a server process (fsplit-serve apps + the offloading app) in one network namespace, a client in
+   another, bandwidth shaped with tc tbf and a fixed RTT (e2e_netns); each method's payloads are POSTed over a
+   keep-alive connection at every bandwidth. Where namespaces cannot be used the transfer time is computed
+   (RTT + bytes / bandwidth + measured server time) and the results say so.
+3. Report: total latency = device-side compute (median) + request time (median: transfer + server decode +
+   tail), table, plot, speedup vs offloading, crossover bandwidths (e2e_report).
+"""
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .e2e_workload import DEFAULT_QUALITIES, CODECS, WorkloadError
+
+DEFAULT_BANDWIDTHS = (1, 5, 10, 25, 50, 100)
+SERVER_PORT = 8470
+# computed fallback: request headers, response (headers + JSON), TCP/IP header share of a 1500-byte packet
+REQUEST_OVERHEAD_BYTES = 200
+RESPONSE_BYTES = 900
+WIRE_FACTOR = 1500 / 1448
+
+
+def machine_description() -> tuple[dict, str]:
+    from .device_info import PROBE_SCRIPT, parse_probe
+
+    try:
+        text = subprocess.run(["sh", "-c", PROBE_SCRIPT], capture_output=True, text=True, timeout=30).stdout
+        info = parse_probe(text)
+    except (OSError, subprocess.SubprocessError):
+        info = {}
+    import onnxruntime
+
+    info.update({"python": platform.python_version(), "onnxruntime": onnxruntime.__version__,
+                 "hostname": platform.node(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")})
+    try:
+        load = os.getloadavg()
+        info["loadavg_at_start"] = [round(x, 2) for x in load]
+    except OSError:
+        pass
+    text = "\n".join(f"{k}: {v}" for k, v in info.items() if not isinstance(v, (dict, list)) or k == "loadavg_at_start")
+    return info, text
+
+
+def _log(progress, msg):
+    if progress:
+        progress(msg)
+
+
+def measure_quality(splits: dict, crops, qualities, codecs, cache_dir, progress=None) -> dict:
+    from ..models.default_model import imagenet_labels
+    from ..serve.offload import OffloadEngine
+    from .e2e_workload import run_offload, run_split, teacher_onnx, teacher_reference
+
+    teacher = teacher_onnx(cache_dir)
+    engine = OffloadEngine(teacher, imagenet_labels())
+    _log(progress, f"teacher reference on {len(crops)} crops")
+    reference = teacher_reference(engine, crops)
+    split_runs = {}
+    for name, path in splits.items():
+        _log(progress, f"split pipeline {name}: {path}")
+        split_runs[name] = run_split(name, path, crops)
+    offload_runs = {}
+    for codec in codecs:
+        offload_runs[codec] = {}
+        for q in qualities:
+            _log(progress, f"offload {codec} quality {q}")
+            offload_runs[codec][q] = run_offload(codec, q, crops, engine)
+    return {"teacher": teacher, "reference": reference, "split": split_runs, "offload": offload_runs}
+
+
+def _write_payloads(folder: Path, name: str, payloads) -> list[str]:
+    files = []
+    for i, p in enumerate(payloads):
+        f = folder / f"{name}-{i:03d}.bin"
+        f.write_bytes(p)
+        files.append(str(f))
+    return files
+
+
+def measure_transfer_shaped(jobs, splits, teacher, bandwidths, rtt_ms, reps, shaping, workdir, progress=None):
+    """Real sockets over a shaped link. Returns ({method: {bw: [rows]}}, link description, link checks)."""
+    from .e2e_netns import ShapedLink
+
+    mode = "auto" if shaping == "auto" else shaping
+    out = {m["method"]: {} for m in jobs}
+    checks = {}
+    with ShapedLink(rate_mbit=bandwidths[0], rtt_ms=rtt_ms, mode=mode) as link:
+        base_url = f"http://{link.server_ip}:{SERVER_PORT}"
+        cmd = link.exec_prefix(link.server_ns) + [sys.executable, "-m", "fsplit_mobile.bench.e2e_server",
+                                                  "--teacher", str(teacher), "--host", link.server_ip,
+                                                  "--port", str(SERVER_PORT)]
+        for name, path in splits.items():
+            cmd += ["--split", f"{name}={path}"]
+        server_log = open(workdir / "server.log", "w")
+        server = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.STDOUT)
+        try:
+            for bw in bandwidths:
+                link.set_rate(bw)
+                _log(progress, f"transfer at {bw} Mbit/s ({link.mode})")
+                spec = {"base_url": base_url, "reps": reps, "jobs": jobs, "wait_s": 180}
+                spec_file, out_file = workdir / f"jobs-{bw}.json", workdir / f"probe-{bw}.json"
+                spec_file.write_text(json.dumps(spec))
+                proc = subprocess.run(link.exec_prefix(link.client_ns) + [
+                    sys.executable, "-m", "fsplit_mobile.bench.e2e_probe", str(spec_file), str(out_file)],
+                    capture_output=True, text=True, timeout=3600)
+                if proc.returncode != 0:
+                    raise WorkloadError(f"probe at {bw} Mbit/s failed: {proc.stderr.strip()[-2000:]}")
+                got = json.loads(out_file.read_text())
+                checks[str(bw)] = got.get("link_check", {})
+                for method, rows in got["results"].items():
+                    out[method][str(bw)] = rows
+        finally:
+            server.terminate()
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            server_log.close()
+        return out, link.describe(), checks
+
+
+def measure_transfer_computed(jobs, server_ms_by_file, bandwidths, rtt_ms):
+    out = {m["method"]: {} for m in jobs}
+    for job in jobs:
+        for bw in bandwidths:
+            rows = []
+            for f in job["files"]:
+                size = Path(f).stat().st_size
+                bits = ((size + REQUEST_OVERHEAD_BYTES) * WIRE_FACTOR + RESPONSE_BYTES * WIRE_FACTOR) * 8
+                server = server_ms_by_file[f]
+                rows.append({"file": f, "bytes": size, "server_ms": server, "status": 200,
+                             "request_ms": rtt_ms + bits / (bw * 1e6) * 1e3 + server})
+            out[job["method"]][str(bw)] = rows
+    return out
+
+
+def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float = 20.0, crops_per_image: int = 32,
+            qualities=DEFAULT_QUALITIES, codecs=tuple(CODECS), reps: int = 3, transfer_crops: int = 8,
+            shaping: str = "auto", cache_dir=None, progress=print) -> dict:
+    """Run the whole benchmark; writes e2e.json, e2e.md and e2e.png into out_dir and returns the results."""
+    from . import e2e_report
+    from .e2e_netns import LinkUnavailable
+    from .e2e_workload import heldout_crops, match_quality
+
+    if not splits:
+        raise WorkloadError("no split artifacts given")
+    for name, path in splits.items():
+        if not (Path(path) / "manifest.json").is_file():
+            raise WorkloadError(f"split artifact {name}: {path} has no manifest.json (run fsplit-export first)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir = Path(cache_dir or ".cache/e2e")
+    bandwidths = sorted(float(b) if float(b) != int(b) else int(b) for b in bandwidths)
+    machine, machine_text = machine_description()
+
+    crops = heldout_crops(crops_per_image)
+    quality = measure_quality(splits, crops, qualities, codecs, cache_dir, progress)
+    reference = quality["reference"]
+    split_runs, offload_runs = quality["split"], quality["offload"]
+    first_split = next(iter(splits))
+    target = split_runs[first_split].agreement(reference)
+    matching = {"target": first_split, "target_agreement": target, "codecs": {}}
+    methods = {name: run.summary(reference) for name, run in split_runs.items()}
+    for codec in codecs:
+        q, reached = match_quality(offload_runs[codec], reference, target)
+        run = offload_runs[codec][q]
+        matching["codecs"][codec] = {"quality": q, "reached": reached, "agreement": run.agreement(reference),
+                                     "per_split": {n: dict(zip(("quality", "reached"), match_quality(
+                                         offload_runs[codec], reference, r.agreement(reference))))
+                                         for n, r in split_runs.items()}}
+        methods[f"{codec}-q{q}"] = run.summary(reference)
+    sweep = {codec: {str(q): {"agreement": r.agreement(reference), "bytes_mean": r.payload_stats()["mean"]}
+                     for q, r in runs.items()} for codec, runs in offload_runs.items()}
+
+    # payloads sent over the link: evenly spaced crops
+    pick = np.linspace(0, len(crops) - 1, min(transfer_crops, len(crops))).round().astype(int).tolist()
+    chosen = {name: run for name, run in split_runs.items()}
+    chosen.update({f"{c}-q{matching['codecs'][c]['quality']}": offload_runs[c][matching["codecs"][c]["quality"]]
+                   for c in codecs})
+    workdir = Path(tempfile.mkdtemp(prefix="fsplit-e2e-"))
+    jobs, server_ms_by_file = [], {}
+    for name, run in chosen.items():
+        files = _write_payloads(workdir, name, [run.payloads[i] for i in pick])
+        for f, i in zip(files, pick):
+            server_ms_by_file[f] = run.server_ms["total"][i]
+        is_split = name in split_runs
+        jobs.append({"method": name, "path": f"/split/{name}/v1/infer" if is_split else "/offload/v1/classify-image",
+                     "content_type": "application/octet-stream" if is_split else f"image/{name.split('-')[0]}",
+                     "files": files})
+
+    transfer = {"payloads": len(pick), "reps": reps}
+    checks = {}
+    if shaping == "computed":
+        rows = measure_transfer_computed(jobs, server_ms_by_file, bandwidths, rtt_ms)
+        transfer.update(mode="computed", detail="requested: RTT + bytes/bandwidth + measured server time")
+    else:
+        try:
+            rows, link, checks = measure_transfer_shaped(jobs, splits, quality["teacher"], bandwidths, rtt_ms, reps,
+                                                         shaping, workdir, progress)
+            transfer.update(mode=f"shaped ({link['mode']})", detail=f"{link['shaper']}; delay by {link['delay']}",
+                            link=link)
+        except LinkUnavailable as exc:
+            _log(progress, f"network namespaces unusable here ({exc}); computing transfer times instead")
+            rows = measure_transfer_computed(jobs, server_ms_by_file, bandwidths, rtt_ms)
+            transfer.update(mode="computed", detail=f"namespaces unusable: {exc}; RTT + bytes/bandwidth + "
+                                                    "measured server time")
+    transfer["link_checks"] = checks
+
+    errors = {m: sum(r["status"] != 200 for bw in per.values() for r in bw) for m, per in rows.items()}
+    if any(errors.values()):
+        raise WorkloadError(f"requests failed during the transfer runs: {errors}")
+    e2e = {}
+    for name, per_bw in rows.items():
+        client = methods[name]["client_total_ms"]
+        e2e[name] = {}
+        for bw, rs in per_bw.items():
+            request = float(np.median([r["request_ms"] for r in rs]))
+            server = float(np.median([r["server_ms"] for r in rs]))
+            e2e[name][bw] = {"total": client + request, "device": client, "request": request,
+                             "server": server, "network": request - server}
+    results = {
+        "schema": "fsplit-e2e/1",
+        "bandwidths_mbit": bandwidths,
+        "rtt_ms": rtt_ms,
+        "crops": len(crops),
+        "crops_per_image": crops_per_image,
+        "split_methods": list(split_runs),
+        "offload_methods": [f"{c}-q{matching['codecs'][c]['quality']}" for c in codecs],
+        "methods": methods,
+        "matching": matching,
+        "quality_sweep": sweep,
+        "transfer": transfer,
+        "e2e_ms": e2e,
+        "raw_requests": rows,
+        "machine": machine,
+        "machine_text": machine_text,
+        "notes": ["device-side times are measured on this host's CPU (no phone here)",
+                  "server and client share the host's cores during transfer runs"],
+    }
+    results["speedup"] = e2e_report.speedups(results)
+    (out_dir / "e2e.json").write_text(json.dumps(results, indent=1, default=str))
+    (out_dir / "e2e.md").write_text(e2e_report.markdown(results))
+    e2e_report.plot(results, out_dir / "e2e.png")
+    return results

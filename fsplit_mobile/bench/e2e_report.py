@@ -1,0 +1,120 @@
+"""Tables, speedups, crossovers and the plot of the end-to-end benchmark (from its results dict)."""
+import math
+from pathlib import Path
+
+
+def crossover(bandwidths, split_ms, offload_ms):
+    """Bandwidths (Mbit/s, interpolated on a log scale) where split and offload latency cross.
+
+    Returns a list of {"mbit": x, "split_faster_below": bool}; empty when one is faster everywhere."""
+    out = []
+    pts = list(zip(bandwidths, split_ms, offload_ms))
+    for (b0, s0, o0), (b1, s1, o1) in zip(pts, pts[1:]):
+        d0, d1 = o0 - s0, o1 - s1  # > 0: split faster
+        if d0 == 0:
+            out.append({"mbit": b0, "split_faster_below": d1 < 0})
+        elif d0 * d1 < 0:
+            t = d0 / (d0 - d1)
+            x = math.exp(math.log(b0) + t * (math.log(b1) - math.log(b0)))
+            out.append({"mbit": round(x, 2), "split_faster_below": d0 > 0})
+    return out
+
+
+def speedups(results: dict) -> dict:
+    """{split: {codec: {"per_bandwidth": {bw: offload/split}, "max": .., "crossover": [...]}}}."""
+    bws = results["bandwidths_mbit"]
+    e2e = results["e2e_ms"]
+    out = {}
+    for split in results["split_methods"]:
+        out[split] = {}
+        for codec in results["offload_methods"]:
+            per = {str(bw): e2e[codec][str(bw)]["total"] / e2e[split][str(bw)]["total"] for bw in bws}
+            out[split][codec] = {
+                "per_bandwidth": per,
+                "max": max(per.values()),
+                "min": min(per.values()),
+                "crossover": crossover(bws, [e2e[split][str(b)]["total"] for b in bws],
+                                       [e2e[codec][str(b)]["total"] for b in bws]),
+            }
+    return out
+
+
+def _fmt(x, nd=1):
+    return f"{x:.{nd}f}"
+
+
+def markdown(results: dict) -> str:
+    bws = results["bandwidths_mbit"]
+    lines = [f"# End-to-end latency: split computing vs offloading the image", ""]
+    t = results["transfer"]
+    lines += [f"Transfer: **{t['mode']}** ({t['detail']}); RTT {results['rtt_ms']} ms; "
+              f"{results['crops']} held-out crops for quality/agreement, {t['payloads']} payloads x {t['reps']} "
+              f"repetitions per bandwidth for transfer.", ""]
+    lines += ["## Quality and payloads", "",
+              "| method | teacher top-1 agreement | payload bytes (mean) | device-side ms (median) | server ms (median) |",
+              "|---|---|---|---|---|"]
+    for name, m in results["methods"].items():
+        lines.append(f"| {name} | {m['agreement']:.3f} | {m['payload_bytes']['mean']:.0f} | "
+                     f"{_fmt(m['client_total_ms'], 2)} | {_fmt(m['server_ms']['total'], 2)} |")
+    lines += ["", "Matched quality (lowest quality whose teacher top-1 agreement reaches the split model's "
+              f"{results['matching']['target_agreement']:.3f} from `{results['matching']['target']}`):", ""]
+    for codec, m in results["matching"]["codecs"].items():
+        note = "" if m["reached"] else " (never reached: best quality used)"
+        lines.append(f"- {codec}: quality {m['quality']}, agreement {m['agreement']:.3f}{note}")
+    lines += ["", "Agreement of every quality tried:", "", "| quality | " + " | ".join(results["quality_sweep"]) + " |",
+              "|---|" + "---|" * len(results["quality_sweep"])]
+    qualities = sorted({int(q) for c in results["quality_sweep"].values() for q in c})
+    for q in qualities:
+        cells = []
+        for codec, sweep in results["quality_sweep"].items():
+            s = sweep.get(str(q))
+            cells.append(f"{s['agreement']:.3f} / {s['bytes_mean']:.0f} B" if s else "")
+        lines.append(f"| {q} | " + " | ".join(cells) + " |")
+    lines += ["", "## Total latency (ms) per uplink bandwidth", "",
+              "device encode + coding + request (transfer + server decode + tail), medians", "",
+              "| method | " + " | ".join(f"{b} Mbit/s" for b in bws) + " |", "|---|" + "---|" * len(bws)]
+    for name in results["e2e_ms"]:
+        lines.append(f"| {name} | " + " | ".join(_fmt(results['e2e_ms'][name][str(b)]['total']) for b in bws) + " |")
+    lines += ["", "Network part (request time minus server compute), ms:", "",
+              "| method | " + " | ".join(f"{b}" for b in bws) + " |", "|---|" + "---|" * len(bws)]
+    for name in results["e2e_ms"]:
+        lines.append(f"| {name} | " + " | ".join(_fmt(results['e2e_ms'][name][str(b)]['network']) for b in bws) + " |")
+    lines += ["", "## Speedup of split computing over offloading (offload latency / split latency)", ""]
+    for split, per_codec in results["speedup"].items():
+        for codec, s in per_codec.items():
+            cells = ", ".join(f"{b} Mbit/s: {s['per_bandwidth'][str(b)]:.2f}x" for b in bws)
+            if s["crossover"]:
+                cross = "; ".join(f"crossover at {c['mbit']} Mbit/s (split faster "
+                                  f"{'below' if c['split_faster_below'] else 'above'})" for c in s["crossover"])
+            else:
+                cross = ("split faster at every bandwidth tried" if s["min"] > 1 else
+                         "offloading faster at every bandwidth tried" if s["max"] < 1 else "no crossing")
+            lines.append(f"- {split} vs {codec}: {cells}; max {s['max']:.2f}x; {cross}")
+    lines += ["", "## Machine", "", "```", results["machine_text"], "```", ""]
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bws = results["bandwidths_mbit"]
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=120)
+    styles = {"split": "-o", "jpeg": "--s", "webp": "--^"}
+    for name, per_bw in results["e2e_ms"].items():
+        kind = "split" if name in results["split_methods"] else name.split("-")[0]
+        ax.plot(bws, [per_bw[str(b)]["total"] for b in bws], styles.get(kind, "-x"), label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(bws)
+    ax.set_xticklabels([str(b) for b in bws])
+    ax.set_xlabel("uplink bandwidth (Mbit/s)")
+    ax.set_ylabel("end-to-end latency (ms)")
+    ax.set_title(f"Split computing vs offloading (RTT {results['rtt_ms']} ms, {results['transfer']['mode']})")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -36,7 +36,11 @@ from .base import (
 ENCODER_FILE = "encoder.onnx"
 EXTERNAL_DATA_THRESHOLD = 1_500_000_000  # bytes of initializers above which weights go to <file>.data
 CALIBRATE_METHODS = ("minmax", "percentile", "entropy")
-_ATEN_OP = re.compile(r"(aten[.:]+[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)")
+_OP_PATTERNS = (
+    re.compile(r"No ONNX function found for <OpOverload\(op='([\w.]+)'"),
+    re.compile(r"target=torch\.ops\.([\w.]+)"),
+    re.compile(r"((?:aten|prims)[.:]+[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)"),
+)
 _ORT_OP = re.compile(r"implementation for (\w+)\(")
 
 
@@ -69,6 +73,16 @@ def resolve_reduce_range(option) -> tuple[bool, str]:
     return True, "reduce_range=True (host x86 CPU without VNNI: avoids u8s8 saturation)"
 
 
+def op_from_onnx_error(err: BaseException) -> str | None:
+    """The operator torch.onnx could not translate, from its error text (or its cause's)."""
+    for text in (str(err), str(err.__cause__ or "")):
+        for pattern in _OP_PATTERNS:
+            m = pattern.search(text)
+            if m:
+                return m.group(1)
+    return None
+
+
 def export_onnx(module: torch.nn.Module, example_input: torch.Tensor, path: Path, input_name: str,
                 output_name: str, target: str = "onnx") -> Path:
     """torch.onnx.export (dynamo) of `module` to `path`; weights inline unless they are too large."""
@@ -76,9 +90,9 @@ def export_onnx(module: torch.nn.Module, example_input: torch.Tensor, path: Path
         program = torch.onnx.export(module, (example_input,), input_names=[input_name], output_names=[output_name],
                                     dynamo=True, external_data=False, verbose=False)
     except Exception as e:
-        op = _ATEN_OP.search(str(e))
+        op = op_from_onnx_error(e)
         if op:
-            raise UnsupportedOpError(op.group(1), target, "no ONNX translation for it in torch.onnx; rewrite the "
+            raise UnsupportedOpError(op, target, "no ONNX translation for it in torch.onnx; rewrite the "
                                      "layer with standard ops or register a custom translation") from e
         raise ExportError(f"torch.onnx.export failed: {str(e).strip().splitlines()[0]}") from e
     size = sum(int(np.prod(t.dims)) * 4 for t in program.model_proto.graph.initializer)

@@ -126,3 +126,8 @@ def _write_comparison(results, out_dir: Path):
     out_dir.mkdir(parents=True, exist_ok=True)
     write_markdown(results, out_dir / "report.md")
     plot_results(results, out_dir)
+
+
+from .e2e import e2e_command  # noqa: E402  fsplit-bench e2e (split vs offloading over shaped bandwidth; e2e.py)
+
+main.add_command(e2e_command)

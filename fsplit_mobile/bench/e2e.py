@@ -253,3 +253,78 @@ def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float 
     (out_dir / "e2e.md").write_text(e2e_report.markdown(results))
     e2e_report.plot(results, out_dir / "e2e.png")
     return results
+
+
+# -- fsplit-bench e2e ---------------------------------------------------------------------------------------
+
+def _default_splits() -> dict:
+    root = Path("artifacts/default")
+    for target in ("executorch", "onnx", "tflite"):
+        found = {name: root / f"{target}-{quant}" for name, quant in (("fp32", "none"), ("int8", "int8"))}
+        if all((p / "manifest.json").is_file() for p in found.values()):
+            return found
+    return {}
+
+
+def _number_list(text: str) -> list:
+    try:
+        return [int(x) if float(x).is_integer() else float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        import click
+
+        raise click.BadParameter(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _command():
+    import click
+
+    @click.command("e2e")
+    @click.option("--artifact", "artifacts", multiple=True, metavar="NAME=DIR",
+                  help="split artifact to compare (repeatable; the first one sets the quality to match). "
+                       "Default: fp32=artifacts/default/<target>-none, int8=.../<target>-int8.")
+    @click.option("--bandwidths", default=",".join(map(str, DEFAULT_BANDWIDTHS)), show_default=True,
+                  help="uplink bandwidths in Mbit/s")
+    @click.option("--rtt-ms", default=20.0, show_default=True, type=click.FloatRange(min=0), help="round-trip time")
+    @click.option("--crops-per-image", default=32, show_default=True, type=click.IntRange(min=1),
+                  help="held-out crops per image for agreement (as the model's evaluation)")
+    @click.option("--qualities", default=",".join(map(str, DEFAULT_QUALITIES)), show_default=True,
+                  help="JPEG/WebP qualities to try")
+    @click.option("--reps", default=3, show_default=True, type=click.IntRange(min=1),
+                  help="repetitions of each payload per bandwidth")
+    @click.option("--transfer-crops", default=8, show_default=True, type=click.IntRange(min=1),
+                  help="payloads per method sent over the link")
+    @click.option("--shaping", type=click.Choice(["auto", "netem", "tun-delay", "computed"]), default="auto",
+                  show_default=True, help="how to make the link (computed: no sockets, formula only)")
+    @click.option("--out", "out_dir", default="benchmarks/results/e2e", show_default=True,
+                  type=click.Path(file_okay=False), help="results folder (e2e.json, e2e.md, e2e.png)")
+    @click.option("--cache-dir", default=".cache/e2e", show_default=True, type=click.Path(file_okay=False),
+                  help="where the teacher's ONNX export is kept")
+    def e2e(artifacts, bandwidths, rtt_ms, crops_per_image, qualities, reps, transfer_crops, shaping, out_dir,
+            cache_dir):
+        """Split computing vs offloading the image (JPEG/WebP + full teacher): latency over shaped bandwidth."""
+        if artifacts:
+            splits = {}
+            for item in artifacts:
+                if "=" not in item:
+                    raise click.BadParameter(f"expected NAME=DIR, got {item!r}", param_hint="--artifact")
+                name, path = item.split("=", 1)
+                splits[name] = Path(path)
+        else:
+            splits = _default_splits()
+            if not splits:
+                raise click.UsageError("no artifacts given and none in artifacts/default/: run "
+                                       "`fsplit-export --target executorch --quantize none --quantize int8` first")
+        try:
+            results = run_e2e(splits, out_dir, bandwidths=_number_list(bandwidths), rtt_ms=rtt_ms,
+                              crops_per_image=crops_per_image, qualities=_number_list(qualities), reps=reps,
+                              transfer_crops=transfer_crops, shaping=shaping, cache_dir=cache_dir,
+                              progress=lambda m: click.echo(m, err=True))
+        except WorkloadError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo((Path(out_dir) / "e2e.md").read_text())
+        click.echo(f"wrote {Path(out_dir) / 'e2e.json'}, e2e.md, e2e.png ({results['transfer']['mode']})")
+
+    return e2e
+
+
+e2e_command = _command()

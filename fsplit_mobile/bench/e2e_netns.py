@@ -162,6 +162,7 @@ class ShapedLink:
             "delay": "tc netem" if self.mode == "netem" else "TUN delay line in the benchmark process (RTT/2 "
                      "per direction; this kernel has no sch_netem)",
             "mtu": MTU,
+            "delay_thread_realtime": None if self._relay is None else self._relay.realtime,
         }
 
 
@@ -186,6 +187,7 @@ class DelayRelay:
         self.delay_s = delay_s
         self.forwarded = 0
         self.dropped = 0
+        self.realtime = None
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         self._thread = threading.Thread(target=self._loop, name="fsplit-delay-relay", daemon=True)
@@ -204,7 +206,16 @@ class DelayRelay:
             except OSError:
                 pass
 
+    def _realtime(self):
+        """Real-time priority for this thread where allowed, so CPU load elsewhere does not stretch the delay."""
+        try:
+            os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO, os.sched_param(10))
+            self.realtime = True
+        except (OSError, AttributeError):
+            self.realtime = False
+
     def _loop(self):
+        self._realtime()
         fd_a, fd_b = self.fds
         other = {fd_a: fd_b, fd_b: fd_a}
         pending = []  # (due, seq, out_fd, packet): constant delay keeps each direction in order

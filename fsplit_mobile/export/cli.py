@@ -16,7 +16,16 @@ from contextlib import contextmanager
 
 import click
 
-from .base import QUANTIZATIONS, ExportError
+from .base import (
+    QUANTIZATIONS,
+    CalibrationError,
+    CheckpointError,
+    ExportError,
+    RecipeError,
+    UnknownTargetError,
+    UnsupportedOpError,
+    UnsupportedQuantizationError,
+)
 from .targets import target_names
 
 EXIT_FAILED = 1
@@ -115,7 +124,7 @@ def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, 
     if not verbose:
         fd, log_path = tempfile.mkstemp(prefix="fsplit-export-", suffix=".log")
         os.close(fd)
-    error, summary = None, None
+    error, summary, user_error = None, None, False
     with _converter_output_to(log_path) as (real_out, real_err):
         view = _ProgressView(real_err, quiet)
         try:
@@ -124,6 +133,8 @@ def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, 
                              progress=view)
         except ExportError as e:
             error = str(e)
+            user_error = isinstance(e, (CalibrationError, CheckpointError, RecipeError, UnknownTargetError,
+                                        UnsupportedOpError, UnsupportedQuantizationError))
         except KeyboardInterrupt:
             error = "interrupted"
     if as_json:
@@ -131,8 +142,10 @@ def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, 
         click.echo(json.dumps(payload, indent=2, default=str))
     if error is not None:
         click.echo(f"fsplit-export: error: {error}", err=True)
-        if log_path:
+        if log_path and not user_error and os.path.getsize(log_path):
             click.echo(f"fsplit-export: converter log: {log_path}", err=True)
+        elif log_path:
+            os.unlink(log_path)
         sys.exit(EXIT_FAILED)
     failed = [r for r in summary.results if not r.ok]
     if not quiet and not as_json:

@@ -1,0 +1,5 @@
+package android.graphics;
+
+/** STUB (not Android). */
+public final class Rect {
+}

@@ -1,0 +1,5 @@
+package android.net;
+
+/** STUB (not Android). */
+public abstract class Uri {
+}

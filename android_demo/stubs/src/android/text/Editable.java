@@ -1,0 +1,5 @@
+package android.text;
+
+/** STUB (not Android). */
+public interface Editable extends CharSequence {
+}

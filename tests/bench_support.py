@@ -100,6 +100,16 @@ def build_tiny_artifacts(out: Path) -> dict:
     return folders
 
 
+_TINY_CACHE = {}
+
+
+def tiny_artifacts(tmp_path_factory) -> dict:
+    """build_tiny_artifacts once per test session (shared by the bench test modules)."""
+    if "folders" not in _TINY_CACHE:
+        _TINY_CACHE["folders"] = build_tiny_artifacts(tmp_path_factory.mktemp("tiny-artifacts"))
+    return _TINY_CACHE["folders"]
+
+
 def reference_symbols(artifact_dir, rgb):
     """Symbols by PyTorch eager on the same tensor the device sees (checks the runner's numbers)."""
     import torch

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bench_support import (build_native_runner, build_tiny_artifacts, copy_artifact, reference_symbols)
+from bench_support import build_native_runner, copy_artifact, reference_symbols, tiny_artifacts
 from fsplit_mobile.bench.bundle import RunnerSpec
 from fsplit_mobile.bench.errors import ArtifactError, InputImageError
 from fsplit_mobile.bench.ppm import read_ppm
@@ -17,7 +17,7 @@ from fsplit_mobile.bench.transports import LocalTransport
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
-    return build_tiny_artifacts(tmp_path_factory.mktemp("tiny-artifacts"))
+    return tiny_artifacts(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

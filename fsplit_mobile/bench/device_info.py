@@ -126,4 +126,7 @@ def collect(transport) -> dict:
     res = transport.run(PROBE_SCRIPT, timeout=60)
     info = parse_probe(res.stdout)
     info["transport"] = transport.describe()
+    facts = getattr(transport, "facts", None)
+    if facts is not None:
+        info.update(facts())
     return info

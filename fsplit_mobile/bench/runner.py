@@ -113,6 +113,8 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
             if res.exit_code != 0:
                 raise _runner_failure(res, recorder.events)
             if not any(e["event"] == "end" for e in recorder.events):
+                if not transport.is_alive():
+                    raise DeviceDisconnectedError(f"{transport.describe()} lost during the run")
                 raise RunnerFailedError("runner exited 0 without finishing (no 'end' event); output: "
                                         + " | ".join(noise[-5:]), 0)
             if config.save_streams:

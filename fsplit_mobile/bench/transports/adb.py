@@ -1,7 +1,9 @@
 """An Android device (or anything speaking the adb daemon protocol) through the real ``adb`` client.
 
-``adb -s SERIAL push/shell/pull``; staging under /data/local/tmp. Exit codes come from shell protocol v2;
-devices without the ``shell_v2`` feature (Android < 7) get an exit-status marker echoed after the command.
+``adb -s SERIAL push/shell/pull``; staging under /data/local/tmp. Shell protocol v2 (Android >= 7) keeps
+stderr apart. The exit status is read from a marker echoed after the command in a subshell: adb 1.0.41 exits
+0 when the link drops before the device sent its exit packet, so a missing marker means the command never
+finished (and devices without shell v2 report no exit status at all).
 """
 import os
 import re
@@ -78,6 +80,10 @@ class AdbTransport(Transport):
     def default_stage_root(self) -> str:
         return self._stage_root or "/data/local/tmp"
 
+    def facts(self) -> dict:
+        """Transport facts for the device description."""
+        return {"adb_serial": self.serial, "adb_shell_v2": self._supports_shell_v2()}
+
     def _supports_shell_v2(self) -> bool:
         if self._shell_v2 is None:
             res = self._adb("features", timeout=30)
@@ -89,26 +95,24 @@ class AdbTransport(Transport):
         return any(m in low for m in LINK_LOST_MARKERS) or not self.is_alive()
 
     def run(self, command, on_stdout_line=None, timeout=None):
-        v2 = self._supports_shell_v2()
-        remote = command if v2 else f"{command}; echo {EXIT_MARKER}$?"
+        remote = f"( {command} ); echo {EXIT_MARKER}$?"
         argv = self._base() + ["-s", self.serial, "shell", remote]
         marker = []
 
         def on_line(line):
-            if not v2 and line.startswith(EXIT_MARKER):
+            if line.startswith(EXIT_MARKER):
                 marker.append(int(line[len(EXIT_MARKER):].strip() or 1))
             elif on_stdout_line is not None:
                 on_stdout_line(line)
 
         res = stream_process(argv, on_line, timeout)
-        if not v2:
-            if not marker:
-                res.exit_code = res.exit_code or 255
-            else:
-                res.exit_code = marker[0]
-        if res.exit_code != 0 and self._lost(res):
+        if marker:
+            res.exit_code = marker[-1]
+            return res
+        if self._lost(res):
             raise DeviceDisconnectedError(f"adb device {self.serial} lost: {res.tail(300) or 'no answer'}")
-        return res
+        raise TransportError(f"adb shell on {self.serial} ended without an exit status (adb exit {res.exit_code}): "
+                             f"{res.tail(300) or 'no error output'}")
 
     def push(self, local_path, remote_path):
         res = self._adb("push", str(local_path), remote_path, timeout=1800)

@@ -133,3 +133,16 @@ def test_gate_and_limits_validation():
     for bad in ({"max_payload": 0}, {"timeout_s": 0}, {"max_concurrency": 0}, {"max_queue": -1}):
         with pytest.raises(LimitsError):
             ServeLimits(**bad)
+
+
+def test_load_generator_counts_throughput_and_errors(artifact, payloads):
+    from fsplit_mobile.serve.loadgen import run_load
+
+    app = create_app(artifact, limits=ServeLimits(max_concurrency=2, max_queue=8))
+    with ThreadedServer(app) as srv:
+        r = run_load(srv.url, payloads, clients=4, seconds=1.5)
+        assert r["error_count"] == 0 and r["ok"] == r["requests"] > 10
+        assert r["throughput_rps"] == pytest.approx(r["ok"] / r["wall_s"])
+        assert r["latency_ms"]["p50"] <= r["latency_ms"]["p99"] <= r["latency_ms"]["max"]
+        bad = run_load(srv.url, [b"garbage"], clients=2, seconds=0.5)
+        assert bad["ok"] == 0 and set(bad["errors"]) == {"400"} and bad["error_count"] == bad["requests"]

@@ -1,0 +1,1 @@
+"""Training of the bundled default model (head distillation) and its held-out evaluation."""

@@ -140,16 +140,21 @@ __all__ = ["REPO", "build_tiny_artifacts", "reference_symbols", "copy_artifact",
 
 
 # ---- native runner, failing runners, small disks ------------------------------------------------------------
-def build_native_runner() -> Path:
-    """Configure and build runtimes/native for this host (incremental); return the binary."""
+def build_native_runner(target: str = "host") -> Path:
+    """Build runtimes/native (runtimes/native/build.sh host|aarch64, incremental); return the binary."""
     import subprocess
 
-    src, build = REPO / "runtimes" / "native", REPO / "runtimes" / "native" / "build"
-    if not (build / "CMakeCache.txt").exists():
-        subprocess.run(["cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release"], check=True,
-                       capture_output=True)
-    subprocess.run(["cmake", "--build", str(build), "-j2"], check=True, capture_output=True)
+    build = REPO / "runtimes" / "native" / ("build" if target == "host" else f"build-{target}")
+    proc = subprocess.run([str(REPO / "runtimes" / "native" / "build.sh"), target, str(build)], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"native runner build ({target}) failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     return build / "fsplit-bench-native"
+
+
+def aarch64_executorch_lib_dir() -> Path:
+    """Where runtimes/native/build.sh aarch64 unpacked the aarch64 executorch wheel's libraries."""
+    return next((REPO / ".cache" / "wheels-aarch64").glob("unpacked-*/executorch/lib"))
 
 
 CRASHING_RUNNER = """#!/bin/sh

@@ -43,6 +43,7 @@ class RunnerSpec:
     installed_agent: bool = False     # python runner: use fsplit_mobile installed on the device
     native_binary: str | None = None  # native runner binary built for the device
     native_lib_dirs: tuple = ()       # where its shared libraries are (default: the executorch wheel's lib/)
+    prefix: str = ""                  # command put before the runner on the device (emulator, perf, nice...)
 
 
 def _copy_agent(dest: Path) -> None:
@@ -101,6 +102,8 @@ def runner_command(stage: str, spec: RunnerSpec, runs: int, warmup: int, threads
     if save_streams:
         args += f" --streams-dir {q(stage + '/' + STREAMS_DIR)}"
     pin = f"taskset -c {q(cpus)} " if cpus else ""
+    if spec.prefix:
+        pin += spec.prefix.strip() + " "
     if spec.kind == "python":
         env = "" if spec.installed_agent else f"PYTHONPATH={q(stage + '/py')} "
         run = f"{env}{pin}{spec.python or 'python3'} -m fsplit_mobile.bench.device_agent {args}"

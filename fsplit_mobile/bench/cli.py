@@ -41,6 +41,8 @@ def main():
               help="native runner binary built for the device (default: runtimes/native/build/)")
 @click.option("--native-lib-dir", multiple=True, type=click.Path(file_okay=False),
               help="where the native runner's shared libraries for the device are (default: executorch wheel)")
+@click.option("--runner-prefix", default="", help="command put before the runner on the device, e.g. "
+              "'qemu-aarch64-static -L /usr/aarch64-linux-gnu' or 'nice -n -5'")
 @click.option("--cpus", default=None, help="pin the runner to these CPUs (taskset list, e.g. 4-7)")
 @click.option("--remote-dir", default=None, help="staging folder root on the device")
 @click.option("--timeout", "timeout_s", default=None, type=float, help="limit for the device run in seconds")
@@ -53,9 +55,8 @@ def main():
 @click.option("--adb-server-port", default=None, type=int, help="adb server port (default 5037)")
 @click.option("--no-progress", is_flag=True, help="no progress bar")
 def run(artifacts, device, runs, warmup, threads, images_dir, image_limit, out_dir, runner, python_cmd,
-        installed_agent, native_runner, native_lib_dir, cpus, remote_dir, timeout_s, keep_remote, save_streams,
-        ssh_identity,
-        ssh_known_hosts, ssh_option, adb_binary, adb_server_port, no_progress):
+        installed_agent, native_runner, native_lib_dir, runner_prefix, cpus, remote_dir, timeout_s, keep_remote,
+        save_streams, ssh_identity, ssh_known_hosts, ssh_option, adb_binary, adb_server_port, no_progress):
     """Benchmark artifact(s) on a device; writes result.json, events.jsonl, report.md and PNG plots."""
     from .bundle import RunnerSpec
     from .runner import BenchConfig, run_benchmark
@@ -68,7 +69,7 @@ def run(artifacts, device, runs, warmup, threads, images_dir, image_limit, out_d
     except BenchError as e:
         raise click.UsageError(str(e)) from None
     spec = RunnerSpec(kind=runner, python=python_cmd, installed_agent=installed_agent, native_binary=native_runner,
-                      native_lib_dirs=tuple(native_lib_dir))
+                      native_lib_dirs=tuple(native_lib_dir), prefix=runner_prefix)
     config = BenchConfig(runs=runs, warmup=warmup, threads=threads, images_dir=images_dir, image_limit=image_limit,
                          cpus=cpus, timeout_s=timeout_s, keep_stage=keep_remote, save_streams=save_streams,
                          runner=spec)

@@ -198,3 +198,22 @@ def test_random_garbage_never_crashes():
         except CorruptStreamError:
             outcomes["refused"] += 1
     assert outcomes["refused"] > 1900
+
+
+def test_decoder_lookup_never_changes_results():
+    """The uint16 lookup only narrows the slot search; a damaged one must not change any decoded symbol."""
+    from fsplit_mobile.codec.rans import RawTables, decode, encode
+
+    rng = np.random.default_rng(21)
+    symbols, idx, cdfs, sizes, offsets = _random_case(rng)
+    tables = RawTables.from_compressai(cdfs, sizes, offsets)
+    data = encode(symbols, idx, tables)
+    tables.build_lookup()
+    assert decode(data, idx, tables).tolist() == symbols.tolist()
+    for _ in range(10):
+        tables.lookup = rng.integers(0, 1 << 16, tables.lookup.shape[0]).astype(np.uint16)
+        assert decode(data, idx, tables).tolist() == symbols.tolist()
+    long_idx = np.resize(idx, 5000)
+    long_symbols = np.resize(symbols, 5000)
+    stream = encode_with_indexes(long_symbols, long_idx, cdfs, sizes, offsets)  # decode builds a lookup
+    assert decode_with_indexes(stream, long_idx, cdfs, sizes, offsets).tolist() == long_symbols.tolist()

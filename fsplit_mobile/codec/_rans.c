@@ -44,25 +44,29 @@ static int get_int32(PyObject *obj, Py_buffer *view, int writable, const char *n
     return 0;
 }
 
-/* The five table arguments shared by every call. */
+/* The six table arguments shared by every call: cdf, cdf_stride, cdf_length, offset, precision,
+ * lookup (None or a uint16 buffer from build_lookup). */
 typedef struct {
-    Py_buffer cdf, length, offset;
-    int have_cdf, have_length, have_offset;
+    Py_buffer cdf, length, offset, lookup;
+    int have_cdf, have_length, have_offset, have_lookup;
     fsr_tables view;
 } tables_arg;
+
+#define TABLES_FORMAT "OnOOIO"
 
 static void tables_release(tables_arg *t)
 {
     if (t->have_cdf) PyBuffer_Release(&t->cdf);
     if (t->have_length) PyBuffer_Release(&t->length);
     if (t->have_offset) PyBuffer_Release(&t->offset);
+    if (t->have_lookup) PyBuffer_Release(&t->lookup);
 }
 
 static int tables_acquire(tables_arg *t, PyObject *cdf, Py_ssize_t stride, PyObject *length,
-                          PyObject *offset, unsigned precision)
+                          PyObject *offset, unsigned precision, PyObject *lookup)
 {
     Py_ssize_t n;
-    t->have_cdf = t->have_length = t->have_offset = 0;
+    t->have_cdf = t->have_length = t->have_offset = t->have_lookup = 0;
     if (get_int32(cdf, &t->cdf, 0, "cdf") != 0) return -1;
     t->have_cdf = 1;
     if (get_int32(length, &t->length, 0, "cdf_length") != 0) return -1;
@@ -80,6 +84,17 @@ static int tables_acquire(tables_arg *t, PyObject *cdf, Py_ssize_t stride, PyObj
     t->view.offset = (const int32_t *)t->offset.buf;
     t->view.num_cdfs = (uint32_t)n;
     t->view.precision = precision;
+    t->view.lookup = NULL;
+    if (lookup != Py_None) {
+        if (PyObject_GetBuffer(lookup, &t->lookup, PyBUF_C_CONTIGUOUS) != 0)
+            return -1;
+        t->have_lookup = 1;
+        if (t->lookup.itemsize != 2 || t->lookup.len / 2 < n * (Py_ssize_t)FSR_LOOKUP_STRIDE) {
+            PyErr_SetString(PyExc_ValueError, "lookup must be a uint16 buffer of num_cdfs * LOOKUP_STRIDE entries");
+            return -1;
+        }
+        t->view.lookup = (const uint16_t *)t->lookup.buf;
+    }
     return 0;
 }
 
@@ -108,11 +123,11 @@ static uint8_t *alloc_bound(size_t n, size_t *cap)
     return buf;
 }
 
-PyDoc_STRVAR(encode_doc, "encode(symbols, indexes, cdf, cdf_stride, cdf_length, offset, precision) -> bytes");
+PyDoc_STRVAR(encode_doc, "encode(symbols, indexes, cdf, cdf_stride, cdf_length, offset, precision, lookup) -> bytes");
 
 static PyObject *py_encode(PyObject *self, PyObject *args)
 {
-    PyObject *sym_o, *idx_o, *cdf_o, *len_o, *off_o, *out = NULL;
+    PyObject *sym_o, *idx_o, *cdf_o, *len_o, *off_o, *lookup_o, *out = NULL;
     Py_ssize_t stride;
     unsigned precision;
     Py_buffer sym, idx;
@@ -121,11 +136,12 @@ static PyObject *py_encode(PyObject *self, PyObject *args)
     size_t cap, len = 0, n;
     int st;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOnOOI", &sym_o, &idx_o, &cdf_o, &stride, &len_o, &off_o, &precision))
+    if (!PyArg_ParseTuple(args, "OO" TABLES_FORMAT, &sym_o, &idx_o, &cdf_o, &stride, &len_o, &off_o, &precision,
+                          &lookup_o))
         return NULL;
     if (get_int32(sym_o, &sym, 0, "symbols") != 0) return NULL;
     if (get_int32(idx_o, &idx, 0, "indexes") != 0) { PyBuffer_Release(&sym); return NULL; }
-    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision) != 0) goto done;
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
     n = (size_t)(sym.len / 4);
     if (idx.len != sym.len) {
         PyErr_SetString(PyExc_ValueError, "symbols and indexes differ in length");
@@ -144,12 +160,12 @@ done:
 }
 
 PyDoc_STRVAR(encode_planar_doc,
-             "encode_planar(symbols, num_planes, cdf, cdf_stride, cdf_length, offset, precision) -> bytes\n"
+             "encode_planar(symbols, num_planes, cdf, cdf_stride, cdf_length, offset, precision, lookup) -> bytes\n"
              "Index of every symbol of plane p (C order) is p.");
 
 static PyObject *py_encode_planar(PyObject *self, PyObject *args)
 {
-    PyObject *sym_o, *cdf_o, *len_o, *off_o, *out = NULL;
+    PyObject *sym_o, *cdf_o, *len_o, *off_o, *lookup_o, *out = NULL;
     Py_ssize_t stride, planes;
     unsigned precision;
     Py_buffer sym;
@@ -158,10 +174,11 @@ static PyObject *py_encode_planar(PyObject *self, PyObject *args)
     size_t cap, len = 0, n;
     int st;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OnOnOOI", &sym_o, &planes, &cdf_o, &stride, &len_o, &off_o, &precision))
+    if (!PyArg_ParseTuple(args, "On" TABLES_FORMAT, &sym_o, &planes, &cdf_o, &stride, &len_o, &off_o, &precision,
+                          &lookup_o))
         return NULL;
     if (get_int32(sym_o, &sym, 0, "symbols") != 0) return NULL;
-    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision) != 0) goto done;
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
     n = (size_t)(sym.len / 4);
     if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
         PyErr_SetString(PyExc_ValueError, "symbol count is not a multiple of num_planes");
@@ -179,23 +196,24 @@ done:
 }
 
 PyDoc_STRVAR(decode_doc,
-             "decode(data, indexes, cdf, cdf_stride, cdf_length, offset, precision, out) -> None\n"
+             "decode(data, indexes, cdf, cdf_stride, cdf_length, offset, precision, lookup, out) -> None\n"
              "Writes len(indexes) symbols into the int32 buffer out.");
 
 static PyObject *py_decode(PyObject *self, PyObject *args)
 {
-    PyObject *idx_o, *cdf_o, *len_o, *off_o, *out_o, *result = NULL;
+    PyObject *idx_o, *cdf_o, *len_o, *off_o, *lookup_o, *out_o, *result = NULL;
     Py_ssize_t stride;
     unsigned precision;
     Py_buffer data, idx, out;
     tables_arg t;
     int st;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*OOnOOIO", &data, &idx_o, &cdf_o, &stride, &len_o, &off_o, &precision, &out_o))
+    if (!PyArg_ParseTuple(args, "y*O" TABLES_FORMAT "O", &data, &idx_o, &cdf_o, &stride, &len_o, &off_o, &precision,
+                          &lookup_o, &out_o))
         return NULL;
     if (get_int32(idx_o, &idx, 0, "indexes") != 0) { PyBuffer_Release(&data); return NULL; }
     if (get_int32(out_o, &out, 1, "out") != 0) { PyBuffer_Release(&data); PyBuffer_Release(&idx); return NULL; }
-    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision) != 0) goto done;
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
     if (out.len != idx.len) {
         PyErr_SetString(PyExc_ValueError, "out and indexes differ in length");
         goto done;
@@ -217,11 +235,11 @@ done:
 }
 
 PyDoc_STRVAR(decode_planar_doc,
-             "decode_planar(data, num_planes, cdf, cdf_stride, cdf_length, offset, precision, out) -> None");
+             "decode_planar(data, num_planes, cdf, cdf_stride, cdf_length, offset, precision, lookup, out) -> None");
 
 static PyObject *py_decode_planar(PyObject *self, PyObject *args)
 {
-    PyObject *cdf_o, *len_o, *off_o, *out_o, *result = NULL;
+    PyObject *cdf_o, *len_o, *off_o, *lookup_o, *out_o, *result = NULL;
     Py_ssize_t stride, planes;
     unsigned precision;
     Py_buffer data, out;
@@ -229,10 +247,11 @@ static PyObject *py_decode_planar(PyObject *self, PyObject *args)
     size_t n;
     int st;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*nOnOOIO", &data, &planes, &cdf_o, &stride, &len_o, &off_o, &precision, &out_o))
+    if (!PyArg_ParseTuple(args, "y*n" TABLES_FORMAT "O", &data, &planes, &cdf_o, &stride, &len_o, &off_o, &precision,
+                          &lookup_o, &out_o))
         return NULL;
     if (get_int32(out_o, &out, 1, "out") != 0) { PyBuffer_Release(&data); return NULL; }
-    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision) != 0) goto done;
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
     n = (size_t)(out.len / 4);
     if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
         PyErr_SetString(PyExc_ValueError, "out length is not a multiple of num_planes");
@@ -253,19 +272,19 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(check_tables_doc, "check_tables(cdf, cdf_stride, cdf_length, offset, precision) -> None");
+PyDoc_STRVAR(check_tables_doc, "check_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> None");
 
 static PyObject *py_check_tables(PyObject *self, PyObject *args)
 {
-    PyObject *cdf_o, *len_o, *off_o, *result = NULL;
+    PyObject *cdf_o, *len_o, *off_o, *lookup_o, *result = NULL;
     Py_ssize_t stride;
     unsigned precision;
     tables_arg t;
     int st;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OnOOI", &cdf_o, &stride, &len_o, &off_o, &precision))
+    if (!PyArg_ParseTuple(args, TABLES_FORMAT, &cdf_o, &stride, &len_o, &off_o, &precision, &lookup_o))
         return NULL;
-    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision) == 0) {
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) == 0) {
         st = fsr_tables_check(&t.view);
         if (st != FSR_OK)
             raise_status(st);
@@ -276,12 +295,47 @@ static PyObject *py_check_tables(PyObject *self, PyObject *args)
     return result;
 }
 
+PyDoc_STRVAR(build_lookup_doc,
+             "build_lookup(cdf, cdf_stride, cdf_length, offset, precision, None, out) -> None\n"
+             "Fill out (uint16, num_cdfs * LOOKUP_STRIDE entries) with the decoder lookup.");
+
+static PyObject *py_build_lookup(PyObject *self, PyObject *args)
+{
+    PyObject *cdf_o, *len_o, *off_o, *lookup_o, *out_o, *result = NULL;
+    Py_ssize_t stride;
+    unsigned precision;
+    Py_buffer out;
+    tables_arg t;
+    int st;
+    (void)self;
+    if (!PyArg_ParseTuple(args, TABLES_FORMAT "O", &cdf_o, &stride, &len_o, &off_o, &precision, &lookup_o, &out_o))
+        return NULL;
+    if (PyObject_GetBuffer(out_o, &out, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0)
+        return NULL;
+    if (out.itemsize != 2) {
+        PyErr_SetString(PyExc_TypeError, "out must be a uint16 buffer");
+    } else if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, Py_None) == 0) {
+        st = fsr_lookup_build(&t.view, (uint16_t *)out.buf, (size_t)(out.len / 2));
+        if (st != FSR_OK)
+            raise_status(st);
+        else
+            result = Py_NewRef(Py_None);
+        tables_release(&t);
+    } else {
+        tables_release(&t);
+    }
+    PyBuffer_Release(&out);
+    (void)lookup_o;
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"encode", py_encode, METH_VARARGS, encode_doc},
     {"encode_planar", py_encode_planar, METH_VARARGS, encode_planar_doc},
     {"decode", py_decode, METH_VARARGS, decode_doc},
     {"decode_planar", py_decode_planar, METH_VARARGS, decode_planar_doc},
     {"check_tables", py_check_tables, METH_VARARGS, check_tables_doc},
+    {"build_lookup", py_build_lookup, METH_VARARGS, build_lookup_doc},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_rans",
@@ -306,5 +360,9 @@ PyMODINIT_FUNC PyInit__rans(void)
         return NULL;
     }
 #undef ADD
+    if (PyModule_AddIntConstant(m, "LOOKUP_STRIDE", FSR_LOOKUP_STRIDE) != 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     return m;
 }

@@ -27,13 +27,24 @@ _ERROR_CLASSES = {
 }
 
 
-class RawTables:
-    """Validated, contiguous int32 table arrays as the C core wants them."""
+LOOKUP_MIN_SYMBOLS = 4096  # the CompressAI-named API builds the decoder lookup only for longer streams
 
-    __slots__ = ("cdf", "cdf_length", "offset", "precision")
+
+class RawTables:
+    """Validated, contiguous int32 table arrays as the C core wants them, plus the optional uint16 decoder
+    lookup (``build_lookup``): it only speeds decoding up, results are the same without it."""
+
+    __slots__ = ("cdf", "cdf_length", "offset", "precision", "lookup")
 
     def __init__(self, cdf: np.ndarray, cdf_length: np.ndarray, offset: np.ndarray, precision: int):
         self.cdf, self.cdf_length, self.offset, self.precision = cdf, cdf_length, offset, precision
+        self.lookup = None
+
+    def build_lookup(self) -> "RawTables":
+        lookup = np.empty(self.num_cdfs * _rans.LOOKUP_STRIDE, dtype=np.uint16)
+        _rans.build_lookup(*self.args(), lookup)
+        self.lookup = lookup
+        return self
 
     @classmethod
     def from_compressai(cls, cdfs, cdf_sizes, offsets, precision: int = PRECISION) -> "RawTables":
@@ -54,7 +65,7 @@ class RawTables:
         return int(self.cdf.shape[0])
 
     def args(self) -> tuple:
-        return (self.cdf, self.cdf.shape[1], self.cdf_length, self.offset, self.precision)
+        return (self.cdf, self.cdf.shape[1], self.cdf_length, self.offset, self.precision, self.lookup)
 
     def check(self) -> None:
         """Raise InvalidTablesError naming the first bad row, if any (fast C check, slow description)."""
@@ -159,4 +170,7 @@ def encode_with_indexes(symbols, indexes, cdfs, cdf_sizes, offsets) -> bytes:
 def decode_with_indexes(data, indexes, cdfs, cdf_sizes, offsets) -> np.ndarray:
     """Decode a CompressAI-compatible stream; returns an int32 array with one symbol per index."""
     tables = RawTables.from_compressai(cdfs, cdf_sizes, offsets)
-    return decode(data, as_int32(indexes, "indexes"), tables)
+    indexes = as_int32(indexes, "indexes")
+    if indexes.shape[0] >= LOOKUP_MIN_SYMBOLS:
+        tables.build_lookup()
+    return decode(data, indexes, tables)

@@ -32,6 +32,7 @@ class CodecTables:
     def __init__(self, quantized_cdf: np.ndarray, cdf_length: np.ndarray, offset: np.ndarray, precision: int):
         self._raw = RawTables(quantized_cdf, cdf_length, offset, precision)
         self._raw.check()
+        self._raw.build_lookup()
         self._bytes = self._serialize()
         self._hash = hashlib.sha256(self._bytes[:-HASH_SIZE]).digest()
         self._bytes = self._bytes[:-HASH_SIZE] + self._hash

@@ -15,8 +15,10 @@
 
 typedef struct {
     char name[64];
-    fsr_tables view;
+    fsr_tables view;     /* binary search */
+    fsr_tables fast;     /* same tables with the decoder lookup */
     int32_t *cdf, *length, *offset;
+    uint16_t *lookup;
     uint8_t hash[32];
 } table_entry;
 
@@ -186,6 +188,13 @@ static void load_table(table_entry *t, const char *dir, const char *rel)
         fprintf(stderr, "%s: %s\n", path, fsr_strerror(st));
         exit(2);
     }
+    t->lookup = (uint16_t *)malloc((size_t)info.num_channels * FSR_LOOKUP_STRIDE * sizeof(uint16_t));
+    if (fsr_lookup_build(&t->view, t->lookup, (size_t)info.num_channels * FSR_LOOKUP_STRIDE) != FSR_OK) {
+        fprintf(stderr, "%s: cannot build the lookup\n", path);
+        exit(2);
+    }
+    t->fast = t->view;
+    t->fast.lookup = t->lookup;
     /* the writer must reproduce the file byte for byte */
     {
         size_t size = fsr_tables_file_size(&t->view), out_len = 0;
@@ -227,6 +236,13 @@ static void check_encode(const char *name, table_entry *t, size_t n, const int32
         fail(name, fsr_strerror(st));
     else if (n > 0 && memcmp(back, sym, n * sizeof(int32_t)) != 0)
         fail(name, "decoded symbols differ");
+    memset(back, 0, n * sizeof(int32_t));
+    st = fsr_decode(&t->fast, idx, n, expected, expected_len, back);
+    checks++;
+    if (st != FSR_OK)
+        fail(name, fsr_strerror(st));
+    else if (n > 0 && memcmp(back, sym, n * sizeof(int32_t)) != 0)
+        fail(name, "decoded symbols differ (with lookup)");
     free(out);
     free(back);
 }
@@ -235,11 +251,12 @@ static void check_reject(const char *name, table_entry *t, size_t n, const int32
                          const uint8_t *data, size_t len, int expected)
 {
     int32_t *back = (int32_t *)malloc(n > 0 ? n * sizeof(int32_t) : 1);
-    int st = fsr_decode(&t->view, idx, n, data, len, back);
-    checks++;
-    if (st != expected) {
+    int st = fsr_decode(&t->view, idx, n, data, len, back), st_fast = fsr_decode(&t->fast, idx, n, data, len, back);
+    checks += 2;
+    if (st != expected || st_fast != expected) {
         char msg[160];
-        snprintf(msg, sizeof msg, "expected '%s', got '%s'", fsr_strerror(expected), fsr_strerror(st));
+        snprintf(msg, sizeof msg, "expected '%s', got '%s' / '%s' (with lookup)", fsr_strerror(expected),
+                 fsr_strerror(st), fsr_strerror(st_fast));
         fail(name, msg);
     }
     free(back);
@@ -258,7 +275,7 @@ static void check_latent(const char *name, table_entry *t, uint32_t c, uint32_t 
         fail(name, fsr_strerror(st));
     else if (len != expected_len || memcmp(out, expected, len) != 0)
         fail(name, "container bytes differ");
-    st = fsr_latent_decode(&t->view, t->hash, expected, expected_len, &header, back, n);
+    st = fsr_latent_decode(&t->fast, t->hash, expected, expected_len, &header, back, n);
     checks++;
     if (st != FSR_OK)
         fail(name, fsr_strerror(st));
@@ -362,6 +379,7 @@ int main(int argc, char **argv)
         free(tables[i].cdf);
         free(tables[i].length);
         free(tables[i].offset);
+        free(tables[i].lookup);
     }
     free(tk.text);
     printf("conformance: %d cases, %d tables, %d checks, %d failures\n", cases, num_tables, checks, failures);

@@ -72,6 +72,28 @@ int fsr_tables_check(const fsr_tables *t)
     return FSR_OK;
 }
 
+int fsr_lookup_build(const fsr_tables *t, uint16_t *lookup, size_t entries)
+{
+    uint32_t c, b;
+    int st = fsr_tables_check(t);
+    if (st != FSR_OK)
+        return st;
+    if (lookup == NULL || entries / FSR_LOOKUP_STRIDE < t->num_cdfs)
+        return FSR_ERR_ARGUMENT;
+    for (c = 0; c < t->num_cdfs; c++) {
+        const int32_t *cdf = t->cdf + (size_t)c * t->cdf_stride;
+        int32_t last_slot = t->cdf_length[c] - 2, s = 0;
+        unsigned bits = t->precision < FSR_LOOKUP_BITS ? t->precision : FSR_LOOKUP_BITS;
+        for (b = 0; b <= (1u << bits); b++) {
+            int32_t target = (int32_t)(b << (t->precision - bits));
+            while (s < last_slot && cdf[s + 1] <= target)
+                s++;
+            lookup[(size_t)c * FSR_LOOKUP_STRIDE + b] = (uint16_t)s; /* slot holding target */
+        }
+    }
+    return FSR_OK;
+}
+
 size_t fsr_encode_bound(size_t n)
 {
     /* Every coding step emits at most one word; a symbol takes at most 1 + 1 + 8 steps. */
@@ -89,7 +111,7 @@ typedef struct {
     const uint8_t *begin; /* start of the caller's buffer */
 } encoder;
 
-static int enc_put(encoder *e, uint32_t start, uint32_t freq, unsigned prec)
+static inline int enc_put(encoder *e, uint32_t start, uint32_t freq, unsigned prec)
 {
     uint64_t x = e->x;
     if ((x >> (63 - prec)) >= freq) { /* x >= 2^(63-prec) * freq: renormalise */
@@ -122,7 +144,7 @@ static int enc_escape_payload(encoder *e, uint32_t raw)
     return FSR_OK;
 }
 
-static int enc_symbol(encoder *e, const fsr_tables *t, int32_t symbol, int32_t index)
+static inline int enc_symbol(encoder *e, const fsr_tables *t, int32_t symbol, int32_t index)
 {
     const int32_t *cdf;
     int32_t max_value;
@@ -180,24 +202,11 @@ static int enc_flush(encoder *e, uint8_t *out, size_t cap, size_t *out_len)
     return FSR_OK;
 }
 
-int fsr_encode(const fsr_tables *t, const int32_t *symbols, const int32_t *indexes, size_t n,
-               uint8_t *out, size_t out_capacity, size_t *out_len)
-{
-    encoder e;
-    size_t i;
-    int st;
-    if ((st = enc_begin(&e, t, out, out_capacity, out_len)) != FSR_OK)
-        return st;
-    if (n > 0 && (symbols == NULL || indexes == NULL))
-        return FSR_ERR_ARGUMENT;
-    for (i = n; i-- > 0;) /* rANS is last-in first-out: encode in reverse */
-        if ((st = enc_symbol(&e, t, symbols[i], indexes[i])) != FSR_OK)
-            return st;
-    return enc_flush(&e, out, out_capacity, out_len);
-}
-
-int fsr_encode_planar(const fsr_tables *t, const int32_t *symbols, uint32_t num_planes,
-                      size_t plane_size, uint8_t *out, size_t out_capacity, size_t *out_len)
+/* Shared loop: symbol i of plane p uses index indexes[i] when given, else p (one call site keeps
+ * enc_symbol inlined and the state in a register). */
+static int encode_impl(const fsr_tables *t, const int32_t *symbols, const int32_t *indexes,
+                       uint32_t num_planes, size_t plane_size, uint8_t *out, size_t out_capacity,
+                       size_t *out_len)
 {
     encoder e;
     uint32_t p;
@@ -209,15 +218,30 @@ int fsr_encode_planar(const fsr_tables *t, const int32_t *symbols, uint32_t num_
         return FSR_ERR_ARGUMENT;
     if (num_planes > 0 && plane_size > 0 && symbols == NULL)
         return FSR_ERR_ARGUMENT;
-    if (plane_size > 0 && num_planes > t->num_cdfs)
-        return FSR_ERR_INDEX;
-    for (p = num_planes; p-- > 0;) {
-        const int32_t *plane = symbols + (size_t)p * plane_size;
-        for (i = plane_size; i-- > 0;)
-            if ((st = enc_symbol(&e, t, plane[i], (int32_t)p)) != FSR_OK)
+    for (p = num_planes; p-- > 0;) { /* rANS is last-in first-out: encode in reverse */
+        for (i = (size_t)p * plane_size + plane_size; i-- > (size_t)p * plane_size;) {
+            int32_t index = indexes != NULL ? indexes[i] : (int32_t)p;
+            if ((st = enc_symbol(&e, t, symbols[i], index)) != FSR_OK)
                 return st;
+        }
     }
     return enc_flush(&e, out, out_capacity, out_len);
+}
+
+int fsr_encode(const fsr_tables *t, const int32_t *symbols, const int32_t *indexes, size_t n,
+               uint8_t *out, size_t out_capacity, size_t *out_len)
+{
+    if (n > 0 && indexes == NULL)
+        return FSR_ERR_ARGUMENT;
+    return encode_impl(t, symbols, indexes, 1, n, out, out_capacity, out_len);
+}
+
+int fsr_encode_planar(const fsr_tables *t, const int32_t *symbols, uint32_t num_planes,
+                      size_t plane_size, uint8_t *out, size_t out_capacity, size_t *out_len)
+{
+    if (t != NULL && plane_size > 0 && num_planes > t->num_cdfs)
+        return FSR_ERR_INDEX;
+    return encode_impl(t, symbols, NULL, num_planes, plane_size, out, out_capacity, out_len);
 }
 
 /* ---------------------------------------------------------------- decoder */
@@ -227,7 +251,7 @@ typedef struct {
     const uint8_t *ptr, *end;
 } decoder;
 
-static int dec_refill(decoder *d)
+static inline int dec_refill(decoder *d)
 {
     if (d->x < RANS_L) {
         if (d->end - d->ptr < 4)
@@ -238,11 +262,11 @@ static int dec_refill(decoder *d)
     return FSR_OK;
 }
 
-/* Largest s in [0, len-2] with cdf[s] <= cum (valid row: cdf[0] = 0 <= cum < cdf[len-1]). */
-static uint32_t find_slot(const int32_t *cdf, int32_t len, uint32_t cum)
+/* Largest s in [lo, hi] with cdf[s] <= cum, given that it lies in that range. */
+static uint32_t search_slot(const int32_t *cdf, uint32_t lo, uint32_t hi, uint32_t cum)
 {
-    const int32_t *base = cdf;
-    size_t n = (size_t)len - 1; /* the answer lies in [base, base + n) */
+    const int32_t *base = cdf + lo;
+    size_t n = (size_t)(hi - lo) + 1; /* the answer lies in [base, base + n) */
     while (n > 1) {
         size_t half = n / 2;
         base = ((uint32_t)base[half] <= cum) ? base + half : base;
@@ -251,15 +275,33 @@ static uint32_t find_slot(const int32_t *cdf, int32_t len, uint32_t cum)
     return (uint32_t)(base - cdf);
 }
 
+/* The slot s with cdf[s] <= cum < cdf[s+1] (valid row: cdf[0] = 0 <= cum < cdf[len-1]). */
+static inline uint32_t find_slot(const fsr_tables *t, int32_t index, const int32_t *cdf, int32_t len, uint32_t cum)
+{
+    uint32_t last = (uint32_t)len - 2, s;
+    if (t->lookup != NULL) {
+        const uint16_t *row = t->lookup + (size_t)index * FSR_LOOKUP_STRIDE;
+        unsigned bits = t->precision < FSR_LOOKUP_BITS ? t->precision : FSR_LOOKUP_BITS;
+        uint32_t bucket = cum >> (t->precision - bits);
+        uint32_t lo = row[bucket], hi = row[bucket + 1];
+        hi = hi < last ? hi : last;
+        lo = lo < hi ? lo : hi;
+        s = search_slot(cdf, lo, hi, cum);
+        if ((uint32_t)cdf[s] <= cum && cum < (uint32_t)cdf[s + 1])
+            return s;
+    }
+    return search_slot(cdf, 0, last, cum);
+}
+
 /* One 4-bit escape step. */
-static int dec_nibble(decoder *d, uint32_t *nibble)
+static inline int dec_nibble(decoder *d, uint32_t *nibble)
 {
     *nibble = (uint32_t)(d->x & 15u);
     d->x >>= NIBBLE_BITS;
     return dec_refill(d);
 }
 
-static int dec_escape(decoder *d, int32_t max_value, int64_t *value)
+static inline int dec_escape(decoder *d, int32_t max_value, int64_t *value)
 {
     uint32_t count, nibble, j;
     uint64_t raw = 0;
@@ -283,7 +325,7 @@ static int dec_escape(decoder *d, int32_t max_value, int64_t *value)
     return FSR_OK;
 }
 
-static int dec_symbol(decoder *d, const fsr_tables *t, int32_t index, int32_t *symbol)
+static inline int dec_symbol(decoder *d, const fsr_tables *t, int32_t index, int32_t *symbol)
 {
     const int32_t *cdf;
     int32_t len;
@@ -296,7 +338,7 @@ static int dec_symbol(decoder *d, const fsr_tables *t, int32_t index, int32_t *s
     cdf = t->cdf + (size_t)index * t->cdf_stride;
     len = t->cdf_length[index];
     cum = (uint32_t)(d->x & ((UINT64_C(1) << t->precision) - 1));
-    s = find_slot(cdf, len, cum);
+    s = find_slot(t, index, cdf, len, cum);
     start = (uint32_t)cdf[s];
     freq = (uint32_t)cdf[s + 1] - start;
     d->x = freq * (d->x >> t->precision) + cum - start;
@@ -338,24 +380,9 @@ static int dec_end(const decoder *d)
     return (d->ptr == d->end && d->x == RANS_L) ? FSR_OK : FSR_ERR_CORRUPT;
 }
 
-int fsr_decode(const fsr_tables *t, const int32_t *indexes, size_t n, const uint8_t *data,
-               size_t data_len, int32_t *symbols_out)
-{
-    decoder d;
-    size_t i;
-    int st;
-    if ((st = dec_begin(&d, t, data, data_len)) != FSR_OK)
-        return st;
-    if (n > 0 && (indexes == NULL || symbols_out == NULL))
-        return FSR_ERR_ARGUMENT;
-    for (i = 0; i < n; i++)
-        if ((st = dec_symbol(&d, t, indexes[i], &symbols_out[i])) != FSR_OK)
-            return st;
-    return dec_end(&d);
-}
-
-int fsr_decode_planar(const fsr_tables *t, uint32_t num_planes, size_t plane_size,
-                      const uint8_t *data, size_t data_len, int32_t *symbols_out)
+/* Shared loop, as encode_impl. */
+static int decode_impl(const fsr_tables *t, const int32_t *indexes, uint32_t num_planes,
+                       size_t plane_size, const uint8_t *data, size_t data_len, int32_t *symbols_out)
 {
     decoder d;
     uint32_t p;
@@ -367,13 +394,29 @@ int fsr_decode_planar(const fsr_tables *t, uint32_t num_planes, size_t plane_siz
         return FSR_ERR_ARGUMENT;
     if (num_planes > 0 && plane_size > 0 && symbols_out == NULL)
         return FSR_ERR_ARGUMENT;
-    if (plane_size > 0 && num_planes > t->num_cdfs)
-        return FSR_ERR_INDEX;
-    for (p = 0; p < num_planes; p++) {
-        int32_t *plane = symbols_out + (size_t)p * plane_size;
-        for (i = 0; i < plane_size; i++)
-            if ((st = dec_symbol(&d, t, (int32_t)p, &plane[i])) != FSR_OK)
+    for (p = 0, i = 0; p < num_planes; p++) {
+        size_t end = i + plane_size;
+        for (; i < end; i++) {
+            int32_t index = indexes != NULL ? indexes[i] : (int32_t)p;
+            if ((st = dec_symbol(&d, t, index, &symbols_out[i])) != FSR_OK)
                 return st;
+        }
     }
     return dec_end(&d);
+}
+
+int fsr_decode(const fsr_tables *t, const int32_t *indexes, size_t n, const uint8_t *data,
+               size_t data_len, int32_t *symbols_out)
+{
+    if (n > 0 && indexes == NULL)
+        return FSR_ERR_ARGUMENT;
+    return decode_impl(t, indexes, 1, n, data, data_len, symbols_out);
+}
+
+int fsr_decode_planar(const fsr_tables *t, uint32_t num_planes, size_t plane_size,
+                      const uint8_t *data, size_t data_len, int32_t *symbols_out)
+{
+    if (t != NULL && plane_size > 0 && num_planes > t->num_cdfs)
+        return FSR_ERR_INDEX;
+    return decode_impl(t, NULL, num_planes, plane_size, data, data_len, symbols_out);
 }

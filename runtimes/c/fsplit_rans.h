@@ -40,11 +40,20 @@ const char *fsr_strerror(int status);
 
 #define FSR_MAX_PRECISION 16
 
+/* Decoder lookup: per row, the slot holding each of 2^8 evenly spaced cumulative frequencies. */
+#define FSR_LOOKUP_BITS 8
+#define FSR_LOOKUP_STRIDE ((1u << FSR_LOOKUP_BITS) + 1) /* uint16 entries per row */
+
 /*
  * A read-only view of CompressAI-style CDF tables (nothing is copied or owned).
  * Row c is cdf[c * cdf_stride .. c * cdf_stride + cdf_length[c] - 1]; entries past
  * cdf_length[c] are padding and never read. A valid row starts at 0, never decreases and ends
  * at 2^precision; slot cdf_length[c] - 2 is the escape (bypass) slot.
+ *
+ * lookup is optional (NULL: binary search over the row). When set (fsr_lookup_build), decoding
+ * narrows each search to one of 256 buckets, usually a single slot. Decoding verifies every slot
+ * it takes from the lookup, so a stale or damaged lookup never changes a result or reads out of
+ * bounds; it can only make decoding slower.
  */
 typedef struct {
     const int32_t *cdf;        /* num_cdfs rows of cdf_stride entries */
@@ -53,10 +62,14 @@ typedef struct {
     const int32_t *offset;     /* num_cdfs offsets: value = symbol - offset */
     uint32_t num_cdfs;         /* >= 1 */
     uint32_t precision;        /* 1..16; CompressAI uses 16 */
+    const uint16_t *lookup;    /* NULL, or num_cdfs * FSR_LOOKUP_STRIDE entries */
 } fsr_tables;
 
 /* Validate tables. Encode and decode call this themselves; it is exposed for loaders. */
 int fsr_tables_check(const fsr_tables *t);
+
+/* Fill lookup (num_cdfs * FSR_LOOKUP_STRIDE entries) for these tables; t->lookup is not read. */
+int fsr_lookup_build(const fsr_tables *t, uint16_t *lookup, size_t entries);
 
 /* Upper bound in bytes of an encoded stream of n symbols (0 if it would overflow size_t). */
 size_t fsr_encode_bound(size_t n);

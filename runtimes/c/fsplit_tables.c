@@ -113,6 +113,7 @@ int fsr_tables_file_read(const uint8_t *data, size_t len, int32_t *cdf, size_t c
     view->offset = offset;
     view->num_cdfs = info.num_channels;
     view->precision = info.precision;
+    view->lookup = NULL;
     if ((st = fsr_tables_check(view)) != FSR_OK)
         return st;
     if (content_hash != NULL)

@@ -68,6 +68,7 @@ static fsr_tables make_tables(void)
     t.offset = offsets;
     t.num_cdfs = 2;
     t.precision = 16;
+    t.lookup = NULL;
     return t;
 }
 
@@ -75,7 +76,7 @@ static void test_table_validation(void)
 {
     int32_t bad[5] = {0, 16384, 49152, 65535, 65536};
     int32_t len1[1] = {5}, off1[1] = {0};
-    fsr_tables t = {bad, 5, len1, off1, 1, 16};
+    fsr_tables t = {bad, 5, len1, off1, 1, 16, NULL};
     CHECK(fsr_tables_check(&t) == FSR_OK);
     bad[2] = 10000; /* decreasing */
     CHECK(fsr_tables_check(&t) == FSR_ERR_TABLES);
@@ -124,7 +125,7 @@ static void test_encode_errors(void)
     {
         /* a zero-width slot cannot be coded */
         int32_t z[4] = {0, 0, 60000, 65536}, zl[1] = {4}, zo[1] = {0}, s = 0, i = 0;
-        fsr_tables tz = {z, 4, zl, zo, 1, 16};
+        fsr_tables tz = {z, 4, zl, zo, 1, 16, NULL};
         CHECK(fsr_encode(&tz, &s, &i, 1, out, sizeof out, &len) == FSR_ERR_SYMBOL);
         s = 1;
         CHECK(fsr_encode(&tz, &s, &i, 1, out, sizeof out, &len) == FSR_OK);
@@ -164,6 +165,37 @@ static void test_stream_damage(void)
      * escapes, length) refuse about half of the flips here; the container's CRC catches the rest. */
     CHECK(refused > (int)(len * 8) / 3);
     CHECK(fsr_decode(&t, idx, 64, NULL, len, back) == FSR_ERR_ARGUMENT);
+}
+
+/* The lookup is an accelerator only: built, stale or random, decoding gives the same result. */
+static void test_lookup(void)
+{
+    fsr_tables t = make_tables();
+    uint16_t lookup[2 * FSR_LOOKUP_STRIDE];
+    int32_t sym[500], idx[500], back[500];
+    uint8_t out[4 * (2 + 10 * 500)];
+    size_t len, k;
+    int i, trial;
+    for (i = 0; i < 500; i++) {
+        idx[i] = (i * 7) % 2;
+        sym[i] = (i * 31) % 9 - 3;
+    }
+    CHECK(fsr_encode(&t, sym, idx, 500, out, sizeof out, &len) == FSR_OK);
+    CHECK(fsr_lookup_build(&t, lookup, 2 * FSR_LOOKUP_STRIDE - 1) == FSR_ERR_ARGUMENT);
+    CHECK(fsr_lookup_build(&t, lookup, 2 * FSR_LOOKUP_STRIDE) == FSR_OK);
+    CHECK(lookup[0] == 0 && lookup[64] == 1 && lookup[192] == 2 && lookup[256] == 3); /* issue table */
+    CHECK(lookup[FSR_LOOKUP_STRIDE + 256] == 1);                                      /* last slot */
+    t.lookup = lookup;
+    CHECK(fsr_decode(&t, idx, 500, out, len, back) == FSR_OK && memcmp(back, sym, sizeof sym) == 0);
+    for (trial = 0; trial < 20; trial++) {
+        uint32_t r = 12345u + (uint32_t)trial;
+        for (k = 0; k < 2 * FSR_LOOKUP_STRIDE; k++) {
+            r = r * 1103515245u + 12345u;
+            lookup[k] = (uint16_t)(trial < 10 ? (r >> 16) : (r >> 16) % 5);
+        }
+        memset(back, 0, sizeof back);
+        CHECK(fsr_decode(&t, idx, 500, out, len, back) == FSR_OK && memcmp(back, sym, sizeof sym) == 0);
+    }
 }
 
 static void test_tables_file(void)
@@ -234,6 +266,7 @@ int main(void)
     test_table_validation();
     test_encode_errors();
     test_stream_damage();
+    test_lookup();
     test_tables_file();
     test_container();
     test_strerror();

@@ -1,0 +1,158 @@
+/*
+ * bench.c - timing of the C coder for benchmarks/codec: encodes and decodes one latent many times and
+ * prints one JSON line with median ns per symbol and ms per latent.
+ *   bench TABLES.fsct SYMBOLS.i32 C H W [SECONDS_PER_PHASE]
+ * SYMBOLS.i32 holds C*H*W little-endian int32 symbols in C order.
+ */
+#define _POSIX_C_SOURCE 199309L
+#include "fsplit_rans.h"
+#include "fsplit_tables.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_SAMPLES 65536
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long size;
+    if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = (uint8_t *)malloc((size_t)size + 1);
+        if (buf != NULL && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+            free(buf);
+            buf = NULL;
+        }
+        *len = (size_t)size;
+    }
+    if (f != NULL)
+        fclose(f);
+    return buf;
+}
+
+typedef struct {
+    const fsr_tables *t;
+    const int32_t *symbols;
+    int32_t *decoded;
+    uint32_t channels;
+    size_t plane, cap, len;
+    uint8_t *stream;
+} job;
+
+static int run_encode(job *j)
+{
+    return fsr_encode_planar(j->t, j->symbols, j->channels, j->plane, j->stream, j->cap, &j->len);
+}
+
+static int run_decode(job *j)
+{
+    return fsr_decode_planar(j->t, j->channels, j->plane, j->stream, j->len, j->decoded);
+}
+
+/* Warm up for 0.3 s, then time runs for `seconds`; returns the median ns per run. */
+static double time_phase(job *j, int (*body)(job *), double seconds, double *samples, long *runs)
+{
+    double end = now_ns() + 0.3e9;
+    long count = 0;
+    while (now_ns() < end)
+        if (body(j) != FSR_OK)
+            exit(3);
+    end = now_ns() + seconds * 1e9;
+    while (count < MAX_SAMPLES && (count < 5 || now_ns() < end)) {
+        double t0 = now_ns();
+        if (body(j) != FSR_OK)
+            exit(3);
+        samples[count++] = now_ns() - t0;
+    }
+    qsort(samples, (size_t)count, sizeof(double), compare_double);
+    *runs = count;
+    return samples[count / 2];
+}
+
+int main(int argc, char **argv)
+{
+    fsr_tables_file_info info;
+    fsr_tables t;
+    job j;
+    size_t tables_len, sym_len, n;
+    uint8_t *tables_file, *sym_file;
+    int32_t *cdf, *lengths, *offsets;
+    double seconds, enc, dec, dec_search, *samples;
+    long enc_runs, dec_runs, search_runs;
+    uint16_t *lookup;
+    uint32_t h, w;
+    size_t i;
+
+    if (argc < 6) {
+        fprintf(stderr, "usage: bench TABLES.fsct SYMBOLS.i32 C H W [SECONDS_PER_PHASE]\n");
+        return 2;
+    }
+    seconds = argc > 6 ? atof(argv[6]) : 2.0;
+    tables_file = read_all(argv[1], &tables_len);
+    sym_file = read_all(argv[2], &sym_len);
+    if (tables_file == NULL || sym_file == NULL || fsr_tables_file_info_read(tables_file, tables_len, &info) != FSR_OK) {
+        fprintf(stderr, "cannot read inputs\n");
+        return 2;
+    }
+    cdf = (int32_t *)malloc((size_t)info.num_channels * info.max_length * sizeof(int32_t));
+    lengths = (int32_t *)malloc(info.num_channels * sizeof(int32_t));
+    offsets = (int32_t *)malloc(info.num_channels * sizeof(int32_t));
+    if (fsr_tables_file_read(tables_file, tables_len, cdf, (size_t)info.num_channels * info.max_length, lengths,
+                             offsets, info.num_channels, &t, NULL) != FSR_OK) {
+        fprintf(stderr, "bad tables file\n");
+        return 2;
+    }
+    j.channels = (uint32_t)atol(argv[3]);
+    h = (uint32_t)atol(argv[4]);
+    w = (uint32_t)atol(argv[5]);
+    j.plane = (size_t)h * w;
+    n = j.channels * j.plane;
+    if (sym_len != 4 * n) {
+        fprintf(stderr, "symbols file holds %zu symbols, expected %zu\n", sym_len / 4, n);
+        return 2;
+    }
+    j.t = &t;
+    j.symbols = (const int32_t *)malloc(n * sizeof(int32_t));
+    for (i = 0; i < n; i++) { /* little-endian file to host order */
+        const uint8_t *p = sym_file + 4 * i;
+        ((int32_t *)j.symbols)[i] = (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                                              (uint32_t)p[3] << 24);
+    }
+    j.decoded = (int32_t *)malloc(n * sizeof(int32_t));
+    j.cap = fsr_encode_bound(n);
+    j.stream = (uint8_t *)malloc(j.cap);
+    samples = (double *)malloc(MAX_SAMPLES * sizeof(double));
+    if (run_encode(&j) != FSR_OK || run_decode(&j) != FSR_OK || memcmp(j.decoded, j.symbols, n * 4) != 0) {
+        fprintf(stderr, "round trip failed\n");
+        return 3;
+    }
+    enc = time_phase(&j, run_encode, seconds, samples, &enc_runs);
+    dec_search = time_phase(&j, run_decode, seconds, samples, &search_runs); /* binary search only */
+    lookup = (uint16_t *)malloc((size_t)t.num_cdfs * FSR_LOOKUP_STRIDE * sizeof(uint16_t));
+    if (fsr_lookup_build(&t, lookup, (size_t)t.num_cdfs * FSR_LOOKUP_STRIDE) != FSR_OK)
+        return 3;
+    t.lookup = lookup;
+    dec = time_phase(&j, run_decode, seconds, samples, &dec_runs);
+    printf("{\"symbols\": %zu, \"payload_bytes\": %zu, \"encode_ms\": %.5f, \"decode_ms\": %.5f, "
+           "\"encode_ns_per_symbol\": %.4f, \"decode_ns_per_symbol\": %.4f, \"encode_runs\": %ld, "
+           "\"decode_runs\": %ld, \"decode_no_lookup_ns_per_symbol\": %.4f}\n",
+           n, j.len, enc / 1e6, dec / 1e6, enc / (double)n, dec / (double)n, enc_runs, dec_runs,
+           dec_search / (double)n);
+    return 0;
+}

@@ -20,4 +20,5 @@ tasks.test {
         // preprocessing output, a running fsplit-serve): run them through pytest.
         excludeTags("pytest-fixtures")
     }
+    systemProperty("fsplit.vectors", file("../../runtimes/conformance/vectors.txt").absolutePath)
 }

@@ -1,7 +1,8 @@
 """ExecuTorch target: torch.export -> to_edge_transform_and_lower(XnnpackPartitioner) -> encoder.pte.
 
 int8: PT2E with the XNNPACK quantizer (per-channel symmetric weights, per-tensor activations) calibrated on
-real images; the quantized graph is delegated to XNNPACK. The final round/cast to int32 symbols runs on
+real images; by default the layer producing the latent stays in float (option keep_float, default ["auto"]),
+since an int8 latent right before rounding flips many symbols. The graph is delegated to XNNPACK. The final round/cast to int32 symbols runs on
 ExecuTorch's portable kernels. Verified by running the .pte with executorch.runtime.
 """
 from __future__ import annotations
@@ -27,9 +28,10 @@ from .base import (
     VerifyResult,
     package_version,
 )
-from .pt2e import int8_pt2e_program
+from .pt2e import int8_pt2e_program, resolve_keep_float
 
 ENCODER_FILE = "encoder.pte"
+DEFAULT_KEEP_FLOAT = ("auto",)  # the latent-producing layer stays float (see pt2e.latent_module)
 _MISSING_OUT = re.compile(r"Missing out variants?:?\s*\{?([^}\n]*)")
 _OP_NAME = re.compile(r"(aten[.:]+[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)")
 
@@ -79,12 +81,13 @@ class ExecuTorchExporter(TargetExporter):
     def quantize(self, captured, module, calib_batches, req: ExportRequest) -> Captured:
         if req.quantization == "none":
             return captured
-        keep_float = tuple(req.options.get("keep_float", ()))
-        program = int8_pt2e_program(module, captured.extra["example_input"], calib_batches, keep_float=keep_float,
+        example = captured.extra["example_input"]
+        keep_float = resolve_keep_float(module, example, req.options.get("keep_float", DEFAULT_KEEP_FLOAT))
+        program = int8_pt2e_program(module, example, calib_batches, keep_float=keep_float,
                                     per_channel=bool(req.options.get("per_channel", True)))
         notes = ["int8: PT2E XNNPACKQuantizer, symmetric per-channel weights, per-tensor int8 activations"]
         if keep_float:
-            notes.append(f"kept in float: {', '.join(keep_float)}")
+            notes.append(f"kept in float (fp32 weights and activations): {', '.join(keep_float)}")
         return Captured(program=program, quantized=True, notes=notes, extra=captured.extra)
 
     def lower(self, captured, stage_dir: Path, req: ExportRequest) -> LoweredModel:

@@ -1,8 +1,10 @@
 """ONNX target: torch.onnx.export (dynamo) -> encoder.onnx, verified with onnxruntime.
 
 int8: onnxruntime.quantization static QDQ (uint8 activations, int8 per-channel weights) calibrated on real
-images. reduce_range (7-bit weights) is needed on x86 CPUs without VNNI, where the u8s8 kernels can
-saturate; "auto" detects that on the exporting host. Weights are stored inline; a model over 1.5 GB gets its
+images; by default the layer producing the latent and the symbol tail stay in float (option keep_float,
+default ["auto"]), since an int8 latent right before rounding flips many symbols. reduce_range (7-bit
+weights) is needed on x86 CPUs without VNNI, where the u8s8 kernels can saturate; "auto" detects that on the
+exporting host. Weights are stored inline; a model over 1.5 GB gets its
 weights in encoder.onnx.data (listed in the manifest as files.encoder_data).
 """
 from __future__ import annotations
@@ -32,8 +34,10 @@ from .base import (
     VerifyResult,
     package_version,
 )
+from .pt2e import resolve_keep_float
 
 ENCODER_FILE = "encoder.onnx"
+DEFAULT_KEEP_FLOAT = ("auto",)  # the latent-producing layer stays float (see pt2e.latent_module)
 EXTERNAL_DATA_THRESHOLD = 1_500_000_000  # bytes of initializers above which weights go to <file>.data
 CALIBRATE_METHODS = ("minmax", "percentile", "entropy")
 _OP_PATTERNS = (
@@ -119,13 +123,7 @@ def _nodes_in_modules(model_path: Path, module_names: Sequence[str]) -> list[str
     model = onnx.load(str(model_path), load_external_data=False)
     wanted, found, names = set(module_names), set(), []
     for node in model.graph.node:
-        scopes = []
-        for prop in node.metadata_props:
-            if prop.key == "pkg.torch.onnx.name_scopes":
-                try:
-                    scopes = ast.literal_eval(prop.value)
-                except (ValueError, SyntaxError):
-                    scopes = []
+        scopes = _name_scopes(node)
         hit = wanted.intersection(scopes)
         if hit:
             names.append(node.name)
@@ -134,6 +132,35 @@ def _nodes_in_modules(model_path: Path, module_names: Sequence[str]) -> list[str
     if missing:
         raise ExportError(f"onnx option keep_float names unknown module(s): {', '.join(sorted(missing))}")
     return names
+
+
+def example_input_of(captured: Captured) -> torch.Tensor:
+    return captured.extra["example_input"]
+
+
+def _name_scopes(node) -> list[str]:
+    for prop in node.metadata_props:
+        if prop.key == "pkg.torch.onnx.name_scopes":
+            try:
+                return list(ast.literal_eval(prop.value))
+            except (ValueError, SyntaxError):
+                return []
+    return []
+
+
+def _tail_nodes(model_path: Path) -> list[str]:
+    """Nodes after the encoder at top level (y - medians, round, cast): quantizing them would quantize y."""
+    import onnx
+
+    model = onnx.load(str(model_path), load_external_data=False)
+    seen_encoder, tail = False, []
+    for node in model.graph.node:
+        scopes = _name_scopes(node)
+        if "encoder" in scopes:
+            seen_encoder, tail = True, []
+        elif seen_encoder:
+            tail.append(node.name)
+    return tail
 
 
 class _CalibrationReader:
@@ -162,7 +189,7 @@ class OnnxExporter(TargetExporter):
     def capture(self, module, example_input, req: ExportRequest) -> Captured:
         tmp = Path(tempfile.mkdtemp(prefix="fsplit-onnx-"))
         path = export_onnx(module, example_input, tmp / "fp32.onnx", "image", req.output, self.name)
-        return Captured(program=path, extra={"tmpdir": tmp})
+        return Captured(program=path, extra={"tmpdir": tmp, "example_input": example_input})
 
     def quantize(self, captured, module, calib_batches, req: ExportRequest) -> Captured:
         if req.quantization == "none":
@@ -179,8 +206,8 @@ class OnnxExporter(TargetExporter):
         tmp: Path = captured.extra["tmpdir"]
         pre = tmp / "pre.onnx"
         quant_pre_process(str(captured.program), str(pre), skip_symbolic_shape=True)
-        keep_float = list(opts.get("keep_float", ()))
-        exclude = _nodes_in_modules(pre, keep_float) if keep_float else []
+        keep_float = resolve_keep_float(module, example_input_of(captured), opts.get("keep_float", DEFAULT_KEEP_FLOAT))
+        exclude = _nodes_in_modules(pre, keep_float) + _tail_nodes(pre) if keep_float else []
         batches = list(calib_batches)
         if not batches:
             raise CalibrationError("int8 quantization needs calibration images, got none")
@@ -199,7 +226,7 @@ class OnnxExporter(TargetExporter):
         notes = [f"int8: onnxruntime static QDQ, uint8 activations, int8 per-channel weights, {method} calibration "
                  f"on {len(batches)} images", why]
         if keep_float:
-            notes.append(f"kept in float: {', '.join(keep_float)} ({len(exclude)} ONNX nodes)")
+            notes.append(f"kept in float: {', '.join(keep_float)} and the symbol tail ({len(exclude)} ONNX nodes)")
         return Captured(program=out, quantized=True, notes=notes, extra=captured.extra)
 
     def lower(self, captured, stage_dir: Path, req: ExportRequest) -> LoweredModel:

@@ -200,20 +200,24 @@ def test_random_garbage_never_crashes():
     assert outcomes["refused"] > 1900
 
 
-def test_decoder_lookup_never_changes_results():
-    """The uint16 lookup only narrows the slot search; a damaged one must not change any decoded symbol."""
-    from fsplit_mobile.codec.rans import RawTables, decode, encode
+def test_decoder_lookup_gives_the_same_symbols_and_a_wrong_one_is_refused():
+    """The uint16 lookup only narrows the slot search; the C decoder checks it against the tables per call."""
+    from fsplit_mobile.codec.rans import LOOKUP_MIN_SYMBOLS, RawTables, decode, encode
 
     rng = np.random.default_rng(21)
     symbols, idx, cdfs, sizes, offsets = _random_case(rng)
+    symbols, idx = np.resize(symbols, LOOKUP_MIN_SYMBOLS), np.resize(idx, LOOKUP_MIN_SYMBOLS)
     tables = RawTables.from_compressai(cdfs, sizes, offsets)
     data = encode(symbols, idx, tables)
+    assert tables.args(LOOKUP_MIN_SYMBOLS)[-1] is None
     tables.build_lookup()
+    assert tables.args(LOOKUP_MIN_SYMBOLS)[-1] is tables.lookup and tables.args(10)[-1] is None
     assert decode(data, idx, tables).tolist() == symbols.tolist()
-    for _ in range(10):
-        tables.lookup = rng.integers(0, 1 << 16, tables.lookup.shape[0]).astype(np.uint16)
-        assert decode(data, idx, tables).tolist() == symbols.tolist()
-    long_idx = np.resize(idx, 5000)
-    long_symbols = np.resize(symbols, 5000)
-    stream = encode_with_indexes(long_symbols, long_idx, cdfs, sizes, offsets)  # decode builds a lookup
-    assert decode_with_indexes(stream, long_idx, cdfs, sizes, offsets).tolist() == long_symbols.tolist()
+    good = tables.lookup.copy()
+    for k in (0, len(good) // 2, len(good) - 1):
+        tables.lookup = good.copy()
+        tables.lookup[k] ^= 1
+        with pytest.raises(InvalidTablesError):
+            decode(data, idx, tables)
+    stream = encode_with_indexes(symbols, idx, cdfs, sizes, offsets)  # the decode below builds a lookup
+    assert decode_with_indexes(stream, idx, cdfs, sizes, offsets).tolist() == symbols.tolist()

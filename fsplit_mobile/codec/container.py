@@ -115,7 +115,7 @@ def decode_latent(tables: CodecTables, data) -> np.ndarray:
         raise CorruptStreamError(f"stream declares a {c}x{h}x{w} latent, beyond the limit of {MAX_SYMBOLS} symbols")
     out = np.empty((c, h, w), dtype=np.int32)
     try:
-        _rans.decode_planar(payload, c, *tables.raw.args(), out)
+        _rans.decode_planar(payload, c, *tables.raw.args(out.size), out)
     except _rans.Error as err:
         raise_codec_error(err, "decode_latent")
     return out

@@ -27,12 +27,12 @@ _ERROR_CLASSES = {
 }
 
 
-LOOKUP_MIN_SYMBOLS = 4096  # the CompressAI-named API builds the decoder lookup only for longer streams
+LOOKUP_MIN_SYMBOLS = 2048  # below this, checking the decoder lookup (once per call) costs more than it saves
 
 
 class RawTables:
     """Validated, contiguous int32 table arrays as the C core wants them, plus the optional uint16 decoder
-    lookup (``build_lookup``): it only speeds decoding up, results are the same without it."""
+    lookup (``build_lookup``): it only speeds decoding up; the C decoder refuses one that does not match."""
 
     __slots__ = ("cdf", "cdf_length", "offset", "precision", "lookup")
 
@@ -64,8 +64,10 @@ class RawTables:
     def num_cdfs(self) -> int:
         return int(self.cdf.shape[0])
 
-    def args(self) -> tuple:
-        return (self.cdf, self.cdf.shape[1], self.cdf_length, self.offset, self.precision, self.lookup)
+    def args(self, symbols: int = 0) -> tuple:
+        """Arguments for the _rans calls; the lookup goes along only for decoding `symbols` >= the threshold."""
+        lookup = self.lookup if symbols >= LOOKUP_MIN_SYMBOLS else None
+        return (self.cdf, self.cdf.shape[1], self.cdf_length, self.offset, self.precision, lookup)
 
     def check(self) -> None:
         """Raise InvalidTablesError naming the first bad row, if any (fast C check, slow description)."""
@@ -140,7 +142,7 @@ def encode(symbols: np.ndarray, indexes: np.ndarray, tables: RawTables) -> bytes
 def decode(data, indexes: np.ndarray, tables: RawTables) -> np.ndarray:
     out = np.empty(indexes.shape[0], dtype=np.int32)
     try:
-        _rans.decode(as_bytes(data), indexes, *tables.args(), out)
+        _rans.decode(as_bytes(data), indexes, *tables.args(indexes.shape[0]), out)
     except _rans.Error as err:
         if err.args[0] == _rans.FSR_ERR_INDEX:
             bad = np.flatnonzero((indexes < 0) | (indexes >= tables.num_cdfs))

@@ -72,25 +72,36 @@ int fsr_tables_check(const fsr_tables *t)
     return FSR_OK;
 }
 
+/* For every bucket start of row c, the slot holding that cumulative frequency: written to `out`
+ * (fsr_lookup_build), or compared with `expect` (checking a caller's lookup). */
+static int lookup_row(const fsr_tables *t, uint32_t c, uint16_t *out, const uint16_t *expect)
+{
+    const int32_t *cdf = t->cdf + (size_t)c * t->cdf_stride;
+    int32_t last = t->cdf_length[c] - 2, s = 0;
+    unsigned bits = t->precision < FSR_LOOKUP_BITS ? t->precision : FSR_LOOKUP_BITS;
+    uint32_t b;
+    for (b = 0; b <= (1u << bits); b++) {
+        int32_t target = (int32_t)(b << (t->precision - bits));
+        while (s < last && cdf[s + 1] <= target)
+            s++;
+        if (out != NULL)
+            out[b] = (uint16_t)s;
+        else if (expect[b] != s)
+            return FSR_ERR_TABLES;
+    }
+    return FSR_OK;
+}
+
 int fsr_lookup_build(const fsr_tables *t, uint16_t *lookup, size_t entries)
 {
-    uint32_t c, b;
+    uint32_t c;
     int st = fsr_tables_check(t);
     if (st != FSR_OK)
         return st;
     if (lookup == NULL || entries / FSR_LOOKUP_STRIDE < t->num_cdfs)
         return FSR_ERR_ARGUMENT;
-    for (c = 0; c < t->num_cdfs; c++) {
-        const int32_t *cdf = t->cdf + (size_t)c * t->cdf_stride;
-        int32_t last_slot = t->cdf_length[c] - 2, s = 0;
-        unsigned bits = t->precision < FSR_LOOKUP_BITS ? t->precision : FSR_LOOKUP_BITS;
-        for (b = 0; b <= (1u << bits); b++) {
-            int32_t target = (int32_t)(b << (t->precision - bits));
-            while (s < last_slot && cdf[s + 1] <= target)
-                s++;
-            lookup[(size_t)c * FSR_LOOKUP_STRIDE + b] = (uint16_t)s; /* slot holding target */
-        }
-    }
+    for (c = 0; c < t->num_cdfs; c++)
+        lookup_row(t, c, lookup + (size_t)c * FSR_LOOKUP_STRIDE, NULL);
     return FSR_OK;
 }
 
@@ -275,22 +286,18 @@ static uint32_t search_slot(const int32_t *cdf, uint32_t lo, uint32_t hi, uint32
     return (uint32_t)(base - cdf);
 }
 
-/* The slot s with cdf[s] <= cum < cdf[s+1] (valid row: cdf[0] = 0 <= cum < cdf[len-1]). */
-static inline uint32_t find_slot(const fsr_tables *t, int32_t index, const int32_t *cdf, int32_t len, uint32_t cum)
+/* The slot s with cdf[s] <= cum < cdf[s+1] (valid row: cdf[0] = 0 <= cum < cdf[len-1]). A checked
+ * lookup bounds the answer to [row[bucket], row[bucket + 1]], usually a single slot. */
+static inline uint32_t find_slot(const fsr_tables *t, int32_t index, const int32_t *cdf, int32_t len,
+                                 uint32_t cum)
 {
-    uint32_t last = (uint32_t)len - 2, s;
     if (t->lookup != NULL) {
         const uint16_t *row = t->lookup + (size_t)index * FSR_LOOKUP_STRIDE;
         unsigned bits = t->precision < FSR_LOOKUP_BITS ? t->precision : FSR_LOOKUP_BITS;
         uint32_t bucket = cum >> (t->precision - bits);
-        uint32_t lo = row[bucket], hi = row[bucket + 1];
-        hi = hi < last ? hi : last;
-        lo = lo < hi ? lo : hi;
-        s = search_slot(cdf, lo, hi, cum);
-        if ((uint32_t)cdf[s] <= cum && cum < (uint32_t)cdf[s + 1])
-            return s;
+        return search_slot(cdf, row[bucket], row[bucket + 1], cum);
     }
-    return search_slot(cdf, 0, last, cum);
+    return search_slot(cdf, 0, (uint32_t)len - 2, cum);
 }
 
 /* One 4-bit escape step. */
@@ -357,9 +364,14 @@ static inline int dec_symbol(decoder *d, const fsr_tables *t, int32_t index, int
 
 static int dec_begin(decoder *d, const fsr_tables *t, const uint8_t *data, size_t len)
 {
+    uint32_t c;
     int st = fsr_tables_check(t);
     if (st != FSR_OK)
         return st;
+    /* The per-symbol path trusts the lookup, so it must be exactly the one these tables give. */
+    for (c = 0; t->lookup != NULL && c < t->num_cdfs; c++)
+        if (lookup_row(t, c, NULL, t->lookup + (size_t)c * FSR_LOOKUP_STRIDE) != FSR_OK)
+            return FSR_ERR_TABLES;
     if (data == NULL)
         return FSR_ERR_ARGUMENT;
     if (len < 8)

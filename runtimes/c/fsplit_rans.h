@@ -51,9 +51,9 @@ const char *fsr_strerror(int status);
  * at 2^precision; slot cdf_length[c] - 2 is the escape (bypass) slot.
  *
  * lookup is optional (NULL: binary search over the row). When set (fsr_lookup_build), decoding
- * narrows each search to one of 256 buckets, usually a single slot. Decoding verifies every slot
- * it takes from the lookup, so a stale or damaged lookup never changes a result or reads out of
- * bounds; it can only make decoding slower.
+ * narrows each search to one of 256 buckets, usually a single slot. Each decode call first checks
+ * that the lookup is exactly the one these tables give (O(num_cdfs * 257)) and refuses a stale or
+ * damaged one with FSR_ERR_TABLES, so the per-symbol path can trust it.
  */
 typedef struct {
     const int32_t *cdf;        /* num_cdfs rows of cdf_stride entries */

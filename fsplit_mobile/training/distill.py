@@ -1,6 +1,7 @@
 """Head distillation of the bundled default model (FrankenSplit encoder + decoder against EfficientNet-Lite0).
 
-loss = MSE(decoder(y_tilde), teacher_head(x)) + lambda * bpp(likelihoods), with y_tilde = y + U(-0.5, 0.5);
+loss = MSE(decoder(y_tilde), teacher_head(x)) + lambda * bpp(likelihoods) [+ kd_weight * KL(teacher || split) of
+the class distributions through the frozen teacher tail], with y_tilde = y + U(-0.5, 0.5);
 the entropy bottleneck's quantiles are fitted by its auxiliary loss with a separate optimizer. Crops are drawn on
 the fly from package-shipped photographs (training/data.py); teacher features are computed per crop.
 
@@ -69,7 +70,8 @@ def lr_at(step: int, steps: int, base: float, warmup: int = 20, floor: float = 0
 
 
 def train(steps: int, batch_size: int, crop: int, lmbda: float, lr: float, seed: int, log, log_every: int = 10,
-          config: dict | None = None, images=TRAIN_IMAGES, density_lr_scale: float = 10.0):
+          config: dict | None = None, images=TRAIN_IMAGES, density_lr_scale: float = 10.0,
+          kd_weight: float = 0.0):
     """Train from scratch; returns (encoder, bottleneck, decoder, head, tail, history)."""
     seed_everything(seed)
     config = dict(DEFAULT_CONFIG if config is None else config)
@@ -95,9 +97,18 @@ def train(steps: int, batch_size: int, crop: int, lmbda: float, lr: float, seed:
             target = head(x)
         y = encoder(x)
         y_tilde, likelihoods = bottleneck(y)
-        mse = torch.mean((decoder(y_tilde) - target) ** 2)
+        features = decoder(y_tilde)
+        mse = torch.mean((features - target) ** 2)
         bpp = -torch.log2(likelihoods).sum() / (x.shape[0] * x.shape[2] * x.shape[3])
         loss = mse + lmbda * bpp
+        kd = torch.zeros(())
+        if kd_weight:
+            # output distillation through the frozen tail: KL(teacher || split) of the class distributions
+            with torch.no_grad():
+                teacher_logp = torch.log_softmax(tail(target), dim=1)
+            split_logp = torch.log_softmax(tail(features), dim=1)
+            kd = torch.sum(teacher_logp.exp() * (teacher_logp - split_logp), dim=1).mean()
+            loss = loss + kd_weight * kd
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(main_params, 5.0)
@@ -106,14 +117,14 @@ def train(steps: int, batch_size: int, crop: int, lmbda: float, lr: float, seed:
         aux_opt.zero_grad()
         aux.backward()
         aux_opt.step()
-        record = {"step": step + 1, "loss": loss.item(), "mse": mse.item(), "bpp": bpp.item(), "aux": aux.item(), "target_power": float(torch.mean(target**2)),
+        record = {"step": step + 1, "loss": loss.item(), "mse": mse.item(), "bpp": bpp.item(), "aux": aux.item(), "kd": kd.item(), "target_power": float(torch.mean(target**2)),
                   "seconds": round(time.time() - started, 1)}
         history.append(record)
         if (step + 1) % log_every == 0 or step == 0 or step + 1 == steps:
             window = history[-log_every:]
             log(f"step {step + 1}/{steps} loss {np.mean([r['loss'] for r in window]):.3f} "
                 f"mse {np.mean([r['mse'] for r in window]):.3f} bpp {np.mean([r['bpp'] for r in window]):.4f} "
-                f"aux {record['aux']:.2f} lr {opt.param_groups[0]['lr']:.2e} t {record['seconds']:.0f}s")
+                f"kd {np.mean([r['kd'] for r in window]):.3f} aux {record['aux']:.2f} lr {opt.param_groups[0]['lr']:.2e} t {record['seconds']:.0f}s")
     return encoder.eval(), bottleneck.eval(), decoder.eval(), head, tail, history
 
 
@@ -126,12 +137,14 @@ def train(steps: int, batch_size: int, crop: int, lmbda: float, lr: float, seed:
 @click.option("--lr", type=float, default=1.5e-3, show_default=True)
 @click.option("--density-lr-scale", type=float, default=10.0, show_default=True,
               help="learning-rate multiplier of the entropy model's density parameters")
+@click.option("--kd-weight", type=float, default=0.0, show_default=True,
+              help="weight of KL(teacher logits || split logits) through the frozen tail (0: head distillation only)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=int, default=1, show_default=True,
               help="torch threads (1 is much faster than 2 on a shared 2-core machine)")
 @click.option("--eval-crops", type=int, default=32, show_default=True, help="crops per held-out image")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), default=None, help="training log file")
-def main(out, steps, batch_size, crop, lmbda, lr, density_lr_scale, seed, threads, eval_crops, log_path):
+def main(out, steps, batch_size, crop, lmbda, lr, density_lr_scale, kd_weight, seed, threads, eval_crops, log_path):
     """Train the default model by head distillation and write an fsplit-checkpoint/1 file."""
     if crop % 32:
         raise click.BadParameter(f"must be a multiple of 32, got {crop}", param_hint="--crop")
@@ -151,7 +164,7 @@ def main(out, steps, batch_size, crop, lmbda, lr, density_lr_scale, seed, thread
     log(f"# held-out images: {', '.join(EVAL_IMAGES)}")
     started = time.time()
     encoder, bottleneck, decoder, head, tail, history = train(steps, batch_size, crop, lmbda, lr, seed, log,
-                                                                  density_lr_scale=density_lr_scale)
+                                                                  density_lr_scale=density_lr_scale, kd_weight=kd_weight)
     aux = fit_quantiles(bottleneck)
     bottleneck.update(force=True)
     train_seconds = time.time() - started
@@ -163,10 +176,10 @@ def main(out, steps, batch_size, crop, lmbda, lr, density_lr_scale, seed, thread
         "command": command,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "seed": seed, "steps": steps, "batch_size": batch_size, "crop": crop, "lambda": lmbda, "lr": lr,
-        "density_lr_scale": density_lr_scale,
-        "threads": threads, "torch": torch.__version__, "train_seconds": round(train_seconds),
+        "density_lr_scale": density_lr_scale, "kd_weight": kd_weight,
+        "threads": threads, "torch": str(torch.__version__), "train_seconds": round(train_seconds),
         "train_images": list(TRAIN_IMAGES), "eval_images": list(EVAL_IMAGES),
-        "loss": "mse(decoder(y_tilde), teacher_head(x)) + lambda * bpp",
+        "loss": "mse(decoder(y_tilde), teacher_head(x)) + lambda * bpp + kd_weight * KL(teacher || split logits)",
         "final_train": {k: float(np.mean([r[k] for r in history[-20:]])) for k in ("mse", "bpp", "loss")},
         "metrics": metrics,
     }

@@ -1,0 +1,129 @@
+"""Head-distillation training: a few steps reduce the loss, checkpoints round-trip, crops are reproducible."""
+import numpy as np
+import pytest
+import torch
+
+from fsplit_mobile.models.default_model import (
+    CheckpointFormatError,
+    DEFAULT_CONFIG,
+    load_default_model,
+    load_trainable,
+    save_checkpoint,
+)
+from fsplit_mobile.training.data import (
+    CALIB_IMAGES,
+    EVAL_IMAGES,
+    TRAIN_IMAGES,
+    CropSampler,
+    ImageSourceError,
+    bundled_images,
+    load_source,
+    normalize,
+    source_path,
+)
+from fsplit_mobile.training.distill import fit_quantiles, train
+from fsplit_mobile.training.evaluate import table_bits
+
+
+def _loss_on(batch, encoder, bottleneck, decoder, head, lmbda):
+    torch.manual_seed(123)  # same additive noise for both measurements
+    with torch.no_grad():
+        target = head(batch)
+        y_tilde, likelihoods = bottleneck(encoder(batch), training=True)
+        mse = torch.mean((decoder(y_tilde) - target) ** 2)
+        bpp = -torch.log2(likelihoods).sum() / (batch.shape[0] * batch.shape[2] * batch.shape[3])
+    return float(mse + lmbda * bpp)
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    """Train twice for a few steps on 64x64 crops of two images (0 steps = the initial weights)."""
+    torch.set_num_threads(1)
+    images = ("astronaut", "rocket")
+    before = train(0, 4, 64, 2.0, 1.5e-3, seed=7, log=lambda line: None, images=images)
+    after = train(40, 4, 64, 2.0, 1.5e-3, seed=7, log=lambda line: None, images=images)
+    sampler = CropSampler([load_source(n) for n in images], 64)
+    batch = normalize(sampler.batch(np.random.default_rng(99), 8))
+    return before, after, batch
+
+
+@pytest.mark.slow
+def test_a_few_steps_reduce_the_loss(tiny_run):
+    before, after, batch = tiny_run
+    initial = _loss_on(batch, *before[:3], before[3], 2.0)
+    trained = _loss_on(batch, *after[:3], after[3], 2.0)
+    assert len(after[5]) == 40 and all(np.isfinite(r["loss"]) for r in after[5])
+    assert trained < 0.9 * initial, (initial, trained)
+
+
+@pytest.mark.slow
+def test_checkpoint_round_trip(tiny_run, tmp_path):
+    _, (encoder, bottleneck, decoder, head, tail, history), batch = tiny_run
+    assert fit_quantiles(bottleneck) < 1e-2
+    bottleneck.update(force=True)
+    path = save_checkpoint(tmp_path / "ckpt.pt", encoder, bottleneck, decoder, dict(DEFAULT_CONFIG),
+                           {"steps": len(history)})
+    enc2, eb2, dec2, payload = load_trainable(path)
+    assert payload["meta"] == {"steps": 40}
+    for a, b in ((encoder, enc2), (bottleneck, eb2), (decoder, dec2)):
+        sa, sb = a.state_dict(), b.state_dict()
+        assert sa.keys() == sb.keys()
+        for key in sa:
+            assert torch.equal(sa[key], sb[key]), key
+    with torch.no_grad():
+        assert torch.equal(bottleneck.symbols(encoder(batch)), eb2.symbols(enc2(batch)))
+        assert torch.equal(decoder(eb2.dequantize(eb2.symbols(enc2(batch)))),
+                           dec2(bottleneck.dequantize(bottleneck.symbols(encoder(batch)))))
+    split = load_default_model(path, with_server=False)
+    assert split.server is None and split.latent_shape() == (48, 28, 28)
+
+
+def test_save_refuses_a_bottleneck_without_tables(tmp_path):
+    from fsplit_mobile.models.default_model import build_trainable
+
+    encoder, bottleneck, decoder = build_trainable()
+    with pytest.raises(CheckpointFormatError, match="update"):
+        save_checkpoint(tmp_path / "x.pt", encoder, bottleneck, decoder, dict(DEFAULT_CONFIG), {})
+
+
+def test_fit_quantiles_solves_the_aux_loss():
+    from fsplit_mobile.entropy import EntropyBottleneck
+
+    torch.manual_seed(0)
+    eb = EntropyBottleneck(8)
+    assert eb.loss().item() > 100
+    assert fit_quantiles(eb) < 1e-3
+    q = eb.quantiles.detach()[:, 0, :]
+    assert bool((q[:, 0] < q[:, 1]).all() and (q[:, 1] < q[:, 2]).all())
+
+
+def test_splits_are_disjoint_and_sources_exist():
+    assert not set(EVAL_IMAGES) & set(TRAIN_IMAGES)
+    assert not set(EVAL_IMAGES) & set(CALIB_IMAGES)
+    assert set(CALIB_IMAGES) <= set(TRAIN_IMAGES)
+    for name in EVAL_IMAGES + TRAIN_IMAGES:
+        assert source_path(name).is_file()
+    assert [p.stem for p in bundled_images("eval")] == sorted(EVAL_IMAGES)
+    assert [p.stem for p in bundled_images("calib")] == sorted(CALIB_IMAGES)
+    with pytest.raises(ImageSourceError, match="unknown image"):
+        source_path("no-such-image")
+
+
+def test_crops_are_seeded_and_in_range():
+    sampler = CropSampler([load_source("coffee")], 96)
+    a = sampler.batch(np.random.default_rng(3), 4)
+    b = sampler.batch(np.random.default_rng(3), 4)
+    assert a.shape == (4, 3, 96, 96) and torch.equal(a, b)
+    assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
+
+
+def test_table_bits_matches_the_pmf_code_length():
+    # one channel, 3 symbols with frequencies 1/2, 1/4, 1/4 of 2^16 (+ a tiny escape slot), offset -1
+    cdf = np.array([[0, 32768, 49152, 65535, 65536]], dtype=np.int32)
+    lengths, offsets = np.array([5], dtype=np.int32), np.array([-1], dtype=np.int32)
+    symbols = np.array([[[-1, 0, 1, -1]]], dtype=np.int32)
+    expected = 1 + 2 + 2 + 1 + 16 * 0  # -log2 of 1/2, 1/4, ~1/4, 1/2
+    assert table_bits(symbols, cdf, lengths, offsets) == pytest.approx(expected, abs=1e-3)
+    # an out-of-range symbol costs the escape slot (16 bits) plus its bypass-coded value
+    escaped = table_bits(np.array([[[5]]], dtype=np.int32), cdf, lengths, offsets)
+    assert escaped > 16

@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
 
 # One resolver call installs the whole pinned stack plus the package (and builds the C coder extension).
-$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py $(wildcard runtimes/c/*.c runtimes/c/*.h)
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py $(wildcard runtimes/c/*.c runtimes/c/*.h) fsplit_mobile/codec/_rans.c
 	$(BIN)/pip install -e '.[test]'
 	touch $@
 

@@ -13,20 +13,30 @@ JAVA_DIR = REPO / "runtimes" / "java"
 JUNIT = Path("/usr/share/java/junit-platform-console-standalone.jar")
 
 
-def _require_java():
+@pytest.fixture(scope="module")
+def java_build(tmp_path_factory) -> Path:
+    """Compile the library (javac --release 8 -Werror) and the JUnit tests once."""
     missing = [tool for tool in ("javac", "java", "make") if shutil.which(tool) is None]
     if missing or not JUNIT.exists():
         pytest.fail(f"Java toolchain incomplete (missing {missing or JUNIT}); scripts/install_system_deps.sh installs "
                     "default-jdk-headless and junit5")
+    out = tmp_path_factory.mktemp("java") / "out"
+    proc = subprocess.run(["make", "-C", str(JAVA_DIR), f"OUT={out}", f"{out}/test.stamp"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
 
 
-def test_junit_suite_passes(tmp_path):
-    _require_java()
-    proc = subprocess.run(
-        ["make", "-C", str(JAVA_DIR), f"OUT={tmp_path / 'out'}", f"VECTORS={REPO / 'runtimes/conformance/vectors.txt'}",
-         "test"],
+def run_junit(out: Path, vectors: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["java", f"-Dfsplit.vectors={vectors}", "-jar", str(JUNIT), "-cp", f"{out}/main:{out}/test",
+         "--select-package", "dev.fsplit.codec", "--fail-if-no-tests", "--details=summary", "--disable-banner"],
         capture_output=True, text=True, timeout=600,
     )
+
+
+def test_junit_suite_passes(java_build):
+    proc = run_junit(java_build, REPO / "runtimes/conformance/vectors.txt")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     found = int(re.search(r"(\d+) tests found", out).group(1))
@@ -35,16 +45,12 @@ def test_junit_suite_passes(tmp_path):
     assert re.search(r"\b0 tests failed", out), out
 
 
-def test_junit_failure_is_reported(tmp_path):
+def test_junit_failure_is_reported(java_build, tmp_path):
     """The harness is not vacuous: a vectors file with one changed byte makes the JUnit run fail."""
-    _require_java()
     text = (REPO / "runtimes/conformance/vectors.txt").read_text()
     (tmp_path / "vectors.txt").write_text(text.replace("dc10c68400100000", "dc10c68400100001", 1))
     (tmp_path / "tables").symlink_to(REPO / "runtimes/conformance/tables")
-    proc = subprocess.run(
-        ["make", "-C", str(JAVA_DIR), f"OUT={tmp_path / 'out'}", f"VECTORS={tmp_path / 'vectors.txt'}", "test"],
-        capture_output=True, text=True, timeout=600,
-    )
+    proc = run_junit(java_build, tmp_path / "vectors.txt")
     assert proc.returncode != 0
     assert "issue_known_1" in proc.stdout + proc.stderr
 

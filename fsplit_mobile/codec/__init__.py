@@ -1,6 +1,6 @@
 """Portable rANS entropy coder, byte-compatible with CompressAI (C99 core in runtimes/c).
 
-CompressAI users switch with one import::
+CompressAI users switch with one import (``RansEncoder``/``RansDecoder`` also exist as drop-in classes)::
 
     from fsplit_mobile.codec import encode_with_indexes, decode_with_indexes
 
@@ -9,12 +9,14 @@ Higher level: :class:`~fsplit_mobile.codec.tables.CodecTables` (the .fsct tables
 """
 from .container import decode_latent, encode_latent
 from .errors import CodecError, CorruptStreamError, InvalidInputError, InvalidTablesError, TableMismatchError
-from .rans import decode_with_indexes, encode_with_indexes
+from .rans import RansDecoder, RansEncoder, decode_with_indexes, encode_with_indexes
 from .tables import CodecTables
 
 __all__ = [
     "encode_with_indexes",
     "decode_with_indexes",
+    "RansEncoder",
+    "RansDecoder",
     "CodecTables",
     "encode_latent",
     "decode_latent",

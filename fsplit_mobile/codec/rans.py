@@ -176,3 +176,17 @@ def decode_with_indexes(data, indexes, cdfs, cdf_sizes, offsets) -> np.ndarray:
     if indexes.shape[0] >= LOOKUP_MIN_SYMBOLS:
         tables.build_lookup()
     return decode(data, indexes, tables)
+
+
+class RansEncoder:
+    """Drop-in for ``compressai.ans.RansEncoder`` (same method, same arguments, same bytes)."""
+
+    def encode_with_indexes(self, symbols, indexes, cdfs, cdf_sizes, offsets) -> bytes:
+        return encode_with_indexes(symbols, indexes, cdfs, cdf_sizes, offsets)
+
+
+class RansDecoder:
+    """Drop-in for ``compressai.ans.RansDecoder``; returns an int32 numpy array instead of a list."""
+
+    def decode_with_indexes(self, data, indexes, cdfs, cdf_sizes, offsets) -> np.ndarray:
+        return decode_with_indexes(data, indexes, cdfs, cdf_sizes, offsets)

@@ -1,6 +1,7 @@
-"""Helpers for the fsplit-bench tests: a tiny artifact built here (until/besides the real exporter's output),
-and paths. The tiny artifact follows docs/artifact.md: a 2-conv encoder (3x64x64 -> 4x8x8 latent, float
-output, medians in the manifest) lowered to ExecuTorch/XNNPACK, an fp32 ONNX copy, and codec tables.
+"""Helpers for the fsplit-bench tests: tiny artifacts built here (besides the real exporter's output in
+test_bench_default_model.py), and paths. They follow docs/artifact.md: a 2-conv encoder (3x64x64 -> 4x8x8
+latent, float output, medians in the manifest, normalization outside the graph) lowered to ExecuTorch/XNNPACK,
+the same in fp32 ONNX and in LiteRT (NHWC input), and codec tables.
 """
 import hashlib
 import json
@@ -71,7 +72,7 @@ def _finish(folder: Path, manifest: dict):
 
 
 def build_tiny_artifacts(out: Path) -> dict:
-    """Write out/executorch-none and out/onnx-none; return {target: folder}."""
+    """Write out/executorch-none, out/onnx-none and out/tflite-none; return {target: folder}."""
     import torch
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
@@ -97,7 +98,27 @@ def build_tiny_artifacts(out: Path) -> dict:
     tables.write(ox / "tables.fsct")
     _finish(ox, _manifest("onnx", "encoder.onnx", tables))
     folders["onnx"] = ox
+
+    tf = out / "tflite-none"
+    tf.mkdir(parents=True, exist_ok=True)
+    _write_tflite(net, tf / "encoder.tflite")
+    tables.write(tf / "tables.fsct")
+    manifest = _manifest("tflite", "encoder.tflite", tables, layout="NHWC")
+    manifest["input"]["shape"] = [1, INPUT, INPUT, 3]
+    _finish(tf, manifest)
+    folders["tflite"] = tf
     return folders
+
+
+def _write_tflite(net, path):
+    import os
+
+    import litert_torch
+    import torch
+
+    os.environ["LITERT_TORCH_SHOW_PROGRESS"] = "n"
+    nhwc = litert_torch.to_channel_last_io(net, args=[0]).eval()
+    litert_torch.convert(nhwc, (torch.rand(1, INPUT, INPUT, 3),)).export(str(path))
 
 
 _TINY_CACHE = {}

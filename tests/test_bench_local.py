@@ -42,17 +42,20 @@ def _check_complete(result, runs=3, images=2):
     assert result["peak_rss_kb"] > 0 and result["load"]["model_load_ms"] > 0
 
 
-def test_local_python_agent_executorch_and_onnx_match_pytorch_eager(tiny, tmp_path):
+@pytest.mark.slow
+def test_local_python_agent_executorch_onnx_litert_match_pytorch_eager(tiny, tmp_path):
     from fsplit_mobile.codec import CodecTables, decode_latent
 
     by_target = {}
-    for target in ("executorch", "onnx"):
+    for target in ("executorch", "onnx", "tflite"):
         result = run_benchmark(tiny[target], LocalTransport(), _config(), out_dir=tmp_path / target, progress=False)
         _check_complete(result)
-        assert result["runner"]["runtime"]["name"] == {"executorch": "executorch", "onnx": "onnxruntime"}[target]
+        runtime = {"executorch": "executorch", "onnx": "onnxruntime", "tflite": "litert"}[target]
+        assert result["runner"]["runtime"]["name"] == runtime
         by_target[target] = {i["image"]: i["stream_sha256"] for i in result["images"]}
         assert (tmp_path / target / "report.md").is_file() and (tmp_path / target / "stages.png").is_file()
-    assert by_target["executorch"] == by_target["onnx"]  # two runtimes, same symbols, same bytes
+    # Three runtimes (NCHW and NHWC inputs), same symbols, same bytes.
+    assert by_target["executorch"] == by_target["onnx"] == by_target["tflite"]
 
     # The coded streams decode to the symbols PyTorch eager computes on the same input tensor.
     tables = CodecTables.read(tiny["executorch"] / "tables.fsct")
@@ -72,6 +75,7 @@ def _prepared_inputs(artifact, folder):
     return {i["name"]: read_ppm(folder / i["file"]) for i in index}
 
 
+@pytest.mark.slow
 def test_local_native_runner_matches_python_agent_bit_for_bit(tiny, tmp_path, native_runner):
     py = run_benchmark(tiny["executorch"], LocalTransport(), _config(), out_dir=tmp_path / "py", progress=False)
     nat = run_benchmark(tiny["executorch"], LocalTransport(),

@@ -1,10 +1,15 @@
 package org.pytorch.executorch;
 
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+
 /** STUB (not ExecuTorch): members of org.pytorch.executorch.Tensor the demo uses. */
 public abstract class Tensor {
-    public static Tensor fromBlob(float[] data, long[] shape) { throw new RuntimeException("Stub!"); }
-    public static Tensor fromBlob(byte[] data, long[] shape) { throw new RuntimeException("Stub!"); }
-    public static Tensor fromBlobUnsigned(byte[] data, long[] shape) { throw new RuntimeException("Stub!"); }
+    public static FloatBuffer allocateFloatBuffer(int numElements) { throw new RuntimeException("Stub!"); }
+    public static ByteBuffer allocateByteBuffer(int numElements) { throw new RuntimeException("Stub!"); }
+    public static Tensor fromBlob(FloatBuffer data, long[] shape) { throw new RuntimeException("Stub!"); }
+    public static Tensor fromBlob(ByteBuffer data, long[] shape) { throw new RuntimeException("Stub!"); }
+    public static Tensor fromBlobUnsigned(ByteBuffer data, long[] shape) { throw new RuntimeException("Stub!"); }
     public long[] shape() { throw new RuntimeException("Stub!"); }
     public abstract DType dtype();
     public int[] getDataAsIntArray() { throw new RuntimeException("Stub!"); }

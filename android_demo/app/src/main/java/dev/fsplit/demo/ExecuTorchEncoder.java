@@ -6,6 +6,9 @@ import dev.fsplit.demo.core.EncoderOutput;
 import dev.fsplit.demo.core.InputTensor;
 import dev.fsplit.demo.core.Manifest;
 import java.io.File;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
 import org.pytorch.executorch.DType;
 import org.pytorch.executorch.EValue;
 import org.pytorch.executorch.Module;
@@ -15,6 +18,11 @@ import org.pytorch.executorch.Tensor;
 final class ExecuTorchEncoder implements Encoder {
     private final Module module;
     private final int threads;
+    /** Input tensor over a direct buffer, made once and refilled per run (no per-run allocation). */
+    private Tensor input;
+    private FloatBuffer floatInput;
+    private ByteBuffer byteInput;
+    private long[] inputShape;
 
     private ExecuTorchEncoder(Module module, int threads) {
         this.module = module;
@@ -51,17 +59,10 @@ final class ExecuTorchEncoder implements Encoder {
 
     @Override
     public EncoderOutput run(InputTensor x) throws EncoderException {
-        Tensor input;
-        if (x.floats != null) {
-            input = Tensor.fromBlob(x.floats, x.shape);
-        } else if ("uint8".equals(x.dtype)) {
-            input = Tensor.fromBlobUnsigned(x.bytes, x.shape);
-        } else {
-            input = Tensor.fromBlob(x.bytes, x.shape);
-        }
+        Tensor in = inputTensor(x);
         EValue[] outputs;
         try {
-            outputs = module.forward(EValue.from(input));
+            outputs = module.forward(EValue.from(in));
         } catch (RuntimeException e) {
             throw new EncoderException("ExecuTorch forward failed: " + e.getMessage(), e);
         }
@@ -91,6 +92,39 @@ final class ExecuTorchEncoder implements Encoder {
             return EncoderOutput.ofBytes(shape, "uint8", y.getDataAsUnsignedByteArray());
         }
         throw new EncoderException("unsupported encoder output dtype " + dtype);
+    }
+
+    private Tensor inputTensor(InputTensor x) {
+        boolean sameShape = input != null && Arrays.equals(inputShape, x.shape);
+        if (x.floats != null) {
+            if (!sameShape || floatInput == null) {
+                floatInput = Tensor.allocateFloatBuffer(x.floats.length);
+                byteInput = null;
+                input = Tensor.fromBlob(floatInput, x.shape);
+                inputShape = x.shape.clone();
+            }
+            rewind(floatInput);
+            floatInput.put(x.floats);
+        } else {
+            if (!sameShape || byteInput == null) {
+                byteInput = Tensor.allocateByteBuffer(x.bytes.length);
+                floatInput = null;
+                input = "uint8".equals(x.dtype) ? Tensor.fromBlobUnsigned(byteInput, x.shape)
+                        : Tensor.fromBlob(byteInput, x.shape);
+                inputShape = x.shape.clone();
+            }
+            rewind(byteInput);
+            byteInput.put(x.bytes);
+        }
+        return input;
+    }
+
+    /**
+     * Through java.nio.Buffer: the covariant FloatBuffer/ByteBuffer.rewind() of newer JDKs and SDKs does not exist on
+     * older Android versions (NoSuchMethodError at run time).
+     */
+    private static void rewind(java.nio.Buffer buffer) {
+        buffer.rewind();
     }
 
     @Override

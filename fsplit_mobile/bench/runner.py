@@ -84,7 +84,8 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
         }
         recorder = ResultRecorder(out_dir, meta)
         stage = f"{transport.default_stage_root().rstrip('/')}/fsplit-bench-{uuid.uuid4().hex[:10]}"
-        bar = _progress(config.runs * len(index), progress, f"{art.target}-{art.quantization} on {transport.describe()}")
+        label = f"{art.target}-{art.quantization} on {transport.describe()}"
+        bar = _progress(config.runs * len(index), progress, label)
         pushed = False
         try:
             transport.push(bundle, stage)
@@ -155,8 +156,8 @@ def _pull_streams(transport, stage, names, out_dir):
     """Copy each image's coded stream (DIR/streams/<image>.fscl) next to the results."""
     (Path(out_dir) / STREAMS_DIR).mkdir(parents=True, exist_ok=True)
     for name in names:
-        retry(lambda: transport.pull(f"{stage}/{STREAMS_DIR}/{name}.fscl", Path(out_dir) / STREAMS_DIR / f"{name}.fscl"),
-              attempts=2)
+        remote, local = f"{stage}/{STREAMS_DIR}/{name}.fscl", Path(out_dir) / STREAMS_DIR / f"{name}.fscl"
+        retry(lambda: transport.pull(remote, local), attempts=2)
 
 
 def _runner_failure(res, events) -> BenchError:
@@ -168,9 +169,9 @@ def _runner_failure(res, events) -> BenchError:
         return DeviceDiskFullError(f"device storage full during the run: {detail}")
     if code < 0 or 128 < code < 160:
         sig = -code if code < 0 else code - 128
-        return RunnerFailedError(f"device runner crashed (signal {sig}) after "
-                                 f"{sum(e['event'] == 'sample' for e in events)} samples: {res.tail(600) or 'no output'}",
-                                 code, res.tail())
+        samples = sum(e["event"] == "sample" for e in events)
+        return RunnerFailedError(f"device runner crashed (signal {sig}) after {samples} samples: "
+                                 f"{res.tail(600) or 'no output'}", code, res.tail())
     return RunnerFailedError(f"device runner failed with exit code {code}: {detail}", code, res.tail())
 
 

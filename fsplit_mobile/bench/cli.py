@@ -32,8 +32,9 @@ def main():
               help="folder of images (default: scikit-image sample photos)")
 @click.option("--image-limit", default=None, type=click.IntRange(min=1), help="use at most this many images")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="results folder")
-@click.option("--runner", type=click.Choice(["python", "native"]), default="python", show_default=True,
-              help="device-side runner: Python agent or the native C++ runner (ExecuTorch only)")
+@click.option("--runner", type=click.Choice(["python", "native"]), default=None,
+              help="device-side runner: Python agent or the native C++ runner (ExecuTorch only); "
+                   "default: native for adb (Android has no Python), python otherwise")
 @click.option("--python", "python_cmd", default=None,
               help="Python on the device (default: this interpreter for local, python3 otherwise)")
 @click.option("--installed-agent", is_flag=True, help="use fsplit_mobile installed on the device, push no code")
@@ -68,6 +69,8 @@ def run(artifacts, device, runs, warmup, threads, images_dir, image_limit, out_d
                                    adb_server_port=adb_server_port)
     except BenchError as e:
         raise click.UsageError(str(e)) from None
+    if runner is None:
+        runner = "native" if transport.kind == "adb" else "python"
     spec = RunnerSpec(kind=runner, python=python_cmd, installed_agent=installed_agent, native_binary=native_runner,
                       native_lib_dirs=tuple(native_lib_dir), prefix=runner_prefix)
     config = BenchConfig(runs=runs, warmup=warmup, threads=threads, images_dir=images_dir, image_limit=image_limit,

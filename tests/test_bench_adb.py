@@ -127,3 +127,21 @@ def test_adb_standin_full_disk_on_push_and_during_run(tiny, standin, adb_port, t
                           out_dir=tmp_path / "run", progress=False)
     result = load_result(tmp_path / "run")
     assert result["status"] == "partial" and 10 < len(result["samples"]) < 2000
+
+
+def test_adb_standin_cli_run(tiny, standin, adb_port, tmp_path):
+    from click.testing import CliRunner
+
+    from fsplit_mobile.bench.cli import main
+
+    res = CliRunner().invoke(main, ["--artifact", str(tiny["onnx"]), "--device", f"adb:{standin.serial}",
+                                    "--adb-server-port", str(adb_port), "--remote-dir", str(standin.root),
+                                    "--runner", "python", "--python", sys.executable, "--runs", "2", "--warmup", "0",
+                                    "--image-limit", "1", "--out", str(tmp_path / "out"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    result = load_result(tmp_path / "out")
+    assert result["status"] == "complete" and result["device"]["adb_shell_v2"] is True
+    # Default runner on adb is the native one; an ONNX artifact is refused with the reason.
+    res = CliRunner().invoke(main, ["--artifact", str(tiny["onnx"]), "--device", f"adb:{standin.serial}",
+                                    "--adb-server-port", str(adb_port), "--no-progress"])
+    assert res.exit_code == 2 and "native runner runs ExecuTorch artifacts only" in res.output

@@ -117,3 +117,21 @@ def test_ssh_full_disk_during_run_keeps_partial_results(tiny, sshd, tmp_path):
     result = load_result(tmp_path / "out")
     assert result["status"] == "partial" and result["error"]["type"] == "DeviceDiskFullError"
     assert 10 < len(result["samples"]) < 2000  # what was measured before the disk filled up is kept
+
+
+def test_ssh_cli_run_with_key_options(tiny, sshd, tmp_path):
+    from click.testing import CliRunner
+
+    from fsplit_mobile.bench.cli import main
+
+    res = CliRunner().invoke(main, ["run", "--artifact", str(tiny["onnx"]), "--device", sshd.device,
+                                    "--ssh-identity", sshd.identity, "--ssh-known-hosts", sshd.known_hosts,
+                                    "--python", sys.executable, "--runs", "2", "--warmup", "0", "--image-limit", "1",
+                                    "--out", str(tmp_path / "out"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    result = load_result(tmp_path / "out")
+    assert result["status"] == "complete" and result["device"]["transport"] == sshd.device
+    res = CliRunner().invoke(main, ["run", "--artifact", str(tiny["onnx"]), "--device",
+                                    f"ssh://{sshd.user}@127.0.0.1:{free_port()}", "--ssh-identity", sshd.identity,
+                                    "--out", str(tmp_path / "missing"), "--no-progress"])
+    assert res.exit_code == 2 and "DeviceNotFoundError" in res.output

@@ -1,7 +1,12 @@
 """PNG plots (matplotlib, Agg): per-stage latency bars per target x quantization, and latency distributions."""
 from pathlib import Path
 
-from .report import label
+from .report import label as _label
+
+
+def label(result) -> str:
+    """Two-line axis label: target-quantization [runner] / device."""
+    return _label(result).replace(" @ ", "\n", 1)
 
 STAGES = (("preprocess_ms", "preprocess"), ("encoder_ms", "encoder"), ("entropy_ms", "entropy coding"))
 
@@ -29,7 +34,7 @@ def plot_stage_bars(results, path) -> Path:
         p90 = r["stages"]["total_ms"].get("p90")
         if p90 is not None:
             ax.plot([i - 0.3, i + 0.3], [p90, p90], color="black", linewidth=1)
-    ax.set_xticks(range(len(results)), labels, rotation=20, ha="right", fontsize=8)
+    ax.set_xticks(range(len(results)), labels, rotation=0, fontsize=7)
     ax.set_ylabel("median latency per image [ms] (line: total p90)")
     ax.set_title("fsplit-bench: per-stage latency")
     ax.legend()
@@ -45,7 +50,7 @@ def plot_distribution(results, path) -> Path:
     data = [[s["total_ms"] for s in r.get("samples", [])] or [0.0] for r in results]
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(results) + 3), 4.5))
     ax.boxplot(data, showfliers=True)
-    ax.set_xticks(range(1, len(results) + 1), [label(r) for r in results], rotation=20, ha="right", fontsize=8)
+    ax.set_xticks(range(1, len(results) + 1), [label(r) for r in results], rotation=0, fontsize=7)
     ax.set_ylabel("total latency per image [ms]")
     ax.set_title("fsplit-bench: latency distribution")
     fig.tight_layout()

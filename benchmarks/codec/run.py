@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/codec/run.py [--seconds 1.5] [--out benchmarks/results]
 
-Latents: FrankenSplit 48x28x28 and entropic-student 24x55x55. Symbols are the bundled model's real latents
-when fsplit_mobile/data/default exists (FrankenSplit only), otherwise drawn from the tables' own quantized
+Latents: FrankenSplit 48x28x28 and entropic-student 24x55x55. The FrankenSplit case uses the bundled model's
+tables and its real latent of the demo image when fsplit_mobile/data/default exists; otherwise (and for the
+entropic student, which has no trained model here) symbols are drawn from the tables' own quantized
 distributions (runtimes/conformance/synth_tables.py); the results file says which.
 Coders: C direct (runtimes/c/bench.c, -O3), the Python binding (encode_latent/decode_latent, container
 included), Java (dev.fsplit.codec.Bench, after JIT warm-up), CompressAI 1.2.8's raw RansEncoder/RansDecoder
@@ -38,33 +39,29 @@ from synth_tables import sample_latent, synthesize  # noqa: E402
 # ---------------------------------------------------------------- inputs
 def frankensplit_case():
     """(tables, symbols, provenance) for the 48x28x28 latent."""
-    try:
-        from fsplit_mobile.models.default_model import DEFAULT_CHECKPOINT, load_default_model
+    from fsplit_mobile.models.default_model import DEFAULT_CHECKPOINT
 
-        if DEFAULT_CHECKPOINT.exists():
-            return _bundled_model_case(load_default_model())
-    except ImportError:
-        pass
+    if DEFAULT_CHECKPOINT.exists():
+        return _bundled_model_case(DEFAULT_CHECKPOINT)
     tables = CodecTables.read(REPO / "runtimes/conformance/tables/frankensplit.fsct")
     return tables, sample_latent(tables, 28, 28, seed=1), (
         "synthetic FrankenSplit-like tables (runtimes/conformance/tables/frankensplit.fsct); symbols sampled from "
         "the tables' own distributions (no bundled model yet)")
 
 
-def _bundled_model_case(model):
+def _bundled_model_case(checkpoint: Path):
     import torch
-    from PIL import Image
 
+    from fsplit_mobile.demo import DEFAULT_IMAGE, preprocess
+    from fsplit_mobile.models.default_model import load_default_model
+
+    model = load_default_model(with_server=False)
     tables = CodecTables.from_arrays(*model.device.entropy_bottleneck.tables())
-    image_dir = REPO / "fsplit_mobile" / "data" / "images"
-    image = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))[0]
-    img = Image.open(image).convert("RGB").resize((224, 224), Image.BILINEAR)
-    x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
-    mean = torch.tensor(model.mean).view(1, 3, 1, 1)
-    std = torch.tensor(model.std).view(1, 3, 1, 1)
     with torch.no_grad():
-        symbols = model.device.symbols((x - mean) / std)[0].numpy().astype(np.int32)
-    return tables, symbols, f"bundled default model's tables and its real latent of {image.name}"
+        x = preprocess(DEFAULT_IMAGE, model.input_size, model.mean, model.std)
+        symbols = model.device.symbols(x)[0].numpy().astype(np.int32)
+    return tables, symbols, (f"bundled default model ({checkpoint.name}): its tables and its real latent of "
+                             f"{DEFAULT_IMAGE.name}")
 
 
 def student_case():

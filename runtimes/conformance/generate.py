@@ -1,10 +1,12 @@
 """Generate the rANS conformance vectors (runtimes/conformance/vectors.txt + tables/*.fsct).
 
+    python runtimes/conformance/generate.py --bundled-model      # tables of fsplit_mobile/data/default
     python runtimes/conformance/generate.py --tables path/to/tables.fsct
 
-``--tables`` is the FrankenSplit codec tables file whose every channel gets vectors (the bundled
-model's tables.fsct once it exists). Without it the committed tables/frankensplit.fsct is reused;
-``--synthesize`` rebuilds that file from a parametric distribution (needs the CompressAI oracle).
+The FrankenSplit tables get vectors for every channel: those of the bundled default model
+(``--bundled-model``), of a tables file (``--tables``, e.g. an artifact's tables.fsct), or, with neither,
+the committed tables/frankensplit.fsct again; ``--synthesize`` builds a parametric stand-in instead
+(needs the CompressAI oracle).
 Expected bytes come from the C coder through the Python binding; every stream is also checked
 here against the pure-Python reference model. tests/test_codec_conformance.py cross-checks them
 against CompressAI's compiled coder. The file format is described in vectors.txt's header.
@@ -274,15 +276,19 @@ def container_rejects(w: Writer, t: Tables, small: bytes, full: bytes) -> None:
     w.latent_reject(t, "container_other_tables", patched(8, bytes(8)), "mismatch")
     w.latent_reject(t, "container_channel_count", patched(16, struct.pack("<I", t.codec.num_channels - 1)), "mismatch")
     w.latent_reject(t, "container_huge_shape", patched(20, struct.pack("<II", 65536, 65536)), "limit")
-    # payload damaged but CRC recomputed: the rANS decoder itself must refuse it
-    payload = bytearray(small[36:])
-    payload[0] ^= 0x01
+    # payload damaged but CRC recomputed: the rANS decoder itself must refuse it (first bit flip it notices;
+    # rANS decodes many flips into other symbols, which only the CRC catches)
     idx = np.repeat(np.arange(t.codec.num_channels), 6).tolist()
-    try:
-        ref.decode(bytes(payload), idx, t.cdfs, t.sizes, t.offsets, strict=True)
-        raise AssertionError("damaged payload decodes")
-    except ref.StrictError as exc:
-        kind = exc.kind
+    for bit in range(8 * (len(small) - 36)):
+        payload = bytearray(small[36:])
+        payload[bit // 8] ^= 1 << (bit % 8)
+        try:
+            ref.decode(bytes(payload), idx, t.cdfs, t.sizes, t.offsets, strict=True)
+        except ref.StrictError as exc:
+            kind = exc.kind
+            break
+    else:
+        raise AssertionError("no single bit flip of the payload is refused")
     w.latent_reject(t, "container_payload_damaged_crc_fixed", with_crc(bytearray(small[:36] + payload)), kind)
     w.latent_reject(t, "container_payload_cut_crc_fixed",
                     with_crc(bytearray(patched(28, struct.pack("<I", len(small) - 40))[:-4])), "truncated")
@@ -291,6 +297,7 @@ def container_rejects(w: Writer, t: Tables, small: bytes, full: bytes) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tables", help="FrankenSplit tables file (.fsct) to cover channel by channel")
+    ap.add_argument("--bundled-model", action="store_true", help="use the bundled default model's tables")
     ap.add_argument("--synthesize", action="store_true", help="rebuild tables/frankensplit.fsct synthetically")
     ap.add_argument("--origin", help="one line saying where the FrankenSplit tables come from (kept in tables/)")
     ap.add_argument("--out", default=HERE, help="output directory (default: this directory)")
@@ -306,6 +313,17 @@ def main() -> None:
         CodecTables.from_arrays(*synthesize(48, seed=48)[:3]).write(fs_path)
         origin = origin or ("SYNTHETIC stand-in built by synth_tables.py (Laplace scales, seed 48); "
                             "regenerate from the bundled model's tables.fsct")
+    elif args.bundled_model:
+        import hashlib
+
+        from fsplit_mobile.models.default_model import DEFAULT_CHECKPOINT, load_default_model
+
+        model = load_default_model(with_server=False)
+        CodecTables.from_arrays(*model.device.entropy_bottleneck.tables()).write(fs_path)
+        with open(DEFAULT_CHECKPOINT, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        origin = origin or (f"bundled default model fsplit_mobile/data/default/{DEFAULT_CHECKPOINT.name} "
+                            f"(file sha256 {digest[:16]}...)")
     elif args.tables and os.path.abspath(args.tables) != os.path.abspath(fs_path):
         shutil.copyfile(args.tables, fs_path)
         origin = origin or f"copied from {args.tables}"

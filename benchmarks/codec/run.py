@@ -224,7 +224,8 @@ def machine() -> dict:
         "cpu": cpu, "logical_cpus": os.cpu_count(), "memory_gib": round(int(mem) / 2**20, 1),
         "os": platform.platform(), "python": platform.python_version(), "numpy": np.__version__,
         "torch": _version("torch"), "gcc": _first_line(["gcc", "--version"]),
-        "java": _first_line(["java", "-version"]), "load_average_start": os.getloadavg(),
+        "java": _first_line(["java", "-version"]),
+        "load_average_start": [round(v, 2) for v in os.getloadavg()],
     }
 
 
@@ -232,9 +233,9 @@ def markdown(report: dict) -> str:
     lines = [f"# Entropy coder benchmark ({report['date']})", "",
              f"Machine: {report['machine']['cpu']}, {report['machine']['logical_cpus']} logical CPUs, "
              f"{report['machine']['memory_gib']} GiB; {report['machine']['os']}; Python {report['machine']['python']}, "
-             f"{report['machine']['gcc']}, {report['machine']['java']}. Load average at start "
-             f"{report['machine']['load_average_start']}, at end {report['load_average_end']} "
-             "(the machine was shared with other jobs).", "", report["method"], ""]
+             f"{report['machine']['gcc']}, {report['machine']['java']}. Load average (1/5/15 min) at start "
+             f"{report['machine']['load_average_start']}, at end {report['load_average_end']}: the machine was "
+             "shared with other jobs, so absolute numbers are noisy.", "", report["method"], ""]
     for case in report["cases"]:
         lines += [f"## {case['name']} ({case['symbols']} symbols)", "", f"Symbols: {case['provenance']}.", "",
                   "| coder | encode ms | decode ms | encode ns/sym | decode ns/sym | bytes | note |",
@@ -289,7 +290,7 @@ def main() -> None:
                       f"dec {r['decode_ms']:8.3f} ms {r['decode_ns_per_symbol']:7.2f} ns/sym", flush=True)
             report["cases"].append({"name": name, "symbols": int(symbols.size), "shape": list(symbols.shape),
                                     "provenance": provenance, "rows": rows, "targets": targets(rows)})
-    report["load_average_end"] = os.getloadavg()
+    report["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "codec.json").write_text(json.dumps(report, indent=2) + "\n")

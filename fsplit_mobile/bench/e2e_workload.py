@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 CODECS = {"jpeg": "JPEG", "webp": "WEBP"}
-DEFAULT_QUALITIES = (5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95)
+DEFAULT_QUALITIES = (1, 2, 3, 5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95)
 
 
 class WorkloadError(RuntimeError):

@@ -1,15 +1,16 @@
 """TFLite/LiteRT target: litert_torch conversion -> encoder.tflite, verified in the ai_edge_litert Interpreter.
 
-- I/O: the file takes NHWC float32 `image` (litert_torch.to_channel_last_io) and gives the NCHW output named
-  after req.output (`symbols` int32 by default), so symbols come out in C order as the coder wants them.
+- I/O: the file takes NHWC `image` (litert_torch.to_channel_last_io) and gives the NCHW output named after
+  req.output (`symbols` int32 by default), so symbols come out in C order as the coder wants them.
 - int8 (static): litert_torch's PT2E quantizer, per-channel symmetric int8 weights, per-tensor int8
-  activations calibrated on real images. The in-graph normalisation and the final sub/round/cast are left in
-  float, so the I/O stays float32 here; should a model make the I/O int8 anyway (scale 1/255, zero point -128
-  on a bare image input) the interpreter's I/O quantization is recorded in the manifest and every runner
-  applies it (fsplit_mobile.runtime.preprocess).
-- int8-dynamic: dynamic-range int8 (int8 weights, activations quantized at run time by the kernels).
-- XNNPACK takes the graph whole (one partition) with BakedGDN's sqrt/div; int8 RSQRT would split it into
-  several partitions, so the lowered file is checked and a note is added when RSQRT stays on the CPU.
+  activations calibrated on real images; the layer producing the latent stays float by default (option
+  keep_float, default ["auto"]). With normalisation in the graph the I/O stays float32; without it the
+  converter makes the input int8 (scale ~1/255, zero point -128): the interpreter's I/O quantization is then
+  recorded in the manifest and the runners apply it (fsplit_mobile.runtime.preprocess).
+- int8-dynamic: dynamic-range int8 (int8 weights, activations quantized at run time, float latent).
+- Delegation is checked after lowering: XNNPACK should take the whole graph in one partition except the
+  final int32 CAST/TRANSPOSE. BakedGDN uses sqrt/div (int8 RSQRT is not delegated); a simplified GDN (|x|,
+  div) is kept in float under static int8, since its int8 ABS/DIV are not delegated either.
 """
 from __future__ import annotations
 
@@ -39,10 +40,15 @@ from .base import (
     VerifyResult,
     package_version,
 )
+from .pt2e import resolve_keep_float
 
 ENCODER_FILE = "encoder.tflite"
 INPUT_NAME = "image"
 CALIB_BATCH = 8
+SIGNATURE_PREFIX = "io.wrapped."    # where LiteRTSignature puts the ExportableEncoder (module paths)
+# Static int8 keeps the layer producing the latent in float by default: an int8 latent has a step of
+# range/255 right before round(y - median). Default model: 2.24 % symbol flips all-int8, see README.
+DEFAULT_KEEP_FLOAT = ("auto",)
 SIGNATURE = "serving_default"
 _NO_LOWERING = re.compile(r"Lowering not found:\s*(\S+)")
 _NOT_LEGALIZED = re.compile(r"failed to legalize operation '([^']+)'")
@@ -93,19 +99,38 @@ def conversion_error(err: BaseException, target: str = "tflite") -> ExportError:
     return ExportError(f"LiteRT conversion failed: {first}")
 
 
-def litert_quantizer(dynamic: bool, per_channel: bool = True, float_types: Sequence[str] = ()):
-    """litert_torch's PT2E quantizer: int8 symmetric weights; static or dynamic-range activations.
+def _quantize_filter(float_types: Sequence[str], float_modules: Sequence[str]):
+    """Node filter: True (quantize) unless the node comes from a module named in `float_modules` (or inside
+    one) or of a type in `float_types`. torch.export records (path, qualified type name) per module."""
+    def keep_quantizing(node) -> bool:
+        for path, type_name in (node.meta.get("nn_module_stack") or {}).values():
+            if type_name in float_types or any(path == n or path.startswith(n + ".") for n in float_modules):
+                return False
+        return True
 
-    Modules whose type (qualified name, e.g. "fsplit_mobile.models.gdn.BakedGDN") is in `float_types` are
-    left unannotated, so they stay in float.
-    """
+    return keep_quantizing
+
+
+def litert_quantizer(dynamic: bool, per_channel: bool = True, float_types: Sequence[str] = (),
+                     float_modules: Sequence[str] = ()):
+    """litert_torch's PT2E quantizer (int8 symmetric weights; static or dynamic-range activations) that
+    leaves modules of `float_types` and the modules named in `float_modules` unannotated, so in float."""
     from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
+    from litert_torch.quantize.pt2e_quantizer_utils import propagate_annotation
 
-    config = get_symmetric_quantization_config(is_per_channel=per_channel, is_dynamic=dynamic)
-    quantizer = PT2EQuantizer().set_global(config)
-    for type_name in float_types:
-        # torch.export records module types as qualified-name strings, which is what the filter compares
-        quantizer.set_module_type(type_name, None)
+    class FilteredQuantizer(PT2EQuantizer):
+        # the stock class only takes a filter through set_module_name, which refuses None (= keep float)
+        def annotate(self, model):
+            config, keep = self.global_config, _quantize_filter(float_types, float_modules)
+            if config.input_activation is None:
+                self._annotate_all_dynamic_patterns(model, config, keep)
+            else:
+                self._annotate_all_static_patterns(model, config, keep)
+            propagate_annotation(model)
+            return model
+
+    quantizer = FilteredQuantizer()
+    quantizer.set_global(get_symmetric_quantization_config(is_per_channel=per_channel, is_dynamic=dynamic))
     return quantizer
 
 
@@ -191,7 +216,8 @@ class LiteRTExporter(TargetExporter):
             program = torch.export.export(signature, (), {INPUT_NAME: example})
         except Exception as e:
             raise ExportError(f"torch.export failed for target {self.name}: {str(e).strip().splitlines()[0]}") from e
-        return Captured(program=program, extra={"module": signature, "example": example})
+        return Captured(program=program, extra={"module": signature, "example": example,
+                                                "example_input": example_input})
 
     # ---- quantize -------------------------------------------------------------------------------------------
     def quantize(self, captured: Captured, module, calib_batches: Iterable[torch.Tensor],
@@ -203,8 +229,13 @@ class LiteRTExporter(TargetExporter):
 
         dynamic = req.quantization == "int8-dynamic"
         per_channel = bool(req.options.get("per_channel", True))
-        float_types = () if dynamic else float_module_types(module, req.options.get("float_gdn", "auto"))
-        quantizer = litert_quantizer(dynamic, per_channel, float_types)
+        float_types, keep_float = (), []
+        if not dynamic:   # dynamic-range int8 has float activations (and a float latent) anyway
+            float_types = float_module_types(module, req.options.get("float_gdn", "auto"))
+            keep_float = resolve_keep_float(module, captured.extra["example_input"],
+                                            req.options.get("keep_float", DEFAULT_KEEP_FLOAT))
+        quantizer = litert_quantizer(dynamic, per_channel, float_types,
+                                     [f"{SIGNATURE_PREFIX}{name}" for name in keep_float])
         example = captured.extra["example"]
         with torch.no_grad():
             if dynamic:  # weight observers only; one pass records the weights
@@ -221,6 +252,8 @@ class LiteRTExporter(TargetExporter):
         else:
             notes = [f"int8: litert_torch PT2E static quantization, symmetric {granularity} int8 weights, "
                      f"per-tensor int8 activations calibrated on {seen} images"]
+        if keep_float:
+            notes.append(f"kept in float (fp32 weights and activations): {', '.join(keep_float)}")
         if float_types:
             notes.append("GDN layers kept in float (int8 ABS/DIV of a simplified GDN are not taken by XNNPACK)")
         return Captured(program=captured.program, quantized=True, notes=notes,

@@ -5,7 +5,8 @@
 - int8-weights: coremltools.optimize linear_quantize_weights, int8 symmetric per output channel (tensors of
   at least `weight_threshold` elements, default 2048); activations stay float.
 - int8 (W8A8): the graph quantized with PT2E and the XNNPACK quantizer (Core ML's own PT2E quantizer fails on
-  torch 2.13), re-exported and converted; Core ML keeps the quantize/dequantize pairs (iOS 17 opset).
+  torch 2.13), re-exported and converted; Core ML keeps the quantize/dequantize pairs (iOS 17 opset). As for
+  ExecuTorch the layer producing the latent stays float by default (option keep_float, default ["auto"]).
 - Core ML cannot predict on Linux. `verify` reloads the package with skip_model_load=True and checks what can
   be checked (names, shapes, dtypes, op list, weight dtypes, the fp32 symbol tail, size) and reports
   "not executed on this platform". On macOS it runs the model.
@@ -57,6 +58,7 @@ INT32_SAFE_MIN = -(2.0 ** 31)
 INT32_SAFE_MAX = 2.0 ** 31 - 128
 TAIL_OPS = ("sub", "clip", "round")
 PRECISIONS = ("float32", "float16")
+DEFAULT_KEEP_FLOAT = ("auto",)   # W8A8: the latent-producing layer stays float, as for ExecuTorch
 _UNSUPPORTED = (re.compile(r"Unsupported fx node .*?, kind (\S+)"),
                 re.compile(r"convert function for op '([^']+)' not implemented"))
 _HINT = ("coremltools has no conversion for it; rewrite the layer with conv/add/mul/div/sqrt/relu, or export "
@@ -210,16 +212,18 @@ class CoreMLExporter(TargetExporter):
                  req: ExportRequest) -> Captured:
         if req.quantization in ("none", "int8-weights"):   # int8-weights is applied to the converted model
             return captured
-        from .pt2e import int8_pt2e_program
+        from .pt2e import int8_pt2e_program, resolve_keep_float
 
-        keep_float = tuple(f"latent.{name}" if req.output == "symbols" else name
-                           for name in req.options.get("keep_float", ()))
-        program = int8_pt2e_program(captured.extra["module"], captured.extra["example_input"], calib_batches,
-                                    keep_float=keep_float, per_channel=bool(req.options.get("per_channel", True)))
+        example = captured.extra["example_input"]
+        keep_float = resolve_keep_float(module, example, req.options.get("keep_float", DEFAULT_KEEP_FLOAT))
+        prefix = "latent." if req.output == "symbols" else ""   # where ClampedSymbols holds the module
+        program = int8_pt2e_program(captured.extra["module"], example, calib_batches,
+                                    keep_float=[prefix + name for name in keep_float],
+                                    per_channel=bool(req.options.get("per_channel", True)))
         notes = list(captured.notes) + ["int8 (W8A8): PT2E XNNPACKQuantizer, symmetric per-channel int8 weights, "
                                         "per-tensor int8 activations, converted to Core ML quantize/dequantize"]
         if keep_float:
-            notes.append(f"kept in float: {', '.join(keep_float)}")
+            notes.append(f"kept in float (fp32 weights and activations): {', '.join(keep_float)}")
         return Captured(program=program, quantized=True, notes=notes, extra=captured.extra)
 
     # ---- lower ----------------------------------------------------------------------------------------------

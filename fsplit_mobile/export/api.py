@@ -399,8 +399,22 @@ def _export_one(ctx: ExportContext, target: str, quant: str, out_dir: Path, prog
 
 
 # ---- entry point -----------------------------------------------------------------------------------------------
+@contextmanager
+def _torch_threads(n: int | None):
+    """Run with `n` torch intra-op threads (restored after). None: leave torch's setting alone."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def export(target="all", quantize="none", *, checkpoint=None, recipe=None, calib=None, input_size=None,
-           output=None, out=None, normalization_in_graph=None, keep_going=None,
+           output=None, out=None, normalization_in_graph=None, keep_going=None, torch_threads: int | None = 1,
            progress: Progress | None = None) -> ExportSummary:
     """Export a model to one artifact folder per (target, quantization) under `out` (docs/artifact.md).
 
@@ -409,7 +423,20 @@ def export(target="all", quantize="none", *, checkpoint=None, recipe=None, calib
     export/frankensplit_lite0.toml); `checkpoint` alone uses the checkpoint's own settings; both: the recipe with
     that checkpoint. Raises ExportError (one clear line) on the first failure unless keep_going (default: True
     for several targets), in which case every failure is in the summary.
+
+    torch_threads: torch intra-op threads during the export (default 1). Export is graph work plus small
+    eager passes (calibration, reference, server part); on a busy host, OpenMP threads spinning against
+    other processes made those passes ~20x slower (measured on a shared 2-core machine), so one thread is
+    the robust default. The runtimes used for verification keep their own thread pools.
     """
+    with _torch_threads(torch_threads):
+        return _export(target, quantize, checkpoint=checkpoint, recipe=recipe, calib=calib, input_size=input_size,
+                       output=output, out=out, normalization_in_graph=normalization_in_graph,
+                       keep_going=keep_going, progress=progress)
+
+
+def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, out, normalization_in_graph,
+            keep_going, progress) -> ExportSummary:
     progress = progress or _noop
     targets = resolve_targets(target)
     quants = [quantize] if isinstance(quantize, str) else list(quantize)

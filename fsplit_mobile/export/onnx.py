@@ -88,8 +88,9 @@ def op_from_onnx_error(err: BaseException) -> str | None:
 
 
 def export_onnx(module: torch.nn.Module, example_input: torch.Tensor, path: Path, input_name: str,
-                output_name: str, target: str = "onnx") -> Path:
-    """torch.onnx.export (dynamo) of `module` to `path`; weights inline unless they are too large."""
+                output_name: str, target: str = "onnx", strip_metadata: bool = False) -> Path:
+    """torch.onnx.export (dynamo) of `module` to `path`; weights inline unless they are too large.
+    strip_metadata drops torch's per-node metadata (stack traces with local paths, name scopes)."""
     try:
         program = torch.onnx.export(module, (example_input,), input_names=[input_name], output_names=[output_name],
                                     dynamo=True, external_data=False, verbose=False)
@@ -100,20 +101,11 @@ def export_onnx(module: torch.nn.Module, example_input: torch.Tensor, path: Path
                                      "layer with standard ops or register a custom translation") from e
         raise ExportError(f"torch.onnx.export failed: {str(e).strip().splitlines()[0]}") from e
     size = sum(int(np.prod(t.dims)) * 4 for t in program.model_proto.graph.initializer)
+    if strip_metadata:
+        for node in program.model_proto.graph.node:
+            del node.metadata_props[:]
     program.save(str(path), external_data=size > EXTERNAL_DATA_THRESHOLD)
     return Path(path)
-
-
-def _external_data_files(model_path: Path) -> list[str]:
-    import onnx
-
-    model = onnx.load(str(model_path), load_external_data=False)
-    names = set()
-    for tensor in model.graph.initializer:
-        for entry in tensor.external_data:
-            if entry.key == "location":
-                names.add(entry.value)
-    return sorted(names)
 
 
 def _nodes_in_modules(model_path: Path, module_names: Sequence[str]) -> list[str]:
@@ -132,6 +124,43 @@ def _nodes_in_modules(model_path: Path, module_names: Sequence[str]) -> list[str
     if missing:
         raise ExportError(f"onnx option keep_float names unknown module(s): {', '.join(sorted(missing))}")
     return names
+
+
+def store_weights_int8(model_path: Path, node_names: Sequence[str]) -> int:
+    """Store the float Conv weights of `node_names` as int8 (symmetric, per output channel) behind a
+    DequantizeLinear: the file shrinks like an int8 model while those layers still compute in fp32.
+    Returns the number of weights rewritten."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(model_path))
+    inits = {t.name: t for t in model.graph.initializer}
+    wanted = set(node_names)
+    new_nodes, count = [], 0
+    for node in model.graph.node:
+        if node.name not in wanted or node.op_type != "Conv" or len(node.input) < 2 or node.input[1] not in inits:
+            continue
+        w = numpy_helper.to_array(inits[node.input[1]])
+        if w.dtype != np.float32 or w.ndim < 2:
+            continue
+        absmax = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
+        scale = np.where(absmax > 0, absmax / 127.0, 1.0).astype(np.float32)
+        q = np.clip(np.rint(w / scale.reshape(-1, *([1] * (w.ndim - 1)))), -127, 127).astype(np.int8)
+        base = node.input[1]
+        model.graph.initializer.remove(inits[base])
+        model.graph.initializer.extend([numpy_helper.from_array(q, base + "_int8"),
+                                        numpy_helper.from_array(scale, base + "_scale"),
+                                        numpy_helper.from_array(np.zeros(w.shape[0], np.int8), base + "_zero")])
+        new_nodes.append(helper.make_node("DequantizeLinear", [base + "_int8", base + "_scale", base + "_zero"],
+                                          [base + "_dequantized"], name=base + "_DequantizeLinear", axis=0))
+        node.input[1] = base + "_dequantized"
+        count += 1
+    if count:
+        for i, n in enumerate(new_nodes):
+            model.graph.node.insert(i, n)
+        onnx.checker.check_model(model)
+        onnx.save(model, str(model_path))
+    return count
 
 
 def example_input_of(captured: Captured) -> torch.Tensor:
@@ -227,6 +256,13 @@ class OnnxExporter(TargetExporter):
                  f"on {len(batches)} images", why]
         if keep_float:
             notes.append(f"kept in float: {', '.join(keep_float)} and the symbol tail ({len(exclude)} ONNX nodes)")
+            if opts.get("float_layer_weights", "int8") == "int8":
+                n = store_weights_int8(out, exclude)
+                notes.append(f"weights of those float layers stored as int8 per-channel behind DequantizeLinear "
+                             f"({n} convs; they compute in fp32)")
+            elif opts.get("float_layer_weights") != "fp32":
+                raise ExportError("onnx option float_layer_weights must be \"int8\" or \"fp32\", "
+                                  f"got {opts.get('float_layer_weights')!r}")
         return Captured(program=out, quantized=True, notes=notes, extra=captured.extra)
 
     def lower(self, captured, stage_dir: Path, req: ExportRequest) -> LoweredModel:
@@ -234,18 +270,19 @@ class OnnxExporter(TargetExporter):
 
         stage_dir = Path(stage_dir)
         src = Path(captured.program)
-        data_files = _external_data_files(src)
-        if data_files:  # rewrite so the weights sit next to encoder.onnx under a predictable name
-            model = onnx.load(str(src))
+        model = onnx.load(str(src))
+        for node in model.graph.node:  # torch's per-node stack traces: ~30 KB, and they hold local paths
+            del node.metadata_props[:]
+        weights = sum(t.ByteSize() for t in model.graph.initializer)
+        if weights > EXTERNAL_DATA_THRESHOLD:  # weights next to encoder.onnx under a predictable name
             onnx.save_model(model, str(stage_dir / ENCODER_FILE), save_as_external_data=True,
                             all_tensors_to_one_file=True, location=ENCODER_FILE + ".data")
         else:
-            shutil.copyfile(src, stage_dir / ENCODER_FILE)
+            onnx.save_model(model, str(stage_dir / ENCODER_FILE))
         shutil.rmtree(captured.extra.get("tmpdir", ""), ignore_errors=True)
         files = {"encoder": ENCODER_FILE}
         if (stage_dir / (ENCODER_FILE + ".data")).exists():
             files["encoder_data"] = ENCODER_FILE + ".data"
-        model = onnx.load(str(stage_dir / ENCODER_FILE), load_external_data=False)
         ops: dict[str, int] = {}
         for node in model.graph.node:
             ops[node.op_type] = ops.get(node.op_type, 0) + 1

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .base import RecipeError
+from .calibration import MAX_VIEWS
 from .targets import TARGETS
 
 SCHEMA = "fsplit-recipe/1"
@@ -63,7 +64,7 @@ _SCHEMA_KEYS = {
 }
 _TARGET_KEYS = {
     "executorch": {"keep_float", "per_channel"},
-    "onnx": {"keep_float", "per_channel", "reduce_range", "calibrate_method", "percentile"},
+    "onnx": {"keep_float", "per_channel", "reduce_range", "calibrate_method", "percentile", "float_layer_weights"},
     "tflite": None,   # options owned by the LiteRT exporter; passed through unchecked
     "coreml": None,   # options owned by the Core ML exporter; passed through unchecked
 }
@@ -155,8 +156,8 @@ def parse_recipe(data: dict, path: Path | None = None) -> Recipe:
         if images:
             setattr(r, f"{attr}_images", _resolve_path(images, base))
         views = f.typed(table, "views", section, int, getattr(r, f"{attr}_views"))
-        if not 1 <= views <= 22:
-            raise f.error(f"{section}.views", f"must be between 1 and 22, got {views}")
+        if not 1 <= views <= MAX_VIEWS:
+            raise f.error(f"{section}.views", f"must be between 1 and {MAX_VIEWS}, got {views}")
         setattr(r, f"{attr}_views", views)
     r.teacher = f.typed(e, "teacher", "evaluation", str, "none")
     if r.teacher not in TEACHERS:

@@ -7,6 +7,7 @@ Reference labels are the full teacher's top-1 on the uncompressed crop (ONNX Run
 """
 import io
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +29,9 @@ def heldout_crops(crops_per_image: int = 32, size: int = 224, seed: int = 0, ima
     if not paths:
         raise WorkloadError("no held-out images found")
     out = []
-    for index, path in enumerate(paths):
-        x = eval_crops(load_rgb(path), size, crops_per_image, seed + index).numpy()
+    for path in paths:
+        # seeded by the image's name, as fsplit_mobile.training.evaluate does
+        x = eval_crops(load_rgb(path), size, crops_per_image, seed + zlib.crc32(path.stem.encode())).numpy()
         out += [np.clip(np.rint(c.transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8) for c in x]
     return out
 

@@ -279,3 +279,15 @@ def test_report_for_unexecuted_artifact_says_so():
                           "samples": {"count": 4, "images": ["a"], "views_per_image": 4, "input_size": [8, 8]},
                           "metrics": None, "targets": None, "notes": [], "checks": {"spec": "ok"}})
     assert "not executed on this platform" in md and "| metric |" not in md
+
+
+def test_package_level_export_api_stays_callable_after_submodule_imports():
+    import fsplit_mobile
+    import fsplit_mobile.export.base  # noqa: F401  (rebinds fsplit_mobile.export to the package)
+    from fsplit_mobile.export.api import export as api_export
+
+    assert callable(fsplit_mobile.export)
+    with pytest.raises(Exception) as info:
+        fsplit_mobile.export("no-such-target", out="/nonexistent")
+    assert "no-such-target" in str(info.value)
+    assert api_export is not None

@@ -249,9 +249,7 @@ def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float 
                   "server and client share the host's cores during transfer runs"],
     }
     results["speedup"] = e2e_report.speedups(results)
-    (out_dir / "e2e.json").write_text(json.dumps(results, indent=1, default=str))
-    (out_dir / "e2e.md").write_text(e2e_report.markdown(results))
-    e2e_report.plot(results, out_dir / "e2e.png")
+    e2e_report.write_all(results, out_dir)
     return results
 
 

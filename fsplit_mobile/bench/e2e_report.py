@@ -90,6 +90,7 @@ def markdown(results: dict) -> str:
                 cross = ("split faster at every bandwidth tried" if s["min"] > 1 else
                          "offloading faster at every bandwidth tried" if s["max"] < 1 else "no crossing")
             lines.append(f"- {split} vs {codec}: {cells}; max {s['max']:.2f}x; {cross}")
+    lines += ["", "## Why", ""] + summary_lines(results)
     lines += ["", "## Machine", "", "```", results["machine_text"], "```", ""]
     return "\n".join(lines)
 
@@ -105,7 +106,9 @@ def plot(results: dict, path: Path):
     styles = {"split": "-o", "jpeg": "--s", "webp": "--^"}
     for name, per_bw in results["e2e_ms"].items():
         kind = "split" if name in results["split_methods"] else name.split("-")[0]
-        ax.plot(bws, [per_bw[str(b)]["total"] for b in bws], styles.get(kind, "-x"), label=name)
+        size = results["methods"][name]["payload_bytes"]["mean"] / 1000
+        label = f"{'split ' if kind == 'split' else ''}{name} ({size:.1f} kB, agr. {results['methods'][name]['agreement']:.2f})"
+        ax.plot(bws, [per_bw[str(b)]["total"] for b in bws], styles.get(kind, "-x"), label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(bws)
@@ -118,3 +121,29 @@ def plot(results: dict, path: Path):
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def summary_lines(results: dict) -> list[str]:
+    """Where the split pipeline wins or loses against each matched codec: payload, device and server time."""
+    out = []
+    m = results["methods"]
+    for split in results["split_methods"]:
+        for codec in results["offload_methods"]:
+            s, o = m[split], m[codec]
+            out.append(
+                f"- {split} vs {codec}: payload {s['payload_bytes']['mean']:.0f} B vs {o['payload_bytes']['mean']:.0f} B "
+                f"({s['payload_bytes']['mean'] / o['payload_bytes']['mean']:.2f}x), device-side "
+                f"{s['client_total_ms']:.1f} ms vs {o['client_total_ms']:.1f} ms, server "
+                f"{s['server_ms']['total']:.1f} ms vs {o['server_ms']['total']:.1f} ms, agreement "
+                f"{s['agreement']:.3f} vs {o['agreement']:.3f}")
+    return out
+
+
+def write_all(results: dict, out_dir: Path):
+    """e2e.json, e2e.md and e2e.png from a results dict."""
+    import json
+
+    out_dir = Path(out_dir)
+    (out_dir / "e2e.json").write_text(json.dumps(results, indent=1, default=str))
+    (out_dir / "e2e.md").write_text(markdown(results))
+    plot(results, out_dir / "e2e.png")

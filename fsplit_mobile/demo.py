@@ -41,16 +41,18 @@ class DemoResult:
 
 
 def preprocess(path, size: tuple[int, int], mean, std) -> torch.Tensor:
-    """Image file -> (1, 3, H, W): short side resized to the input size, center crop, ImageNet normalisation."""
-    from .training.data import ImageSourceError, center_crop, load_rgb, normalize, to_tensor
+    """Image file -> (1, 3, H, W) exactly as the artifact contract prescribes (docs/artifact.md): resize to the
+    input size (bilinear), scale to [0, 1], ImageNet normalisation; the same pixels a device runner would see."""
+    from .runtime.preprocess import load_rgb
 
     try:
-        image = load_rgb(path)
-    except ImageSourceError as exc:
-        raise DemoError(str(exc)) from exc
-    if size[0] != size[1]:
-        raise DemoError(f"the demo expects a square model input, got {size}")
-    return normalize(to_tensor(center_crop(image, size[0])), mean, std)[None]
+        image = load_rgb(path, size)
+    except (OSError, ValueError) as exc:
+        raise DemoError(f"cannot read image {path}: {exc}") from exc
+    x = torch.from_numpy(image.astype(np.float32) / 255.0).permute(2, 0, 1)
+    mean_t = torch.tensor(mean, dtype=torch.float32).reshape(3, 1, 1)
+    std_t = torch.tensor(std, dtype=torch.float32).reshape(3, 1, 1)
+    return ((x - mean_t) / std_t)[None]
 
 
 @torch.no_grad()

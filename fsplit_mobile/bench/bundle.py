@@ -38,7 +38,7 @@ def default_native_runner() -> Path:
 
 @dataclass
 class RunnerSpec:
-    kind: str = "python"              # python | native
+    kind: str = "python"              # python | native | app (Android demo app, adb only)
     python: str | None = None         # interpreter on the device (default: this one for local, else python3)
     installed_agent: bool = False     # python runner: use fsplit_mobile installed on the device
     native_binary: str | None = None  # native runner binary built for the device
@@ -87,8 +87,8 @@ def build_bundle(dest, artifact, inputs_dir, spec: RunnerSpec) -> Path:
             _copy_agent(dest)
     elif spec.kind == "native":
         _copy_native(dest, spec)
-    else:
-        raise NativeRunnerError(f"unknown runner kind {spec.kind!r} (python or native)")
+    elif spec.kind != "app":  # app: the installed Android demo app runs the bundle (app_runner.py)
+        raise NativeRunnerError(f"unknown runner kind {spec.kind!r} (python, native or app)")
     return dest
 
 

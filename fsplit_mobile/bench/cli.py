@@ -32,8 +32,9 @@ def main():
               help="folder of images (default: scikit-image sample photos)")
 @click.option("--image-limit", default=None, type=click.IntRange(min=1), help="use at most this many images")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="results folder")
-@click.option("--runner", type=click.Choice(["python", "native"]), default=None,
-              help="device-side runner: Python agent or the native C++ runner (ExecuTorch only); "
+@click.option("--runner", type=click.Choice(["python", "native", "app"]), default=None,
+              help="device-side runner: Python agent, the native C++ runner (ExecuTorch only), or app: the "
+                   "installed Android demo app's benchmark mode (adb only; android_demo/README.md); "
                    "default: native for adb (Android has no Python), python otherwise")
 @click.option("--python", "python_cmd", default=None,
               help="Python on the device (default: this interpreter for local, python3 otherwise)")
@@ -46,7 +47,8 @@ def main():
               "'qemu-aarch64-static -L /usr/aarch64-linux-gnu' or 'nice -n -5'")
 @click.option("--cpus", default=None, help="pin the runner to these CPUs (taskset list, e.g. 4-7)")
 @click.option("--remote-dir", default=None, help="staging folder root on the device")
-@click.option("--timeout", "timeout_s", default=None, type=float, help="limit for the device run in seconds")
+@click.option("--timeout", "timeout_s", default=None, type=float,
+              help="limit for the device run in seconds (runner app: wait for its exit marker, default 3600)")
 @click.option("--keep-remote", is_flag=True, help="leave the staged bundle on the device")
 @click.option("--save-streams", is_flag=True, help="also copy each image's coded stream into OUT/streams/")
 @click.option("--ssh-identity", default=None, type=click.Path(dir_okay=False), help="ssh private key")

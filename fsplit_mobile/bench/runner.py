@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import device_info
+from .app_runner import APP_STAGE_ROOT, AppNotFinishedError, run_app
 from .artifact import RUNNABLE_TARGETS, load_artifact, summary
 from .bundle import EVENTS_FILE, STREAMS_DIR, RunnerSpec, build_bundle, runner_command
 from .errors import (ArtifactError, BenchError, DeviceDisconnectedError, DeviceDiskFullError, ResultFormatError,
@@ -63,6 +64,13 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
                             f"{', '.join(RUNNABLE_TARGETS)}; Core ML needs an Apple device)")
     if config.runner.kind == "native" and art.target != "executorch":
         raise ArtifactError(f"the native runner runs ExecuTorch artifacts only, not {art.target!r}")
+    if config.runner.kind == "app":
+        if transport.kind != "adb":
+            raise BenchError("--runner app drives the Android demo app: it needs --device adb[:SERIAL]")
+        if art.target != "executorch":
+            raise ArtifactError(f"the Android demo app runs ExecuTorch artifacts only, not {art.target!r}")
+        if config.save_streams or config.cpus:
+            raise BenchError("--runner app supports neither --save-streams nor --cpus")
     out_dir = Path(out_dir) if out_dir else default_out_dir(art, transport.describe())
     if config.runner.kind == "python" and config.runner.python is None and transport.kind == "local":
         config = replace(config, runner=replace(config.runner, python=sys.executable))
@@ -83,16 +91,24 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
                      "fsplit_mobile": _package_version()},
         }
         recorder = ResultRecorder(out_dir, meta)
-        stage = f"{transport.default_stage_root().rstrip('/')}/fsplit-bench-{uuid.uuid4().hex[:10]}"
+        stage_root = transport.default_stage_root()
+        if config.runner.kind == "app":  # the app can only write its own folder (android_demo/README.md)
+            stage_root = transport.explicit_stage_root or APP_STAGE_ROOT
+        stage = f"{stage_root.rstrip('/')}/fsplit-bench-{uuid.uuid4().hex[:10]}"
         label = f"{art.target}-{art.quantization} on {transport.describe()}"
         bar = _progress(config.runs * len(index), progress, label)
         pushed = False
         try:
             transport.push(bundle, stage)
             pushed = True
-            command = runner_command(stage, config.runner, config.runs, config.warmup, config.threads, config.cpus,
-                                     config.save_streams)
             noise = []
+
+            def accept(event):
+                recorder.add(event)
+                if bar is not None and event["event"] == "sample":
+                    bar.update(1)
+                if on_event is not None:
+                    on_event(event)
 
             def on_line(line):
                 try:
@@ -103,14 +119,23 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
                 if event is None:
                     noise.append(line.rstrip())
                     return
-                recorder.add(event)
-                if bar is not None and event["event"] == "sample":
-                    bar.update(1)
-                if on_event is not None:
-                    on_event(event)
+                accept(event)
 
-            res = transport.run(command, on_stdout_line=on_line, timeout=config.timeout_s)
-            _adopt_device_events(transport, stage, recorder, out_dir)
+            if config.runner.kind == "app":
+                try:
+                    res, pulled = run_app(transport, stage, config.runs, config.warmup, config.threads, out_dir,
+                                          wait_s=config.timeout_s)
+                except AppNotFinishedError as e:
+                    for event in e.events:
+                        accept(event)
+                    raise
+                for event in pulled:
+                    accept(event)
+            else:
+                command = runner_command(stage, config.runner, config.runs, config.warmup, config.threads,
+                                         config.cpus, config.save_streams)
+                res = transport.run(command, on_stdout_line=on_line, timeout=config.timeout_s)
+                _adopt_device_events(transport, stage, recorder, out_dir)
             if res.exit_code != 0:
                 raise _runner_failure(res, recorder.events)
             if not any(e["event"] == "end" for e in recorder.events):

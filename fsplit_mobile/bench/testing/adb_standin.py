@@ -388,6 +388,15 @@ class AdbStandin:
     def serial(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def install_command(self, name: str, script: str) -> str:
+        """Put an executable script on the PATH of the stand-in's shells (e.g. a test's stand-in for a device
+        tool); returns its path."""
+        path = os.path.join(self._bin, name)
+        with open(path, "w") as f:
+            f.write(script)
+        os.chmod(path, 0o755)
+        return path
+
     def shell_env(self):
         env = dict(os.environ)
         env["PATH"] = self._bin + os.pathsep + env.get("PATH", "/usr/bin:/bin")

@@ -80,6 +80,11 @@ class AdbTransport(Transport):
     def default_stage_root(self) -> str:
         return self._stage_root or "/data/local/tmp"
 
+    @property
+    def explicit_stage_root(self) -> str | None:
+        """The staging root the user chose (--remote-dir), or None."""
+        return self._stage_root
+
     def facts(self) -> dict:
         """Transport facts for the device description."""
         return {"adb_serial": self.serial, "adb_shell_v2": self._supports_shell_v2()}

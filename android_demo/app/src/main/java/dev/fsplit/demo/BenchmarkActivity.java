@@ -7,7 +7,7 @@ import android.widget.TextView;
 import dev.fsplit.demo.core.bench.BenchEvents;
 import dev.fsplit.demo.core.bench.BenchmarkArgs;
 import dev.fsplit.demo.core.bench.BenchmarkRunner;
-import dev.fsplit.demo.core.bench.EventFile;
+import dev.fsplit.demo.core.bench.BenchmarkMode;
 import dev.fsplit.demo.core.bench.EventSink;
 import java.io.File;
 import java.io.IOException;
@@ -17,7 +17,8 @@ import java.util.Map;
 /**
  * Benchmark mode for fsplit-bench --device adb. Start with
  * {@code adb shell am start -n dev.fsplit.demo/.BenchmarkActivity --es bundle DIR --ei runs N --ei warmup M}
- * (see android_demo/README.md). Runs encoder + coding on a background thread, writes the
+ * (see android_demo/README.md). The work is done by the core's BenchmarkMode (which also runs on a plain JVM:
+ * BenchmarkMode.main). Runs encoder + coding on a background thread, writes the
  * fsplit-bench-events/1 stream to the events file (and logcat, tag "fsplit"), then DIR/device-events.jsonl.exit
  * holding the exit status, and finishes.
  */
@@ -55,9 +56,7 @@ public class BenchmarkActivity extends Activity {
                 DeviceFacts.collect());
         int code;
         try {
-            EventFile events = new EventFile(args.eventsFile, logcat);
-            code = runner.runReportingErrors(args.config, events);
-            events.finish(code);
+            code = BenchmarkMode.runToFile(args, runner, logcat);
         } catch (IOException e) {
             Log.e(TAG, "cannot write the events file " + args.eventsFile + ": " + e
                     + " (the app can write its own external files dir and folders pushed into it)");
@@ -73,12 +72,7 @@ public class BenchmarkActivity extends Activity {
 
     private static void writeArgsError(File eventsFile, String message) {
         try {
-            EventFile events = new EventFile(eventsFile, null);
-            Map<String, Object> f = new LinkedHashMap<>();
-            f.put("message", message);
-            f.put("kind", "setup");
-            events.emit("error", f);
-            events.finish(BenchmarkRunner.EXIT_ERROR);
+            BenchmarkMode.writeArgsError(eventsFile, message);
         } catch (IOException e) {
             Log.e(TAG, "cannot write " + eventsFile + ": " + e);
         }

@@ -25,14 +25,6 @@ def tiny(tmp_path_factory):
     return tiny_artifacts(tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
-def adb_port():
-    """A private adb server port (never the user's 5037), killed at the end."""
-    port = free_port()
-    yield port
-    subprocess.run(["adb", "-P", str(port), "kill-server"], capture_output=True, timeout=30)
-
-
 @pytest.fixture
 def standin(tmp_path, adb_port):
     device = AdbStandin(tmp_path / "standin-root").start()

@@ -85,13 +85,6 @@ def app_core_classpath(tmp_path_factory):
     return os.pathsep.join(str(p) for p in (core, codec, tests))
 
 
-@pytest.fixture(scope="module")
-def adb_port():
-    port = free_port()
-    yield port
-    subprocess.run(["adb", "-P", str(port), "kill-server"], capture_output=True, timeout=30)
-
-
 @pytest.fixture
 def standin(tmp_path, adb_port):
     device = AdbStandin(tmp_path / "standin-root").start()

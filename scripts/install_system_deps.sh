@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages the tests and native builds need (Debian 12). Idempotent; skips when all are present.
 set -euo pipefail
-PKGS=(clang libclang-rt-14-dev gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static
+PKGS=(clang clang-format libclang-rt-14-dev gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static
       junit5 openssh-server adb iproute2 cmake default-jdk-headless g++ make)
 missing=()
 for p in "${PKGS[@]}"; do

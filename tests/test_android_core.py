@@ -182,7 +182,7 @@ def artifact(tmp_path_factory):
 
 
 def _write_ppm(path: Path, rgb: np.ndarray):
-    from fsplit_mobile.bench.ppm import write_ppm
+    from fsplit_mobile.bench.device.ppm import write_ppm
 
     write_ppm(path, rgb)
 
@@ -328,8 +328,8 @@ def test_junit_against_real_artifact_python_and_server(classes, artifact, parity
 
 def _check_bench_events(events: Path, bundle: Path, index):
     """The app's events parse with fsplit-bench's parser and result builder; hashes equal the Python agent's."""
-    from fsplit_mobile.bench.events import parse_event_line
-    from fsplit_mobile.bench.ppm import read_ppm
+    from fsplit_mobile.bench.device.events import parse_event_line
+    from fsplit_mobile.bench.device.ppm import read_ppm
     from fsplit_mobile.bench.result import build_result, read_events_file
     from fsplit_mobile.codec import CodecTables
     from fsplit_mobile.codec.container import encode_latent

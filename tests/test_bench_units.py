@@ -1,16 +1,21 @@
 """fsplit-bench building blocks: statistics, event lines, --device parsing, device facts, PPM, ELF deps,
 result files, Markdown and plots. Fast; no device."""
 import json
+import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from fsplit_mobile.bench import device_info, events
+import fsplit_mobile
+from fsplit_mobile.bench import bundle, device_info
+from fsplit_mobile.bench.device import events
+from fsplit_mobile.bench.device.ppm import PpmError, read_ppm, write_ppm
 from fsplit_mobile.bench.elf_deps import bundled_dependencies, needed_libraries
 from fsplit_mobile.bench.errors import DeviceSpecError, ResultFormatError
-from fsplit_mobile.bench.ppm import PpmError, read_ppm, write_ppm
 from fsplit_mobile.bench.result import SCHEMA, build_result, load_result, read_events_file, write_json_atomic
 from fsplit_mobile.bench.stats import percentile, summarize
 from fsplit_mobile.bench.transports import parse_device
@@ -168,6 +173,27 @@ def test_ppm_errors(tmp_path, data, match):
     (tmp_path / "bad.ppm").write_bytes(data)
     with pytest.raises(PpmError, match=match):
         read_ppm(tmp_path / "bad.ppm")
+
+
+# ---- what the Python runner ships -----------------------------------------------------------------------------
+def test_agent_bundle_is_the_device_subpackage_and_runs_from_it(tmp_path):
+    """Every module of bench/device ships (no hand-kept list), no host-side bench module does, and the agent
+    imports from the bundle alone (a new device module that is not shipped would fail here)."""
+    bundle._copy_agent(tmp_path)
+    root = tmp_path / "py" / "fsplit_mobile"
+    package = Path(fsplit_mobile.__file__).parent
+    device_modules = sorted(p.name for p in (package / "bench" / "device").glob("*.py"))
+    assert sorted(p.name for p in (root / "bench" / "device").glob("*.py")) == device_modules
+    assert {"agent.py", "events.py", "ppm.py"} <= set(device_modules)
+    assert sorted(p.name for p in (root / "bench").iterdir()) == ["__init__.py", "device"]
+    probe = ("import json, sys, fsplit_mobile.bench.device.agent as a, fsplit_mobile.codec.container as c; "
+             "print(a.__file__); print(c.__file__); "
+             "print(json.dumps(sorted(m for m in sys.modules if m.startswith('fsplit_mobile.bench'))))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(tmp_path / "py")}).stdout.splitlines()
+    assert all(Path(f).is_relative_to(tmp_path) for f in out[:2]), out
+    assert json.loads(out[2]) == ["fsplit_mobile.bench", "fsplit_mobile.bench.device", "fsplit_mobile.bench.device.agent",
+                            "fsplit_mobile.bench.device.events", "fsplit_mobile.bench.device.ppm"]
 
 
 # ---- ELF dependencies ----------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def eager_result(checkpoint, artifact_dir: Path, runs: int, warmup: int, threads
     import torch
 
     from fsplit_mobile.bench.inputs import prepare_inputs
-    from fsplit_mobile.bench.ppm import read_ppm
+    from fsplit_mobile.bench.device.ppm import read_ppm
     from fsplit_mobile.codec import CodecTables, encode_latent
     from fsplit_mobile.models.default_model import load_default_model
     from fsplit_mobile.runtime.preprocess import InputConverter

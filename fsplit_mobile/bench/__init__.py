@@ -3,6 +3,6 @@ adb device.
 
 Host side: :mod:`.runner` (orchestration), :mod:`.transports`, :mod:`.result`, :mod:`.report`, :mod:`.plots`.
 Device side (pushed to the device, stdlib + numpy + one model runtime + the C coder binding):
-:mod:`.device_agent`, :mod:`.ppm`, :mod:`.events`, plus ``fsplit_mobile.runtime`` and ``fsplit_mobile.codec``.
+the :mod:`.device` subpackage (agent, PPM, events), plus ``fsplit_mobile.runtime`` and ``fsplit_mobile.codec``.
 This file imports nothing so the device side stays light.
 """

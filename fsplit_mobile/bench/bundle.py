@@ -1,8 +1,9 @@
 """The folder pushed to the device: artifact/ (manifest, encoder, tables), inputs/ (PPM), and the runner.
 
-Runner ``python``: ``py/fsplit_mobile/`` holds the device agent modules and the codec package (its compiled
-C extension only loads on a device of the host's architecture; otherwise install fsplit-mobile on the board and
-use ``installed_agent``). Runner ``native``: ``bin/fsplit-bench-native`` plus the libraries it needs in ``lib/``.
+Runner ``python``: ``py/fsplit_mobile/`` holds the packages the device agent needs, each copied whole: the
+``bench.device`` subpackage (agent, PPM, events), ``runtime`` and ``codec`` (its compiled C extension only loads on
+a device of the host's architecture; otherwise install fsplit-mobile on the board and use ``installed_agent``).
+What ships is the package structure: a new device-side module goes into ``bench/device/`` and ships with it. Runner ``native``: ``bin/fsplit-bench-native`` plus the libraries it needs in ``lib/``.
 """
 import os
 import shlex
@@ -15,8 +16,10 @@ from .elf_deps import bundled_dependencies, is_elf
 from .errors import NativeRunnerError
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-AGENT_FILES = ("__init__.py", "bench/__init__.py", "bench/device_agent.py", "bench/ppm.py", "bench/events.py")
-AGENT_PACKAGES = ("runtime", "codec")
+# The parents' __init__.py files make the subpackages importable; each of them imports nothing (see its docstring).
+AGENT_PARENTS = ("__init__.py", "bench/__init__.py")
+AGENT_PACKAGES = ("bench/device", "runtime", "codec")
+AGENT_MODULE = "fsplit_mobile.bench.device.agent"
 NATIVE_NAME = "fsplit-bench-native"
 EVENTS_FILE = "device-events.jsonl"
 STREAMS_DIR = "streams"
@@ -48,13 +51,14 @@ class RunnerSpec:
 
 def _copy_agent(dest: Path) -> None:
     root = dest / "py" / "fsplit_mobile"
-    for rel in AGENT_FILES:
+    for rel in AGENT_PARENTS:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(PACKAGE_DIR / rel, root / rel)
     for pkg in AGENT_PACKAGES:
         src = PACKAGE_DIR / pkg
-        if not src.is_dir():
-            raise NativeRunnerError(f"package fsplit_mobile.{pkg} is missing: the agent needs the C coder binding")
+        if not (src / "__init__.py").is_file():
+            name = "fsplit_mobile." + pkg.replace("/", ".")
+            raise NativeRunnerError(f"package {name} is missing from {PACKAGE_DIR}: the device agent needs it")
         shutil.copytree(src, root / pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
@@ -106,7 +110,7 @@ def runner_command(stage: str, spec: RunnerSpec, runs: int, warmup: int, threads
         pin += spec.prefix.strip() + " "
     if spec.kind == "python":
         env = "" if spec.installed_agent else f"PYTHONPATH={q(stage + '/py')} "
-        run = f"{env}{pin}{spec.python or 'python3'} -m fsplit_mobile.bench.device_agent {args}"
+        run = f"{env}{pin}{spec.python or 'python3'} -m {AGENT_MODULE} {args}"
     else:
         run = f"LD_LIBRARY_PATH={q(stage + '/lib')} {pin}{q(stage + '/bin/' + NATIVE_NAME)} {args}"
     # "; exit $?" keeps sh from exec-ing the runner, so a signal death reads as 128+N on every transport.

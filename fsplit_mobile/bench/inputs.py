@@ -9,7 +9,7 @@ import numpy as np
 
 from ..runtime.preprocess import TensorSpecError, input_geometry, load_rgb
 from .errors import InputImageError
-from .ppm import write_ppm
+from .device.ppm import write_ppm
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp", ".tif", ".tiff")
 DEFAULT_IMAGES = ("chelsea", "coffee", "astronaut", "rocket")

@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from . import events as ev
+from .device import events as ev
 from .errors import ResultFormatError
 from .stats import summarize
 

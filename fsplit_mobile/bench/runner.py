@@ -17,7 +17,7 @@ from .artifact import RUNNABLE_TARGETS, load_artifact, summary
 from .bundle import EVENTS_FILE, STREAMS_DIR, RunnerSpec, build_bundle, runner_command
 from .errors import (ArtifactError, BenchError, DeviceDisconnectedError, DeviceDiskFullError, ResultFormatError,
                      RunnerFailedError, TransportError)
-from .events import EventFormatError, parse_event_line
+from .device.events import EventFormatError, parse_event_line
 from .inputs import prepare_inputs
 from .result import ResultRecorder, read_events_file
 from .transports.base import mentions_disk_full, retry

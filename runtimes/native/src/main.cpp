@@ -4,7 +4,7 @@
 //
 // DIR holds artifact/ (manifest.json, encoder .pte, tables .fsct) and inputs/ (index.json + PPM images already
 // resized to the model input by the host). Prints the fsplit-bench-events/1 stream, the same as the Python
-// device agent (fsplit_mobile/bench/device_agent.py). Exit codes: 0 done, 2 error, 3 device storage full.
+// device agent (fsplit_mobile/bench/device/agent.py). Exit codes: 0 done, 2 error, 3 device storage full.
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-"""Python device-side runner: ``python3 -m fsplit_mobile.bench.device_agent --bundle DIR [--runs N] ...``.
+"""Python device-side runner: ``python3 -m fsplit_mobile.bench.device.agent --bundle DIR [--runs N] ...``.
 
 Loads the artifact in ``DIR/artifact`` with its runtime, converts each ``DIR/inputs/*.ppm`` to the model input,
 runs encoder + entropy coding (the C coder binding) ``--warmup`` times (excluded) then ``--runs`` times per

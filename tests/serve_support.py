@@ -37,7 +37,6 @@ def laplace_tables(channels: int, seed: int, spread: int = 6):
 
 
 def _encoder_onnx(weight, medians):
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     nodes = [
@@ -130,14 +129,22 @@ def free_port() -> int:
 
 
 class ThreadedServer:
-    """uvicorn serving `app` on 127.0.0.1:<free port> in a daemon thread (a real socket server)."""
+    """uvicorn serving `app` on 127.0.0.1:<free port> in a daemon thread (a real socket server), with the
+    connection layer `fsplit-serve` uses (fsplit_mobile.serve.server.uvicorn_config)."""
 
-    def __init__(self, app, **config):
+    def __init__(self, app, limits=None, **config):
         import uvicorn
+
+        from fsplit_mobile.serve.server import uvicorn_config
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", http="h11", **config)
+        limits = limits or getattr(getattr(app, "state", None), "limits", None)
+        if limits is None:
+            from fsplit_mobile.serve.limits import ServeLimits
+
+            limits = ServeLimits()
+        cfg = uvicorn_config(app, limits, "warning", host="127.0.0.1", port=self.port, **config)
         self.server = uvicorn.Server(cfg)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

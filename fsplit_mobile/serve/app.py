@@ -5,10 +5,11 @@ GET  /healthz    liveness, model identity, load of the admission gate
 GET  /v1/model   what is served (model id, target, quantisation, table hash, latent shape, limits)
 GET  /openapi.json, /docs
 
-Status codes (docs/serve.md): 400 empty/corrupt/truncated stream, 408 body not received in time, 409 stream
-coded with other tables, 413 payload over the limit, 415 content type other than application/octet-stream,
-422 latent shape the server part cannot take, 503 saturated (Retry-After), 504 processing over the timeout,
-500 a bug (logged; the process goes on).
+Status codes (docs/serve.md): 400 empty/corrupt/truncated stream or malformed/ambiguous HTTP framing, 408 body
+or request head not received in time, 409 stream coded with other tables, 413 payload over the limit, 415 content
+type other than application/octet-stream, 422 latent shape the server part cannot take, 431 request head too
+large, 501 unsupported Transfer-Encoding, 503 saturated or too many connections (Retry-After), 504 processing
+over the timeout, 500 a bug (logged; the process goes on). Every error is the JSON `ErrorBody`.
 """
 import json
 import os
@@ -18,7 +19,7 @@ from pydantic import BaseModel
 
 from .engine import ServerEngine
 from .limits import ServeLimits
-from .plumbing import ErrorBody, admit_and_run, base_app, binary_body_doc
+from .plumbing import CONNECTION_ERRORS, admit_and_run, base_app, binary_body_doc, error_responses
 
 CONTENT_TYPE = "application/octet-stream"
 CONFIG_ENV = "FSPLIT_SERVE_CONFIG"
@@ -57,13 +58,14 @@ class Health(BaseModel):
 
 
 ERROR_DOCS = {
-    400: "empty, corrupt or truncated stream container",
-    408: "request body not received within the timeout",
+    **CONNECTION_ERRORS,
+    400: "empty, corrupt or truncated stream container; malformed or ambiguous HTTP framing",
+    408: "request body (or head) not received within the timeout",
     409: "stream coded with other codec tables than the served model's",
     413: "payload larger than --max-payload",
     415: "content type is not application/octet-stream",
     422: "latent shape the server part cannot take",
-    503: "saturated: retry after the Retry-After header's seconds",
+    503: "saturated (compute slots, bodies arriving or connections): retry after the Retry-After header's seconds",
     504: "processing took longer than the timeout",
 }
 
@@ -81,19 +83,19 @@ def create_app(artifact_dir=None, *, engine: ServerEngine | None = None, limits:
     app.state.engine = engine
     gate = app.state.gate
 
-    @app.get("/healthz", response_model=Health)
+    @app.get("/healthz", response_model=Health, responses=error_responses(CONNECTION_ERRORS))
     async def healthz():
         return Health(status="ok", model_id=engine.model_id, table_hash=engine.table_hash,
                       admitted=gate.admitted, capacity=gate.capacity, refused=gate.refused)
 
-    @app.get("/v1/model")
+    @app.get("/v1/model", responses=error_responses(CONNECTION_ERRORS))
     async def model_info():
         return {**engine.describe(), "limits": limits.as_dict()}
 
     @app.post(
         "/v1/infer",
         response_model=InferResponse,
-        responses={s: {"model": ErrorBody, "description": d} for s, d in ERROR_DOCS.items()},
+        responses=error_responses(ERROR_DOCS),
         openapi_extra=binary_body_doc("A stream container (docs/formats.md) coded with the served model's tables.",
                                       (CONTENT_TYPE,)),
     )
@@ -104,17 +106,25 @@ def create_app(artifact_dir=None, *, engine: ServerEngine | None = None, limits:
     return app
 
 
-# -- uvicorn with several worker processes imports the app by name: the settings travel in an env variable --
+# -- worker processes (supervisor.py) build the app themselves: the settings travel in an env variable --
 
 def config_to_env(artifact_dir, limits: ServeLimits, intra_op_threads: int = 0) -> str:
     return json.dumps({"artifact": str(artifact_dir), "limits": limits.as_dict(), "intra_op_threads": intra_op_threads})
 
 
-def app_from_env() -> FastAPI:
-    """App factory for `uvicorn --factory fsplit_mobile.serve.app:app_from_env` (reads FSPLIT_SERVE_CONFIG)."""
+def _config_from_env() -> dict:
     raw = os.environ.get(CONFIG_ENV)
     if not raw:
         raise RuntimeError(f"{CONFIG_ENV} is not set")
-    cfg = json.loads(raw)
+    return json.loads(raw)
+
+
+def limits_from_env() -> ServeLimits:
+    return ServeLimits(**_config_from_env()["limits"])
+
+
+def app_from_env() -> FastAPI:
+    """App factory of a worker process (reads FSPLIT_SERVE_CONFIG)."""
+    cfg = _config_from_env()
     return create_app(cfg["artifact"], limits=ServeLimits(**cfg["limits"]),
                       intra_op_threads=cfg.get("intra_op_threads", 0))

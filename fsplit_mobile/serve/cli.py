@@ -1,5 +1,5 @@
-"""`fsplit-serve`: serve one artifact folder over HTTP (FastAPI + uvicorn)."""
-import os
+"""`fsplit-serve`: serve one artifact folder over HTTP (FastAPI + uvicorn's h11 parser with the guarded
+connection layer of protocol.py; several workers under supervisor.py)."""
 import sys
 
 import click
@@ -22,24 +22,31 @@ from .limits import LimitsError, ServeLimits
               help="Admitted requests waiting for a slot per worker; beyond it: 503 with Retry-After.")
 @click.option("--timeout", "timeout_s", default=ServeLimits.timeout_s, show_default=True, type=float,
               help="Seconds per request (receiving the body + decoding + server part): 408/504 beyond.")
+@click.option("--max-receiving", default=ServeLimits.max_receiving, show_default=True, type=click.IntRange(1),
+              help="Requests whose body is still arriving per worker (slow senders); beyond it: 503.")
+@click.option("--max-connections", default=ServeLimits.max_connections, show_default=True, type=click.IntRange(1),
+              help="Open connections per worker (lowered to what RLIMIT_NOFILE allows); beyond it: 503 + close.")
+@click.option("--header-timeout", "header_timeout_s", default=ServeLimits.header_timeout_s, show_default=True,
+              type=float, help="Seconds from connect (or a keep-alive request's first byte) to a complete head.")
+@click.option("--keep-alive", "keep_alive_s", default=ServeLimits.keep_alive_s, show_default=True, type=float,
+              help="Seconds an idle keep-alive connection stays open after a response.")
 @click.option("--intra-op-threads", default=0, show_default=True, type=click.IntRange(0),
               help="ONNX Runtime threads per request (0: its default).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-def main(artifact_dir, host, port, workers, max_payload, max_concurrency, max_queue, timeout_s,
-         intra_op_threads, log_level):
+def main(artifact_dir, host, port, workers, max_payload, max_concurrency, max_queue, timeout_s, max_receiving,
+         max_connections, header_timeout_s, keep_alive_s, intra_op_threads, log_level):
     """Decode stream containers with the C coder and run the artifact's server part.
 
     POST /v1/infer (application/octet-stream) -> top-5 JSON; GET /healthz; OpenAPI at /openapi.json.
     """
-    import uvicorn
-
     from .app import CONFIG_ENV, config_to_env, create_app
     from .errors import ArtifactLoadError
 
     try:
         limits = ServeLimits(max_payload=max_payload, timeout_s=timeout_s, max_concurrency=max_concurrency,
-                             max_queue=max_queue)
+                             max_queue=max_queue, max_receiving=max_receiving, max_connections=max_connections,
+                             header_timeout_s=header_timeout_s, keep_alive_s=keep_alive_s)
     except LimitsError as exc:
         raise click.BadParameter(str(exc)) from exc
     try:
@@ -47,14 +54,24 @@ def main(artifact_dir, host, port, workers, max_payload, max_concurrency, max_qu
     except (ArtifactLoadError, OSError, ValueError) as exc:
         click.echo(f"fsplit-serve: {exc}", err=True)
         sys.exit(2)
-    # h11: a 413 sent before the body was read closes the connection cleanly (httptools may reset it).
-    common = dict(host=host, port=port, log_level=log_level, http="h11", timeout_keep_alive=30)
     if workers == 1:
-        uvicorn.run(app, **common)
+        from .server import serve_in_process
+
+        serve_in_process(app, host, port, limits, log_level)
     else:
+        import logging
+
+        from .supervisor import Supervisor
+
         del app  # checked above; each worker process builds its own
-        os.environ[CONFIG_ENV] = config_to_env(artifact_dir, limits, intra_op_threads)
-        uvicorn.run("fsplit_mobile.serve.app:app_from_env", factory=True, workers=workers, **common)
+        logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(message)s")
+        try:
+            supervisor = Supervisor(host, port, workers, {CONFIG_ENV: config_to_env(artifact_dir, limits,
+                                                                                    intra_op_threads)}, log_level)
+        except OSError as exc:
+            click.echo(f"fsplit-serve: cannot listen on {host}:{port}: {exc}", err=True)
+            sys.exit(1)
+        sys.exit(supervisor.run())
 
 
 if __name__ == "__main__":

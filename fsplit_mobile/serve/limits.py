@@ -1,8 +1,11 @@
-"""Request limits of `fsplit-serve`: payload size, time per request, bounded concurrency with back-pressure.
+"""Request limits of `fsplit-serve`: payload size, time per request, bounded concurrency with back-pressure,
+and the connection limits a hostile client meets first.
 
 `AdmissionGate` admits at most `max_concurrency` running plus `max_queue` waiting requests; one more is
-refused at once (HTTP 503 with Retry-After) instead of piling up. A slot is held until the CPU work really
-ends, even when the request already timed out, so the gate always reflects the load on the machine.
+refused at once (HTTP 503 with Retry-After) instead of piling up. A request enters it only once its body is
+complete, so a slow sender cannot hold a compute slot; bodies still arriving count against their own gate
+(`max_receiving`). A slot is held until the CPU work really ends, even when the request already timed out,
+so the gate always reflects the load on the machine.
 """
 import asyncio
 import threading
@@ -20,6 +23,10 @@ class ServeLimits:
     max_concurrency: int = 2  # requests whose CPU work runs at the same time (worker threads)
     max_queue: int = 16  # admitted requests waiting for a worker thread
     retry_after_s: int = 1  # the Retry-After header of a 503
+    max_receiving: int = 64  # requests whose body is still arriving (each buffers up to max_payload)
+    max_connections: int = 2048  # open connections per process (lowered to what RLIMIT_NOFILE allows)
+    header_timeout_s: float = 10.0  # from connect (or the first byte of a keep-alive request) to complete headers
+    keep_alive_s: float = 30.0  # idle time after a response before the connection is closed
 
     def __post_init__(self):
         if self.max_payload < 1:
@@ -32,6 +39,14 @@ class ServeLimits:
             raise LimitsError(f"max_queue must be >= 0, got {self.max_queue}")
         if self.retry_after_s < 0:
             raise LimitsError(f"retry_after_s must be >= 0, got {self.retry_after_s}")
+        if self.max_receiving < 1:
+            raise LimitsError(f"max_receiving must be >= 1, got {self.max_receiving}")
+        if self.max_connections < 1:
+            raise LimitsError(f"max_connections must be >= 1, got {self.max_connections}")
+        if not self.header_timeout_s > 0:
+            raise LimitsError(f"header_timeout_s must be > 0, got {self.header_timeout_s}")
+        if not self.keep_alive_s > 0:
+            raise LimitsError(f"keep_alive_s must be > 0, got {self.keep_alive_s}")
 
     def as_dict(self) -> dict:
         return {
@@ -40,6 +55,10 @@ class ServeLimits:
             "max_concurrency": self.max_concurrency,
             "max_queue": self.max_queue,
             "retry_after_s": self.retry_after_s,
+            "max_receiving": self.max_receiving,
+            "max_connections": self.max_connections,
+            "header_timeout_s": self.header_timeout_s,
+            "keep_alive_s": self.keep_alive_s,
         }
 
 
@@ -50,10 +69,11 @@ class Saturated(Exception):
 class AdmissionGate:
     """Counts admitted requests; `try_enter` never waits. Thread-safe (slots are released from worker threads)."""
 
-    def __init__(self, capacity: int):
+    def __init__(self, capacity: int, what: str = "requests admitted"):
         if capacity < 1:
             raise LimitsError(f"capacity must be >= 1, got {capacity}")
         self.capacity = capacity
+        self.what = what
         self._lock = threading.Lock()
         self._admitted = 0
         self.refused = 0
@@ -66,7 +86,7 @@ class AdmissionGate:
         with self._lock:
             if self._admitted >= self.capacity:
                 self.refused += 1
-                raise Saturated(f"server saturated: {self._admitted} requests admitted (capacity {self.capacity})")
+                raise Saturated(f"server saturated: {self._admitted} {self.what} (capacity {self.capacity})")
             self._admitted += 1
         return Slot(self)
 
@@ -95,16 +115,37 @@ class PayloadTooLarge(Exception):
     """The request body exceeds `max_payload`."""
 
 
-async def read_body_capped(stream, max_bytes: int) -> bytes:
-    """Join the chunks of an async byte stream, raising PayloadTooLarge as soon as it exceeds max_bytes."""
+class ClientGone(Exception):
+    """The client disconnected before its body was complete."""
+
+
+async def receive_body(receive, max_bytes: int, receiving: AdmissionGate) -> bytes:
+    """Join the ASGI `http.request` messages of one request body.
+
+    PayloadTooLarge as soon as it exceeds max_bytes, ClientGone on a disconnect. A body that is complete in
+    the first message (a small request sent in one write) needs no slot; a body that is still arriving holds
+    one of `receiving`'s slots until it is complete (Saturated when none is free), so slow senders are
+    bounded by their own count and never by the compute slots."""
     parts = []
     size = 0
-    async for chunk in stream:
-        size += len(chunk)
-        if size > max_bytes:
-            raise PayloadTooLarge(f"payload exceeds the limit of {max_bytes} bytes")
-        parts.append(chunk)
-    return b"".join(parts)
+    slot = None
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone("client went away before sending the whole body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"payload exceeds the limit of {max_bytes} bytes")
+            parts.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(parts)
+            if slot is None:
+                slot = receiving.try_enter()
+    finally:
+        if slot is not None:
+            slot.release()
 
 
 async def run_in_slot(executor, slot: Slot, fn, *args, timeout_s: float):

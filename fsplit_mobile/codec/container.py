@@ -1,31 +1,52 @@
-"""Stream container around a CompressAI-compatible payload, so the wrong tables are refused.
+"""Stream container around an rANS payload, so the wrong tables are refused and a decoder never guesses.
 
 Layout (little-endian, 36-byte header, see docs/formats.md)::
 
-    "FSCL" | u16 version=1 | u16 flags=0 | 8-byte table hash prefix | u32 C | u32 H | u32 W
+    "FSCL" | u16 version (1 or 2) | u16 flags | 8-byte table hash prefix | u32 C | u32 H | u32 W
     | u32 payload_length | u32 CRC-32 (header bytes 0..31, then the payload) | payload
+
+Version 1 has flags 0: a single CompressAI-compatible stream at rate point 0. Version 2 defines the flags:
+bits 0-1 payload format, bits 2-3 reserved (0), bits 4-7 log2(interleaved lanes), bits 8-15 rate point.
+Writers emit version 1 whenever the flags would be 0, so readers that only know version 1 keep working.
 """
 from __future__ import annotations
 
 import struct
 import zlib
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
-from . import _rans
 from ._arrays import as_int32
+from ._binding import _rans
 from .errors import CorruptStreamError, InvalidInputError, TableMismatchError
 from .rans import raise_codec_error
 from .tables import CodecTables
 
 MAGIC = b"FSCL"
-VERSION = 1
+VERSION = 1  # flags 0 (the only version older readers know)
+VERSION_FLAGS = 2  # flags field defined (payload format, lanes, rate point)
+KNOWN_VERSIONS = (VERSION, VERSION_FLAGS)
 HEADER = struct.Struct("<4sHH8sIIIII")
 HEADER_SIZE = HEADER.size  # 36
 CRC_COVERED = HEADER_SIZE - 4  # the CRC covers the header up to itself, then the payload
 HASH_PREFIX = 8
 MAX_SYMBOLS = 1 << 26  # decoders refuse larger latents (C * H * W)
+
+
+MAX_RATE_POINT = 255
+
+
+class PayloadFormat(IntEnum):
+    """Flags bits 0-1: how the payload is coded (docs/formats.md sections 1 and 4)."""
+
+    SINGLE = 0  # one rANS state, byte-compatible with CompressAI's RansEncoder
+    INTERLEAVED = 1  # N interleaved 32-bit rANS states (SIMD-friendly)
+
+
+INTERLEAVED_LANES = (8, 16, 32)  # the lane counts every implementation supports
+_FORMAT_MASK, _RESERVED_MASK, _LANES_SHIFT, _LANES_MASK, _RATE_SHIFT = 0x3, 0xC, 4, 0xF0, 8
 
 
 @dataclass(frozen=True)
@@ -34,14 +55,66 @@ class ContainerHeader:
     shape: tuple[int, int, int]  # (C, H, W)
     payload_length: int
     crc32: int
+    version: int = VERSION
+    payload_format: PayloadFormat = PayloadFormat.SINGLE
+    lanes: int = 1  # interleaved rANS states (1 for the single stream)
+    rate_point: int = 0  # index of the rate point (variable bit-rate models), 0..255
+
+    @property
+    def flags(self) -> int:
+        return encode_flags(self.payload_format, self.lanes, self.rate_point)
+
+
+def encode_flags(payload_format=PayloadFormat.SINGLE, lanes: int = 1, rate_point: int = 0) -> int:
+    """The u16 flags for these settings; InvalidInputError names the field that cannot be stored."""
+    try:
+        fmt = PayloadFormat(payload_format)
+    except ValueError:
+        raise InvalidInputError(f"payload_format must be one of {[f.name.lower() for f in PayloadFormat]}, "
+                                f"got {payload_format!r}") from None
+    if fmt is PayloadFormat.SINGLE and lanes != 1:
+        raise InvalidInputError(f"lanes must be 1 for the single-stream payload format, got {lanes}")
+    if fmt is PayloadFormat.INTERLEAVED and lanes not in INTERLEAVED_LANES:
+        raise InvalidInputError(f"lanes must be one of {INTERLEAVED_LANES} for the interleaved format, got {lanes}")
+    if not isinstance(rate_point, (int, np.integer)) or not 0 <= int(rate_point) <= MAX_RATE_POINT:
+        raise InvalidInputError(f"rate_point must be an integer in 0..{MAX_RATE_POINT}, got {rate_point!r}")
+    return int(fmt) | ((int(lanes).bit_length() - 1) << _LANES_SHIFT) | (int(rate_point) << _RATE_SHIFT)
+
+
+def decode_flags(version: int, flags: int) -> tuple[PayloadFormat, int, int]:
+    """(payload format, lanes, rate point) of a header; CorruptStreamError names the unknown field."""
+    if version not in KNOWN_VERSIONS:
+        raise CorruptStreamError(f"unsupported container version {version} (this decoder knows {KNOWN_VERSIONS})")
+    if version == VERSION:
+        if flags != 0:
+            raise CorruptStreamError(f"unknown container flags 0x{flags:04x} (version 1 defines none)")
+        return PayloadFormat.SINGLE, 1, 0
+    fmt_bits = flags & _FORMAT_MASK
+    if fmt_bits not in tuple(PayloadFormat):
+        raise CorruptStreamError(f"unknown container flags: payload format {fmt_bits} (bits 0-1; known: 0, 1)")
+    if flags & _RESERVED_MASK:
+        raise CorruptStreamError(f"unknown container flags: reserved bits 2-3 set (flags 0x{flags:04x})")
+    fmt, log2_lanes = PayloadFormat(fmt_bits), (flags & _LANES_MASK) >> _LANES_SHIFT
+    lanes = 1 << log2_lanes
+    if fmt is PayloadFormat.SINGLE and log2_lanes != 0:
+        raise CorruptStreamError(f"unknown container flags: lanes field {log2_lanes} (bits 4-7) must be 0 for "
+                                 "the single-stream payload")
+    if fmt is PayloadFormat.INTERLEAVED and lanes not in INTERLEAVED_LANES:
+        raise CorruptStreamError(f"unknown container flags: lanes field {log2_lanes} (bits 4-7) gives {lanes} "
+                                 f"interleaved lanes, supported: {INTERLEAVED_LANES}")
+    return fmt, lanes, flags >> _RATE_SHIFT
 
 
 def _crc(header_without_crc: bytes, payload) -> int:
     return zlib.crc32(payload, zlib.crc32(header_without_crc)) & 0xFFFFFFFF
 
 
-def pack(table_hash: bytes, shape, payload: bytes) -> bytes:
-    """Wrap a payload: ``table_hash`` is the tables' content hash (its first 8 bytes are stored)."""
+def pack(table_hash: bytes, shape, payload: bytes, *, payload_format=PayloadFormat.SINGLE, lanes: int = 1,
+         rate_point: int = 0) -> bytes:
+    """Wrap a payload: ``table_hash`` is the tables' content hash (its first 8 bytes are stored).
+
+    Version 1 is written when the flags are 0 (single stream, rate point 0), version 2 otherwise."""
+    flags = encode_flags(payload_format, lanes, rate_point)
     if len(table_hash) < HASH_PREFIX:
         raise InvalidInputError(f"table_hash must have at least {HASH_PREFIX} bytes, got {len(table_hash)}")
     channels, height, width = (int(v) for v in shape)
@@ -49,23 +122,21 @@ def pack(table_hash: bytes, shape, payload: bytes) -> bytes:
         raise InvalidInputError(f"latent shape {tuple(shape)} does not fit the container's u32 fields")
     if len(payload) > 0xFFFFFFFF:
         raise InvalidInputError("payload longer than 4 GiB")
-    head = HEADER.pack(MAGIC, VERSION, 0, bytes(table_hash[:HASH_PREFIX]), channels, height, width, len(payload), 0)
+    version = VERSION if flags == 0 else VERSION_FLAGS
+    head = HEADER.pack(MAGIC, version, flags, bytes(table_hash[:HASH_PREFIX]), channels, height, width, len(payload), 0)
     crc = _crc(head[:CRC_COVERED], payload)
     return head[:CRC_COVERED] + struct.pack("<I", crc) + bytes(payload)
 
 
 def unpack(data) -> tuple[ContainerHeader, memoryview]:
-    """Check magic, version, length and CRC; return the header and a view of the payload."""
+    """Check magic, version, flags, length and CRC; return the header and a view of the payload."""
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else memoryview(data)
     if len(view) < HEADER_SIZE:
         raise CorruptStreamError(f"container truncated: {len(view)} bytes, the header alone has {HEADER_SIZE}")
     magic, version, flags, table_hash, c, h, w, payload_length, crc = HEADER.unpack_from(view)
     if magic != MAGIC:
         raise CorruptStreamError(f"not an fsplit stream: magic {bytes(magic)!r}, expected {MAGIC!r}")
-    if version != VERSION:
-        raise CorruptStreamError(f"unsupported container version {version} (this decoder knows {VERSION})")
-    if flags != 0:
-        raise CorruptStreamError(f"unknown container flags 0x{flags:04x}")
+    payload_format, lanes, rate_point = decode_flags(version, flags)
     available = len(view) - HEADER_SIZE
     if available < payload_length:
         raise CorruptStreamError(f"container truncated: payload declares {payload_length} bytes, {available} present")
@@ -75,11 +146,21 @@ def unpack(data) -> tuple[ContainerHeader, memoryview]:
     actual = _crc(view[:CRC_COVERED], payload)
     if actual != crc:
         raise CorruptStreamError(f"container checksum mismatch (stored {crc:08x}, computed {actual:08x})")
-    return ContainerHeader(bytes(table_hash), (c, h, w), payload_length, crc), payload
+    header = ContainerHeader(bytes(table_hash), (c, h, w), payload_length, crc, version, payload_format, lanes,
+                             rate_point)
+    return header, payload
 
 
-def encode_latent(tables: CodecTables, symbols) -> bytes:
-    """Entropy-code a (C, H, W) int32 latent (index of a symbol = its channel) into a container."""
+def read_header(data) -> ContainerHeader:
+    """The checked header of a container (format, lanes, rate point, shape) without decoding the payload."""
+    return unpack(data)[0]
+
+
+def encode_latent(tables: CodecTables, symbols, *, rate_point: int = 0) -> bytes:
+    """Entropy-code a (C, H, W) int32 latent (index of a symbol = its channel) into a container.
+
+    ``rate_point`` (0..255) is stored in the header for variable bit-rate models; 0 keeps version 1."""
+    flags = encode_flags(PayloadFormat.SINGLE, 1, rate_point)
     arr = as_int32(symbols, "symbols", ndim=None)
     if arr.ndim != 3:
         raise InvalidInputError(f"symbols must have shape (C, H, W), got {arr.shape}")
@@ -97,7 +178,7 @@ def encode_latent(tables: CodecTables, symbols) -> bytes:
             channel = np.repeat(np.arange(arr.shape[0], dtype=np.int32), arr.shape[1] * arr.shape[2])
             raise InvalidInputError(describe_unencodable(flat, channel, tables.raw)) from None
         raise_codec_error(err, "encode_latent")
-    return pack(tables.content_hash_bytes, arr.shape, payload)
+    return pack(tables.content_hash_bytes, arr.shape, payload, rate_point=flags >> _RATE_SHIFT)
 
 
 def decode_latent(tables: CodecTables, data) -> np.ndarray:
@@ -113,6 +194,9 @@ def decode_latent(tables: CodecTables, data) -> np.ndarray:
         raise TableMismatchError(f"stream has {c} channels but the tables have {tables.num_channels}")
     if c * h * w > MAX_SYMBOLS:
         raise CorruptStreamError(f"stream declares a {c}x{h}x{w} latent, beyond the limit of {MAX_SYMBOLS} symbols")
+    if header.payload_format is not PayloadFormat.SINGLE:
+        raise CorruptStreamError(f"payload format {header.payload_format.name.lower()} is not supported by this "
+                                 "decoder")
     out = np.empty((c, h, w), dtype=np.int32)
     try:
         _rans.decode_planar(payload, c, *tables.raw.args(out.size), out)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _rans
 from ._arrays import as_int32, pad_rows
+from ._binding import _rans
 from .errors import CodecError, CorruptStreamError, InvalidInputError, InvalidTablesError, TableMismatchError
 
 PRECISION = 16  # CompressAI's fixed CDF precision

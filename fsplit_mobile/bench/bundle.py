@@ -47,6 +47,7 @@ class RunnerSpec:
     native_binary: str | None = None  # native runner binary built for the device
     native_lib_dirs: tuple = ()       # where its shared libraries are (default: the executorch wheel's lib/)
     prefix: str = ""                  # command put before the runner on the device (emulator, perf, nice...)
+    device_dir: str | None = None     # a runner provisioned on the device (bench/provision): bin/, lib/, site/
 
 
 def _copy_agent(dest: Path) -> None:
@@ -87,10 +88,11 @@ def build_bundle(dest, artifact, inputs_dir, spec: RunnerSpec) -> Path:
         shutil.copy2(f, dest / "artifact" / f.name) if f.is_file() else shutil.copytree(f, dest / "artifact" / f.name)
     shutil.copytree(inputs_dir, dest / "inputs")
     if spec.kind == "python":
-        if not spec.installed_agent:
+        if not spec.installed_agent and not spec.device_dir:
             _copy_agent(dest)
     elif spec.kind == "native":
-        _copy_native(dest, spec)
+        if not spec.device_dir:
+            _copy_native(dest, spec)
     elif spec.kind != "app":  # app: the installed Android demo app runs the bundle (app_runner.py)
         raise NativeRunnerError(f"unknown runner kind {spec.kind!r} (python, native or app)")
     return dest
@@ -109,9 +111,11 @@ def runner_command(stage: str, spec: RunnerSpec, runs: int, warmup: int, threads
     if spec.prefix:
         pin += spec.prefix.strip() + " "
     if spec.kind == "python":
-        env = "" if spec.installed_agent else f"PYTHONPATH={q(stage + '/py')} "
+        site = spec.device_dir + "/site" if spec.device_dir else stage + "/py"
+        env = "" if spec.installed_agent else f"PYTHONPATH={q(site)} "
         run = f"{env}{pin}{spec.python or 'python3'} -m {AGENT_MODULE} {args}"
     else:
-        run = f"LD_LIBRARY_PATH={q(stage + '/lib')} {pin}{q(stage + '/bin/' + NATIVE_NAME)} {args}"
+        home = spec.device_dir or stage
+        run = f"LD_LIBRARY_PATH={q(home + '/lib')} {pin}{q(home + '/bin/' + NATIVE_NAME)} {args}"
     # "; exit $?" keeps sh from exec-ing the runner, so a signal death reads as 128+N on every transport.
     return f"cd {q(stage)} && {run}; exit $?"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from fsplit_mobile.client import SplitClient
-from serve_support import build_tiny_artifact, free_port, random_images
+from serve_support import build_tiny_artifact, free_port, random_images, session_pids
 
 SERVE = [str(Path(sys.executable).parent / "fsplit-serve")]
 
@@ -49,6 +49,44 @@ def test_serves_over_http(artifact, workers):
         assert httpx.get(url + "/v1/model").json()["limits"]["max_payload"] == 2048
         r = httpx.post(url + "/v1/infer", content=b"\0" * 3000, headers={"content-type": "application/octet-stream"})
         assert r.status_code == 413
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+
+
+def _start(artifact, port, workers):
+    return subprocess.Popen(SERVE + ["--artifact", str(artifact), "--port", str(port), "--workers", str(workers),
+                                     "--log-level", "warning"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def test_workers_die_with_a_killed_master_and_a_restart_binds_at_once(artifact):
+    """kill -9 of the master: no process of its session survives (workers, no resource tracker) within a few
+    seconds, and a new fsplit-serve on the same port starts at once. 2 trials here; benchmarks/attack runs 10."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    for _trial in range(2):
+        proc = _start(artifact, port, 2)
+        try:
+            wait_healthy(url, proc)
+            with httpx.Client(timeout=5) as http:  # both workers have served (fresh connections spread)
+                assert all(http.get(url + "/healthz", headers={"connection": "close"}).status_code == 200
+                           for _ in range(6))
+            assert len(session_pids(proc.pid)) >= 3  # master + 2 workers
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            deadline = time.monotonic() + 10
+            while session_pids(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert session_pids(proc.pid) == []
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(url + "/healthz", timeout=2)
+        finally:
+            for pid in session_pids(proc.pid):
+                os.kill(pid, signal.SIGKILL)
+    proc = _start(artifact, port, 1)  # the port is free: binds at once
+    try:
+        wait_healthy(url, proc)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)

@@ -1,0 +1,261 @@
+"""Hostile clients against a real server on loopback (raw sockets): malformed and ambiguous framing, silent and
+slow-header connections, too many connections, huge declared bodies, stalled senders. Every answer is the
+documented JSON error, the connection ends when the body is not read, and valid requests keep working."""
+import json
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+from fsplit_mobile.client import SplitClient
+from fsplit_mobile.serve.app import create_app
+from fsplit_mobile.serve.limits import ServeLimits
+from fsplit_mobile.serve.logfilter import RateLimitFilter
+from fsplit_mobile.serve.protocol import LINGER_BYTES, effective_max_connections
+from serve_support import ThreadedServer, build_tiny_artifact, random_images
+
+OCTET = {"content-type": "application/octet-stream"}
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory):
+    return build_tiny_artifact(tmp_path_factory.mktemp("hostile") / "a")
+
+
+@pytest.fixture(scope="module")
+def payloads(artifact):
+    with SplitClient(artifact, "http://unused") as client:
+        return [client.encode(img)[0] for img in random_images(4, seed=9)]
+
+
+def connect(port, timeout=5.0) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def read_response(s: socket.socket, seconds: float = 5.0) -> tuple[int, dict, bytes, bool]:
+    """(status, headers, body, closed): one response, then whether the server closed the connection."""
+    s.settimeout(seconds)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed before a response: {data!r}")
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:])}
+    want = int(headers.get("content-length", 0))
+    while len(body) < want:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return status, headers, body, closed_by_server(s, seconds)
+
+
+def closed_by_server(s: socket.socket, seconds: float) -> bool:
+    s.settimeout(seconds)
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except TimeoutError:
+        return False
+
+
+def rchar() -> int:
+    """Bytes this process has read through read()/recv() so far (the threaded server runs in it)."""
+    for line in open("/proc/self/io"):
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+HEAD = "POST /v1/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+FRAMING_CASES = [  # (request bytes, expected status)
+    (HEAD + "Content-Length: -1\r\n\r\n", 400),
+    (HEAD + "Content-Length: abc\r\n\r\n", 400),
+    (HEAD + "Content-Length: +4680\r\n\r\n", 400),
+    (HEAD + "Content-Length: 10\r\nContent-Length: 12\r\n\r\n0123456789", 400),
+    (HEAD + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400),
+    (HEAD + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400),
+    (HEAD + "Transfer-Encoding: gzip\r\n\r\n", 501),
+    (HEAD + "X-Big: " + "a" * 20000, 431),  # a head that never ends: refused past h11's 16 KiB
+    ("GARBAGE\r\n\r\n", 400),
+]
+
+
+def test_malformed_and_ambiguous_framing_gets_json_and_close(artifact, payloads):
+    app = create_app(artifact, limits=ServeLimits(max_payload=4096))
+    with ThreadedServer(app) as srv:
+        for raw, want in FRAMING_CASES:
+            with connect(srv.port) as s:
+                s.sendall(raw.encode())
+                status, headers, body, closed = read_response(s)
+            doc = json.loads(body)
+            assert (status, headers["content-type"]) == (want, "application/json"), (raw[-60:], status, body)
+            assert doc["error"] and doc["detail"], doc
+            assert headers.get("connection") == "close" and closed, raw[-60:]
+        r = httpx.post(srv.url + "/v1/infer", content=payloads[0], headers=OCTET)
+        assert r.status_code == 200
+        r = httpx.get(srv.url + "/nowhere")
+        assert r.status_code == 404 and r.json()["error"] == "not_found"
+        r = httpx.delete(srv.url + "/v1/infer")
+        assert r.status_code == 405 and r.json()["error"] == "method_not_allowed" and "POST" in r.headers["allow"]
+
+
+def test_silent_and_slow_header_connections_are_closed(artifact, payloads):
+    limits = ServeLimits(header_timeout_s=0.6, keep_alive_s=0.6)
+    with ThreadedServer(create_app(artifact, limits=limits)) as srv:
+        silent = [connect(srv.port) for _ in range(20)]
+        t0 = time.monotonic()
+        assert all(closed_by_server(s, 3.0) for s in silent)  # closed without a word
+        assert time.monotonic() - t0 < 2.5
+        for s in silent:
+            s.close()
+        with connect(srv.port) as s:  # 1 byte every 0.1 s: the deadline does not move
+            t0 = time.monotonic()
+            for ch in "POST /v1/infer HTTP/1.1\r\nHost: x\r\n"[:12]:
+                s.sendall(ch.encode())
+                time.sleep(0.1)
+            status, headers, body, closed = read_response(s)
+            assert status == 408 and json.loads(body)["error"] == "header_timeout" and closed
+            assert time.monotonic() - t0 < 2.0
+        with connect(srv.port) as s:  # keep-alive: idle after a response is closed too
+            s.sendall(f"{HEAD}Content-Length: {len(payloads[0])}\r\n\r\n".encode() + payloads[0])
+            status, _, _, closed = read_response(s, seconds=3.0)
+            assert status == 200 and closed
+
+
+def test_connection_cap_answers_503_and_recovers(artifact):
+    limits = ServeLimits(max_connections=20, header_timeout_s=30)
+    with ThreadedServer(create_app(artifact, limits=limits)) as srv:
+        held = [connect(srv.port) for _ in range(20)]
+        time.sleep(0.3)
+        with connect(srv.port) as s:
+            status, headers, body, closed = read_response(s)
+        assert status == 503 and json.loads(body)["error"] == "too_many_connections" and closed
+        assert headers["retry-after"] == "1"
+        for s in held:
+            s.close()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # the closes are noticed by the server asynchronously
+            try:
+                if httpx.get(srv.url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        assert httpx.get(srv.url + "/healthz").status_code == 200
+
+
+def test_connection_cap_follows_the_file_limit():
+    assert effective_max_connections(ServeLimits(max_connections=2048), nofile_soft=256) == 192
+    assert effective_max_connections(ServeLimits(max_connections=100), nofile_soft=1 << 20) == 100
+
+
+def _send_until_closed(s: socket.socket, block: bytes, budget_bytes: int, budget_s: float) -> int:
+    sent, deadline = 0, time.monotonic() + budget_s
+    try:
+        while sent < budget_bytes and time.monotonic() < deadline:
+            sent += s.send(block)
+    except (BrokenPipeError, ConnectionResetError, TimeoutError):
+        pass
+    return sent
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_huge_body_is_refused_with_little_reading(artifact, payloads, framing):
+    """A declared 10^12-byte body (or an endless chunked one) costs the server < 1 MB of reading."""
+    limits = ServeLimits(max_payload=4096)
+    with ThreadedServer(create_app(artifact, limits=limits)) as srv:
+        httpx.get(srv.url + "/healthz")  # warm
+        before = rchar()
+        with connect(srv.port, timeout=2.0) as s:
+            if framing == "content-length":
+                s.sendall(f"{HEAD}Content-Length: {10 ** 12}\r\n\r\n".encode())
+                block = b"\0" * 65536
+            else:
+                s.sendall(f"{HEAD}Transfer-Encoding: chunked\r\n\r\n".encode())
+                block = b"10000\r\n" + b"\0" * 65536 + b"\r\n"  # endless 64 KiB chunks
+            result = {}
+            sender = threading.Thread(target=lambda: result.update(sent=_send_until_closed(s, block, 256 << 20, 8.0)))
+            sender.start()
+            status, headers, body, _ = read_response(s, seconds=5.0)
+            sender.join(10)
+        server_read = rchar() - before
+        assert status == 413 and headers.get("connection") == "close", (status, headers, body)
+        assert json.loads(body)["error"] == "payload_too_large"
+        assert server_read < (1 << 20), (server_read, result)
+        assert server_read < limits.max_payload + LINGER_BYTES + (256 << 10)
+        r = httpx.post(srv.url + "/v1/infer", content=payloads[0], headers=OCTET)
+        assert r.status_code == 200
+
+
+def test_stalled_senders_do_not_cost_valid_requests_a_slot(artifact, payloads):
+    """Six connections that send 10 bytes of a body and stall, against 2 running + 4 queued slots: valid
+    requests all get 200; the stalled ones get 408 with Connection: close after --timeout."""
+    limits = ServeLimits(max_concurrency=2, max_queue=4, timeout_s=2.0)
+    with ThreadedServer(create_app(artifact, limits=limits)) as srv:
+        stalled = []
+        for _ in range(6):
+            s = connect(srv.port)
+            s.sendall(f"{HEAD}Content-Length: 500\r\n\r\n".encode() + b"FSCL" + b"\0" * 6)
+            stalled.append(s)
+        time.sleep(0.3)
+        with httpx.Client(timeout=10) as http:
+            statuses = [http.post(srv.url + "/v1/infer", content=payloads[i % 4], headers=OCTET).status_code
+                        for i in range(20)]
+            assert statuses == [200] * 20
+            assert http.get(srv.url + "/healthz").json()["admitted"] == 0
+        for s in stalled:
+            status, headers, body, closed = read_response(s, seconds=5.0)
+            assert status == 408 and headers.get("connection") == "close" and closed
+            s.close()
+
+
+def test_bodies_arriving_are_bounded_by_their_own_count(artifact, payloads):
+    limits = ServeLimits(max_receiving=2, timeout_s=3.0)
+    with ThreadedServer(create_app(artifact, limits=limits)) as srv:
+        slow = []
+        for _ in range(3):
+            s = connect(srv.port)
+            s.sendall(f"{HEAD}Content-Length: 500\r\n\r\n".encode() + b"\0" * 10)
+            time.sleep(0.1)
+            s.sendall(b"\0" * 10)  # a second piece: the body is now "arriving" and holds a receiving slot
+            slow.append(s)
+        time.sleep(0.3)
+        status, headers, body, closed = read_response(slow[2])
+        assert status == 503 and json.loads(body)["error"] == "saturated" and "arriving" in json.loads(body)["detail"]
+        assert headers["retry-after"] and closed
+        r = httpx.post(srv.url + "/v1/infer", content=payloads[0], headers=OCTET)  # complete at once: no slot
+        assert r.status_code == 200
+        for s in slow:
+            s.close()
+
+
+def test_rate_limit_filter_bounds_a_flood():
+    import logging
+
+    now = [0.0]
+    f = RateLimitFilter(burst=3, window_s=10.0, total=5, clock=lambda: now[0])
+
+    def rec(msg):
+        return logging.LogRecord("asyncio", logging.ERROR, __file__, 1, msg, None, None)
+
+    passed = [f.filter(rec("accept failed")) for _ in range(1000)]
+    assert sum(passed) == 3
+    first_other = rec("other -1")
+    assert f.filter(first_other) and "997 log records dropped" in first_other.getMessage()
+    assert sum(f.filter(rec(f"other {i}")) for i in range(100)) == 1  # 5 in all per window
+    now[0] = 11.0
+    r = rec("accept failed")
+    assert f.filter(r) and "99 log records dropped" in r.getMessage()

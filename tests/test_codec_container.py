@@ -147,3 +147,72 @@ def test_length_and_checksum_messages():
         container.unpack(bytes(damaged))
     with pytest.raises(InvalidInputError, match="at least 8 bytes"):
         container.pack(b"abc", (1, 1, 1), b"")
+
+
+def _rewrite_header(data: bytes, version: int, flags: int) -> bytes:
+    head = bytearray(data[:32])
+    head[4:8] = struct.pack("<HH", version, flags)
+    return bytes(head) + struct.pack("<I", zlib.crc32(data[36:], zlib.crc32(bytes(head)))) + data[36:]
+
+
+def test_rate_point_writes_version_2_and_round_trips():
+    tables = _tables()
+    symbols = _latent(tables)
+    plain = encode_latent(tables, symbols)
+    data = encode_latent(tables, symbols, rate_point=17)
+    assert struct.unpack_from("<HH", data, 4) == (2, 17 << 8)
+    assert data[8:] != plain[8:] and data[36:] == plain[36:]  # same payload, CRC covers the flags
+    header = container.read_header(data)
+    assert (header.version, header.rate_point, header.payload_format, header.lanes) == (2, 17, 0, 1)
+    assert header.payload_format is container.PayloadFormat.SINGLE and header.flags == 17 << 8
+    assert np.array_equal(decode_latent(tables, data), symbols)
+    assert container.read_header(plain).rate_point == 0 and container.read_header(plain).version == 1
+    assert encode_latent(tables, symbols, rate_point=0) == plain
+
+
+def test_flags_layout():
+    fmt = container.PayloadFormat
+    assert container.encode_flags(fmt.SINGLE, 1, 0) == 0
+    assert container.encode_flags(fmt.INTERLEAVED, 8, 0) == 0x31
+    assert container.encode_flags(fmt.INTERLEAVED, 32, 255) == 0xFF51
+    assert container.decode_flags(2, 0x0741) == (fmt.INTERLEAVED, 16, 7)
+    assert container.decode_flags(1, 0) == (fmt.SINGLE, 1, 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"rate_point": 256}, "rate_point must be an integer in 0..255"),
+        ({"rate_point": -1}, "rate_point"),
+        ({"payload_format": 2}, "payload_format must be one of"),
+        ({"lanes": 8}, "lanes must be 1 for the single-stream"),
+        ({"payload_format": 1, "lanes": 4}, r"lanes must be one of \(8, 16, 32\)"),
+    ],
+)
+def test_unstorable_formats_are_refused_by_writers(kwargs, message):
+    with pytest.raises(InvalidInputError, match=message):
+        container.pack(b"\0" * 8, (1, 1, 1), b"", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "version,flags,message",
+    [
+        (1, 0x0100, "version 1 defines none"),
+        (2, 0, "version 2 with flags 0"),
+        (3, 0x0100, "unsupported container version 3"),
+        (2, 0x0002, "payload format 2"),
+        (2, 0x0003, "payload format 3"),
+        (2, 0x0004, "reserved bits 2-3"),
+        (2, 0x0008, "reserved bits 2-3"),
+        (2, 0x0010, "lanes field 1 .bits 4-7. must be 0 for the single-stream"),
+        (2, 0x0021, r"lanes field 2 .bits 4-7. gives 4 interleaved lanes"),
+        (2, 0x0061, "gives 64 interleaved lanes"),
+    ],
+)
+def test_unknown_flags_are_refused_naming_the_field(version, flags, message):
+    tables = _tables()
+    data = _rewrite_header(encode_latent(tables, _latent(tables)), version, flags)
+    with pytest.raises(CorruptStreamError, match=message):
+        container.unpack(data)
+    with pytest.raises(CorruptStreamError, match=message):
+        decode_latent(tables, data)

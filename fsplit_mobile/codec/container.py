@@ -89,6 +89,8 @@ def decode_flags(version: int, flags: int) -> tuple[PayloadFormat, int, int]:
         if flags != 0:
             raise CorruptStreamError(f"unknown container flags 0x{flags:04x} (version 1 defines none)")
         return PayloadFormat.SINGLE, 1, 0
+    if flags == 0:
+        raise CorruptStreamError("container version 2 with flags 0 (such a stream is written as version 1)")
     fmt_bits = flags & _FORMAT_MASK
     if fmt_bits not in tuple(PayloadFormat):
         raise CorruptStreamError(f"unknown container flags: payload format {fmt_bits} (bits 0-1; known: 0, 1)")

@@ -254,6 +254,50 @@ static void test_container(void)
     CHECK(fsr_latent_decode(&t, hash, out, len, &h, back, 24) == FSR_ERR_MISMATCH);
 }
 
+static void test_container_flags(void)
+{
+    fsr_tables t = make_tables();
+    fsr_stream_format f = {FSR_FORMAT_SINGLE, 1, 7}, back;
+    uint8_t hash[32], out[512];
+    int32_t sym[2 * 3 * 4], dec[2 * 3 * 4];
+    fsr_container_header h;
+    const char *why = NULL;
+    uint16_t flags = 0;
+    size_t len;
+    memset(hash, 0x5a, sizeof hash);
+    memset(sym, 0, sizeof sym);
+    CHECK(fsr_container_flags(&f, &flags) == FSR_OK && flags == 0x0700);
+    f.payload_format = FSR_FORMAT_INTERLEAVED;
+    f.lanes = 16;
+    CHECK(fsr_container_flags(&f, &flags) == FSR_OK && flags == 0x0741);
+    CHECK(fsr_container_parse_flags(2, 0x0741, &back, &why) == FSR_OK && why[0] == '\0');
+    CHECK(back.payload_format == 1 && back.lanes == 16 && back.rate_point == 7);
+    f.lanes = 4; /* unsupported lane count, and lanes != 1 for the single stream */
+    CHECK(fsr_container_flags(&f, &flags) == FSR_ERR_ARGUMENT);
+    f.payload_format = FSR_FORMAT_SINGLE;
+    CHECK(fsr_container_flags(&f, &flags) == FSR_ERR_ARGUMENT);
+    f.lanes = 1;
+    f.rate_point = 256;
+    CHECK(fsr_container_flags(&f, &flags) == FSR_ERR_ARGUMENT);
+    CHECK(fsr_container_parse_flags(1, 0, &back, &why) == FSR_OK && back.lanes == 1);
+    CHECK(fsr_container_parse_flags(2, 0, &back, &why) == FSR_ERR_FORMAT && strstr(why, "version 1"));
+    CHECK(fsr_container_parse_flags(1, 0x0100, &back, &why) == FSR_ERR_FORMAT && strstr(why, "version 1"));
+    CHECK(fsr_container_parse_flags(3, 0, &back, &why) == FSR_ERR_FORMAT && strstr(why, "version"));
+    CHECK(fsr_container_parse_flags(2, 0x0002, &back, &why) == FSR_ERR_FORMAT && strstr(why, "format"));
+    CHECK(fsr_container_parse_flags(2, 0x0004, &back, &why) == FSR_ERR_FORMAT && strstr(why, "reserved"));
+    CHECK(fsr_container_parse_flags(2, 0x0010, &back, &why) == FSR_ERR_FORMAT && strstr(why, "lanes"));
+    CHECK(fsr_container_parse_flags(2, 0x0021, &back, &why) == FSR_ERR_FORMAT && strstr(why, "lane"));
+    /* a rate point alone makes a version 2 single-stream container that decodes as before */
+    f.rate_point = 3;
+    CHECK(fsr_latent_encode_format(&t, hash, sym, 2, 3, 4, &f, out, sizeof out, &len) == FSR_OK);
+    CHECK(out[4] == 2 && out[5] == 0 && out[6] == 0 && out[7] == 3);
+    CHECK(fsr_latent_decode(&t, hash, out, len, &h, dec, 24) == FSR_OK && h.version == 2);
+    CHECK(h.format.rate_point == 3 && h.format.payload_format == FSR_FORMAT_SINGLE);
+    f.rate_point = 0;
+    CHECK(fsr_latent_encode_format(&t, hash, sym, 2, 3, 4, &f, out, sizeof out, &len) == FSR_OK);
+    CHECK(out[4] == 1 && out[6] == 0 && out[7] == 0);
+}
+
 static void test_strerror(void)
 {
     int code;
@@ -271,6 +315,7 @@ int main(void)
     test_lookup();
     test_tables_file();
     test_container();
+    test_container_flags();
     test_strerror();
     printf("unit: %d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;

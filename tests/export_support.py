@@ -10,7 +10,7 @@ from fsplit_mobile.models.checkpoint import save_checkpoint
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "fsplit_mobile"
 CALIB_DIR = PACKAGE_DIR / "data" / "images" / "calib"
 EVAL_DIR = PACKAGE_DIR / "data" / "images" / "eval"
-RECIPES = Path(__file__).resolve().parent.parent / "export"
+RECIPES = PACKAGE_DIR / "recipes"  # package data (shipped in the wheel)
 
 SMALL_CONFIGS = {
     "frankensplit-fp": {"channels": [16, 24, 16]},

@@ -1,5 +1,5 @@
 """fsplit-bench through the adb transport: the real Debian ``adb`` client and server talk to an adb daemon
-stand-in (fsplit_mobile/bench/testing/adb_standin.py) that is NOT a phone and NOT Android: it speaks the adb
+stand-in (tests/doubles/adb_standin.py) that is NOT a phone and NOT Android: it speaks the adb
 wire protocol and runs shell commands on this host in a temporary folder. What this covers: our use of
 adb push/shell (v2 exit codes, separate stderr)/pull, device lookup, and failure handling."""
 import subprocess
@@ -9,12 +9,12 @@ import pytest
 
 from bench_support import (Tmpfs, build_native_runner, corrupt_encoder_artifact, tiny_artifacts,
                            crashing_runner, free_port, used_kb)
+from doubles.adb_standin import AdbStandin
 from fsplit_mobile.bench.bundle import RunnerSpec
 from fsplit_mobile.bench.errors import (DeviceDisconnectedError, DeviceDiskFullError, DeviceNotFoundError,
                                         RunnerFailedError)
 from fsplit_mobile.bench.result import load_result
 from fsplit_mobile.bench.runner import BenchConfig, run_benchmark
-from fsplit_mobile.bench.testing.adb_standin import AdbStandin
 from fsplit_mobile.bench.transports import AdbTransport
 
 PYTHON = RunnerSpec(kind="python", python=sys.executable)

@@ -2,7 +2,7 @@
 this machine allows: NOT a phone, NOT Android, NOT the APK.
 
 Chain exercised: the real ``fsplit-bench`` CLI -> the real Debian adb client/server -> the adb daemon stand-in
-(fsplit_mobile/bench/testing/adb_standin.py, runs shell commands on this host) -> the ``am start -W -n
+(tests/doubles/adb_standin.py, runs shell commands on this host) -> the ``am start -W -n
 dev.fsplit.demo/.BenchmarkActivity --es bundle DIR --ei runs N --ei warmup M`` command line -> an ``am`` shim on
 the stand-in's PATH (a STAND-IN for Android's activity manager, written below) that parses those extras and
 launches the app's plain-Java benchmark mode (android_demo/core BenchmarkMode.main, compiled with javac, the
@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from bench_support import corrupt_encoder_artifact, free_port, tiny_artifacts
+from doubles.adb_standin import AdbStandin
 from fsplit_mobile.bench.app_runner import APP_COMPONENT, AppNotFinishedError, am_start_command
 from fsplit_mobile.bench.bundle import RunnerSpec
 from fsplit_mobile.bench.errors import DeviceDisconnectedError, RunnerFailedError
 from fsplit_mobile.bench.result import load_result
 from fsplit_mobile.bench.runner import BenchConfig, run_benchmark
-from fsplit_mobile.bench.testing.adb_standin import AdbStandin
 from fsplit_mobile.bench.transports import AdbTransport
 from test_android_core import CODEC, CORE, ENCODER_HELPER, JUNIT, _java_tools, _javac, _sources
 

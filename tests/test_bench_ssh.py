@@ -6,12 +6,12 @@ import pytest
 
 from bench_support import (Tmpfs, build_native_runner, corrupt_encoder_artifact, tiny_artifacts,
                            crashing_runner, free_port, used_kb)
+from doubles.sshd import TempSshd
 from fsplit_mobile.bench.bundle import RunnerSpec
 from fsplit_mobile.bench.errors import (DeviceDisconnectedError, DeviceDiskFullError, DeviceNotFoundError,
                                         RunnerFailedError)
 from fsplit_mobile.bench.result import load_result
 from fsplit_mobile.bench.runner import BenchConfig, run_benchmark
-from fsplit_mobile.bench.testing.sshd import TempSshd
 from fsplit_mobile.bench.transports import open_transport
 
 PYTHON = RunnerSpec(kind="python", python=sys.executable)

@@ -192,8 +192,9 @@ def test_agent_bundle_is_the_device_subpackage_and_runs_from_it(tmp_path):
     out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(tmp_path / "py")}).stdout.splitlines()
     assert all(Path(f).is_relative_to(tmp_path) for f in out[:2]), out
-    assert json.loads(out[2]) == ["fsplit_mobile.bench", "fsplit_mobile.bench.device", "fsplit_mobile.bench.device.agent",
-                            "fsplit_mobile.bench.device.events", "fsplit_mobile.bench.device.ppm"]
+    assert json.loads(out[2]) == ["fsplit_mobile.bench", "fsplit_mobile.bench.device",
+                                  "fsplit_mobile.bench.device.agent", "fsplit_mobile.bench.device.events",
+                                  "fsplit_mobile.bench.device.ppm"]
 
 
 # ---- ELF dependencies ----------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from fsplit_mobile.export.base import (
 from fsplit_mobile.export.calibration import MAX_VIEWS, list_images, load_views
 from fsplit_mobile.export.fidelity import Reference, check_targets, compute_metrics, render_markdown
 from fsplit_mobile.export.manifest import StagedArtifact
-from fsplit_mobile.export.recipe import DEFAULT_RECIPE, load_recipe
+from fsplit_mobile.export.recipe import DEFAULT_RECIPE, bundled_recipes, load_recipe
 from fsplit_mobile.export.targets import get_exporter, resolve_targets
 from fsplit_mobile.runtime.artifact import Artifact, ArtifactError, sha256_path
 from fsplit_mobile.runtime.preprocess import (
@@ -45,6 +45,20 @@ def test_shipped_recipes_parse():
     for path in RECIPES.glob("*.toml"):
         recipe = load_recipe(path)
         assert recipe.architecture, path
+
+
+def test_recipe_by_bundled_name_package_path_or_file(tmp_path, monkeypatch):
+    """A pip-installed user names a bundled recipe; a local file of the same name still wins."""
+    by_name = load_recipe("entropic_student")
+    assert by_name.path == (RECIPES / "entropic_student.toml").resolve() and by_name.model_id == "entropic-student"
+    assert load_recipe("entropic_student.toml").path == by_name.path
+    assert load_recipe("@package/recipes/entropic_student.toml").path == by_name.path
+    assert set(bundled_recipes()) == {p.stem for p in RECIPES.glob("*.toml")}
+    monkeypatch.chdir(tmp_path)
+    _recipe(tmp_path, '[model]\nid = "local"\n').rename(tmp_path / "entropic_student.toml")
+    assert load_recipe("entropic_student.toml").model_id == "local"
+    with pytest.raises(RecipeError, match="does not exist.*bundled recipe: .*entropic_student"):
+        load_recipe("entropic_studnet")
 
 
 def _recipe(tmp_path, body: str) -> Path:

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from fsplit_mobile.bench.e2e import measure_transfer_computed
-from fsplit_mobile.bench.e2e_netns import ShapedLink, probe_modes
-from fsplit_mobile.bench.e2e_report import crossover, speedups
-from fsplit_mobile.bench.e2e_workload import MethodRun, match_quality
+from fsplit_mobile.e2e.study import measure_transfer_computed
+from fsplit_mobile.e2e.netns import ShapedLink, probe_modes
+from fsplit_mobile.e2e.report import crossover, speedups
+from fsplit_mobile.e2e.workload import MethodRun, match_quality
 from serve_support import build_tiny_artifact, random_images
 
 PY = sys.executable
@@ -72,7 +72,7 @@ def test_benchmark_server_and_probe_over_the_link(tmp_path):
     with ShapedLink(rate_mbit=10, rtt_ms=30) as link:
         port = 8471
         server = subprocess.Popen(link.exec_prefix(link.server_ns) + [
-            PY, "-m", "fsplit_mobile.bench.e2e_server", "--split", f"tiny={art}", "--host", link.server_ip,
+            PY, "-m", "fsplit_mobile.e2e.server", "--split", f"tiny={art}", "--host", link.server_ip,
             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             spec = {"base_url": f"http://{link.server_ip}:{port}", "reps": 2, "wait_s": 60,
@@ -80,7 +80,7 @@ def test_benchmark_server_and_probe_over_the_link(tmp_path):
                               "content_type": "application/octet-stream", "files": [str(f) for f in files]}]}
             (tmp_path / "jobs.json").write_text(json.dumps(spec))
             subprocess.run(link.exec_prefix(link.client_ns) + [
-                PY, "-m", "fsplit_mobile.bench.e2e_probe", str(tmp_path / "jobs.json"), str(tmp_path / "out.json")],
+                PY, "-m", "fsplit_mobile.e2e.probe", str(tmp_path / "jobs.json"), str(tmp_path / "out.json")],
                 check=True, timeout=120)
         finally:
             server.terminate()

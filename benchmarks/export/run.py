@@ -118,7 +118,7 @@ def run(args) -> dict:
     from fsplit_mobile.runtime.preprocess import InputConverter, load_rgb
 
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-              "model": "frankensplit-lite0 (bundled default, export/frankensplit_lite0.toml)", "rows": []}
+              "model": "frankensplit-lite0 (bundled default, recipe frankensplit_lite0)", "rows": []}
     out_dir = Path(args.artifacts or tempfile.mkdtemp(prefix="fsplit-export-bench-"))
     image = sorted((REPO / "fsplit_mobile/data/images/eval").iterdir())[0]
     spec = {"shape": [1, 3, 224, 224], "layout": "NCHW", "value_range": [0.0, 1.0], "normalization_in_graph": True}

@@ -134,6 +134,6 @@ def _write_comparison(results, out_dir: Path):
     plot_results(results, out_dir)
 
 
-from .e2e import e2e_command  # noqa: E402  fsplit-bench e2e (split vs offloading over shaped bandwidth; e2e.py)
+from ..e2e.study import e2e_command  # noqa: E402  fsplit-bench e2e (split vs offloading; fsplit_mobile/e2e)
 
 main.add_command(e2e_command)

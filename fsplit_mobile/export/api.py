@@ -430,8 +430,8 @@ def export(target="all", quantize="none", *, checkpoint=None, recipe=None, calib
     """Export a model to one artifact folder per (target, quantization) under `out` (docs/artifact.md).
 
     target: "executorch" | "coreml" | "tflite" | "onnx" | "all" or a list; quantize: "none" | "int8" | ... or a
-    list. With neither `checkpoint` nor `recipe` the bundled default model is exported (recipe
-    export/frankensplit_lite0.toml); `checkpoint` alone uses the checkpoint's own settings; both: the recipe with
+    list. With neither `checkpoint` nor `recipe` the bundled default model is exported (bundled recipe
+    frankensplit_lite0); `checkpoint` alone uses the checkpoint's own settings; both: the recipe with
     that checkpoint. Raises ExportError (one clear line) on the first failure unless keep_going (default: True
     for several targets), in which case every failure is in the summary.
 
@@ -462,8 +462,8 @@ def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, 
         rec = checkpoint_recipe(Path(checkpoint))
     else:
         if not DEFAULT_RECIPE.is_file():
-            raise RecipeError(f"default recipe {DEFAULT_RECIPE} not found (run from a source checkout or pass "
-                              "--recipe/--checkpoint)")
+            raise RecipeError(f"default recipe {DEFAULT_RECIPE} not found: this fsplit-mobile installation lacks its "
+                              "package data (reinstall it, or pass --recipe/--checkpoint)")
         rec = load_recipe(DEFAULT_RECIPE)
     if keep_going is None:
         keep_going = len(targets) * len(quants) > 1

@@ -105,7 +105,8 @@ def _summary_line(r) -> str:
 @click.option("--quantize", "quantize", multiple=True, default=("none",), show_default=True,
               type=click.Choice(QUANTIZATIONS), help="repeatable: one artifact per value")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), help="model checkpoint (default: bundled model)")
-@click.option("--recipe", type=click.Path(dir_okay=False), help="export recipe (TOML, see export/)")
+@click.option("--recipe", type=click.Path(dir_okay=False),
+              help="export recipe: a TOML file, or a bundled recipe's name (fsplit_mobile/recipes/)")
 @click.option("--calib", type=click.Path(file_okay=False), help="calibration image folder for int8")
 @click.option("--input-size", nargs=2, type=int, metavar="H W", help="model input size")
 @click.option("--output", type=click.Choice(("symbols", "latent")), help="graph output (default: recipe, symbols)")

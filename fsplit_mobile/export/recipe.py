@@ -1,4 +1,4 @@
-"""Export recipes: one declarative TOML file per shipped model (top-level export/*.toml).
+"""Export recipes: one declarative TOML file per shipped model (fsplit_mobile/recipes/*.toml, package data).
 
     schema = "fsplit-recipe/1"
     [model]        id, architecture, checkpoint (optional: else --checkpoint), split_point (text)
@@ -9,6 +9,7 @@
     [targets.<name>]  options for that target (e.g. keep_float, reduce_range)
 
 Paths are relative to the recipe file; "@package/..." is inside the installed fsplit_mobile package.
+`--recipe` takes a path, "@package/...", or a bundled recipe's name (`entropic_student`): see recipe_path.
 Unknown sections/keys and wrong types raise RecipeError naming the file and the field.
 """
 from __future__ import annotations
@@ -23,8 +24,9 @@ from .targets import TARGETS
 
 SCHEMA = "fsplit-recipe/1"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-REPO_DIR = PACKAGE_DIR.parent
-RECIPES_DIR = REPO_DIR / "export"
+# Inside the package (not a top-level folder of the checkout) so the wheel carries them: a pip-installed user
+# runs `fsplit-export` from any directory.
+RECIPES_DIR = PACKAGE_DIR / "recipes"
 DEFAULT_RECIPE = RECIPES_DIR / "frankensplit_lite0.toml"
 RESIZE_METHODS = ("bilinear", "bicubic", "nearest", "lanczos")
 TEACHERS = ("efficientnet-lite0", "none")
@@ -96,6 +98,25 @@ class _Fields:
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
             raise self.error(f"{section}.{key}", f"expected {count} numbers, got {value!r}")
         return tuple(kind(v) for v in value)
+
+
+def bundled_recipes() -> list[str]:
+    """Names of the recipes shipped in the package (file stems of fsplit_mobile/recipes/*.toml)."""
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.toml"))
+
+
+def recipe_path(text) -> Path:
+    """A --recipe argument as a file: an existing path; "@package/..." (inside the installed package); or the
+    name of a bundled recipe (`entropic_student`, with or without .toml). A path that exists wins, so a local
+    file named like a bundled recipe is never shadowed."""
+    text = str(text)
+    p = Path(text).expanduser()
+    if p.is_file() or text.startswith("@package/"):
+        return _resolve_path(text, Path.cwd())
+    name = text[:-5] if text.endswith(".toml") else text
+    if "/" not in text and (RECIPES_DIR / f"{name}.toml").is_file():
+        return RECIPES_DIR / f"{name}.toml"
+    return p
 
 
 def _resolve_path(text: str, base: Path) -> Path:
@@ -184,9 +205,9 @@ def parse_recipe(data: dict, path: Path | None = None) -> Recipe:
 
 
 def load_recipe(path) -> Recipe:
-    p = Path(path)
+    p = recipe_path(path)
     if not p.is_file():
-        raise RecipeError(f"recipe {p} does not exist")
+        raise RecipeError(f"recipe {p} does not exist (a path, or a bundled recipe: {', '.join(bundled_recipes())})")
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:

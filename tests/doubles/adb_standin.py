@@ -6,7 +6,7 @@ Supported: CNXN (no AUTH), OPEN/OKAY/WRTE/CLSE streams with one-message flow con
 LIST and QUIT (enough for ``adb push``/``adb pull``). A ``getprop`` script on the PATH of its shells prints
 properties that say "stand-in". Used by tests to exercise the adb transport end to end.
 
-Usage: ``python -m fsplit_mobile.bench.testing.adb_standin --root DIR [--port N]``.
+Usage: ``python tests/doubles/adb_standin.py --root DIR [--port N]``.
 """
 import argparse
 import os

@@ -1,7 +1,7 @@
 """The server process of the end-to-end benchmark (run inside the server network namespace):
 fsplit-serve apps for each split artifact under /split/<name>, the offloading baseline under /offload.
 
-    python -m fsplit_mobile.bench.e2e_server --split fp32=DIR --split int8=DIR --teacher T.onnx --host H --port P
+    python -m fsplit_mobile.e2e.server --split fp32=DIR --split int8=DIR --teacher T.onnx --host H --port P
 """
 import argparse
 
@@ -12,7 +12,7 @@ def build_app(splits: dict, teacher, labels, limits):
     from starlette.routing import Mount, Route
 
     from ..serve.app import create_app
-    from ..serve.offload import OffloadEngine, create_offload_app
+    from .offload import OffloadEngine, create_offload_app
 
     routes = [Route("/healthz", lambda _r: JSONResponse({"status": "ok"}))]
     routes += [Mount(f"/split/{name}", app=create_app(path, limits=limits)) for name, path in splits.items()]

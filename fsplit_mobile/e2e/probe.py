@@ -1,7 +1,7 @@
 """The client process of the end-to-end benchmark (run inside the client network namespace): sends payload
 files to the server over one keep-alive connection per method and times each request.
 
-    python -m fsplit_mobile.bench.e2e_probe JOBS.json OUT.json
+    python -m fsplit_mobile.e2e.probe JOBS.json OUT.json
 
 JOBS.json: {"base_url", "reps", "jobs": [{"method", "path", "content_type", "files": [...]}]}
 OUT.json:  {"results": {method: [{"file", "request_ms", "server_ms", "status"}, ...]}}

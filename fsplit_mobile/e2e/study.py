@@ -2,13 +2,13 @@
 
 1. Quality: on the held-out crops, the split pipeline (each artifact: device encoder in its runtime + rANS
    coding, then fsplit-serve's engine) and JPEG/WebP at many qualities followed by the full teacher; teacher
-   top-1 agreement of each; the codec quality matched to the split model's agreement (e2e_workload).
+   top-1 agreement of each; the codec quality matched to the split model's agreement (workload.py).
 2. Transfer: a server process (fsplit-serve apps + the offloading app) in one network namespace, a client in
-   another, bandwidth shaped with tc tbf and a fixed RTT (e2e_netns); each method's payloads are POSTed over a
+   another, bandwidth shaped with tc tbf and a fixed RTT (netns.py); each method's payloads are POSTed over a
    keep-alive connection at every bandwidth. Where namespaces cannot be used the transfer time is computed
    (RTT + bytes / bandwidth + measured server time) and the results say so.
 3. Report: total latency = device-side compute (median) + request time (median: transfer + server decode +
-   tail), table, plot, speedup vs offloading, crossover bandwidths (e2e_report).
+   tail), table, plot, speedup vs offloading, crossover bandwidths (report.py).
 """
 import json
 import os
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .e2e_workload import DEFAULT_QUALITIES, CODECS, WorkloadError
+from .workload import DEFAULT_QUALITIES, CODECS, WorkloadError
 
 DEFAULT_BANDWIDTHS = (1, 5, 10, 25, 50, 100)
 SERVER_PORT = 8470
@@ -32,7 +32,7 @@ WIRE_FACTOR = 1500 / 1448
 
 
 def machine_description() -> tuple[dict, str]:
-    from .device_info import PROBE_SCRIPT, parse_probe
+    from ..bench.device_info import PROBE_SCRIPT, parse_probe
 
     try:
         text = subprocess.run(["sh", "-c", PROBE_SCRIPT], capture_output=True, text=True, timeout=30).stdout
@@ -59,8 +59,8 @@ def _log(progress, msg):
 
 def measure_quality(splits: dict, crops, qualities, codecs, cache_dir, progress=None) -> dict:
     from ..models.default_model import imagenet_labels
-    from ..serve.offload import OffloadEngine
-    from .e2e_workload import run_offload, run_split, teacher_onnx, teacher_reference
+    from .offload import OffloadEngine
+    from .workload import run_offload, run_split, teacher_onnx, teacher_reference
 
     teacher = teacher_onnx(cache_dir)
     engine = OffloadEngine(teacher, imagenet_labels())
@@ -90,14 +90,14 @@ def _write_payloads(folder: Path, name: str, payloads) -> list[str]:
 
 def measure_transfer_shaped(jobs, splits, teacher, bandwidths, rtt_ms, reps, shaping, workdir, progress=None):
     """Real sockets over a shaped link. Returns ({method: {bw: [rows]}}, link description, link checks)."""
-    from .e2e_netns import ShapedLink
+    from .netns import ShapedLink
 
     mode = "auto" if shaping == "auto" else shaping
     out = {m["method"]: {} for m in jobs}
     checks = {}
     with ShapedLink(rate_mbit=bandwidths[0], rtt_ms=rtt_ms, mode=mode) as link:
         base_url = f"http://{link.server_ip}:{SERVER_PORT}"
-        cmd = link.exec_prefix(link.server_ns) + [sys.executable, "-m", "fsplit_mobile.bench.e2e_server",
+        cmd = link.exec_prefix(link.server_ns) + [sys.executable, "-m", "fsplit_mobile.e2e.server",
                                                   "--teacher", str(teacher), "--host", link.server_ip,
                                                   "--port", str(SERVER_PORT)]
         for name, path in splits.items():
@@ -112,7 +112,7 @@ def measure_transfer_shaped(jobs, splits, teacher, bandwidths, rtt_ms, reps, sha
                 spec_file, out_file = workdir / f"jobs-{bw}.json", workdir / f"probe-{bw}.json"
                 spec_file.write_text(json.dumps(spec))
                 proc = subprocess.run(link.exec_prefix(link.client_ns) + [
-                    sys.executable, "-m", "fsplit_mobile.bench.e2e_probe", str(spec_file), str(out_file)],
+                    sys.executable, "-m", "fsplit_mobile.e2e.probe", str(spec_file), str(out_file)],
                     capture_output=True, text=True, timeout=3600)
                 if proc.returncode != 0:
                     raise WorkloadError(f"probe at {bw} Mbit/s failed: {proc.stderr.strip()[-2000:]}")
@@ -149,9 +149,9 @@ def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float 
             qualities=DEFAULT_QUALITIES, codecs=tuple(CODECS), reps: int = 3, transfer_crops: int = 8,
             shaping: str = "auto", cache_dir=None, progress=print) -> dict:
     """Run the whole benchmark; writes e2e.json, e2e.md and e2e.png into out_dir and returns the results."""
-    from . import e2e_report
-    from .e2e_netns import LinkUnavailable
-    from .e2e_workload import heldout_crops, match_quality
+    from . import report as e2e_report
+    from .netns import LinkUnavailable
+    from .workload import heldout_crops, match_quality
 
     if not splits:
         raise WorkloadError("no split artifacts given")

@@ -3,8 +3,6 @@ every error case with its message."""
 import argparse
 import fractions
 import re
-import sys
-import types
 import zipfile
 from pathlib import Path
 
@@ -274,38 +272,69 @@ def test_fsplit_checkpoint_round_trip(tmp_path, arch, config):
     _assert_same_tables(model.device.entropy_bottleneck, *device.entropy_bottleneck.tables())
 
 
-def test_default_model_architecture_is_dispatched(tmp_path, monkeypatch):
-    calls = []
-    fake = types.ModuleType("fsplit_mobile.models.default_model")
-    fake.load_default_model = lambda path=None: calls.append(Path(path)) or "the default model"
-    monkeypatch.setitem(sys.modules, "fsplit_mobile.models.default_model", fake)
-    path = _save(tmp_path, {"format": ck.FORMAT, "architecture": "frankensplit-lite0", "config": {},
-                            "state_dict": {}, "meta": {}})
-    assert ck.load_checkpoint(path) == "the default model"
-    assert calls == [path]
-
-    class FormatError(ValueError):
-        pass
-
-    def broken(path=None):
-        raise FormatError(f"{path}: decoder keys do not match")
-
-    fake.CheckpointFormatError, fake.load_default_model = FormatError, broken
-    with pytest.raises(ck.CheckpointError, match="decoder keys do not match"):
-        ck.load_checkpoint(path)
-
-
-def test_default_model_checkpoint_round_trip_through_load_checkpoint(tmp_path):
+def _lite0_checkpoint(tmp_path: Path, seed: int = 7):
     from fsplit_mobile.models import default_model
 
     encoder, bottleneck, decoder = default_model.build_trainable()
-    _randomize(encoder, 7)
-    _random_eb(bottleneck, 7)
+    _randomize(encoder, seed)
+    _random_eb(bottleneck, seed)
     bottleneck.update()
     path = default_model.save_checkpoint(tmp_path / "lite0.pt", encoder, bottleneck, decoder,
                                          dict(default_model.DEFAULT_CONFIG), {"note": "synthetic"})
+    return encoder, bottleneck, decoder, path
+
+
+def test_every_layout_is_in_the_one_registry():
+    assert [layout.name for layout in ck.LAYOUTS] == [
+        "default-model", "fsplit-checkpoint/1", "frankensplit", "sc2bench", "compressai"]
+    assert "frankensplit-lite0" in registry.ARCHITECTURES
+    with pytest.raises(ValueError, match="already registered"):
+        ck.register_layout(ck.LAYOUTS[0])
+
+
+def test_a_registered_layout_is_tried_in_its_place(tmp_path, monkeypatch):
+    """A new layout is one match/load pair: registered ahead of CompressAI, it gets the files it matches."""
+    monkeypatch.setattr(ck.layouts, "LAYOUTS", list(ck.LAYOUTS))
+    seen = []
+
+    def load(src, prefix):
+        seen.append((src.path, prefix, sorted(src.state)))
+        return "mine"
+
+    ck.register_layout(ck.Layout("mine", "mine (x.*)", lambda s: "x." if "x.w" in s.keys() else None, load),
+                       before="compressai")
+    assert [layout.name for layout in ck.layouts.LAYOUTS][-2:] == ["mine", "compressai"]
+    path = _save(tmp_path, {"model": {"module.x.w": torch.zeros(1)}})
+    assert ck.load_checkpoint(path) == "mine"
+    assert seen == [(path, "x.", ["x.w"])]
+    with pytest.raises(ck.UnknownLayoutError, match=r"known: .*mine \(x\.\*\)"):
+        ck.load_checkpoint(_save(tmp_path, {"y.w": torch.zeros(1)}, "other.pt"))
+
+
+def test_broken_default_model_checkpoint_raises_a_checkpoint_error(tmp_path):
+    _, _, _, path = _lite0_checkpoint(tmp_path)
+    payload = torch.load(path, weights_only=True)
+    del payload["state_dict"]["decoder.head.weight"]
+    broken = _save(tmp_path, payload, "broken.pt")
+    with pytest.raises(ck.MissingKeysError, match=r"broken.pt: missing key\(s\): decoder.head.weight"):
+        ck.load_checkpoint(broken)
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["decoder"]["depth"] = 2
+    with pytest.raises(ck.UnknownLayoutError, match="cannot build the decoder of 'frankensplit-lite0'.*depth"):
+        ck.load_checkpoint(_save(tmp_path, payload, "config.pt"))
+    payload = torch.load(path, weights_only=True)
+    for name in ("_quantized_cdf", "_cdf_length", "_offset"):
+        del payload["state_dict"][f"entropy_bottleneck.{name}"]
+    with pytest.raises(ck.StoredTablesError, match="entropy_bottleneck has no stored CDF tables"):
+        ck.load_checkpoint(_save(tmp_path, payload, "tables.pt"))
+
+
+def test_default_model_checkpoint_round_trip_through_load_checkpoint(tmp_path):
+    encoder, bottleneck, decoder, path = _lite0_checkpoint(tmp_path)
+    assert not list(path.parent.glob("*.partial"))
     model = ck.load_checkpoint(path)
     assert model.architecture == "frankensplit-lite0" and model.server is not None
+    assert model.model_id == "frankensplit-lite0" and model.meta["note"] == "synthetic"
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         assert torch.equal(model.device(x), encoder.eval()(x))
@@ -325,8 +354,18 @@ def test_bundled_default_model_loads_through_load_checkpoint():
 # ---- errors -------------------------------------------------------------------------------------------------------
 def test_all_errors_share_one_base_class():
     for cls in (ck.CheckpointReadError, ck.UnsafeCheckpointError, ck.UnknownLayoutError, ck.MissingKeysError,
-                ck.UnexpectedKeysError, ck.ShapeMismatchError, ck.InvalidTablesError):
+                ck.UnexpectedKeysError, ck.ShapeMismatchError, ck.StoredTablesError):
         assert issubclass(cls, ck.CheckpointError)
+
+
+def test_each_error_class_is_defined_once():
+    """The default model uses the checkpoint errors; the coder's table error is shared, not copied."""
+    from fsplit_mobile import codec
+    from fsplit_mobile.models import default_model
+
+    assert ck.InvalidTablesError is codec.InvalidTablesError
+    assert issubclass(ck.StoredTablesError, codec.InvalidTablesError)
+    assert default_model.CheckpointFormatError is ck.CheckpointError
 
 
 def test_missing_path_and_directory(tmp_path):
@@ -473,8 +512,9 @@ def test_invalid_stored_tables_are_refused(tmp_path):
     cdf = state["entropy_bottleneck._quantized_cdf"].clone()
     cdf[3, 2] = cdf[3, 1] - 1  # not monotone
     state["entropy_bottleneck._quantized_cdf"] = cdf
-    with pytest.raises(ck.InvalidTablesError, match="_quantized_cdf row 3 is not a valid 16-bit CDF"):
+    with pytest.raises(ck.InvalidTablesError, match="_quantized_cdf row 3 is not a valid 16-bit CDF") as info:
         ck.load_checkpoint(_save(tmp_path, state))
+    assert isinstance(info.value, ck.CheckpointError)
 
 
 def test_non_tensor_value_under_a_device_key(tmp_path):

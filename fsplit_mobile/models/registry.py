@@ -4,16 +4,23 @@ Names (used by checkpoints in the `fsplit-checkpoint/1` format and by export rec
 - ``frankensplit-fp``: FrankenSplit's shallow FP encoder; config ``channels`` (3 ints, default 48, 64, 48).
 - ``entropic-student``: SC2-benchmark FP-based ResNet bottleneck encoder; config ``num_channels`` (96, 48, 24).
 - ``bmshj2018-factorized``: CompressAI FactorizedPrior g_a (and g_s as decoder); config ``N`` (128), ``M`` (192).
+- ``frankensplit-lite0``: the bundled default model (:mod:`.default_model`): FrankenSplit encoder
+  (``encoder_channels``, whose last entry is ``latent_channels``), FeatureSynthesis decoder (``decoder``), and
+  what its server tail and inputs are (``teacher``, ``split_block``, ``input_size``, ``mean``, ``std``, ``model_id``).
 Every architecture also takes ``in_channels`` (3) and ``eb_filters`` (the entropy bottleneck's filters, 3,3,3,3).
+New architectures are added with :func:`register`.
 """
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
 from ..entropy.bottleneck import EntropyBottleneck
+from .decoders import FeatureSynthesis
 from .entropic_student import EntropicStudentEncoder
 from .factorized_prior import FactorizedPriorDecoder, FactorizedPriorEncoder
 from .frankensplit import FrankenSplitEncoder
@@ -29,14 +36,34 @@ class Architecture:
     name: str
     description: str
     defaults: dict[str, Any]
-    make_encoder: Callable[[dict], nn.Module]
-    make_decoder: Callable[[dict], nn.Module] | None = None
+    make_encoder: Callable[[dict[str, Any]], nn.Module]
+    make_decoder: Callable[[dict[str, Any]], nn.Module] | None = None
     # ImageNet normalisation for task models; CompressAI image codecs take pixel/255 as is.
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 
-_COMMON_DEFAULTS = {"in_channels": 3, "eb_filters": (3, 3, 3, 3)}
+_COMMON_DEFAULTS: dict[str, Any] = {"in_channels": 3, "eb_filters": (3, 3, 3, 3)}
+
+LITE0_CONFIG: dict[str, Any] = {
+    "model_id": "frankensplit-lite0",
+    "encoder_channels": [48, 64, 48],
+    "latent_channels": 48,
+    "decoder": {"in_channels": 48, "out_channels": 40, "width": 96, "blocks": 1},
+    "teacher": "efficientnet-lite0",
+    "split_block": 5,
+    "input_size": [224, 224],
+    "mean": [0.485, 0.456, 0.406],
+    "std": [0.229, 0.224, 0.225],
+}
+
+
+def _lite0_encoder(c: dict[str, Any]) -> nn.Module:
+    channels = tuple(c["encoder_channels"])
+    if len(channels) != 3 or channels[-1] != c["latent_channels"]:
+        raise ValueError(f"encoder_channels {list(channels)} must be 3 widths ending in latent_channels {c['latent_channels']}")
+    return FrankenSplitEncoder(channels, in_channels=c["in_channels"])
+
 
 ARCHITECTURES: dict[str, Architecture] = {
     a.name: a
@@ -62,8 +89,25 @@ ARCHITECTURES: dict[str, Architecture] = {
             mean=(0.0, 0.0, 0.0),
             std=(1.0, 1.0, 1.0),
         ),
+        Architecture(
+            "frankensplit-lite0",
+            "bundled default model: FrankenSplit encoder, FeatureSynthesis decoder, EfficientNet-Lite0 tail (server)",
+            LITE0_CONFIG,
+            _lite0_encoder,
+            lambda c: FeatureSynthesis(**c["decoder"]),
+            mean=(0.485, 0.456, 0.406),
+            std=(0.229, 0.224, 0.225),
+        ),
     )
 }
+
+
+def register(arch: Architecture) -> Architecture:
+    """Add an architecture under its name (refusing a second one of the same name); returns it."""
+    if arch.name in ARCHITECTURES:
+        raise ArchitectureError(f"architecture {arch.name!r} is already registered")
+    ARCHITECTURES[arch.name] = arch
+    return arch
 
 
 def architecture(name: str) -> Architecture:
@@ -77,13 +121,13 @@ def architecture(name: str) -> Architecture:
 def resolve_config(name: str, config: dict | None = None) -> dict:
     """The architecture's defaults overridden by `config`; unknown keys raise ArchitectureError."""
     arch = architecture(name)
-    full = {**_COMMON_DEFAULTS, **arch.defaults}
+    full = copy.deepcopy({**_COMMON_DEFAULTS, **arch.defaults})  # nested defaults must not be shared
     unknown = sorted(set(config or {}) - set(full))
     if unknown:
         raise ArchitectureError(
             f"architecture {name!r} does not take config key(s) {', '.join(unknown)} (it takes: {', '.join(sorted(full))})"
         )
-    full.update(config or {})
+    full.update(copy.deepcopy(config or {}))
     return full
 
 
@@ -107,4 +151,8 @@ def build_decoder(name: str, config: dict | None = None) -> nn.Module | None:
     arch = architecture(name)
     if arch.make_decoder is None:
         return None
-    return arch.make_decoder(resolve_config(name, config))
+    cfg = resolve_config(name, config)
+    try:
+        return arch.make_decoder(cfg)
+    except (TypeError, ValueError) as exc:
+        raise ArchitectureError(f"cannot build the decoder of {name!r} with config {cfg}: {exc}") from exc

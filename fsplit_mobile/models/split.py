@@ -6,15 +6,12 @@ Server graph: int32 symbols -> + median -> decoder -> rest of the network -> log
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
+from ..entropy.bottleneck import EntropyBottleneck
 from .gdn import bake_gdn
-
-if TYPE_CHECKING:  # a runtime import would be circular (entropy imports models.parametrizers)
-    from ..entropy.bottleneck import EntropyBottleneck
 
 
 class DeviceModel(nn.Module):

@@ -189,10 +189,15 @@ def training_sampler(size: int, names=TRAIN_IMAGES, max_side: int = 512) -> Crop
     return CropSampler(images, size, weights)
 
 
+# eval/calib: the 4 + 6 photos of the first bundled model; train/val/heldout: the photo sets that
+# scripts/build_datasets.py selects from Debian and PyPI packages (see data/README.md and images/manifest.csv).
+BUNDLED_SPLITS = ("eval", "calib", "train", "val", "heldout")
+
+
 def bundled_images(split: str) -> list[Path]:
-    """The committed eval or calib image files, sorted by name."""
-    if split not in ("eval", "calib"):
-        raise ValueError(f"split must be 'eval' or 'calib', got {split!r}")
+    """The committed image files of one split, sorted by name."""
+    if split not in BUNDLED_SPLITS:
+        raise ValueError(f"split must be one of {', '.join(BUNDLED_SPLITS)}, got {split!r}")
     folder = BUNDLED_IMAGES_DIR / split
     files = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
     if not files:

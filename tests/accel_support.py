@@ -35,18 +35,18 @@ def float_model(path: Path, inject: str | None = None, seed: int = 0) -> Path:
     return Path(path)
 
 
-def inputs(n: int, seed: int = 1) -> list[np.ndarray]:
+def inputs(n: int, seed: int = 1, shape=SHAPE) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    return [rng.random(SHAPE, dtype=np.float32) for _ in range(n)]
+    return [rng.random(shape, dtype=np.float32) for _ in range(n)]
 
 
-def qdq_model(src: Path, dest: Path, activation: str = "u8") -> Path:
+def qdq_model(src: Path, dest: Path, activation: str = "u8", shape=SHAPE) -> Path:
     """Static QDQ quantization of `src` (u8 or u16 activations, int8 weights), calibrated on `inputs`."""
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
     class Reader:
         def __init__(self):
-            self._it = iter([{"image": x} for x in inputs(4, seed=7)])
+            self._it = iter([{"image": x} for x in inputs(4, seed=7, shape=shape)])
 
         def get_next(self):
             return next(self._it, None)
@@ -55,3 +55,38 @@ def qdq_model(src: Path, dest: Path, activation: str = "u8") -> Path:
     quantize_static(str(src), str(dest), Reader(), quant_format=QuantFormat.QDQ, activation_type=act,
                     weight_type=QuantType.QInt8, per_channel=True)
     return Path(dest)
+
+
+def qnn_artifact(onnx_artifact: Path, dest: Path, soc: str = "SM8650", inject: str | None = None) -> Path:
+    """A qnn artifact (docs/artifact.md) made from a float onnx artifact of the bench tests: QDQ u8, compiled for
+    `soc`; `inject` adds an op the HTP does not take (it then runs on the CPU)."""
+    import json
+    import shutil
+
+    from fsplit_mobile.accel.qnn_compile import compile_for_soc
+    from fsplit_mobile.runtime import qnn
+    from fsplit_mobile.runtime.artifact import sha256_path
+
+    dest = Path(dest)
+    dest.mkdir(parents=True)
+    manifest = json.loads((Path(onnx_artifact) / "manifest.json").read_text())
+    src = onnx.load(str(Path(onnx_artifact) / manifest["files"]["encoder"]))
+    if inject:
+        out = src.graph.output[0].name
+        last = src.graph.node[-1]
+        last.output[0] = out + "_pre"
+        src.graph.node.append(helper.make_node(inject, [out + "_pre"], [out], name=f"injected_{inject.lower()}"))
+    work = dest / "work"
+    work.mkdir()
+    onnx.save(src, str(work / "fp32.onnx"))
+    qdq_model(work / "fp32.onnx", work / "qdq.onnx", shape=tuple(manifest["input"]["shape"]))
+    res = compile_for_soc(work / "qdq.onnx", dest / "encoder.onnx", soc)
+    shutil.rmtree(work)
+    shutil.copy(Path(onnx_artifact) / "tables.fsct", dest / "tables.fsct")
+    name, arch = qnn.SOCS[soc]
+    manifest.update(target="qnn", quantization="int8")
+    manifest["accelerator"] = {"kind": "npu", "name": "Qualcomm Hexagon HTP", "soc": soc, "soc_name": name,
+                               "htp_arch": arch, "placement": res.placement.to_dict()}
+    manifest["sha256"] = {n: sha256_path(dest / n) for n in manifest["files"].values()}
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return dest

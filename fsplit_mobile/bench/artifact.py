@@ -3,7 +3,7 @@ from ..runtime.artifact import Artifact
 from ..runtime.artifact import ArtifactError as _RuntimeArtifactError
 from .errors import ArtifactError
 
-RUNNABLE_TARGETS = ("executorch", "tflite", "onnx")
+RUNNABLE_TARGETS = ("executorch", "tflite", "onnx", "qnn", "vulkan")
 
 
 def load_artifact(path) -> Artifact:
@@ -22,5 +22,7 @@ def device_files(art: Artifact):
 def summary(art: Artifact) -> dict:
     return {"path": str(art.path), "model_id": art.model_id, "target": art.target,
             "quantization": art.quantization, "encoder": art.encoder_file.name,
+            "accelerator": {k: v for k, v in (art.accelerator or {}).items() if k not in ("placement", "profile")}
+            or None,
             "encoder_sha256": art.manifest.get("sha256", {}).get(art.encoder_file.name),
             "tables_hash": art.manifest.get("tables", {}).get("content_hash")}

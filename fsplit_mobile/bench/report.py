@@ -58,6 +58,18 @@ def device_lines(result) -> list[str]:
     return out
 
 
+def placement_line(result) -> str | None:
+    """One line on where the encoder ran (accelerated runs), naming every node that fell back to the CPU."""
+    p = result.get("placement")
+    if not p:
+        return None
+    line = (f"placement: {p.get('accelerator')}: {p.get('nodes_on_accelerator')}/{p.get('nodes_total')} nodes on "
+            f"the accelerator, {p.get('partitions')} partition(s)")
+    if p.get("fallback"):
+        return line + "; CPU FALLBACK: " + ", ".join(f"{n['name']} ({n.get('op_type', '?')})" for n in p["fallback"])
+    return line + "; no CPU fallback"
+
+
 def render_markdown(results) -> str:
     parts = ["# fsplit-bench results", "", comparison_table(results), ""]
     for r in results:
@@ -68,6 +80,8 @@ def render_markdown(results) -> str:
         parts += [f"{cfg.get('runs')} runs per image after {cfg.get('warmup')} warm-up runs, images: "
                   f"{', '.join(cfg.get('images', []))}. {cfg.get('preprocessing', '')}", "",
                   stage_table(r), "", *device_lines(r), ""]
+        if placement_line(r):
+            parts += [f"- {placement_line(r)}", ""]
         if r["images"]:
             parts += ["| image | bytes | bpp | stream sha256 |", "|---|---|---|---|"]
             parts += [f"| {i['image']} | {i['bytes']} | {i['bpp']:.4f} | {str(i['stream_sha256'])[:16]} |"

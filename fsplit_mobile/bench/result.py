@@ -56,6 +56,8 @@ def build_result(events, meta: dict, status: str, error: BaseException | None = 
     load = next((e for e in events if e["event"] == "load"), {})
     end = next((e for e in events if e["event"] == "end"), None)
     device_error = next((e for e in events if e["event"] == "error"), None)
+    placement = next(({k: v for k, v in e.items() if k != "event"} for e in events if e["event"] == "placement"),
+                     None)
     samples = [{k: e[k] for k in ("image", "run") + STAGES} for e in events if e["event"] == "sample"]
     images = [{k: e.get(k) for k in ("image", "bytes", "bpp", "symbols_sha256", "stream_sha256", "deterministic")}
               for e in events if e["event"] == "image"]
@@ -73,7 +75,8 @@ def build_result(events, meta: dict, status: str, error: BaseException | None = 
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **meta,
         "runner": {k: hello.get(k) for k in ("runner", "runtime", "threads", "affinity", "pid", "python",
-                                                 "machine") if k in hello},
+                                                 "machine", "accelerator") if k in hello},
+        "placement": placement,  # accelerated runs: nodes on the accelerator vs CPU fallback (runtime.placement)
         "load": {k: load[k] for k in ("model_load_ms", "tables_load_ms", "runtime_import_ms") if k in load},
         "stages": {stage: summarize([s[stage] for s in samples]) for stage in STAGES},
         "images": images,

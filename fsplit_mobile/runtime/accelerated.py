@@ -130,3 +130,37 @@ class OrtAcceleratedBackend:
             os.remove(f)
         os.rmdir(self._profile_dir)
         return placement_from_profile(events, self._label, self._accel_providers)
+
+
+def open_on_accelerator(target: str, path: str, accelerator: str | None, threads: int | None = None,
+                        qnn_libs: str | None = None, soc: str | None = None):
+    """The encoder backend for an artifact of `target` on `accelerator` (npu | gpu | cpu; None: the target's
+    own: npu for qnn, gpu for vulkan, cpu otherwise). Raises AcceleratorUnavailableError naming what is
+    missing or which artifact the accelerator needs."""
+    from .encoders import open_backend
+
+    default = {"qnn": "npu", "vulkan": "gpu"}.get(target, "cpu")
+    accelerator = accelerator or default
+    if accelerator not in ACCELERATORS:
+        raise AcceleratorUnavailableError(f"unknown accelerator {accelerator!r} (choose {', '.join(ACCELERATORS)})")
+    if target == "qnn":
+        if accelerator != "npu":
+            raise AcceleratorUnavailableError(f"a qnn artifact (HTP EP-context{' for ' + soc if soc else ''}) runs "
+                                              f"only with --accelerator npu, not {accelerator}")
+        return OrtAcceleratedBackend(path, "npu", threads, qnn_libs, soc)
+    if target == "onnx" and accelerator == "gpu":
+        return OrtAcceleratedBackend(path, "gpu", threads)
+    if target == "vulkan" and accelerator == "gpu":
+        try:
+            return open_backend("vulkan", path, threads)
+        except EncoderUnavailableError as e:
+            raise AcceleratorUnavailableError(f"--accelerator gpu: the ExecuTorch runtime here cannot run the "
+                                              f"Vulkan delegate (it needs a build with the Vulkan backend and a "
+                                              f"Vulkan driver): {e}") from None
+    if accelerator == default:
+        return open_backend(target, path, threads)
+    needs = {"npu": "a qnn artifact (fsplit-export --target qnn --soc ...)",
+             "gpu": "an onnx artifact (CUDA/TensorRT EPs, e.g. Jetson) or a vulkan artifact",
+             "cpu": "a CPU artifact (executorch, tflite or onnx)"}[accelerator]
+    raise AcceleratorUnavailableError(f"--accelerator {accelerator} needs {needs}; this artifact's target is "
+                                      f"{target!r}")

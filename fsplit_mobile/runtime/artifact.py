@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SCHEMA = "fsplit-artifact/1"
-TARGETS = ("executorch", "coreml", "tflite", "onnx")
-QUANTIZATIONS = ("none", "int8", "int8-dynamic", "int8-weights")
+TARGETS = ("executorch", "coreml", "tflite", "onnx", "qnn", "vulkan")
+QUANTIZATIONS = ("none", "int8", "int8-dynamic", "int8-weights", "fp16")
 REQUIRED_KEYS = ("schema", "model_id", "target", "quantization", "files", "input", "output", "latent", "tables",
                  "tool_versions", "sha256")
 
@@ -115,6 +115,11 @@ class Artifact:
     @property
     def model_id(self) -> str:
         return self.manifest["model_id"]
+
+    @property
+    def accelerator(self) -> dict | None:
+        """The manifest's accelerator block (kind, name, SoC, versions, placement), None for CPU targets."""
+        return self.manifest.get("accelerator")
 
     @property
     def encoder_file(self) -> Path:

@@ -1,7 +1,8 @@
 """Run an artifact's encoder file in the runtime its target names.
 
 Backends: executorch (executorch.runtime, .pte), tflite (ai_edge_litert Interpreter, .tflite), onnx
-(onnxruntime CPU, .onnx). Core ML files run only on Apple platforms: opening one here raises
+(onnxruntime CPU, .onnx), qnn (onnxruntime + QNN EP, an EP-context .onnx; accelerated.py), vulkan (an
+ExecuTorch .pte with the Vulkan delegate: needs a runtime built with it). Core ML files run only on Apple platforms: opening one here raises
 EncoderUnavailableError("cannot execute Core ML on this platform ..."). Each runtime is imported only when
 used, so a board needs just the runtime of the artifact it runs.
 """
@@ -110,9 +111,18 @@ class OnnxRuntimeBackend:
         return self._session.run(None, {self._input: np.ascontiguousarray(x)})[0]
 
 
-BACKENDS = {"executorch": ExecuTorchBackend, "tflite": LiteRtBackend, "onnx": OnnxRuntimeBackend}
+def QnnBackend(path: str, threads: int | None):  # noqa: N802  (a constructor like the classes above)
+    """A QNN EP-context .onnx on the Hexagon NPU (QNN libraries found as runtime/qnn.py says)."""
+    from .accelerated import OrtAcceleratedBackend
+
+    return OrtAcceleratedBackend(path, "npu", threads)
+
+
+BACKENDS = {"executorch": ExecuTorchBackend, "tflite": LiteRtBackend, "onnx": OnnxRuntimeBackend,
+            "qnn": QnnBackend, "vulkan": ExecuTorchBackend}
 RUNTIME_NAMES = {"executorch": "executorch.runtime", "tflite": "ai_edge_litert Interpreter",
-                 "onnx": "onnxruntime CPUExecutionProvider", "coreml": "coremltools"}
+                 "onnx": "onnxruntime CPUExecutionProvider", "coreml": "coremltools",
+                 "qnn": "onnxruntime + QNN EP (HTP)", "vulkan": "executorch.runtime (Vulkan delegate)"}
 
 
 def open_backend(target: str, path, threads: int | None = None):

@@ -103,7 +103,8 @@ def _run(args, sink):
     artifact_dir = os.path.join(args.bundle, "artifact")
     manifest = _load_manifest(artifact_dir)
     try:
-        from fsplit_mobile.runtime.encoders import EncoderUnavailableError, open_backend
+        from fsplit_mobile.runtime.accelerated import AcceleratorUnavailableError, open_on_accelerator
+        from fsplit_mobile.runtime.encoders import EncoderUnavailableError
         from fsplit_mobile.runtime.preprocess import InputConverter, OutputConverter, TensorSpecError
     except ImportError as e:
         raise AgentError(f"fsplit_mobile.runtime not importable on this device: {e}", "setup") from None
@@ -124,9 +125,12 @@ def _run(args, sink):
     ti = time.perf_counter_ns()
     _preimport(manifest["target"])
     t0 = time.perf_counter_ns()
+    soc = (manifest.get("accelerator") or {}).get("soc")
     try:
-        backend = open_backend(manifest["target"], os.path.join(artifact_dir, manifest["files"]["encoder"]),
-                               args.threads)
+        backend = open_on_accelerator(manifest["target"], os.path.join(artifact_dir, manifest["files"]["encoder"]),
+                                      args.accelerator, args.threads, args.qnn_libs, soc)
+    except AcceleratorUnavailableError as e:
+        raise AgentError(str(e), "accelerator") from None
     except EncoderUnavailableError as e:
         raise AgentError(str(e), "runtime") from None
     t1 = time.perf_counter_ns()
@@ -138,11 +142,21 @@ def _run(args, sink):
     t2 = time.perf_counter_ns()
     sink.emit("hello", schema=events.SCHEMA, runner=RUNNER, runtime={"name": backend.name,
               "version": backend.version}, threads=backend.threads, affinity=affinity, pid=os.getpid(),
-              python=platform.python_version(), machine=platform.machine())
+              python=platform.python_version(), machine=platform.machine(),
+              accelerator=args.accelerator or {"qnn": "npu", "vulkan": "gpu"}.get(manifest["target"], "cpu"))
     sink.emit("load", model_load_ms=_ms(t0, t1), tables_load_ms=_ms(t1, t2), runtime_import_ms=_ms(ti, t0))
 
     images = _load_inputs(os.path.join(args.bundle, "inputs"))
     height, width = to_input.height, to_input.width
+
+    placement_sent = []
+
+    def report_placement():
+        """Once, right after the first inference: where the runtime placed each node (accelerated backends)."""
+        placement = getattr(backend, "placement", None)
+        if placement is not None and not placement_sent:
+            placement_sent.append(True)
+            sink.emit("placement", fully_offloaded=placement.fully_offloaded, **placement.to_dict())
 
     def one_pass(rgb):
         a = time.perf_counter_ns()
@@ -153,6 +167,7 @@ def _run(args, sink):
         symbols = to_symbols(y)
         stream = encode_latent(tables, symbols)
         d = time.perf_counter_ns()
+        report_placement()
         return (a, b, c, d), symbols, stream
 
     try:
@@ -191,6 +206,9 @@ def parse_args(argv=None):
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--accelerator", choices=("npu", "gpu", "cpu"), default=None,
+                   help="where the encoder runs (default: the artifact's: npu for qnn, gpu for vulkan, else cpu)")
+    p.add_argument("--qnn-libs", default=None, help="folder with the device's QNN libraries (libQnnHtp.so...)")
     p.add_argument("--events-file", default=None, help="also append events to this file")
     p.add_argument("--streams-dir", default=None, help="write each image's coded stream to DIR/<image>.fscl")
     args = p.parse_args(argv)

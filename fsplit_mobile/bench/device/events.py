@@ -5,6 +5,8 @@ Both the Python device agent and the native runner print one JSON object per lin
 
 ``hello``  runner facts: runner, runtime, threads, affinity, pid
 ``load``   model_load_ms, tables_load_ms
+``placement`` accelerator, nodes_total, nodes_on_accelerator, partitions, fallback, fully_offloaded
+           (accelerated backends, once, after the first inference; fsplit_mobile.runtime.placement)
 ``warmup`` runs (warm-up iterations done, excluded from statistics)
 ``sample`` image, run, preprocess_ms, encoder_ms, entropy_ms, total_ms
 ``image``  image, bytes, bpp, symbols_sha256, stream_sha256, deterministic
@@ -17,12 +19,13 @@ import json
 
 SCHEMA = "fsplit-bench-events/1"
 PREFIX = "@fsplit "
-KINDS = ("hello", "load", "warmup", "sample", "image", "end", "error")
+KINDS = ("hello", "load", "placement", "warmup", "sample", "image", "end", "error")
 STAGES = ("preprocess_ms", "encoder_ms", "entropy_ms", "total_ms")
 
 REQUIRED = {
     "hello": ("schema", "runner", "runtime"),
     "load": ("model_load_ms",),
+    "placement": ("accelerator", "nodes_total", "fallback"),
     "warmup": ("runs",),
     "sample": ("image", "run") + STAGES,
     "image": ("image", "bytes", "bpp", "symbols_sha256", "stream_sha256"),

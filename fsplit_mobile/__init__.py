@@ -2,9 +2,12 @@
 
 __version__ = "0.1.0"
 
+try:
+    # The export API: `fsplit_mobile.export(...)`. Importing the (import-free) package here, before binding the
+    # name, keeps the name the function when export submodules are imported later (see export/__init__.py).
+    from .export import export
+except ModuleNotFoundError as exc:  # a device agent's bundle ships only the packages the agent runs
+    if exc.name != f"{__name__}.export":
+        raise
 
-def export(*args, **kwargs):
-    """Export a model to an artifact folder (see :func:`fsplit_mobile.export.api.export`)."""
-    from .export.api import export as _export
-
-    return _export(*args, **kwargs)
+__all__ = ["__version__", "export"]

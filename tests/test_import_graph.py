@@ -126,3 +126,40 @@ def test_module_imports_first_in_a_fresh_interpreter(module):
     proc = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120,
                           cwd=PACKAGE.parent)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+_EXPORT_NAME_CHECK = """
+import sys, types
+import fsplit_mobile
+assert "torch" not in sys.modules, "import fsplit_mobile must stay cheap"
+import fsplit_mobile.export.recipe
+import fsplit_mobile.export.api
+from fsplit_mobile.export import api, base
+assert isinstance(fsplit_mobile.export, types.FunctionType), type(fsplit_mobile.export)
+assert type(sys.modules["fsplit_mobile.export"]) is types.ModuleType
+assert sys.modules["fsplit_mobile.export"].export is fsplit_mobile.export
+assert api.export is not fsplit_mobile.export and base.ExportError
+try:
+    fsplit_mobile.export("no-such-target", out="/nonexistent")
+except Exception as exc:
+    assert "no-such-target" in str(exc), exc
+else:
+    raise AssertionError("an unknown target was accepted")
+"""
+
+
+def test_export_name_is_the_function_whatever_is_imported():
+    """The package is a plain module (no __class__ swap); `fsplit_mobile.export(...)` stays the documented call."""
+    proc = subprocess.run([sys.executable, "-c", _EXPORT_NAME_CHECK], capture_output=True, text=True, timeout=300,
+                          cwd=PACKAGE.parent)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_top_level_package_imports_without_the_export_package(tmp_path):
+    """The device agent's bundle ships fsplit_mobile/__init__.py without export/; importing it must still work."""
+    (tmp_path / "fsplit_mobile").mkdir()
+    (tmp_path / "fsplit_mobile" / "__init__.py").write_bytes((PACKAGE / "__init__.py").read_bytes())
+    code = "import fsplit_mobile; assert fsplit_mobile.__file__.startswith(%r); assert not hasattr(fsplit_mobile, 'export')"
+    proc = subprocess.run([sys.executable, "-S", "-c", code % str(tmp_path)], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -7,6 +7,8 @@ Names (used by checkpoints in the `fsplit-checkpoint/1` format and by export rec
 - ``frankensplit-lite0``: the bundled default model (:mod:`.default_model`): FrankenSplit encoder
   (``encoder_channels``, whose last entry is ``latent_channels``), FeatureSynthesis decoder (``decoder``), and
   what its server tail and inputs are (``teacher``, ``split_block``, ``input_size``, ``mean``, ``std``, ``model_id``).
+- ``bottleneck-unit-lite0``: frozen EfficientNet-Lite0 head + a bottleneck unit (:mod:`.bottleneck_unit`); config
+  ``split_block``, ``latent_channels``, ``width``, ``stride``. Its checkpoints have their own layout (units by name).
 Every architecture also takes ``in_channels`` (3) and ``eb_filters`` (the entropy bottleneck's filters, 3,3,3,3).
 New architectures are added with :func:`register`.
 """
@@ -65,6 +67,16 @@ def _lite0_encoder(c: dict[str, Any]) -> nn.Module:
     return FrankenSplitEncoder(channels, in_channels=c["in_channels"])
 
 
+def _bottleneck_unit(name: str) -> Callable[[dict[str, Any]], nn.Module]:
+    """A builder from :mod:`.bottleneck_unit`, imported on first use (it loads the teacher package)."""
+    def make(c: dict[str, Any]) -> nn.Module:
+        from . import bottleneck_unit
+
+        return getattr(bottleneck_unit, name)(c)
+
+    return make
+
+
 ARCHITECTURES: dict[str, Architecture] = {
     a.name: a
     for a in (
@@ -97,6 +109,14 @@ ARCHITECTURES: dict[str, Architecture] = {
             lambda c: FeatureSynthesis(**c["decoder"]),
             mean=(0.485, 0.456, 0.406),
             std=(0.229, 0.224, 0.225),
+        ),
+        Architecture(
+            "bottleneck-unit-lite0",
+            "bottleneck unit (Datta et al. 2022) after split_block blocks of the frozen EfficientNet-Lite0; "
+            "checkpoints hold one unit per rate point (models/bottleneck_unit.py)",
+            {"split_block": 15, "latent_channels": 32, "width": 128, "stride": 1},
+            _bottleneck_unit("registry_encoder"),
+            _bottleneck_unit("registry_decoder"),
         ),
     )
 }

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from .. import bottleneck_unit
 from ..split import SplitModel
 from . import compressai, fsplit, torchdistill
 from .errors import UnknownLayoutError, name_list
@@ -19,6 +20,8 @@ from .source import Layout, Source, key_groups
 LAYOUTS: list[Layout] = [
     Layout("default-model", f"the bundled default model ({fsplit.DEFAULT_MODEL_ARCHITECTURE})",
            fsplit.match_default_model, fsplit.load_default_model_layout),
+    Layout("bottleneck-units", f"bottleneck units ({bottleneck_unit.ARCHITECTURE}, one unit per rate point)",
+           bottleneck_unit.match_units_layout, bottleneck_unit.load_units_layout),
     Layout("fsplit-checkpoint/1", "fsplit-checkpoint/1", fsplit.match_fsplit, fsplit.load_fsplit),
     Layout("frankensplit", "FrankenSplit (compression_module.g_a.*)",
            torchdistill.match_frankensplit, torchdistill.load_frankensplit),

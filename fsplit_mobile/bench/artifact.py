@@ -1,17 +1,12 @@
 """Host-side view of an artifact folder: :class:`fsplit_mobile.runtime.Artifact` plus what bench ships."""
 from ..runtime.artifact import Artifact
-from ..runtime.artifact import ArtifactError as _RuntimeArtifactError
-from .errors import ArtifactError
 
 RUNNABLE_TARGETS = ("executorch", "tflite", "onnx", "qnn", "vulkan")
 
 
 def load_artifact(path) -> Artifact:
-    """Open and check an artifact folder (manifest, files, sha256); raise bench's ArtifactError when bad."""
-    try:
-        return Artifact.open(path)
-    except _RuntimeArtifactError as e:
-        raise ArtifactError(str(e)) from None
+    """Open and check an artifact folder (manifest, files, sha256); raises ArtifactError when bad."""
+    return Artifact.open(path)
 
 
 def device_files(art: Artifact):

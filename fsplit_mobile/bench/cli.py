@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from .errors import BenchError
+from .errors import BENCH_ERRORS, BenchError
 
 
 class _DefaultRun(click.Group):
@@ -90,7 +90,7 @@ def run(artifacts, device, runs, warmup, threads, images_dir, image_limit, out_d
             click.echo(f"{art}: encoder p50 {s['encoder_ms']['p50']:.2f} ms, entropy p50 "
                        f"{s['entropy_ms']['p50']:.3f} ms, total p50 {s['total_ms']['p50']:.2f} ms, "
                        f"{result['bytes']['mean']:.0f} bytes/image")
-        except BenchError as e:
+        except BENCH_ERRORS as e:
             failures += 1
             click.echo(f"error: {art}: {type(e).__name__}: {e}", err=True)
             if sub is not None and (sub / "result.json").exists():

@@ -1,12 +1,20 @@
 """Exception types of the benchmark runner. Every failure a user can cause or meet names its problem."""
+from ..runtime.artifact import ArtifactError
+
+__all__ = [
+    "BENCH_ERRORS", "ArtifactError", "BenchError", "DeviceDisconnectedError", "DeviceDiskFullError",
+    "DeviceNotFoundError", "DeviceSpecError", "InputImageError", "NativeRunnerError", "ResultFormatError",
+    "RunnerFailedError", "TransportError",
+]
 
 
 class BenchError(Exception):
     """Base class of all benchmark errors."""
 
 
-class ArtifactError(BenchError):
-    """The artifact folder is missing, incomplete or not runnable by the chosen runner."""
+# An artifact folder that is missing, incomplete or not runnable by the chosen runner raises the runtime's
+# ArtifactError (its one definition, re-exported here), which is not a BenchError: catch BENCH_ERRORS for both.
+BENCH_ERRORS = (BenchError, ArtifactError)
 
 
 class InputImageError(BenchError):

@@ -135,7 +135,7 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
                 command = runner_command(stage, config.runner, config.runs, config.warmup, config.threads,
                                          config.cpus, config.save_streams)
                 res = transport.run(command, on_stdout_line=on_line, timeout=config.timeout_s)
-                _adopt_device_events(transport, stage, recorder, out_dir)
+                _adopt_device_events(transport, stage, recorder, out_dir, required=res.exit_code == 0)
             if res.exit_code != 0:
                 raise _runner_failure(res, recorder.events)
             if not any(e["event"] == "end" for e in recorder.events):
@@ -147,12 +147,15 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
                 _pull_streams(transport, stage, [e["image"] for e in recorder.events if e["event"] == "image"],
                               out_dir)
         except BaseException as e:
+            if pushed and not config.keep_stage:
+                left = _cleanup(transport, stage)
+                if left:  # the link did not allow it: say where it is
+                    recorder.meta["stage_left_on_device"] = {"path": stage, "reason": left}
+                    e.add_note(f"staging folder {stage} left on the device: {left}")
             recorder.save("partial", e)
             if write_report:
                 _write_reports(out_dir, recorder.build("partial", e))
             recorder.close()
-            if pushed and not config.keep_stage:
-                _cleanup(transport, stage)
             if bar is not None:
                 bar.close()
             raise
@@ -167,14 +170,22 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
         return result
 
 
-def _adopt_device_events(transport, stage, recorder, out_dir):
-    """Pull the device-side events file; use it when it holds more than the stream delivered."""
+def _adopt_device_events(transport, stage, recorder, out_dir, required: bool = True):
+    """Pull the device-side events file (every runner writes it); use it when it holds more than the stream
+    delivered. When the runner exited 0 the file is `required`: a run without it is never complete, and the
+    error names the missing file. After a runner failure the streamed events are kept either way."""
     local = Path(out_dir) / EVENTS_FILE
+    remote = f"{stage}/{EVENTS_FILE}"
     try:
-        retry(lambda: transport.pull(f"{stage}/{EVENTS_FILE}", local), attempts=2)
+        retry(lambda: transport.pull(remote, local), attempts=2)
         recorder.merge_pulled(read_events_file(local))
-    except (TransportError, ResultFormatError, OSError):
-        pass  # the streamed events are kept either way
+    except (TransportError, ResultFormatError, OSError) as e:
+        if not required:
+            return
+        why = f"device-side events file {remote} could not be pulled, so the run is not complete: {e}"
+        if isinstance(e, DeviceDisconnectedError):
+            raise DeviceDisconnectedError(why) from e
+        raise ResultFormatError(why) from e
 
 
 def _pull_streams(transport, stage, names, out_dir):
@@ -200,11 +211,13 @@ def _runner_failure(res, events) -> BenchError:
     return RunnerFailedError(f"device runner failed with exit code {code}: {detail}", code, res.tail())
 
 
-def _cleanup(transport, stage):
+def _cleanup(transport, stage) -> str | None:
+    """Remove the staging folder; None when done, else why it stays on the device."""
     try:
         transport.remove(stage)
-    except (TransportError, DeviceDisconnectedError, OSError):
-        pass
+    except (TransportError, OSError) as e:
+        return f"{type(e).__name__}: {e}"
+    return None
 
 
 def _write_reports(out_dir, result):

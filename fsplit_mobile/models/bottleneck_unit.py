@@ -295,3 +295,28 @@ def load_units_layout(src, prefix: str) -> SplitModel:
     config, units = units_from_payload(payload, src.context)
     models = split_models(config, units, True, payload.get("meta"), str(src.path))
     return models[config.get("default_unit") or units[0].name]
+
+
+def combine_units(paths: list, out, names: list[str] | None = None, model_id: str | None = None,
+                  meta: dict | None = None) -> Path:
+    """One checkpoint holding the units of several single- or multi-unit files (same split point), renamed
+    `names` (default: r0, r1, ... in the given order); the first becomes the default rate point."""
+    from .checkpoint import read_checkpoint
+
+    units, split, metas = [], None, {}
+    for path in paths:
+        config, loaded = units_from_payload(read_checkpoint(path), f"{path}: ")
+        if split is not None and config["split_block"] != split:
+            raise BottleneckUnitError(f"{path}: split_block {config['split_block']} differs from {split}")
+        split = config["split_block"]
+        for unit in loaded:
+            metas[str(path)] = read_checkpoint(path).get("meta", {})
+            units.append(unit)
+    names = names or [f"r{i}" for i in range(len(units))]
+    if len(names) != len(units):
+        raise BottleneckUnitError(f"{len(names)} names for {len(units)} units")
+    for unit, name in zip(units, names):
+        unit.name = name
+        unit.config = dict(unit.config, name=name)
+    config = model_config(split, [u.config for u in units], model_id)
+    return save_units(out, config, units, {**(meta or {}), "sources": metas})

@@ -1,0 +1,168 @@
+"""Teacher top-1 agreement against bytes per crop: split models (real rANS bytes) next to WebP and JPEG offloading.
+
+Why here and not in the e2e study: the e2e study measures latency over shaped links on a handful of photos; model
+selection and the headline "does split computing beat the codecs" need agreement/bytes on many photos, with
+nothing but the models and the codecs in the loop. All methods see the same crops (per photo: the center crop
+plus seeded random crops, seeded by the photo's name, as training/evaluate.py does) and are judged against the
+teacher's top-1 on the uncompressed crop.
+
+    python -m fsplit_mobile.training.compare --split heldout --crops 2 --model runs/units.pt --json out.json
+"""
+from __future__ import annotations
+
+import io
+import json
+import platform
+import time
+import zlib
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+from PIL import Image
+
+from .data import bundled_images, eval_crops, load_rgb, normalize
+
+CODECS = {"webp": "WEBP", "jpeg": "JPEG"}
+DEFAULT_QUALITIES = (1, 5, 10, 20, 40, 70)
+
+
+def crops_of(split: str, crops_per_image: int, seed: int = 0) -> torch.Tensor:
+    """(N, 3, 224, 224) crops in [0, 1], quantised to 8 bits (what a camera frame / codec input is)."""
+    out = []
+    for path in bundled_images(split):
+        x = eval_crops(load_rgb(path), 224, crops_per_image, seed + zlib.crc32(path.stem.encode()))
+        out.append(torch.round(x * 255) / 255)
+    return torch.cat(out)
+
+
+def codec_roundtrip(x: torch.Tensor, codec: str, quality: int) -> tuple[torch.Tensor, list[int]]:
+    """Each crop encoded and decoded with PIL; returns (decoded crops, payload sizes in bytes)."""
+    decoded, sizes = [], []
+    for crop in x:
+        rgb = (crop.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, format=CODECS[codec], quality=int(quality))
+        sizes.append(buf.tell())
+        back = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), dtype=np.float32) / 255
+        decoded.append(torch.from_numpy(back).permute(2, 0, 1))
+    return torch.stack(decoded), sizes
+
+
+@torch.no_grad()
+def top1(model, x: torch.Tensor, batch: int = 32) -> torch.Tensor:
+    return torch.cat([model(normalize(x[i:i + batch])).argmax(1) for i in range(0, x.shape[0], batch)])
+
+
+@torch.no_grad()
+def split_point(split_model, x: torch.Tensor, batch: int = 32) -> tuple[torch.Tensor, list[int]]:
+    """Deployed path: int32 symbols -> container bytes (fsplit_mobile.codec) -> decoded symbols -> server logits."""
+    from ..codec.container import decode_latent, encode_latent
+    from ..codec.tables import CodecTables
+
+    eb = split_model.device.entropy_bottleneck
+    tables = CodecTables.from_arrays(*eb.tables())
+    preds, sizes = [], []
+    for i in range(0, x.shape[0], batch):
+        symbols = split_model.device.symbols(normalize(x[i:i + batch])).numpy()
+        decoded = []
+        for s in symbols:
+            data = encode_latent(tables, s)
+            sizes.append(len(data))
+            decoded.append(decode_latent(tables, data))
+        preds.append(split_model.server(torch.from_numpy(np.stack(decoded))).argmax(1))
+    return torch.cat(preds), sizes
+
+
+def _load_split_models(path: str) -> dict:
+    from ..models.bottleneck_unit import ARCHITECTURE, load_units
+    from ..models.checkpoint import load_checkpoint, read_checkpoint
+
+    obj = read_checkpoint(path)
+    if isinstance(obj, dict) and obj.get("architecture") == ARCHITECTURE:
+        return {f"{Path(path).stem}:{k}": v for k, v in load_units(path).items()}
+    return {Path(path).stem: load_checkpoint(path)}
+
+
+def compare(split: str, crops_per_image: int, models: list[str], codecs=("webp", "jpeg"),
+            qualities=DEFAULT_QUALITIES, log=print) -> dict:
+    from ..models.teacher import load_efficientnet_lite0
+
+    teacher = load_efficientnet_lite0()
+    x = crops_of(split, crops_per_image)
+    reference = top1(teacher, x)
+    rows = []
+    for codec in codecs:
+        for q in qualities:
+            started = time.time()
+            decoded, sizes = codec_roundtrip(x, codec, q)
+            agree = float((top1(teacher, decoded) == reference).float().mean())
+            rows.append({"method": f"{codec}-q{q}", "kind": "offload", "agreement": agree,
+                         "bytes_mean": float(np.mean(sizes)), "bytes_median": float(np.median(sizes))})
+            log(f"{codec} q{q}: agreement {agree:.3f} at {np.mean(sizes):.0f} B ({time.time() - started:.0f}s)")
+    for path in models:
+        for name, model in _load_split_models(path).items():
+            preds, sizes = split_point(model, x)
+            agree = float((preds == reference).float().mean())
+            rows.append({"method": name, "kind": "split", "agreement": agree, "bytes_mean": float(np.mean(sizes)),
+                         "bytes_median": float(np.median(sizes)), "checkpoint": str(path)})
+            log(f"{name}: agreement {agree:.3f} at {np.mean(sizes):.0f} B")
+    return {"split": split, "photos": len(bundled_images(split)), "crops_per_image": crops_per_image,
+            "crops": int(x.shape[0]), "teacher": "efficientnet-lite0", "rows": rows,
+            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            "torch": str(torch.__version__)}
+
+
+def at_most_bytes(rows: list[dict], which: str, max_bytes: float, key: str = "codec") -> dict | None:
+    """The best-agreeing row whose mean bytes do not exceed `max_bytes`, among a codec's rows ('webp', 'jpeg';
+    key='codec') or a kind's rows ('split', 'offload'; key='kind')."""
+    fits = [r for r in rows if r["bytes_mean"] <= max_bytes
+            and (r["kind"] == which if key == "kind" else r["method"].startswith(which + "-"))]
+    return max(fits, key=lambda r: r["agreement"]) if fits else None
+
+
+def markdown(result: dict) -> str:
+    lines = [f"{result['crops']} crops ({result['photos']} photos of the `{result['split']}` split, "
+             f"{result['crops_per_image']} per photo), teacher top-1 agreement vs bytes per 224x224 crop", "",
+             "| method | kind | agreement | mean bytes |", "| --- | --- | --- | --- |"]
+    for r in sorted(result["rows"], key=lambda r: (r["kind"], r["bytes_mean"])):
+        lines.append(f"| {r['method']} | {r['kind']} | {r['agreement']:.3f} | {r['bytes_mean']:.0f} |")
+    lines.append("")
+    for c in (r for r in result["rows"] if r["kind"] == "offload"):
+        best = at_most_bytes(result["rows"], "split", c["bytes_mean"], key="kind")
+        if best is None:
+            lines.append(f"- {c['method']} ({c['agreement']:.3f} at {c['bytes_mean']:.0f} B): no split rate point "
+                         "fits in as few bytes")
+            continue
+        verdict = "matched or beaten" if best["agreement"] >= c["agreement"] else "not matched"
+        lines.append(f"- {c['method']} ({c['agreement']:.3f} at {c['bytes_mean']:.0f} B): {verdict} by "
+                     f"{best['method']} ({best['agreement']:.3f} at {best['bytes_mean']:.0f} B)")
+    return "\n".join(lines) + "\n"
+
+
+@click.command()
+@click.option("--split", type=click.Choice(["val", "heldout"]), default="val", show_default=True)
+@click.option("--crops", type=int, default=2, show_default=True, help="crops per photo")
+@click.option("--model", "models", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="split-model checkpoint (repeatable; every rate point of a bottleneck-unit file)")
+@click.option("--codec", "codecs", multiple=True, type=click.Choice(sorted(CODECS)), default=("webp", "jpeg"))
+@click.option("--quality", "qualities", multiple=True, type=int, default=DEFAULT_QUALITIES)
+@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--markdown", "md_path", type=click.Path(dir_okay=False), default=None)
+def main(split, crops, models, codecs, qualities, threads, json_path, md_path):
+    """Agreement vs bytes on a bundled split (model selection: val; final numbers only: heldout)."""
+    torch.set_num_threads(threads)
+    result = compare(split, crops, list(models), codecs, qualities)
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(json.dumps(result, indent=1), encoding="utf-8")
+    text = markdown(result)
+    if md_path:
+        Path(md_path).write_text(text, encoding="utf-8")
+    click.echo(text)
+
+
+if __name__ == "__main__":
+    main()

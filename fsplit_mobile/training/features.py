@@ -1,0 +1,94 @@
+"""Cached teacher features: the frozen head run once per crop, so a bottleneck unit trains without re-running it.
+
+Why: the head is frozen, so its output for a given crop never changes. On a shared 2-core CPU the head costs more
+than the unit itself; caching it (with the augmentations drawn once, `crops_per_image` per photo) makes thousands
+of unit steps affordable. The cache holds, per crop, the teacher's features after each requested split block
+(float16) and the teacher's logits (float32).
+
+    python -m fsplit_mobile.training.features --split train --crops 40 --out .cache/features/train.pt
+"""
+from __future__ import annotations
+
+import time
+import zlib
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+from .data import CropSampler, bundled_images, eval_crops, load_rgb, normalize
+
+DEFAULT_BLOCKS = (5, 11, 15, 16)
+
+
+@torch.no_grad()
+def teacher_features(model, x: torch.Tensor, blocks: tuple[int, ...]) -> tuple[dict[int, torch.Tensor], torch.Tensor]:
+    """({split_block: features after that many blocks}, logits) of the full teacher on normalised images `x`."""
+    from ..models.teacher import TeacherTail, _drop_connect_rates
+
+    rates = _drop_connect_rates(model)
+    out = {}
+    h = model._swish(model._bn0(model._conv_stem(x)))
+    for i, block in enumerate(model._blocks):
+        h = block(h, drop_connect_rate=rates[i])
+        if i + 1 in blocks:
+            out[i + 1] = h
+    logits = TeacherTail(model, len(model._blocks))(h)
+    return out, logits
+
+
+def build_cache(split: str, crops_per_image: int, blocks=DEFAULT_BLOCKS, size: int = 224, seed: int = 0,
+                augment: bool = True, batch: int = 16, log=print) -> dict:
+    """Features of `crops_per_image` crops of every photo of a bundled split.
+
+    augment=True: random-scale crops with flips and colour jitter (training); False: the evaluation crops
+    (center + seeded random, by photo name) that training/evaluate.py uses.
+    """
+    from ..models.teacher import load_efficientnet_lite0
+
+    model = load_efficientnet_lite0()
+    paths = bundled_images(split)
+    rng = np.random.default_rng(seed)
+    feats: dict[int, list[torch.Tensor]] = {b: [] for b in blocks}
+    logits, names = [], []
+    started = time.time()
+    for n, path in enumerate(paths):
+        image = load_rgb(path)
+        if augment:
+            sampler = CropSampler([image], size, min_area=0.15, jitter=0.2, flip=True)
+            x = sampler.batch(rng, crops_per_image)
+        else:
+            x = eval_crops(image, size, crops_per_image, seed + zlib.crc32(path.stem.encode()))
+        x = normalize(x)
+        for i in range(0, x.shape[0], batch):
+            f, lg = teacher_features(model, x[i:i + batch], tuple(blocks))
+            for b in blocks:
+                feats[b].append(f[b].to(torch.float16))
+            logits.append(lg)
+        names += [path.stem] * x.shape[0]
+        if (n + 1) % 10 == 0 or n + 1 == len(paths):
+            log(f"features {split}: {n + 1}/{len(paths)} photos, {time.time() - started:.0f}s")
+    return {"split": split, "size": size, "seed": seed, "augment": augment, "names": names,
+            "features": {b: torch.cat(v) for b, v in feats.items()}, "logits": torch.cat(logits)}
+
+
+@click.command()
+@click.option("--split", type=click.Choice(["train", "val", "heldout"]), required=True)
+@click.option("--crops", type=int, default=40, show_default=True, help="crops per photo")
+@click.option("--blocks", default=",".join(map(str, DEFAULT_BLOCKS)), show_default=True,
+              help="split blocks whose features are stored")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+def main(split, crops, blocks, seed, threads, out):
+    """Write the feature cache of one bundled split (augmented crops for train, evaluation crops otherwise)."""
+    torch.set_num_threads(threads)
+    cache = build_cache(split, crops, tuple(int(b) for b in blocks.split(",")), seed=seed, augment=split == "train")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    torch.save(cache, out)
+    click.echo(f"wrote {out}: {len(cache['names'])} crops")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,372 @@
+"""One training entry point for the split models: bottleneck units and the FrankenSplit-style default model.
+
+    python -m fsplit_mobile.training.train bottleneck-unit --split-block 15 --lmbda 0.5 --out runs/b15.pt
+    python -m fsplit_mobile.training.train frankensplit --out runs/fs.pt
+
+Both minimise  mse_weight * NMSE(features) + kd_weight * T^2 * KL(teacher || split logits at temperature T)
++ lmbda * bits per pixel, where the split logits come from the frozen teacher tail run on the reconstructed
+features (distillation through the frozen tail), and the entropy bottleneck's quantiles are fitted by its
+auxiliary loss (solved exactly at the end). A bottleneck unit reads cached teacher features
+(training/features.py: augmented crops drawn once); the FrankenSplit encoder sees images, so its crops are drawn
+on the fly from the bundled training photos.
+
+Why one loop: the two differ only in what produces the features at the split; the loss, schedule, logging,
+checkpointing and validation are shared. Every run writes `<out>.log` (the exact command first), keeps
+`<out>.state` (weights, optimiser, step, RNG) every `--save-every` steps so `--resume` continues an interrupted
+run where it stopped, evaluates on the validation split (never the held-out one) and writes the checkpoint with
+the validation numbers in its meta. It uses a CUDA GPU when one is available (`--device auto`) and needs none.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .distill import fit_quantiles, lr_at, seed_everything
+
+INPUT_PIXELS = 224 * 224
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def split_loss(f_hat, f, likelihoods, logits_t, tail, pixels: int, mse_weight: float, kd_weight: float,
+               lmbda: float, temperature: float) -> tuple[torch.Tensor, dict]:
+    """The shared objective; returns (loss, parts)."""
+    nmse = ((f_hat - f) ** 2).mean() / (f ** 2).mean().clamp_min(1e-8)
+    bpp = -torch.log2(likelihoods).sum() / pixels
+    loss = mse_weight * nmse + lmbda * bpp
+    kd = torch.zeros((), device=f.device)
+    agree = torch.zeros((), device=f.device)
+    if kd_weight:
+        logits_s = tail(f_hat)
+        t = temperature
+        kd = F.kl_div(F.log_softmax(logits_s / t, 1), F.log_softmax(logits_t / t, 1), log_target=True,
+                      reduction="batchmean") * t * t
+        loss = loss + kd_weight * kd
+        agree = (logits_s.argmax(1) == logits_t.argmax(1)).float().mean()
+    parts = {"loss": loss, "nmse": nmse, "bpp": bpp, "kd": kd, "agree": agree}
+    return loss, {k: float(v.detach()) for k, v in parts.items()}
+
+
+class UnitTask:
+    """Bottleneck unit on cached features (train and validation caches from training/features.py)."""
+
+    def __init__(self, split_block: int, unit_cfg: dict, train_cache: str, val_cache: str, device):
+        from ..models import bottleneck_unit as bu
+        from ..models.teacher import TeacherTail, load_efficientnet_lite0
+
+        self.split_block = split_block
+        self.unit = bu.build_unit(split_block, unit_cfg)
+        self.modules = self.unit.modules()
+        self.tail = TeacherTail(load_efficientnet_lite0(), split_block).eval().to(device)
+        for p in self.tail.parameters():
+            p.requires_grad_(False)
+        train = torch.load(train_cache, weights_only=True)
+        val = torch.load(val_cache, weights_only=True)
+        for name, cache in (("train", train), ("validation", val)):
+            if split_block not in cache["features"]:
+                raise click.UsageError(f"{name} cache has no features after block {split_block} "
+                                       f"(has {sorted(cache['features'])})")
+        self.train_f, self.train_logits = train["features"][split_block], train["logits"]
+        self.val_f, self.val_logits = val["features"][split_block], val["logits"]
+        self.device = device
+        self.bottleneck = self.unit.entropy_bottleneck
+        for m in self.modules.values():
+            m.to(device)
+
+    def batch(self, rng: np.random.Generator, n: int):
+        idx = torch.from_numpy(rng.integers(0, self.train_f.shape[0], n))
+        # flips, crops and colour jitter were drawn when the cache was built
+        return self.train_f[idx].float().to(self.device), self.train_logits[idx].to(self.device)
+
+    def forward(self, f):
+        y = self.unit.encoder(f)
+        y_tilde, likelihoods = self.bottleneck(y)
+        return self.unit.decoder(y_tilde), likelihoods
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        """Hard-rounded symbols as deployed: agreement with the teacher and ideal bytes under the float model."""
+        agree = bits = 0.0
+        n = self.val_f.shape[0]
+        for i in range(0, n, 64):
+            f = self.val_f[i:i + 64].float().to(self.device)
+            y = self.unit.encoder(f)
+            sym = self.bottleneck.symbols(y)
+            _, likelihoods = self.bottleneck(y, training=False)
+            logits = self.tail(self.unit.decoder(self.bottleneck.dequantize(sym)))
+            agree += float((logits.argmax(1).cpu() == self.val_logits[i:i + 64].argmax(1)).sum())
+            bits += float(-torch.log2(likelihoods).sum())
+        return {"val_agreement": agree / n, "val_bytes_estimated": bits / 8 / n, "val_crops": n}
+
+
+class FrankenSplitTask:
+    """FrankenSplit encoder + FeatureSynthesis decoder on images (split after block 5), crops drawn on the fly."""
+
+    def __init__(self, crop: int, device):
+        from ..models.default_model import DEFAULT_CONFIG, build_trainable
+        from ..models.teacher import load_teacher
+        from .data import CropSampler, bundled_images, load_rgb
+
+        self.config = dict(DEFAULT_CONFIG)
+        encoder, self.bottleneck, decoder = build_trainable(self.config)
+        self.modules = {"encoder": encoder, "entropy_bottleneck": self.bottleneck, "decoder": decoder}
+        _, self.head, self.tail = load_teacher()
+        self.head.to(device), self.tail.to(device)
+        self.sampler = CropSampler([load_rgb(p) for p in bundled_images("train")], crop)
+        self.val_paths = bundled_images("val")
+        self.device = device
+        for m in self.modules.values():
+            m.to(device)
+
+    def batch(self, rng: np.random.Generator, n: int):
+        from .data import normalize
+
+        x = normalize(self.sampler.batch(rng, n)).to(self.device)
+        with torch.no_grad():
+            f = self.head(x)
+            logits = self.tail(f)
+        self._x = x
+        return f, logits
+
+    def forward(self, f):
+        y = self.modules["encoder"](self._x)
+        y_tilde, likelihoods = self.bottleneck(y)
+        return self.modules["decoder"](y_tilde), likelihoods
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        from .evaluate import evaluate_split
+
+        m = evaluate_split(self.modules["encoder"], self.bottleneck, self.modules["decoder"], self.head, self.tail,
+                           images=self.val_paths, crops_per_image=8, use_coder=False)
+        for mod in self.modules.values():
+            mod.train()
+        return {"val_agreement": m["top1_agreement"], "val_bytes_estimated": m["bpp_estimated"] * INPUT_PIXELS / 8,
+                "val_crops": m["crops"]}
+
+
+def _state(task, opt, aux_opt, step: int, rng: np.random.Generator, history: list, best: dict) -> dict:
+    return {"step": step, "modules": {k: m.state_dict() for k, m in task.modules.items()},
+            "opt": opt.state_dict(), "aux_opt": aux_opt.state_dict(), "rng": rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(), "history": history, "best": best}
+
+
+def run(task, steps: int, batch_size: int, lr: float, lmbda: float, mse_weight: float, kd_weight: float,
+        temperature: float, pixels_per_sample: int, state_path: Path, resume: bool, log, save_every: int = 200,
+        val_every: int = 500, log_every: int = 50, density_lr_scale: float = 10.0, seed: int = 0) -> dict:
+    """The training loop; returns the final state dict (history and validation records included)."""
+    seed_everything(seed)
+    rng = np.random.default_rng(seed)
+    bottleneck = task.bottleneck
+    density = [p for n, p in bottleneck.named_parameters() if n != "quantiles"]
+    net = [p for k, m in task.modules.items() if k != "entropy_bottleneck" for p in m.parameters()]
+    opt = torch.optim.Adam([{"params": net, "scale": 1.0}, {"params": density, "scale": density_lr_scale}], lr=lr)
+    aux_opt = torch.optim.Adam([bottleneck.quantiles], lr=1e-3)
+    start, history, best = 0, [], {}
+    if resume and state_path.exists():
+        state = torch.load(state_path, weights_only=False)
+        for k, m in task.modules.items():
+            m.load_state_dict(state["modules"][k])
+        opt.load_state_dict(state["opt"])
+        aux_opt.load_state_dict(state["aux_opt"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        start, history, best = state["step"], state["history"], state["best"]
+        log(f"# resumed from {state_path} at step {start}")
+    for m in task.modules.values():
+        m.train()
+    started, window = time.time(), []
+    for step in range(start, steps):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, steps, lr) * group["scale"]
+        f, logits_t = task.batch(rng, batch_size)
+        f_hat, likelihoods = task.forward(f)
+        loss, parts = split_loss(f_hat, f, likelihoods, logits_t, task.tail, pixels_per_sample * f.shape[0],
+                                 mse_weight, kd_weight, lmbda, temperature)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net + density, 5.0)
+        opt.step()
+        aux = bottleneck.loss()
+        aux_opt.zero_grad()
+        aux.backward()
+        aux_opt.step()
+        window.append(parts)
+        done = step + 1
+        if done % log_every == 0 or done == steps:
+            mean = {k: float(np.mean([w[k] for w in window])) for k in window[0]}
+            rate = (done - start) / max(1e-6, time.time() - started)
+            eta = (steps - done) / max(rate, 1e-9)
+            log(f"step {done}/{steps} loss {mean['loss']:.4f} nmse {mean['nmse']:.4f} kd {mean['kd']:.4f} "
+                f"bpp {mean['bpp']:.5f} (~{mean['bpp'] * INPUT_PIXELS / 8:.0f} B) train-agree {mean['agree']:.3f} "
+                f"lr {opt.param_groups[0]['lr']:.2e} | {rate:.1f} steps/s, eta {eta / 60:.1f} min")
+            history.append({"step": done, **mean})
+            window = []
+        if done % val_every == 0 or done == steps:
+            for m in task.modules.values():
+                m.eval()
+            v = task.validate()
+            for m in task.modules.values():
+                m.train()
+            history.append({"step": done, **v})
+            log(f"  validation at {done}: agreement {v['val_agreement']:.3f}, ~{v['val_bytes_estimated']:.0f} B "
+                f"per 224x224 crop ({v['val_crops']} crops)")
+            best = v
+        if done % save_every == 0 or done == steps:
+            torch.save(_state(task, opt, aux_opt, done, rng, history, best), state_path)
+    return {"history": history, "validation": best}
+
+
+def _log_to(path: Path):
+    fh = open(path, "a", encoding="utf-8")
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+        fh.write(line + "\n")
+        fh.flush()
+
+    return log
+
+
+def _header(log, out: Path, device) -> str:
+    command = "python -m fsplit_mobile.training.train " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    log(f"# {command}")
+    log(f"# {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')} torch {torch.__version__} "
+        f"{platform.machine()} device {device} threads {torch.get_num_threads()}")
+    return command
+
+
+def _common(f):
+    for opt in reversed([
+        click.option("--out", type=click.Path(dir_okay=False), required=True, help="checkpoint to write"),
+        click.option("--steps", type=int, default=4000, show_default=True),
+        click.option("--batch-size", type=int, default=32, show_default=True),
+        click.option("--lr", type=float, default=1e-3, show_default=True),
+        click.option("--lmbda", type=float, default=1.0, show_default=True, help="rate weight (per bpp)"),
+        click.option("--mse-weight", type=float, default=1.0, show_default=True),
+        click.option("--kd-weight", type=float, default=1.0, show_default=True,
+                     help="KL through the frozen tail (0: feature distillation only)"),
+        click.option("--temperature", type=float, default=1.0, show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--threads", type=int, default=1, show_default=True),
+        click.option("--device", default="auto", show_default=True, help="auto (CUDA if available), cpu, cuda"),
+        click.option("--resume/--no-resume", default=True, show_default=True, help="continue from <out>.state"),
+        click.option("--val-every", type=int, default=500, show_default=True),
+    ]):
+        f = opt(f)
+    return f
+
+
+@click.group()
+def main():
+    """Train a split model (see the module docstring for the objective)."""
+
+
+@main.command("bottleneck-unit")
+@_common
+@click.option("--split-block", type=int, default=15, show_default=True, help="teacher blocks run on the device")
+@click.option("--latent-channels", type=int, default=32, show_default=True)
+@click.option("--width", type=int, default=128, show_default=True)
+@click.option("--stride", type=int, default=1, show_default=True)
+@click.option("--name", default="r0", show_default=True, help="rate-point name of the unit")
+@click.option("--train-cache", default=".cache/features/train.pt", show_default=True)
+@click.option("--val-cache", default=".cache/features/val.pt", show_default=True)
+def bottleneck_unit(out, steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, threads, device,
+                    resume, val_every, split_block, latent_channels, width, stride, name, train_cache, val_cache):
+    """Train one bottleneck unit (one rate point) on cached teacher features."""
+    from ..models import bottleneck_unit as bu
+
+    torch.set_num_threads(threads)
+    dev = pick_device(device)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log = _log_to(out.with_suffix(out.suffix + ".log"))
+    command = _header(log, out, dev)
+    cfg = {"name": name, "latent_channels": latent_channels, "width": width, "stride": stride}
+    task = UnitTask(split_block, cfg, train_cache, val_cache, dev)
+    log(f"# unit {cfg} after block {split_block}; {task.train_f.shape[0]} training crops "
+        f"{tuple(task.train_f.shape[1:])}, {task.val_f.shape[0]} validation crops")
+    started = time.time()
+    result = run(task, steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, INPUT_PIXELS,
+                 Path(str(out) + ".state"), resume, log, val_every=val_every, seed=seed)
+    for m in task.modules.values():
+        m.to("cpu").eval()
+    aux = fit_quantiles(task.bottleneck)
+    task.bottleneck.update(force=True)
+    task.tail.to("cpu")
+    task.device = torch.device("cpu")
+    final = task.validate()
+    log(f"# final (tables built, aux {aux:.4f}) validation: {json.dumps(final)}")
+    meta = {"command": command, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "objective": {"lmbda": lmbda, "mse_weight": mse_weight, "kd_weight": kd_weight,
+                          "temperature": temperature}, "steps": steps, "batch_size": batch_size, "lr": lr,
+            "seed": seed, "train_seconds": round(time.time() - started), "validation": final,
+            "history": result["history"], "data": "train/val splits of fsplit_mobile/data/images (manifest.csv)"}
+    config = bu.model_config(split_block, [cfg])
+    bu.save_units(out, config, [task.unit], meta)
+    log(f"# wrote {out} ({out.stat().st_size} bytes)")
+
+
+@main.command("combine")
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+@click.option("--name", "names", multiple=True, help="rate-point names, in order (default r0, r1, ...)")
+@click.argument("checkpoints", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def combine(out, names, checkpoints):
+    """Put the units of several bottleneck-unit checkpoints (same split point) into one, one per rate point."""
+    from ..models import bottleneck_unit as bu
+
+    path = bu.combine_units(list(checkpoints), out, list(names) or None)
+    click.echo(f"wrote {path} with {len(bu.load_units(path, with_server=False))} rate points")
+
+
+@main.command("frankensplit")
+@_common
+@click.option("--crop", type=int, default=128, show_default=True, help="training crop side (multiple of 32)")
+def frankensplit(out, steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, threads, device,
+                 resume, val_every, crop):
+    """Train the FrankenSplit-style model (the bundled default's architecture) on the bundled training photos."""
+    from ..models.default_model import save_checkpoint
+
+    if crop % 32:
+        raise click.BadParameter(f"must be a multiple of 32, got {crop}", param_hint="--crop")
+    torch.set_num_threads(threads)
+    dev = pick_device(device)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log = _log_to(out.with_suffix(out.suffix + ".log"))
+    command = _header(log, out, dev)
+    task = FrankenSplitTask(crop, dev)
+    started = time.time()
+    result = run(task, steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, crop * crop,
+                 Path(str(out) + ".state"), resume, log, val_every=val_every, seed=seed)
+    for m in task.modules.values():
+        m.to("cpu").eval()
+    task.head.to("cpu"), task.tail.to("cpu")
+    aux = fit_quantiles(task.bottleneck)
+    task.bottleneck.update(force=True)
+    final = task.validate()
+    log(f"# final (tables built, aux {aux:.4f}) validation: {json.dumps(final)}")
+    meta = {"command": command, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "seed": seed, "steps": steps, "batch_size": batch_size, "crop": crop, "lambda": lmbda, "lr": lr,
+            "kd_weight": kd_weight, "mse_weight": mse_weight, "temperature": temperature,
+            "train_seconds": round(time.time() - started), "validation": final, "history": result["history"]}
+    save_checkpoint(out, task.modules["encoder"], task.bottleneck, task.modules["decoder"], task.config, meta)
+    log(f"# wrote {out} ({out.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Bottleneck units: checkpoint layout (one unit per rate point), refusal of incomplete files, and the training
+entry point (progress log, exact command, resume)."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from fsplit_mobile.models import bottleneck_unit as bu
+from fsplit_mobile.models.checkpoint import MissingKeysError, UnexpectedKeysError, load_checkpoint, read_checkpoint
+
+pytest.importorskip("efficientnet_lite_pytorch")
+
+
+def _units(split: int = 16, names=("low", "high")):
+    cfg = bu.model_config(split, [{"name": n, "latent_channels": 4 + 4 * i, "width": 16} for i, n in enumerate(names)])
+    torch.manual_seed(0)
+    units = [bu.build_unit(split, u) for u in cfg["units"]]
+    for u in units:
+        u.entropy_bottleneck.update(force=True)
+    return cfg, units
+
+
+def test_round_trip_every_rate_point_shares_the_teacher(tmp_path):
+    cfg, units = _units()
+    path = bu.save_units(tmp_path / "u.pt", cfg, units, {"note": "test"})
+    default = load_checkpoint(path)
+    assert default.architecture == bu.ARCHITECTURE and default.meta["rate_point"] == "low"
+    models = bu.load_units(path)
+    assert list(models) == ["low", "high"]
+    assert models["low"].device.encoder.head is models["high"].device.encoder.head
+    x = torch.rand(2, 3, 224, 224)
+    for name, unit in zip(models, units):
+        symbols = models[name].device.symbols(x)
+        assert symbols.dtype == torch.int32 and tuple(symbols.shape) == (2, unit.config["latent_channels"], 7, 7)
+        logits = models[name].server(symbols)
+        assert logits.shape == (2, 1000)
+        # the loaded unit computes what the saved one did
+        with torch.no_grad():
+            expected = unit.decoder(unit.entropy_bottleneck.dequantize(
+                unit.entropy_bottleneck.symbols(unit.encoder(models[name].device.encoder.head(x)))))
+            assert torch.equal(models[name].server.decoder(symbols.float() + models[name].server.medians), expected)
+
+
+def test_checkpoint_lacking_a_unit_is_refused_naming_it(tmp_path):
+    cfg, units = _units()
+    path = bu.save_units(tmp_path / "u.pt", cfg, units)
+    payload = read_checkpoint(path)
+    payload["state_dict"] = {k: v for k, v in payload["state_dict"].items() if not k.startswith("units.high.")}
+    torch.save(payload, tmp_path / "lacking.pt")
+    with pytest.raises(MissingKeysError, match="'high'"):
+        load_checkpoint(tmp_path / "lacking.pt")
+    payload = read_checkpoint(path)
+    payload["state_dict"]["units.stray.encoder.w"] = torch.zeros(1)
+    torch.save(payload, tmp_path / "stray.pt")
+    with pytest.raises(UnexpectedKeysError, match="units.stray"):
+        load_checkpoint(tmp_path / "stray.pt")
+
+
+def test_bad_split_and_names_are_refused():
+    with pytest.raises(bu.BottleneckUnitError, match="split_block 7"):
+        bu.model_config(7, [{"name": "a"}])
+    with pytest.raises(bu.BottleneckUnitError, match="distinct names"):
+        bu.model_config(16, [{"name": "a"}, {"name": "a"}])
+
+
+def test_combine_orders_rate_points(tmp_path):
+    cfg, units = _units(names=("a", "b"))
+    one = bu.save_units(tmp_path / "one.pt", bu.model_config(16, [units[0].config]), [units[0]])
+    two = bu.save_units(tmp_path / "two.pt", bu.model_config(16, [units[1].config]), [units[1]])
+    out = bu.combine_units([two, one], tmp_path / "both.pt")
+    assert list(bu.load_units(out, with_server=False)) == ["r0", "r1"]
+    assert read_checkpoint(out)["config"]["units"][0]["latent_channels"] == units[1].config["latent_channels"]
+
+
+def test_training_entry_point_logs_and_resumes(tmp_path):
+    torch.manual_seed(0)
+    cache = {"features": {16: torch.randn(24, 320, 7, 7).half()}, "logits": torch.randn(24, 1000), "names": []}
+    torch.save(cache, tmp_path / "c.pt")
+    out = tmp_path / "unit.pt"
+    base = [sys.executable, "-m", "fsplit_mobile.training.train", "bottleneck-unit", "--split-block", "16",
+            "--latent-channels", "4", "--width", "16", "--batch-size", "4", "--val-every", "3",
+            "--train-cache", str(tmp_path / "c.pt"), "--val-cache", str(tmp_path / "c.pt"), "--out", str(out)]
+    subprocess.run(base + ["--steps", "3"], check=True, capture_output=True, timeout=300)
+    first = read_checkpoint(out)
+    assert first["meta"]["steps"] == 3 and 0.0 <= first["meta"]["validation"]["val_agreement"] <= 1.0
+    subprocess.run(base + ["--steps", "5"], check=True, capture_output=True, timeout=300)
+    log = (tmp_path / "unit.pt.log").read_text()
+    assert "# python -m fsplit_mobile.training.train bottleneck-unit" in log
+    assert "resumed from" in log and "at step 3" in log
+    assert "step 5/5" in log
+    assert bu.load_units(out, with_server=False)["r0"].device.entropy_bottleneck.has_tables()

@@ -3,7 +3,8 @@
 Runner ``python``: ``py/fsplit_mobile/`` holds the packages the device agent needs, each copied whole: the
 ``bench.device`` subpackage (agent, PPM, events), ``runtime`` and ``codec`` (its compiled C extension only loads on
 a device of the host's architecture; otherwise install fsplit-mobile on the board and use ``installed_agent``).
-What ships is the package structure: a new device-side module goes into ``bench/device/`` and ships with it. Runner ``native``: ``bin/fsplit-bench-native`` plus the libraries it needs in ``lib/``.
+What ships is the package structure: a new device-side module goes into ``bench/device/`` and ships with it.
+Runner ``native``: ``bin/fsplit-bench-native`` plus the libraries it needs in ``lib/``.
 """
 import os
 import shlex
@@ -99,12 +100,17 @@ def build_bundle(dest, artifact, inputs_dir, spec: RunnerSpec) -> Path:
 
 
 def runner_command(stage: str, spec: RunnerSpec, runs: int, warmup: int, threads: int | None,
-                   cpus: str | None = None, save_streams: bool = False) -> str:
+                   cpus: str | None = None, save_streams: bool = False, accelerator: str | None = None,
+                   qnn_libs: str | None = None) -> str:
     """The sh command line that runs the device-side runner inside the staged bundle."""
     q = shlex.quote
     args = f"--bundle {q(stage)} --runs {int(runs)} --warmup {int(warmup)} --events-file {q(stage + '/' + EVENTS_FILE)}"
     if threads:
         args += f" --threads {int(threads)}"
+    if accelerator:
+        args += f" --accelerator {q(accelerator)}"
+    if qnn_libs:
+        args += f" --qnn-libs {q(qnn_libs)}"
     if save_streams:
         args += f" --streams-dir {q(stage + '/' + STREAMS_DIR)}"
     pin = f"taskset -c {q(cpus)} " if cpus else ""

@@ -37,6 +37,8 @@ class BenchConfig:
     keep_stage: bool = False
     save_streams: bool = False
     runner: RunnerSpec = field(default_factory=RunnerSpec)
+    accelerator: str | None = None      # npu | gpu | cpu (None: the artifact's own; runtime/accelerated.py)
+    qnn_libs: str | None = None         # folder of QNN libraries on the device (None: look in the usual places)
 
 
 def default_out_dir(artifact, device_label: str) -> Path:
@@ -63,7 +65,12 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
         raise ArtifactError(f"target {art.target!r} cannot run in the device agent (runs: "
                             f"{', '.join(RUNNABLE_TARGETS)}; Core ML needs an Apple device)")
     if config.runner.kind == "native" and art.target != "executorch":
-        raise ArtifactError(f"the native runner runs ExecuTorch artifacts only, not {art.target!r}")
+        raise ArtifactError(f"the native runner runs ExecuTorch artifacts only, not {art.target!r}"
+                            + (" (accelerator artifacts run in the Python agent: --runner python)"
+                               if art.target in ("qnn", "vulkan") else ""))
+    if config.runner.kind != "python" and config.accelerator not in (None, "cpu"):
+        raise BenchError(f"--accelerator {config.accelerator} needs the Python device agent (--runner python); "
+                         f"the {config.runner.kind} runner runs ExecuTorch on the CPU")
     if config.runner.kind == "app":
         if transport.kind != "adb":
             raise BenchError("--runner app drives the Android demo app: it needs --device adb[:SERIAL]")
@@ -84,7 +91,8 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
             "artifact": summary(art),
             "device": device,
             "config": {"runs": config.runs, "warmup": config.warmup, "threads": config.threads,
-                       "cpus": config.cpus, "runner": config.runner.kind,
+                       "cpus": config.cpus, "runner": config.runner.kind, "accelerator": config.accelerator,
+                       "qnn_libs": config.qnn_libs,
                        "images": [i["name"] for i in index],
                        "preprocessing": "host: decode + resize to model size (PIL); device: scale/normalize/layout"},
             "host": {"python": platform.python_version(), "node": platform.node(), "machine": platform.machine(),
@@ -133,7 +141,7 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
                     accept(event)
             else:
                 command = runner_command(stage, config.runner, config.runs, config.warmup, config.threads,
-                                         config.cpus, config.save_streams)
+                                         config.cpus, config.save_streams, config.accelerator, config.qnn_libs)
                 res = transport.run(command, on_stdout_line=on_line, timeout=config.timeout_s)
                 _adopt_device_events(transport, stage, recorder, out_dir, required=res.exit_code == 0)
             if res.exit_code != 0:

@@ -176,3 +176,34 @@ def session_pids(sid: int) -> list[int]:
         if int(fields[3]) == sid and fields[0] != "Z":
             out.append(int(entry.name))
     return out
+
+
+def run_schemathesis(base_url: str, report_dir, max_examples: int, seed: int = 1, timeout_s: float = 600) -> dict:
+    """The schemathesis CLI (all phases, positive and negative data, every default check except "schema-valid
+    bodies are accepted": random bytes are schema-valid yet not stream containers) against a running server.
+    Returns {"rc", "cases", "statuses": {status: count}, "output"} from its ndjson report."""
+    import subprocess
+    import sys
+
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    ndjson = report_dir / "schemathesis.ndjson"
+    cmd = [str(Path(sys.executable).parent / "schemathesis"), "run", base_url.rstrip("/") + "/openapi.json",
+           "--max-examples", str(max_examples), "--mode", "all", "--seed", str(seed), "--generation-deterministic",
+           "--exclude-checks", "positive_data_acceptance", "--report", "ndjson", "--report-ndjson-path", str(ndjson),
+           "--no-color"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    statuses: dict[int, int] = {}
+    cases = 0
+    for line in ndjson.read_text().splitlines():
+        event = json.loads(line)
+        finished = event.get("ScenarioFinished")
+        if not finished:
+            continue
+        for interaction in (finished["recorder"].get("interactions") or {}).values():
+            response = interaction.get("response") or {}
+            if "status_code" in response:
+                cases += 1
+                statuses[response["status_code"]] = statuses.get(response["status_code"], 0) + 1
+    return {"rc": out.returncode, "cases": cases, "statuses": dict(sorted(statuses.items())),
+            "output": out.stdout[-4000:] + out.stderr[-2000:]}

@@ -7,6 +7,7 @@ CompressAI users switch with one import (``RansEncoder``/``RansDecoder`` also ex
 Higher level: :class:`~fsplit_mobile.codec.tables.CodecTables` (the .fsct tables file) and
 :mod:`~fsplit_mobile.codec.container` (``encode_latent`` / ``decode_latent``).
 """
+from . import interleaved
 from .container import decode_latent, encode_latent
 from .errors import CodecError, CorruptStreamError, InvalidInputError, InvalidTablesError, TableMismatchError
 from .rans import RansDecoder, RansEncoder, decode_with_indexes, encode_with_indexes

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 
+#include "fsplit_interleaved.h"
 #include "fsplit_rans.h"
 
 static PyObject *RansError; /* module-level exception type, args = (code, message) */
@@ -272,6 +273,116 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(ilv_encode_planar_doc,
+             "ilv_encode_planar(symbols, num_planes, lanes, impl, cdf, cdf_stride, cdf_length, offset, precision, "
+             "lookup) -> bytes\nInterleaved payload (docs/formats.md section 4); impl 0 = fastest available.");
+
+static PyObject *py_ilv_encode_planar(PyObject *self, PyObject *args)
+{
+    PyObject *sym_o, *cdf_o, *len_o, *off_o, *lookup_o, *out = NULL;
+    Py_ssize_t stride, planes;
+    unsigned precision, lanes;
+    int impl;
+    Py_buffer sym;
+    tables_arg t;
+    uint8_t *buf;
+    size_t cap, len = 0, n;
+    int st;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OnIi" TABLES_FORMAT, &sym_o, &planes, &lanes, &impl, &cdf_o, &stride, &len_o,
+                          &off_o, &precision, &lookup_o))
+        return NULL;
+    if (get_int32(sym_o, &sym, 0, "symbols") != 0) return NULL;
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
+    n = (size_t)(sym.len / 4);
+    if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
+        PyErr_SetString(PyExc_ValueError, "symbol count is not a multiple of num_planes");
+        goto done;
+    }
+    cap = fsr_ilv_encode_bound(n, lanes);
+    if (cap == 0) {
+        raise_status(FSR_ERR_ARGUMENT);
+        goto done;
+    }
+    if ((buf = (uint8_t *)malloc(cap)) == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = fsr_ilv_encode_planar_with(impl, &t.view, lanes, (const int32_t *)sym.buf, (uint32_t)planes,
+                                    n / (size_t)planes, buf, cap, &len);
+    Py_END_ALLOW_THREADS
+    out = bytes_from_encoder(st, buf, len);
+done:
+    tables_release(&t);
+    PyBuffer_Release(&sym);
+    return out;
+}
+
+PyDoc_STRVAR(ilv_decode_planar_doc,
+             "ilv_decode_planar(data, num_planes, lanes, impl, cdf, cdf_stride, cdf_length, offset, precision, "
+             "lookup, out) -> None");
+
+static PyObject *py_ilv_decode_planar(PyObject *self, PyObject *args)
+{
+    PyObject *cdf_o, *len_o, *off_o, *lookup_o, *out_o, *result = NULL;
+    Py_ssize_t stride, planes;
+    unsigned precision, lanes;
+    int impl;
+    Py_buffer data, out;
+    tables_arg t;
+    size_t n;
+    int st;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*nIi" TABLES_FORMAT "O", &data, &planes, &lanes, &impl, &cdf_o, &stride, &len_o,
+                          &off_o, &precision, &lookup_o, &out_o))
+        return NULL;
+    if (get_int32(out_o, &out, 1, "out") != 0) { PyBuffer_Release(&data); return NULL; }
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
+    n = (size_t)(out.len / 4);
+    if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
+        PyErr_SetString(PyExc_ValueError, "out length is not a multiple of num_planes");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = fsr_ilv_decode_planar_with(impl, &t.view, lanes, (uint32_t)planes, n / (size_t)planes,
+                                    (const uint8_t *)data.buf, (size_t)data.len, (int32_t *)out.buf);
+    Py_END_ALLOW_THREADS
+    if (st != FSR_OK)
+        raise_status(st);
+    else
+        result = Py_NewRef(Py_None);
+done:
+    tables_release(&t);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+PyDoc_STRVAR(ilv_impls_doc, "ilv_impls() -> (auto name, tuple of available implementation names)");
+
+static PyObject *py_ilv_impls(PyObject *self, PyObject *unused)
+{
+    PyObject *names = PyTuple_New(0);
+    int impl;
+    (void)self;
+    (void)unused;
+    for (impl = FSR_IMPL_SCALAR; impl <= FSR_IMPL_NEON && names != NULL; impl++) {
+        if (fsr_ilv_impl_available(impl)) {
+            PyObject *name = PyUnicode_FromString(fsr_ilv_impl_name(impl));
+            Py_ssize_t k = PyTuple_GET_SIZE(names);
+            if (name == NULL || _PyTuple_Resize(&names, k + 1) != 0) {
+                Py_XDECREF(name);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(names, k, name);
+        }
+    }
+    if (names == NULL)
+        return NULL;
+    return Py_BuildValue("(sN)", fsr_ilv_impl_name(FSR_IMPL_AUTO), names);
+}
+
 PyDoc_STRVAR(check_tables_doc, "check_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> None");
 
 static PyObject *py_check_tables(PyObject *self, PyObject *args)
@@ -334,6 +445,9 @@ static PyMethodDef methods[] = {
     {"encode_planar", py_encode_planar, METH_VARARGS, encode_planar_doc},
     {"decode", py_decode, METH_VARARGS, decode_doc},
     {"decode_planar", py_decode_planar, METH_VARARGS, decode_planar_doc},
+    {"ilv_encode_planar", py_ilv_encode_planar, METH_VARARGS, ilv_encode_planar_doc},
+    {"ilv_decode_planar", py_ilv_decode_planar, METH_VARARGS, ilv_decode_planar_doc},
+    {"ilv_impls", py_ilv_impls, METH_NOARGS, ilv_impls_doc},
     {"check_tables", py_check_tables, METH_VARARGS, check_tables_doc},
     {"build_lookup", py_build_lookup, METH_VARARGS, build_lookup_doc},
     {NULL, NULL, 0, NULL}};

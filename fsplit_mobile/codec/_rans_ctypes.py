@@ -56,9 +56,22 @@ def _load() -> ctypes.CDLL:
         "fsr_encode_planar": ([tp, P, ctypes.c_uint32, S, P, S, ctypes.POINTER(S)], ctypes.c_int),
         "fsr_decode_planar": ([tp, ctypes.c_uint32, S, P, S, P], ctypes.c_int),
     }
+    optional = {  # the interleaved payload (fsplit_interleaved.c), absent from libraries built without it
+        "fsr_ilv_encode_bound": ([S, ctypes.c_uint32], S),
+        "fsr_ilv_encode_planar_with": ([ctypes.c_int, tp, ctypes.c_uint32, P, ctypes.c_uint32, S, P, S,
+                                        ctypes.POINTER(S)], ctypes.c_int),
+        "fsr_ilv_decode_planar_with": ([ctypes.c_int, tp, ctypes.c_uint32, ctypes.c_uint32, S, P, S, P], ctypes.c_int),
+        "fsr_ilv_impl_available": ([ctypes.c_int], ctypes.c_int),
+        "fsr_ilv_impl_auto": ([], ctypes.c_int),
+        "fsr_ilv_impl_name": ([ctypes.c_int], ctypes.c_char_p),
+    }
     for name, (args, res) in signatures.items():
         fn = getattr(lib, name)
         fn.argtypes, fn.restype = args, res
+    for name, (args, res) in optional.items():
+        if hasattr(lib, name):
+            fn = getattr(lib, name)
+            fn.argtypes, fn.restype = args, res
     return lib
 
 
@@ -158,3 +171,43 @@ def build_lookup(cdf, cdf_stride, cdf_length, offset, precision, lookup, out) ->
         raise TypeError("out must be a uint16 buffer")
     t, _keep = _tables(cdf, cdf_stride, cdf_length, offset, precision, None)
     _status(_lib.fsr_lookup_build(ctypes.byref(t), dst.ctypes.data, dst.size))
+
+
+def _need_interleaved() -> None:
+    if not hasattr(_lib, "fsr_ilv_encode_planar_with"):
+        raise Error(FSR_ERR_ARGUMENT, f"{library_path()} was built without the interleaved payload "
+                    "(runtimes/c/fsplit_interleaved*.c)")
+
+
+def ilv_impls() -> tuple[str, tuple[str, ...]]:
+    _need_interleaved()
+    names = tuple(_lib.fsr_ilv_impl_name(i).decode() for i in (1, 2, 3) if _lib.fsr_ilv_impl_available(i))
+    return _lib.fsr_ilv_impl_name(0).decode(), names
+
+
+def ilv_encode_planar(symbols, num_planes, lanes, impl, cdf, cdf_stride, cdf_length, offset, precision,
+                      lookup) -> bytes:
+    _need_interleaved()
+    sym = _int32(symbols, "symbols")
+    t, _keep = _tables(cdf, cdf_stride, cdf_length, offset, precision, lookup)
+    if num_planes <= 0 or num_planes > 0xFFFFFFFF or sym.size % num_planes:
+        raise ValueError("symbol count is not a multiple of num_planes")
+    cap = _lib.fsr_ilv_encode_bound(sym.size, lanes)
+    if cap == 0:
+        _status(FSR_ERR_ARGUMENT)
+    buf = ctypes.create_string_buffer(cap)
+    out_len = ctypes.c_size_t(0)
+    _status(_lib.fsr_ilv_encode_planar_with(impl, ctypes.byref(t), lanes, sym.ctypes.data, num_planes,
+                                            sym.size // num_planes, buf, cap, ctypes.byref(out_len)))
+    return buf.raw[:out_len.value]
+
+
+def ilv_decode_planar(data, num_planes, lanes, impl, cdf, cdf_stride, cdf_length, offset, precision, lookup,
+                      out) -> None:
+    _need_interleaved()
+    raw, dst = _bytes(data), _int32(out, "out", writable=True)
+    t, _keep = _tables(cdf, cdf_stride, cdf_length, offset, precision, lookup)
+    if num_planes <= 0 or num_planes > 0xFFFFFFFF or dst.size % num_planes:
+        raise ValueError("out length is not a multiple of num_planes")
+    _status(_lib.fsr_ilv_decode_planar_with(impl, ctypes.byref(t), lanes, num_planes, dst.size // num_planes,
+                                            raw.ctypes.data, raw.size, dst.ctypes.data))

@@ -18,6 +18,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from . import interleaved
 from ._arrays import as_int32
 from ._binding import _rans
 from .errors import CorruptStreamError, InvalidInputError, TableMismatchError
@@ -158,11 +159,29 @@ def read_header(data) -> ContainerHeader:
     return unpack(data)[0]
 
 
-def encode_latent(tables: CodecTables, symbols, *, rate_point: int = 0) -> bytes:
+def _payload_format(value) -> PayloadFormat:
+    if isinstance(value, str):
+        try:
+            return PayloadFormat[value.upper()]
+        except KeyError:
+            raise InvalidInputError(f"payload_format must be 'single' or 'interleaved', got {value!r}") from None
+    try:
+        return PayloadFormat(value)
+    except ValueError:
+        raise InvalidInputError(f"payload_format must be 'single' or 'interleaved', got {value!r}") from None
+
+
+def encode_latent(tables: CodecTables, symbols, *, rate_point: int = 0, payload_format="single",
+                  lanes: int | None = None) -> bytes:
     """Entropy-code a (C, H, W) int32 latent (index of a symbol = its channel) into a container.
 
-    ``rate_point`` (0..255) is stored in the header for variable bit-rate models; 0 keeps version 1."""
-    flags = encode_flags(PayloadFormat.SINGLE, 1, rate_point)
+    ``rate_point`` (0..255) is stored in the header for variable bit-rate models. ``payload_format``
+    "single" (default) is the CompressAI-compatible stream; "interleaved" the SIMD-friendly one with
+    ``lanes`` states (default :data:`interleaved.DEFAULT_LANES`). Single stream at rate point 0 keeps version 1."""
+    fmt = _payload_format(payload_format)
+    if lanes is None:
+        lanes = interleaved.DEFAULT_LANES if fmt is PayloadFormat.INTERLEAVED else 1
+    flags = encode_flags(fmt, lanes, rate_point)
     arr = as_int32(symbols, "symbols", ndim=None)
     if arr.ndim != 3:
         raise InvalidInputError(f"symbols must have shape (C, H, W), got {arr.shape}")
@@ -171,7 +190,10 @@ def encode_latent(tables: CodecTables, symbols, *, rate_point: int = 0) -> bytes
     if arr.size > MAX_SYMBOLS:
         raise InvalidInputError(f"latent of {arr.size} symbols exceeds the container limit of {MAX_SYMBOLS}")
     try:
-        payload = _rans.encode_planar(arr, arr.shape[0], *tables.raw.args())
+        if fmt is PayloadFormat.INTERLEAVED:
+            payload = _rans.ilv_encode_planar(np.ascontiguousarray(arr), arr.shape[0], lanes, 0, *tables.raw.args())
+        else:
+            payload = _rans.encode_planar(arr, arr.shape[0], *tables.raw.args())
     except _rans.Error as err:
         if err.args[0] == _rans.FSR_ERR_SYMBOL:
             from .rans import describe_unencodable
@@ -180,7 +202,8 @@ def encode_latent(tables: CodecTables, symbols, *, rate_point: int = 0) -> bytes
             channel = np.repeat(np.arange(arr.shape[0], dtype=np.int32), arr.shape[1] * arr.shape[2])
             raise InvalidInputError(describe_unencodable(flat, channel, tables.raw)) from None
         raise_codec_error(err, "encode_latent")
-    return pack(tables.content_hash_bytes, arr.shape, payload, rate_point=flags >> _RATE_SHIFT)
+    return pack(tables.content_hash_bytes, arr.shape, payload, payload_format=fmt, lanes=lanes,
+                rate_point=flags >> _RATE_SHIFT)
 
 
 def decode_latent(tables: CodecTables, data) -> np.ndarray:
@@ -196,9 +219,8 @@ def decode_latent(tables: CodecTables, data) -> np.ndarray:
         raise TableMismatchError(f"stream has {c} channels but the tables have {tables.num_channels}")
     if c * h * w > MAX_SYMBOLS:
         raise CorruptStreamError(f"stream declares a {c}x{h}x{w} latent, beyond the limit of {MAX_SYMBOLS} symbols")
-    if header.payload_format is not PayloadFormat.SINGLE:
-        raise CorruptStreamError(f"payload format {header.payload_format.name.lower()} is not supported by this "
-                                 "decoder")
+    if header.payload_format is PayloadFormat.INTERLEAVED:
+        return interleaved.decode_planar(payload, (c, h, w), tables.raw, header.lanes)
     out = np.empty((c, h, w), dtype=np.int32)
     try:
         _rans.decode_planar(payload, c, *tables.raw.args(out.size), out)

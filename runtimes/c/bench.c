@@ -2,9 +2,12 @@
  * bench.c - timing of the C coder for benchmarks/codec: encodes and decodes one latent many times and
  * prints one JSON line with median ns per symbol and ms per latent.
  *   bench TABLES.fsct SYMBOLS.i32 C H W [SECONDS_PER_PHASE]
- * SYMBOLS.i32 holds C*H*W little-endian int32 symbols in C order.
+ * SYMBOLS.i32 holds C*H*W little-endian int32 symbols in C order. The single stream is timed first,
+ * then the interleaved payload for 8, 16 and 32 lanes, scalar and with the SIMD path chosen at run
+ * time (checked byte-identical to scalar), all phases interleaved in one process.
  */
 #define _POSIX_C_SOURCE 199309L
+#include "fsplit_interleaved.h"
 #include "fsplit_rans.h"
 #include "fsplit_tables.h"
 
@@ -53,6 +56,8 @@ typedef struct {
     uint32_t channels;
     size_t plane, cap, len;
     uint8_t *stream;
+    uint32_t lanes;
+    int impl;
 } job;
 
 static int run_encode(job *j)
@@ -63,6 +68,18 @@ static int run_encode(job *j)
 static int run_decode(job *j)
 {
     return fsr_decode_planar(j->t, j->channels, j->plane, j->stream, j->len, j->decoded);
+}
+
+static int run_ilv_encode(job *j)
+{
+    return fsr_ilv_encode_planar_with(j->impl, j->t, j->lanes, j->symbols, j->channels, j->plane,
+                                      j->stream, j->cap, &j->len);
+}
+
+static int run_ilv_decode(job *j)
+{
+    return fsr_ilv_decode_planar_with(j->impl, j->t, j->lanes, j->channels, j->plane, j->stream,
+                                      j->len, j->decoded);
 }
 
 /* Warm up for 0.3 s, then time runs for `seconds`; returns the median ns per run. */
@@ -151,8 +168,47 @@ int main(int argc, char **argv)
     dec = time_phase(&j, run_decode, seconds, samples, &dec_runs);
     printf("{\"symbols\": %zu, \"payload_bytes\": %zu, \"encode_ms\": %.5f, \"decode_ms\": %.5f, "
            "\"encode_ns_per_symbol\": %.4f, \"decode_ns_per_symbol\": %.4f, \"encode_runs\": %ld, "
-           "\"decode_runs\": %ld, \"decode_no_lookup_ns_per_symbol\": %.4f}\n",
+           "\"decode_runs\": %ld, \"decode_no_lookup_ns_per_symbol\": %.4f, \"simd\": \"%s\", "
+           "\"interleaved\": [",
            n, j.len, enc / 1e6, dec / 1e6, enc / (double)n, dec / (double)n, enc_runs, dec_runs,
-           dec_search / (double)n);
+           dec_search / (double)n, fsr_ilv_impl_name(FSR_IMPL_AUTO));
+    {
+        static const uint32_t lane_counts[] = {8, 16, 32};
+        const int impls[] = {FSR_IMPL_SCALAR, fsr_ilv_impl_auto()};
+        uint8_t *ref = (uint8_t *)malloc(fsr_ilv_encode_bound(n, 32));
+        size_t li, ii, ref_len = 0;
+        int first = 1;
+        for (li = 0; li < 3; li++) {
+            j.lanes = lane_counts[li];
+            j.cap = fsr_ilv_encode_bound(n, j.lanes);
+            for (ii = 0; ii < 2; ii++) {
+                j.impl = impls[ii];
+                if (ii == 1 && impls[1] == FSR_IMPL_SCALAR)
+                    break;
+                if (run_ilv_encode(&j) != FSR_OK || run_ilv_decode(&j) != FSR_OK ||
+                    memcmp(j.decoded, j.symbols, n * 4) != 0) {
+                    fprintf(stderr, "interleaved round trip failed\n");
+                    return 3;
+                }
+                if (ii == 0) {
+                    memcpy(ref, j.stream, j.len);
+                    ref_len = j.len;
+                } else if (j.len != ref_len || memcmp(ref, j.stream, j.len) != 0) {
+                    fprintf(stderr, "SIMD stream differs from scalar\n");
+                    return 3;
+                }
+                enc = time_phase(&j, run_ilv_encode, seconds, samples, &enc_runs);
+                dec = time_phase(&j, run_ilv_decode, seconds, samples, &dec_runs);
+                printf("%s{\"lanes\": %u, \"impl\": \"%s\", \"payload_bytes\": %zu, "
+                       "\"encode_ns_per_symbol\": %.4f, \"decode_ns_per_symbol\": %.4f, "
+                       "\"encode_ms\": %.5f, \"decode_ms\": %.5f}",
+                       first ? "" : ", ", j.lanes, fsr_ilv_impl_name(j.impl), j.len, enc / (double)n,
+                       dec / (double)n, enc / 1e6, dec / 1e6);
+                first = 0;
+            }
+        }
+        free(ref);
+    }
+    printf("]}\n");
     return 0;
 }

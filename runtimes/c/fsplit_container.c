@@ -2,6 +2,7 @@
 #include "fsplit_container.h"
 
 #include "fsplit_hash.h"
+#include "fsplit_interleaved.h"
 
 #include <string.h>
 
@@ -155,7 +156,13 @@ int fsr_container_write_header(fsr_container_header *h, const uint8_t *payload,
 
 size_t fsr_latent_encode_bound(size_t num_symbols)
 {
-    size_t payload = fsr_encode_bound(num_symbols);
+    /* the single stream's bound (4 * (2 + 10 n)) covers the interleaved one (4 * 32 + 11 n) for n >= 4;
+     * the larger of the two covers both formats for every n */
+    size_t payload = fsr_encode_bound(num_symbols), ilv = fsr_ilv_encode_bound(num_symbols, 32);
+    if (ilv == 0 || payload == 0)
+        return 0;
+    if (ilv > payload)
+        payload = ilv;
     if (payload == 0 || payload > SIZE_MAX - FSR_CONTAINER_HEADER_SIZE)
         return 0;
     return FSR_CONTAINER_HEADER_SIZE + payload;
@@ -195,15 +202,19 @@ int fsr_latent_encode_format(const fsr_tables *t, const uint8_t content_hash[32]
         format = &single;
     if (fsr_container_flags(format, &flags) != FSR_OK)
         return FSR_ERR_ARGUMENT;
-    if (format->payload_format != FSR_FORMAT_SINGLE)
-        return FSR_ERR_ARGUMENT; /* not implemented yet */
+
     if ((st = check_shape(t, channels, height, width)) != FSR_OK)
         return st;
     if (out_capacity < FSR_CONTAINER_HEADER_SIZE)
         return FSR_ERR_BUFFER;
-    st = fsr_encode_planar(t, symbols, channels, (size_t)height * width,
-                           out + FSR_CONTAINER_HEADER_SIZE, out_capacity - FSR_CONTAINER_HEADER_SIZE,
-                           &payload_len);
+    if (format->payload_format == FSR_FORMAT_INTERLEAVED)
+        st = fsr_ilv_encode_planar(t, format->lanes, symbols, channels, (size_t)height * width,
+                                   out + FSR_CONTAINER_HEADER_SIZE,
+                                   out_capacity - FSR_CONTAINER_HEADER_SIZE, &payload_len);
+    else
+        st = fsr_encode_planar(t, symbols, channels, (size_t)height * width,
+                               out + FSR_CONTAINER_HEADER_SIZE, out_capacity - FSR_CONTAINER_HEADER_SIZE,
+                               &payload_len);
     if (st != FSR_OK)
         return st;
     if (payload_len > UINT32_MAX)
@@ -237,8 +248,9 @@ int fsr_latent_decode(const fsr_tables *t, const uint8_t content_hash[32], const
     n = (size_t)h->channels * h->height * h->width;
     if (n > symbols_capacity)
         return FSR_ERR_BUFFER;
-    if (h->format.payload_format != FSR_FORMAT_SINGLE)
-        return FSR_ERR_FORMAT; /* not implemented yet */
+    if (h->format.payload_format == FSR_FORMAT_INTERLEAVED)
+        return fsr_ilv_decode_planar(t, h->format.lanes, h->channels, (size_t)h->height * h->width,
+                                     payload, h->payload_len, symbols_out);
     return fsr_decode_planar(t, h->channels, (size_t)h->height * h->width, payload, h->payload_len,
                              symbols_out);
 }

@@ -71,6 +71,9 @@ int fsr_tables_check(const fsr_tables *t);
 /* Fill lookup (num_cdfs * FSR_LOOKUP_STRIDE entries) for these tables; t->lookup is not read. */
 int fsr_lookup_build(const fsr_tables *t, uint16_t *lookup, size_t entries);
 
+/* FSR_OK if t->lookup is NULL or exactly what fsr_lookup_build gives for t, else FSR_ERR_TABLES. */
+int fsr_lookup_check(const fsr_tables *t);
+
 /* Upper bound in bytes of an encoded stream of n symbols (0 if it would overflow size_t). */
 size_t fsr_encode_bound(size_t n);
 

@@ -296,6 +296,18 @@ static void test_container_flags(void)
     f.rate_point = 0;
     CHECK(fsr_latent_encode_format(&t, hash, sym, 2, 3, 4, &f, out, sizeof out, &len) == FSR_OK);
     CHECK(out[4] == 1 && out[6] == 0 && out[7] == 0);
+    /* an interleaved container: flags name it, the decoder follows them */
+    f.payload_format = FSR_FORMAT_INTERLEAVED;
+    f.lanes = 32;
+    f.rate_point = 1;
+    sym[5] = 1000; /* an escape */
+    sym[6] = -1;
+    CHECK(fsr_latent_encode_format(&t, hash, sym, 2, 3, 4, &f, out, sizeof out, &len) == FSR_OK);
+    CHECK(len >= 36 + 128 && out[4] == 2 && out[6] == 0x51 && out[7] == 1);
+    CHECK(fsr_latent_decode(&t, hash, out, len, &h, dec, 24) == FSR_OK && memcmp(dec, sym, sizeof sym) == 0);
+    CHECK(h.format.payload_format == FSR_FORMAT_INTERLEAVED && h.format.lanes == 32);
+    f.lanes = 64;
+    CHECK(fsr_latent_encode_format(&t, hash, sym, 2, 3, 4, &f, out, sizeof out, &len) == FSR_ERR_ARGUMENT);
 }
 
 static void test_strerror(void)

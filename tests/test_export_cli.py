@@ -120,12 +120,12 @@ def test_failed_export_leaves_only_partial_folder(tmp_path, small_ckpt, monkeypa
     assert good.ok
     manifest_before = (out / "onnx-none" / "manifest.json").read_text()
 
-    from fsplit_mobile.export.onnx import OnnxExporter
+    from fsplit_mobile.export import stages
 
-    def broken_verify(self, *args, **kwargs):
+    def broken_verify(*args, **kwargs):
         raise ExportError("simulated crash during verify")
 
-    monkeypatch.setattr(OnnxExporter, "verify", broken_verify)
+    monkeypatch.setattr(stages, "verify", broken_verify)
     with pytest.raises(ExportError, match="simulated crash"):
         api.export("onnx", "none", checkpoint=small_ckpt, input_size=(32, 32), out=out)
     partial = out / "onnx-none.partial"

@@ -20,12 +20,14 @@ from fsplit_mobile.export.base import (
     UnsupportedQuantizationError,
     VerificationError,
 )
-from fsplit_mobile.export.coreml import (
+from fsplit_mobile.export import stages
+from fsplit_mobile.export.backends.base import Program
+from fsplit_mobile.export.backends.coreml import (
     INT32_SAFE_MAX,
     INT32_SAFE_MIN,
     NOT_EXECUTED,
     ClampedSymbols,
-    CoreMLExporter,
+    CoreMLBackend,
     conversion_error,
     inspect_package,
 )
@@ -49,11 +51,11 @@ def _lower(tmp_path, module, size, quant="none", output="symbols", options=None,
     with torch.no_grad():
         latent = tuple(module.encoder(torch.zeros(1, 3, *size)).shape[1:])
     req = ExportRequest("test", "coreml", quant, size, output=output, latent_shape=latent, options=options or {})
-    exporter = CoreMLExporter()
-    exporter.check_request(req)
-    captured = exporter.capture(module, torch.zeros(1, 3, *size), req)
-    captured = exporter.quantize(captured, module, list(calib), req)
-    return exporter, exporter.lower(captured, tmp_path, req), req
+    exporter = CoreMLBackend()
+    req = stages.check_request(exporter, req)
+    captured = stages.capture(exporter, module, torch.zeros(1, 3, *size), req)
+    quantized = stages.quantize(exporter, captured, list(calib), req)
+    return exporter, stages.lower(exporter, Program(captured, quantized), tmp_path, req), req
 
 
 # ---- units -----------------------------------------------------------------------------------------------------
@@ -88,12 +90,12 @@ def test_converter_errors_name_the_op():
 
 
 def test_rejects_what_it_cannot_do():
-    exporter = CoreMLExporter()
+    exporter = CoreMLBackend()
     with pytest.raises(UnsupportedQuantizationError, match="int8-weights"):
-        exporter.check_request(ExportRequest("m", "coreml", "int8-dynamic", (64, 64), latent_shape=(8, 8, 8)))
+        stages.check_request(exporter, ExportRequest("m", "coreml", "int8-dynamic", (64, 64), latent_shape=(8, 8, 8)))
     req = ExportRequest("m", "coreml", "none", (32, 32), latent_shape=(8, 4, 4), options={"compute_precision": "int4"})
     with pytest.raises(ExportError, match="compute_precision"):
-        exporter.capture(_module(FrankenSplitEncoder((8, 8, 8)), torch.zeros(8)), torch.zeros(1, 3, 32, 32), req)
+        stages.check_request(exporter, req)
     assert exporter.can_execute() is False
 
 
@@ -107,7 +109,7 @@ def test_default_model_fp32_spec_and_no_round_overflow(tmp_path):
         exporter, lowered, req = _lower(tmp_path, module, (224, 224))
     assert not [w for w in caught if "overflow" in str(w.message)]      # fp32 compute: no fp16 cast chain
     inputs = [np.zeros((1, 3, 224, 224), np.float32)]
-    result = exporter.verify(tmp_path, lowered, inputs, req)
+    result = stages.verify(exporter, tmp_path, lowered, inputs, req)
     assert result.executed is False and result.reason == NOT_EXECUTED and result.outputs is None
     checks = result.checks
     assert checks["inputs"] == [{"name": "image", "shape": [1, 3, 224, 224], "dtype": "float32"}]
@@ -142,20 +144,20 @@ def test_spec_validation_catches_mismatches(tmp_path):
     path = tmp_path / "encoder.mlpackage"
     wrong_name = LoweredModel(lowered.files, lowered.input, TensorSpec("latent", lowered.output.shape, "int32"))
     with pytest.raises(VerificationError, match="outputs"):
-        exporter.check_package(path, wrong_name, req)
+        exporter.checks(path, wrong_name, req)
     wrong_shape = LoweredModel(lowered.files, TensorSpec("image", (1, 3, 32, 32), "float32"), lowered.output)
     with pytest.raises(VerificationError, match="inputs"):
-        exporter.check_package(path, wrong_shape, req)
+        exporter.checks(path, wrong_shape, req)
     as_int8 = ExportRequest("test", "coreml", "int8-weights", (64, 64), latent_shape=req.latent_shape)
     with pytest.raises(VerificationError, match="no int8 weights"):
-        exporter.check_package(path, lowered, as_int8)
+        exporter.checks(path, lowered, as_int8)
 
 
 @pytest.mark.slow
 def test_latent_output(tmp_path):
     module = _module(EntropicStudentEncoder((24, 16, 8)), torch.zeros(8), output="latent")
     exporter, lowered, req = _lower(tmp_path, module, (64, 64), output="latent")
-    result = exporter.verify(tmp_path, lowered, [np.zeros((1, 3, 64, 64), np.float32)], req)
+    result = stages.verify(exporter, tmp_path, lowered, [np.zeros((1, 3, 64, 64), np.float32)], req)
     assert result.checks["outputs"] == [{"name": "latent", "shape": [1, 8, 15, 15], "dtype": "float32"}]
     assert {"abs", "real_div"} <= set(result.checks["ops"])       # the baked simplified GDN
     assert "clip" not in result.checks["ops"] and "round" not in result.checks["ops"]
@@ -168,10 +170,11 @@ def test_unsupported_op_names_op_target_and_hint(tmp_path):
             return x + torch.linalg.det(x[0, 0, :4, :4])
 
     req = ExportRequest("m", "coreml", "none", (16, 16), output="latent", latent_shape=(3, 16, 16))
-    exporter = CoreMLExporter()
-    captured = exporter.capture(WithDeterminant(), torch.zeros(1, 3, 16, 16), req)
+    exporter = CoreMLBackend()
+    req = stages.check_request(exporter, req)
+    captured = stages.capture(exporter, WithDeterminant(), torch.zeros(1, 3, 16, 16), req)
     with pytest.raises(UnsupportedOpError) as info:
-        exporter.lower(captured, tmp_path, req)
+        stages.lower(exporter, Program(captured), tmp_path, req)
     assert info.value.op == "linalg_det" and info.value.target == "coreml"
     assert "executorch, tflite or onnx" in str(info.value)
     assert not (tmp_path / "encoder.mlpackage").exists()

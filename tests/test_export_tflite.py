@@ -17,8 +17,10 @@ from fsplit_mobile.export.base import (
     UnsupportedQuantizationError,
 )
 from fsplit_mobile.export.recipe import DEFAULT_RECIPE, load_recipe
-from fsplit_mobile.export.tflite import (
-    LiteRTExporter,
+from fsplit_mobile.export import stages
+from fsplit_mobile.export.backends.base import Program
+from fsplit_mobile.export.backends.tflite import (
+    LiteRTBackend,
     conversion_error,
     float_module_types,
     tensor_quantization,
@@ -54,11 +56,11 @@ def _lower(tmp_path, module, size, quant="none", output="symbols", options=None,
     with torch.no_grad():
         latent = tuple(module.encoder(torch.zeros(1, 3, *size)).shape[1:])
     req = ExportRequest("test", "tflite", quant, size, output=output, latent_shape=latent, options=options or {})
-    exporter = LiteRTExporter()
-    exporter.check_request(req)
-    captured = exporter.capture(module, torch.zeros(1, 3, *size), req)
-    captured = exporter.quantize(captured, module, [torch.from_numpy(x) for x in calib], req)
-    return exporter, exporter.lower(captured, tmp_path, req), req
+    exporter = LiteRTBackend()
+    req = stages.check_request(exporter, req)
+    captured = stages.capture(exporter, module, torch.zeros(1, 3, *size), req)
+    quantized = stages.quantize(exporter, captured, [torch.from_numpy(x) for x in calib], req)
+    return exporter, stages.lower(exporter, Program(captured, quantized), tmp_path, req), req
 
 
 def _eager(module, inputs):
@@ -97,7 +99,7 @@ def test_converter_errors_name_the_op():
 def test_rejects_quantization_it_cannot_do():
     req = ExportRequest("m", "tflite", "int8-weights", (64, 64), latent_shape=(48, 8, 8))
     with pytest.raises(UnsupportedQuantizationError, match="int8-dynamic"):
-        LiteRTExporter().check_request(req)
+        stages.check_request(LiteRTBackend(), req)
 
 
 # ---- direct exports --------------------------------------------------------------------------------------------
@@ -113,7 +115,7 @@ def test_default_model_fp32_symbols_bit_exact(tmp_path):
     assert lowered.details["xnnpack_partitions"] == 1 and set(lowered.details["ops_on_cpu"]) <= CPU_TAIL
     assert lowered.details["ops"]["ROUND"] == 1
     inputs = _canonical((224, 224))
-    result = exporter.verify(tmp_path, lowered, inputs, req)
+    result = stages.verify(exporter, tmp_path, lowered, inputs, req)
     assert result.executed and result.runtime == "ai_edge_litert Interpreter"
     for got, want in zip(result.outputs, _eager(module, inputs)):
         assert got.dtype == np.int32 and got.shape == want.shape
@@ -128,7 +130,7 @@ def test_float_latent_output(tmp_path):
     exporter, lowered, req = _lower(tmp_path, module, (64, 64), output="latent")
     assert (lowered.output.name, lowered.output.dtype) == ("latent", "float32")
     inputs = _canonical((64, 64), 2)
-    result = exporter.verify(tmp_path, lowered, inputs, req)
+    result = stages.verify(exporter, tmp_path, lowered, inputs, req)
     for got, want in zip(result.outputs, _eager(module, inputs)):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
@@ -140,10 +142,11 @@ def test_unsupported_op_names_op_target_and_hint(tmp_path):
             return x + torch.linalg.det(x[0, 0, :4, :4])
 
     req = ExportRequest("m", "tflite", "none", (16, 16), output="latent", latent_shape=(3, 16, 16))
-    exporter = LiteRTExporter()
-    captured = exporter.capture(WithDeterminant(), torch.zeros(1, 3, 16, 16), req)
+    exporter = LiteRTBackend()
+    req = stages.check_request(exporter, req)
+    captured = stages.capture(exporter, WithDeterminant(), torch.zeros(1, 3, 16, 16), req)
     with pytest.raises(UnsupportedOpError) as info:
-        exporter.lower(captured, tmp_path, req)
+        stages.lower(exporter, Program(captured), tmp_path, req)
     assert "linalg_det" in info.value.op and info.value.target == "tflite"
     assert "executorch or onnx" in str(info.value)
     assert not (tmp_path / "encoder.tflite").exists()

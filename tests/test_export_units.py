@@ -21,7 +21,8 @@ from fsplit_mobile.export.calibration import MAX_VIEWS, list_images, load_views
 from fsplit_mobile.export.fidelity import Reference, check_targets, compute_metrics, render_markdown
 from fsplit_mobile.export.manifest import StagedArtifact
 from fsplit_mobile.export.recipe import DEFAULT_RECIPE, bundled_recipes, load_recipe
-from fsplit_mobile.export.targets import get_exporter, resolve_targets
+from fsplit_mobile.export import stages
+from fsplit_mobile.export.backends import get_backend, resolve_targets
 from fsplit_mobile.runtime.artifact import Artifact, ArtifactError, sha256_path
 from fsplit_mobile.runtime.preprocess import (
     InputConverter,
@@ -113,7 +114,7 @@ def test_targets_resolve_and_unknown():
     with pytest.raises(UnknownTargetError, match="unknown export target 'tensorrt'; choose one of"):
         resolve_targets(["onnx", "tensorrt"])
     with pytest.raises(UnknownTargetError):
-        get_exporter("tensorrt")
+        get_backend("tensorrt")
 
 
 def test_request_validation_and_unsupported_quantization():
@@ -123,7 +124,7 @@ def test_request_validation_and_unsupported_quantization():
         ExportRequest(model_id="m", target="onnx", output="y")
     req = ExportRequest(model_id="m", target="onnx", quantization="int8-dynamic")
     with pytest.raises(ExportError, match="does not support quantization 'int8-dynamic'"):
-        get_exporter("onnx").check_request(req)
+        stages.check_request(get_backend("onnx"), req)
 
 
 def test_unsupported_op_error_names_op_target_hint():

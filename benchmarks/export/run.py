@@ -5,9 +5,10 @@ PyTorch eager fp32, for the bundled default model, all in one run.
 
 For every target and each quantization it supports (executorch none/int8, onnx none/int8, tflite
 none/int8/int8-dynamic, coreml none/int8/int8-weights) the bundled model is exported with
-fsplit_mobile.export (capture, quantize, lower, verify, report timed separately; model loading is shared and
-reported once). Latency: the encoder file alone (model input -> model output, preprocessing excluded), median
-of --runs calls after warm-up, in the artifact's own runtime at each of --threads (default 1 and all
+fsplit_mobile.export (capture, quantize, lower, verify, report timed per artifact; model loading and the
+shared preparation (eager reference, tables, server.onnx, calibration inputs) timed once per export run).
+Latency: the encoder file alone (model input -> model output, preprocessing excluded), median of --runs
+calls after warm-up, in the artifact's own runtime at each of --threads (default 1 and all
 cores); eager is the fp32 DeviceModel on the same canonical input with torch at the same thread count. Core ML files cannot run on
 Linux: listed with their size, no latency. Writes export.json and export.md (with a machine description).
 """
@@ -41,7 +42,7 @@ def _version(pkg: str) -> str:
 
 
 def machine() -> dict:
-    from fsplit_mobile.export.onnx import cpu_has_vnni
+    from fsplit_mobile.export.backends.onnx import cpu_has_vnni
 
     cpu, flags = "unknown", set()
     try:
@@ -114,7 +115,7 @@ def artifact_latency(path: Path, runs: int, threads: int, canonical: np.ndarray)
 
 def run(args) -> dict:
     from fsplit_mobile.export import api
-    from fsplit_mobile.export.targets import get_exporter, resolve_targets
+    from fsplit_mobile.export.backends import backend_class, resolve_targets
     from fsplit_mobile.runtime.preprocess import InputConverter, load_rgb
 
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
@@ -126,9 +127,13 @@ def run(args) -> dict:
     report["threads"] = args.threads
     report["eager"] = {t: eager_latency(args.runs, t, canonical) for t in args.threads}
     report["eager_what"] = "PyTorch eager fp32 DeviceModel.symbols (torch.no_grad)"
+    report["shared_steps_s"] = {}
     for target in resolve_targets(args.targets):
-        quants = list(get_exporter(target).quantizations)
+        quants = list(backend_class(target).quantizations)
         summary = api.export(target, quants, out=out_dir, keep_going=True)
+        # the run's shared steps, once per export call: load (checkpoint) and prepare (eager reference on the
+        # held-out set, tables, server.onnx, calibration inputs); no artifact's steps include them
+        report["shared_steps_s"][target] = dict(summary.timings_s)
         fp32_size = next((r.size_bytes for r in summary.results if r.quantization == "none" and r.ok), None)
         for r in summary.results:
             row = {"target": target, "quantization": r.quantization, "ok": r.ok, "error": r.error,
@@ -171,6 +176,11 @@ def markdown(report: dict) -> str:
                   f"({e[threads[-1]]['median_ms']:.0f} vs {e[threads[0]]['median_ms']:.0f} ms): its OpenMP threads "
                   "spin against the other jobs on this shared machine. The single-thread column is the fair "
                   "comparison here.", ""]
+    shared = report.get("shared_steps_s") or {}
+    if shared:
+        lines += ["Shared steps of each export run (once per run, before its artifacts), load / prepare s: "
+                  + "; ".join(f"{t} {v.get('load', 0):.1f} / {v.get('prepare', 0):.1f}" for t, v in shared.items())
+                  + ".", ""]
     lines += [
              "| target | quant | export s | size KiB | vs fp32 | "
              + " | ".join(f"latency ms, {t} thr (vs eager)" for t in threads)
@@ -193,7 +203,7 @@ def markdown(report: dict) -> str:
         lines.append(f"| {r['target']} | {r['quantization']} | {r['export_s']:.1f} | {r['size_bytes'] / 1024:.0f} | "
                      f"{ratio} | " + " | ".join(lat) + f" | {fl[0]} | {fl[1]} | {fl[2]} |")
     lines += ["", "Export s = capture + quantize + lower + verify + report for that artifact (one torch thread; "
-              "model loading and the shared evaluation set are not included). Latency = the encoder file alone, "
+              "model loading and the shared preparation are timed separately, above). Latency = the encoder file alone, "
               "model input to model output, median of the runs after warm-up; '(Nx)' = speed-up over PyTorch eager "
               "fp32 at the same thread count. Fidelity columns compare with eager fp32 on the 128 held-out samples "
               "(each artifact's report.md has the full report).", ""]

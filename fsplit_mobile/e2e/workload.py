@@ -40,7 +40,7 @@ def teacher_onnx(cache_dir) -> Path:
     """The full EfficientNet-Lite0 teacher exported to ONNX once (image NCHW normalised -> logits)."""
     import torch
 
-    from ..export.onnx import export_onnx
+    from ..export.backends.onnx import export_onnx
     from ..models.teacher import load_efficientnet_lite0
 
     path = Path(cache_dir) / "teacher-efficientnet-lite0.onnx"

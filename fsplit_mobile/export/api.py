@@ -1,47 +1,44 @@
 """`export(...)`: recipe/checkpoint -> one verified artifact folder per (target, quantization).
 
-Per artifact the steps are capture, quantize, lower, verify, report (progress events name them); the folder is
-written as `<target>-<quant>.partial` and renamed when complete (manifest.json last). What all artifacts of one
-run share (model, calibration and evaluation inputs, eager fp32 reference, tables, server.onnx) is built once.
+A run loads the model ("load"), builds the shared preparation once (prepare.py: tables, eager fp32 reference,
+server.onnx, calibration inputs; "prepare"), then makes each artifact with the shared stages of stages.py
+(capture, quantize, lower, verify, report; progress events name them, each timed). The folder is written as
+`<target>-<quant>.partial` and renamed when complete (manifest.json last).
 """
 from __future__ import annotations
 
-import hashlib
 import platform
 import shutil
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from .. import __version__
+from . import stages
+from .backends import get_backend, resolve_targets
+from .backends.base import Program
 from .base import (
     CheckpointError,
     ExportError,
     ExportRequest,
-    QUANTIZATIONS,
     RecipeError,
     VerificationError,
+    check_quantization,
 )
-from .calibration import calibration_batches, canonical_inputs, list_images, load_views
-from .fidelity import Reference, build_report, to_symbols, write_report
+from .fidelity import write_report
 from .manifest import StagedArtifact, build_manifest
+from .prepare import EVAL_BATCH, Shared, prepare
 from .recipe import DEFAULT_RECIPE, Recipe, checkpoint_recipe, load_recipe
-from .targets import get_exporter, resolve_targets
 
 STEPS = ("capture", "quantize", "lower", "verify", "report")
-TABLES_FILE = "tables.fsct"
-SERVER_FILE = "server.onnx"
-LABELS_FILE = "labels.txt"
 # Sanity limits: beyond these the export is considered broken and the folder is not completed.
 MAX_FP32_FLIP_FRACTION = 1e-3
 MAX_INT8_FLIP_FRACTION = 0.25
-EVAL_BATCH = 16  # held-out samples per eager call (reference, teacher, server part)
 
 Progress = Callable[..., None]
 
@@ -71,6 +68,7 @@ class ExportSummary:
     model_id: str
     out_dir: Path
     results: list[ArtifactResult] = field(default_factory=list)
+    timings_s: dict = field(default_factory=dict)   # the run's shared steps: load, prepare
 
     @property
     def ok(self) -> bool:
@@ -78,7 +76,7 @@ class ExportSummary:
 
     def to_dict(self) -> dict:
         return {"model_id": self.model_id, "out_dir": str(self.out_dir), "ok": self.ok,
-                "artifacts": [r.to_dict() for r in self.results]}
+                "timings_s": self.timings_s, "artifacts": [r.to_dict() for r in self.results]}
 
 
 def _noop(*_args, **_kwargs):
@@ -92,7 +90,7 @@ def _tree_size(path: Path) -> int:
 
 # ---- what one run shares ---------------------------------------------------------------------------------------
 class ExportContext:
-    """Model, inputs, reference outputs and side files shared by all artifacts of one export run."""
+    """The loaded model and the run's settings (input size, normalisation, output kind) all artifacts share."""
 
     def __init__(self, recipe: Recipe, *, input_size=None, output=None, normalization_in_graph=None, calib=None):
         self.recipe = recipe
@@ -110,7 +108,6 @@ class ExportContext:
         self.normalization_in_graph = recipe.normalization_in_graph if normalization_in_graph is None \
             else bool(normalization_in_graph)
         self.calib_dir = Path(calib) if calib else recipe.calib_images
-        self.notes: list[str] = []
 
         device = self.split.device.eval()
         eb = device.entropy_bottleneck
@@ -126,12 +123,6 @@ class ExportContext:
         self.canonical_spec = {"shape": [1, 3, *self.input_size], "layout": "NCHW", "color": "RGB",
                                "value_range": [0.0, 1.0], "mean": list(self.mean), "std": list(self.std),
                                "normalization_in_graph": self.normalization_in_graph, "quantization": None}
-        self._tmp = Path(tempfile.mkdtemp(prefix="fsplit-export-"))
-        self._calib = None
-        self._reference = None
-        self._eval_inputs = None
-        self._tables = None
-        self._server = None
 
     # -- model --
     @staticmethod
@@ -165,123 +156,6 @@ class ExportContext:
                 return y
             return self.split.device.entropy_bottleneck.symbols(y)
 
-    # -- inputs --
-    def calib_batches(self) -> list[torch.Tensor]:
-        if self._calib is None:
-            files = list_images(self.calib_dir, "calibration")
-            eval_hashes = self._file_hashes(self._eval_files(required=False))
-            overlap = [f.name for f in files if self._file_hashes([f]) & eval_hashes]
-            if overlap:
-                self.notes.append(f"calibration images overlap the held-out evaluation images: {', '.join(overlap)}")
-            images = load_views(files, self.input_size, self.recipe.calib_views, self.recipe.resize, "calibration")
-            self._calib = calibration_batches(images, self.canonical_spec)
-            self.calib_desc = f"{len(files)} images x {self.recipe.calib_views} views from {self.calib_dir}"
-        return self._calib
-
-    def _eval_files(self, required=True):
-        try:
-            return list_images(self.recipe.eval_images, "evaluation")
-        except ExportError:
-            if required:
-                raise
-            return []
-
-    @staticmethod
-    def _file_hashes(files) -> set[str]:
-        return {hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files}
-
-    @property
-    def reference(self) -> Reference:
-        if self._reference is None:
-            self._build_reference()
-        return self._reference
-
-    @property
-    def eval_inputs(self) -> list[np.ndarray]:
-        if self._eval_inputs is None:
-            self._build_reference()
-        return self._eval_inputs
-
-    def _build_reference(self):
-        files = self._eval_files()
-        images = load_views(files, self.input_size, self.recipe.eval_views, self.recipe.resize, "evaluation")
-        inputs = canonical_inputs(images, self.canonical_spec)
-        outputs = []
-        for start in range(0, len(inputs), EVAL_BATCH):
-            batch = torch.from_numpy(np.concatenate(inputs[start:start + EVAL_BATCH]))
-            outputs.extend(o[None] for o in self.device_canonical(batch).numpy())
-        symbols = [to_symbols(o, self.output, self.medians) for o in outputs]
-        tables = self.tables
-        from ..codec import encode_latent
-
-        sizes = [len(encode_latent(tables, s)) for s in symbols]
-        server_top1 = self.server_top1(symbols) if self.classifier else None
-        teacher_top1 = self._teacher_top1(images) if self.classifier else None
-        self._eval_inputs = inputs
-        self._reference = Reference(names=[n for n, _ in images], outputs=outputs, symbols=symbols,
-                                    bytes_per_sample=sizes, teacher_top1=teacher_top1, server_top1=server_top1,
-                                    input_size=self.input_size, images=[f.name for f in files],
-                                    views=self.recipe.eval_views)
-
-    def _teacher_top1(self, images) -> list[int] | None:
-        if self.recipe.teacher == "none":
-            return None
-        if any(s % 32 for s in self.input_size):
-            self.notes.append(f"teacher agreement not measured: {self.recipe.teacher} needs input sides that are "
-                              "multiples of 32")
-            return None
-        from ..models.teacher import load_efficientnet_lite0
-
-        teacher = load_efficientnet_lite0()
-        spec = dict(self.canonical_spec, normalization_in_graph=False)
-        inputs = canonical_inputs(images, spec)
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(inputs), EVAL_BATCH):
-                x = torch.from_numpy(np.concatenate(inputs[start:start + EVAL_BATCH]))
-                out.extend(int(i) for i in teacher(x).argmax(1))
-        return out
-
-    # -- side files --
-    @property
-    def tables(self):
-        if self._tables is None:
-            from ..codec import CodecTables
-
-            eb = self.split.device.entropy_bottleneck
-            cdf, lengths, offsets = eb.tables()
-            self._tables = CodecTables.from_arrays(cdf, lengths, offsets, eb.precision)
-            self._tables.write(self._tmp / TABLES_FILE)
-        return self._tables
-
-    def tables_file(self) -> Path:
-        self.tables  # writes the file on first use
-        return self._tmp / TABLES_FILE
-
-    @property
-    def tables_hash(self) -> str:
-        h = self.tables.content_hash
-        return h.hex() if isinstance(h, (bytes, bytearray)) else str(h)
-
-    @property
-    def classifier(self) -> bool:
-        """Whether the server part ends in class logits (server.onnx is written only then)."""
-        if self._server is None:
-            self._server = self._probe_server()
-        return self._server["classifier"]
-
-    def _probe_server(self) -> dict:
-        server = self.split.server
-        if server is None:
-            return {"classifier": False, "reason": "model has no server part"}
-        with torch.no_grad():
-            out = server.eval()(torch.zeros(1, *self.latent_shape, dtype=torch.int32))
-        if out.ndim != 2:
-            self.notes.append(f"server part outputs shape {tuple(out.shape)} (not class logits): no server.onnx "
-                              "and no top-1 agreement")
-            return {"classifier": False, "reason": "server part is not a classifier"}
-        return {"classifier": True, "num_classes": int(out.shape[1])}
-
     def server_top1(self, symbols: list[np.ndarray]) -> list[int]:
         """Top-1 class of the server part for each (C, H, W) int32 symbol array."""
         out = []
@@ -291,105 +165,56 @@ class ExportContext:
                 out.extend(int(i) for i in self.split.server(batch).argmax(1))
         return out
 
-    def server_file(self) -> Path | None:
-        """server.onnx (exported once per run, checked against eager with onnxruntime)."""
-        if not self.classifier:
-            return None
-        path = self._tmp / SERVER_FILE
-        if not path.exists():
-            from ..runtime.encoders import open_backend
-            from .onnx import export_onnx
-
-            example = torch.from_numpy(self.reference.symbols[0][None].copy())
-            export_onnx(self.split.server.eval(), example, path, "symbols", "logits", target="server.onnx",
-                        strip_metadata=True)
-            session = open_backend("onnx", path)
-            diffs = []
-            for sym in self.reference.symbols[:2]:
-                got = session.run(np.ascontiguousarray(sym[None]))
-                with torch.no_grad():
-                    want = self.split.server(torch.from_numpy(sym[None])).numpy()
-                diffs.append(float(np.abs(got - want).max()))
-            self._server["check"] = {"runtime": "onnxruntime", "max_abs_logit_diff_vs_eager": max(diffs)}
-            if max(diffs) > 1e-2:
-                raise VerificationError(f"server.onnx logits differ from eager by {max(diffs):.3g}")
-        return path
-
-    def server_manifest(self) -> dict | None:
-        if not self.classifier:
-            return None
-        return {"file": SERVER_FILE, "input": "symbols", "output": "logits",
-                "num_classes": self._server["num_classes"]}
-
-    def labels_file(self) -> Path | None:
-        from .recipe import PACKAGE_DIR
-
-        f = PACKAGE_DIR / "data" / "imagenet_labels.txt"
-        if not self.classifier or not f.is_file():
-            return None
-        n = len(f.read_text(encoding="utf-8").splitlines())
-        return f if n == self._server["num_classes"] else None
-
-    def close(self):
-        shutil.rmtree(self._tmp, ignore_errors=True)
-
 
 # ---- one artifact ----------------------------------------------------------------------------------------------
 @contextmanager
-def _step(result: ArtifactResult, name: str, progress: Progress, label: str):
-    progress("step_start", artifact=label, step=name)
+def _step(timings: dict, name: str, progress: Progress, label: str | None):
+    """Time one step into `timings[name]`, with step_start/step_end events (label None: a shared step)."""
+    where = {"artifact": label} if label is not None else {}
+    progress("step_start", step=name, **where)
     t0 = time.perf_counter()
     yield
-    result.timings_s[name] = round(time.perf_counter() - t0, 3)
-    progress("step_end", artifact=label, step=name, seconds=result.timings_s[name])
+    timings[name] = round(time.perf_counter() - t0, 3)
+    progress("step_end", step=name, seconds=timings[name], **where)
 
 
-def _export_one(ctx: ExportContext, target: str, quant: str, out_dir: Path, progress: Progress,
+def _export_one(ctx: ExportContext, shared: Shared, target: str, quant: str, out_dir: Path, progress: Progress,
                 result: ArtifactResult) -> None:
-    exporter = get_exporter(target)
-    req = ExportRequest(model_id=ctx.model_id, target=target, quantization=quant, input_size=ctx.input_size,
-                        mean=ctx.mean, std=ctx.std, normalization_in_graph=ctx.normalization_in_graph,
-                        output=ctx.output, latent_shape=ctx.latent_shape,
-                        options=ctx.recipe.options_for(target))
-    exporter.check_request(req)
+    backend = get_backend(target)
+    req = stages.check_request(backend, ExportRequest(
+        model_id=ctx.model_id, target=target, quantization=quant, input_size=ctx.input_size, mean=ctx.mean,
+        std=ctx.std, normalization_in_graph=ctx.normalization_in_graph, output=ctx.output,
+        latent_shape=ctx.latent_shape, options=ctx.recipe.options_for(target)))
     label = f"{target}-{quant}"
     staged = StagedArtifact(out_dir / label)
     stage = staged.begin()
     notes: list[str] = []
-    with _step(result, "capture", progress, label):
-        captured = exporter.capture(ctx.module, ctx.example, req)
-    with _step(result, "quantize", progress, label):
-        calib = ctx.calib_batches() if quant != "none" and exporter.needs_calibration(req) else []
-        captured = exporter.quantize(captured, ctx.module, calib, req)
-        if calib:
-            notes.append(f"calibration: {ctx.calib_desc}")
-    with _step(result, "lower", progress, label):
-        lowered = exporter.lower(captured, stage, req)
+    timings = result.timings_s
+    with _step(timings, "capture", progress, label):
+        captured = stages.capture(backend, ctx.module, ctx.example, req)
+    with _step(timings, "quantize", progress, label):
+        calibrate = quant != "none" and backend.needs_calibration(req)
+        quantized = stages.quantize(backend, captured, shared.calibration_batches() if calibrate else [], req)
+        if calibrate:
+            notes.append(f"calibration: {shared.calib_desc}")
+    with _step(timings, "lower", progress, label):
+        lowered = stages.lower(backend, Program(captured, quantized), stage, req)
         files = dict(lowered.files)
-        shutil.copyfile(ctx.tables_file(), stage / TABLES_FILE)
-        files["tables"] = TABLES_FILE
-        server = ctx.server_file()
-        if server is not None:
-            shutil.copyfile(server, stage / SERVER_FILE)
-            files["server"] = SERVER_FILE
-        labels = ctx.labels_file()
-        if labels is not None:
-            shutil.copyfile(labels, stage / LABELS_FILE)
-            files["labels"] = LABELS_FILE
-    with _step(result, "verify", progress, label):
-        verified = exporter.verify(stage, lowered, ctx.eval_inputs, req)
-    with _step(result, "report", progress, label):
+        for role, (name, source) in shared.side_files().items():
+            shutil.copyfile(source, stage / name)
+            files[role] = name
+    with _step(timings, "verify", progress, label):
+        verified = stages.verify(backend, stage, lowered, shared.eval_inputs, req)
+    with _step(timings, "report", progress, label):
         from ..codec import encode_latent
 
         result.size_bytes = _tree_size(stage / lowered.encoder_file)
-        report = build_report(
-            model_id=ctx.model_id, target=target, quantization=quant, verify=verified, ref=ctx.reference,
-            kind=ctx.output, medians=ctx.medians, encode=lambda s: encode_latent(ctx.tables, s),
-            server_top1=ctx.server_top1 if ctx.classifier else None,
-            reference_desc=f"PyTorch {torch.__version__} eager fp32 ({platform.machine()})",
-            notes=notes + list(lowered.notes) + ctx.notes, details=lowered.details,
-            extra={"server_check": (ctx._server or {}).get("check"), "size_bytes": result.size_bytes,
-                   "timings_s": dict(result.timings_s)})
+        report = stages.report(
+            req, verified, lowered, shared.reference, medians=ctx.medians,
+            encode=lambda s: encode_latent(shared.tables, s),
+            server_top1=ctx.server_top1 if shared.classifier else None, notes=notes + shared.notes,
+            extra={"server_check": shared.server.get("check"), "size_bytes": result.size_bytes,
+                   "timings_s": dict(timings)})
         write_report(stage, report)
     result.executed = verified.executed
     result.metrics = report["metrics"]
@@ -401,10 +226,10 @@ def _export_one(ctx: ExportContext, target: str, quant: str, out_dir: Path, prog
             raise VerificationError(f"{label}: {100 * flips:.2f} % of symbols differ from eager fp32 (limit "
                                     f"{100 * limit:.2f} %); see {stage / 'report.md'}")
     tool_versions = {"fsplit_mobile": __version__, "python": platform.python_version(),
-                     "numpy": np.__version__, **exporter.tool_versions()}
-    manifest = build_manifest(req, lowered, files=files, medians=ctx.medians.tolist(), tables_hash=ctx.tables_hash,
-                              tables_precision=ctx.tables.precision, resize=ctx.recipe.resize,
-                              server=ctx.server_manifest(), tool_versions=tool_versions)
+                     "numpy": np.__version__, **backend.tool_versions()}
+    manifest = build_manifest(req, lowered, files=files, medians=ctx.medians.tolist(), tables_hash=shared.tables_hash,
+                              tables_precision=shared.tables.precision, resize=ctx.recipe.resize,
+                              server=shared.server_manifest(), tool_versions=tool_versions)
     result.path = staged.commit(manifest)
     result.ok = True
 
@@ -452,8 +277,7 @@ def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, 
     targets = resolve_targets(target)
     quants = [quantize] if isinstance(quantize, str) else list(quantize)
     for q in quants:
-        if q not in QUANTIZATIONS:
-            raise ExportError(f"unknown quantization {q!r}; choose one of: {', '.join(QUANTIZATIONS)}")
+        check_quantization(q)
     if recipe is not None:
         rec = load_recipe(recipe)
         if checkpoint is not None:
@@ -469,11 +293,14 @@ def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, 
         keep_going = len(targets) * len(quants) > 1
 
     progress("load_start", recipe=str(rec.path) if rec.path else None, checkpoint=str(rec.checkpoint))
+    t0 = time.perf_counter()
     ctx = ExportContext(rec, input_size=input_size, output=output, normalization_in_graph=normalization_in_graph,
                         calib=calib)
-    progress("load_end", model_id=ctx.model_id, latent_shape=list(ctx.latent_shape))
+    load_s = round(time.perf_counter() - t0, 3)
+    progress("load_end", model_id=ctx.model_id, latent_shape=list(ctx.latent_shape), seconds=load_s)
     out_dir = Path(out) if out is not None else Path("artifacts") / ctx.model_id
-    summary = ExportSummary(ctx.model_id, out_dir)
+    summary = ExportSummary(ctx.model_id, out_dir, timings_s={"load": load_s})
+    shared, shared_error = _prepare(ctx, targets, quants, summary, progress)
     try:
         for t in targets:
             for q in quants:
@@ -481,18 +308,37 @@ def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, 
                 summary.results.append(result)
                 progress("artifact_start", artifact=f"{t}-{q}", steps=STEPS)
                 try:
-                    _export_one(ctx, t, q, out_dir, progress, result)
+                    if shared_error is not None:   # every artifact fails as it would have without a shared step
+                        raise shared_error
+                    _export_one(ctx, shared, t, q, out_dir, progress, result)
                 except ExportError as e:
                     result.error = str(e)
                     if not keep_going:
                         raise
                 except Exception as e:  # a converter bug: keep the message, name the artifact
-                    result.error = f"{t}-{q}: unexpected {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+                    result.error = f"{t}-{q}: unexpected {type(e).__name__}: {stages.first_line(e)}"
                     if not keep_going:
                         raise ExportError(result.error) from e
                 finally:
                     progress("artifact_end", artifact=f"{t}-{q}", ok=result.ok, path=result.path,
                              error=result.error)
     finally:
-        ctx.close()
+        if shared is not None:
+            shared.close()
     return summary
+
+
+def _prepare(ctx: ExportContext, targets: list[str], quants: list[str], summary: ExportSummary,
+             progress: Progress) -> tuple[Shared | None, Exception | None]:
+    """The shared preparation, timed as the run's "prepare" step; (None, error) when it failed."""
+    calibrate = any(q != "none" and get_backend(t).needs_calibration(ExportRequest(ctx.model_id, t, q))
+                    for t in targets for q in quants)
+    progress("prepare_start", calibration=calibrate)
+    t0 = time.perf_counter()
+    try:
+        shared, error = prepare(ctx, calibrate), None
+    except Exception as e:
+        shared, error = None, e
+    summary.timings_s["prepare"] = round(time.perf_counter() - t0, 3)
+    progress("prepare_end", seconds=summary.timings_s["prepare"], ok=error is None)
+    return shared, error

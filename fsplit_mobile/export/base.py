@@ -1,33 +1,18 @@
-"""What every export target implements, and the errors export raises.
+"""The errors export raises and the data its stages pass around (requests, tensor specs, lowered files).
 
-An export runs four steps per target, in order (api.py drives them):
-
-    captured = exporter.capture(module, example_input, req)          # graph capture (torch.export, ONNX, ...)
-    captured = exporter.quantize(captured, module, calib_batches, req)  # identity when req.quantization == "none"
-    lowered  = exporter.lower(captured, stage_dir, req)              # writes the model file(s) into stage_dir
-    result   = exporter.verify(stage_dir, lowered, inputs, req)      # runs the written file in its real runtime
-
-Conventions shared by all targets:
-- `module` is the eager `ExportableEncoder` (GDN already baked). It takes NCHW float32 images; when
-  `req.normalization_in_graph` is true they are pixel/255 in [0, 1], otherwise already (x - mean) / std.
-  Call this layout the *canonical input*.
-- `calib_batches` and verify `inputs` are canonical inputs (torch tensors for calibration, float32 numpy
-  arrays of shape (1, 3, H, W) for verify). A target whose file wants another layout or quantized I/O converts
-  them itself (fsplit_mobile.runtime.preprocess.to_model_input does it from the input spec).
-- `verify` returns outputs in the *canonical output* layout: NCHW, int32 symbols (req.output == "symbols") or
-  float32 latent (req.output == "latent"), one array per input, de-quantized/transposed back if needed.
-  A target that cannot run its file on this host returns `VerifyResult(executed=False,
-  reason="not executed on this platform", ...)` and never fakes outputs.
+The stages themselves are in stages.py, the backend contract in backends/base.py. Conventions:
+- The *canonical input* is what the eager ExportableEncoder takes: NCHW float32 images, pixel/255 in [0, 1]
+  when `req.normalization_in_graph`, otherwise already (x - mean) / std. Calibration and verify inputs are
+  canonical (torch tensors for calibration, float32 numpy arrays of shape (1, 3, H, W) for verify).
+- The *canonical output* is NCHW, int32 symbols (req.output == "symbols") or float32 latent ("latent"),
+  one array per input, de-quantized/transposed back from the file's own layout if needed.
 """
 from __future__ import annotations
 
-import abc
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 QUANTIZATIONS = ("none", "int8", "int8-dynamic", "int8-weights")
 OUTPUT_KINDS = ("symbols", "latent")
@@ -85,6 +70,11 @@ class ToolMissingError(ExportError):
     """A runtime/converter package the target needs is not importable."""
 
 
+def check_quantization(quantization: str) -> None:
+    if quantization not in QUANTIZATIONS:
+        raise ExportError(f"unknown quantization {quantization!r}; choose one of: {', '.join(QUANTIZATIONS)}")
+
+
 # ---- data passed between the steps ---------------------------------------------------------------------------
 @dataclass
 class ExportRequest:
@@ -102,8 +92,7 @@ class ExportRequest:
     options: dict = field(default_factory=dict)      # per-target options from the recipe ([targets.<name>])
 
     def __post_init__(self):
-        if self.quantization not in QUANTIZATIONS:
-            raise ExportError(f"unknown quantization {self.quantization!r}; choose one of: {', '.join(QUANTIZATIONS)}")
+        check_quantization(self.quantization)
         if self.output not in OUTPUT_KINDS:
             raise ExportError(f"unknown output kind {self.output!r}; choose one of: {', '.join(OUTPUT_KINDS)}")
         self.input_size = (int(self.input_size[0]), int(self.input_size[1]))
@@ -121,16 +110,6 @@ class ExportRequest:
     @property
     def output_dtype(self) -> str:
         return "int32" if self.output == "symbols" else "float32"
-
-
-@dataclass
-class Captured:
-    """Result of capture/quantize. `program` is whatever the target works on (ExportedProgram, ONNX model...)."""
-
-    program: Any
-    quantized: bool = False
-    notes: list[str] = field(default_factory=list)   # what was done (e.g. "first conv kept in fp32")
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -178,51 +157,6 @@ class VerifyResult:
             raise ValueError("VerifyResult(executed=False) needs a reason")
         if self.executed and self.outputs is None:
             raise ValueError("VerifyResult(executed=True) needs outputs")
-
-
-# ---- the exporter interface ----------------------------------------------------------------------------------
-class TargetExporter(abc.ABC):
-    """One export target. Subclasses set the class attributes and implement the four steps."""
-
-    name: str = ""                               # executorch | coreml | tflite | onnx
-    file_ext: str = ""                           # ".pte" | ".mlpackage" | ".tflite" | ".onnx"
-    quantizations: tuple[str, ...] = ("none",)   # supported values of ExportRequest.quantization
-    layout: str = "NCHW"                         # input layout of the written file
-
-    def check_request(self, req: ExportRequest) -> None:
-        """Raise a clear error when this target cannot do what `req` asks."""
-        if req.quantization not in self.quantizations:
-            raise UnsupportedQuantizationError(self.name, req.quantization, self.quantizations)
-
-    @abc.abstractmethod
-    def capture(self, module: torch.nn.Module, example_input: torch.Tensor, req: ExportRequest) -> Captured:
-        ...
-
-    @abc.abstractmethod
-    def quantize(self, captured: Captured, module: torch.nn.Module, calib_batches: Iterable[torch.Tensor],
-                 req: ExportRequest) -> Captured:
-        """Return `captured` unchanged when req.quantization == 'none'."""
-
-    @abc.abstractmethod
-    def lower(self, captured: Captured, stage_dir: Path, req: ExportRequest) -> LoweredModel:
-        ...
-
-    @abc.abstractmethod
-    def verify(self, stage_dir: Path, lowered: LoweredModel, inputs: Sequence[np.ndarray],
-               req: ExportRequest) -> VerifyResult:
-        ...
-
-    def needs_calibration(self, req: ExportRequest) -> bool:
-        """Whether `quantize` uses calibration images (static activation quantization)."""
-        return req.quantization == "int8"
-
-    def tool_versions(self) -> dict[str, str]:
-        """Versions of the converter/runtime packages this target used (for the manifest)."""
-        return {}
-
-    def can_execute(self) -> bool:
-        """Whether this host can run the written file (Core ML on Linux cannot)."""
-        return True
 
 
 def package_version(dist: str) -> str:

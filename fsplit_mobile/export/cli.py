@@ -1,7 +1,8 @@
 """`fsplit-export`: export a model to ExecuTorch / Core ML / TFLite (LiteRT) / ONNX artifact folders.
 
-Progress goes to stderr (one bar per artifact, steps capture, quantize, lower, verify, report); converter
-chatter (torch.onnx prints, ExecuTorch cpuinfo lines, warnings) goes to a log file unless --verbose.
+Progress goes to stderr (the shared preparation's time, then one bar per artifact, steps capture, quantize,
+lower, verify, report); converter chatter (torch.onnx prints, ExecuTorch cpuinfo lines, warnings) goes to a
+log file unless --verbose.
 --json prints a machine-readable summary on stdout. Errors: one line, exit status 1 (2 for usage errors).
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .base import (
     UnsupportedOpError,
     UnsupportedQuantizationError,
 )
-from .targets import target_names
+from .backends import backend_names
 
 EXIT_FAILED = 1
 
@@ -72,6 +73,9 @@ class _ProgressView:
             self.stream.write(f"loading model ({info.get('recipe') or info.get('checkpoint')}) ...\n")
         elif kind == "load_end":
             self.stream.write(f"model {info['model_id']}: latent {'x'.join(map(str, info['latent_shape']))}\n")
+        elif kind == "prepare_end" and info["ok"]:
+            self.stream.write(f"shared preparation (eager reference, tables, server part, calibration inputs): "
+                              f"{info['seconds']:.1f} s\n")
         elif kind == "artifact_start":
             from tqdm import tqdm
 
@@ -101,7 +105,7 @@ def _summary_line(r) -> str:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--target", "targets", required=True, multiple=True, metavar="NAME",
-              help=f"{', '.join(target_names())} or all (repeatable)")
+              help=f"{', '.join(backend_names())} or all (repeatable)")
 @click.option("--quantize", "quantize", multiple=True, default=("none",), show_default=True,
               type=click.Choice(QUANTIZATIONS), help="repeatable: one artifact per value")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), help="model checkpoint (default: bundled model)")

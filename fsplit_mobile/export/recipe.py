@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .base import RecipeError
 from .calibration import MAX_VIEWS
-from .targets import TARGETS
+from .backends import BACKENDS, backend_class
+from .options import OptionError, validate_options
 
 SCHEMA = "fsplit-recipe/1"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -63,12 +64,6 @@ _SCHEMA_KEYS = {
     "output": {"kind"},
     "calibration": {"images", "views"},
     "evaluation": {"images", "views", "teacher"},
-}
-_TARGET_KEYS = {
-    "executorch": {"keep_float", "per_channel"},
-    "onnx": {"keep_float", "per_channel", "reduce_range", "calibrate_method", "percentile", "float_layer_weights"},
-    "tflite": None,   # options owned by the LiteRT exporter; passed through unchecked
-    "coreml": None,   # options owned by the Core ML exporter; passed through unchecked
 }
 
 
@@ -188,18 +183,12 @@ def parse_recipe(data: dict, path: Path | None = None) -> Recipe:
     if not isinstance(targets, dict):
         raise f.error("targets", "expected a table of [targets.<name>] tables")
     for name, opts in targets.items():
-        if name not in TARGETS:
-            raise f.error(f"targets.{name}", f"unknown target (known: {', '.join(TARGETS)})")
-        if not isinstance(opts, dict):
-            raise f.error(f"targets.{name}", "expected a table")
-        allowed = _TARGET_KEYS.get(name)
-        if allowed is not None:
-            extra = sorted(set(opts) - allowed)
-            if extra:
-                raise f.error(f"targets.{name}.{extra[0]}", f"unknown option (known: {', '.join(sorted(allowed))})")
-        if "keep_float" in opts and (not isinstance(opts["keep_float"], list)
-                                     or not all(isinstance(s, str) for s in opts["keep_float"])):
-            raise f.error(f"targets.{name}.keep_float", "expected a list of module names")
+        if name not in BACKENDS:
+            raise f.error(f"targets.{name}", f"unknown target (known: {', '.join(BACKENDS)})")
+        try:  # each backend's option schema (backends/<name>.py): typos and wrong types name the field
+            validate_options(backend_class(name).options, opts, name)
+        except OptionError as e:
+            raise f.error(e.field, e.problem) from None
         r.target_options[name] = dict(opts)
     return r
 

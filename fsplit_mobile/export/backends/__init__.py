@@ -1,0 +1,52 @@
+"""Backend registry: target name -> the Backend class of one module in this package (see backends/base.py).
+
+Adding a target = adding `backends/<name>.py` with one Backend subclass, one line in BACKENDS, and its tests.
+Modules are imported on first use; converters are imported inside the hooks, so listing or validating
+options never loads them.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+
+from ..base import UnknownTargetError
+from .base import Backend
+
+# name -> "module:ClassName" inside fsplit_mobile.export.backends; the order is the order of --target all
+BACKENDS: dict[str, str] = {
+    "executorch": "executorch:ExecuTorchBackend",
+    "coreml": "coreml:CoreMLBackend",
+    "tflite": "tflite:LiteRTBackend",
+    "onnx": "onnx:OnnxBackend",
+}
+
+
+def backend_names() -> tuple[str, ...]:
+    return tuple(BACKENDS)
+
+
+def backend_class(name: str) -> type[Backend]:
+    if name not in BACKENDS:
+        raise UnknownTargetError(name, BACKENDS)
+    module_name, class_name = BACKENDS[name].split(":")
+    return getattr(importlib.import_module(f"{__name__}.{module_name}"), class_name)
+
+
+def get_backend(name: str) -> Backend:
+    """A fresh backend instance for `name` (UnknownTargetError otherwise)."""
+    return backend_class(name)()
+
+
+def resolve_targets(target: str | Sequence[str]) -> list[str]:
+    """'all' -> every target; a name or a list of names -> validated list (UnknownTargetError otherwise)."""
+    names = [target] if isinstance(target, str) else list(target)
+    out: list[str] = []
+    for name in names:
+        if name == "all":
+            out.extend(n for n in BACKENDS if n not in out)
+        elif name in BACKENDS:
+            if name not in out:
+                out.append(name)
+        else:
+            raise UnknownTargetError(name, BACKENDS)
+    return out

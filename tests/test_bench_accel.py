@@ -112,3 +112,18 @@ def test_adb_standin_runs_the_qnn_artifact(arts, tmp_path, adb_port):
         subprocess.run(["adb", "-P", str(adb_port), "disconnect", device.serial], capture_output=True, timeout=30)
     assert res["status"] == "complete" and res["device"]["transport"] == f"adb:{device.serial}"
     assert [n["name"] for n in res["placement"]["fallback"]] == ["injected_sinh"]
+
+
+def test_cli_prints_placement_and_warns_on_fallback(arts, tmp_path):
+    from click.testing import CliRunner
+
+    from fsplit_mobile.bench.cli import main
+
+    args = ["run", "--device", "local", "--runs", "1", "--warmup", "0", "--image-limit", "1", "--no-progress",
+            "--python", sys.executable]
+    res = CliRunner().invoke(main, args + ["--artifact", str(arts["qnn_sinh"]), "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert "CPU FALLBACK: injected_sinh (Sinh)" in res.output and "warning:" in res.output
+    res = CliRunner().invoke(main, args + ["--artifact", str(arts["onnx"]), "--accelerator", "gpu",
+                                           "--out", str(tmp_path / "b")])
+    assert res.exit_code == 2 and "CUDAExecutionProvider" in res.output and "partial results kept" in res.output

@@ -43,6 +43,11 @@ def main():
               help="native runner binary built for the device (default: runtimes/native/build/)")
 @click.option("--native-lib-dir", multiple=True, type=click.Path(file_okay=False),
               help="where the native runner's shared libraries for the device are (default: executorch wheel)")
+@click.option("--accelerator", type=click.Choice(["npu", "gpu", "cpu"]), default=None,
+              help="where the encoder runs: npu (qnn artifact: ONNX Runtime + QNN EP on the Hexagon HTP), gpu (onnx "
+                   "artifact: CUDA/TensorRT EPs, e.g. Jetson), cpu; default: the artifact's own (docs/accelerators.md)")
+@click.option("--qnn-libs", default=None, help="folder of the QNN libraries ON THE DEVICE (libQnnHtp.so, "
+              "libQnnSystem.so, ...); default: the onnxruntime-qnn wheel or the usual vendor folders")
 @click.option("--runner-prefix", default="", help="command put before the runner on the device, e.g. "
               "'qemu-aarch64-static -L /usr/aarch64-linux-gnu' or 'nice -n -5'")
 @click.option("--cpus", default=None, help="pin the runner to these CPUs (taskset list, e.g. 4-7)")
@@ -58,10 +63,11 @@ def main():
 @click.option("--adb-server-port", default=None, type=int, help="adb server port (default 5037)")
 @click.option("--no-progress", is_flag=True, help="no progress bar")
 def run(artifacts, device, runs, warmup, threads, images_dir, image_limit, out_dir, runner, python_cmd,
-        installed_agent, native_runner, native_lib_dir, runner_prefix, cpus, remote_dir, timeout_s, keep_remote,
+        installed_agent, native_runner, native_lib_dir, accelerator, qnn_libs, runner_prefix, cpus, remote_dir, timeout_s, keep_remote,
         save_streams, ssh_identity, ssh_known_hosts, ssh_option, adb_binary, adb_server_port, no_progress):
     """Benchmark artifact(s) on a device; writes result.json, events.jsonl, report.md and PNG plots."""
     from .bundle import RunnerSpec
+    from .report import placement_line
     from .runner import BenchConfig, run_benchmark
     from .transports import open_transport
 
@@ -71,13 +77,14 @@ def run(artifacts, device, runs, warmup, threads, images_dir, image_limit, out_d
                                    adb_server_port=adb_server_port)
     except BenchError as e:
         raise click.UsageError(str(e)) from None
-    if runner is None:
-        runner = "native" if transport.kind == "adb" else "python"
+    if runner is None:  # accelerators run in the Python agent only
+        accelerated = accelerator in ("npu", "gpu") or any(_target_of(a) in ("qnn", "vulkan") for a in artifacts)
+        runner = "native" if transport.kind == "adb" and not accelerated else "python"
     spec = RunnerSpec(kind=runner, python=python_cmd, installed_agent=installed_agent, native_binary=native_runner,
                       native_lib_dirs=tuple(native_lib_dir), prefix=runner_prefix)
     config = BenchConfig(runs=runs, warmup=warmup, threads=threads, images_dir=images_dir, image_limit=image_limit,
                          cpus=cpus, timeout_s=timeout_s, keep_stage=keep_remote, save_streams=save_streams,
-                         runner=spec)
+                         runner=spec, accelerator=accelerator, qnn_libs=qnn_libs)
     results, failures = [], 0
     for art in artifacts:
         sub = None
@@ -90,6 +97,10 @@ def run(artifacts, device, runs, warmup, threads, images_dir, image_limit, out_d
             click.echo(f"{art}: encoder p50 {s['encoder_ms']['p50']:.2f} ms, entropy p50 "
                        f"{s['entropy_ms']['p50']:.3f} ms, total p50 {s['total_ms']['p50']:.2f} ms, "
                        f"{result['bytes']['mean']:.0f} bytes/image")
+            if placement_line(result):
+                click.echo(f"{art}: {placement_line(result)}")
+                if result["placement"].get("fallback"):
+                    click.echo(f"warning: {art}: CPU fallback on the device (see placement above)", err=True)
         except BENCH_ERRORS as e:
             failures += 1
             click.echo(f"error: {art}: {type(e).__name__}: {e}", err=True)
@@ -102,6 +113,16 @@ def run(artifacts, device, runs, warmup, threads, images_dir, image_limit, out_d
         _write_comparison(results, Path(out_dir))
     if failures:
         sys.exit(2)
+
+
+def _target_of(artifact_dir) -> str | None:
+    """The manifest's target, or None when unreadable (run_benchmark reports a bad artifact properly)."""
+    import json
+
+    try:
+        return json.loads((Path(artifact_dir) / "manifest.json").read_text(encoding="utf-8")).get("target")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 @main.command()

@@ -207,3 +207,78 @@ def run_schemathesis(base_url: str, report_dir, max_examples: int, seed: int = 1
                 statuses[response["status_code"]] = statuses.get(response["status_code"], 0) + 1
     return {"rc": out.returncode, "cases": cases, "statuses": dict(sorted(statuses.items())),
             "output": out.stdout[-4000:] + out.stderr[-2000:]}
+
+
+# -- raw-socket clients (tests/test_serve_hostile.py, benchmarks/attack) ------------------------------------------
+
+def connect(port, timeout=5.0) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def read_response(s: socket.socket, seconds: float = 5.0) -> tuple[int, dict, bytes, bool]:
+    """(status, headers, body, closed): one response, then whether the server closed the connection."""
+    s.settimeout(seconds)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed before a response: {data!r}")
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:])}
+    want = int(headers.get("content-length", 0))
+    while len(body) < want:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return status, headers, body, closed_by_server(s, seconds)
+
+
+def closed_by_server(s: socket.socket, seconds: float) -> bool:
+    s.settimeout(seconds)
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except TimeoutError:
+        return False
+
+
+HEAD = "POST /v1/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+FRAMING_CASES = [  # (request bytes, expected status)
+    (HEAD + "Content-Length: -1\r\n\r\n", 400),
+    (HEAD + "Content-Length: abc\r\n\r\n", 400),
+    (HEAD + "Content-Length: +4680\r\n\r\n", 400),
+    (HEAD + "Content-Length: 10\r\nContent-Length: 12\r\n\r\n0123456789", 400),
+    (HEAD + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400),
+    (HEAD + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400),
+    (HEAD + "Transfer-Encoding: gzip\r\n\r\n", 501),
+    (HEAD + "X-Big: " + "a" * 20000, 431),  # a head that never ends: refused past h11's 16 KiB
+    ("GARBAGE\r\n\r\n", 400),
+]
+
+
+def send_until_closed(s: socket.socket, block: bytes, budget_bytes: int, budget_s: float) -> int:
+    sent, deadline = 0, time.monotonic() + budget_s
+    try:
+        while sent < budget_bytes and time.monotonic() < deadline:
+            sent += s.send(block)
+    except (BrokenPipeError, ConnectionResetError, TimeoutError):
+        pass
+    return sent
+
+
+def rchar(pid="self") -> int:
+    """Bytes process `pid` has read through read()/recv() so far (Linux /proc/PID/io)."""
+    for line in open(f"/proc/{pid}/io"):
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no rchar in /proc/{pid}/io")

@@ -2,7 +2,6 @@
 slow-header connections, too many connections, huge declared bodies, stalled senders. Every answer is the
 documented JSON error, the connection ends when the body is not read, and valid requests keep working."""
 import json
-import socket
 import threading
 import time
 
@@ -14,7 +13,8 @@ from fsplit_mobile.serve.app import create_app
 from fsplit_mobile.serve.limits import ServeLimits
 from fsplit_mobile.serve.logfilter import RateLimitFilter
 from fsplit_mobile.serve.protocol import LINGER_BYTES, effective_max_connections
-from serve_support import ThreadedServer, build_tiny_artifact, random_images
+from serve_support import (FRAMING_CASES, HEAD, ThreadedServer, build_tiny_artifact, closed_by_server, connect,
+                           random_images, rchar, read_response, send_until_closed)
 
 OCTET = {"content-type": "application/octet-stream"}
 
@@ -28,69 +28,6 @@ def artifact(tmp_path_factory):
 def payloads(artifact):
     with SplitClient(artifact, "http://unused") as client:
         return [client.encode(img)[0] for img in random_images(4, seed=9)]
-
-
-def connect(port, timeout=5.0) -> socket.socket:
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-def read_response(s: socket.socket, seconds: float = 5.0) -> tuple[int, dict, bytes, bool]:
-    """(status, headers, body, closed): one response, then whether the server closed the connection."""
-    s.settimeout(seconds)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(65536)
-        if not chunk:
-            raise AssertionError(f"connection closed before a response: {data!r}")
-        data += chunk
-    head, body = data.split(b"\r\n\r\n", 1)
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:])}
-    want = int(headers.get("content-length", 0))
-    while len(body) < want:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return status, headers, body, closed_by_server(s, seconds)
-
-
-def closed_by_server(s: socket.socket, seconds: float) -> bool:
-    s.settimeout(seconds)
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return True
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    except TimeoutError:
-        return False
-
-
-def rchar() -> int:
-    """Bytes this process has read through read()/recv() so far (the threaded server runs in it)."""
-    for line in open("/proc/self/io"):
-        if line.startswith("rchar:"):
-            return int(line.split()[1])
-    raise AssertionError("no rchar in /proc/self/io")
-
-
-HEAD = "POST /v1/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-FRAMING_CASES = [  # (request bytes, expected status)
-    (HEAD + "Content-Length: -1\r\n\r\n", 400),
-    (HEAD + "Content-Length: abc\r\n\r\n", 400),
-    (HEAD + "Content-Length: +4680\r\n\r\n", 400),
-    (HEAD + "Content-Length: 10\r\nContent-Length: 12\r\n\r\n0123456789", 400),
-    (HEAD + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400),
-    (HEAD + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400),
-    (HEAD + "Transfer-Encoding: gzip\r\n\r\n", 501),
-    (HEAD + "X-Big: " + "a" * 20000, 431),  # a head that never ends: refused past h11's 16 KiB
-    ("GARBAGE\r\n\r\n", 400),
-]
 
 
 def test_malformed_and_ambiguous_framing_gets_json_and_close(artifact, payloads):
@@ -162,23 +99,13 @@ def test_connection_cap_follows_the_file_limit():
     assert effective_max_connections(ServeLimits(max_connections=100), nofile_soft=1 << 20) == 100
 
 
-def _send_until_closed(s: socket.socket, block: bytes, budget_bytes: int, budget_s: float) -> int:
-    sent, deadline = 0, time.monotonic() + budget_s
-    try:
-        while sent < budget_bytes and time.monotonic() < deadline:
-            sent += s.send(block)
-    except (BrokenPipeError, ConnectionResetError, TimeoutError):
-        pass
-    return sent
-
-
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
 def test_huge_body_is_refused_with_little_reading(artifact, payloads, framing):
     """A declared 10^12-byte body (or an endless chunked one) costs the server < 1 MB of reading."""
     limits = ServeLimits(max_payload=4096)
     with ThreadedServer(create_app(artifact, limits=limits)) as srv:
         httpx.get(srv.url + "/healthz")  # warm
-        before = rchar()
+        before = rchar("self")
         with connect(srv.port, timeout=2.0) as s:
             if framing == "content-length":
                 s.sendall(f"{HEAD}Content-Length: {10 ** 12}\r\n\r\n".encode())
@@ -187,11 +114,11 @@ def test_huge_body_is_refused_with_little_reading(artifact, payloads, framing):
                 s.sendall(f"{HEAD}Transfer-Encoding: chunked\r\n\r\n".encode())
                 block = b"10000\r\n" + b"\0" * 65536 + b"\r\n"  # endless 64 KiB chunks
             result = {}
-            sender = threading.Thread(target=lambda: result.update(sent=_send_until_closed(s, block, 256 << 20, 8.0)))
+            sender = threading.Thread(target=lambda: result.update(sent=send_until_closed(s, block, 256 << 20, 8.0)))
             sender.start()
             status, headers, body, _ = read_response(s, seconds=5.0)
             sender.join(10)
-        server_read = rchar() - before
+        server_read = rchar("self") - before
         assert status == 413 and headers.get("connection") == "close", (status, headers, body)
         assert json.loads(body)["error"] == "payload_too_large"
         assert server_read < (1 << 20), (server_read, result)

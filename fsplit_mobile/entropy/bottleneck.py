@@ -18,6 +18,13 @@ from .keys import current_name
 
 
 class EntropyBottleneck(nn.Module):
+    """Factorized density per channel, its quantile fit, and the integer tables built from it."""
+
+    target: torch.Tensor
+    _offset: torch.Tensor
+    _quantized_cdf: torch.Tensor
+    _cdf_length: torch.Tensor
+
     def __init__(
         self,
         channels: int,

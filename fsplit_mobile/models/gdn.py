@@ -62,9 +62,11 @@ class BakedGDN(nn.Module):
         self.inverse = gdn.inverse
         self.simplified = isinstance(gdn, GDN1)
         self.norm = nn.Conv2d(c, c, kernel_size=1, bias=True)
+        bias = self.norm.bias
+        assert bias is not None  # built with bias=True
         with torch.no_grad():
             self.norm.weight.copy_(gamma.detach())
-            self.norm.bias.copy_(beta.detach())
+            bias.copy_(beta.detach())
         self.norm.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

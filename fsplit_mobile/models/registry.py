@@ -152,7 +152,11 @@ def resolve_config(name: str, config: dict | None = None) -> dict:
 
 
 def _latent_channels(encoder: nn.Module) -> int:
-    return int(encoder.latent_channels)
+    """The width of the encoder's latent, which every encoder declares as `latent_channels`."""
+    channels: object = getattr(encoder, "latent_channels", None)
+    if not isinstance(channels, int):
+        raise ArchitectureError(f"encoder {type(encoder).__name__} does not declare an int latent_channels")
+    return channels
 
 
 def build_device_model(name: str, config: dict | None = None) -> DeviceModel:

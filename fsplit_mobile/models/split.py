@@ -39,6 +39,10 @@ class DeviceModel(nn.Module):
 class ExportableEncoder(nn.Module):
     """Export wrapper: optional in-graph normalisation, encoder, optional symbol rounding."""
 
+    medians: torch.Tensor
+    mean: torch.Tensor
+    inv_std: torch.Tensor
+
     def __init__(self, encoder: nn.Module, medians: torch.Tensor, output: str = "symbols", normalization=None):
         super().__init__()
         if output not in ("symbols", "latent"):
@@ -63,6 +67,8 @@ class ExportableEncoder(nn.Module):
 
 class ServerModel(nn.Module):
     """int32 symbols -> logits: dequantize with the medians, decode, run the tail of the task network."""
+
+    medians: torch.Tensor
 
     def __init__(self, decoder: nn.Module, tail: nn.Module | None, medians: torch.Tensor):
         super().__init__()

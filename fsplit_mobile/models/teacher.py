@@ -8,8 +8,13 @@ same logits as the package's own forward.
 The package's convolutions use TF-style "same" padding fixed for 224x224 inputs; that padding is only right
 for inputs whose side is a multiple of 32 (all intermediate sizes stay even), which `TeacherHead` checks.
 """
+from typing import Any
+
 import torch
 from torch import nn
+
+# The package's EfficientNet is untyped; the head and tail read its private submodules and parameters.
+EfficientNetModel = Any
 
 TEACHER_NAME = "efficientnet-lite0"
 SPLIT_BLOCK = 5  # blocks[:5] run in the head, blocks[5:] in the tail
@@ -42,7 +47,7 @@ def load_efficientnet_lite0() -> nn.Module:
     return model
 
 
-def _drop_connect_rates(model: nn.Module) -> list[float]:
+def _drop_connect_rates(model: EfficientNetModel) -> list[float]:
     """Per-block drop-connect rate exactly as the package's `extract_features` computes it."""
     base = model._global_params.drop_connect_rate
     n = len(model._blocks)
@@ -52,7 +57,7 @@ def _drop_connect_rates(model: nn.Module) -> list[float]:
 class TeacherHead(nn.Module):
     """Stem + MBConv blocks 0..4: image (N,3,H,W) -> features (N,40,H/8,W/8)."""
 
-    def __init__(self, model: nn.Module, split: int = SPLIT_BLOCK):
+    def __init__(self, model: EfficientNetModel, split: int = SPLIT_BLOCK):
         super().__init__()
         self.conv_stem, self.bn0, self.act = model._conv_stem, model._bn0, model._swish
         self.blocks = nn.ModuleList(model._blocks[:split])
@@ -70,7 +75,7 @@ class TeacherHead(nn.Module):
 class TeacherTail(nn.Module):
     """MBConv blocks 5..15 + conv head + global pooling + dropout + fc: features -> logits."""
 
-    def __init__(self, model: nn.Module, split: int = SPLIT_BLOCK):
+    def __init__(self, model: EfficientNetModel, split: int = SPLIT_BLOCK):
         super().__init__()
         self.blocks = nn.ModuleList(model._blocks[split:])
         self.rates = _drop_connect_rates(model)[split:]

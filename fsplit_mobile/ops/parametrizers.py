@@ -21,11 +21,13 @@ class _LowerBoundFn(torch.autograd.Function):
 class LowerBound(nn.Module):
     """Lower-bound a tensor; buffer `bound`."""
 
-    def __init__(self, bound: float):
+    bound: torch.Tensor
+
+    def __init__(self, bound: float) -> None:
         super().__init__()
         self.register_buffer("bound", torch.tensor([float(bound)]))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_scripting() or torch.compiler.is_compiling():
             return torch.max(x, self.bound)
         return _LowerBoundFn.apply(x, self.bound)
@@ -34,7 +36,9 @@ class LowerBound(nn.Module):
 class NonNegativeParametrizer(nn.Module):
     """Stores a non-negative value v as sqrt(v + pedestal) and maps it back with a lower bound at `minimum`."""
 
-    def __init__(self, minimum: float = 0.0, reparam_offset: float = 2**-18):
+    pedestal: torch.Tensor
+
+    def __init__(self, minimum: float = 0.0, reparam_offset: float = 2**-18) -> None:
         super().__init__()
         self.minimum = float(minimum)
         self.reparam_offset = float(reparam_offset)

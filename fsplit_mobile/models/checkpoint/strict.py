@@ -100,7 +100,7 @@ def anchor(state: Mapping[str, Any], key: str, ndim: int, context: str) -> tuple
 def eb_filters(state: Mapping[str, Any], prefix: str, context: str) -> tuple[int, ...]:
     """The entropy bottleneck's `filters`, read from its matrix shapes (current or legacy names)."""
     shapes: dict[int, tuple[int, ...]] = {}
-    spell = _same
+    spell: Callable[[str], str] = _same
     for key, value in state.items():
         if not key.startswith(prefix) or not isinstance(value, torch.Tensor):
             continue

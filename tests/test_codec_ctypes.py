@@ -84,3 +84,14 @@ def test_ctypes_coder_refuses_buffers_it_would_misread(ctypes_rans):
         ctypes_rans.encode(np.zeros(4, np.int32), np.zeros(3, np.int32), *_args())
     with pytest.raises(ValueError, match="inconsistent"):
         ctypes_rans.check_tables(CDF, 7, LENGTH, OFFSET, 16, None)
+
+
+def test_ctypes_coder_interleaved_payload_matches_the_extension(ctypes_rans):
+    symbols = np.random.default_rng(3).integers(-4, 7, 2 * 1024).astype(np.int32)
+    assert ctypes_rans.ilv_impls() == _rans.ilv_impls()
+    for lanes in (8, 16, 32):
+        stream = ctypes_rans.ilv_encode_planar(symbols, 2, lanes, 0, *_args())
+        assert stream == _rans.ilv_encode_planar(symbols, 2, lanes, 0, *_args())
+        out = np.empty_like(symbols)
+        ctypes_rans.ilv_decode_planar(stream, 2, lanes, 0, *_args(), out)
+        assert np.array_equal(out, symbols)

@@ -1,5 +1,6 @@
 """``fsplit-bench``: ``run`` (also the default: ``fsplit-bench --artifact DIR ...``) and ``compare``."""
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -32,10 +33,12 @@ def main():
               help="folder of images (default: scikit-image sample photos)")
 @click.option("--image-limit", default=None, type=click.IntRange(min=1), help="use at most this many images")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="results folder")
-@click.option("--runner", type=click.Choice(["python", "native", "app"]), default=None,
+@click.option("--runner", type=click.Choice(["auto", "python", "native", "app"]), default=None,
               help="device-side runner: Python agent, the native C++ runner (ExecuTorch only), or app: the "
-                   "installed Android demo app's benchmark mode (adb only; android_demo/README.md); "
-                   "default: native for adb (Android has no Python), python otherwise")
+                   "installed Android demo app's benchmark mode (adb only; android_demo/README.md); auto: "
+                   "provision the runner the artifact needs on the device and cache it there (docs/bench.md). "
+                   "Default: auto on ssh/adb devices unless --python/--installed-agent/--native-runner/"
+                   "--native-lib-dir picks one; else native for adb (Android has no Python), python otherwise")
 @click.option("--python", "python_cmd", default=None,
               help="Python on the device (default: this interpreter for local, python3 otherwise)")
 @click.option("--installed-agent", is_flag=True, help="use fsplit_mobile installed on the device, push no code")
@@ -77,21 +80,27 @@ def run(artifacts, device, runs, warmup, threads, images_dir, image_limit, out_d
                                    adb_server_port=adb_server_port)
     except BenchError as e:
         raise click.UsageError(str(e)) from None
-    if runner is None:  # accelerators run in the Python agent only
-        accelerated = accelerator in ("npu", "gpu") or any(_target_of(a) in ("qnn", "vulkan") for a in artifacts)
+    from .provision import AutoRunner, wants_auto
+
+    accelerated = accelerator in ("npu", "gpu") or any(_target_of(a) in ("qnn", "vulkan") for a in artifacts)
+    auto = not accelerated and wants_auto(transport.kind, runner, python_cmd, installed_agent, native_runner,
+                                          native_lib_dir)
+    if runner in (None, "auto"):  # accelerators run in the Python agent only
         runner = "native" if transport.kind == "adb" and not accelerated else "python"
     spec = RunnerSpec(kind=runner, python=python_cmd, installed_agent=installed_agent, native_binary=native_runner,
                       native_lib_dirs=tuple(native_lib_dir), prefix=runner_prefix)
     config = BenchConfig(runs=runs, warmup=warmup, threads=threads, images_dir=images_dir, image_limit=image_limit,
                          cpus=cpus, timeout_s=timeout_s, keep_stage=keep_remote, save_streams=save_streams,
                          runner=spec, accelerator=accelerator, qnn_libs=qnn_libs)
+    provisioner = AutoRunner(transport, spec, log=lambda line: click.echo(line, err=True)) if auto else None
     results, failures = [], 0
     for art in artifacts:
         sub = None
         if out_dir:
             sub = Path(out_dir) / Path(art).name if len(artifacts) > 1 else Path(out_dir)
         try:
-            result = run_benchmark(art, transport, config, out_dir=sub, progress=not no_progress)
+            run_config = replace(config, runner=provisioner.spec_for(art)) if provisioner else config
+            result = run_benchmark(art, transport, run_config, out_dir=sub, progress=not no_progress)
             results.append(result)
             s = result["stages"]
             click.echo(f"{art}: encoder p50 {s['encoder_ms']['p50']:.2f} ms, entropy p50 "

@@ -14,8 +14,9 @@ from pathlib import Path
 from ..errors import NativeRunnerError
 from .host_cache import host_cache_dir
 
-SOURCES = ("fsplit_rans.c",)
-HEADERS = ("fsplit_rans.h",)
+# What the CPython extension compiles too (setup.py): the single-stream and the interleaved payloads.
+SOURCES = ("fsplit_rans.c", "fsplit_interleaved.c", "fsplit_interleaved_avx2.c", "fsplit_interleaved_neon.c")
+HEADERS = ("fsplit_rans.h", "fsplit_interleaved.h", "fsplit_ilv_internal.h", "fsplit_ilv_tables.h")
 COMPILERS = {"aarch64": ("aarch64-linux-gnu-gcc",), "x86_64": ("x86_64-linux-gnu-gcc",)}
 LIBRARY_NAME = "libfsplit_rans.so"
 # Debian package that provides the cross compiler named first in COMPILERS.

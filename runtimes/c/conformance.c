@@ -4,6 +4,7 @@
  * with the expected error code. Usage: conformance [path/to/vectors.txt]. Exit 0 = all pass.
  */
 #include "fsplit_container.h"
+#include "fsplit_interleaved.h"
 #include "fsplit_rans.h"
 #include "fsplit_tables.h"
 
@@ -262,14 +263,44 @@ static void check_reject(const char *name, table_entry *t, size_t n, const int32
     free(back);
 }
 
-static void check_latent(const char *name, table_entry *t, uint32_t c, uint32_t h, uint32_t w,
-                         const int32_t *sym, const uint8_t *expected, size_t expected_len)
+/* An interleaved payload, written and read by every implementation this CPU runs (same bytes). */
+static void check_interleaved_impls(const char *name, table_entry *t, uint32_t lanes, uint32_t c,
+                                    size_t plane, const int32_t *sym, const uint8_t *payload,
+                                    size_t payload_len)
+{
+    static const int impls[] = {FSR_IMPL_SCALAR, FSR_IMPL_AVX2, FSR_IMPL_NEON};
+    size_t n = (size_t)c * plane, cap = fsr_ilv_encode_bound(n, lanes), len = 0, i;
+    uint8_t *out = (uint8_t *)malloc(cap);
+    int32_t *back = (int32_t *)malloc(n > 0 ? n * sizeof(int32_t) : 1);
+    for (i = 0; i < sizeof impls / sizeof *impls; i++) {
+        char what[96];
+        int st;
+        if (!fsr_ilv_impl_available(impls[i]))
+            continue;
+        snprintf(what, sizeof what, "%s payload differs", fsr_ilv_impl_name(impls[i]));
+        st = fsr_ilv_encode_planar_with(impls[i], &t->view, lanes, sym, c, plane, out, cap, &len);
+        checks++;
+        if (st != FSR_OK || len != payload_len || memcmp(out, payload, len) != 0)
+            fail(name, what);
+        snprintf(what, sizeof what, "%s decode differs", fsr_ilv_impl_name(impls[i]));
+        st = fsr_ilv_decode_planar_with(impls[i], &t->fast, lanes, c, plane, payload, payload_len, back);
+        checks++;
+        if (st != FSR_OK || (n > 0 && memcmp(back, sym, n * sizeof(int32_t)) != 0))
+            fail(name, what);
+    }
+    free(out);
+    free(back);
+}
+
+static void check_latent(const char *name, table_entry *t, const fsr_stream_format *format,
+                         uint32_t c, uint32_t h, uint32_t w, const int32_t *sym,
+                         const uint8_t *expected, size_t expected_len)
 {
     size_t n = (size_t)c * h * w, cap = fsr_latent_encode_bound(n), len = 0;
     uint8_t *out = (uint8_t *)malloc(cap);
     int32_t *back = (int32_t *)malloc(n > 0 ? n * sizeof(int32_t) : 1);
     fsr_container_header header;
-    int st = fsr_latent_encode(&t->view, t->hash, sym, c, h, w, out, cap, &len);
+    int st = fsr_latent_encode_format(&t->view, t->hash, sym, c, h, w, format, out, cap, &len);
     checks++;
     if (st != FSR_OK)
         fail(name, fsr_strerror(st));
@@ -282,6 +313,13 @@ static void check_latent(const char *name, table_entry *t, uint32_t c, uint32_t 
     else if (header.channels != c || header.height != h || header.width != w ||
              (n > 0 && memcmp(back, sym, n * sizeof(int32_t)) != 0))
         fail(name, "decoded latent differs");
+    else if (header.format.payload_format != format->payload_format ||
+             header.format.lanes != format->lanes || header.format.rate_point != format->rate_point)
+        fail(name, "header format fields differ");
+    if (format->payload_format == FSR_FORMAT_INTERLEAVED && expected_len >= FSR_CONTAINER_HEADER_SIZE)
+        check_interleaved_impls(name, t, format->lanes, c, (size_t)h * w, sym,
+                                expected + FSR_CONTAINER_HEADER_SIZE,
+                                expected_len - FSR_CONTAINER_HEADER_SIZE);
     free(out);
     free(back);
 }
@@ -354,13 +392,25 @@ int main(int argc, char **argv)
             free(idx);
             free(sym);
             free(data);
-        } else if (strcmp(tok, "latent") == 0) {
+        } else if (strcmp(tok, "latent") == 0 || strcmp(tok, "stream") == 0) {
             table_entry *t = find_table(tables, num_tables, expect_token(&tk));
-            uint32_t c = (uint32_t)expect_int(&tk), h = (uint32_t)expect_int(&tk), w = (uint32_t)expect_int(&tk);
-            int32_t *sym = read_ints(&tk, (size_t)c * h * w);
+            fsr_stream_format format = {FSR_FORMAT_SINGLE, 1, 0};
+            uint32_t c, h, w;
+            int32_t *sym;
             size_t data_len;
-            uint8_t *data = read_hex(&tk, &data_len);
-            check_latent(name, t, c, h, w, sym, data, data_len);
+            uint8_t *data;
+            if (strcmp(tok, "stream") == 0) { /* stream <table> <format> <lanes> <rate point> C H W */
+                const char *fmt = expect_token(&tk);
+                format.payload_format = strcmp(fmt, "interleaved") == 0 ? FSR_FORMAT_INTERLEAVED : FSR_FORMAT_SINGLE;
+                format.lanes = (uint32_t)expect_int(&tk);
+                format.rate_point = (uint32_t)expect_int(&tk);
+            }
+            c = (uint32_t)expect_int(&tk);
+            h = (uint32_t)expect_int(&tk);
+            w = (uint32_t)expect_int(&tk);
+            sym = read_ints(&tk, (size_t)c * h * w);
+            data = read_hex(&tk, &data_len);
+            check_latent(name, t, &format, c, h, w, sym, data, data_len);
             free(sym);
             free(data);
         } else if (strcmp(tok, "latent-reject") == 0) {

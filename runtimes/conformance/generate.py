@@ -27,6 +27,7 @@ sys.path.insert(0, HERE)
 
 from fsplit_mobile.codec import CodecTables, container, encode_with_indexes  # noqa: E402
 from fsplit_mobile.codec import reference as ref  # noqa: E402
+from fsplit_mobile.codec import reference_interleaved as ref_ilv  # noqa: E402
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 FORMAT_DOC = """\
@@ -36,6 +37,8 @@ FORMAT_DOC = """\
 #   reject <name> <table> <n> <kind>   then n indexes, hex of a stream decoding must refuse
 #   latent <name> <table> <C> <H> <W>  then C*H*W symbols (C order), hex of the expected container
 #   latent-reject <name> <table> <kind>  then hex of a container decoding must refuse
+#   stream <name> <table> <format> <lanes> <rate_point> <C> <H> <W>  then C*H*W symbols, hex of the expected
+#          container written in that payload format (single|interleaved), lane count and rate point
 # kinds: truncated corrupt format checksum mismatch limit (C: FSR_ERR_<KIND>). Empty hex is '-'.
 """
 
@@ -61,7 +64,7 @@ class Writer:
     def __init__(self):
         self.lines = ["fsplit-rans-vectors 1", FORMAT_DOC.rstrip("\n")]
         self.names = set()
-        self.counts = {"encode": 0, "reject": 0, "latent": 0, "latent-reject": 0}
+        self.counts = {"encode": 0, "reject": 0, "latent": 0, "latent-reject": 0, "stream": 0}
 
     def _name(self, name: str) -> None:
         assert name not in self.names, name
@@ -102,6 +105,24 @@ class Writer:
         c, h, w = symbols.shape
         self.lines += [f"latent {name} {t.name} {c} {h} {w}", _ints(flat), _hex(data)]
         self.counts["latent"] += 1
+        return data
+
+    def stream(self, t: Tables, name: str, symbols: np.ndarray, fmt: str, lanes: int, rate_point: int) -> bytes:
+        """A container in a given payload format; interleaved payloads are checked against the Python model."""
+        self._name(name)
+        data = container.encode_latent(t.codec, symbols, payload_format=fmt, lanes=lanes, rate_point=rate_point)
+        header, payload = container.unpack(data)
+        assert (header.payload_format.name.lower(), header.lanes, header.rate_point) == (fmt, lanes, rate_point)
+        flat = symbols.reshape(-1).tolist()
+        idx = np.repeat(np.arange(symbols.shape[0]), symbols.shape[1] * symbols.shape[2]).tolist()
+        if fmt == "interleaved":
+            assert bytes(payload) == ref_ilv.encode(flat, idx, t.cdfs, t.offsets, lanes), name
+            assert ref_ilv.decode(bytes(payload), idx, t.cdfs, t.offsets, lanes) == flat, name
+        else:
+            assert bytes(payload) == ref.encode(flat, idx, t.cdfs, t.sizes, t.offsets), name
+        c, h, w = symbols.shape
+        self.lines += [f"stream {name} {t.name} {fmt} {lanes} {rate_point} {c} {h} {w}", _ints(flat), _hex(data)]
+        self.counts["stream"] += 1
         return data
 
     def latent_reject(self, t: Tables, name: str, data: bytes, kind: str) -> None:
@@ -176,6 +197,18 @@ def issue_vectors(w: Writer, t: Tables) -> None:
     symbols = rng.choice([0, 1, 2], size=5000, p=[0.25, 0.5, 0.25]).tolist()
     w.encode(t, "issue_long", [0] * 5000, symbols)
 
+    # interleaved payloads: 0 and 1 symbols, partial groups, escapes of every size, all lane counts
+    w.stream(t, "ilv_zero_symbols", np.zeros((1, 0, 0), dtype=np.int32), "interleaved", 8, 0)
+    w.stream(t, "ilv_one_symbol", np.array([[[2]]], dtype=np.int32), "interleaved", 8, 0)
+    w.stream(t, "ilv_one_escape", np.array([[[-123456]]], dtype=np.int32), "interleaved", 16, 0)
+    esc_syms = [t.raw_to_symbol(0, 16**k - 1) for k in range(9)] + [INT32_MIN, INT32_MAX, 0, 1, 2]
+    for lanes in (8, 16, 32):
+        sym = rng.choice([0, 1, 2], size=(1, 7, 11), p=[0.25, 0.5, 0.25]).astype(np.int64)
+        sym.reshape(-1)[:: 5][: len(esc_syms)] = esc_syms[: len(sym.reshape(-1)[:: 5])]
+        w.stream(t, f"ilv_issue_{lanes}_lanes", sym.astype(np.int32), "interleaved", lanes, lanes)
+    long_sym = rng.choice([0, 1, 2], size=(1, 40, 50), p=[0.25, 0.5, 0.25]).astype(np.int32)
+    w.stream(t, "ilv_issue_long", long_sym, "interleaved", 32, 0)
+
     # streams the decoder must refuse
     w.reject(t, "empty_stream", [], b"", "truncated")
     w.reject(t, "four_bytes", [], bytes(4), "truncated")
@@ -230,6 +263,21 @@ def edge_vectors(w: Writer, t: Tables) -> None:
     esc4 = (t.cdfs[4][2], t.cdfs[4][3] - t.cdfs[4][2], 16)
     big = [esc4, (8, 1, 4)] + [(15, 1, 4)] * 8  # raw = 2^32 - 1 -> value -2^31 -> symbol < INT32_MIN
     w.reject(t, "escape_symbol_beyond_int32", [4], ref.encode_steps(big), "corrupt")
+    # interleaved: every channel (the probability-1 escape slot, a zero-width slot, int32 ends through offsets)
+    lat = np.zeros((t.codec.num_channels, 9, 9), dtype=np.int64)
+    for c in range(t.codec.num_channels):
+        max_value = t.sizes[c] - 2
+        for k in range(81):
+            if max_value == 0 or rng.random() < 0.2:
+                lat[c].flat[k] = t.raw_to_symbol(c, int(rng.integers(0, 1 << int(rng.integers(1, 31)))))
+            else:
+                value = int(rng.integers(1 if c == 2 else 0, max_value))
+                lat[c].flat[k] = t.value_to_symbol(c, value)
+    lat = np.clip(lat, INT32_MIN + 1, INT32_MAX).astype(np.int32)
+    lat[3, 0, :3] = [INT32_MAX, 1_000_000_001, -1_147_483_648]
+    lat[4, 0, :3] = [INT32_MIN, -999_999_999, 1_147_483_647]
+    for lanes in (8, 16, 32):
+        w.stream(t, f"ilv_edge_{lanes}_lanes", lat, "interleaved", lanes, 0)
 
 
 def frankensplit_vectors(w: Writer, t: Tables) -> None:
@@ -246,10 +294,17 @@ def frankensplit_vectors(w: Writer, t: Tables) -> None:
     order = rng.permutation(idx.size)
     w.encode(t, "frankensplit_interleaved", idx[order], latent.reshape(-1)[order])
 
-    full = w.latent(t, "frankensplit_latent_28x28", sample_latent(t.codec, 28, 28, seed=13))
+    full_latent = sample_latent(t.codec, 28, 28, seed=13)
+    full = w.latent(t, "frankensplit_latent_28x28", full_latent)
     small = w.latent(t, "frankensplit_latent_2x3", sample_latent(t.codec, 2, 3, seed=14))
     w.latent(t, "frankensplit_latent_empty", np.zeros((t.codec.num_channels, 0, 5), dtype=np.int32))
     container_rejects(w, t, small, full)
+    # version 2 containers: a rate point on the single stream; the interleaved payload at every lane count
+    w.stream(t, "frankensplit_single_rate_point_7", sample_latent(t.codec, 2, 3, seed=14), "single", 1, 7)
+    for lanes in (8, 16, 32):
+        w.stream(t, f"frankensplit_ilv_28x28_{lanes}_lanes", full_latent, "interleaved", lanes, 0)
+    ilv_small = w.stream(t, "frankensplit_ilv_5x7", sample_latent(t.codec, 5, 7, seed=15), "interleaved", 8, 3)
+    interleaved_rejects(w, t, ilv_small)
 
 
 def container_rejects(w: Writer, t: Tables, small: bytes, full: bytes) -> None:
@@ -292,6 +347,37 @@ def container_rejects(w: Writer, t: Tables, small: bytes, full: bytes) -> None:
     w.latent_reject(t, "container_payload_damaged_crc_fixed", with_crc(bytearray(small[:36] + payload)), kind)
     w.latent_reject(t, "container_payload_cut_crc_fixed",
                     with_crc(bytearray(patched(28, struct.pack("<I", len(small) - 40))[:-4])), "truncated")
+
+
+def interleaved_rejects(w: Writer, t: Tables, good: bytes) -> None:
+    """Interleaved containers every decoder must refuse (CRC recomputed, so the payload decoder decides)."""
+
+    def wrap(head: bytes, payload: bytes) -> bytes:
+        h = bytearray(head[:32])
+        h[28:32] = struct.pack("<I", len(payload))
+        return bytes(h) + struct.pack("<I", zlib.crc32(payload, zlib.crc32(bytes(h))) & 0xFFFFFFFF) + payload
+
+    head, payload = good[:36], good[36:]
+
+    def flags(value: int) -> bytes:
+        return wrap(head[:6] + struct.pack("<H", value) + head[8:], payload)
+
+    idx = np.repeat(np.arange(t.codec.num_channels), 35).tolist()
+    for name, data in [("ilv_payload_cut", payload[:-1]), ("ilv_lane_states_cut", payload[:31])]:
+        try:
+            ref_ilv.decode(data, idx, t.cdfs, t.offsets, 8)
+            raise AssertionError(name)
+        except ref.StrictError as exc:
+            assert exc.kind == "truncated", (name, exc)
+        w.latent_reject(t, name, wrap(head, data), "truncated")
+    w.latent_reject(t, "ilv_trailing_byte", wrap(head, payload + b"\x00"), "corrupt")
+    w.latent_reject(t, "ilv_lane_state_below_2_24", wrap(head, b"\xff\xff\xff\x00" + payload[4:]), "corrupt")
+    w.latent_reject(t, "ilv_flags_4_lanes", flags(0x0321), "format")
+    w.latent_reject(t, "ilv_flags_64_lanes", flags(0x0361), "format")
+    w.latent_reject(t, "ilv_flags_payload_format_2", flags(0x0332), "format")
+    w.latent_reject(t, "ilv_flags_reserved_bit", flags(0x0335), "format")
+    w.latent_reject(t, "ilv_flags_single_with_lanes", flags(0x0330), "format")
+    w.latent_reject(t, "ilv_flags_in_version_1", wrap(head[:4] + b"\x01\x00" + head[6:], payload), "format")
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ import java.util.Arrays;
  * one JSON line with median ns per symbol and ms per latent.
  *
  * <pre>java -cp out/main dev.fsplit.codec.Bench TABLES.fsct SYMBOLS.i32 C H W [SECONDS_PER_PHASE]</pre>
- * SYMBOLS.i32 holds C*H*W little-endian int32 symbols in C order.
+ * SYMBOLS.i32 holds C*H*W little-endian int32 symbols in C order. After the single stream, the interleaved
+ * payload is timed for 8, 16 and 32 lanes ("interleaved" list in the JSON line).
  */
 public final class Bench {
     private Bench() {
@@ -44,12 +45,26 @@ public final class Bench {
         }
         double[] enc = time(seconds, () -> RansCodec.encodePlanar(tables, symbols, c));
         double[] dec = time(seconds, () -> RansCodec.decodePlanar(tables, payload, 0, payload.length, c, out));
+        StringBuilder ilv = new StringBuilder();
+        for (int lanes : new int[] {8, 16, 32}) {
+            byte[] p = InterleavedCodec.encodePlanar(tables, symbols, c, lanes);
+            InterleavedCodec.decodePlanar(tables, p, 0, p.length, c, lanes, out);
+            if (!Arrays.equals(out, symbols)) {
+                throw new IllegalStateException("interleaved round trip failed");
+            }
+            double[] e = time(seconds, () -> InterleavedCodec.encodePlanar(tables, symbols, c, lanes));
+            double[] d = time(seconds, () -> InterleavedCodec.decodePlanar(tables, p, 0, p.length, c, lanes, out));
+            ilv.append(ilv.length() == 0 ? "" : ", ").append(String.format(java.util.Locale.ROOT,
+                    "{\"lanes\": %d, \"payload_bytes\": %d, \"encode_ns_per_symbol\": %.4f, "
+                            + "\"decode_ns_per_symbol\": %.4f, \"encode_ms\": %.5f, \"decode_ms\": %.5f}",
+                    lanes, p.length, e[0] / n, d[0] / n, e[0] / 1e6, d[0] / 1e6));
+        }
         System.out.printf(java.util.Locale.ROOT,
                 "{\"symbols\": %d, \"payload_bytes\": %d, \"encode_ms\": %.5f, \"decode_ms\": %.5f, "
                         + "\"encode_ns_per_symbol\": %.4f, \"decode_ns_per_symbol\": %.4f, \"encode_runs\": %d, "
-                        + "\"decode_runs\": %d, \"java\": \"%s\"}%n",
+                        + "\"decode_runs\": %d, \"java\": \"%s\", \"interleaved\": [%s]}%n",
                 n, payload.length, enc[0] / 1e6, dec[0] / 1e6, enc[0] / n, dec[0] / n, (long) enc[1], (long) dec[1],
-                System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+                System.getProperty("java.vm.name") + " " + System.getProperty("java.version"), ilv);
     }
 
     private interface Body {

@@ -29,6 +29,7 @@ public final class CodecTables {
     private final int[][] lookup; // per row, the slot holding each of 2^8 + 1 evenly spaced cumulative values
     private final int[] offset;
     private final int precision;
+    private volatile double[][] reciprocals;
     private final byte[] fileBytes;
     private final byte[] hash;
 
@@ -289,6 +290,28 @@ public final class CodecTables {
 
     int[] row(int channel) {
         return cdf[channel];
+    }
+
+    /**
+     * Per row and slot, 1.0 / freq (0 for zero-width slots): the interleaved encoder divides by multiplying
+     * with it and correcting the quotient by one (exact, as a double keeps 53 bits). Built on first use; a
+     * race only builds it twice.
+     */
+    double[][] reciprocals() {
+        double[][] r = reciprocals;
+        if (r == null) {
+            r = new double[cdf.length][];
+            for (int c = 0; c < cdf.length; c++) {
+                int[] row = cdf[c];
+                r[c] = new double[row.length - 1];
+                for (int s = 0; s + 1 < row.length; s++) {
+                    int f = row[s + 1] - row[s];
+                    r[c][s] = f > 0 ? 1.0 / f : 0.0;
+                }
+            }
+            reciprocals = r;
+        }
+        return r;
     }
 
     int[] lookupRow(int channel) {

@@ -242,10 +242,10 @@ public final class Container {
         if (symbols.length > MAX_SYMBOLS) {
             throw new InvalidInputException(CodecException.Kind.LIMIT, "latent exceeds " + MAX_SYMBOLS + " symbols");
         }
-        if (format.payloadFormat != FORMAT_SINGLE) {
-            throw new InvalidInputException(CodecException.Kind.ARGUMENT, "interleaved format not implemented yet");
-        }
-        return pack(t.contentHash(), channels, height, width, RansCodec.encodePlanar(t, symbols, channels), format);
+        byte[] payload = format.payloadFormat == FORMAT_INTERLEAVED
+                ? InterleavedCodec.encodePlanar(t, symbols, channels, format.lanes)
+                : RansCodec.encodePlanar(t, symbols, channels);
+        return pack(t.contentHash(), channels, height, width, payload, format);
     }
 
     /** Decode a container written with {@code t}. */
@@ -264,11 +264,12 @@ public final class Container {
             throw new CorruptStreamException(CodecException.Kind.LIMIT, "stream declares a " + c + "x" + hh + "x" + w
                     + " latent, beyond the limit of " + MAX_SYMBOLS + " symbols");
         }
-        if (h.format.payloadFormat != FORMAT_SINGLE) {
-            throw new CorruptStreamException(CodecException.Kind.FORMAT, "interleaved format not implemented yet");
-        }
         int[] out = new int[(int) (c * hh * w)];
-        RansCodec.decodePlanar(t, data, HEADER_SIZE, h.payloadLength, (int) c, out);
+        if (h.format.payloadFormat == FORMAT_INTERLEAVED) {
+            InterleavedCodec.decodePlanar(t, data, HEADER_SIZE, h.payloadLength, (int) c, h.format.lanes, out);
+        } else {
+            RansCodec.decodePlanar(t, data, HEADER_SIZE, h.payloadLength, (int) c, out);
+        }
         return new Latent((int) c, (int) hh, (int) w, out);
     }
 }

@@ -71,11 +71,13 @@ class ConformanceTest {
         assertTrue(v.latent.size() >= 3);
         for (Vectors.Latent l : v.latent) {
             CodecTables t = v.tables.get(l.table);
-            assertArrayEquals(l.bytes, Container.encodeLatent(t, l.symbols, l.channels, l.height, l.width), l.name);
+            assertArrayEquals(l.bytes, Container.encodeLatent(t, l.symbols, l.channels, l.height, l.width, l.format),
+                    l.name);
             Container.Latent back = Container.decodeLatent(t, l.bytes);
             assertEquals(l.height, back.height, l.name);
             assertEquals(l.width, back.width, l.name);
             assertArrayEquals(l.symbols, back.symbols, l.name);
+            assertEquals(l.format.flags(), Container.unpack(l.bytes).format.flags(), l.name);
         }
     }
 

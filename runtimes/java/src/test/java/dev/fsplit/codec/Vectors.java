@@ -37,6 +37,7 @@ final class Vectors {
         int width;
         int[] symbols;
         byte[] bytes;
+        Container.Format format = Container.Format.SINGLE; // "stream" records name it, "latent" ones are single
     }
 
     static final class LatentReject {
@@ -114,6 +115,23 @@ final class Vectors {
                     Latent l = new Latent();
                     l.name = name;
                     l.table = it.next();
+                    l.channels = Integer.parseInt(it.next());
+                    l.height = Integer.parseInt(it.next());
+                    l.width = Integer.parseInt(it.next());
+                    l.symbols = ints(it, l.channels * l.height * l.width);
+                    l.bytes = hex(it.next());
+                    v.latent.add(l);
+                    break;
+                }
+                case "stream": {
+                    Latent l = new Latent();
+                    l.name = name;
+                    l.table = it.next();
+                    String format = it.next();
+                    int lanes = Integer.parseInt(it.next());
+                    int ratePoint = Integer.parseInt(it.next());
+                    l.format = new Container.Format(format.equals("interleaved") ? Container.FORMAT_INTERLEAVED
+                            : Container.FORMAT_SINGLE, lanes, ratePoint);
                     l.channels = Integer.parseInt(it.next());
                     l.height = Integer.parseInt(it.next());
                     l.width = Integer.parseInt(it.next());

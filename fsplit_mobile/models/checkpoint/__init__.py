@@ -30,7 +30,7 @@ from .errors import (
     UnsafeCheckpointError,
 )
 from .fsplit import DEFAULT_MODEL_ARCHITECTURE
-from .io import FORMAT, read_checkpoint, write_checkpoint
+from .io import FORMAT, read_checkpoint, save_atomically, write_checkpoint
 from .layouts import LAYOUTS, load_checkpoint, register_layout
 from .source import Layout, Source
 
@@ -38,7 +38,7 @@ __all__ = [
     "DEFAULT_MODEL_ARCHITECTURE", "FORMAT", "LAYOUTS", "CheckpointError", "CheckpointReadError", "InvalidTablesError",
     "Layout", "MissingKeysError", "ShapeMismatchError", "Source", "StoredTablesError", "UnexpectedKeysError",
     "UnknownLayoutError", "UnsafeCheckpointError", "load_checkpoint", "read_checkpoint", "register_layout",
-    "save_checkpoint", "write_checkpoint",
+    "save_atomically", "save_checkpoint", "write_checkpoint",
 ]
 
 

@@ -125,6 +125,11 @@ def write_checkpoint(
         "state_dict": state,
         "meta": dict(meta or {}),
     }
+    return save_atomically(obj, path)
+
+
+def save_atomically(obj: Any, path: str | os.PathLike) -> Path:
+    """torch.save to a ``.partial`` file beside `path`, then rename it into place (removed if the save fails)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".partial", dir=p.parent)

@@ -118,7 +118,21 @@ def parse_probe(text: str) -> dict:
         soc = props.get("ro.soc.model") or props.get("ro.board.platform") or props.get("ro.hardware")
         if soc:
             info["soc"] = soc
+    emulated = _emulation(info.get("arch"), sec.get("cpuinfo", []))
+    if emulated:
+        info["emulated"] = emulated
     return {k: v for k, v in info.items() if v is not None}
+
+
+def _emulation(arch, cpuinfo_lines) -> str | None:
+    """A note when an ARM userland sees an x86 /proc/cpuinfo: user-mode emulation (qemu-user), whose timings
+    say nothing about a real board."""
+    if not arch or not arch.startswith(("aarch64", "arm")):
+        return None
+    if any(line.split(":", 1)[0].strip() == "vendor_id" for line in cpuinfo_lines):
+        return ("user-mode emulation (an x86 /proc/cpuinfo under an ARM userland, e.g. qemu-user): timings are "
+                "functional only, not a board's performance")
+    return None
 
 
 def collect(transport) -> dict:

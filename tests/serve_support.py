@@ -275,10 +275,3 @@ def send_until_closed(s: socket.socket, block: bytes, budget_bytes: int, budget_
         pass
     return sent
 
-
-def rchar(pid="self") -> int:
-    """Bytes process `pid` has read through read()/recv() so far (Linux /proc/PID/io)."""
-    for line in open(f"/proc/{pid}/io"):
-        if line.startswith("rchar:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no rchar in /proc/{pid}/io")

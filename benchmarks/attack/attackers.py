@@ -28,7 +28,7 @@ async def _holder(port, deadline, stats: Stats, max_connects: int, slow: bool, b
     while time.monotonic() < deadline and stats.connects + stats.connect_errors < max_connects:
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             stats.connect_errors += 1
             await asyncio.sleep(0.2)
             continue
@@ -42,7 +42,7 @@ async def _holder(port, deadline, stats: Stats, max_connects: int, slow: bool, b
                     await writer.drain()
                 try:
                     data = await asyncio.wait_for(reader.read(4096), byte_interval if slow else 1.0)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 if data.startswith(b"HTTP/1.1 "):
                     code = data[9:12].decode("latin-1")

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from .engine import ServerEngine
 from .limits import ServeLimits
+from .protocol import STATS
 from .plumbing import CONNECTION_ERRORS, admit_and_run, base_app, binary_body_doc, error_responses
 
 CONTENT_TYPE = "application/octet-stream"
@@ -55,6 +56,8 @@ class Health(BaseModel):
     admitted: int
     capacity: int
     refused: int
+    receiving: int
+    connections: dict[str, int]  # this process's connection layer (protocol.ConnectionStats)
 
 
 ERROR_DOCS = {
@@ -86,7 +89,8 @@ def create_app(artifact_dir=None, *, engine: ServerEngine | None = None, limits:
     @app.get("/healthz", response_model=Health, responses=error_responses(CONNECTION_ERRORS))
     async def healthz():
         return Health(status="ok", model_id=engine.model_id, table_hash=engine.table_hash,
-                      admitted=gate.admitted, capacity=gate.capacity, refused=gate.refused)
+                      admitted=gate.admitted, capacity=gate.capacity, refused=gate.refused,
+                      receiving=app.state.receiving.admitted, connections=STATS.as_dict())
 
     @app.get("/v1/model", responses=error_responses(CONNECTION_ERRORS))
     async def model_info():

@@ -22,6 +22,7 @@ import json
 import logging
 import resource
 import sys
+from dataclasses import asdict, dataclass
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -30,9 +31,31 @@ from .limits import ServeLimits
 
 log = logging.getLogger("fsplit_mobile.serve")
 
-LINGER_BYTES = 256 * 1024  # unread request body discarded after an early answer, at most
+LINGER_BYTES = 64 * 1024  # unread request body discarded after an early answer (plus one read, at most)
+READ_CHUNK = 256 * 1024  # what asyncio reads from a socket at once (selector transports' max_size)
 LINGER_S = 2.0  # and for at most this long
-FD_RESERVE = 64  # descriptors kept free for model files, logs, threads and the listening socket
+ACCEPT_BACKLOG = 128  # listen backlog, also how many connections asyncio accepts per wake-up
+FD_RESERVE = 64 + ACCEPT_BACKLOG  # descriptors kept free: model files, logs, threads, one accept batch
+
+
+@dataclass
+class ConnectionStats:
+    """Counters of this process's connection layer (all servers in it), shown by /healthz."""
+
+    open: int = 0
+    accepted: int = 0
+    refused_over_cap: int = 0
+    header_timeouts: int = 0
+    idle_closed: int = 0
+    parser_errors: int = 0
+    early_closes: int = 0  # answered before the body was read: lingering close
+    bytes_read: int = 0  # request bytes taken from the sockets (what refusing a huge body really costs)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+STATS = ConnectionStats()
 
 
 def effective_max_connections(limits: ServeLimits, nofile_soft: int | None = None) -> int:
@@ -112,9 +135,12 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport):
         super().connection_made(transport)
+        STATS.open += 1
+        STATS.accepted += 1
         self._raw_transport = transport
         self.transport = _LingeringTransport(transport, self)
         if len(self.connections) > self.max_connections:
+            STATS.refused_over_cap += 1
             log.warning("connection refused: %d open connections (cap %d)", len(self.connections) - 1,
                         self.max_connections)
             transport.write(raw_error(503, "too_many_connections",
@@ -140,13 +166,16 @@ class GuardedH11Protocol(H11Protocol):
         if self.conn.their_state is not h11.IDLE:
             return  # the head arrived in the meantime
         if self.conn.trailing_data[0]:  # part of a head: tell the client why
+            STATS.header_timeouts += 1
             self._raw_transport.write(raw_error(408, "header_timeout",
                                                 f"request head not complete within {self.limits.header_timeout_s} s"))
             self.begin_lingering_close()
         else:  # a silent connection: just close it
+            STATS.idle_closed += 1
             self._close_now()
 
     def data_received(self, data: bytes) -> None:
+        STATS.bytes_read += len(data)
         if self.lingering:
             self._discard(len(data))
             return
@@ -172,6 +201,7 @@ class GuardedH11Protocol(H11Protocol):
         status = status if status in PARSER_ERRORS else 400
         detail = f"invalid HTTP request: {exc}" if exc is not None and str(exc) else f"invalid HTTP request: {msg}"
         log.warning("%s", detail)
+        STATS.parser_errors += 1
         self._cancel_head_timer()
         if self.cycle is not None and self.cycle.response_started:
             self._close_now()  # the answer is already on its way: all we can do is end the connection
@@ -195,6 +225,7 @@ class GuardedH11Protocol(H11Protocol):
                 and not self.conn.trailing_data[0]:
             self._close_now()  # nothing unread is coming: a plain close cannot reset the answer
             return
+        STATS.early_closes += 1
         try:
             self._raw_transport.write_eof()
         except (OSError, RuntimeError, NotImplementedError):
@@ -222,6 +253,7 @@ class GuardedH11Protocol(H11Protocol):
             self._raw_transport.close()
 
     def connection_lost(self, exc):
+        STATS.open -= 1
         self._cancel_head_timer()
         if self._linger_timer is not None:
             self._linger_timer.cancel()

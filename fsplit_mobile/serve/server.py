@@ -5,7 +5,7 @@ import socket
 
 from .limits import ServeLimits
 from .logfilter import install_rate_limit
-from .protocol import FD_RESERVE, protocol_class, raise_nofile_limit
+from .protocol import ACCEPT_BACKLOG, FD_RESERVE, protocol_class, raise_nofile_limit
 
 
 def prepare_process(limits: ServeLimits) -> None:
@@ -18,8 +18,10 @@ def uvicorn_config(app, limits: ServeLimits, log_level: str = "info", **kwargs):
     """A uvicorn.Config for `app` (an ASGI app or an import string) using the guarded h11 protocol."""
     import uvicorn
 
+    # asyncio accepts up to `backlog` connections per wake-up before any protocol can refuse one: a small
+    # backlog keeps that overshoot below the descriptors held in reserve (protocol.effective_max_connections)
     return uvicorn.Config(app, http=protocol_class(limits), timeout_keep_alive=limits.keep_alive_s,
-                          log_level=log_level, backlog=min(4096, limits.max_connections), **kwargs)
+                          log_level=log_level, backlog=ACCEPT_BACKLOG, **kwargs)
 
 
 def serve_in_process(app, host: str, port: int, limits: ServeLimits, log_level: str = "info") -> None:

@@ -1,0 +1,447 @@
+"""Attack benchmark of `fsplit-serve` on loopback: crashes, hostile connections and protocol abuse against a
+real server process, with valid requests measured meanwhile. Every loop is bounded in count and time; all
+traffic goes to 127.0.0.1. Results + machine description: benchmarks/results/attack.{json,md}.
+
+    .venv/bin/python benchmarks/attack/run.py --artifact DIR [--trials 10] [--seconds 15]
+
+Sections: orphans after kill -9 of a 2-worker master (trials) and restart on the same port; framing cases
+(status, JSON, Connection: close); refusing a 10^12-byte declared body and an endless chunked one (bytes the
+server read, from /proc/PID/io); 6 stalled senders at the default limits; 1,000 idle + 50 slow-header
+connections (a separate attacker process) while one client measures valid-request latency against the same
+run's unloaded latency, with /healthz and RSS sampled; a server whose file limit is 256 (log volume);
+schemathesis; throughput of the guarded HTTP layer against stock uvicorn h11 (same app, alternating rows).
+"""
+import argparse
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))  # serve_support: raw-socket clients, session_pids, schemathesis runner
+
+from serve_support import (FRAMING_CASES, HEAD, connect, free_port,  # noqa: E402
+                           read_response, run_schemathesis, send_until_closed, session_pids)
+
+SERVE = str(Path(sys.executable).parent / "fsplit-serve")
+OCTET = {"content-type": "application/octet-stream"}
+
+STOCK_SERVER = """
+import sys, uvicorn
+from fsplit_mobile.serve.app import create_app
+app = create_app(sys.argv[1])
+app.user_middleware.clear()  # the app as before: no framing middleware
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), http="h11", log_level="warning", timeout_keep_alive=30)
+"""
+
+
+class Server:
+    """A server process in its own session on 127.0.0.1:port; stopped (and any leftover killed) on exit."""
+
+    def __init__(self, argv, port, log_path=None, preexec_fn=None):
+        self.argv, self.port, self.url = argv, port, f"http://127.0.0.1:{port}"
+        self.log_path, self.preexec_fn = log_path, preexec_fn
+
+    def __enter__(self):
+        self.log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=self.log, start_new_session=True,
+                                     preexec_fn=self.preexec_fn)
+        wait_healthy(self.url, self.proc)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                pass
+        for pid in session_pids(self.proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        if self.log is not subprocess.DEVNULL:
+            self.log.close()
+
+
+def serve_argv(artifact, port, *extra) -> list[str]:
+    return [SERVE, "--artifact", str(artifact), "--port", str(port), "--log-level", "warning", *extra]
+
+
+def wait_healthy(url, proc, seconds=90):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("server did not become healthy")
+
+
+def rss_kb(pid) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def pct(values) -> dict:
+    if not values:
+        return {}
+    a = np.asarray(values)
+    return {"n": int(a.size), "p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)),
+            "max": float(a.max())}
+
+
+# -- sections ---------------------------------------------------------------------------------------------
+
+def orphans(artifact, trials: int) -> dict:
+    port = free_port()
+    rows = []
+    for _ in range(trials):
+        proc = subprocess.Popen(serve_argv(artifact, port, "--workers", "2"), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        t0 = time.monotonic()
+        try:  # on the port of the previous, killed master: a leftover listener would make this fail
+            wait_healthy(f"http://127.0.0.1:{port}", proc)
+            started = True
+        except SystemExit:
+            started = False
+        bound_s = time.monotonic() - t0
+        before = len(session_pids(proc.pid))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        t1 = time.monotonic()
+        while session_pids(proc.pid) and time.monotonic() - t1 < 10:
+            time.sleep(0.02)
+        left = session_pids(proc.pid)
+        rows.append({"started": started, "processes_before": before, "orphans": len(left),
+                     "gone_after_s": time.monotonic() - t1, "start_to_healthy_s": bound_s})
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+    return {"trials": trials, "trials_without_orphans": sum(r["orphans"] == 0 for r in rows),
+            "start_failures": sum(not r["started"] for r in rows), "rows": rows,
+            "note": "each trial starts a new master on the port of the previous, killed one"}
+
+
+def framing(url, port) -> dict:
+    rows = []
+    for raw, want in FRAMING_CASES:
+        with connect(port) as s:
+            s.sendall(raw.encode())
+            status, headers, body, closed = read_response(s)
+        try:
+            doc = json.loads(body)
+            is_json = bool(doc.get("error")) and bool(doc.get("detail"))
+        except ValueError:
+            is_json = False
+        rows.append({"request": raw[:70] + ("..." if len(raw) > 70 else ""), "expected": want, "status": status,
+                     "json_error": is_json, "connection_close": headers.get("connection") == "close",
+                     "closed": closed})
+    ok = sum(r["status"] == r["expected"] and r["json_error"] and r["connection_close"] and r["closed"] for r in rows)
+    return {"cases": len(rows), "as_documented": ok, "rows": rows}
+
+
+def bytes_read(url) -> int:
+    """Request bytes the server has taken from its sockets (its /healthz counter; a fresh connection, so the
+    count includes this health request's own ~100 bytes)."""
+    return httpx.get(url + "/healthz", headers={"connection": "close"}).json()["connections"]["bytes_read"]
+
+
+def _push(s, block, sent: dict):
+    sent["n"] = send_until_closed(s, block, 1 << 30, 10.0)
+
+
+def huge_bodies(url, port, pid) -> dict:
+    out = {}
+    for name, head, block in [
+        ("content-length 10^12", f"{HEAD}Content-Length: {10 ** 12}\r\n\r\n", b"\0" * 65536),
+        ("endless chunked", f"{HEAD}Transfer-Encoding: chunked\r\n\r\n", b"10000\r\n" + b"\0" * 65536 + b"\r\n"),
+    ]:
+        before = bytes_read(url)
+        with connect(port, timeout=2.0) as s:
+            s.sendall(head.encode())
+            sent: dict = {}
+            t = threading.Thread(target=_push, args=(s, block, sent))
+            t.start()
+            status, headers, _, _ = read_response(s, seconds=10.0)
+            t.join(15)
+        out[name] = {"status": status, "connection_close": headers.get("connection") == "close",
+                     "server_read_bytes": bytes_read(url) - before, "client_sent_bytes": sent.get("n")}
+    return out
+
+
+def stalled_senders(url, port, payloads, n_stalled=6, n_valid=60) -> dict:
+    stalled = []
+    for _ in range(n_stalled):
+        s = connect(port)
+        s.sendall(f"{HEAD}Content-Length: 500\r\n\r\n".encode() + b"FSCL" + b"\0" * 6)
+        stalled.append(s)
+    time.sleep(0.3)
+    statuses: dict[int, int] = {}
+    with httpx.Client(timeout=30) as http:
+        for i in range(n_valid):
+            code = http.post(url + "/v1/infer", content=payloads[i % len(payloads)], headers=OCTET).status_code
+            statuses[code] = statuses.get(code, 0) + 1
+    stalled_answers: dict[int, int] = {}
+    for s in stalled:
+        try:
+            code = read_response(s, seconds=15.0)[0]
+        except (AssertionError, OSError):
+            code = 0
+        stalled_answers[code] = stalled_answers.get(code, 0) + 1
+        s.close()
+    return {"stalled": n_stalled, "valid_requests": n_valid, "valid_statuses": statuses,
+            "stalled_answers": stalled_answers}
+
+
+def _valid_loop(url, payloads, seconds) -> tuple[list, dict]:
+    lat, statuses = [], {}
+    deadline = time.monotonic() + seconds
+    with httpx.Client(timeout=30) as http:
+        i = 0
+        while time.monotonic() < deadline and i < 100000:
+            t0 = time.perf_counter()
+            code = http.post(url + "/v1/infer", content=payloads[i % len(payloads)], headers=OCTET).status_code
+            if code == 200:
+                lat.append((time.perf_counter() - t0) * 1e3)
+            statuses[code] = statuses.get(code, 0) + 1
+            i += 1
+    return lat, statuses
+
+
+def _health_sampler(url, pid, stop: threading.Event, out: dict):
+    out.update(healthz_ok=0, healthz_other={}, healthz_ms=[], rss_kb=[])
+    with httpx.Client(timeout=10) as http:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            try:
+                code = http.get(url + "/healthz").status_code
+            except httpx.HTTPError as exc:
+                code = type(exc).__name__
+            if code == 200:
+                out["healthz_ok"] += 1
+                out["healthz_ms"].append((time.perf_counter() - t0) * 1e3)
+            else:
+                out["healthz_other"][str(code)] = out["healthz_other"].get(str(code), 0) + 1
+            out["rss_kb"].append(rss_kb(pid))
+            stop.wait(1.0)
+
+
+def under_attack(url, port, pid, payloads, seconds, idle=1000, slow=50) -> dict:
+    _valid_loop(url, payloads, 2.0)  # warm-up
+    rss_before = rss_kb(pid)
+    base_lat, base_status = _valid_loop(url, payloads, seconds)
+    attacker = subprocess.Popen([sys.executable, str(Path(__file__).with_name("attackers.py")), "--port", str(port),
+                                 "--idle", str(idle), "--slow", str(slow), "--seconds", str(seconds + 6)],
+                                stdout=subprocess.PIPE, text=True)
+    time.sleep(4.0)  # let the attacker open its connections
+    open_fds = len(os.listdir(f"/proc/{pid}/fd"))
+    stop, health = threading.Event(), {}
+    sampler = threading.Thread(target=_health_sampler, args=(url, pid, stop, health))
+    sampler.start()
+    lat, statuses = _valid_loop(url, payloads, seconds)
+    stop.set()
+    sampler.join(15)
+    out, _ = attacker.communicate(timeout=seconds + 60)
+    rss_after = rss_kb(pid)
+    unloaded, loaded = pct(base_lat), pct(lat)
+    return {"idle": idle, "slow_header": slow, "seconds": seconds,
+            "unloaded_ms": unloaded, "unloaded_statuses": base_status,
+            "under_attack_ms": loaded, "under_attack_statuses": statuses,
+            "p99_ratio": loaded["p99"] / unloaded["p99"],
+            "server_open_fds_during": open_fds,
+            "healthz": {"ok": health["healthz_ok"], "other": health["healthz_other"],
+                        "ms": pct(health["healthz_ms"])},
+            "rss_kb": {"before": rss_before, "during_max": max(health["rss_kb"] or [0]), "after": rss_after},
+            "attacker": json.loads(out.strip().splitlines()[-1])}
+
+
+def low_file_limit(artifact, workdir, sockets=300, seconds=10.0) -> dict:
+    """The server under RLIMIT_NOFILE 256 (hard too: it cannot raise it) and 300 idle sockets."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    port = free_port()
+    log = Path(workdir) / "lowfd.log"
+    with Server(serve_argv(artifact, port, "--header-timeout", "5"), port, log, limit) as srv:
+        held, refused = [], 0
+        for _ in range(sockets):
+            try:
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+            except OSError:
+                refused += 1
+        statuses: dict[str, int] = {}
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                code = str(httpx.get(srv.url + "/healthz", timeout=2).status_code)
+            except httpx.HTTPError as exc:
+                code = type(exc).__name__
+            statuses[code] = statuses.get(code, 0) + 1
+            time.sleep(0.5)
+        for s in held:
+            s.close()
+    text = log.read_text(errors="replace")
+    return {"nofile": 256, "idle_sockets": sockets, "connect_refused": refused, "seconds": seconds,
+            "healthz": statuses, "log_bytes": len(text.encode()),
+            "too_many_open_files_lines": text.count("Too many open files")}
+
+
+def throughput(artifact, payloads, seconds, clients=(1, 4)) -> dict:
+    from fsplit_mobile.serve.loadgen import run_load
+
+    rows = []
+    for rep in range(2):
+        for layer in ("guarded", "stock-h11"):
+            port = free_port()
+            argv = (serve_argv(artifact, port, "--max-queue", "64") if layer == "guarded"
+                    else [sys.executable, "-c", STOCK_SERVER, str(artifact), str(port)])
+            with Server(argv, port) as srv:
+                run_load(srv.url, payloads, 1, 1.0)  # warm-up
+                for n in clients:
+                    r = run_load(srv.url, payloads, n, seconds)
+                    rows.append({"layer": layer, "rep": rep, "clients": n, "rps": r["throughput_rps"],
+                                 "p50_ms": r["latency_ms"]["p50"], "p99_ms": r["latency_ms"]["p99"],
+                                 "errors": r["error_count"]})
+    summary = {}
+    for n in clients:
+        g = [r["rps"] for r in rows if r["layer"] == "guarded" and r["clients"] == n]
+        s = [r["rps"] for r in rows if r["layer"] == "stock-h11" and r["clients"] == n]
+        summary[str(n)] = {"guarded_rps": float(np.mean(g)), "stock_rps": float(np.mean(s)),
+                           "ratio": float(np.mean(g) / np.mean(s))}
+    return {"seconds": seconds, "rows": rows, "summary": summary}
+
+
+# -- driver -----------------------------------------------------------------------------------------------
+
+def encode_payloads(artifact, n=16) -> list[bytes]:
+    from fsplit_mobile.client import SplitClient
+
+    manifest = json.loads((Path(artifact) / "manifest.json").read_text())
+    size = manifest["input"]["shape"][-1]
+    with SplitClient(artifact, "http://unused") as client:
+        try:
+            from fsplit_mobile.e2e.workload import heldout_crops
+
+            images = heldout_crops(crops_per_image=1, size=size)[:n]
+        except Exception:  # no held-out images (or another input size): seeded noise images
+            rng = np.random.default_rng(0)
+            images = [rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for _ in range(n)]
+        return [client.encode(img)[0] for img in images]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--artifact", required=True)
+    p.add_argument("--trials", type=int, default=10)
+    p.add_argument("--seconds", type=float, default=15.0, help="per latency phase")
+    p.add_argument("--load-seconds", type=float, default=8.0, help="per throughput row")
+    p.add_argument("--schemathesis-examples", type=int, default=300)
+    p.add_argument("--out", default="benchmarks/results")
+    args = p.parse_args()
+    from fsplit_mobile.e2e.study import machine_description
+
+    art = Path(args.artifact)
+    work = Path(args.out) / ".attack-work"
+    work.mkdir(parents=True, exist_ok=True)
+    payloads = encode_payloads(art)
+    result = {"schema": "fsplit-attack/1", "artifact": str(art), "payload_bytes_mean": float(np.mean(
+        [len(x) for x in payloads])), "server_defaults": "fsplit-serve defaults (1 worker) unless noted"}
+
+    def section(name, fn, *a):
+        t0 = time.monotonic()
+        print(f"[attack] {name} ...", flush=True)
+        result[name] = fn(*a)
+        result[name]["wall_s"] = time.monotonic() - t0
+        print(f"[attack] {name}: {json.dumps(result[name])[:400]}", flush=True)
+
+    section("orphans", orphans, art, args.trials)
+    port = free_port()
+    with Server(serve_argv(art, port), port, work / "main.log") as srv:
+        pid = srv.proc.pid
+        section("framing", framing, srv.url, port)
+        section("huge_bodies", huge_bodies, srv.url, port, pid)
+        section("stalled_senders", stalled_senders, srv.url, port, payloads)
+        section("under_attack", under_attack, srv.url, port, pid, payloads, args.seconds)
+        section("schemathesis", lambda: {k: v for k, v in run_schemathesis(
+            srv.url, work / "schemathesis", args.schemathesis_examples).items() if k != "output"})
+        result["health_after"] = httpx.get(srv.url + "/healthz").json()
+        result["server_log_bytes"] = (work / "main.log").stat().st_size
+    section("low_file_limit", low_file_limit, art, work)
+    section("throughput", throughput, art, payloads, args.load_seconds)
+    machine, machine_text = machine_description()
+    result["machine"] = machine
+    out = Path(args.out)
+    (out / "attack.json").write_text(json.dumps(result, indent=1))
+    (out / "attack.md").write_text(render_md(result, machine_text))
+    print(f"wrote {out / 'attack.json'} and {out / 'attack.md'}")
+
+
+def render_md(r, machine_text) -> str:
+    o, f, h, st, ua = r["orphans"], r["framing"], r["huge_bodies"], r["stalled_senders"], r["under_attack"]
+    lf, sc, tp = r["low_file_limit"], r["schemathesis"], r["throughput"]
+    lines = [f"# fsplit-serve under attack (loopback): {r['artifact']}", "",
+             f"`benchmarks/attack/run.sh` / `run.py`; one server process with the defaults unless noted; payloads "
+             f"{r['payload_bytes_mean']:.0f} B on average. Client, attackers and server share the host's cores.", "",
+             "| target | result |", "|---|---|",
+             f"| 0 orphans after kill -9 of a 2-worker master, 10 of 10 trials | {o['trials_without_orphans']} of "
+             f"{o['trials']} trials without orphans; gone after max "
+             f"{max(x['gone_after_s'] for x in o['rows']):.2f} s; {o['trials'] - o['start_failures']} of {o['trials']} "
+             f"starts on the previous one's port bound and served (start to healthy max "
+             f"{max(x['start_to_healthy_s'] for x in o['rows']):.1f} s) |",
+             f"| framing errors: documented JSON status + Connection: close | {f['as_documented']} of {f['cases']} "
+             "cases |"]
+    for name, v in h.items():
+        if not isinstance(v, dict):
+            continue
+        lines.append(f"| refusing a {name} body: < 1 MB read (chunked: the limit + bounded slack) | {v['status']}, server read "
+                     f"{v['server_read_bytes'] / 1024:.0f} KiB (client pushed {(v['client_sent_bytes'] or 0) / 2**20:.1f}"
+                     f" MiB into the socket before it closed) |")
+    lines += [
+        f"| 6 stalled senders: 0 503s for valid requests | valid: {st['valid_statuses']}; stalled got "
+        f"{st['stalled_answers']} |",
+        f"| 1,000 idle + 50 slow-header: valid p99 within 2x unloaded | p99 {ua['under_attack_ms']['p99']:.1f} ms vs "
+        f"{ua['unloaded_ms']['p99']:.1f} ms unloaded ({ua['p99_ratio']:.2f}x); p50 {ua['under_attack_ms']['p50']:.1f}"
+        f" vs {ua['unloaded_ms']['p50']:.1f} ms; statuses {ua['under_attack_statuses']} |",
+        f"| /healthz answers under that attack | {ua['healthz']['ok']} OK, other {ua['healthz']['other']}, p99 "
+        f"{ua['healthz']['ms'].get('p99', float('nan')):.1f} ms |",
+        f"| schemathesis: 0 server errors, 0 undocumented statuses | exit {sc['rc']} ({'pass' if sc['rc'] == 0 else 'FAIL'}"
+        f"), {sc['cases']} requests, statuses {sc['statuses']} |",
+        "", "## Details", "",
+        f"- Under attack: the server held {ua['server_open_fds_during']} open descriptors; RSS {ua['rss_kb']['before']} "
+        f"KiB before, max {ua['rss_kb']['during_max']} KiB during, {ua['rss_kb']['after']} KiB after. Attacker: "
+        f"{ua['attacker']['connects']} connections, {ua['attacker']['closed_by_server']} ended by the server, "
+        f"answers {ua['attacker']['answers']}.",
+        f"- File limit 256 (hard), {lf['idle_sockets']} idle sockets: /healthz {lf['healthz']} over {lf['seconds']:.0f} "
+        f"s; server log {lf['log_bytes']} bytes, {lf['too_many_open_files_lines']} 'Too many open files' lines.",
+        f"- Server log over the main run: {r['server_log_bytes']} bytes. Health after: admitted "
+        f"{r['health_after']['admitted']}, refused {r['health_after']['refused']}.",
+        "", "### Framing cases", "", "| request | expected | status | JSON | Connection: close | closed |",
+        "|---|---|---|---|---|---|"]
+    for row in f["rows"]:
+        req = row["request"].replace("\r\n", "\\r\\n").replace("|", "\\|")
+        lines.append(f"| `{req}` | {row['expected']} | {row['status']} | {row['json_error']} | "
+                     f"{row['connection_close']} | {row['closed']} |")
+    lines += ["", "### Throughput: guarded HTTP layer vs stock uvicorn h11 (same app, alternating servers)", "",
+              f"{tp['seconds']:.0f} s per row, closed loop (benchmarks/load's generator).", "",
+              "| clients | guarded req/s | stock req/s | ratio |", "|---|---|---|---|"]
+    for n, v in tp["summary"].items():
+        lines.append(f"| {n} | {v['guarded_rps']:.1f} | {v['stock_rps']:.1f} | {v['ratio']:.3f} |")
+    lines += ["", "```", machine_text.strip(), "```", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ART=artifacts/default/onnx-none
 if [ ! -f "$ART/manifest.json" ]; then
-  .venv/bin/fsplit-export --target onnx --quantize none --out "$ART"
+  .venv/bin/fsplit-export --target onnx --quantize none --out artifacts/default
 fi
 nice -n 10 .venv/bin/python benchmarks/attack/run.py --artifact "$ART" "$@"

@@ -1,4 +1,4 @@
-"""Export time: one module per target (capture -> quantize -> lower -> verify), manifest, fidelity report.
+"""Export time: one backend module per target (backends/), shared stages and preparation, manifest, fidelity report.
 
 The Python API is the function :func:`export` defined here, which ``fsplit_mobile`` binds under this package's
 own name: ``fsplit_mobile.export(...)``. That works after any import because ``fsplit_mobile/__init__.py``

@@ -1,5 +1,7 @@
 """Write a seed corpus for fuzz_decode.c into DIR: valid streams, tables files and containers for the
-target's built-in tables, and the conformance tables files.  python fuzz_seeds.py DIR"""
+target's built-in tables, and the conformance tables files.  python fuzz_seeds.py DIR
+With --interleaved, seeds for fuzz_interleaved.c instead: valid interleaved payloads, symbol runs and
+interleaved containers for the same built-in tables, for 8, 16 and 32 lanes."""
 import os
 import struct
 import sys
@@ -39,25 +41,52 @@ def stream_seed(t: CodecTables, n: int, rng) -> bytes:
     return bytes([0, n // 16, (n % 16) | (idx_byte & 0xF0)]) + data
 
 
-def main(out: str) -> None:
+def interleaved_seeds(t: CodecTables, rng) -> dict[str, bytes]:
+    """First byte: target (mod 3) and lane choice (bits 2-3: 8, 16, 32 lanes)."""
+    from fsplit_mobile.codec import interleaved
+
+    seeds = {}
+    for code, lanes in enumerate((8, 16, 32)):
+        for planes, plane in ((6, 0), (6, 1), (6, 7), (2, 100), (6, 64)):
+            sym = rng.integers(-2, 4, (planes, plane, 1)).astype(np.int32).reshape(planes, plane)
+            sym[:, ::11] = rng.integers(-(2**20), 2**20, sym[:, ::11].shape)  # escapes
+            if planes > 3:
+                sym[3][sym[3] == 7] = 8
+            if planes > 5:
+                sym[5] = INT32_MAX - 1 + np.clip(sym[5], -2, 1)
+            lat = np.ascontiguousarray(sym.reshape(planes, plane, 1))
+            payload = interleaved.encode_planar(lat, t.raw, lanes)
+            head = bytes([code << 2, planes - 1]) + struct.pack("<H", plane)
+            seeds[f"ilv_payload_{lanes}_{planes}x{plane}"] = head + payload
+        seeds[f"ilv_symbols_{lanes}"] = bytes([(code << 2) | 1, 5]) + bytes(rng.integers(0, 256, 400, dtype=np.uint8))
+        latent = rng.integers(-3, 3, (6, 3, 4)).astype(np.int32)
+        latent[3][latent[3] == 7] = 8
+        latent[5] = INT32_MAX - 1 + np.clip(latent[5], -2, 1)
+        seeds[f"ilv_container_{lanes}"] = bytes([(code << 2) | 2]) + encode_latent(
+            t, latent, payload_format="interleaved", lanes=lanes)
+    return seeds
+
+
+def main(out: str, ilv: bool = False) -> None:
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(0)
     t = builtin_tables()
-    seeds = {}
-    for k, n in enumerate([0, 1, 2, 16, 100, 500]):
+    seeds = interleaved_seeds(t, rng) if ilv else {}
+    for k, n in [] if ilv else enumerate([0, 1, 2, 16, 100, 500]):
         seeds[f"stream_{k}"] = stream_seed(t, n, rng)
-    for name in ("issue", "edge", "frankensplit"):
+    for name in () if ilv else ("issue", "edge", "frankensplit"):
         path = os.path.join(HERE, "..", "conformance", "tables", f"{name}.fsct")
         with open(path, "rb") as f:
             body = f.read()
         head = struct.pack("<H", len(body))
         seeds[f"tables_{name}"] = bytes([1]) + head + body + bytes([4]) + bytes(40)
         seeds[f"tables_fixed_{name}"] = bytes([2]) + struct.pack("<H", len(body) - 32) + body[:-32] + bytes([2]) + bytes(16)
-    latent = rng.integers(-3, 3, (6, 3, 4)).astype(np.int32)
-    latent[3][latent[3] == 7] = 8
-    latent[5] = INT32_MAX - 1 + np.clip(latent[5], -2, 1)
-    seeds["container"] = bytes([3]) + encode_latent(t, latent)
-    seeds["container_repaired"] = bytes([4]) + encode_latent(t, latent)
+    if not ilv:
+        latent = rng.integers(-3, 3, (6, 3, 4)).astype(np.int32)
+        latent[3][latent[3] == 7] = 8
+        latent[5] = INT32_MAX - 1 + np.clip(latent[5], -2, 1)
+        seeds["container"] = bytes([3]) + encode_latent(t, latent)
+        seeds["container_repaired"] = bytes([4]) + encode_latent(t, latent)
     for name, data in seeds.items():
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)
@@ -65,4 +94,4 @@ def main(out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[-1], ilv="--interleaved" in sys.argv[1:-1])

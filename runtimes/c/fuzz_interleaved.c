@@ -1,0 +1,191 @@
+/*
+ * fuzz_interleaved.c - libFuzzer target for the interleaved payload (fsplit_interleaved.h): its decoders
+ * on untrusted bytes and its encoders on arbitrary symbols, every implementation this CPU runs.
+ *   make fuzz-ilv && build/fuzz/fuzz_interleaved -max_total_time=60
+ * Besides the sanitizers it checks properties that must hold for every input (abort on violation):
+ *  - every implementation (scalar without and with the lookup, AVX2 or NEON) gives the same status and,
+ *    on success, the same symbols; a lookup of other tables never gives other symbols;
+ *  - a payload that decodes is canonical: re-encoding its symbols reproduces it byte for byte;
+ *  - encoding arbitrary symbols gives the same status and bytes from every implementation, and the bytes
+ *    decode back to the symbols;
+ *  - containers (hash prefix, channel count and CRC repaired) with interleaved flags decode as the payload.
+ * The first input byte picks the target and the lane count.
+ */
+#include "fsplit_container.h"
+#include "fsplit_hash.h"
+#include "fsplit_interleaved.h"
+#include "fsplit_tables.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SYMBOLS 1024 /* 32 groups of 32 lanes: enough for every path, fast enough for 10 M runs */
+#define STRIDE 41
+#define ROWS 6
+#define CAP (4 * 32 + 11 * MAX_SYMBOLS)
+
+static int32_t g_cdf[ROWS * STRIDE];
+static int32_t g_len[ROWS] = {5, 2, 4, 5, 41, 3};
+static int32_t g_off[ROWS] = {0, 0, -1, 7, -20, INT32_MAX - 1};
+static uint16_t g_lookup[ROWS * FSR_LOOKUP_STRIDE], g_other_lookup[ROWS * FSR_LOOKUP_STRIDE];
+static uint8_t g_hash[32];
+static fsr_tables g_tables;
+static int g_ready = 0;
+static const int g_impls[] = {FSR_IMPL_SCALAR, FSR_IMPL_AVX2, FSR_IMPL_NEON};
+static const uint32_t g_lanes[4] = {8, 16, 32, 8};
+
+static void setup(void)
+{
+    static const int32_t rows[4][5] = {{0, 16384, 49152, 65535, 65536},
+                                       {0, 65536},
+                                       {0, 1, 65535, 65536},
+                                       {0, 0, 20000, 65000, 65536}};
+    uint8_t file[4096];
+    size_t len, r, k;
+    for (r = 0; r < 4; r++)
+        memcpy(g_cdf + r * STRIDE, rows[r], (size_t)g_len[r] * sizeof(int32_t));
+    for (k = 0; k < 41; k++)
+        g_cdf[4 * STRIDE + k] = k == 40 ? 65536 : (int32_t)(k * k * 40);
+    g_cdf[5 * STRIDE + 1] = 30000;
+    g_cdf[5 * STRIDE + 2] = 65536;
+    g_tables.cdf = g_cdf;
+    g_tables.cdf_stride = STRIDE;
+    g_tables.cdf_length = g_len;
+    g_tables.offset = g_off;
+    g_tables.num_cdfs = ROWS;
+    g_tables.precision = 16;
+    g_tables.lookup = NULL;
+    if (fsr_lookup_build(&g_tables, g_lookup, sizeof g_lookup / 2) != FSR_OK ||
+        fsr_tables_file_write(&g_tables, file, sizeof file, &len, g_hash) != FSR_OK)
+        abort();
+    for (k = 0; k < ROWS * FSR_LOOKUP_STRIDE; k++) /* a lookup of other (shifted) tables */
+        g_other_lookup[k] = (uint16_t)(k % FSR_LOOKUP_STRIDE < 128 ? g_lookup[k] + 1 : g_lookup[k]);
+    g_ready = 1;
+}
+
+/* Decode with every implementation; they must agree; an accepted payload must be canonical. */
+static void check_payload(uint32_t lanes, uint32_t planes, size_t plane, const uint8_t *p, size_t len)
+{
+    static int32_t ref[MAX_SYMBOLS], got[MAX_SYMBOLS];
+    static uint8_t again[CAP];
+    fsr_tables plain = g_tables, fast = g_tables, other = g_tables;
+    size_t n = (size_t)planes * plane, i, out_len;
+    int st_ref, st;
+    plain.lookup = NULL;
+    fast.lookup = g_lookup;
+    other.lookup = g_other_lookup;
+    st_ref = fsr_ilv_decode_planar_with(FSR_IMPL_SCALAR, &plain, lanes, planes, plane, p, len, ref);
+    for (i = 0; i < sizeof g_impls / sizeof *g_impls; i++) {
+        if (!fsr_ilv_impl_available(g_impls[i]))
+            continue;
+        st = fsr_ilv_decode_planar_with(g_impls[i], &fast, lanes, planes, plane, p, len, got);
+        if (st != st_ref || (st == FSR_OK && memcmp(got, ref, n * sizeof(int32_t)) != 0))
+            abort();
+        st = fsr_ilv_decode_planar_with(g_impls[i], &other, lanes, planes, plane, p, len, got);
+        if (st == FSR_OK && (st_ref != FSR_OK || memcmp(got, ref, n * sizeof(int32_t)) != 0))
+            abort(); /* a foreign lookup is refused or harmless, never other symbols */
+    }
+    if (st_ref != FSR_OK)
+        return;
+    for (i = 0; i < sizeof g_impls / sizeof *g_impls; i++) {
+        if (!fsr_ilv_impl_available(g_impls[i]))
+            continue;
+        if (fsr_ilv_encode_planar_with(g_impls[i], &plain, lanes, ref, planes, plane, again, sizeof again,
+                                       &out_len) != FSR_OK ||
+            out_len != len || memcmp(again, p, len) != 0)
+            abort();
+    }
+}
+
+/* Target 0: a raw payload. Layout: planes-1 (1 byte, mod ROWS), plane size (2 bytes), payload. */
+static void fuzz_payload(uint32_t lanes, const uint8_t *data, size_t size)
+{
+    uint32_t planes;
+    size_t plane;
+    if (size < 3)
+        return;
+    planes = 1 + data[0] % ROWS;
+    plane = ((size_t)data[1] | (size_t)data[2] << 8) % (MAX_SYMBOLS / planes + 1);
+    check_payload(lanes, planes, plane, data + 3, size - 3);
+}
+
+/* Target 1: symbols from the input bytes (mostly small values, some escapes of every size). */
+static void fuzz_encode(uint32_t lanes, const uint8_t *data, size_t size)
+{
+    static int32_t sym[MAX_SYMBOLS], back[MAX_SYMBOLS];
+    static uint8_t ref[CAP], out[CAP];
+    uint32_t planes;
+    size_t plane, n, i, ref_len = 0, len = 0;
+    int st_ref, st;
+    if (size < 1)
+        return;
+    planes = 1 + data[0] % ROWS;
+    data++;
+    size--;
+    n = (size / 2 < MAX_SYMBOLS ? size / 2 : MAX_SYMBOLS) / planes * planes;
+    plane = n / planes;
+    for (i = 0; i < n; i++) {
+        uint32_t a = data[2 * i], b = data[2 * i + 1];
+        int32_t v = (int32_t)(a % 8) - 2;
+        if (a >= 0xF0) /* an escape: b sets its size, the input its bits */
+            v = (int32_t)(((uint32_t)a * 2654435761u ^ b * 40503u) >> (b % 32));
+        sym[i] = v + ((a & 8) ? -1 : 0);
+    }
+    st_ref = fsr_ilv_encode_planar_with(FSR_IMPL_SCALAR, &g_tables, lanes, sym, planes, plane, ref, sizeof ref,
+                                        &ref_len);
+    for (i = 0; i < sizeof g_impls / sizeof *g_impls; i++) {
+        if (!fsr_ilv_impl_available(g_impls[i]))
+            continue;
+        st = fsr_ilv_encode_planar_with(g_impls[i], &g_tables, lanes, sym, planes, plane, out, sizeof out, &len);
+        if (st != st_ref || (st == FSR_OK && (len != ref_len || memcmp(out, ref, len) != 0)))
+            abort();
+    }
+    if (st_ref != FSR_OK)
+        return;
+    if (fsr_ilv_decode_planar(&g_tables, lanes, planes, plane, ref, ref_len, back) != FSR_OK ||
+        memcmp(back, sym, n * sizeof(int32_t)) != 0)
+        abort();
+    check_payload(lanes, planes, plane, ref, ref_len);
+}
+
+/* Target 2: a container with interleaved flags (hash prefix, channel count, flags and CRC repaired). */
+static void fuzz_container(uint32_t lanes, const uint8_t *data, size_t size)
+{
+    static uint8_t buf[CAP + FSR_CONTAINER_HEADER_SIZE];
+    static int32_t symbols[MAX_SYMBOLS];
+    fsr_container_header h;
+    uint32_t crc;
+    if (size < FSR_CONTAINER_HEADER_SIZE || size > sizeof buf)
+        return;
+    memcpy(buf, data, size);
+    buf[4] = 2;
+    buf[5] = 0;
+    buf[6] = (uint8_t)(1u | ((lanes == 8 ? 3u : lanes == 16 ? 4u : 5u) << 4));
+    memcpy(buf + 8, g_hash, 8);
+    buf[16] = ROWS;
+    buf[17] = buf[18] = buf[19] = 0;
+    crc = fsr_crc32(fsr_crc32(0, buf, 32), buf + 36, size - 36);
+    buf[32] = (uint8_t)crc;
+    buf[33] = (uint8_t)(crc >> 8);
+    buf[34] = (uint8_t)(crc >> 16);
+    buf[35] = (uint8_t)(crc >> 24);
+    (void)fsr_latent_decode(&g_tables, g_hash, buf, size, &h, symbols, MAX_SYMBOLS);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint32_t lanes;
+    if (!g_ready)
+        setup();
+    if (size < 1)
+        return 0;
+    lanes = g_lanes[(data[0] >> 2) & 3];
+    switch (data[0] % 3) {
+    case 0: fuzz_payload(lanes, data + 1, size - 1); break;
+    case 1: fuzz_encode(lanes, data + 1, size - 1); break;
+    default: fuzz_container(lanes, data + 1, size - 1); break;
+    }
+    return 0;
+}

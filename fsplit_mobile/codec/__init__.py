@@ -5,15 +5,19 @@ CompressAI users switch with one import (``RansEncoder``/``RansDecoder`` also ex
     from fsplit_mobile.codec import encode_with_indexes, decode_with_indexes
 
 Higher level: :class:`~fsplit_mobile.codec.tables.CodecTables` (the .fsct tables file) and
-:mod:`~fsplit_mobile.codec.container` (``encode_latent`` / ``decode_latent``).
+:mod:`~fsplit_mobile.codec.container` (``encode_latent`` / ``decode_latent``; ``payload_format="interleaved"``
+selects the SIMD-friendly payload of :mod:`~fsplit_mobile.codec.interleaved`, ``rate_point`` the header field).
 """
 from . import interleaved
+from . import table_cache
 from .container import decode_latent, encode_latent
 from .errors import CodecError, CorruptStreamError, InvalidInputError, InvalidTablesError, TableMismatchError
 from .rans import RansDecoder, RansEncoder, decode_with_indexes, encode_with_indexes
 from .tables import CodecTables
 
 __all__ = [
+    "interleaved",
+    "table_cache",
     "encode_with_indexes",
     "decode_with_indexes",
     "RansEncoder",

@@ -40,14 +40,14 @@ class RawTables:
         self.cdf, self.cdf_length, self.offset, self.precision = cdf, cdf_length, offset, precision
         self.lookup = None
 
-    def build_lookup(self) -> "RawTables":
+    def build_lookup(self) -> RawTables:
         lookup = np.empty(self.num_cdfs * _rans.LOOKUP_STRIDE, dtype=np.uint16)
         _rans.build_lookup(*self.args(), lookup)
         self.lookup = lookup
         return self
 
     @classmethod
-    def from_compressai(cls, cdfs, cdf_sizes, offsets, precision: int = PRECISION) -> "RawTables":
+    def from_compressai(cls, cdfs, cdf_sizes, offsets, precision: int = PRECISION) -> RawTables:
         cdf = pad_rows(cdfs, "cdfs", InvalidTablesError)
         sizes = as_int32(cdf_sizes, "cdf_sizes", InvalidTablesError)
         offs = as_int32(offsets, "offsets", InvalidTablesError)
@@ -101,7 +101,7 @@ def describe_table_problem(cdf: np.ndarray, cdf_length: np.ndarray, precision: i
     return None
 
 
-def raise_codec_error(err: "_rans.Error", what: str) -> None:
+def raise_codec_error(err: _rans.Error, what: str) -> None:
     code, message = err.args
     cls = _ERROR_CLASSES.get(code, CodecError)
     raise cls(f"{what}: {message}") from None
@@ -164,17 +164,20 @@ def as_bytes(data) -> bytes | memoryview:
 
 
 def encode_with_indexes(symbols, indexes, cdfs, cdf_sizes, offsets) -> bytes:
-    """Encode ``symbols`` (CDF row ``indexes[i]`` for symbol i) exactly as CompressAI's RansEncoder does."""
-    tables = RawTables.from_compressai(cdfs, cdf_sizes, offsets)
+    """Encode ``symbols`` (CDF row ``indexes[i]`` for symbol i) exactly as CompressAI's RansEncoder does.
+    The converted tables are cached by content (:mod:`.table_cache`)."""
+    from . import table_cache
+
+    tables = table_cache.tables(cdfs, cdf_sizes, offsets)
     return encode(as_int32(symbols, "symbols"), as_int32(indexes, "indexes"), tables)
 
 
 def decode_with_indexes(data, indexes, cdfs, cdf_sizes, offsets) -> np.ndarray:
     """Decode a CompressAI-compatible stream; returns an int32 array with one symbol per index."""
-    tables = RawTables.from_compressai(cdfs, cdf_sizes, offsets)
+    from . import table_cache
+
     indexes = as_int32(indexes, "indexes")
-    if indexes.shape[0] >= LOOKUP_MIN_SYMBOLS:
-        tables.build_lookup()
+    tables = table_cache.tables(cdfs, cdf_sizes, offsets, lookup=indexes.shape[0] >= LOOKUP_MIN_SYMBOLS)
     return decode(data, indexes, tables)
 
 

@@ -38,7 +38,7 @@ class CodecTables:
         self._bytes = self._bytes[:-HASH_SIZE] + self._hash
 
     @classmethod
-    def from_arrays(cls, quantized_cdf, cdf_length, offset, precision: int = PRECISION) -> "CodecTables":
+    def from_arrays(cls, quantized_cdf, cdf_length, offset, precision: int = PRECISION) -> CodecTables:
         """Build from CompressAI EntropyBottleneck buffers ``_quantized_cdf`` (C, Lmax), ``_cdf_length``
         (C,) and ``_offset`` (C,) (numpy arrays, CPU tensors or lists)."""
         cdf = as_int32(np.asarray(quantized_cdf), "quantized_cdf", InvalidTablesError, ndim=None)
@@ -143,7 +143,7 @@ class CodecTables:
         os.replace(tmp, path)
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> "CodecTables":
+    def read(cls, path: str | os.PathLike) -> CodecTables:
         try:
             with open(path, "rb") as f:
                 data = f.read()
@@ -155,7 +155,7 @@ class CodecTables:
             raise InvalidTablesError(f"{os.fspath(path)}: {exc}") from None
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "CodecTables":
+    def from_bytes(cls, data: bytes) -> CodecTables:
         data = bytes(data)
         if len(data) < HEADER.size + HASH_SIZE:
             raise InvalidTablesError(f"tables file truncated: {len(data)} bytes, header and hash need 48")

@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -146,7 +147,8 @@ def framing(url, port) -> dict:
             is_json = bool(doc.get("error")) and bool(doc.get("detail"))
         except ValueError:
             is_json = False
-        rows.append({"request": raw[:70] + ("..." if len(raw) > 70 else ""), "expected": want, "status": status,
+        shown = ("<POST /v1/infer head> " + raw[len(HEAD):]) if raw.startswith(HEAD) else raw
+        rows.append({"request": shown[:90] + ("..." if len(shown) > 90 else ""), "expected": want, "status": status,
                      "json_error": is_json, "connection_close": headers.get("connection") == "close",
                      "closed": closed})
     ok = sum(r["status"] == r["expected"] and r["json_error"] and r["connection_close"] and r["closed"] for r in rows)
@@ -239,10 +241,7 @@ def _health_sampler(url, pid, stop: threading.Event, out: dict):
             stop.wait(1.0)
 
 
-def under_attack(url, port, pid, payloads, seconds, idle=1000, slow=50) -> dict:
-    _valid_loop(url, payloads, 2.0)  # warm-up
-    rss_before = rss_kb(pid)
-    base_lat, base_status = _valid_loop(url, payloads, seconds)
+def _attacked_phase(url, port, pid, payloads, seconds, idle, slow) -> dict:
     attacker = subprocess.Popen([sys.executable, str(Path(__file__).with_name("attackers.py")), "--port", str(port),
                                  "--idle", str(idle), "--slow", str(slow), "--seconds", str(seconds + 6)],
                                 stdout=subprocess.PIPE, text=True)
@@ -255,17 +254,43 @@ def under_attack(url, port, pid, payloads, seconds, idle=1000, slow=50) -> dict:
     stop.set()
     sampler.join(15)
     out, _ = attacker.communicate(timeout=seconds + 60)
-    rss_after = rss_kb(pid)
-    unloaded, loaded = pct(base_lat), pct(lat)
-    return {"idle": idle, "slow_header": slow, "seconds": seconds,
-            "unloaded_ms": unloaded, "unloaded_statuses": base_status,
-            "under_attack_ms": loaded, "under_attack_statuses": statuses,
-            "p99_ratio": loaded["p99"] / unloaded["p99"],
-            "server_open_fds_during": open_fds,
-            "healthz": {"ok": health["healthz_ok"], "other": health["healthz_other"],
-                        "ms": pct(health["healthz_ms"])},
-            "rss_kb": {"before": rss_before, "during_max": max(health["rss_kb"] or [0]), "after": rss_after},
+    return {"lat": lat, "statuses": statuses, "open_fds": open_fds, "health": health,
             "attacker": json.loads(out.strip().splitlines()[-1])}
+
+
+def under_attack(url, port, pid, payloads, seconds, rounds=3, idle=1000, slow=50) -> dict:
+    """`rounds` pairs of (unloaded, attacked) phases of `seconds` each, alternating so that the host's drift
+    (a shared machine) hits both alike; latencies pooled per condition, and the ratio per round too."""
+    _valid_loop(url, payloads, 2.0)  # warm-up
+    rss_before = rss_kb(pid)
+    base_rounds, phases = [], []
+    for _ in range(rounds):
+        base_rounds.append(_valid_loop(url, payloads, seconds))
+        phases.append(_attacked_phase(url, port, pid, payloads, seconds, idle, slow))
+    unloaded = pct([x for lat, _ in base_rounds for x in lat])
+    loaded = pct([x for ph in phases for x in ph["lat"]])
+    return {"idle": idle, "slow_header": slow, "seconds_per_phase": seconds, "rounds": rounds,
+            "unloaded_ms": unloaded, "unloaded_statuses": _merge([st for _, st in base_rounds]),
+            "under_attack_ms": loaded, "under_attack_statuses": _merge([ph["statuses"] for ph in phases]),
+            "p99_ratio": loaded["p99"] / unloaded["p99"],
+            "p99_ratio_per_round": [pct(ph["lat"])["p99"] / pct(base[0])["p99"] for ph, base in zip(phases, base_rounds)],
+            "server_open_fds_during": max(ph["open_fds"] for ph in phases),
+            "healthz": {"ok": sum(ph["health"]["healthz_ok"] for ph in phases),
+                        "other": _merge([ph["health"]["healthz_other"] for ph in phases]),
+                        "ms": pct([x for ph in phases for x in ph["health"]["healthz_ms"]])},
+            "rss_kb": {"before": rss_before, "during_max": max(max(ph["health"]["rss_kb"] or [0]) for ph in phases),
+                       "after": rss_kb(pid)},
+            "attacker": {k: sum(ph["attacker"][k] for ph in phases)
+                         for k in ("connects", "closed_by_server", "connect_errors")}
+            | {"answers": _merge([ph["attacker"]["answers"] for ph in phases])}}
+
+
+def _merge(dicts) -> dict:
+    out: dict = {}
+    for d in dicts:
+        for k, v in d.items():
+            out[k] = out.get(k, 0) + v
+    return out
 
 
 def low_file_limit(artifact, workdir, sockets=300, seconds=10.0) -> dict:
@@ -299,29 +324,33 @@ def low_file_limit(artifact, workdir, sockets=300, seconds=10.0) -> dict:
             "too_many_open_files_lines": text.count("Too many open files")}
 
 
-def throughput(artifact, payloads, seconds, clients=(1, 4)) -> dict:
+def throughput(artifacts: dict, seconds, clients=(1, 4), reps=2) -> dict:
+    """Guarded layer vs stock uvicorn h11 + the app without the framing middleware, alternating servers, per
+    artifact: the real model (compute-bound) and the tiny test artifact (HTTP-bound: the layer's own cost)."""
     from fsplit_mobile.serve.loadgen import run_load
 
     rows = []
-    for rep in range(2):
-        for layer in ("guarded", "stock-h11"):
-            port = free_port()
-            argv = (serve_argv(artifact, port, "--max-queue", "64") if layer == "guarded"
-                    else [sys.executable, "-c", STOCK_SERVER, str(artifact), str(port)])
-            with Server(argv, port) as srv:
-                run_load(srv.url, payloads, 1, 1.0)  # warm-up
-                for n in clients:
-                    r = run_load(srv.url, payloads, n, seconds)
-                    rows.append({"layer": layer, "rep": rep, "clients": n, "rps": r["throughput_rps"],
-                                 "p50_ms": r["latency_ms"]["p50"], "p99_ms": r["latency_ms"]["p99"],
-                                 "errors": r["error_count"]})
+    for kind, (artifact, payloads) in artifacts.items():
+        for rep in range(reps):
+            for layer in ("guarded", "stock-h11"):
+                port = free_port()
+                argv = (serve_argv(artifact, port, "--max-queue", "64") if layer == "guarded"
+                        else [sys.executable, "-c", STOCK_SERVER, str(artifact), str(port)])
+                with Server(argv, port) as srv:
+                    run_load(srv.url, payloads, 1, 1.0)  # warm-up
+                    for n in clients:
+                        r = run_load(srv.url, payloads, n, seconds)
+                        rows.append({"artifact": kind, "layer": layer, "rep": rep, "clients": n,
+                                     "rps": r["throughput_rps"], "p50_ms": r["latency_ms"]["p50"],
+                                     "p99_ms": r["latency_ms"]["p99"], "errors": r["error_count"]})
     summary = {}
-    for n in clients:
-        g = [r["rps"] for r in rows if r["layer"] == "guarded" and r["clients"] == n]
-        s = [r["rps"] for r in rows if r["layer"] == "stock-h11" and r["clients"] == n]
-        summary[str(n)] = {"guarded_rps": float(np.mean(g)), "stock_rps": float(np.mean(s)),
-                           "ratio": float(np.mean(g) / np.mean(s))}
-    return {"seconds": seconds, "rows": rows, "summary": summary}
+    for kind in artifacts:
+        for n in clients:
+            g = [r["rps"] for r in rows if (r["artifact"], r["layer"], r["clients"]) == (kind, "guarded", n)]
+            s = [r["rps"] for r in rows if (r["artifact"], r["layer"], r["clients"]) == (kind, "stock-h11", n)]
+            summary[f"{kind}, {n} clients"] = {"guarded_rps": float(np.mean(g)), "stock_rps": float(np.mean(s)),
+                                               "ratio": float(np.mean(g) / np.mean(s))}
+    return {"seconds": seconds, "reps": reps, "rows": rows, "summary": summary}
 
 
 # -- driver -----------------------------------------------------------------------------------------------
@@ -346,16 +375,15 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--artifact", required=True)
     p.add_argument("--trials", type=int, default=10)
-    p.add_argument("--seconds", type=float, default=15.0, help="per latency phase")
-    p.add_argument("--load-seconds", type=float, default=8.0, help="per throughput row")
+    p.add_argument("--seconds", type=float, default=8.0, help="per latency phase (3 unloaded + 3 attacked)")
+    p.add_argument("--load-seconds", type=float, default=6.0, help="per throughput row")
     p.add_argument("--schemathesis-examples", type=int, default=300)
     p.add_argument("--out", default="benchmarks/results")
     args = p.parse_args()
     from fsplit_mobile.e2e.study import machine_description
 
     art = Path(args.artifact)
-    work = Path(args.out) / ".attack-work"
-    work.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="fsplit-attack-"))  # server logs, schemathesis report
     payloads = encode_payloads(art)
     result = {"schema": "fsplit-attack/1", "artifact": str(art), "payload_bytes_mean": float(np.mean(
         [len(x) for x in payloads])), "server_defaults": "fsplit-serve defaults (1 worker) unless noted"}
@@ -380,7 +408,11 @@ def main():
         result["health_after"] = httpx.get(srv.url + "/healthz").json()
         result["server_log_bytes"] = (work / "main.log").stat().st_size
     section("low_file_limit", low_file_limit, art, work)
-    section("throughput", throughput, art, payloads, args.load_seconds)
+    from serve_support import build_tiny_artifact
+
+    tiny = build_tiny_artifact(work / "tiny")
+    section("throughput", throughput, {"model": (art, payloads), "tiny (HTTP-bound)": (tiny, encode_payloads(tiny))},
+            args.load_seconds)
     machine, machine_text = machine_description()
     result["machine"] = machine
     out = Path(args.out)
@@ -413,8 +445,10 @@ def render_md(r, machine_text) -> str:
         f"| 6 stalled senders: 0 503s for valid requests | valid: {st['valid_statuses']}; stalled got "
         f"{st['stalled_answers']} |",
         f"| 1,000 idle + 50 slow-header: valid p99 within 2x unloaded | p99 {ua['under_attack_ms']['p99']:.1f} ms vs "
-        f"{ua['unloaded_ms']['p99']:.1f} ms unloaded ({ua['p99_ratio']:.2f}x); p50 {ua['under_attack_ms']['p50']:.1f}"
-        f" vs {ua['unloaded_ms']['p50']:.1f} ms; statuses {ua['under_attack_statuses']} |",
+        f"{ua['unloaded_ms']['p99']:.1f} ms unloaded ({ua['p99_ratio']:.2f}x; per round "
+        f"{', '.join(f'{x:.2f}' for x in ua['p99_ratio_per_round'])}); p50 {ua['under_attack_ms']['p50']:.1f}"
+        f" vs {ua['unloaded_ms']['p50']:.1f} ms; statuses {ua['under_attack_statuses']} ({ua['rounds']} alternating "
+        f"rounds of {ua['seconds_per_phase']:.0f} s) |",
         f"| /healthz answers under that attack | {ua['healthz']['ok']} OK, other {ua['healthz']['other']}, p99 "
         f"{ua['healthz']['ms'].get('p99', float('nan')):.1f} ms |",
         f"| schemathesis: 0 server errors, 0 undocumented statuses | exit {sc['rc']} ({'pass' if sc['rc'] == 0 else 'FAIL'}"
@@ -431,12 +465,13 @@ def render_md(r, machine_text) -> str:
         "", "### Framing cases", "", "| request | expected | status | JSON | Connection: close | closed |",
         "|---|---|---|---|---|---|"]
     for row in f["rows"]:
-        req = row["request"].replace("\r\n", "\\r\\n").replace("|", "\\|")
+        req = row["request"].replace("\r\n", "\\r\\n").replace("|", "\\|").replace("`", "'")
         lines.append(f"| `{req}` | {row['expected']} | {row['status']} | {row['json_error']} | "
                      f"{row['connection_close']} | {row['closed']} |")
     lines += ["", "### Throughput: guarded HTTP layer vs stock uvicorn h11 (same app, alternating servers)", "",
-              f"{tp['seconds']:.0f} s per row, closed loop (benchmarks/load's generator).", "",
-              "| clients | guarded req/s | stock req/s | ratio |", "|---|---|---|---|"]
+              f"{tp['seconds']:.0f} s per row, {tp['reps']} reps per layer, closed loop (benchmarks/load's generator); "
+              "stock = uvicorn's own h11 protocol and the app without the framing middleware.", "",
+              "| artifact, clients | guarded req/s | stock req/s | ratio |", "|---|---|---|---|"]
     for n, v in tp["summary"].items():
         lines.append(f"| {n} | {v['guarded_rps']:.1f} | {v['stock_rps']:.1f} | {v['ratio']:.3f} |")
     lines += ["", "```", machine_text.strip(), "```", ""]

@@ -39,18 +39,28 @@ FORMAT = "fsplit-checkpoint/1"
 TEACHER = "efficientnet-lite0"
 # split_block -> channels of the teacher's features there (blocks[:split_block] run on the device).
 FEATURE_CHANNELS = {3: 24, 5: 40, 8: 80, 11: 112, 15: 192, 16: 320}
-UNIT_DEFAULTS = {"latent_channels": 32, "width": 128, "stride": 1, "eb_filters": [3, 3, 3, 3]}
+UNIT_DEFAULTS = {"latent_channels": 32, "width": 128, "stride": 1, "act": "gdn", "eb_filters": [3, 3, 3, 3]}
+
+
+def _activation(kind: str, width: int, inverse: bool = False) -> nn.Module:
+    """GDN (as in learned image codecs) or ReLU. GDN starts close to sign(x) * 3 for the large activations of a
+    deep teacher stage (gamma_init 0.1), which a short training run may not get out of: ReLU is the other choice."""
+    if kind == "gdn":
+        return GDN(width, inverse=inverse)
+    if kind == "relu":
+        return nn.ReLU()
+    raise BottleneckUnitError(f"activation must be 'gdn' or 'relu', got {kind!r}")
 
 
 class UnitEncoder(nn.Module):
-    """features (N,C,H,W) -> latent (N,L,H/s,W/s): conv3x3, GDN, conv3x3 with stride s."""
+    """features (N,C,H,W) -> latent (N,L,H/s,W/s): conv3x3, GDN (or ReLU), conv3x3 with stride s."""
 
-    def __init__(self, in_channels: int, latent_channels: int, width: int, stride: int = 1):
+    def __init__(self, in_channels: int, latent_channels: int, width: int, stride: int = 1, act: str = "gdn"):
         super().__init__()
         self.latent_channels = latent_channels
         self.layers = nn.Sequential(
             nn.Conv2d(in_channels, width, 3, padding=1),
-            GDN(width),
+            _activation(act, width),
             nn.Conv2d(width, latent_channels, 3, stride=stride, padding=1),
         )
 
@@ -61,13 +71,13 @@ class UnitEncoder(nn.Module):
 class UnitDecoder(nn.Module):
     """latent -> teacher features: (transposed) conv back to full size, inverse GDN, conv3x3, ReLU, conv1x1."""
 
-    def __init__(self, latent_channels: int, out_channels: int, width: int, stride: int = 1):
+    def __init__(self, latent_channels: int, out_channels: int, width: int, stride: int = 1, act: str = "gdn"):
         super().__init__()
         first = (nn.ConvTranspose2d(latent_channels, width, 4, stride=2, padding=1) if stride == 2
                  else nn.Conv2d(latent_channels, width, 3, padding=1))
         self.layers = nn.Sequential(
             first,
-            GDN(width, inverse=True),
+            _activation(act, width, inverse=True),
             nn.Conv2d(width, width, 3, padding=1),
             nn.ReLU(),
             nn.Conv2d(width, out_channels, 1),
@@ -134,9 +144,9 @@ def build_unit(split_block: int, cfg: dict) -> Unit:
     """A freshly initialised unit for the teacher's features after `split_block` blocks."""
     cfg = unit_config(cfg["name"], **{k: v for k, v in cfg.items() if k != "name"})
     c = feature_channels(split_block)
-    encoder = UnitEncoder(c, cfg["latent_channels"], cfg["width"], cfg["stride"])
+    encoder = UnitEncoder(c, cfg["latent_channels"], cfg["width"], cfg["stride"], cfg["act"])
     eb = EntropyBottleneck(cfg["latent_channels"], filters=tuple(cfg["eb_filters"]))
-    decoder = UnitDecoder(cfg["latent_channels"], c, cfg["width"], cfg["stride"])
+    decoder = UnitDecoder(cfg["latent_channels"], c, cfg["width"], cfg["stride"], cfg["act"])
     return Unit(cfg["name"], encoder, eb, decoder, cfg)
 
 
@@ -272,12 +282,14 @@ def registry_encoder(cfg: dict) -> nn.Module:
     from .teacher import TeacherHead, load_efficientnet_lite0
 
     split = int(cfg["split_block"])
-    encoder = UnitEncoder(feature_channels(split), cfg["latent_channels"], cfg["width"], cfg["stride"])
+    encoder = UnitEncoder(feature_channels(split), cfg["latent_channels"], cfg["width"], cfg["stride"],
+                          cfg.get("act", "gdn"))
     return HeadWithUnit(TeacherHead(load_efficientnet_lite0(), split).eval(), encoder)
 
 
 def registry_decoder(cfg: dict) -> nn.Module:
-    return UnitDecoder(cfg["latent_channels"], feature_channels(cfg["split_block"]), cfg["width"], cfg["stride"])
+    return UnitDecoder(cfg["latent_channels"], feature_channels(cfg["split_block"]), cfg["width"], cfg["stride"],
+                       cfg.get("act", "gdn"))
 
 
 # ---- checkpoint layout (listed in models/checkpoint/layouts.py) --------------------------------------------------

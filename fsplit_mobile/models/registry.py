@@ -114,7 +114,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             "bottleneck-unit-lite0",
             "bottleneck unit (Datta et al. 2022) after split_block blocks of the frozen EfficientNet-Lite0; "
             "checkpoints hold one unit per rate point (models/bottleneck_unit.py)",
-            {"split_block": 15, "latent_channels": 32, "width": 128, "stride": 1},
+            {"split_block": 15, "latent_channels": 32, "width": 128, "stride": 1, "act": "gdn"},
             _bottleneck_unit("registry_encoder"),
             _bottleneck_unit("registry_decoder"),
         ),

@@ -282,11 +282,13 @@ def main():
 @click.option("--latent-channels", type=int, default=32, show_default=True)
 @click.option("--width", type=int, default=128, show_default=True)
 @click.option("--stride", type=int, default=1, show_default=True)
+@click.option("--act", type=click.Choice(["gdn", "relu"]), default="gdn", show_default=True,
+              help="the unit's nonlinearity")
 @click.option("--name", default="r0", show_default=True, help="rate-point name of the unit")
 @click.option("--train-cache", default=".cache/features/train.pt", show_default=True)
 @click.option("--val-cache", default=".cache/features/val.pt", show_default=True)
 def bottleneck_unit(out, steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, threads, device,
-                    resume, val_every, split_block, latent_channels, width, stride, name, train_cache, val_cache):
+                    resume, val_every, split_block, latent_channels, width, stride, act, name, train_cache, val_cache):
     """Train one bottleneck unit (one rate point) on cached teacher features."""
     from ..models import bottleneck_unit as bu
 
@@ -296,7 +298,7 @@ def bottleneck_unit(out, steps, batch_size, lr, lmbda, mse_weight, kd_weight, te
     out.parent.mkdir(parents=True, exist_ok=True)
     log = _log_to(out.with_suffix(out.suffix + ".log"))
     command = _header(log, out, dev)
-    cfg = {"name": name, "latent_channels": latent_channels, "width": width, "stride": stride}
+    cfg = {"name": name, "latent_channels": latent_channels, "width": width, "stride": stride, "act": act}
     task = UnitTask(split_block, cfg, train_cache, val_cache, dev)
     log(f"# unit {cfg} after block {split_block}; {task.train_f.shape[0]} training crops "
         f"{tuple(task.train_f.shape[1:])}, {task.val_f.shape[0]} validation crops")

@@ -359,13 +359,29 @@ def test_all_errors_share_one_base_class():
 
 
 def test_each_error_class_is_defined_once():
-    """The default model uses the checkpoint errors; the coder's table error is shared, not copied."""
+    """The export package and the default model use the checkpoint errors; the coder's table error is shared."""
     from fsplit_mobile import codec
+    from fsplit_mobile.export import base as export_base
     from fsplit_mobile.models import default_model
 
     assert ck.InvalidTablesError is codec.InvalidTablesError
     assert issubclass(ck.StoredTablesError, codec.InvalidTablesError)
+    assert export_base.CheckpointError is ck.CheckpointError
     assert default_model.CheckpointFormatError is ck.CheckpointError
+
+
+def test_no_error_class_is_defined_twice():
+    """One class per error name across the package (re-exports are imports, not definitions)."""
+    import ast
+    from collections import defaultdict
+
+    package = REPO / "fsplit_mobile"
+    where = defaultdict(list)
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Error"):
+                where[node.name].append(f"{path.relative_to(package)}:{node.lineno}")
+    assert {name: places for name, places in where.items() if len(places) > 1} == {}
 
 
 def test_missing_path_and_directory(tmp_path):

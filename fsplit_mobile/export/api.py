@@ -127,7 +127,6 @@ class ExportContext:
     # -- model --
     @staticmethod
     def _load_model(recipe: Recipe):
-        from ..models.checkpoint import CheckpointError as ModelCheckpointError
         from ..models.checkpoint import load_checkpoint
 
         if recipe.checkpoint is None:
@@ -135,9 +134,9 @@ class ExportContext:
             raise RecipeError(f"{where}: field model.checkpoint is not set; pass --checkpoint PATH")
         try:
             split = load_checkpoint(recipe.checkpoint)
-        except ModelCheckpointError as e:
-            raise CheckpointError(str(e).splitlines()[0]) from e
-        except (OSError, ValueError, RuntimeError) as e:
+        except CheckpointError:  # a bad file: the reader's own error, as it is
+            raise
+        except (OSError, ValueError, RuntimeError) as e:  # anything else that stops loading (e.g. the teacher)
             raise CheckpointError(f"{recipe.checkpoint}: cannot load checkpoint ({str(e).splitlines()[0]})") from e
         if recipe.architecture and split.architecture != recipe.architecture:
             raise RecipeError(f"{recipe.path}: field model.architecture is {recipe.architecture!r} but checkpoint "
@@ -257,7 +256,8 @@ def export(target="all", quantize="none", *, checkpoint=None, recipe=None, calib
     target: "executorch" | "coreml" | "tflite" | "onnx" | "all" or a list; quantize: "none" | "int8" | ... or a
     list. With neither `checkpoint` nor `recipe` the bundled default model is exported (bundled recipe
     frankensplit_lite0); `checkpoint` alone uses the checkpoint's own settings; both: the recipe with
-    that checkpoint. Raises ExportError (one clear line) on the first failure unless keep_going (default: True
+    that checkpoint. Raises ExportError (one clear line; a bad checkpoint: the reader's CheckpointError, which
+    fsplit_mobile.export.base re-exports) on the first failure unless keep_going (default: True
     for several targets), in which case every failure is in the summary.
 
     torch_threads: torch intra-op threads during the export (default 1). Export is graph work plus small

@@ -14,6 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+# A missing, unreadable or unusable checkpoint raises the checkpoint reader's own error (its one definition; a
+# ValueError, not an ExportError), re-exported here for the code that imports it from the export package.
+from ..models.checkpoint.errors import CheckpointError as CheckpointError
+
 QUANTIZATIONS = ("none", "int8", "int8-dynamic", "int8-weights")
 OUTPUT_KINDS = ("symbols", "latent")
 
@@ -56,10 +60,6 @@ class RecipeError(ExportError):
 
 class CalibrationError(ExportError):
     """No usable calibration images (missing folder, no images, unreadable files)."""
-
-
-class CheckpointError(ExportError):
-    """A missing or unreadable checkpoint (export-side wrapper; the models package may raise its own)."""
 
 
 class VerificationError(ExportError):

@@ -136,7 +136,7 @@ def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, 
             summary = export(list(targets), list(quantize), checkpoint=checkpoint, recipe=recipe, calib=calib,
                              input_size=tuple(input_size) if input_size else None, output=output, out=out,
                              progress=view)
-        except ExportError as e:
+        except (ExportError, CheckpointError) as e:
             error = str(e)
             user_error = isinstance(e, (CalibrationError, CheckpointError, RecipeError, UnknownTargetError,
                                         UnsupportedOpError, UnsupportedQuantizationError))

@@ -76,7 +76,7 @@ def _recipe(tmp_path, body: str) -> Path:
     ('[model]\nid = "m"\n[input]\nnormalization_in_graph = "yes"\n', "input.normalization_in_graph"),
     ('[model]\nid = "m"\n[output]\nkind = "floats"\n', "output.kind"),
     ('[model]\nid = "m"\n[calibration]\nviews = 0\n', "calibration.views"),
-    ('[model]\nid = "m"\n[targets.vulkan]\n', "targets.vulkan"),
+    ('[model]\nid = "m"\n[targets.tpu]\n', "targets.tpu"),
     ('[model]\nid = "m"\n[targets.onnx]\nreduce_rnge = true\n', "targets.onnx.reduce_rnge"),
     ('[model]\nid = "m"\n[targets.executorch]\nkeep_float = "encoder"\n', "targets.executorch.keep_float"),
     ('[model]\narchitecture = "x"\n', "model.id"),

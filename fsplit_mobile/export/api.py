@@ -47,6 +47,7 @@ Progress = Callable[..., None]
 class ArtifactResult:
     target: str
     quantization: str
+    variant: str = ""               # e.g. the SoC of a qnn artifact (Backend.variants)
     path: Path | None = None
     ok: bool = False
     error: str | None = None
@@ -57,7 +58,7 @@ class ArtifactResult:
     timings_s: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"target": self.target, "quantization": self.quantization,
+        return {"target": self.target, "quantization": self.quantization, "variant": self.variant,
                 "path": str(self.path) if self.path else None, "ok": self.ok, "error": self.error,
                 "executed": self.executed, "metrics": self.metrics, "targets": self.targets,
                 "size_bytes": self.size_bytes, "timings_s": self.timings_s}
@@ -178,13 +179,12 @@ def _step(timings: dict, name: str, progress: Progress, label: str | None):
 
 
 def _export_one(ctx: ExportContext, shared: Shared, target: str, quant: str, out_dir: Path, progress: Progress,
-                result: ArtifactResult) -> None:
+                result: ArtifactResult, options: dict, label: str) -> None:
     backend = get_backend(target)
     req = stages.check_request(backend, ExportRequest(
         model_id=ctx.model_id, target=target, quantization=quant, input_size=ctx.input_size, mean=ctx.mean,
         std=ctx.std, normalization_in_graph=ctx.normalization_in_graph, output=ctx.output,
-        latent_shape=ctx.latent_shape, options=ctx.recipe.options_for(target)))
-    label = f"{target}-{quant}"
+        latent_shape=ctx.latent_shape, options=options))
     staged = StagedArtifact(out_dir / label)
     stage = staged.begin()
     notes: list[str] = []
@@ -220,7 +220,7 @@ def _export_one(ctx: ExportContext, shared: Shared, target: str, quant: str, out
     result.targets = report["targets"]
     if verified.executed:
         flips = report["metrics"]["symbol_flip_fraction"]
-        limit = MAX_FP32_FLIP_FRACTION if quant == "none" else MAX_INT8_FLIP_FRACTION
+        limit = backend.flip_limit(quant) or (MAX_FP32_FLIP_FRACTION if quant == "none" else MAX_INT8_FLIP_FRACTION)
         if flips > limit:
             raise VerificationError(f"{label}: {100 * flips:.2f} % of symbols differ from eager fp32 (limit "
                                     f"{100 * limit:.2f} %); see {stage / 'report.md'}")
@@ -250,7 +250,7 @@ def _torch_threads(n: int | None):
 
 def export(target="all", quantize="none", *, checkpoint=None, recipe=None, calib=None, input_size=None,
            output=None, out=None, normalization_in_graph=None, keep_going=None, torch_threads: int | None = 1,
-           progress: Progress | None = None) -> ExportSummary:
+           target_options: dict[str, dict] | None = None, progress: Progress | None = None) -> ExportSummary:
     """Export a model to one artifact folder per (target, quantization) under `out` (docs/artifact.md).
 
     target: "executorch" | "coreml" | "tflite" | "onnx" | "all" or a list; quantize: "none" | "int8" | ... or a
@@ -264,15 +264,19 @@ def export(target="all", quantize="none", *, checkpoint=None, recipe=None, calib
     eager passes (calibration, reference, server part); on a busy host, OpenMP threads spinning against
     other processes made those passes ~20x slower (measured on a shared 2-core machine), so one thread is
     the robust default. The runtimes used for verification keep their own thread pools.
+
+    target_options: {target: {option: value}} over the recipe's [targets.<name>] tables (the CLI's --soc and
+    --allow-fallback). A backend may make several artifacts per quantization (qnn: one per SoC, folder
+    qnn-<soc>-<quant>).
     """
     with _torch_threads(torch_threads):
         return _export(target, quantize, checkpoint=checkpoint, recipe=recipe, calib=calib, input_size=input_size,
                        output=output, out=out, normalization_in_graph=normalization_in_graph,
-                       keep_going=keep_going, progress=progress)
+                       keep_going=keep_going, target_options=target_options or {}, progress=progress)
 
 
 def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, out, normalization_in_graph,
-            keep_going, progress) -> ExportSummary:
+            keep_going, target_options, progress) -> ExportSummary:
     progress = progress or _noop
     targets = resolve_targets(target)
     quants = [quantize] if isinstance(quantize, str) else list(quantize)
@@ -289,8 +293,13 @@ def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, 
             raise RecipeError(f"default recipe {DEFAULT_RECIPE} not found: this fsplit-mobile installation lacks its "
                               "package data (reinstall it, or pass --recipe/--checkpoint)")
         rec = load_recipe(DEFAULT_RECIPE)
+    for t in target_options:
+        if t not in targets:
+            raise ExportError(f"options given for target {t!r}, which is not being exported")
+    options = {t: {**rec.options_for(t), **target_options.get(t, {})} for t in targets}
+    variants = {t: get_backend(t).variants(options[t]) for t in targets}
     if keep_going is None:
-        keep_going = len(targets) * len(quants) > 1
+        keep_going = sum(len(v) for v in variants.values()) * len(quants) > 1
 
     progress("load_start", recipe=str(rec.path) if rec.path else None, checkpoint=str(rec.checkpoint))
     t0 = time.perf_counter()
@@ -304,24 +313,26 @@ def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, 
     try:
         for t in targets:
             for q in quants:
-                result = ArtifactResult(t, q)
-                summary.results.append(result)
-                progress("artifact_start", artifact=f"{t}-{q}", steps=STEPS)
-                try:
-                    if shared_error is not None:   # every artifact fails as it would have without a shared step
-                        raise shared_error
-                    _export_one(ctx, shared, t, q, out_dir, progress, result)
-                except ExportError as e:
-                    result.error = str(e)
-                    if not keep_going:
-                        raise
-                except Exception as e:  # a converter bug: keep the message, name the artifact
-                    result.error = f"{t}-{q}: unexpected {type(e).__name__}: {stages.first_line(e)}"
-                    if not keep_going:
-                        raise ExportError(result.error) from e
-                finally:
-                    progress("artifact_end", artifact=f"{t}-{q}", ok=result.ok, path=result.path,
-                             error=result.error)
+                for part, overrides in variants[t]:
+                    label = f"{t}-{part}-{q}" if part else f"{t}-{q}"
+                    result = ArtifactResult(t, q, variant=part)
+                    summary.results.append(result)
+                    progress("artifact_start", artifact=label, steps=STEPS)
+                    try:
+                        if shared_error is not None:   # every artifact fails as it would have without a shared step
+                            raise shared_error
+                        _export_one(ctx, shared, t, q, out_dir, progress, result, {**options[t], **overrides}, label)
+                    except ExportError as e:
+                        result.error = str(e)
+                        if not keep_going:
+                            raise
+                    except Exception as e:  # a converter bug: keep the message, name the artifact
+                        result.error = f"{label}: unexpected {type(e).__name__}: {stages.first_line(e)}"
+                        if not keep_going:
+                            raise ExportError(result.error) from e
+                    finally:
+                        progress("artifact_end", artifact=label, ok=result.ok, path=result.path,
+                                 error=result.error)
     finally:
         if shared is not None:
             shared.close()

@@ -9,8 +9,8 @@ The stages themselves are in stages.py, the backend contract in backends/base.py
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,7 +18,7 @@ import numpy as np
 # ValueError, not an ExportError), re-exported here for the code that imports it from the export package.
 from ..models.checkpoint.errors import CheckpointError as CheckpointError
 
-QUANTIZATIONS = ("none", "int8", "int8-dynamic", "int8-weights")
+QUANTIZATIONS = ("none", "int8", "int8-dynamic", "int8-weights", "fp16")
 OUTPUT_KINDS = ("symbols", "latent")
 
 
@@ -136,6 +136,7 @@ class LoweredModel:
     output: TensorSpec
     notes: list[str] = field(default_factory=list)
     details: dict = field(default_factory=dict)     # target facts for the report (ops, delegated nodes, ...)
+    accelerator: dict | None = None  # manifest "accelerator" block (kind, name, SoC, versions, placement)
 
     @property
     def encoder_file(self) -> str:

@@ -27,7 +27,7 @@ from .base import (
     UnsupportedOpError,
     UnsupportedQuantizationError,
 )
-from .backends import backend_names
+from .backends import NAMED_ONLY, backend_names
 
 EXIT_FAILED = 1
 
@@ -91,21 +91,43 @@ class _ProgressView:
             self.bar = None
 
 
+def _target_options(targets, socs, allow_fallback) -> dict[str, dict]:
+    """--soc and --allow-fallback as per-target option overrides (an error when no target takes them)."""
+    opts: dict[str, dict] = {}
+    if socs:
+        if "qnn" not in targets:
+            raise click.UsageError("--soc applies to --target qnn only")
+        opts["qnn"] = {"socs": list(socs)}
+    if allow_fallback:
+        named = [t for t in targets if t in NAMED_ONLY]
+        if not named:
+            raise click.UsageError(f"--allow-fallback applies to accelerator targets only ({', '.join(NAMED_ONLY)})")
+        for t in named:
+            opts.setdefault(t, {})["fallback"] = "warn"
+    return opts
+
+
 def _summary_line(r) -> str:
+    label = f"{r.target}-{r.variant}-{r.quantization}" if r.variant else f"{r.target}-{r.quantization}"
     if not r.ok:
-        return f"{r.target}-{r.quantization}: FAILED: {r.error}"
+        return f"{label}: FAILED: {r.error}"
     if not r.executed:
-        return f"{r.target}-{r.quantization}: {r.path} ({r.size_bytes} B; not executed on this platform)"
+        return f"{label}: {r.path} ({r.size_bytes} B; not executed on this platform)"
     m = r.metrics
     agree = m.get("top1_agreement_change_pp")
     agree = "" if agree is None else f", top-1 agreement {agree:+.2f} pp"
-    return (f"{r.target}-{r.quantization}: {r.path} ({r.size_bytes} B; symbols differing "
+    return (f"{label}: {r.path} ({r.size_bytes} B; symbols differing "
             f"{100 * m['symbol_flip_fraction']:.2f} %, bpp {100 * m['bpp_relative_change']:+.2f} %{agree})")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--target", "targets", required=True, multiple=True, metavar="NAME",
-              help=f"{', '.join(backend_names())} or all (repeatable)")
+              help=f"{', '.join(backend_names())} or all (CPU targets; qnn and vulkan must be named) (repeatable)")
+@click.option("--soc", "socs", multiple=True, metavar="SOC",
+              help="qnn: Snapdragon SoC to compile for (SM8550, SM8650, SM8750, SM8850 or all; repeatable; default: "
+                   "recipe, SM8650); one artifact qnn-<soc>-<quant> each")
+@click.option("--allow-fallback", is_flag=True,
+              help="accelerator targets: warn instead of failing when some nodes fall back to the CPU")
 @click.option("--quantize", "quantize", multiple=True, default=("none",), show_default=True,
               type=click.Choice(QUANTIZATIONS), help="repeatable: one artifact per value")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), help="model checkpoint (default: bundled model)")
@@ -118,10 +140,12 @@ def _summary_line(r) -> str:
 @click.option("--quiet", "-q", is_flag=True, help="no progress output")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary on stdout")
 @click.option("--verbose", "-v", is_flag=True, help="show converter output and warnings")
-def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, quiet, as_json, verbose):
+def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, quiet, as_json, verbose, socs,
+         allow_fallback):
     """Export a model to verified artifact folders (docs/artifact.md)."""
     from .api import export
 
+    target_options = _target_options(targets, socs, allow_fallback)
     if not verbose:
         warnings.filterwarnings("ignore")
         logging.getLogger("torch").setLevel(logging.ERROR)
@@ -135,7 +159,7 @@ def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, 
         try:
             summary = export(list(targets), list(quantize), checkpoint=checkpoint, recipe=recipe, calib=calib,
                              input_size=tuple(input_size) if input_size else None, output=output, out=out,
-                             progress=view)
+                             target_options=target_options, progress=view)
         except (ExportError, CheckpointError) as e:
             error = str(e)
             user_error = isinstance(e, (CalibrationError, CheckpointError, RecipeError, UnknownTargetError,

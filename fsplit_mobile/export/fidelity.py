@@ -25,6 +25,7 @@ NOT_EXECUTED = "not executed on this platform"
 
 # Targets for int8 artifacts of the bundled model (issue 4).
 INT8_TARGETS = {"symbol_flip_fraction": 0.02, "bpp_relative_change_abs": 0.02, "top1_agreement_drop_pp": 1.0}
+FP16_FLIP_TARGET = 0.002   # fp16 compute: symbols differing vs eager fp32 (the other targets as for int8)
 
 
 @dataclass
@@ -101,12 +102,13 @@ def compute_metrics(ref: Reference, outputs: Sequence[np.ndarray], kind: str, me
     return m
 
 
-def check_targets(metrics: dict) -> dict:
-    """Pass/fail of each int8 target (None where the metric is not available)."""
+def check_targets(metrics: dict, quantization: str = "int8") -> dict:
+    """Pass/fail of each target of a reduced-precision artifact (None where the metric is not available)."""
     drop = metrics.get("top1_agreement_change_pp")
+    flip = FP16_FLIP_TARGET if quantization == "fp16" else INT8_TARGETS["symbol_flip_fraction"]
     return {
-        "symbol_flip_fraction": {"limit": INT8_TARGETS["symbol_flip_fraction"], "value": metrics["symbol_flip_fraction"],
-                                 "passed": metrics["symbol_flip_fraction"] <= INT8_TARGETS["symbol_flip_fraction"]},
+        "symbol_flip_fraction": {"limit": flip, "value": metrics["symbol_flip_fraction"],
+                                 "passed": metrics["symbol_flip_fraction"] <= flip},
         "bpp_relative_change": {"limit": INT8_TARGETS["bpp_relative_change_abs"],
                                 "value": metrics["bpp_relative_change"],
                                 "passed": abs(metrics["bpp_relative_change"]) <= INT8_TARGETS["bpp_relative_change_abs"]},
@@ -138,7 +140,7 @@ def build_report(*, model_id: str, target: str, quantization: str, verify: Verif
     if verify.executed:
         report["metrics"] = compute_metrics(ref, verify.outputs, kind, medians, encode, server_top1)
         if quantization != "none":
-            report["targets"] = check_targets(report["metrics"])
+            report["targets"] = check_targets(report["metrics"], quantization)
     else:
         report["reason"] = verify.reason or NOT_EXECUTED
     report.update(extra or {})
@@ -184,16 +186,24 @@ def render_markdown(report: dict) -> str:
                   f"({_pp(m['top1_agreement_change_pp'])}) |",
                   f"| top-1 same as eager | {_fmt(m['top1_same_as_reference'], pct=True)} |", ""]
         if report["targets"]:
-            lines += ["int8 targets:", ""]
+            lines += [f"{report['quantization']} targets:", ""]
             for name, t in report["targets"].items():
                 status = "n/a" if t["passed"] is None else ("pass" if t["passed"] else "MISS")
                 lines.append(f"- {name}: {_fmt(t['value'])} (limit {t['limit']}) — {status}")
             lines.append("")
+    placement = (report.get("lowering") or {}).get("placement")
+    if placement:
+        from ..runtime.placement import Placement
+
+        lines += ["Placement (accelerator vs CPU fallback):", "", Placement.from_dict(placement).markdown(), ""]
     if report["notes"]:
         lines += ["Notes:", ""] + [f"- {n}" for n in report["notes"]] + [""]
     for key in ("lowering", "server_check", "timings_s", "size_bytes"):
-        if report.get(key):
-            lines.append(f"{key}: `{report[key]}`  ")
+        value = report.get(key)
+        if key == "lowering" and value:
+            value = {k: v for k, v in value.items() if k != "placement"}  # its own section above
+        if value:
+            lines.append(f"{key}: `{value}`  ")
     return "\n".join(lines).rstrip() + "\n"
 
 

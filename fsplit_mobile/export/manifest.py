@@ -50,6 +50,8 @@ def build_manifest(req: ExportRequest, lowered: LoweredModel, *, files: dict[str
         "tables": {"file": files["tables"], "content_hash": tables_hash, "precision": int(tables_precision)},
         "tool_versions": dict(tool_versions),
     }
+    if lowered.accelerator:
+        manifest["accelerator"] = dict(lowered.accelerator)
     if server is not None:
         manifest["server"] = dict(server)
     if notes:

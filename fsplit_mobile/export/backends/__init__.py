@@ -18,7 +18,12 @@ BACKENDS: dict[str, str] = {
     "coreml": "coreml:CoreMLBackend",
     "tflite": "tflite:LiteRTBackend",
     "onnx": "onnx:OnnxBackend",
+    "qnn": "qnn:QnnBackend",
+    "vulkan": "vulkan:VulkanBackend",
 }
+# Accelerator targets are compiled for a named chip or GPU API and fail on ops it lacks: "all" (the portable CPU
+# targets) leaves them out; they are exported when named (docs/accelerators.md).
+NAMED_ONLY = ("qnn", "vulkan")
 
 
 def backend_names() -> tuple[str, ...]:
@@ -38,12 +43,13 @@ def get_backend(name: str) -> Backend:
 
 
 def resolve_targets(target: str | Sequence[str]) -> list[str]:
-    """'all' -> every target; a name or a list of names -> validated list (UnknownTargetError otherwise)."""
+    """'all' -> every CPU target (not NAMED_ONLY); a name or a list of names -> validated list
+    (UnknownTargetError otherwise)."""
     names = [target] if isinstance(target, str) else list(target)
     out: list[str] = []
     for name in names:
         if name == "all":
-            out.extend(n for n in BACKENDS if n not in out)
+            out.extend(n for n in BACKENDS if n not in out and n not in NAMED_ONLY)
         elif name in BACKENDS:
             if name not in out:
                 out.append(name)

@@ -61,10 +61,10 @@ file here gets VerifyResult(executed=False, reason="not executed on this platfor
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
-from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
@@ -201,6 +201,17 @@ class Backend:
     def needs_calibration(self, req: ExportRequest) -> bool:
         """Whether `quantizer` needs calibration images (static activation quantization)."""
         return req.quantization == "int8"
+
+    def variants(self, options: Mapping[str, Any]) -> list[tuple[str, dict]]:
+        """The artifacts made per quantization: (label part, option overrides) each. One by default; an
+        accelerator compiled per chip makes one per chip (qnn: ("sm8650", {"soc": "SM8650"}) ...), written as
+        <target>-<label part>-<quantization>/. `options` is the recipe table plus command-line overrides."""
+        return [("", {})]
+
+    def flip_limit(self, quantization: str) -> float | None:
+        """Fraction of symbols differing from eager fp32 above which the export fails (None: api's sanity
+        limits). Accelerator backends hold their fidelity targets here, so a broken numerics path fails."""
+        return None
 
     def tool_versions(self) -> dict[str, str]:
         return {"torch": torch.__version__, **{dist: package_version(dist) for dist in self.tools}}

@@ -15,8 +15,8 @@ import functools
 import platform
 import re
 import tempfile
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -208,6 +208,16 @@ class OnnxBackend(Backend):
     def quantizer(self, captured: Captured, req: ExportRequest, keep_float: Sequence[str]) -> NativeQuantizer:
         return NativeQuantizer(functools.partial(self._quantize, req=req, keep_float=keep_float))
 
+    def activation_quant_type(self, req: ExportRequest):
+        """QDQ activation type (uint8 here; the qnn backend can force 16-bit)."""
+        from onnxruntime.quantization import QuantType
+
+        return QuantType.QUInt8
+
+    def op_types_to_quantize(self, model, req: ExportRequest) -> list[str] | None:
+        """Op types the QDQ quantizer quantizes (None: onnxruntime's default set)."""
+        return None
+
     def _quantize(self, captured: Captured, batches: list[torch.Tensor], *, req: ExportRequest,
                   keep_float: Sequence[str]) -> Quantized:
         import onnx
@@ -227,14 +237,16 @@ class OnnxBackend(Backend):
                 extra["CalibPercentile"] = float(opts["percentile"])
             quantize_static(prepared, str(out), _CalibrationReader(INPUT_NAME, batches), quant_format=QuantFormat.QDQ,
                             per_channel=opts["per_channel"], reduce_range=reduce_range,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            activation_type=self.activation_quant_type(req), weight_type=QuantType.QInt8,
                             nodes_to_exclude=exclude or None,
+                            op_types_to_quantize=self.op_types_to_quantize(prepared, req),
                             calibrate_method={"minmax": CalibrationMethod.MinMax,
                                               "percentile": CalibrationMethod.Percentile,
                                               "entropy": CalibrationMethod.Entropy}[method],
                             extra_options=extra)
             model = onnx.load(str(out))
-        notes = [f"int8: onnxruntime static QDQ, uint8 activations, int8 per-channel weights, {method} calibration "
+        act = {"QUInt8": "uint8", "QUInt16": "uint16"}.get(self.activation_quant_type(req).name, "?")
+        notes = [f"int8: onnxruntime static QDQ, {act} activations, int8 per-channel weights, {method} calibration "
                  f"on {len(batches)} images", why]
         if keep_float:
             notes.append(f"kept in float: {', '.join(keep_float)} and the symbol tail ({len(exclude)} ONNX nodes)")

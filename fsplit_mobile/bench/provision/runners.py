@@ -60,6 +60,9 @@ def _finish(staging: Path, name: str, kind: str, key: str, meta: dict) -> Runner
         final.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(staging, final)
+        for old in final.parent.glob(f"{name}-*"):  # one host copy per runner name, as on the device
+            if old != final:
+                shutil.rmtree(old, ignore_errors=True)
     else:
         shutil.rmtree(staging, ignore_errors=True)
     return Runner(kind, name, key, final, tree_size(final))

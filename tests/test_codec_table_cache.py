@@ -55,3 +55,18 @@ def test_bad_tables_are_refused_on_every_call_and_the_cache_is_bounded():
     for k in range(table_cache.MAX_ENTRIES + 5):
         encode_with_indexes(sym, idx, [[0, 100 + k, 65536], [0, 65536]], [3, 2], [0, 0])
     assert table_cache.size() == table_cache.MAX_ENTRIES
+
+
+def test_list_inputs_take_the_fast_copy_with_the_same_results_and_errors():
+    from fsplit_mobile.codec import InvalidInputError
+    from fsplit_mobile.codec._arrays import as_int32
+
+    values = [0, -1, 2**31 - 1, -(2**31), 7]
+    assert as_int32(values, "s").tolist() == values and as_int32(tuple(values), "s").dtype == np.int32
+    with pytest.raises(InvalidInputError, match="values must fit int32"):
+        as_int32([1, 2**31], "s")
+    with pytest.raises(InvalidInputError, match="must be integers"):
+        as_int32([1, 2.5], "s")
+    sym, idx = _data()
+    assert encode_with_indexes(sym.tolist(), idx.tolist(), CDFS, [5, 3], [0, -3]) == encode_with_indexes(
+        sym, idx, CDFS, [5, 3], [0, -3])

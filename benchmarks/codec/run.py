@@ -6,12 +6,19 @@ Latents: FrankenSplit 48x28x28 and entropic-student 24x55x55. The FrankenSplit c
 tables and its real latent of the demo image when fsplit_mobile/data/default exists; otherwise (and for the
 entropic student, which has no trained model here) symbols are drawn from the tables' own quantized
 distributions (runtimes/conformance/synth_tables.py); the results file says which.
-Coders: C direct (runtimes/c/bench.c, -O3), the Python binding (encode_latent/decode_latent, container
-included), Java (dev.fsplit.codec.Bench, after JIT warm-up), CompressAI 1.2.8's raw RansEncoder/RansDecoder
-(lists prepared beforehand), CompressAI's own EntropyBottleneck.compress()/decompress() (the real class from
-the wheel, loaded by path by tests/oracle.py, so including its per-call Python/torch work), and
-constriction (PyPI) as a peer with one Categorical model per channel (no escape payloads: out-of-range
-symbols are clamped into the escape slot, which is rare here). Timings are medians after warm-up.
+Coders: C direct (runtimes/c/bench.c, -O3): the CompressAI-compatible single stream and the interleaved
+payload at 8, 16 and 32 lanes, scalar and with the SIMD path chosen at run time (AVX2 here; checked
+byte-identical to scalar); the Python binding (encode_latent/decode_latent, container included, single and
+interleaved); Java (dev.fsplit.codec.Bench, after JIT warm-up, single and interleaved); CompressAI 1.2.8's
+raw RansEncoder/RansDecoder (lists prepared beforehand) side by side with this package's drop-in
+encode_with_indexes/decode_with_indexes (tables as the same lists, converted once and cached by content;
+symbols and indexes as int32 arrays, and as the same lists CompressAI gets); CompressAI's own
+EntropyBottleneck.compress()/decompress() (the real class from the wheel, loaded by path by tests/oracle.py,
+so including its per-call Python/torch work); and constriction (PyPI) as a peer with one Categorical model per
+channel (no escape payloads: out-of-range symbols are clamped into the escape slot, which is rare here).
+Timings are medians after warm-up. The rate cost of interleaving is measured on the bundled default model's
+latents of every image in fsplit_mobile/data/images/eval; the coding share uses the fastest int8 total of the
+newest benchmarks/results/host-*.json with its entropy time replaced by this run's.
 """
 from __future__ import annotations
 
@@ -32,7 +39,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "runtimes" / "conformance"))
 sys.path.insert(0, str(REPO / "tests"))
 
-from fsplit_mobile.codec import CodecTables, container, decode_latent, encode_latent  # noqa: E402
+from fsplit_mobile.codec import CodecTables, container, decode_latent, encode_latent, interleaved  # noqa: E402
+from fsplit_mobile.codec import decode_with_indexes as drop_in_decode  # noqa: E402
+from fsplit_mobile.codec import encode_with_indexes as drop_in_encode  # noqa: E402
 from synth_tables import sample_latent, synthesize  # noqa: E402
 
 
@@ -62,6 +71,26 @@ def _bundled_model_case(checkpoint: Path):
         symbols = model.device.symbols(x)[0].numpy().astype(np.int32)
     return tables, symbols, (f"bundled default model ({checkpoint.name}): its tables and its real latent of "
                              f"{DEFAULT_IMAGE.name}")
+
+
+def default_model_latents() -> list[tuple[str, np.ndarray]]:
+    """(image name, its 48x28x28 latent) of the bundled default model for every eval image (none without it)."""
+    from fsplit_mobile.models.default_model import DEFAULT_CHECKPOINT
+
+    if not DEFAULT_CHECKPOINT.exists():
+        return []
+    import torch
+
+    from fsplit_mobile.demo import DEFAULT_IMAGE, preprocess
+    from fsplit_mobile.models.default_model import load_default_model
+
+    model = load_default_model(with_server=False)
+    out = []
+    for path in sorted(DEFAULT_IMAGE.parent.glob("*.jpg")):
+        with torch.no_grad():
+            x = preprocess(path, model.input_size, model.mean, model.std)
+            out.append((path.stem, model.device.symbols(x)[0].numpy().astype(np.int32)))
+    return out
 
 
 def student_case():
@@ -107,10 +136,18 @@ def native_rows(tables, symbols, tmp: Path, seconds: float, c_bin: Path, java_ou
                    res["decode_ms"] / 1e3, res["payload_bytes"],
                    f"decode without the lookup: {res['decode_no_lookup_ns_per_symbol']:.2f} ns/symbol",
                    [res["encode_runs"], res["decode_runs"]]))
+    single = res["payload_bytes"]
+    for r in res["interleaved"]:
+        out.append(row(f"C interleaved {r['lanes']} lanes ({r['impl']})", res["symbols"], r["encode_ms"] / 1e3,
+                       r["decode_ms"] / 1e3, r["payload_bytes"],
+                       f"+{100 * (r['payload_bytes'] - single) / single:.2f} % bytes vs single stream"))
     res = json.loads(subprocess.run(["java", "-cp", str(java_out / "main"), "dev.fsplit.codec.Bench", *args],
                                     check=True, capture_output=True, text=True).stdout)
     out.append(row("Java (RansCodec.encodePlanar / decodePlanar)", res["symbols"], res["encode_ms"] / 1e3,
                    res["decode_ms"] / 1e3, res["payload_bytes"], res["java"], [res["encode_runs"], res["decode_runs"]]))
+    for r in res["interleaved"]:
+        out.append(row(f"Java interleaved {r['lanes']} lanes (InterleavedCodec)", res["symbols"], r["encode_ms"] / 1e3,
+                       r["decode_ms"] / 1e3, r["payload_bytes"], "scalar Java"))
     return out
 
 
@@ -120,8 +157,17 @@ def python_rows(tables, symbols, seconds: float) -> list[dict]:
     assert np.array_equal(decode_latent(tables, data), symbols)
     enc, r1 = median_seconds(lambda: encode_latent(tables, symbols), seconds)
     dec, r2 = median_seconds(lambda: decode_latent(tables, data), seconds)
-    return [row("fsplit_mobile.codec (Python binding: encode_latent / decode_latent)", n, enc, dec, len(data),
+    rows = [row("fsplit_mobile.codec (Python binding: encode_latent / decode_latent)", n, enc, dec, len(data),
                 "container included (header, CRC-32)", [r1, r2])]
+    lanes = interleaved.DEFAULT_LANES
+    data = encode_latent(tables, symbols, payload_format="interleaved", lanes=lanes)
+    assert np.array_equal(decode_latent(tables, data), symbols)
+    enc, r1 = median_seconds(lambda: encode_latent(tables, symbols, payload_format="interleaved", lanes=lanes),
+                             seconds)
+    dec, r2 = median_seconds(lambda: decode_latent(tables, data), seconds)
+    rows.append(row(f"fsplit_mobile.codec interleaved {lanes} lanes (encode_latent / decode_latent)", n, enc, dec,
+                    len(data), f"container included; {interleaved.available_implementations()[0]} path", [r1, r2]))
+    return rows
 
 
 def compressai_rows(tables, symbols, seconds: float, payload: bytes) -> list[dict]:
@@ -142,6 +188,16 @@ def compressai_rows(tables, symbols, seconds: float, payload: bytes) -> list[dic
     d, r2 = median_seconds(lambda: dec.decode_with_indexes(stream, idx_list, cdfs, sizes, offsets), seconds)
     rows = [row("CompressAI 1.2.8 RansEncoder / RansDecoder (raw, lists prepared)", n, e, d, len(stream),
                 "same bytes as ours", [r1, r2])]
+    # the drop-in API right beside it: the same table lists (converted once, cached by content)
+    sym_arr, idx_arr = symbols.reshape(-1).astype(np.int32), np.repeat(np.arange(c), h * w).astype(np.int32)
+    assert drop_in_encode(sym_arr, idx_arr, cdfs, sizes, offsets) == stream
+    assert np.array_equal(drop_in_decode(stream, idx_arr, cdfs, sizes, offsets), sym_arr)
+    for what, s_in, i_in in [("int32 arrays", sym_arr, idx_arr), ("the same lists", sym_list, idx_list)]:
+        e2, r1 = median_seconds(lambda s_in=s_in, i_in=i_in: drop_in_encode(s_in, i_in, cdfs, sizes, offsets), seconds)
+        d2, r2 = median_seconds(lambda i_in=i_in: drop_in_decode(stream, i_in, cdfs, sizes, offsets), seconds)
+        rows.append(row(f"fsplit_mobile.codec drop-in encode_with_indexes / decode_with_indexes ({what})", n, e2,
+                        d2, len(stream), f"{e / e2:.1f}x / {d / d2:.1f}x CompressAI raw; tables cached by content",
+                        [r1, r2]))
 
     eb = oracle.compressai_entropy_bottleneck(c)
     eb._quantized_cdf = torch.from_numpy(tables.quantized_cdf.copy())
@@ -245,12 +301,59 @@ def markdown(report: dict) -> str:
                          f"{r['encode_ns_per_symbol']:.2f} | {r['decode_ns_per_symbol']:.2f} | {r['bytes']} | "
                          f"{r['note']} |")
         lines += ["", "Targets: " + "; ".join(f"{k}: {v}" for k, v in case["targets"].items()), ""]
+    rc = report.get("rate_cost")
+    if rc and rc["images"]:
+        lines += ["## Rate cost of interleaving (bundled default model, 48x28x28 latents)", "",
+                  f"Images: {', '.join(rc['images'])} (fsplit_mobile/data/images/eval). Payload bytes against the "
+                  "single stream; target <= 0.5 %.", "",
+                  "| lanes | " + " | ".join(rc["images"]) + " | max | mean |",
+                  "|---:|" + "---:|" * (len(rc["images"]) + 2)]
+        for lanes, v in rc["lanes"].items():
+            cells = [f"{c['interleaved_bytes']} B (+{c['cost_percent']:.2f} %)" for c in v["per_image"]]
+            lines.append(f"| {lanes} | " + " | ".join(cells) + f" | +{v['max_percent']:.2f} % | "
+                         f"+{v['mean_percent']:.2f} % |")
+        lines += ["", "Single stream bytes: " + ", ".join(
+            f"{c['image']} {c['single_bytes']}" for c in next(iter(rc["lanes"].values()))["per_image"]), ""]
+    share = report.get("coding_share")
+    if share and "shares" in share:
+        lines += ["## Coding share of the fastest int8 host total", "",
+                  f"{share['host_file']}: fastest int8 is {share['fastest_int8']}, {share['total_ms']:.3f} ms total, "
+                  f"{share['without_entropy_ms']:.3f} ms without entropy coding. Target {share['target']}.", "",
+                  "| entropy coder | encode ms | share of total |", "|---|---:|---:|"]
+        for k, v in share["shares"].items():
+            lines.append(f"| {k} | {v['encode_ms']:.3f} | {v['share_percent']:.2f} % |")
+        lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _find(rows: list[dict], prefix: str) -> dict:
+    return next(r for r in rows if r["coder"].startswith(prefix))
+
+
+def interleaved_targets(rows: list[dict]) -> dict:
+    lanes = interleaved.DEFAULT_LANES
+    simd = interleaved.available_implementations()[0]
+    out = {}
+    for n in (lanes, 32) if lanes != 32 else (32,):
+        cs = _find(rows, f"C interleaved {n} lanes ({simd})")
+        jv = _find(rows, f"Java interleaved {n} lanes")
+        out[f"c_{simd}_{n}_lanes_ns_per_symbol"] = (
+            f"{cs['encode_ns_per_symbol']:.2f} encode (target <= 2.5), {cs['decode_ns_per_symbol']:.2f} decode "
+            "(target <= 1.5)")
+        out[f"java_{n}_lanes_over_c_{simd}"] = (f"{jv['encode_ms'] / cs['encode_ms']:.2f}x encode, "
+                                                f"{jv['decode_ms'] / cs['decode_ms']:.2f}x decode (target <= 3x)")
+    raw = _find(rows, "CompressAI 1.2.8 RansEncoder")
+    for what in ("int32 arrays", "the same lists"):
+        d = _find(rows, f"fsplit_mobile.codec drop-in encode_with_indexes / decode_with_indexes ({what})")
+        out[f"drop_in_{what.replace(' ', '_')}_vs_compressai_raw"] = (
+            f"{raw['encode_ms'] / d['encode_ms']:.1f}x encode, {raw['decode_ms'] / d['decode_ms']:.1f}x decode "
+            "(target >= 5x)")
+    return out
 
 
 def targets(rows: list[dict]) -> dict:
     by = {r["coder"].split(" (")[0].split(" ")[0] + ("" if "EntropyBottleneck" not in r["coder"] else "-eb"): r
-          for r in rows}
+          for r in rows if "interleaved" not in r["coder"] and "drop-in" not in r["coder"]}
     c, java, py, eb = by["C"], by["Java"], by["fsplit_mobile.codec"], by["CompressAI-eb"]
     return {
         "python_vs_compressai_compress_speedup": f"{eb['encode_ms'] / py['encode_ms']:.0f}x encode, "
@@ -259,7 +362,49 @@ def targets(rows: list[dict]) -> dict:
                            "(target <= 10)",
         "java_over_c": f"{java['encode_ms'] / c['encode_ms']:.2f}x encode, {java['decode_ms'] / c['decode_ms']:.2f}x "
                        "decode (target <= 2x)",
+        **interleaved_targets(rows),
     }
+
+
+def rate_cost(tables: CodecTables, latents: list[tuple[str, np.ndarray]]) -> dict:
+    """Bytes of the interleaved payload against the single stream, per lane count, on every latent."""
+    out = {"images": [], "lanes": {}}
+    for lanes in interleaved.LANES:
+        costs = []
+        for name, sym in latents:
+            single = len(container.unpack(encode_latent(tables, sym))[1])
+            ilv = len(container.unpack(encode_latent(tables, sym, payload_format="interleaved", lanes=lanes))[1])
+            costs.append({"image": name, "single_bytes": single, "interleaved_bytes": ilv,
+                          "cost_percent": 100 * (ilv - single) / single})
+        out["lanes"][str(lanes)] = {"per_image": costs, "max_percent": max(c["cost_percent"] for c in costs),
+                                    "mean_percent": float(np.mean([c["cost_percent"] for c in costs]))}
+    out["images"] = [name for name, _ in latents]
+    return out
+
+
+def coding_share(rows: list[dict]) -> dict:
+    """Share of coding in the fastest int8 host total (newest host benchmark), its entropy time replaced by ours."""
+    files = sorted((REPO / "benchmarks" / "results").glob("host-*.json"))
+    if not files:
+        return {"note": "no benchmarks/results/host-*.json"}
+    host = json.loads(files[-1].read_text())
+    int8 = [r for r in host["summary"]["rows"] if r.get("quantization") == "int8" and r.get("total_ms")]
+    best = min(int8, key=lambda r: r["total_ms"])
+    base = best["total_ms"] - best["entropy_ms"]
+    lanes = interleaved.DEFAULT_LANES
+    simd = interleaved.available_implementations()[0]
+    candidates = {
+        "host run's own entropy time (Python encode_latent, single stream)": best["entropy_ms"],
+        "Python encode_latent, single stream (this run)": _find(rows, "fsplit_mobile.codec (Python binding")["encode_ms"],
+        f"Python encode_latent, interleaved {lanes} lanes (this run)": _find(
+            rows, f"fsplit_mobile.codec interleaved {lanes} lanes")["encode_ms"],
+        f"C interleaved {lanes} lanes {simd} (this run)": _find(rows, f"C interleaved {lanes} lanes ({simd})")["encode_ms"],
+        f"C interleaved 32 lanes {simd} (this run)": _find(rows, f"C interleaved 32 lanes ({simd})")["encode_ms"],
+    }
+    return {"host_file": files[-1].name, "fastest_int8": f"{best['target']} {best['runner']}",
+            "total_ms": best["total_ms"], "without_entropy_ms": base,
+            "shares": {k: {"encode_ms": v, "share_percent": 100 * v / (base + v)} for k, v in candidates.items()},
+            "target": "<= 3 %"}
 
 
 def main() -> None:
@@ -290,6 +435,10 @@ def main() -> None:
                       f"dec {r['decode_ms']:8.3f} ms {r['decode_ns_per_symbol']:7.2f} ns/sym", flush=True)
             report["cases"].append({"name": name, "symbols": int(symbols.size), "shape": list(symbols.shape),
                                     "provenance": provenance, "rows": rows, "targets": targets(rows)})
+        fs_rows = report["cases"][0]["rows"]
+        report["coding_share"] = coding_share(fs_rows)
+        latents = default_model_latents()
+        report["rate_cost"] = rate_cost(frankensplit_case()[0], latents) if latents else {"images": []}
     report["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,11 @@ import numpy as np
 
 from .errors import InvalidInputError
 
+try:  # the extension's fast list copy (absent from the ctypes build: numpy's conversion is used there)
+    from ._rans import fill_int32 as _fill_int32
+except ImportError:
+    _fill_int32 = None
+
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 
@@ -13,6 +18,9 @@ def as_int32(values, name: str, error=InvalidInputError, ndim: int | None = 1) -
     """Return ``values`` as a C-contiguous int32 array, refusing non-integers and out-of-range values."""
     if isinstance(values, np.ndarray) and values.dtype == np.int32:
         arr = values
+    elif ndim == 1 and isinstance(values, (list, tuple)) and _fill_int32 is not None and (
+            _fill_int32(values, arr := np.empty(len(values), dtype=np.int32))):
+        pass  # flat list of ints, copied in C; anything unusual takes the numpy path below (clear errors)
     else:
         try:
             arr = np.asarray(values)

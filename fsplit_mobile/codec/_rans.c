@@ -359,6 +359,59 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(fill_int32_doc,
+             "fill_int32(list_or_tuple, out) -> bool\n"
+             "Copy a flat sequence of Python ints into the int32 buffer out (same length). False, with out\n"
+             "unspecified, when an item is not an int or leaves int32: the caller then takes its slow path,\n"
+             "which names the problem. Why: numpy converts a 37632-int list in ~1 ms, longer than coding it.");
+
+static PyObject *py_fill_int32(PyObject *self, PyObject *args)
+{
+    PyObject *seq_o, *out_o, *fast;
+    Py_buffer out;
+    Py_ssize_t n, i;
+    int ok = 1;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &seq_o, &out_o))
+        return NULL;
+    if (!PyList_Check(seq_o) && !PyTuple_Check(seq_o))
+        Py_RETURN_FALSE;
+    if (get_int32(out_o, &out, 1, "out") != 0)
+        return NULL;
+    fast = PySequence_Fast(seq_o, "expected a list or tuple");
+    if (fast == NULL) {
+        PyBuffer_Release(&out);
+        return NULL;
+    }
+    n = PySequence_Fast_GET_SIZE(fast);
+    if (n != out.len / 4) {
+        ok = 0;
+    } else {
+        PyObject **items = PySequence_Fast_ITEMS(fast);
+        int32_t *dst = (int32_t *)out.buf;
+        for (i = 0; i < n; i++) {
+            PyObject *item = items[i];
+            long v;
+            int overflow = 0;
+            if (!PyLong_CheckExact(item)) {
+                ok = 0;
+                break;
+            }
+            v = PyLong_AsLongAndOverflow(item, &overflow);
+            if (overflow != 0 || v < INT32_MIN || v > INT32_MAX) {
+                ok = 0;
+                break;
+            }
+            dst[i] = (int32_t)v;
+        }
+    }
+    Py_DECREF(fast);
+    PyBuffer_Release(&out);
+    if (ok)
+        Py_RETURN_TRUE;
+    Py_RETURN_FALSE;
+}
+
 PyDoc_STRVAR(ilv_impls_doc, "ilv_impls() -> (auto name, tuple of available implementation names)");
 
 static PyObject *py_ilv_impls(PyObject *self, PyObject *unused)
@@ -448,6 +501,7 @@ static PyMethodDef methods[] = {
     {"ilv_encode_planar", py_ilv_encode_planar, METH_VARARGS, ilv_encode_planar_doc},
     {"ilv_decode_planar", py_ilv_decode_planar, METH_VARARGS, ilv_decode_planar_doc},
     {"ilv_impls", py_ilv_impls, METH_NOARGS, ilv_impls_doc},
+    {"fill_int32", py_fill_int32, METH_VARARGS, fill_int32_doc},
     {"check_tables", py_check_tables, METH_VARARGS, check_tables_doc},
     {"build_lookup", py_build_lookup, METH_VARARGS, build_lookup_doc},
     {NULL, NULL, 0, NULL}};

@@ -5,6 +5,7 @@ flags (the provisioned site comes first on PYTHONPATH; that the device needs not
 bare arm64 board in test_bench_emulated_board.py).
 """
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,26 @@ def test_zero_setup_over_ssh_with_only_key_flags(tmp_path_factory, sshd, tmp_pat
         host = run_benchmark(tiny[target], LocalTransport(), BenchConfig(runs=1, warmup=0, image_limit=2),
                              out_dir=tmp_path / f"host-{target}", progress=False)
         assert [i["stream_sha256"] for i in result["images"]] == [i["stream_sha256"] for i in host["images"]]
+
+
+@pytest.mark.slow
+def test_adb_device_without_runner_flags_says_what_to_pass(tmp_path_factory, tmp_path, adb_port):
+    """On adb the host probes, finds Android (getprop answers) and cannot build an NDK runner here: it says so
+    and names the flags, instead of pushing a runner that cannot run there."""
+    from click.testing import CliRunner
+
+    from doubles.adb_standin import AdbStandin
+    from fsplit_mobile.bench.cli import main
+
+    tiny = tiny_artifacts(tmp_path_factory)
+    standin = AdbStandin(tmp_path / "standin-root").start()
+    try:
+        res = CliRunner().invoke(main, ["--artifact", str(tiny["executorch"]), "--device", f"adb:{standin.serial}",
+                                        "--adb-server-port", str(adb_port), "--remote-dir", str(standin.root),
+                                        "--no-progress"])
+    finally:
+        standin.stop()
+        subprocess.run(["adb", "-P", str(adb_port), "disconnect", standin.serial], capture_output=True, timeout=30)
+    assert res.exit_code == 2, res.output
+    assert "NativeRunnerError" in res.output and "Android NDK" in res.output
+    assert "--native-runner PATH --native-lib-dir DIR" in res.output

@@ -24,6 +24,7 @@ functions training and the demo call).
 """
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_CHECKPOINT = DATA_DIR / "default" / "frankensplit_lite0.pt"
 LABELS_FILE = DATA_DIR / "imagenet_labels.txt"
 
-DEFAULT_CONFIG: dict[str, Any] = registry.LITE0_CONFIG
+DEFAULT_CONFIG: dict[str, Any] = copy.deepcopy(registry.LITE0_CONFIG)  # a copy: edits never reach the registry
 
 # The default model's loader used to raise its own error class; it now raises the checkpoint errors, and this
 # name stays for the code that catches it.

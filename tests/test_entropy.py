@@ -223,6 +223,26 @@ def test_legacy_parameter_names_load():
     assert torch.equal(holder.entropy_bottleneck.matrices[2], source.matrices[2])
 
 
+def test_parameter_name_mapping_both_ways():
+    from fsplit_mobile.entropy.keys import current_name, is_legacy_name, legacy_name, matrix_index
+
+    for old, new in (("_matrix0", "matrices.0"), ("_bias12", "biases.12"), ("_factor3", "factors.3")):
+        assert current_name(old) == new and legacy_name(new) == old and is_legacy_name(old)
+        assert current_name(new) == new and legacy_name(old) == old and not is_legacy_name(new)
+    for other in ("quantiles", "_offset", "x._matrix0", "matrices.0.extra", "_matrix", "likelihood_lower_bound.bound"):
+        assert current_name(other) == other and legacy_name(other) == other
+    assert [matrix_index(k) for k in ("_matrix4", "matrices.4", "biases.4", "_factor1", "quantiles")] == [4, 4, None, None, None]
+
+
+def test_old_parameter_names_are_mapped_in_one_module():
+    """Only entropy/keys.py spells out the old-name pattern; the bottleneck and the checkpoint reader call it."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "fsplit_mobile"
+    spelled = sorted(str(p.relative_to(package)) for p in package.rglob("*.py") if "matrix|bias|factor" in p.read_text())
+    assert spelled == ["entropy/keys.py"]
+
+
 def test_stored_tables_are_used_verbatim_not_recomputed():
     eb = _perturbed(3, 13, 0.5, 6.0)
     other = _perturbed(3, 14, 0.5, 9.0)

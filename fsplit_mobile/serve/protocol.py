@@ -5,8 +5,8 @@ meets before any route runs.
   `effective_max_connections`) a new connection gets a JSON 503 with `Retry-After` and is closed at once,
   so the process never runs out of file descriptors (an asyncio accept loop at EMFILE spins and logs).
 - **Header timeout.** From the connect (or from the first byte of a keep-alive request) the request head must
-  be complete within `header_timeout_s`; a silent connection is closed, a partial head gets a JSON 408.
-  Bytes trickling in do not extend the deadline.
+  be complete within `header_timeout_s` (the deadline is spread over its last quarter); a silent connection is
+  closed, a partial head gets a JSON 408. Bytes trickling in do not extend the deadline.
 - **Parser errors as JSON.** What h11 refuses (malformed or differing Content-Length, bad chunk sizes, an
   oversized head, an unsupported Transfer-Encoding) is answered with the documented JSON body and status
   (400, 431, 501), `Connection: close`.
@@ -20,6 +20,7 @@ conflicting framing headers and marks responses sent before the body was read wi
 import asyncio
 import json
 import logging
+import random
 import resource
 import sys
 from dataclasses import asdict, dataclass
@@ -34,6 +35,7 @@ log = logging.getLogger("fsplit_mobile.serve")
 LINGER_BYTES = 64 * 1024  # unread request body discarded after an early answer (plus one read, at most)
 READ_CHUNK = 256 * 1024  # what asyncio reads from a socket at once (selector transports' max_size)
 LINGER_S = 2.0  # and for at most this long
+HEAD_TIMEOUT_SPREAD = 0.75  # a head deadline falls between this fraction of header_timeout_s and all of it
 ACCEPT_BACKLOG = 128  # listen backlog, also how many connections asyncio accepts per wake-up
 FD_RESERVE = 64 + ACCEPT_BACKLOG  # descriptors kept free: model files, logs, threads, one accept batch
 
@@ -151,8 +153,11 @@ class GuardedH11Protocol(H11Protocol):
         self._arm_head_timer()
 
     def _arm_head_timer(self):
+        """The deadline falls in the last quarter of header_timeout_s, spread at random: a thousand connections
+        opened together are not all closed (and reconnected by their owner) in the same instant."""
         if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.limits.header_timeout_s, self._head_timeout)
+            delay = self.limits.header_timeout_s * random.uniform(HEAD_TIMEOUT_SPREAD, 1.0)
+            self._head_timer = self.loop.call_later(delay, self._head_timeout)
 
     def _cancel_head_timer(self):
         if self._head_timer is not None:

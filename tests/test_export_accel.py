@@ -165,3 +165,45 @@ def test_delegate_placement_names_the_portable_op():
     p = delegate_placement(edge, "Vulkan GPU")
     assert [(n.name, n.op_type) for n in p.fallback] == [("aten_sinh_default", "aten.sinh.default")]
     assert p.partitions == 2 and [n.op_type for n in p.on_accelerator] == ["aten.convolution.default"] * 2
+
+
+@pytest.mark.slow
+def test_coreml_compute_units_for_the_neural_engine(tmp_path):
+    """cpuAndNeuralEngine needs fp16 compute (refused otherwise), is checked from the spec (every conv fp16) and
+    recorded in the package metadata and the manifest (Core ML places ops itself at load time on the device)."""
+    import coremltools as ct
+
+    from fsplit_mobile.export import stages
+    from fsplit_mobile.export.backends.base import Program
+    from fsplit_mobile.export.backends.coreml import CoreMLBackend, check_package
+    from fsplit_mobile.export.base import ExportRequest, VerificationError
+    from fsplit_mobile.models import ExportableEncoder, FrankenSplitEncoder, bake_gdn
+
+    torch.manual_seed(0)
+    module = ExportableEncoder(bake_gdn(FrankenSplitEncoder((8, 8, 8))).eval(), torch.zeros(8), "symbols",
+                               ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))).eval()
+
+    def lower(options, out):
+        out.mkdir()
+        latent = tuple(module.encoder(torch.zeros(1, 3, 32, 32)).shape[1:])
+        backend = CoreMLBackend()
+        req = stages.check_request(backend, ExportRequest("t", "coreml", "none", (32, 32), latent_shape=latent,
+                                                          options=options))
+        captured = stages.capture(backend, module, torch.zeros(1, 3, 32, 32), req)
+        return stages.lower(backend, Program(captured, None), out, req), req
+
+    with pytest.raises(ExportError, match="cpuAndNeuralEngine.* needs compute_precision = \"float16\""):
+        lower({"compute_units": "cpuAndNeuralEngine"}, tmp_path / "a")
+    lowered, req = lower({"compute_units": "cpuAndNeuralEngine", "compute_precision": "float16"}, tmp_path / "b")
+    facts = check_package(tmp_path / "b" / "encoder.mlpackage", lowered, req)
+    assert set(facts["conv_dtypes"]) == {"float16"}
+    assert lowered.accelerator["kind"] == "npu" and lowered.accelerator["compute_units"] == "cpuAndNeuralEngine"
+    meta = ct.models.MLModel(str(tmp_path / "b" / "encoder.mlpackage"), skip_model_load=True).user_defined_metadata
+    assert meta["fsplit.compute_units"] == "cpuAndNeuralEngine"
+    fp32, req32 = lower({"compute_units": "cpuAndGPU"}, tmp_path / "c")
+    assert fp32.accelerator["kind"] == "gpu" and set(fp32.details["conv_dtypes"]) == {"float32"}
+    with pytest.raises(VerificationError, match="computes its convs in .*float32.*expected float16"):
+        check_package(tmp_path / "c" / "encoder.mlpackage", fp32,
+                      stages.check_request(CoreMLBackend(), ExportRequest(
+                          "t", "coreml", "none", (32, 32), latent_shape=req32.latent_shape,
+                          options={"compute_units": "cpuAndNeuralEngine", "compute_precision": "float16"})))

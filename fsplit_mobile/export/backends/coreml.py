@@ -31,8 +31,8 @@ import io
 import re
 import sys
 from collections import Counter
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, ToolMis
 from ..fidelity import NOT_EXECUTED  # noqa: F401  (re-exported: what verify reports here)
 from ..options import COMMON_OPTIONS, Option
 from ..pt2e import xnnpack_quantizer
-from .base import Backend, Captured, Graph, NativeQuantizer, PT2EQuantizer, Program, Quantized
+from .base import Backend, Captured, Graph, NativeQuantizer, Program, PT2EQuantizer, Quantized
 
 ENCODER_FILE = "encoder.mlpackage"
 INPUT_NAME = "image"
@@ -51,6 +51,11 @@ INT32_SAFE_MIN = -(2.0 ** 31)
 INT32_SAFE_MAX = 2.0 ** 31 - 128
 TAIL_OPS = ("sub", "clip", "round")
 PRECISIONS = ("float32", "float16")
+# Core ML compute units (Apple's names) -> coremltools ComputeUnit, and what the manifest calls the device kind.
+# Core ML itself assigns each op to a unit when the model loads on the Apple device: the placement cannot be
+# measured off-device, so the manifest records the request and the fp16 compute the Neural Engine needs.
+COMPUTE_UNITS = {"all": ("ALL", "any"), "cpuOnly": ("CPU_ONLY", "cpu"), "cpuAndGPU": ("CPU_AND_GPU", "gpu"),
+                 "cpuAndNeuralEngine": ("CPU_AND_NE", "npu")}
 _HINT = ("coremltools has no conversion for it; rewrite the layer with conv/add/mul/div/sqrt/relu, or export "
          "with --target executorch, tflite or onnx")
 _MIL_DTYPES = {"FLOAT32": "float32", "FLOAT16": "float16", "INT32": "int32", "INT8": "int8", "UINT8": "uint8",
@@ -130,6 +135,7 @@ def inspect_package(path: Path) -> dict:
                 if value.WhichOneof("value") == "blobFileValue":   # stored tensors (weights), not scalars
                     weights[_tensor_dtype(value.type)] += 1
     by_name = {op.outputs[0].name: op for op in block.operations if op.outputs}
+    conv_dtypes = Counter(_tensor_dtype(op.outputs[0].type) for op in block.operations if op.type == "conv")
     tail, name = [], block.outputs[0] if block.outputs else None
     while name in by_name and len(tail) < 4:
         op = by_name[name]
@@ -144,6 +150,7 @@ def inspect_package(path: Path) -> dict:
                     for f in spec.description.output],
         "ops": dict(ops),
         "weight_dtypes": dict(weights),
+        "conv_dtypes": dict(conv_dtypes),
         "tail": [f"{t}:{d}" for t, d in reversed(tail)],
         "size_bytes": package_size(path),
     }
@@ -172,6 +179,9 @@ def check_package(path: Path, lowered: LoweredModel, req: ExportRequest) -> dict
         raise VerificationError(f"{req.quantization} Core ML model has no int8 weights: {weights}")
     if req.quantization == "int8" and not (ops.get("quantize") and ops.get("dequantize")):
         raise VerificationError("int8 (W8A8) Core ML model has no activation quantize/dequantize ops")
+    if req.options.get("compute_units") == "cpuAndNeuralEngine" and set(facts["conv_dtypes"]) != {"float16"}:
+        raise VerificationError(f"Core ML model for the Neural Engine computes its convs in {facts['conv_dtypes']}, "
+                                "expected float16 only")
     return facts
 
 
@@ -183,7 +193,8 @@ class CoreMLBackend(Backend):
     tools = ("coremltools", "torchao", "executorch")
     options = {**COMMON_OPTIONS,
                "compute_precision": Option((str,), "float32", choices=PRECISIONS),
-               "weight_threshold": Option((int,), 2048)}
+               "weight_threshold": Option((int,), 2048),
+               "compute_units": Option((str,), "all", choices=tuple(COMPUTE_UNITS))}
     op_patterns = (re.compile(r"Unsupported fx node .*?, kind (\S+)"),
                    re.compile(r"convert function for op '([^']+)' not implemented"))
     op_hints = {"lower": _HINT}
@@ -233,7 +244,10 @@ class CoreMLBackend(Backend):
     def _convert(self, program: torch.export.ExportedProgram, req: ExportRequest):
         import coremltools as ct
 
-        precision = req.options["compute_precision"]
+        precision, units = req.options["compute_precision"], req.options["compute_units"]
+        if units == "cpuAndNeuralEngine" and precision != "float16":
+            raise ExportError("coreml compute_units = \"cpuAndNeuralEngine\" needs compute_precision = \"float16\" "
+                              "(the Neural Engine computes in fp16; an fp32 model runs on the CPU/GPU instead)")
         compute_precision = (ct.precision.FLOAT32 if precision == "float32"
                              else ct.transform.FP16ComputePrecision(op_selector=_keep_tail_fp32))
         with _quiet_stderr():
@@ -243,6 +257,7 @@ class CoreMLBackend(Backend):
                 outputs=[ct.TensorType(name=req.output)],
                 convert_to="mlprogram",
                 compute_precision=compute_precision,
+                compute_units=getattr(ct.ComputeUnit, COMPUTE_UNITS[units][0]),
                 minimum_deployment_target=ct.target.iOS17,
             )
 
@@ -260,7 +275,8 @@ class CoreMLBackend(Backend):
         model.output_description[req.output] = (
             "int32 symbols round(y - median), NCHW" if req.output == "symbols" else "float32 latent y, NCHW")
         model.user_defined_metadata.update({"fsplit.model_id": req.model_id, "fsplit.quantization": req.quantization,
-                                            "fsplit.output": req.output})
+                                            "fsplit.output": req.output,
+                                            "fsplit.compute_units": req.options["compute_units"]})
         path = stage_dir / ENCODER_FILE
         model.save(str(path))
         return LoweredModel(
@@ -269,7 +285,12 @@ class CoreMLBackend(Backend):
             output=TensorSpec(req.output, req.output_shape, req.output_dtype, "NCHW"),
             notes=notes,
             details={"minimum_deployment_target": "iOS17", "compute_precision": precision,
-                     **inspect_package(path)},
+                     "compute_units": req.options["compute_units"], **inspect_package(path)},
+            accelerator={"kind": COMPUTE_UNITS[req.options["compute_units"]][1],
+                         "name": "Apple Core ML compute units", "compute_units": req.options["compute_units"],
+                         "compute_precision": precision, "placement": None,
+                         "placement_note": "decided by Core ML per op when the model loads on the Apple device; "
+                                           "not measurable off-device"},
         )
 
     def checks(self, path: Path, lowered: LoweredModel, req: ExportRequest) -> dict:

@@ -203,7 +203,8 @@ def markdown(report: dict) -> str:
         lines.append(f"| {r['target']} | {r['quantization']} | {r['export_s']:.1f} | {r['size_bytes'] / 1024:.0f} | "
                      f"{ratio} | " + " | ".join(lat) + f" | {fl[0]} | {fl[1]} | {fl[2]} |")
     lines += ["", "Export s = capture + quantize + lower + verify + report for that artifact (one torch thread; "
-              "model loading and the shared preparation are timed separately, above). Latency = the encoder file alone, "
+              "model loading and the shared preparation are timed separately, above; the first artifact of each target also "
+              "pays the import of its converter: executorch.exir, coremltools, litert_torch). Latency = the encoder file alone, "
               "model input to model output, median of the runs after warm-up; '(Nx)' = speed-up over PyTorch eager "
               "fp32 at the same thread count. Fidelity columns compare with eager fp32 on the 128 held-out samples "
               "(each artifact's report.md has the full report).", ""]

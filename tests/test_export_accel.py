@@ -111,8 +111,9 @@ def test_cli_soc_all_gives_one_artifact_per_soc(ckpt, tmp_path):
     from fsplit_mobile.export.cli import main
 
     res = CliRunner().invoke(main, ["--target", "qnn", "--soc", "all", "--quantize", "fp16", "--checkpoint",
-                                    str(ckpt), "--input-size", "64", "64", "--out", str(tmp_path), "-q", "--json"])
+                                    str(ckpt), "--input-size", "64", "64", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
+    assert res.output.count("placement: QNN HTP (SM8") == 4 and "1 partition(s)" in res.output
     arts = {p.name: Artifact.open(p) for p in sorted(tmp_path.glob("qnn-*"))}
     assert sorted(arts) == [f"qnn-{s}-fp16" for s in ("sm8550", "sm8650", "sm8750", "sm8850")]
     assert [a.accelerator["soc_id"] for a in arts.values()] == [43, 57, 69, 87]

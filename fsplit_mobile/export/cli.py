@@ -14,6 +14,7 @@ import sys
 import tempfile
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -107,6 +108,21 @@ def _target_options(targets, socs, allow_fallback) -> dict[str, dict]:
     return opts
 
 
+def _placement_line(r) -> str | None:
+    """The accelerator placement of a written artifact (from its manifest), None for CPU targets."""
+    if not r.ok or r.path is None:
+        return None
+    try:
+        placement = json.loads((Path(r.path) / "manifest.json").read_text()).get("accelerator", {}).get("placement")
+    except (OSError, ValueError):
+        return None
+    if not placement:
+        return None
+    from ..runtime.placement import Placement
+
+    return Placement.from_dict(placement).summary()
+
+
 def _summary_line(r) -> str:
     label = f"{r.target}-{r.variant}-{r.quantization}" if r.variant else f"{r.target}-{r.quantization}"
     if not r.ok:
@@ -180,6 +196,9 @@ def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, 
     if not quiet and not as_json:
         for r in summary.results:
             click.echo(_summary_line(r), err=False)
+            placement = _placement_line(r)
+            if placement:
+                click.echo(f"  placement: {placement}", err=False)
     for r in failed:
         click.echo(f"fsplit-export: error: {r.error}", err=True)
     if log_path and not failed:

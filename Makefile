@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # One resolver call installs the whole pinned stack plus the package (and builds the C coder extension).
 $(VENV)/.installed: $(BIN)/python pyproject.toml setup.py $(wildcard runtimes/c/*.c runtimes/c/*.h) fsplit_mobile/codec/_rans.c
-	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install -e '.[test,ray]'
 	touch $@
 
 setup: $(VENV)/.installed

@@ -53,7 +53,8 @@ def _ms(t0, t1):
 
 
 RUNTIME_MODULES = {"executorch": ("torch", "executorch.runtime"), "tflite": ("ai_edge_litert.interpreter",),
-                   "onnx": ("onnxruntime",)}
+                   "onnx": ("onnxruntime",), "qnn": ("onnxruntime", "onnxruntime_qnn"),
+                   "vulkan": ("torch", "executorch.runtime")}
 
 
 def _preimport(target):

@@ -49,3 +49,11 @@ def test_conformance_program_detects_a_wrong_vector(tmp_path):
     proc = subprocess.run([str(tmp_path / "gcc" / "conformance"), str(tmp_path / "vectors.txt")],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "FAIL issue_known_1: encoded bytes differ" in proc.stderr
+
+
+def test_c_sources_are_clang_format_clean():
+    """runtimes/c follows the repository's .clang-format (make -C runtimes/c format fixes it)."""
+    if shutil.which("clang-format") is None:
+        pytest.fail("clang-format missing (scripts/install_system_deps.sh installs clang)")
+    proc = subprocess.run(["make", "-s", "-C", str(C_DIR), "format-check"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

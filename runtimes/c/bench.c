@@ -72,14 +72,14 @@ static int run_decode(job *j)
 
 static int run_ilv_encode(job *j)
 {
-    return fsr_ilv_encode_planar_with(j->impl, j->t, j->lanes, j->symbols, j->channels, j->plane,
-                                      j->stream, j->cap, &j->len);
+    return fsr_ilv_encode_planar_with(j->impl, j->t, j->lanes, j->symbols, j->channels, j->plane, j->stream,
+                                      j->cap, &j->len);
 }
 
 static int run_ilv_decode(job *j)
 {
-    return fsr_ilv_decode_planar_with(j->impl, j->t, j->lanes, j->channels, j->plane, j->stream,
-                                      j->len, j->decoded);
+    return fsr_ilv_decode_planar_with(j->impl, j->t, j->lanes, j->channels, j->plane, j->stream, j->len,
+                                      j->decoded);
 }
 
 /* Warm up for 0.3 s, then time runs for `seconds`; returns the median ns per run. */
@@ -123,15 +123,16 @@ int main(int argc, char **argv)
     seconds = argc > 6 ? atof(argv[6]) : 2.0;
     tables_file = read_all(argv[1], &tables_len);
     sym_file = read_all(argv[2], &sym_len);
-    if (tables_file == NULL || sym_file == NULL || fsr_tables_file_info_read(tables_file, tables_len, &info) != FSR_OK) {
+    if (tables_file == NULL || sym_file == NULL ||
+        fsr_tables_file_info_read(tables_file, tables_len, &info) != FSR_OK) {
         fprintf(stderr, "cannot read inputs\n");
         return 2;
     }
     cdf = (int32_t *)malloc((size_t)info.num_channels * info.max_length * sizeof(int32_t));
     lengths = (int32_t *)malloc(info.num_channels * sizeof(int32_t));
     offsets = (int32_t *)malloc(info.num_channels * sizeof(int32_t));
-    if (fsr_tables_file_read(tables_file, tables_len, cdf, (size_t)info.num_channels * info.max_length, lengths,
-                             offsets, info.num_channels, &t, NULL) != FSR_OK) {
+    if (fsr_tables_file_read(tables_file, tables_len, cdf, (size_t)info.num_channels * info.max_length,
+                             lengths, offsets, info.num_channels, &t, NULL) != FSR_OK) {
         fprintf(stderr, "bad tables file\n");
         return 2;
     }
@@ -148,8 +149,8 @@ int main(int argc, char **argv)
     j.symbols = (const int32_t *)malloc(n * sizeof(int32_t));
     for (i = 0; i < n; i++) { /* little-endian file to host order */
         const uint8_t *p = sym_file + 4 * i;
-        ((int32_t *)j.symbols)[i] = (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                                              (uint32_t)p[3] << 24);
+        ((int32_t *)j.symbols)[i] =
+            (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
     }
     j.decoded = (int32_t *)malloc(n * sizeof(int32_t));
     j.cap = fsr_encode_bound(n);

@@ -16,15 +16,15 @@
 
 typedef struct {
     char name[64];
-    fsr_tables view;     /* binary search */
-    fsr_tables fast;     /* same tables with the decoder lookup */
+    fsr_tables view; /* binary search */
+    fsr_tables fast; /* same tables with the decoder lookup */
     int32_t *cdf, *length, *offset;
     uint16_t *lookup;
     uint8_t hash[32];
 } table_entry;
 
 typedef struct {
-    char *text;   /* whole file, NUL-terminated */
+    char *text; /* whole file, NUL-terminated */
     char *cursor;
     const char *dir; /* directory of the vectors file */
 } tokenizer;
@@ -118,8 +118,10 @@ static int32_t *read_ints(tokenizer *tk, size_t n)
 
 static int hex_value(char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
     return -1;
 }
 
@@ -146,12 +148,18 @@ static uint8_t *read_hex(tokenizer *tk, size_t *len)
 
 static int kind_code(const char *kind)
 {
-    if (strcmp(kind, "truncated") == 0) return FSR_ERR_TRUNCATED;
-    if (strcmp(kind, "corrupt") == 0) return FSR_ERR_CORRUPT;
-    if (strcmp(kind, "format") == 0) return FSR_ERR_FORMAT;
-    if (strcmp(kind, "checksum") == 0) return FSR_ERR_CHECKSUM;
-    if (strcmp(kind, "mismatch") == 0) return FSR_ERR_MISMATCH;
-    if (strcmp(kind, "limit") == 0) return FSR_ERR_LIMIT;
+    if (strcmp(kind, "truncated") == 0)
+        return FSR_ERR_TRUNCATED;
+    if (strcmp(kind, "corrupt") == 0)
+        return FSR_ERR_CORRUPT;
+    if (strcmp(kind, "format") == 0)
+        return FSR_ERR_FORMAT;
+    if (strcmp(kind, "checksum") == 0)
+        return FSR_ERR_CHECKSUM;
+    if (strcmp(kind, "mismatch") == 0)
+        return FSR_ERR_MISMATCH;
+    if (strcmp(kind, "limit") == 0)
+        return FSR_ERR_LIMIT;
     fprintf(stderr, "unknown kind '%s'\n", kind);
     exit(2);
 }
@@ -219,8 +227,8 @@ static table_entry *find_table(table_entry *tables, int count, const char *name)
     exit(2);
 }
 
-static void check_encode(const char *name, table_entry *t, size_t n, const int32_t *idx,
-                         const int32_t *sym, const uint8_t *expected, size_t expected_len)
+static void check_encode(const char *name, table_entry *t, size_t n, const int32_t *idx, const int32_t *sym,
+                         const uint8_t *expected, size_t expected_len)
 {
     size_t cap = fsr_encode_bound(n), len = 0;
     uint8_t *out = (uint8_t *)malloc(cap);
@@ -248,11 +256,12 @@ static void check_encode(const char *name, table_entry *t, size_t n, const int32
     free(back);
 }
 
-static void check_reject(const char *name, table_entry *t, size_t n, const int32_t *idx,
-                         const uint8_t *data, size_t len, int expected)
+static void check_reject(const char *name, table_entry *t, size_t n, const int32_t *idx, const uint8_t *data,
+                         size_t len, int expected)
 {
     int32_t *back = (int32_t *)malloc(n > 0 ? n * sizeof(int32_t) : 1);
-    int st = fsr_decode(&t->view, idx, n, data, len, back), st_fast = fsr_decode(&t->fast, idx, n, data, len, back);
+    int st = fsr_decode(&t->view, idx, n, data, len, back),
+        st_fast = fsr_decode(&t->fast, idx, n, data, len, back);
     checks += 2;
     if (st != expected || st_fast != expected) {
         char msg[160];
@@ -292,9 +301,9 @@ static void check_interleaved_impls(const char *name, table_entry *t, uint32_t l
     free(back);
 }
 
-static void check_latent(const char *name, table_entry *t, const fsr_stream_format *format,
-                         uint32_t c, uint32_t h, uint32_t w, const int32_t *sym,
-                         const uint8_t *expected, size_t expected_len)
+static void check_latent(const char *name, table_entry *t, const fsr_stream_format *format, uint32_t c,
+                         uint32_t h, uint32_t w, const int32_t *sym, const uint8_t *expected,
+                         size_t expected_len)
 {
     size_t n = (size_t)c * h * w, cap = fsr_latent_encode_bound(n), len = 0;
     uint8_t *out = (uint8_t *)malloc(cap);
@@ -313,8 +322,8 @@ static void check_latent(const char *name, table_entry *t, const fsr_stream_form
     else if (header.channels != c || header.height != h || header.width != w ||
              (n > 0 && memcmp(back, sym, n * sizeof(int32_t)) != 0))
         fail(name, "decoded latent differs");
-    else if (header.format.payload_format != format->payload_format ||
-             header.format.lanes != format->lanes || header.format.rate_point != format->rate_point)
+    else if (header.format.payload_format != format->payload_format || header.format.lanes != format->lanes ||
+             header.format.rate_point != format->rate_point)
         fail(name, "header format fields differ");
     if (format->payload_format == FSR_FORMAT_INTERLEAVED && expected_len >= FSR_CONTAINER_HEADER_SIZE)
         check_interleaved_impls(name, t, format->lanes, c, (size_t)h * w, sym,
@@ -369,7 +378,8 @@ int main(int argc, char **argv)
     while ((tok = expect_token(&tk)) != NULL && strcmp(tok, "end") != 0) {
         char name[128];
         if (strcmp(tok, "table") == 0) {
-            if (num_tables == MAX_TABLES) return 2;
+            if (num_tables == MAX_TABLES)
+                return 2;
             snprintf(tables[num_tables].name, sizeof tables[num_tables].name, "%s", expect_token(&tk));
             load_table(&tables[num_tables], dir, expect_token(&tk));
             num_tables++;
@@ -401,7 +411,8 @@ int main(int argc, char **argv)
             uint8_t *data;
             if (strcmp(tok, "stream") == 0) { /* stream <table> <format> <lanes> <rate point> C H W */
                 const char *fmt = expect_token(&tk);
-                format.payload_format = strcmp(fmt, "interleaved") == 0 ? FSR_FORMAT_INTERLEAVED : FSR_FORMAT_SINGLE;
+                format.payload_format =
+                    strcmp(fmt, "interleaved") == 0 ? FSR_FORMAT_INTERLEAVED : FSR_FORMAT_SINGLE;
                 format.lanes = (uint32_t)expect_int(&tk);
                 format.rate_point = (uint32_t)expect_int(&tk);
             }

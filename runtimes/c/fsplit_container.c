@@ -46,8 +46,7 @@ int fsr_container_flags(const fsr_stream_format *f, uint16_t *flags)
     return FSR_OK;
 }
 
-int fsr_container_parse_flags(uint16_t version, uint16_t flags, fsr_stream_format *f,
-                              const char **problem)
+int fsr_container_parse_flags(uint16_t version, uint16_t flags, fsr_stream_format *f, const char **problem)
 {
     const char *why = "";
     unsigned log2_lanes = (flags & FLAGS_LANES_MASK) >> FLAGS_LANES_SHIFT;
@@ -109,8 +108,7 @@ static uint32_t container_crc(const uint8_t *header, const uint8_t *payload, siz
     return fsr_crc32(fsr_crc32(0, header, CRC_COVERED_HEADER), payload, payload_len);
 }
 
-int fsr_container_parse(const uint8_t *data, size_t len, fsr_container_header *h,
-                        const uint8_t **payload)
+int fsr_container_parse(const uint8_t *data, size_t len, fsr_container_header *h, const uint8_t **payload)
 {
     if (data == NULL || h == NULL || payload == NULL)
         return FSR_ERR_ARGUMENT;
@@ -119,8 +117,8 @@ int fsr_container_parse(const uint8_t *data, size_t len, fsr_container_header *h
     if (memcmp(data, FSR_CONTAINER_MAGIC, 4) != 0)
         return FSR_ERR_FORMAT;
     h->version = (uint32_t)data[4] | ((uint32_t)data[5] << 8);
-    if (fsr_container_parse_flags((uint16_t)h->version, (uint16_t)(data[6] | (data[7] << 8)),
-                                  &h->format, NULL) != FSR_OK)
+    if (fsr_container_parse_flags((uint16_t)h->version, (uint16_t)(data[6] | (data[7] << 8)), &h->format,
+                                  NULL) != FSR_OK)
         return FSR_ERR_FORMAT;
     memcpy(h->table_hash, data + 8, FSR_CONTAINER_HASH_PREFIX);
     h->channels = rd32(data + 16);
@@ -179,17 +177,17 @@ static int check_shape(const fsr_tables *t, uint32_t channels, uint32_t height, 
 }
 
 int fsr_latent_encode(const fsr_tables *t, const uint8_t content_hash[32], const int32_t *symbols,
-                      uint32_t channels, uint32_t height, uint32_t width, uint8_t *out,
-                      size_t out_capacity, size_t *out_len)
+                      uint32_t channels, uint32_t height, uint32_t width, uint8_t *out, size_t out_capacity,
+                      size_t *out_len)
 {
     return fsr_latent_encode_format(t, content_hash, symbols, channels, height, width, NULL, out,
                                     out_capacity, out_len);
 }
 
-int fsr_latent_encode_format(const fsr_tables *t, const uint8_t content_hash[32],
-                             const int32_t *symbols, uint32_t channels, uint32_t height,
-                             uint32_t width, const fsr_stream_format *format, uint8_t *out,
-                             size_t out_capacity, size_t *out_len)
+int fsr_latent_encode_format(const fsr_tables *t, const uint8_t content_hash[32], const int32_t *symbols,
+                             uint32_t channels, uint32_t height, uint32_t width,
+                             const fsr_stream_format *format, uint8_t *out, size_t out_capacity,
+                             size_t *out_len)
 {
     static const fsr_stream_format single = {FSR_FORMAT_SINGLE, 1, 0};
     fsr_container_header h;
@@ -209,12 +207,11 @@ int fsr_latent_encode_format(const fsr_tables *t, const uint8_t content_hash[32]
         return FSR_ERR_BUFFER;
     if (format->payload_format == FSR_FORMAT_INTERLEAVED)
         st = fsr_ilv_encode_planar(t, format->lanes, symbols, channels, (size_t)height * width,
-                                   out + FSR_CONTAINER_HEADER_SIZE,
-                                   out_capacity - FSR_CONTAINER_HEADER_SIZE, &payload_len);
+                                   out + FSR_CONTAINER_HEADER_SIZE, out_capacity - FSR_CONTAINER_HEADER_SIZE,
+                                   &payload_len);
     else
-        st = fsr_encode_planar(t, symbols, channels, (size_t)height * width,
-                               out + FSR_CONTAINER_HEADER_SIZE, out_capacity - FSR_CONTAINER_HEADER_SIZE,
-                               &payload_len);
+        st = fsr_encode_planar(t, symbols, channels, (size_t)height * width, out + FSR_CONTAINER_HEADER_SIZE,
+                               out_capacity - FSR_CONTAINER_HEADER_SIZE, &payload_len);
     if (st != FSR_OK)
         return st;
     if (payload_len > UINT32_MAX)
@@ -230,9 +227,8 @@ int fsr_latent_encode_format(const fsr_tables *t, const uint8_t content_hash[32]
     return FSR_OK;
 }
 
-int fsr_latent_decode(const fsr_tables *t, const uint8_t content_hash[32], const uint8_t *data,
-                      size_t len, fsr_container_header *h, int32_t *symbols_out,
-                      size_t symbols_capacity)
+int fsr_latent_decode(const fsr_tables *t, const uint8_t content_hash[32], const uint8_t *data, size_t len,
+                      fsr_container_header *h, int32_t *symbols_out, size_t symbols_capacity)
 {
     const uint8_t *payload;
     size_t n;
@@ -249,8 +245,8 @@ int fsr_latent_decode(const fsr_tables *t, const uint8_t content_hash[32], const
     if (n > symbols_capacity)
         return FSR_ERR_BUFFER;
     if (h->format.payload_format == FSR_FORMAT_INTERLEAVED)
-        return fsr_ilv_decode_planar(t, h->format.lanes, h->channels, (size_t)h->height * h->width,
-                                     payload, h->payload_len, symbols_out);
+        return fsr_ilv_decode_planar(t, h->format.lanes, h->channels, (size_t)h->height * h->width, payload,
+                                     h->payload_len, symbols_out);
     return fsr_decode_planar(t, h->channels, (size_t)h->height * h->width, payload, h->payload_len,
                              symbols_out);
 }

@@ -48,8 +48,8 @@ int fsr_container_parse_flags(uint16_t version, uint16_t flags, fsr_stream_forma
                               const char **problem);
 
 typedef struct {
-    uint32_t version;              /* 1 or 2, as stored (written: derived from format) */
-    fsr_stream_format format;      /* parsed flags */
+    uint32_t version;                              /* 1 or 2, as stored (written: derived from format) */
+    fsr_stream_format format;                      /* parsed flags */
     uint8_t table_hash[FSR_CONTAINER_HASH_PREFIX]; /* first bytes of the tables' SHA-256 */
     uint32_t channels, height, width;
     uint32_t payload_len;
@@ -71,20 +71,19 @@ size_t fsr_latent_encode_bound(size_t num_symbols);
 /* Encode a C x H x W latent (C-order, index = channel) into a complete container, as a single
  * stream at rate point 0 (a version 1 container). */
 int fsr_latent_encode(const fsr_tables *t, const uint8_t content_hash[32], const int32_t *symbols,
-                      uint32_t channels, uint32_t height, uint32_t width, uint8_t *out,
-                      size_t out_capacity, size_t *out_len);
+                      uint32_t channels, uint32_t height, uint32_t width, uint8_t *out, size_t out_capacity,
+                      size_t *out_len);
 
 /* Same, in the given payload format / lanes / rate point (NULL: as fsr_latent_encode). */
-int fsr_latent_encode_format(const fsr_tables *t, const uint8_t content_hash[32],
-                             const int32_t *symbols, uint32_t channels, uint32_t height,
-                             uint32_t width, const fsr_stream_format *format, uint8_t *out,
-                             size_t out_capacity, size_t *out_len);
+int fsr_latent_encode_format(const fsr_tables *t, const uint8_t content_hash[32], const int32_t *symbols,
+                             uint32_t channels, uint32_t height, uint32_t width,
+                             const fsr_stream_format *format, uint8_t *out, size_t out_capacity,
+                             size_t *out_len);
 
 /* Decode a container written with these tables, in whichever payload format its flags name;
  * *header receives its shape, format and rate point. */
-int fsr_latent_decode(const fsr_tables *t, const uint8_t content_hash[32], const uint8_t *data,
-                      size_t len, fsr_container_header *header, int32_t *symbols_out,
-                      size_t symbols_capacity);
+int fsr_latent_decode(const fsr_tables *t, const uint8_t content_hash[32], const uint8_t *data, size_t len,
+                      fsr_container_header *header, int32_t *symbols_out, size_t symbols_capacity);
 
 #ifdef __cplusplus
 }

@@ -14,7 +14,7 @@ extern "C" {
 
 typedef struct {
     uint32_t h[8];
-    uint64_t total_len;   /* bytes hashed so far */
+    uint64_t total_len; /* bytes hashed so far */
     uint8_t block[64];
     size_t block_len;
 } fsr_sha256;

@@ -29,8 +29,7 @@ typedef struct {
 /* Symbols [i0, i0 + m) of a planar latent, m <= lanes: symbol i0 + k is lane k, row index[k]. */
 int ilv_encode_group(ilv_encoder *e, const fsr_tables *t, uint32_t m, const int32_t *symbols,
                      const int32_t *index);
-int ilv_decode_group(ilv_decoder *d, const fsr_tables *t, uint32_t m, const int32_t *index,
-                     int32_t *out);
+int ilv_decode_group(ilv_decoder *d, const fsr_tables *t, uint32_t m, const int32_t *index, int32_t *out);
 
 /* After the vector main steps and both refill rounds of a group: the escape payload of lane k,
  * whose slot was the escape slot max_value; *value receives symbol - offset. */
@@ -53,18 +52,18 @@ static inline void ilv_planar_index(size_t i, size_t plane_size, uint32_t m, int
 /* Whole-stream drivers: groups [0, n) of a planar latent (the encoder goes backwards). */
 int ilv_encode_scalar(ilv_encoder *e, const fsr_tables *t, uint32_t lanes, const int32_t *symbols,
                       size_t plane_size, size_t n);
-int ilv_decode_scalar(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size,
-                      size_t n, int32_t *out);
+int ilv_decode_scalar(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size, size_t n,
+                      int32_t *out);
 
 /* Whole-stream drivers of the SIMD paths (FSR_ERR_ARGUMENT where not compiled in). */
 int ilv_encode_avx2(ilv_encoder *e, const fsr_tables *t, uint32_t lanes, const int32_t *symbols,
                     size_t plane_size, size_t n);
-int ilv_decode_avx2(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size,
-                    size_t n, int32_t *out);
+int ilv_decode_avx2(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size, size_t n,
+                    int32_t *out);
 int ilv_encode_neon(ilv_encoder *e, const fsr_tables *t, uint32_t lanes, const int32_t *symbols,
                     size_t plane_size, size_t n);
-int ilv_decode_neon(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size,
-                    size_t n, int32_t *out);
+int ilv_decode_neon(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size, size_t n,
+                    int32_t *out);
 int ilv_avx2_available(void);
 
 #endif /* FSPLIT_ILV_INTERNAL_H */

@@ -123,8 +123,8 @@ int ilv_encode_group(ilv_encoder *e, const fsr_tables *t, uint32_t m, const int3
 }
 
 /* Scalar encoder over groups [0, n) in reverse (rANS is last-in first-out). */
-int ilv_encode_scalar(ilv_encoder *e, const fsr_tables *t, uint32_t lanes,
-                         const int32_t *symbols, size_t plane_size, size_t n)
+int ilv_encode_scalar(ilv_encoder *e, const fsr_tables *t, uint32_t lanes, const int32_t *symbols,
+                      size_t plane_size, size_t n)
 {
     int32_t index[ILV_MAX_LANES];
     size_t groups = (n + lanes - 1) / lanes, g;
@@ -162,8 +162,8 @@ static inline uint32_t search_slot(const int32_t *cdf, uint32_t lo, uint32_t hi,
 /* The slot holding cum; the lookup (not checked as a whole) only narrows the search: its bounds
  * are clamped to the row and the caller verifies cdf[s] <= cum < cdf[s+1], so a stale lookup gives
  * FSR_ERR_TABLES, never a wrong symbol or an access outside the row. */
-static inline uint32_t find_slot(const fsr_tables *t, int32_t index, const int32_t *cdf,
-                                 int32_t len, uint32_t cum)
+static inline uint32_t find_slot(const fsr_tables *t, int32_t index, const int32_t *cdf, int32_t len,
+                                 uint32_t cum)
 {
     uint32_t last = (uint32_t)len - 2;
     if (t->lookup != NULL) {
@@ -208,8 +208,7 @@ int ilv_decode_escape(ilv_decoder *d, uint32_t k, int32_t max_value, int64_t *va
     return FSR_OK;
 }
 
-int ilv_decode_group(ilv_decoder *d, const fsr_tables *t, uint32_t m, const int32_t *index,
-                     int32_t *out)
+int ilv_decode_group(ilv_decoder *d, const fsr_tables *t, uint32_t m, const int32_t *index, int32_t *out)
 {
     uint32_t slot[ILV_MAX_LANES], k;
     const unsigned prec = t->precision;
@@ -247,8 +246,8 @@ int ilv_decode_group(ilv_decoder *d, const fsr_tables *t, uint32_t m, const int3
     return FSR_OK;
 }
 
-int ilv_decode_scalar(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size,
-                         size_t n, int32_t *out)
+int ilv_decode_scalar(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size, size_t n,
+                      int32_t *out)
 {
     int32_t index[ILV_MAX_LANES];
     size_t i0;
@@ -267,13 +266,13 @@ int ilv_decode_scalar(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_
 int fsr_ilv_impl_available(int impl)
 {
     switch (impl) {
-    case FSR_IMPL_AUTO:
-    case FSR_IMPL_SCALAR: return 1;
-    case FSR_IMPL_AVX2: return ilv_avx2_available();
+        case FSR_IMPL_AUTO:
+        case FSR_IMPL_SCALAR: return 1;
+        case FSR_IMPL_AVX2: return ilv_avx2_available();
 #if defined(__aarch64__) && defined(__ARM_NEON)
-    case FSR_IMPL_NEON: return 1; /* Advanced SIMD is mandatory on AArch64 */
+        case FSR_IMPL_NEON: return 1; /* Advanced SIMD is mandatory on AArch64 */
 #endif
-    default: return 0;
+        default: return 0;
     }
 }
 
@@ -289,15 +288,15 @@ int fsr_ilv_impl_auto(void)
 const char *fsr_ilv_impl_name(int impl)
 {
     switch (impl == FSR_IMPL_AUTO ? fsr_ilv_impl_auto() : impl) {
-    case FSR_IMPL_SCALAR: return "scalar";
-    case FSR_IMPL_AVX2: return "avx2";
-    case FSR_IMPL_NEON: return "neon";
-    default: return "unknown";
+        case FSR_IMPL_SCALAR: return "scalar";
+        case FSR_IMPL_AVX2: return "avx2";
+        case FSR_IMPL_NEON: return "neon";
+        default: return "unknown";
     }
 }
 
-static int check_call(int impl, const fsr_tables *t, uint32_t lanes, uint32_t num_planes,
-                      size_t plane_size, size_t *n)
+static int check_call(int impl, const fsr_tables *t, uint32_t lanes, uint32_t num_planes, size_t plane_size,
+                      size_t *n)
 {
     int st;
     if (!fsr_ilv_impl_available(impl) || !fsr_ilv_lanes_supported(lanes))
@@ -312,9 +311,9 @@ static int check_call(int impl, const fsr_tables *t, uint32_t lanes, uint32_t nu
     return FSR_OK;
 }
 
-int fsr_ilv_encode_planar_with(int impl, const fsr_tables *t, uint32_t lanes,
-                               const int32_t *symbols, uint32_t num_planes, size_t plane_size,
-                               uint8_t *out, size_t out_capacity, size_t *out_len)
+int fsr_ilv_encode_planar_with(int impl, const fsr_tables *t, uint32_t lanes, const int32_t *symbols,
+                               uint32_t num_planes, size_t plane_size, uint8_t *out, size_t out_capacity,
+                               size_t *out_len)
 {
     ilv_encoder e;
     size_t n = 0;
@@ -352,9 +351,8 @@ int fsr_ilv_encode_planar_with(int impl, const fsr_tables *t, uint32_t lanes,
     return FSR_OK;
 }
 
-int fsr_ilv_decode_planar_with(int impl, const fsr_tables *t, uint32_t lanes,
-                               uint32_t num_planes, size_t plane_size, const uint8_t *data,
-                               size_t data_len, int32_t *symbols_out)
+int fsr_ilv_decode_planar_with(int impl, const fsr_tables *t, uint32_t lanes, uint32_t num_planes,
+                               size_t plane_size, const uint8_t *data, size_t data_len, int32_t *symbols_out)
 {
     ilv_decoder d;
     size_t n = 0;
@@ -392,20 +390,18 @@ int fsr_ilv_decode_planar_with(int impl, const fsr_tables *t, uint32_t lanes,
     return FSR_OK;
 }
 
-int fsr_ilv_encode_planar(const fsr_tables *t, uint32_t lanes, const int32_t *symbols,
-                          uint32_t num_planes, size_t plane_size, uint8_t *out,
-                          size_t out_capacity, size_t *out_len)
+int fsr_ilv_encode_planar(const fsr_tables *t, uint32_t lanes, const int32_t *symbols, uint32_t num_planes,
+                          size_t plane_size, uint8_t *out, size_t out_capacity, size_t *out_len)
 {
-    return fsr_ilv_encode_planar_with(FSR_IMPL_AUTO, t, lanes, symbols, num_planes, plane_size,
-                                      out, out_capacity, out_len);
+    return fsr_ilv_encode_planar_with(FSR_IMPL_AUTO, t, lanes, symbols, num_planes, plane_size, out,
+                                      out_capacity, out_len);
 }
 
-int fsr_ilv_decode_planar(const fsr_tables *t, uint32_t lanes, uint32_t num_planes,
-                          size_t plane_size, const uint8_t *data, size_t data_len,
-                          int32_t *symbols_out)
+int fsr_ilv_decode_planar(const fsr_tables *t, uint32_t lanes, uint32_t num_planes, size_t plane_size,
+                          const uint8_t *data, size_t data_len, int32_t *symbols_out)
 {
-    return fsr_ilv_decode_planar_with(FSR_IMPL_AUTO, t, lanes, num_planes, plane_size, data,
-                                      data_len, symbols_out);
+    return fsr_ilv_decode_planar_with(FSR_IMPL_AUTO, t, lanes, num_planes, plane_size, data, data_len,
+                                      symbols_out);
 }
 
 /* Builds without a SIMD file for this architecture still link. */
@@ -419,8 +415,8 @@ int ilv_encode_avx2(ilv_encoder *e, const fsr_tables *t, uint32_t lanes, const i
 {
     return ilv_encode_scalar(e, t, lanes, symbols, plane_size, n);
 }
-int ilv_decode_avx2(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size,
-                    size_t n, int32_t *out)
+int ilv_decode_avx2(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size, size_t n,
+                    int32_t *out)
 {
     return ilv_decode_scalar(d, t, lanes, plane_size, n, out);
 }
@@ -431,8 +427,8 @@ int ilv_encode_neon(ilv_encoder *e, const fsr_tables *t, uint32_t lanes, const i
 {
     return ilv_encode_scalar(e, t, lanes, symbols, plane_size, n);
 }
-int ilv_decode_neon(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size,
-                    size_t n, int32_t *out)
+int ilv_decode_neon(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size, size_t n,
+                    int32_t *out)
 {
     return ilv_decode_scalar(d, t, lanes, plane_size, n, out);
 }

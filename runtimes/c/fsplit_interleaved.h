@@ -44,20 +44,17 @@ size_t fsr_ilv_encode_bound(size_t n, uint32_t lanes);
  * (cdf[s] <= cum < cdf[s+1]), so a lookup of other tables gives FSR_ERR_TABLES or the right
  * symbols, never wrong ones or an out-of-bounds read.
  */
-int fsr_ilv_encode_planar(const fsr_tables *t, uint32_t lanes, const int32_t *symbols,
-                          uint32_t num_planes, size_t plane_size, uint8_t *out,
-                          size_t out_capacity, size_t *out_len);
-int fsr_ilv_decode_planar(const fsr_tables *t, uint32_t lanes, uint32_t num_planes,
-                          size_t plane_size, const uint8_t *data, size_t data_len,
-                          int32_t *symbols_out);
+int fsr_ilv_encode_planar(const fsr_tables *t, uint32_t lanes, const int32_t *symbols, uint32_t num_planes,
+                          size_t plane_size, uint8_t *out, size_t out_capacity, size_t *out_len);
+int fsr_ilv_decode_planar(const fsr_tables *t, uint32_t lanes, uint32_t num_planes, size_t plane_size,
+                          const uint8_t *data, size_t data_len, int32_t *symbols_out);
 
 /* The same with an explicit implementation (FSR_ERR_ARGUMENT if it is not available here). */
-int fsr_ilv_encode_planar_with(int impl, const fsr_tables *t, uint32_t lanes,
-                               const int32_t *symbols, uint32_t num_planes, size_t plane_size,
-                               uint8_t *out, size_t out_capacity, size_t *out_len);
-int fsr_ilv_decode_planar_with(int impl, const fsr_tables *t, uint32_t lanes,
-                               uint32_t num_planes, size_t plane_size, const uint8_t *data,
-                               size_t data_len, int32_t *symbols_out);
+int fsr_ilv_encode_planar_with(int impl, const fsr_tables *t, uint32_t lanes, const int32_t *symbols,
+                               uint32_t num_planes, size_t plane_size, uint8_t *out, size_t out_capacity,
+                               size_t *out_len);
+int fsr_ilv_decode_planar_with(int impl, const fsr_tables *t, uint32_t lanes, uint32_t num_planes,
+                               size_t plane_size, const uint8_t *data, size_t data_len, int32_t *symbols_out);
 
 #ifdef __cplusplus
 }

@@ -88,8 +88,8 @@ AVX2 static inline int mask_bits(__m256i m)
 
 /* ---------------------------------------------------------------- decoder */
 
-AVX2 int ilv_decode_avx2(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size,
-                         size_t n, int32_t *out)
+AVX2 int ilv_decode_avx2(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size, size_t n,
+                         int32_t *out)
 {
     const uint32_t nb = lanes / 8, prec = t->precision;
     const size_t full = n - n % lanes;
@@ -131,9 +131,8 @@ AVX2 int ilv_decode_avx2(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, si
             __m256i open = _mm256_cmpgt_epi32(hi, s);
             __m256i start, next, freq;
             while (mask_bits(open)) { /* buckets holding several slots: step to the right one */
-                __m256i nxt = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), cdf,
-                                                          _mm256_add_epi32(_mm256_add_epi32(base, s), one),
-                                                          open, 4);
+                __m256i nxt = _mm256_mask_i32gather_epi32(
+                    _mm256_setzero_si256(), cdf, _mm256_add_epi32(_mm256_add_epi32(base, s), one), open, 4);
                 __m256i adv = _mm256_andnot_si256(_mm256_cmpgt_epi32(nxt, cum), open);
                 s = _mm256_sub_epi32(s, adv);
                 open = _mm256_and_si256(adv, _mm256_cmpgt_epi32(hi, s));
@@ -142,8 +141,9 @@ AVX2 int ilv_decode_avx2(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, si
             next = _mm256_i32gather_epi32(cdf, _mm256_add_epi32(_mm256_add_epi32(base, s), one), 4);
             freq = _mm256_sub_epi32(next, start);
             /* cum in [start, next) proves s right whatever the (unchecked) lookup held */
-            bad |= mask_bits(_mm256_or_si256(_mm256_cmpgt_epi32(start, cum),
-                                             _mm256_xor_si256(_mm256_cmpgt_epi32(next, cum), _mm256_set1_epi32(-1))));
+            bad |= mask_bits(
+                _mm256_or_si256(_mm256_cmpgt_epi32(start, cum),
+                                _mm256_xor_si256(_mm256_cmpgt_epi32(next, cum), _mm256_set1_epi32(-1))));
             x[b] = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srl_epi32(x[b], sh_prec)),
                                     _mm256_sub_epi32(cum, start));
             special |= mask_bits(_mm256_cmpeq_epi32(s, max_value));
@@ -220,8 +220,8 @@ AVX2 int ilv_decode_avx2(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, si
  * by what the encoder writes next, or ends up before the payload start and is not part of it). */
 AVX2 static inline void put_bytes(ilv_encoder *e, __m256i v, int m)
 {
-    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                          0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4,
+                                          8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
     __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)ilv_compress8[m]));
     __m256i packed = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(v, perm), pick);
     __m128i bytes = _mm_unpacklo_epi32(_mm256_castsi256_si128(packed), _mm256_extracti128_si256(packed, 1));
@@ -229,8 +229,8 @@ AVX2 static inline void put_bytes(ilv_encoder *e, __m256i v, int m)
     e->ptr -= __builtin_popcount((unsigned)m);
 }
 
-AVX2 int ilv_encode_avx2(ilv_encoder *e, const fsr_tables *t, uint32_t lanes,
-                         const int32_t *symbols, size_t plane_size, size_t n)
+AVX2 int ilv_encode_avx2(ilv_encoder *e, const fsr_tables *t, uint32_t lanes, const int32_t *symbols,
+                         size_t plane_size, size_t n)
 {
     const uint32_t nb = lanes / 8, prec = t->precision;
     const size_t full = n - n % lanes;
@@ -280,8 +280,8 @@ AVX2 int ilv_encode_avx2(ilv_encoder *e, const fsr_tables *t, uint32_t lanes,
                                           _mm256_cmpgt_epi32(max_value, value)));
             __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(r, stride), value);
             __m256i s0 = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), cdf, at, plain, 4);
-            __m256i s1 = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), cdf, _mm256_add_epi32(at, one),
-                                                     plain, 4);
+            __m256i s1 =
+                _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), cdf, _mm256_add_epi32(at, one), plain, 4);
             start[b] = s0;
             freq[b] = _mm256_sub_epi32(s1, s0);
             special |= mask_bits(_mm256_or_si256(_mm256_xor_si256(plain, _mm256_set1_epi32(-1)),
@@ -317,11 +317,13 @@ AVX2 int ilv_encode_avx2(ilv_encoder *e, const fsr_tables *t, uint32_t lanes,
                     put_bytes(e, _mm256_blendv_epi8(x[b], _mm256_srli_epi32(x[b], 8), c2[b]), m);
             }
             for (b = 0; b < nb; b++) {
-                __m256i shift = _mm256_add_epi32(_mm256_and_si256(c1[b], eight), _mm256_and_si256(c2[b], eight));
+                __m256i shift =
+                    _mm256_add_epi32(_mm256_and_si256(c1[b], eight), _mm256_and_si256(c2[b], eight));
                 __m256i y = _mm256_srlv_epi32(x[b], shift);
                 /* q = y / freq: float estimate (y may reach 2^32 - 1: top bit added separately) */
-                __m256 yf = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_andnot_si256(sign, y)),
-                                          _mm256_and_ps(_mm256_castsi256_ps(_mm256_srai_epi32(y, 31)), two31));
+                __m256 yf =
+                    _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_andnot_si256(sign, y)),
+                                  _mm256_and_ps(_mm256_castsi256_ps(_mm256_srai_epi32(y, 31)), two31));
                 __m256i q = _mm256_cvttps_epi32(_mm256_div_ps(yf, _mm256_cvtepi32_ps(freq[b])));
                 __m256i rem = _mm256_sub_epi32(y, _mm256_mullo_epi32(q, freq[b]));
                 __m256i neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), rem);

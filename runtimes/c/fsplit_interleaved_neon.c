@@ -18,6 +18,7 @@
 
 /* For a 4-bit mask m of lanes taking a byte: byte index (0..3) of the round's bytes that lane k
  * takes, placed in lane k's low byte, 0xFF (gives 0) elsewhere. */
+/* clang-format off */
 static const uint8_t expand4[16][16] = {
 #define L0(m) ((m) & 1 ? 0 : 0xFF)
 #define B(m, j) (((m) >> (j)) & 1)
@@ -33,6 +34,7 @@ static const uint8_t expand4[16][16] = {
 #undef B
 #undef L0
 };
+/* clang-format on */
 
 static inline unsigned lane_mask(uint32x4_t m)
 {
@@ -40,8 +42,8 @@ static inline unsigned lane_mask(uint32x4_t m)
     return vaddvq_u32(vandq_u32(m, vld1q_u32(bit)));
 }
 
-int ilv_decode_neon(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size,
-                    size_t n, int32_t *out)
+int ilv_decode_neon(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t plane_size, size_t n,
+                    int32_t *out)
 {
     const uint32_t nq = lanes / 4, prec = t->precision;
     const size_t full = n - n % lanes;
@@ -95,7 +97,8 @@ int ilv_decode_neon(ilv_decoder *d, const fsr_tables *t, uint32_t lanes, size_t 
                         return FSR_ERR_TRUNCATED;
                     memcpy(tmp, d->ptr, cnt);
                     bytes = vqtbl1q_u8(vld1q_u8(tmp), vld1q_u8(expand4[m]));
-                    x[q] = vbslq_u32(need, vorrq_u32(vshlq_n_u32(x[q], 8), vreinterpretq_u32_u8(bytes)), x[q]);
+                    x[q] =
+                        vbslq_u32(need, vorrq_u32(vshlq_n_u32(x[q], 8), vreinterpretq_u32_u8(bytes)), x[q]);
                     d->ptr += cnt;
                 }
             }
@@ -195,8 +198,8 @@ int ilv_encode_neon(ilv_encoder *e, const fsr_tables *t, uint32_t lanes, const i
                     *--e->ptr = (uint8_t)(c2[k] ? xs[k] >> 8 : xs[k]);
             for (q = 0; q < nq; q++) {
                 uint32x4_t f = vld1q_u32(freq + 4 * q);
-                int32x4_t shift = vnegq_s32(vreinterpretq_s32_u32(vaddq_u32(vandq_u32(m1[q], vdupq_n_u32(8)),
-                                                                            vandq_u32(m2[q], vdupq_n_u32(8)))));
+                int32x4_t shift = vnegq_s32(vreinterpretq_s32_u32(
+                    vaddq_u32(vandq_u32(m1[q], vdupq_n_u32(8)), vandq_u32(m2[q], vdupq_n_u32(8)))));
                 uint32x4_t y = vshlq_u32(x[q], shift);
                 uint32x4_t qt = vcvtq_u32_f32(vdivq_f32(vcvtq_f32_u32(y), vcvtq_f32_u32(f)));
                 int32x4_t rem = vreinterpretq_s32_u32(vsubq_u32(y, vmulq_u32(qt, f)));

@@ -15,25 +15,25 @@
 
 #define RANS_L (UINT64_C(1) << 31) /* lower bound of the normalised state */
 #define NIBBLE_BITS 4u
-#define NIBBLE_CHUNK_MAX 15u /* a nibble count is sent as 15, 15, ..., remainder */
+#define NIBBLE_CHUNK_MAX 15u  /* a nibble count is sent as 15, 15, ..., remainder */
 #define ESCAPE_MAX_NIBBLES 8u /* raw escape values are below 2^32 */
 
 const char *fsr_strerror(int status)
 {
     switch (status) {
-    case FSR_OK: return "ok";
-    case FSR_ERR_ARGUMENT: return "invalid argument";
-    case FSR_ERR_TABLES: return "invalid CDF tables";
-    case FSR_ERR_INDEX: return "CDF index out of range";
-    case FSR_ERR_SYMBOL: return "symbol cannot be coded with these tables";
-    case FSR_ERR_BUFFER: return "output buffer too small";
-    case FSR_ERR_TRUNCATED: return "stream is truncated";
-    case FSR_ERR_CORRUPT: return "stream is corrupt";
-    case FSR_ERR_FORMAT: return "bad format (magic, version, field or size)";
-    case FSR_ERR_MISMATCH: return "stream does not match these tables or this shape";
-    case FSR_ERR_CHECKSUM: return "checksum mismatch";
-    case FSR_ERR_LIMIT: return "declared size exceeds limits";
-    default: return "unknown error";
+        case FSR_OK: return "ok";
+        case FSR_ERR_ARGUMENT: return "invalid argument";
+        case FSR_ERR_TABLES: return "invalid CDF tables";
+        case FSR_ERR_INDEX: return "CDF index out of range";
+        case FSR_ERR_SYMBOL: return "symbol cannot be coded with these tables";
+        case FSR_ERR_BUFFER: return "output buffer too small";
+        case FSR_ERR_TRUNCATED: return "stream is truncated";
+        case FSR_ERR_CORRUPT: return "stream is corrupt";
+        case FSR_ERR_FORMAT: return "bad format (magic, version, field or size)";
+        case FSR_ERR_MISMATCH: return "stream does not match these tables or this shape";
+        case FSR_ERR_CHECKSUM: return "checksum mismatch";
+        case FSR_ERR_LIMIT: return "declared size exceeds limits";
+        default: return "unknown error";
     }
 }
 
@@ -105,15 +105,19 @@ int fsr_lookup_build(const fsr_tables *t, uint16_t *lookup, size_t entries)
     return FSR_OK;
 }
 
-/* Entry b of a row must be min(last, the largest s with cdf[s] <= b's target) - what lookup_row
- * builds, as the row is monotone. Checked in O(1) per entry (the walk of lookup_row costs about 4x
- * more, which for 48 rows was as long as decoding a whole latent with the SIMD path). */
+/* Entry b of a row must be the slot s holding b's target T = b * 2^shift: cdf[s] <= T < cdf[s+1], or the last
+ * slot when T >= cdf[last] - what lookup_row builds, as the row is monotone. So slot s owns the contiguous
+ * entries [ceil(cdf[s] / 2^shift), ceil(cdf[s+1] / 2^shift)), and the check walks the slots and compares
+ * runs of entries with a constant (vectorisable): about 10x cheaper than walking the buckets, whose
+ * data-dependent loads made the per-call check cost a sixth of a whole latent's decode time. */
 int fsr_lookup_check(const fsr_tables *t)
 {
-    uint32_t c, b;
+    uint32_t c, s, b;
     unsigned bits, shift;
     if (t->lookup == NULL)
         return FSR_OK;
+    if (fsr_tables_check(t) != FSR_OK) /* the walk below relies on valid rows */
+        return FSR_ERR_TABLES;
     bits = t->precision < FSR_LOOKUP_BITS ? t->precision : FSR_LOOKUP_BITS;
     shift = t->precision - bits;
     for (c = 0; c < t->num_cdfs; c++) {
@@ -121,12 +125,11 @@ int fsr_lookup_check(const fsr_tables *t)
         const uint16_t *row = t->lookup + (size_t)c * FSR_LOOKUP_STRIDE;
         uint32_t last = (uint32_t)t->cdf_length[c] - 2;
         unsigned bad = 0;
-        for (b = 0; b <= (1u << bits); b++) {
-            int32_t target = (int32_t)(b << shift);
-            uint32_t s = row[b];
-            uint32_t s1 = s < last ? s + 1 : last; /* cdf[s1] is read only when s < last */
-            bad |= (s > last) | (s <= last && cdf[s <= last ? s : 0] > target) |
-                   (s < last && cdf[s1] <= target);
+        for (s = 0, b = 0; s <= last; s++) {
+            uint32_t end =
+                s < last ? (((uint32_t)cdf[s + 1] + (1u << shift) - 1) >> shift) : (1u << bits) + 1;
+            for (; b < end; b++)
+                bad |= row[b] != s;
         }
         if (bad)
             return FSR_ERR_TABLES;
@@ -268,16 +271,16 @@ static int encode_impl(const fsr_tables *t, const int32_t *symbols, const int32_
     return enc_flush(&e, out, out_capacity, out_len);
 }
 
-int fsr_encode(const fsr_tables *t, const int32_t *symbols, const int32_t *indexes, size_t n,
-               uint8_t *out, size_t out_capacity, size_t *out_len)
+int fsr_encode(const fsr_tables *t, const int32_t *symbols, const int32_t *indexes, size_t n, uint8_t *out,
+               size_t out_capacity, size_t *out_len)
 {
     if (n > 0 && indexes == NULL)
         return FSR_ERR_ARGUMENT;
     return encode_impl(t, symbols, indexes, 1, n, out, out_capacity, out_len);
 }
 
-int fsr_encode_planar(const fsr_tables *t, const int32_t *symbols, uint32_t num_planes,
-                      size_t plane_size, uint8_t *out, size_t out_capacity, size_t *out_len)
+int fsr_encode_planar(const fsr_tables *t, const int32_t *symbols, uint32_t num_planes, size_t plane_size,
+                      uint8_t *out, size_t out_capacity, size_t *out_len)
 {
     if (t != NULL && plane_size > 0 && num_planes > t->num_cdfs)
         return FSR_ERR_INDEX;
@@ -420,8 +423,8 @@ static int dec_end(const decoder *d)
 }
 
 /* Shared loop, as encode_impl. */
-static int decode_impl(const fsr_tables *t, const int32_t *indexes, uint32_t num_planes,
-                       size_t plane_size, const uint8_t *data, size_t data_len, int32_t *symbols_out)
+static int decode_impl(const fsr_tables *t, const int32_t *indexes, uint32_t num_planes, size_t plane_size,
+                       const uint8_t *data, size_t data_len, int32_t *symbols_out)
 {
     decoder d;
     uint32_t p;
@@ -444,16 +447,16 @@ static int decode_impl(const fsr_tables *t, const int32_t *indexes, uint32_t num
     return dec_end(&d);
 }
 
-int fsr_decode(const fsr_tables *t, const int32_t *indexes, size_t n, const uint8_t *data,
-               size_t data_len, int32_t *symbols_out)
+int fsr_decode(const fsr_tables *t, const int32_t *indexes, size_t n, const uint8_t *data, size_t data_len,
+               int32_t *symbols_out)
 {
     if (n > 0 && indexes == NULL)
         return FSR_ERR_ARGUMENT;
     return decode_impl(t, indexes, 1, n, data, data_len, symbols_out);
 }
 
-int fsr_decode_planar(const fsr_tables *t, uint32_t num_planes, size_t plane_size,
-                      const uint8_t *data, size_t data_len, int32_t *symbols_out)
+int fsr_decode_planar(const fsr_tables *t, uint32_t num_planes, size_t plane_size, const uint8_t *data,
+                      size_t data_len, int32_t *symbols_out)
 {
     if (t != NULL && plane_size > 0 && num_planes > t->num_cdfs)
         return FSR_ERR_INDEX;

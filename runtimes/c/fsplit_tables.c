@@ -10,7 +10,10 @@ static uint32_t rd32(const uint8_t *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
 
 static void wr32(uint8_t *p, uint32_t v)
 {
@@ -60,8 +63,8 @@ int fsr_tables_file_info_read(const uint8_t *data, size_t len, fsr_tables_file_i
 }
 
 int fsr_tables_file_read(const uint8_t *data, size_t len, int32_t *cdf, size_t cdf_capacity,
-                         int32_t *cdf_length, int32_t *offset, size_t channels_capacity,
-                         fsr_tables *view, uint8_t content_hash[32])
+                         int32_t *cdf_length, int32_t *offset, size_t channels_capacity, fsr_tables *view,
+                         uint8_t content_hash[32])
 {
     fsr_tables_file_info info;
     uint8_t digest[32];
@@ -72,8 +75,7 @@ int fsr_tables_file_read(const uint8_t *data, size_t len, int32_t *cdf, size_t c
         return st;
     if (cdf == NULL || cdf_length == NULL || offset == NULL || view == NULL)
         return FSR_ERR_ARGUMENT;
-    if (channels_capacity < info.num_channels ||
-        cdf_capacity < (size_t)info.num_channels * info.max_length)
+    if (channels_capacity < info.num_channels || cdf_capacity < (size_t)info.num_channels * info.max_length)
         return FSR_ERR_BUFFER;
 
     p = data + FSR_TABLES_HEADER_SIZE;

@@ -35,8 +35,8 @@ int fsr_tables_file_info_read(const uint8_t *data, size_t len, fsr_tables_file_i
  * tables, then fills *view (stride max_length) and content_hash (may be NULL).
  */
 int fsr_tables_file_read(const uint8_t *data, size_t len, int32_t *cdf, size_t cdf_capacity,
-                         int32_t *cdf_length, int32_t *offset, size_t channels_capacity,
-                         fsr_tables *view, uint8_t content_hash[32]);
+                         int32_t *cdf_length, int32_t *offset, size_t channels_capacity, fsr_tables *view,
+                         uint8_t content_hash[32]);
 
 /* Size in bytes of the file for these tables (0 if they are invalid). */
 size_t fsr_tables_file_size(const fsr_tables *t);

@@ -32,10 +32,8 @@ static int g_ready = 0;
 
 static void setup(void)
 {
-    static const int32_t rows[4][5] = {{0, 16384, 49152, 65535, 65536},
-                                       {0, 65536},
-                                       {0, 1, 65535, 65536},
-                                       {0, 0, 20000, 65000, 65536}};
+    static const int32_t rows[4][5] = {
+        {0, 16384, 49152, 65535, 65536}, {0, 65536}, {0, 1, 65535, 65536}, {0, 0, 20000, 65000, 65536}};
     uint8_t file[4096];
     size_t len, r, k;
     for (r = 0; r < 4; r++)
@@ -52,7 +50,8 @@ static void setup(void)
     g_tables.num_cdfs = ROWS;
     g_tables.precision = 16;
     g_tables.lookup = NULL;
-    if (fsr_tables_check(&g_tables) != FSR_OK || fsr_lookup_build(&g_tables, g_lookup, sizeof g_lookup / 2) != FSR_OK ||
+    if (fsr_tables_check(&g_tables) != FSR_OK ||
+        fsr_lookup_build(&g_tables, g_lookup, sizeof g_lookup / 2) != FSR_OK ||
         fsr_tables_file_write(&g_tables, file, sizeof file, &len, g_hash) != FSR_OK)
         abort();
     for (k = 0; k < ROWS * FSR_LOOKUP_STRIDE; k++)
@@ -95,7 +94,8 @@ static void fuzz_stream(const uint8_t *data, size_t size)
         return;
     n = ((size_t)data[0] * 16 + (data[1] & 15)) % MAX_SYMBOLS;
     for (i = 0; i < n; i++) /* mostly valid indexes, now and then one out of range */
-        indexes[i] = (int32_t)((data[1] >> 4) == 15 && i == n / 2 ? ROWS : (i * (data[1] | 1u) + (i >> 3)) % ROWS);
+        indexes[i] =
+            (int32_t)((data[1] >> 4) == 15 && i == n / 2 ? ROWS : (i * (data[1] | 1u) + (i >> 3)) % ROWS);
     check_stream(&g_tables, g_lookup, indexes, n, data + 2, size - 2);
 }
 
@@ -132,7 +132,8 @@ static void fuzz_tables(const uint8_t *data, size_t size, int fix_hash)
     len = (int32_t *)malloc(info.num_channels * sizeof(int32_t));
     off = (int32_t *)malloc(info.num_channels * sizeof(int32_t));
     lookup = (uint16_t *)malloc((size_t)info.num_channels * FSR_LOOKUP_STRIDE * sizeof(uint16_t));
-    if (fsr_tables_file_read(file, file_len, cdf, entries, len, off, info.num_channels, &view, hash) == FSR_OK) {
+    if (fsr_tables_file_read(file, file_len, cdf, entries, len, off, info.num_channels, &view, hash) ==
+        FSR_OK) {
         if (fsr_tables_file_write(&view, rewritten, sizeof rewritten, &out_len, NULL) != FSR_OK ||
             out_len != file_len || memcmp(rewritten, file, file_len) != 0)
             abort();
@@ -184,11 +185,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     switch (data[0] % 5) {
-    case 0: fuzz_stream(data + 1, size - 1); break;
-    case 1: fuzz_tables(data + 1, size - 1, 0); break;
-    case 2: fuzz_tables(data + 1, size - 1, 1); break;
-    case 3: fuzz_container(data + 1, size - 1, 0); break;
-    default: fuzz_container(data + 1, size - 1, 1); break;
+        case 0: fuzz_stream(data + 1, size - 1); break;
+        case 1: fuzz_tables(data + 1, size - 1, 0); break;
+        case 2: fuzz_tables(data + 1, size - 1, 1); break;
+        case 3: fuzz_container(data + 1, size - 1, 0); break;
+        default: fuzz_container(data + 1, size - 1, 1); break;
     }
     return 0;
 }

@@ -36,10 +36,8 @@ static const uint32_t g_lanes[4] = {8, 16, 32, 8};
 
 static void setup(void)
 {
-    static const int32_t rows[4][5] = {{0, 16384, 49152, 65535, 65536},
-                                       {0, 65536},
-                                       {0, 1, 65535, 65536},
-                                       {0, 0, 20000, 65000, 65536}};
+    static const int32_t rows[4][5] = {
+        {0, 16384, 49152, 65535, 65536}, {0, 65536}, {0, 1, 65535, 65536}, {0, 0, 20000, 65000, 65536}};
     uint8_t file[4096];
     size_t len, r, k;
     for (r = 0; r < 4; r++)
@@ -131,12 +129,13 @@ static void fuzz_encode(uint32_t lanes, const uint8_t *data, size_t size)
             v = (int32_t)(((uint32_t)a * 2654435761u ^ b * 40503u) >> (b % 32));
         sym[i] = v + ((a & 8) ? -1 : 0);
     }
-    st_ref = fsr_ilv_encode_planar_with(FSR_IMPL_SCALAR, &g_tables, lanes, sym, planes, plane, ref, sizeof ref,
-                                        &ref_len);
+    st_ref = fsr_ilv_encode_planar_with(FSR_IMPL_SCALAR, &g_tables, lanes, sym, planes, plane, ref,
+                                        sizeof ref, &ref_len);
     for (i = 0; i < sizeof g_impls / sizeof *g_impls; i++) {
         if (!fsr_ilv_impl_available(g_impls[i]))
             continue;
-        st = fsr_ilv_encode_planar_with(g_impls[i], &g_tables, lanes, sym, planes, plane, out, sizeof out, &len);
+        st = fsr_ilv_encode_planar_with(g_impls[i], &g_tables, lanes, sym, planes, plane, out, sizeof out,
+                                        &len);
         if (st != st_ref || (st == FSR_OK && (len != ref_len || memcmp(out, ref, len) != 0)))
             abort();
     }
@@ -183,9 +182,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     lanes = g_lanes[(data[0] >> 2) & 3];
     switch (data[0] % 3) {
-    case 0: fuzz_payload(lanes, data + 1, size - 1); break;
-    case 1: fuzz_encode(lanes, data + 1, size - 1); break;
-    default: fuzz_container(lanes, data + 1, size - 1); break;
+        case 0: fuzz_payload(lanes, data + 1, size - 1); break;
+        case 1: fuzz_encode(lanes, data + 1, size - 1); break;
+        default: fuzz_container(lanes, data + 1, size - 1); break;
     }
     return 0;
 }

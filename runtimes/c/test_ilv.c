@@ -12,13 +12,13 @@
 
 static int failures = 0, checks = 0;
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                       \
-            failures++;                                                                            \
-        }                                                                                          \
+#define CHECK(cond)                                                                                          \
+    do {                                                                                                     \
+        checks++;                                                                                            \
+        if (!(cond)) {                                                                                       \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                  \
+            failures++;                                                                                      \
+        }                                                                                                    \
     } while (0)
 
 static uint32_t rng_state = 12345;
@@ -80,12 +80,10 @@ static void make_latent(const tables *t, int32_t *sym, uint32_t planes, size_t p
         for (i = 0; i < plane_size; i++) {
             uint32_t u = rnd();
             int32_t max_value = t->len[p] - 2, v;
-            if (u % 23 == 0)
-            {
+            if (u % 23 == 0) {
                 int32_t mag = (int32_t)(rnd() >> (2 + rnd() % 30)); /* escapes of every size */
                 v = (u & 64) ? -1 - mag : max_value + mag;
-            }
-            else {
+            } else {
                 /* inverse CDF of a random cum: the slot holding it (never a zero-width one) */
                 uint32_t cum = rnd() & ((UINT32_C(1) << t->view.precision) - 1);
                 for (v = 0; v < max_value && (uint32_t)t->cdf[p * WIDTH + v + 1] <= cum; v++)
@@ -120,21 +118,21 @@ static void test_round_trips(void)
                     uint32_t lanes = lane_counts[li];
                     size_t cap = fsr_ilv_encode_bound(n, lanes), ref_len = 0, len = 0;
                     CHECK(cap > 0 && cap <= sizeof ref);
-                    CHECK(fsr_ilv_encode_planar_with(FSR_IMPL_SCALAR, &t.view, lanes, sym, ROWS, ps,
-                                                     ref, cap, &ref_len) == FSR_OK);
+                    CHECK(fsr_ilv_encode_planar_with(FSR_IMPL_SCALAR, &t.view, lanes, sym, ROWS, ps, ref, cap,
+                                                     &ref_len) == FSR_OK);
                     CHECK(ref_len >= 4 * lanes);
                     for (ii = 0; ii < 3; ii++) {
                         int impl = impls[ii], with_lookup;
                         if (!fsr_ilv_impl_available(impl))
                             continue;
-                        CHECK(fsr_ilv_encode_planar_with(impl, &t.view, lanes, sym, ROWS, ps, out,
-                                                         cap, &len) == FSR_OK);
+                        CHECK(fsr_ilv_encode_planar_with(impl, &t.view, lanes, sym, ROWS, ps, out, cap,
+                                                         &len) == FSR_OK);
                         CHECK(len == ref_len && memcmp(out, ref, len) == 0);
                         for (with_lookup = 0; with_lookup < 2; with_lookup++) {
                             t.view.lookup = with_lookup ? t.lookup : NULL;
                             memset(back, 0x55, sizeof back);
-                            CHECK(fsr_ilv_decode_planar_with(impl, &t.view, lanes, ROWS, ps, ref,
-                                                             ref_len, back) == FSR_OK);
+                            CHECK(fsr_ilv_decode_planar_with(impl, &t.view, lanes, ROWS, ps, ref, ref_len,
+                                                             back) == FSR_OK);
                             CHECK(memcmp(back, sym, n * sizeof *sym) == 0);
                         }
                         t.view.lookup = NULL;
@@ -195,7 +193,8 @@ static void test_damage(void)
             for (k = 0; k < len; k++) {
                 int st_ref, st;
                 data[k] ^= 0x21;
-                st_ref = fsr_ilv_decode_planar_with(FSR_IMPL_SCALAR, &t.view, lanes, ROWS, 37, data, len, back);
+                st_ref =
+                    fsr_ilv_decode_planar_with(FSR_IMPL_SCALAR, &t.view, lanes, ROWS, 37, data, len, back);
                 st = fsr_ilv_decode_planar_with(impl, &t.view, lanes, ROWS, 37, data, len, back);
                 CHECK(st == st_ref); /* the same verdict on damaged input too */
                 data[k] ^= 0x21;
@@ -236,7 +235,6 @@ int main(void)
     test_empty_and_errors();
     test_damage();
     test_stale_lookup();
-    printf("interleaved (%s): %d checks, %d failures\n", fsr_ilv_impl_name(FSR_IMPL_AUTO), checks,
-           failures);
+    printf("interleaved (%s): %d checks, %d failures\n", fsr_ilv_impl_name(FSR_IMPL_AUTO), checks, failures);
     return failures == 0 ? 0 : 1;
 }

@@ -14,13 +14,13 @@
 
 static int failures = 0, checks = 0;
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                       \
-            failures++;                                                                            \
-        }                                                                                          \
+#define CHECK(cond)                                                                                          \
+    do {                                                                                                     \
+        checks++;                                                                                            \
+        if (!(cond)) {                                                                                       \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                  \
+            failures++;                                                                                      \
+        }                                                                                                    \
     } while (0)
 
 static void hex(const uint8_t *d, size_t n, char *out)
@@ -33,8 +33,7 @@ static void hex(const uint8_t *d, size_t n, char *out)
 static void test_digests(void)
 {
     static const char *abc_digest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-    static const char *two_block =
-        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
+    static const char *two_block = "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
     const char *msg2 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
     fsr_sha256 s;
     uint8_t d[32];
@@ -210,9 +209,11 @@ static void test_tables_file(void)
     CHECK(size == 16 + (8 + 20) + (8 + 12) + 32);
     CHECK(fsr_tables_file_write(&t, file, size - 1, &len, hash) == FSR_ERR_BUFFER);
     CHECK(fsr_tables_file_write(&t, file, size, &len, hash) == FSR_OK && len == size);
-    CHECK(fsr_tables_file_info_read(file, len, &info) == FSR_OK && info.num_channels == 2 && info.max_length == 5);
+    CHECK(fsr_tables_file_info_read(file, len, &info) == FSR_OK && info.num_channels == 2 &&
+          info.max_length == 5);
     CHECK(fsr_tables_file_read(file, len, rcdf, 10, rlen, roff, 2, &view, hash2) == FSR_OK);
-    CHECK(memcmp(hash, hash2, 32) == 0 && rlen[1] == 3 && roff[1] == -3 && rcdf[5 + 2] == 65536 && rcdf[5 + 3] == 0);
+    CHECK(memcmp(hash, hash2, 32) == 0 && rlen[1] == 3 && roff[1] == -3 && rcdf[5 + 2] == 65536 &&
+          rcdf[5 + 3] == 0);
     CHECK(fsr_tables_file_read(file, len, rcdf, 9, rlen, roff, 2, &view, NULL) == FSR_ERR_BUFFER);
     for (k = 0; k < len; k++) {
         int bit;
@@ -241,7 +242,8 @@ static void test_container(void)
     CHECK(fsr_latent_encode(&t, hash, sym, 3, 3, 4, out, sizeof out, &len) == FSR_ERR_MISMATCH);
     CHECK(fsr_latent_encode(&t, hash, sym, 2, 3, 4, out, sizeof out, &len) == FSR_OK);
     CHECK(fsr_container_parse(out, len, &h, &payload) == FSR_OK && h.height == 3 && h.width == 4);
-    CHECK(fsr_latent_decode(&t, hash, out, len, &h, back, 24) == FSR_OK && memcmp(back, sym, sizeof sym) == 0);
+    CHECK(fsr_latent_decode(&t, hash, out, len, &h, back, 24) == FSR_OK &&
+          memcmp(back, sym, sizeof sym) == 0);
     CHECK(fsr_latent_decode(&t, hash, out, len, &h, back, 23) == FSR_ERR_BUFFER);
     for (k = 0; k < len; k++)
         CHECK(fsr_latent_decode(&t, hash, out, k, &h, back, 24) != FSR_OK);

@@ -76,6 +76,12 @@ class CoderConformanceTest {
                     case "latent-reject":
                         i += 5;
                         break;
+                    case "stream": { // version 2 containers (rate point, interleaved payload): the app writes v1
+                        int n = Integer.parseInt(tokens.get(i + 6)) * Integer.parseInt(tokens.get(i + 7))
+                                * Integer.parseInt(tokens.get(i + 8));
+                        i += 9 + n + 1;
+                        break;
+                    }
                     case "end":
                         i = tokens.size();
                         break;

@@ -1,4 +1,5 @@
 """Helpers for the export tests: small checkpoints of the registry architectures with non-trivial latents."""
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +54,22 @@ def make_checkpoint(path: Path, arch: str, latent_std: float = 4.0, seed: int = 
 def noisy_image(seed: int, size=(64, 64)) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return rng.integers(0, 256, size=(*size, 3), dtype=np.uint8)
+
+
+@contextlib.contextmanager
+def one_torch_thread():
+    """Eager references as the export computes them (fsplit_mobile.export: torch_threads=1), so a comparison does
+    not depend on how many cores the test machine has."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def eager_unrounded(encoder: torch.nn.Module, medians: torch.Tensor, x: torch.Tensor) -> np.ndarray:
+    """y - median before rounding, (C, H, W) float32 for a batch of one: what runtime.symbol_check compares
+    against. `encoder` maps the (normalised) input to the latent y; `medians` is per channel, shape (C,)."""
+    with torch.no_grad(), one_torch_thread():
+        return (encoder(x) - medians.reshape(1, -1, 1, 1))[0].numpy()

@@ -13,6 +13,7 @@ from fsplit_mobile.models.default_model import load_default_model
 from fsplit_mobile.runtime import Artifact, open_encoder
 from fsplit_mobile.runtime.encoders import open_backend
 from fsplit_mobile.runtime.preprocess import load_rgb
+from fsplit_mobile.runtime.symbol_check import TIE_EPSILON
 
 pytestmark = pytest.mark.slow
 
@@ -63,8 +64,11 @@ def test_fp32_bit_exact_and_int8_targets(exported):
         assert report["samples"]["count"] >= 100
         assert m["top1_agreement_reference"] is not None
         if r.quantization == "none":
-            # fp32 runtimes may reassociate float sums: a symbol sitting exactly on a rounding boundary can move
-            assert m["symbol_flip_fraction"] <= 1e-5, (r.target, m)
+            # fp32 runtimes may reassociate float sums: only a symbol whose eager value sits within tie_epsilon of a
+            # rounding tie may move (runtime/symbol_check.py); the report counts those
+            assert m["symbols_unexplained"] == 0, (r.target, m["symbols_differing"], m["symbols_at_ties"])
+            assert m["symbols_at_ties"] == m["symbols_differing"] and m["tie_epsilon"] == TIE_EPSILON
+            print(f"{r.target} fp32: {m['symbols_differing']} of {m['symbols_total']} symbols differ, all at ties")
             assert m["top1_same_as_reference"] == 1.0
         else:
             assert m["symbol_flip_fraction"] <= 0.02, (r.target, m)

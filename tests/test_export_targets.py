@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from export_support import EVAL_DIR, RECIPES, make_checkpoint
+from export_support import EVAL_DIR, RECIPES, eager_unrounded, make_checkpoint, one_torch_thread
 from fsplit_mobile.codec import CodecTables, decode_latent, encode_latent
 from fsplit_mobile.export import api
 from fsplit_mobile.models.checkpoint import load_checkpoint
 from fsplit_mobile.runtime import Artifact, open_encoder
 from fsplit_mobile.runtime.artifact import sha256_path
 from fsplit_mobile.runtime.preprocess import load_rgb
+from fsplit_mobile.runtime.symbol_check import compare_many
 
 pytestmark = pytest.mark.slow
 
@@ -37,11 +38,13 @@ def exported(request, tmp_path_factory):
 
 
 def _eager_symbols(split, rgb):
+    """Eager symbols and the values they were rounded from (y - median)."""
     mean = torch.tensor(split.mean).reshape(1, 3, 1, 1)
     std = torch.tensor(split.std).reshape(1, 3, 1, 1)
-    x = torch.from_numpy(rgb.astype(np.float32).transpose(2, 0, 1)[None] / 255.0)
-    with torch.no_grad():
-        return split.device.symbols((x - mean) / std)[0].numpy()
+    x = (torch.from_numpy(rgb.astype(np.float32).transpose(2, 0, 1)[None] / 255.0) - mean) / std
+    with torch.no_grad(), one_torch_thread():
+        symbols = split.device.symbols(x)[0].numpy()
+    return symbols, eager_unrounded(split.device.encoder, split.device.entropy_bottleneck.medians(), x)
 
 
 def test_every_artifact_exported_and_verified(exported):
@@ -91,16 +94,19 @@ def test_runtime_symbols_match_eager_and_code(exported):
         art = Artifact.open(r.path)
         encoder = open_encoder(art)
         tables = art.tables()
-        flips = []
+        flips, compared = [], []
         for rgb in images:
             got = encoder.symbols(rgb)
-            want = _eager_symbols(split, rgb)
+            want, unrounded = _eager_symbols(split, rgb)
             assert got.shape == want.shape and got.dtype == np.int32
             flips.append(np.mean(got != want))
+            compared.append((got, want, unrounded))
             stream = encode_latent(tables, got)
             np.testing.assert_array_equal(decode_latent(tables, stream), got)
         if r.quantization == "none":
-            assert max(flips) <= 1e-3, (r.target, flips)
+            # every symbol as eager's, except where eager's value sat on a rounding tie (runtime/symbol_check.py)
+            c = compare_many(compared)
+            assert c.unexplained == 0, (r.target, c.describe())
         else:
             # random-weight test models with a wide latent are harsh on int8; the bundled model has tight limits
             assert max(flips) <= 0.25, (r.target, flips)

@@ -2,12 +2,13 @@
 encoder (fp32, static int8, dynamic-range int8), run in the real ai_edge_litert Interpreter, with manifests,
 delegation checks and unsupported-op errors."""
 import json
+import logging
 
 import numpy as np
 import pytest
 import torch
 
-from export_support import EVAL_DIR, RECIPES, make_checkpoint
+from export_support import EVAL_DIR, RECIPES, eager_unrounded, make_checkpoint, one_torch_thread
 from fsplit_mobile.codec import decode_latent, encode_latent
 from fsplit_mobile.export import api
 from fsplit_mobile.export.base import (
@@ -36,6 +37,7 @@ from fsplit_mobile.models.checkpoint import load_checkpoint
 from fsplit_mobile.runtime import Artifact, open_encoder
 from fsplit_mobile.runtime.artifact import sha256_path
 from fsplit_mobile.runtime.preprocess import load_rgb
+from fsplit_mobile.runtime.symbol_check import compare_many
 
 BAKED_GDN = "fsplit_mobile.models.gdn.BakedGDN"
 CPU_TAIL = {"CAST", "TRANSPOSE"}     # int32 cast and output transpose: the only ops XNNPACK leaves out
@@ -63,8 +65,13 @@ def _lower(tmp_path, module, size, quant="none", output="symbols", options=None,
     return exporter, stages.lower(exporter, Program(captured, quantized), tmp_path, req), req
 
 
+def _training_mode_warnings(caplog) -> list[str]:
+    """litert_torch's "Your model is converted in training mode" (it logs it when the module passed is train-mode)."""
+    return [r.getMessage() for r in caplog.records if "training mode" in r.getMessage()]
+
+
 def _eager(module, inputs):
-    with torch.no_grad():
+    with torch.no_grad(), one_torch_thread():
         return [module(torch.from_numpy(x)).numpy() for x in inputs]
 
 
@@ -117,17 +124,24 @@ def test_default_model_fp32_symbols_bit_exact(tmp_path):
     inputs = _canonical((224, 224))
     result = stages.verify(exporter, tmp_path, lowered, inputs, req)
     assert result.executed and result.runtime == "ai_edge_litert Interpreter"
-    for got, want in zip(result.outputs, _eager(module, inputs)):
+    compared = []
+    for got, want, x in zip(result.outputs, _eager(module, inputs), inputs):
         assert got.dtype == np.int32 and got.shape == want.shape
-        np.testing.assert_array_equal(got, want)    # rounding survives conversion: 0 mismatched symbols
+        normalised = (torch.from_numpy(x) - module.mean) * module.inv_std
+        compared.append((got[0], want[0], eager_unrounded(module.encoder, module.medians, normalised)))
+    # rounding survives conversion: every symbol as eager's, except where eager's value sat on a rounding tie
+    c = compare_many(compared)
+    assert c.unexplained == 0, c.describe()
     assert np.abs(want).max() > 0
 
 
 @pytest.mark.slow
-def test_float_latent_output(tmp_path):
+def test_float_latent_output(tmp_path, caplog):
     torch.manual_seed(0)
     module = _module(FrankenSplitEncoder((16, 24, 16)), torch.zeros(16), output="latent")
-    exporter, lowered, req = _lower(tmp_path, module, (64, 64), output="latent")
+    with caplog.at_level(logging.WARNING):
+        exporter, lowered, req = _lower(tmp_path, module, (64, 64), output="latent")
+    assert not _training_mode_warnings(caplog)
     assert (lowered.output.name, lowered.output.dtype) == ("latent", "float32")
     inputs = _canonical((64, 64), 2)
     result = stages.verify(exporter, tmp_path, lowered, inputs, req)
@@ -153,11 +167,13 @@ def test_unsupported_op_names_op_target_and_hint(tmp_path):
 
 
 @pytest.mark.slow
-def test_simplified_gdn_kept_float_keeps_one_xnnpack_partition(tmp_path):
+def test_simplified_gdn_kept_float_keeps_one_xnnpack_partition(tmp_path, caplog):
     torch.manual_seed(0)
     module = _module(EntropicStudentEncoder((24, 16, 8)), torch.zeros(8))
     calib = _canonical((64, 64), 4)
-    exporter, lowered, req = _lower(tmp_path / "a", module, (64, 64), "int8", calib=calib)
+    with caplog.at_level(logging.WARNING):
+        exporter, lowered, req = _lower(tmp_path / "a", module, (64, 64), "int8", calib=calib)
+    assert not _training_mode_warnings(caplog)   # the PT2E-converted graph is marked eval too
     assert lowered.details["xnnpack_partitions"] == 1 and set(lowered.details["ops_on_cpu"]) <= CPU_TAIL
     assert any("GDN layers kept in float" in n for n in lowered.notes)
     # what happens otherwise: the converter makes int8 ABS/DIV, which XNNPACK does not take
@@ -266,7 +282,9 @@ def default_exported(tmp_path_factory):
 @pytest.mark.slow
 def test_default_model_exported_fp32_exact_int8_sizes(default_exported):
     results = default_exported
-    assert results["none"].metrics["symbols_differing"] == 0
+    m = results["none"].metrics     # fp32: a symbol may differ only at a rounding tie (runtime/symbol_check.py)
+    assert m["symbols_unexplained"] == 0 and m["symbols_at_ties"] == m["symbols_differing"], m
+    print(f"tflite fp32: {m['symbols_differing']} of {m['symbols_total']} symbols differ, all at rounding ties")
     assert results["int8-dynamic"].size_bytes <= 0.30 * results["none"].size_bytes
     assert results["int8"].size_bytes < results["none"].size_bytes
     manifest = Artifact.open(results["int8"].path).manifest

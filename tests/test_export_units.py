@@ -288,6 +288,30 @@ def test_fidelity_metrics():
     assert t["top1_agreement_drop_pp"]["passed"]
 
 
+def test_fidelity_counts_differing_symbols_at_rounding_ties():
+    """fp32 runtimes may round a value sitting on a tie the other way; only those are explained, and counted."""
+    unrounded = [np.array([[[0.4996, 2.2], [-1.4999, 0.0]]], np.float32)]   # (C=1, 2, 2)
+    ref_sym = [np.rint(unrounded[0]).astype(np.int32)[None]]                  # [[0, 2], [-1, 0]]
+    ref = Reference(names=["a"], outputs=ref_sym, symbols=[ref_sym[0][0]], bytes_per_sample=[4], teacher_top1=None,
+                    server_top1=None, input_size=(4, 4), unrounded=unrounded)
+    art = ref_sym[0].copy()
+    art[0, 0, 0, 0], art[0, 0, 1, 0] = 1, -2      # both across their ties
+    m = compute_metrics(ref, [art], "symbols", np.zeros(1, np.float32), lambda s: b"x" * 4, None)
+    assert (m["symbols_differing"], m["symbols_at_ties"], m["symbols_unexplained"]) == (2, 2, 0)
+    assert "2 at rounding ties" in render_markdown({"model_id": "m", "target": "onnx", "quantization": "none",
+                                                    "reference": "eager", "executed": True, "metrics": m,
+                                                    "samples": {"count": 1, "images": ["a"], "views_per_image": 1,
+                                                                "input_size": [4, 4]},
+                                                    "runtime": "onnxruntime", "targets": None, "notes": [],
+                                                    "checks": {}})
+    art[0, 0, 0, 1] = 3                             # 2.2 -> 3: no tie near it
+    m = compute_metrics(ref, [art], "symbols", np.zeros(1, np.float32), lambda s: b"x" * 4, None)
+    assert (m["symbols_differing"], m["symbols_at_ties"], m["symbols_unexplained"]) == (3, 2, 1)
+    ref.unrounded = None                            # no eager values: not counted, and said so by None
+    assert compute_metrics(ref, [art], "symbols", np.zeros(1, np.float32), lambda s: b"x" * 4, None)[
+        "symbols_unexplained"] is None
+
+
 def test_report_for_unexecuted_artifact_says_so():
     md = render_markdown({"model_id": "m", "target": "coreml", "quantization": "int8", "reference": "eager",
                           "executed": False, "reason": "not executed on this platform", "runtime": None,

@@ -144,17 +144,21 @@ class ExportContext:
                               f"{recipe.checkpoint} holds {split.architecture!r}")
         return split
 
-    def device_canonical(self, x: torch.Tensor) -> torch.Tensor:
-        """Eager fp32 reference of the device graph on a canonical input (un-baked GDN, plain normalisation)."""
+    def device_canonical(self, x: torch.Tensor, unrounded: list | None = None) -> torch.Tensor:
+        """Eager fp32 reference of the device graph on a canonical input (un-baked GDN, plain normalisation).
+        `unrounded`, when given, receives each sample's y - median before rounding (for the rounding-tie count)."""
         if self.normalization_in_graph:
             mean = torch.tensor(self.mean).reshape(1, 3, 1, 1)
             std = torch.tensor(self.std).reshape(1, 3, 1, 1)
             x = (x - mean) / std
         with torch.no_grad():
             y = self.split.device(x)
+            eb = self.split.device.entropy_bottleneck
+            if unrounded is not None:
+                unrounded.extend((y - eb.medians().reshape(1, -1, 1, 1)).numpy())
             if self.output == "latent":
                 return y
-            return self.split.device.entropy_bottleneck.symbols(y)
+            return eb.symbols(y)
 
     def server_top1(self, symbols: list[np.ndarray]) -> list[int]:
         """Top-1 class of the server part for each (C, H, W) int32 symbol array."""

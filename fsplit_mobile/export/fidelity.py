@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..runtime.symbol_check import compare_many
 from .base import VerifyResult
 from .manifest import write_json_atomic
 
@@ -41,6 +42,9 @@ class Reference:
     input_size: tuple[int, int]
     images: list[str] = field(default_factory=list)
     views: int = 1
+    # eager y - median before rounding, (C, H, W) float32 per sample: where a differing symbol sat at a rounding
+    # tie (runtime.symbol_check); None skips that count
+    unrounded: list[np.ndarray] | None = None
 
 
 def to_symbols(output: np.ndarray, kind: str, medians: np.ndarray) -> np.ndarray:
@@ -74,6 +78,7 @@ def compute_metrics(ref: Reference, outputs: Sequence[np.ndarray], kind: str, me
         total += sym.size
         art_bytes.append(len(encode(sym)))
         art_symbols.append(sym)
+    ties = compare_many(zip(art_symbols, ref.symbols, ref.unrounded)) if ref.unrounded is not None else None
     art_top1 = server_top1(art_symbols) if server_top1 is not None else []
     bpp_ref, bpp_art = bpp(ref.bytes_per_sample, ref.input_size), bpp(art_bytes, ref.input_size)
     m = {
@@ -83,6 +88,12 @@ def compute_metrics(ref: Reference, outputs: Sequence[np.ndarray], kind: str, me
         "symbols_total": total,
         "symbols_differing": differ,
         "symbol_flip_fraction": differ / max(total, 1),
+        # of the differing symbols: how many sat within tie_epsilon of a rounding tie, and how many did not (a
+        # correct fp32 artifact has 0 unexplained ones; see runtime/symbol_check.py)
+        "symbols_at_ties": None if ties is None else ties.at_ties,
+        "symbols_unexplained": None if ties is None else ties.unexplained,
+        "tie_epsilon": None if ties is None else ties.epsilon,
+        "tie_distance_max": None if ties is None else ties.max_tie_distance,   # of the ones at ties
         "bpp_reference": bpp_ref,
         "bpp_artifact": bpp_art,
         "bpp_relative_change": (bpp_art - bpp_ref) / bpp_ref if bpp_ref else 0.0,
@@ -159,6 +170,12 @@ def _pp(v):
     return "n/a" if v is None else f"{v:+.2f} pp"
 
 
+def _ties(m: dict) -> str:
+    if m.get("symbols_at_ties") is None or not m["symbols_differing"]:
+        return ""
+    return f"; {m['symbols_at_ties']} at rounding ties (within {m['tie_epsilon']:g}), {m['symbols_unexplained']} not"
+
+
 def render_markdown(report: dict) -> str:
     lines = [f"# Fidelity report: {report['model_id']} / {report['target']} / {report['quantization']}", "",
              f"Reference: {report['reference']}.  ",
@@ -178,7 +195,7 @@ def render_markdown(report: dict) -> str:
                   f"| latent error max / mean ({m['latent_error_basis']}) | {_fmt(m['latent_error_max'])} / "
                   f"{_fmt(m['latent_error_mean'])} |",
                   f"| symbols differing | {m['symbols_differing']} of {m['symbols_total']} "
-                  f"({_fmt(m['symbol_flip_fraction'], pct=True)}) |",
+                  f"({_fmt(m['symbol_flip_fraction'], pct=True)}{_ties(m)}) |",
                   f"| bpp eager / artifact | {_fmt(m['bpp_reference'])} / {_fmt(m['bpp_artifact'])} "
                   f"({100 * m['bpp_relative_change']:+.2f} %) |",
                   f"| teacher top-1 agreement eager / artifact | {_fmt(m['top1_agreement_reference'], pct=True)} / "

@@ -146,17 +146,17 @@ def _reference(ctx: ExportContext, files: list[Path], tables, classifier: bool,
 
     images = load_views(files, ctx.input_size, ctx.recipe.eval_views, ctx.recipe.resize, "evaluation")
     inputs = canonical_inputs(images, ctx.canonical_spec)
-    outputs = []
+    outputs, unrounded = [], []
     for start in range(0, len(inputs), EVAL_BATCH):
         batch = torch.from_numpy(np.concatenate(inputs[start:start + EVAL_BATCH]))
-        outputs.extend(o[None] for o in ctx.device_canonical(batch).numpy())
+        outputs.extend(o[None] for o in ctx.device_canonical(batch, unrounded).numpy())
     symbols = [to_symbols(o, ctx.output, ctx.medians) for o in outputs]
     sizes = [len(encode_latent(tables, s)) for s in symbols]
     server_top1 = ctx.server_top1(symbols) if classifier else None
     teacher_top1 = _teacher_top1(ctx, images, notes) if classifier else None
     reference = Reference(names=[n for n, _ in images], outputs=outputs, symbols=symbols, bytes_per_sample=sizes,
                           teacher_top1=teacher_top1, server_top1=server_top1, input_size=ctx.input_size,
-                          images=[f.name for f in files], views=ctx.recipe.eval_views)
+                          images=[f.name for f in files], views=ctx.recipe.eval_views, unrounded=unrounded)
     return reference, inputs
 
 

@@ -11,6 +11,7 @@ rounding tie and the artifact chose the other neighbour, and it reports how many
 
 Numpy only: runs wherever `fsplit_mobile.runtime` runs.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -25,9 +26,9 @@ TIE_EPSILON = 1e-3
 
 @dataclass(frozen=True)
 class SymbolComparison:
-    total: int         # symbols compared
-    differing: int     # artifact symbol != eager symbol
-    at_ties: int       # of those: eager value within epsilon of a tie, artifact took the other neighbour
+    total: int  # symbols compared
+    differing: int  # artifact symbol != eager symbol
+    at_ties: int  # of those: eager value within epsilon of a tie, artifact took the other neighbour
     epsilon: float
     max_tie_distance: float | None  # the largest |frac(eager) - 0.5| among the ones at ties (None: none)
 
@@ -40,8 +41,10 @@ class SymbolComparison:
         return dict(asdict(self), unexplained=self.unexplained)
 
     def describe(self) -> str:
-        return (f"{self.differing} of {self.total} symbols differ from eager; {self.at_ties} at rounding ties "
-                f"(eager value within {self.epsilon:g} of a half-integer), {self.unexplained} unexplained")
+        return (
+            f"{self.differing} of {self.total} symbols differ from eager; {self.at_ties} at rounding ties "
+            f"(eager value within {self.epsilon:g} of a half-integer), {self.unexplained} unexplained"
+        )
 
 
 def tie_distance(unrounded: np.ndarray) -> np.ndarray:
@@ -65,9 +68,13 @@ def compare_symbols(got, want, unrounded, epsilon: float = TIE_EPSILON) -> Symbo
     lower = np.floor(x[differ]).astype(np.int64)  # the tie lies between lower and lower + 1
     neighbours = ((g == lower) & (w == lower + 1)) | ((g == lower + 1) & (w == lower))
     at_tie = neighbours & (d <= epsilon)
-    return SymbolComparison(total=int(got.size), differing=int(differ.sum()), at_ties=int(at_tie.sum()),
-                            epsilon=float(epsilon),
-                            max_tie_distance=float(d[at_tie].max()) if at_tie.any() else None)
+    return SymbolComparison(
+        total=int(got.size),
+        differing=int(differ.sum()),
+        at_ties=int(at_tie.sum()),
+        epsilon=float(epsilon),
+        max_tie_distance=float(d[at_tie].max()) if at_tie.any() else None,
+    )
 
 
 def compare_many(pairs, epsilon: float = TIE_EPSILON) -> SymbolComparison:
@@ -79,5 +86,6 @@ def compare_many(pairs, epsilon: float = TIE_EPSILON) -> SymbolComparison:
         total, differing, at_ties = total + c.total, differing + c.differing, at_ties + c.at_ties
         if c.max_tie_distance is not None:
             worst = c.max_tie_distance if worst is None else max(worst, c.max_tie_distance)
-    return SymbolComparison(total=total, differing=differing, at_ties=at_ties, epsilon=float(epsilon),
-                            max_tie_distance=worst)
+    return SymbolComparison(
+        total=total, differing=differing, at_ties=at_ties, epsilon=float(epsilon), max_tie_distance=worst
+    )

@@ -61,6 +61,19 @@ def _signature_inputs(x: torch.Tensor) -> tuple[tuple, dict]:
     return (), {INPUT_NAME: _nhwc(x)}
 
 
+def _as_eval(module: nn.Module) -> nn.Module:
+    """Mark a captured graph as the eval-mode graph it is. ExportedProgram.module() and PT2E's convert output come
+    back with training=True and refuse .eval() ("Calling eval() is not supported yet"), so litert_torch warned
+    "Your model is converted in training mode" on every export. The graph was captured from an eval-mode module:
+    torchao's move_exported_model_to_eval (the supported switch; it rewrites train-mode dropout/batch-norm, none
+    here) plus the flag litert_torch reads."""
+    from torchao.quantization.pt2e import move_exported_model_to_eval
+
+    module = move_exported_model_to_eval(module)
+    module.training = False
+    return module
+
+
 @contextlib.contextmanager
 def _quiet_litert():
     """litert_torch prints a progress tree to stdout by default; the CLI shows its own progress."""
@@ -194,7 +207,7 @@ class LiteRTBackend(Backend):
         from litert_torch.quantize.quant_config import QuantConfig
 
         quantized = program.quantized
-        module = quantized.module if quantized is not None else program.captured.program.module()
+        module = _as_eval(quantized.module if quantized is not None else program.captured.program.module())
         quant_config = QuantConfig(pt2e_quantizer=quantized.quantizer) if quantized is not None else None
         path = stage_dir / ENCODER_FILE
         _, kwargs = program.captured.example_inputs()

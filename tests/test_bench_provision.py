@@ -69,6 +69,8 @@ def test_device_cache_pushes_once_reuses_and_replaces(tmp_path):
 def test_missing_pieces_are_named_with_the_way_to_supply_them():
     with pytest.raises(NativeRunnerError, match="--native-runner PATH --native-lib-dir DIR"):
         native_runner(DeviceProfile("android", "aarch64", None))
+    with pytest.raises(NativeRunnerError, match="device has glibc-2.31"):
+        native_runner(DeviceProfile("linux", "aarch64", "/home/nvidia", "3.8", "cpython", "glibc-2.31"))
     with pytest.raises(NativeRunnerError, match="needs python3 on a Linux device"):
         runners.python_agent(DeviceProfile("linux", "aarch64", "/root"), "tflite")
     with pytest.raises(NativeRunnerError, match="coreml needs an Apple device"):

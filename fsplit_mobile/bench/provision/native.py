@@ -13,6 +13,17 @@ from ..errors import NativeRunnerError
 
 NATIVE_DIR = Path(__file__).resolve().parents[3] / "runtimes" / "native"
 CROSS_TARGETS = {"aarch64": "aarch64"}  # device machine -> build.sh target
+CROSS_MIN_GLIBC = (2, 34)  # the newest symbol version the aarch64 cross build links (GLIBC_2.34)
+
+
+def _glibc(libc: str | None) -> tuple[int, ...] | None:
+    """(2, 36) from python's 'glibc-2.36'; None when unknown or not glibc."""
+    if not libc or not libc.startswith("glibc-"):
+        return None
+    try:
+        return tuple(int(x) for x in libc[6:].split(".")[:2])
+    except ValueError:
+        return None
 
 
 def _build(target: str, build_dir: Path) -> None:
@@ -50,6 +61,11 @@ def native_runner(profile) -> tuple[Path, tuple[Path, ...]]:
     if target is None:
         raise NativeRunnerError(f"no cross build of the native runner for {profile.platform} (known: linux-"
                                 f"{', linux-'.join(CROSS_TARGETS)}): pass --native-runner PATH --native-lib-dir DIR")
+    if _glibc(profile.libc) and _glibc(profile.libc) < CROSS_MIN_GLIBC:
+        raise NativeRunnerError(f"the {target} native runner is built against glibc "
+                                f"{'.'.join(map(str, CROSS_MIN_GLIBC))} (Debian bookworm's cross toolchain); the "
+                                f"device has {profile.libc}: build runtimes/native for it and pass --native-runner "
+                                "PATH --native-lib-dir DIR")
     build_dir = NATIVE_DIR / f"build-{target}"
     binary = build_dir / NATIVE_NAME
     if not binary.is_file():

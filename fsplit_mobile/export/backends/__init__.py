@@ -32,7 +32,7 @@ def backend_names() -> tuple[str, ...]:
 
 def backend_class(name: str) -> type[Backend]:
     if name not in BACKENDS:
-        raise UnknownTargetError(name, BACKENDS)
+        raise UnknownTargetError(name, tuple(BACKENDS))
     module_name, class_name = BACKENDS[name].split(":")
     return getattr(importlib.import_module(f"{__name__}.{module_name}"), class_name)
 
@@ -54,5 +54,5 @@ def resolve_targets(target: str | Sequence[str]) -> list[str]:
             if name not in out:
                 out.append(name)
         else:
-            raise UnknownTargetError(name, BACKENDS)
+            raise UnknownTargetError(name, tuple(BACKENDS))
     return out

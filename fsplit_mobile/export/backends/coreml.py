@@ -33,6 +33,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -69,9 +70,10 @@ class ClampedSymbols(nn.Module):
         super().__init__()
         if not hasattr(module, "medians") or getattr(module, "output", None) != "symbols":
             raise ExportError("Core ML symbol output needs an ExportableEncoder with output='symbols'")
-        self.latent = copy.copy(module)     # shares weights; only the output kind differs
-        self.latent.output = "latent"
-        self.register_buffer("medians", module.medians.clone())
+        latent: Any = copy.copy(module)     # shares weights; only the output kind differs
+        latent.output = "latent"
+        self.latent = latent
+        self.register_buffer("medians", torch.as_tensor(module.medians).clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.latent(x) - self.medians
@@ -136,7 +138,8 @@ def inspect_package(path: Path) -> dict:
                     weights[_tensor_dtype(value.type)] += 1
     by_name = {op.outputs[0].name: op for op in block.operations if op.outputs}
     conv_dtypes = Counter(_tensor_dtype(op.outputs[0].type) for op in block.operations if op.type == "conv")
-    tail, name = [], block.outputs[0] if block.outputs else None
+    tail: list[tuple[str, str]] = []
+    name = block.outputs[0] if block.outputs else None
     while name in by_name and len(tail) < 4:
         op = by_name[name]
         tail.append((op.type, _tensor_dtype(op.outputs[0].type)))

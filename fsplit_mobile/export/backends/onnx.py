@@ -78,6 +78,8 @@ def to_onnx(model, args: tuple, input_name: str, output_name: str, target: str =
         if op:
             raise UnsupportedOpError(op, target, TRANSLATION_HINT) from e
         raise ExportError(f"torch.onnx.export failed: {str(e).strip().splitlines()[0]}") from e
+    if program is None:  # only TorchScript exports to a file return nothing
+        raise ExportError("torch.onnx.export returned no program")
     return program.model_proto
 
 
@@ -130,7 +132,7 @@ def nodes_in_modules(model, module_names: Sequence[str]) -> list[str]:
 
 def tail_nodes(model) -> list[str]:
     """Nodes after the encoder at top level (y - medians, round, cast): quantizing them would quantize y."""
-    seen_encoder, tail = False, []
+    seen_encoder, tail = False, list[str]()
     for node in model.graph.node:
         if "encoder" in _name_scopes(node):
             seen_encoder, tail = True, []
@@ -232,7 +234,7 @@ class OnnxBackend(Backend):
             quant_pre_process(self._convert(captured, req), str(pre), skip_symbolic_shape=True)
             prepared = onnx.load(str(pre))
             exclude = nodes_in_modules(prepared, keep_float) + tail_nodes(prepared) if keep_float else []
-            extra = {"ActivationSymmetric": False, "WeightSymmetric": True}
+            extra: dict[str, bool | float] = {"ActivationSymmetric": False, "WeightSymmetric": True}
             if method == "percentile":
                 extra["CalibPercentile"] = float(opts["percentile"])
             quantize_static(prepared, str(out), _CalibrationReader(INPUT_NAME, batches), quant_format=QuantFormat.QDQ,

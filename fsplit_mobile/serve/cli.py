@@ -34,8 +34,21 @@ from .limits import LimitsError, ServeLimits
               help="ONNX Runtime threads per request (0: its default).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option("--engine", default="uvicorn", show_default=True, type=click.Choice(["uvicorn", "ray"]),
+              help="uvicorn: this host (--workers). ray: a Ray Serve application on a Ray cluster (docs/serve.md).")
+@click.option("--replicas", default=1, show_default=True, type=click.IntRange(1), help="[ray] Fixed replica count.")
+@click.option("--min-replicas", type=click.IntRange(0), help="[ray] Autoscaling lower bound (with --max-replicas).")
+@click.option("--max-replicas", type=click.IntRange(1), help="[ray] Autoscaling upper bound.")
+@click.option("--cpus-per-replica", default=1.0, show_default=True, type=float, help="[ray] num_cpus per replica.")
+@click.option("--ray-address", default=None, help="[ray] Cluster address (auto, ray://HOST:10001); default: a new "
+              "local cluster.")
+@click.option("--ray-max-queued", default=64, show_default=True, type=click.IntRange(1),
+              help="[ray] Requests Ray's proxy queues for all replicas; beyond it: 503 with Retry-After.")
+@click.option("--ship", default="working-dir", show_default=True, type=click.Choice(["working-dir", "path"]),
+              help="[ray] working-dir: Ray ships the artifact folder to every node; path: same path on each node.")
 def main(artifact_dir, host, port, workers, max_payload, max_concurrency, max_queue, timeout_s, max_receiving,
-         max_connections, header_timeout_s, keep_alive_s, intra_op_threads, log_level):
+         max_connections, header_timeout_s, keep_alive_s, intra_op_threads, log_level, engine, replicas,
+         min_replicas, max_replicas, cpus_per_replica, ray_address, ray_max_queued, ship):
     """Decode stream containers with the C coder and run the artifact's server part.
 
     POST /v1/infer (application/octet-stream) -> top-5 JSON; GET /healthz; OpenAPI at /openapi.json.
@@ -49,6 +62,15 @@ def main(artifact_dir, host, port, workers, max_payload, max_concurrency, max_qu
                              header_timeout_s=header_timeout_s, keep_alive_s=keep_alive_s)
     except LimitsError as exc:
         raise click.BadParameter(str(exc)) from exc
+    if engine == "ray":
+        from .ray.cli import run_ray
+
+        if workers != 1:
+            raise click.BadParameter("--workers is for --engine uvicorn; a Ray application scales with --replicas")
+
+        sys.exit(run_ray(artifact_dir, limits, intra_op_threads, host=host, port=port, replicas=replicas,
+                         min_replicas=min_replicas, max_replicas=max_replicas, cpus_per_replica=cpus_per_replica,
+                         address=ray_address, max_queued=ray_max_queued, ship=ship))
     try:
         app = create_app(artifact_dir, limits=limits, intra_op_threads=intra_op_threads)
     except (ArtifactLoadError, OSError, ValueError) as exc:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ORACLE := .cache/oracle
 
-.PHONY: setup sysdeps demo test test-fast clean
+.PHONY: setup sysdeps demo test test-fast wheel-check clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: sysdeps setup $(ORACLE)/.installed
 
 test-fast: setup $(ORACLE)/.installed
 	FSPLIT_ORACLE_DIR=$(CURDIR)/$(ORACLE) $(BIN)/python -m pytest -q -m "not slow"
+
+# The wheel is the product: sdist -> wheel -> an EMPTY venv -> fsplit-export (coreml, all) and fsplit-demo from an
+# empty folder outside the checkout (scripts/wheel_check.sh; timings: benchmarks/results/wheel_check.md).
+wheel-check: setup
+	PY=$(PY) bash scripts/wheel_check.sh
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info

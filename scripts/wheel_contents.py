@@ -6,6 +6,7 @@ anything from tests/, which are development tools, not the product.
 
     python scripts/wheel_contents.py dist/fsplit_mobile-*.whl
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -25,7 +26,13 @@ REQUIRED = (
     "fsplit_mobile/e2e/study.py",
 )
 FORBIDDEN = (
-    "tests/*", "*/tests/*", "*/testing/*", "*/doubles/*", "*adb_standin*", "*sshd.py", "*conftest.py",
+    "tests/*",
+    "*/tests/*",
+    "*/testing/*",
+    "*/doubles/*",
+    "*adb_standin*",
+    "*sshd.py",
+    "*conftest.py",
     "*/__pycache__/*",
 )
 

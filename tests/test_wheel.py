@@ -1,5 +1,6 @@
 """The built distributions: an sdist that builds a wheel, and a wheel that carries the package data the commands
 read and no test doubles. (Installing that wheel into an empty venv and running the commands: make wheel-check.)"""
+
 import subprocess
 import sys
 import tarfile
@@ -20,8 +21,13 @@ def dists(tmp_path_factory):
     subprocess.run([sys.executable, "-c", hook, str(out)], cwd=REPO, check=True, capture_output=True, timeout=300)
     (sdist,) = out.glob("fsplit_mobile-*.tar.gz")
     # the wheel is built from the sdist (outside the checkout), as a build frontend does
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out),
-                    str(sdist)], cwd=out, check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(sdist)],
+        cwd=out,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     (wheel,) = out.glob("fsplit_mobile-*.whl")
     return sdist, wheel
 
@@ -41,11 +47,18 @@ def test_wheel_from_sdist_is_the_product(dists):
 
 
 def test_contents_check_names_what_is_wrong():
-    good = ["fsplit_mobile/recipes/frankensplit_lite0.toml", "fsplit_mobile/recipes/entropic_student.toml",
-            "fsplit_mobile/recipes/bmshj2018_factorized.toml", "fsplit_mobile/data/default/frankensplit_lite0.pt",
-            "fsplit_mobile/data/imagenet_labels.txt", "fsplit_mobile/data/images/calib/a.jpg",
-            "fsplit_mobile/data/images/eval/b.jpg", "fsplit_mobile/codec/_rans.cpython-311-x86_64-linux-gnu.so",
-            "fsplit_mobile/bench/device/agent.py", "fsplit_mobile/e2e/study.py"]
+    good = [
+        "fsplit_mobile/recipes/frankensplit_lite0.toml",
+        "fsplit_mobile/recipes/entropic_student.toml",
+        "fsplit_mobile/recipes/bmshj2018_factorized.toml",
+        "fsplit_mobile/data/default/frankensplit_lite0.pt",
+        "fsplit_mobile/data/imagenet_labels.txt",
+        "fsplit_mobile/data/images/calib/a.jpg",
+        "fsplit_mobile/data/images/eval/b.jpg",
+        "fsplit_mobile/codec/_rans.cpython-311-x86_64-linux-gnu.so",
+        "fsplit_mobile/bench/device/agent.py",
+        "fsplit_mobile/e2e/study.py",
+    ]
     assert check_names(good) == []
     problems = check_names(good[1:] + ["tests/doubles/adb_standin.py", "fsplit_mobile/bench/testing/sshd.py"])
     assert "missing fsplit_mobile/recipes/frankensplit_lite0.toml" in problems

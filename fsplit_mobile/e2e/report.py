@@ -45,7 +45,7 @@ def _fmt(x, nd=1):
 
 def markdown(results: dict) -> str:
     bws = results["bandwidths_mbit"]
-    lines = [f"# End-to-end latency: split computing vs offloading the image", ""]
+    lines = ["# End-to-end latency: split computing vs offloading the image", ""]
     t = results["transfer"]
     lines += [f"Transfer: **{t['mode']}** ({t['detail']}); RTT {results['rtt_ms']} ms; "
               f"{results['crops']} held-out crops for quality/agreement, {t['payloads']} payloads x {t['reps']} "
@@ -66,7 +66,7 @@ def markdown(results: dict) -> str:
     qualities = sorted({int(q) for c in results["quality_sweep"].values() for q in c})
     for q in qualities:
         cells = []
-        for codec, sweep in results["quality_sweep"].items():
+        for sweep in results["quality_sweep"].values():
             s = sweep.get(str(q))
             cells.append(f"{s['agreement']:.3f} / {s['bytes_mean']:.0f} B" if s else "")
         lines.append(f"| {q} | " + " | ".join(cells) + " |")

@@ -55,21 +55,35 @@ public final class InterleavedCodec {
         double[][] reciprocals = t.reciprocals();
         java.util.Arrays.fill(x, L);
         int groups = (n + lanes - 1) / lanes;
+        int shift1 = 32 - precision;
+        int shift2 = 40 - precision;
+        int groupRow = groups > 0 ? (groups - 1) * lanes / planeSize : 0; // row of the group's first symbol
+        int groupRowStart = groupRow * planeSize;
         for (int g = groups - 1; g >= 0; g--) {
             int i0 = g * lanes;
             int m = Math.min(lanes, n - i0);
             boolean escapes = false;
-            int row = i0 / planeSize;
-            int rowEnd = (row + 1) * planeSize;
+            while (i0 < groupRowStart) { // no division per group: walk back a plane at a time
+                groupRow--;
+                groupRowStart -= planeSize;
+            }
+            int row = groupRow;
+            int rowEnd = groupRowStart + planeSize;
+            int[] cdf = t.row(row); // per-row values, refreshed when the group crosses into the next plane
+            double[] rrow = reciprocals[row];
+            long offset = t.offset(row);
+            int maxValue = cdf.length - 2;
             for (int k = 0; k < m; k++) {
                 int i = i0 + k;
                 if (i == rowEnd) {
                     row++;
                     rowEnd += planeSize;
+                    cdf = t.row(row);
+                    rrow = reciprocals[row];
+                    offset = t.offset(row);
+                    maxValue = cdf.length - 2;
                 }
-                int[] cdf = t.row(row);
-                int maxValue = cdf.length - 2;
-                long value = (long) symbols[i] - t.offset(row);
+                long value = symbols[i] - offset;
                 if (value >= 0 && value < maxValue) {
                     raw[k] = -1;
                 } else {
@@ -82,13 +96,15 @@ public final class InterleavedCodec {
                     escapes = true;
                 }
                 int v = (int) value;
-                start[k] = cdf[v];
-                freq[k] = cdf[v + 1] - cdf[v];
-                rcp[k] = reciprocals[row][v];
-                if (freq[k] == 0) {
+                int st = cdf[v];
+                int f = cdf[v + 1] - st;
+                if (f == 0) {
                     throw uncodable(symbols[i], row, i, raw[k] >= 0 ? "the escape slot has zero frequency"
                             : "its slot has zero frequency");
                 }
+                start[k] = st;
+                freq[k] = f;
+                rcp[k] = rrow[v];
             }
             for (int k = m - 1; escapes && k >= 0; k--) { // escape payloads: the decoder reads them last
                 if (raw[k] >= 0) {
@@ -108,22 +124,23 @@ public final class InterleavedCodec {
                     }
                 }
             }
-            for (int k = 0; k < m; k++) { // bytes out: 1 if x >> (32-prec) >= freq, 2 if x >> (40-prec) too
+            for (int k = m - 1; k >= 0; k--) { // bits shifted out (8 per byte), and round 2: the first byte
                 long s = x[k];
-                count[k] = ((s >>> (32 - precision)) >= freq[k] ? 1 : 0) + ((s >>> (40 - precision)) >= freq[k] ? 1 : 0);
-            }
-            for (int k = m - 1; k >= 0; k--) { // refill round 2: the first byte a lane shifted out
-                if (count[k] == 2) {
-                    buf[--ptr] = (byte) x[k];
+                int f = freq[k];
+                int c = ((s >>> shift1) >= f ? 8 : 0) + ((s >>> shift2) >= f ? 8 : 0);
+                count[k] = c;
+                if (c == 16) {
+                    buf[--ptr] = (byte) s;
                 }
             }
             for (int k = m - 1; k >= 0; k--) { // refill round 1: the last byte a lane shifted out
-                if (count[k] > 0) {
-                    buf[--ptr] = (byte) (x[k] >>> (8 * (count[k] - 1)));
+                int c = count[k];
+                if (c != 0) {
+                    buf[--ptr] = (byte) (x[k] >>> (c - 8));
                 }
             }
             for (int k = 0; k < m; k++) {
-                long s = x[k] >>> (8 * count[k]);
+                long s = x[k] >>> count[k];
                 long f = freq[k];
                 long q = (long) (s * rcp[k]); // s / f within one, then exact
                 long r = s - q * f;
@@ -184,11 +201,16 @@ public final class InterleavedCodec {
         }
         int pos = offset + 4 * lanes;
         int end = offset + length;
+        int groupRow = 0; // row of the group's first symbol, walked forward without a division per group
+        int groupRowEnd = planeSize;
         for (int i0 = 0; i0 < n; i0 += lanes) {
             int m = Math.min(lanes, n - i0);
-            boolean escapes = false;
-            int row = i0 / planeSize;
-            int rowEnd = (row + 1) * planeSize;
+            while (i0 >= groupRowEnd) {
+                groupRow++;
+                groupRowEnd += planeSize;
+            }
+            int row = groupRow;
+            int rowEnd = groupRowEnd;
             for (int k = 0; k < m; k++) {
                 if (i0 + k == rowEnd) {
                     row++;
@@ -217,8 +239,8 @@ public final class InterleavedCodec {
                     }
                 }
             }
-            row = i0 / planeSize;
-            rowEnd = (row + 1) * planeSize;
+            row = groupRow;
+            rowEnd = groupRowEnd;
             for (int k = 0; k < m; k++) {
                 if (i0 + k == rowEnd) {
                     row++;

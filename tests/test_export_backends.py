@@ -4,8 +4,8 @@ import json
 import textwrap
 
 import pytest
-
 from export_support import make_checkpoint
+
 from fsplit_mobile.export import api, stages
 from fsplit_mobile.export.backends import backend_class, backend_names, get_backend
 from fsplit_mobile.export.backends.base import Backend
@@ -85,6 +85,15 @@ def test_shared_preparation_is_its_own_step(tmp_path, small_ckpt):
         < kinds.index("artifact_start")
     assert dict(events[kinds.index("prepare_end")][1])["seconds"] == summary.timings_s["prepare"]
     assert json.loads(json.dumps(summary.to_dict(), default=str))["timings_s"] == summary.timings_s
+
+
+def test_no_preparation_when_nothing_can_be_exported(tmp_path, small_ckpt):
+    events = []
+    summary = api.export(["onnx", "executorch"], "int8-dynamic", checkpoint=small_ckpt, input_size=(32, 32),
+                         out=tmp_path, progress=lambda kind, **info: events.append(kind))
+    assert [r.ok for r in summary.results] == [False, False]
+    assert all("does not support quantization 'int8-dynamic'" in r.error for r in summary.results)
+    assert "prepare" not in summary.timings_s and "prepare_start" not in events
 
 
 def test_failed_preparation_fails_every_artifact(tmp_path, small_ckpt):

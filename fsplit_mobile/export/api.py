@@ -20,7 +20,7 @@ import torch
 
 from .. import __version__
 from . import stages
-from .backends import get_backend, resolve_targets
+from .backends import backend_class, get_backend, resolve_targets
 from .backends.base import Program
 from .base import (
     CheckpointError,
@@ -182,13 +182,15 @@ def _step(timings: dict, name: str, progress: Progress, label: str | None):
     progress("step_end", step=name, seconds=timings[name], **where)
 
 
-def _export_one(ctx: ExportContext, shared: Shared, target: str, quant: str, out_dir: Path, progress: Progress,
-                result: ArtifactResult, options: dict, label: str) -> None:
+def _export_one(ctx: ExportContext, shared: Shared | None, target: str, quant: str, out_dir: Path,
+                progress: Progress, result: ArtifactResult, options: dict, label: str) -> None:
     backend = get_backend(target)
     req = stages.check_request(backend, ExportRequest(
         model_id=ctx.model_id, target=target, quantization=quant, input_size=ctx.input_size, mean=ctx.mean,
         std=ctx.std, normalization_in_graph=ctx.normalization_in_graph, output=ctx.output,
         latent_shape=ctx.latent_shape, options=options))
+    if shared is None:  # _prepare skips only runs in which no request passes the check above
+        raise ExportError(f"{label}: the run's shared preparation was not built")
     staged = StagedArtifact(out_dir / label)
     stage = staged.begin()
     notes: list[str] = []
@@ -345,9 +347,13 @@ def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, 
 
 def _prepare(ctx: ExportContext, targets: list[str], quants: list[str], summary: ExportSummary,
              progress: Progress) -> tuple[Shared | None, Exception | None]:
-    """The shared preparation, timed as the run's "prepare" step; (None, error) when it failed."""
+    """The shared preparation, timed as the run's "prepare" step; (None, error) when it failed, (None, None)
+    when no artifact of the run can be made (every (target, quantization) is unsupported: fail at once)."""
+    pairs = [(t, q) for t in targets for q in quants if q in backend_class(t).quantizations]
+    if not pairs:
+        return None, None
     calibrate = any(q != "none" and get_backend(t).needs_calibration(ExportRequest(ctx.model_id, t, q))
-                    for t in targets for q in quants)
+                    for t, q in pairs)
     progress("prepare_start", calibration=calibrate)
     t0 = time.perf_counter()
     try:

@@ -7,7 +7,7 @@ from ..limits import LimitsError, ServeLimits
 
 def run_ray(artifact_dir, limits: ServeLimits, intra_op_threads: int, *, host: str, port: int, replicas: int,
             min_replicas: int | None, max_replicas: int | None, cpus_per_replica: float, address: str | None,
-            max_queued: int, ship: str) -> int:
+            max_queued: int, ship: str, proxy: str = "EveryNode") -> int:
     from ..engine import ServerEngine
     from ..errors import ArtifactLoadError
 
@@ -22,7 +22,7 @@ def run_ray(artifact_dir, limits: ServeLimits, intra_op_threads: int, *, host: s
     try:
         opts = RayOptions(replicas=replicas, min_replicas=min_replicas, max_replicas=max_replicas,
                           cpus_per_replica=cpus_per_replica, max_queued_requests=max_queued, ship=ship,
-                          address=address, http_host=host, http_port=port)
+                          address=address, http_host=host, http_port=port, proxy_location=proxy)
     except LimitsError as exc:
         raise click.BadParameter(str(exc)) from exc
     try:

@@ -28,7 +28,29 @@ class FsplitReplica:
         self._app = create_app(path, limits=ServeLimits(**limits), intra_op_threads=intra_op_threads)
 
     def __serve_build_asgi_app__(self):
-        return self._app
+        import ray
+
+        return NodeHeader(self._app, ray.get_runtime_context().get_node_id())
+
+
+class NodeHeader:
+    """ASGI wrapper adding `x-fsplit-node: <Ray node id>` to every answer: which machine served a request
+    (load spread, failover checks); nothing else of the answer changes."""
+
+    def __init__(self, app, node_id: str):
+        self.app = app
+        self.header = (b"x-fsplit-node", node_id.encode())
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def tagged(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self.header]}
+            await send(message)
+
+        return await self.app(scope, receive, tagged)
 
 
 def application(artifact_dir, limits: ServeLimits | None = None, opts: RayOptions | None = None,
@@ -48,7 +70,7 @@ def app_builder(args: dict):
     artifact = args.pop("artifact")
     threads = int(args.pop("intra_op_threads", 0))
     limit_fields = set(ServeLimits.__dataclass_fields__)
-    option_fields = set(RayOptions.__dataclass_fields__) - {"address", "http_host", "http_port"}
+    option_fields = set(RayOptions.__dataclass_fields__) - {"address", "http_host", "http_port", "proxy_location"}
     unknown = set(args) - limit_fields - option_fields
     if unknown:
         raise ValueError(f"unknown arguments {sorted(unknown)}; known: artifact, intra_op_threads, "

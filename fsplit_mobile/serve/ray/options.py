@@ -13,6 +13,7 @@ from pathlib import Path
 from ..limits import LimitsError, ServeLimits
 
 SHIP_MODES = ("working-dir", "path")
+PROXY_LOCATIONS = ("EveryNode", "HeadOnly")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class RayOptions:
     address: str | None = None  # Ray cluster address ("auto", "ray://host:10001", None: start a local one)
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    proxy_location: str = "EveryNode"  # an HTTP proxy on every node (behind a load balancer) or the head only
 
     def __post_init__(self):
         if self.replicas < 1:
@@ -41,6 +43,9 @@ class RayOptions:
             raise LimitsError(f"max_queued_requests must be >= 1, got {self.max_queued_requests}")
         if self.ship not in SHIP_MODES:
             raise LimitsError(f"ship must be one of {', '.join(SHIP_MODES)}, got {self.ship!r}")
+        if self.proxy_location not in PROXY_LOCATIONS:
+            raise LimitsError(f"proxy_location must be one of {', '.join(PROXY_LOCATIONS)}, "
+                              f"got {self.proxy_location!r}")
 
     @property
     def autoscaling(self) -> bool:

@@ -22,7 +22,7 @@ def start(artifact_dir, limits: ServeLimits, opts: RayOptions, intra_op_threads:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not ray.is_initialized():
         ray.init(address=opts.address, runtime_env=runtime_env(opts, artifact_dir), **(ray_init_kwargs or {}))
-    serve.start(proxy_location="EveryNode", http_options={"host": opts.http_host, "port": opts.http_port})
+    serve.start(proxy_location=opts.proxy_location, http_options={"host": opts.http_host, "port": opts.http_port})
     return serve.run(application(artifact_dir, limits, opts, intra_op_threads), name=APP_NAME, route_prefix="/")
 
 
@@ -31,12 +31,13 @@ def serve_forever(artifact_dir, limits: ServeLimits, opts: RayOptions, intra_op_
     from ray import serve
 
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     try:
         start(artifact_dir, limits, opts, intra_op_threads)
+        # after ray.init: its core worker installs its own fatal-signal handlers, which would abort the process
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
         print(f"fsplit-serve (ray): serving {artifact_dir} on http://{opts.http_host}:{opts.http_port} "
-              f"(every node's proxy)", flush=True)
+              f"(proxies: {opts.proxy_location})", flush=True)
         stop.wait()
     finally:
         if ray.is_initialized():

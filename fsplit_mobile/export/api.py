@@ -120,7 +120,8 @@ class ExportContext:
         self.module = device.export_module(self.output, fold).eval()
         self.example = torch.zeros(1, 3, *self.input_size)
         with torch.no_grad():
-            self.latent_shape = tuple(int(s) for s in self.module.encoder(self.example).shape[1:])
+            c, h, w = (int(s) for s in self.module.encoder(self.example).shape[1:])
+        self.latent_shape = (c, h, w)
         self.canonical_spec = {"shape": [1, 3, *self.input_size], "layout": "NCHW", "color": "RGB",
                                "value_range": [0.0, 1.0], "mean": list(self.mean), "std": list(self.std),
                                "normalization_in_graph": self.normalization_in_graph, "quantization": None}
@@ -162,7 +163,7 @@ class ExportContext:
 
     def server_top1(self, symbols: list[np.ndarray]) -> list[int]:
         """Top-1 class of the server part for each (C, H, W) int32 symbol array."""
-        out = []
+        out: list[int] = []
         with torch.no_grad():
             for start in range(0, len(symbols), EVAL_BATCH):
                 batch = torch.from_numpy(np.stack(symbols[start:start + EVAL_BATCH]))

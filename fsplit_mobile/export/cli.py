@@ -192,6 +192,7 @@ def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, 
         elif log_path:
             os.unlink(log_path)
         sys.exit(EXIT_FAILED)
+    assert summary is not None  # export() returned: no error above
     failed = [r for r in summary.results if not r.ok]
     if not quiet and not as_json:
         for r in summary.results:

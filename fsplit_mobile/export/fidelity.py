@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -132,7 +133,7 @@ def check_targets(metrics: dict, quantization: str = "int8") -> dict:
 def build_report(*, model_id: str, target: str, quantization: str, verify: VerifyResult, ref: Reference,
                  kind: str, medians: np.ndarray, encode, server_top1, reference_desc: str,
                  notes: Sequence[str] = (), details: dict | None = None, extra: dict | None = None) -> dict:
-    report = {
+    report: dict[str, Any] = {
         "schema": REPORT_SCHEMA,
         "model_id": model_id,
         "target": target,
@@ -148,7 +149,7 @@ def build_report(*, model_id: str, target: str, quantization: str, verify: Verif
         "checks": dict(verify.checks),
         "lowering": dict(details or {}),
     }
-    if verify.executed:
+    if verify.executed and verify.outputs is not None:   # VerifyResult guarantees outputs when executed
         report["metrics"] = compute_metrics(ref, verify.outputs, kind, medians, encode, server_top1)
         if quantization != "none":
             report["targets"] = check_targets(report["metrics"], quantization)

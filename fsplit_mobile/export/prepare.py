@@ -30,6 +30,7 @@ from .calibration import calibration_batches, canonical_inputs, list_images, loa
 from .fidelity import Reference, to_symbols
 
 if TYPE_CHECKING:
+    from ..codec import CodecTables
     from .api import ExportContext
 
 TABLES_FILE = "tables.fsct"
@@ -44,7 +45,7 @@ class Shared:
     """The shared preparation's results (read-only for the artifacts)."""
 
     workdir: Path
-    tables: object                                  # fsplit_mobile.codec.CodecTables
+    tables: CodecTables
     tables_hash: str
     reference: Reference
     eval_inputs: list[np.ndarray]
@@ -116,7 +117,7 @@ def prepare(ctx: ExportContext, calibrate: bool) -> Shared:
         raise
 
 
-def _write_tables(ctx: ExportContext, path: Path):
+def _write_tables(ctx: ExportContext, path: Path) -> CodecTables:
     from ..codec import CodecTables
 
     eb = ctx.split.device.entropy_bottleneck
@@ -146,7 +147,8 @@ def _reference(ctx: ExportContext, files: list[Path], tables, classifier: bool,
 
     images = load_views(files, ctx.input_size, ctx.recipe.eval_views, ctx.recipe.resize, "evaluation")
     inputs = canonical_inputs(images, ctx.canonical_spec)
-    outputs, unrounded = [], []
+    outputs: list[np.ndarray] = []
+    unrounded: list[np.ndarray] = []
     for start in range(0, len(inputs), EVAL_BATCH):
         batch = torch.from_numpy(np.concatenate(inputs[start:start + EVAL_BATCH]))
         outputs.extend(o[None] for o in ctx.device_canonical(batch, unrounded).numpy())
@@ -171,7 +173,7 @@ def _teacher_top1(ctx: ExportContext, images, notes: list[str]) -> list[int] | N
 
     teacher = load_efficientnet_lite0()
     inputs = canonical_inputs(images, dict(ctx.canonical_spec, normalization_in_graph=False))
-    out = []
+    out: list[int] = []
     with torch.no_grad():
         for start in range(0, len(inputs), EVAL_BATCH):
             x = torch.from_numpy(np.concatenate(inputs[start:start + EVAL_BATCH]))

@@ -4,6 +4,7 @@ import zlib
 
 import numpy as np
 import pytest
+from codec_support import random_tables
 
 from fsplit_mobile.codec import (
     CodecTables,
@@ -17,21 +18,7 @@ from fsplit_mobile.codec import (
 
 
 def _tables(channels=3, seed=0) -> CodecTables:
-    rng = np.random.default_rng(seed)
-    rows, lengths = [], []
-    for _ in range(channels):
-        n = int(rng.integers(3, 30))
-        freqs = rng.integers(1, 1000, n - 1)
-        cdf = np.concatenate([[0], np.cumsum(freqs)])
-        cdf = np.round(cdf * 65536 / cdf[-1]).astype(np.int64)
-        cdf = np.maximum.accumulate(cdf)
-        rows.append(cdf)
-        lengths.append(n)
-    width = max(lengths)
-    arr = np.zeros((channels, width), dtype=np.int64)
-    for c, row in enumerate(rows):
-        arr[c, : len(row)] = row
-    return CodecTables.from_arrays(arr, lengths, rng.integers(-10, 0, channels))
+    return random_tables(channels, seed)
 
 
 def _latent(tables, h=5, w=7, seed=1):

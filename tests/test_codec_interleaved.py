@@ -6,6 +6,7 @@ import zlib
 
 import numpy as np
 import pytest
+from codec_support import random_tables
 
 from fsplit_mobile.codec import (
     CodecTables,
@@ -20,13 +21,7 @@ from fsplit_mobile.codec import reference_interleaved as ref
 
 
 def _tables(channels=3, seed=0) -> CodecTables:
-    rng = np.random.default_rng(seed)
-    lengths = [int(rng.integers(3, 30)) for _ in range(channels)]
-    arr = np.zeros((channels, max(lengths)), dtype=np.int64)
-    for c, n in enumerate(lengths):
-        cdf = np.concatenate([[0], np.cumsum(rng.integers(1, 1000, n - 1))])
-        arr[c, :n] = np.maximum.accumulate(np.round(cdf * 65536 / cdf[-1]).astype(np.int64))
-    return CodecTables.from_arrays(arr, lengths, rng.integers(-10, 0, channels))
+    return random_tables(channels, seed)
 
 
 def _latent(tables, h, w, seed=1):

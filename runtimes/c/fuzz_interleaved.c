@@ -15,47 +15,23 @@
 #include "fsplit_hash.h"
 #include "fsplit_interleaved.h"
 #include "fsplit_tables.h"
+#include "fuzz_tables.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_SYMBOLS 1024 /* 32 groups of 32 lanes: enough for every path, fast enough for 10 M runs */
-#define STRIDE 41
-#define ROWS 6
 #define CAP (4 * 32 + 11 * MAX_SYMBOLS)
 
-static int32_t g_cdf[ROWS * STRIDE];
-static int32_t g_len[ROWS] = {5, 2, 4, 5, 41, 3};
-static int32_t g_off[ROWS] = {0, 0, -1, 7, -20, INT32_MAX - 1};
-static uint16_t g_lookup[ROWS * FSR_LOOKUP_STRIDE], g_other_lookup[ROWS * FSR_LOOKUP_STRIDE];
-static uint8_t g_hash[32];
-static fsr_tables g_tables;
+static uint16_t g_other_lookup[ROWS * FSR_LOOKUP_STRIDE];
 static int g_ready = 0;
 static const int g_impls[] = {FSR_IMPL_SCALAR, FSR_IMPL_AVX2, FSR_IMPL_NEON};
 static const uint32_t g_lanes[4] = {8, 16, 32, 8};
 
 static void setup(void)
 {
-    static const int32_t rows[4][5] = {
-        {0, 16384, 49152, 65535, 65536}, {0, 65536}, {0, 1, 65535, 65536}, {0, 0, 20000, 65000, 65536}};
-    uint8_t file[4096];
-    size_t len, r, k;
-    for (r = 0; r < 4; r++)
-        memcpy(g_cdf + r * STRIDE, rows[r], (size_t)g_len[r] * sizeof(int32_t));
-    for (k = 0; k < 41; k++)
-        g_cdf[4 * STRIDE + k] = k == 40 ? 65536 : (int32_t)(k * k * 40);
-    g_cdf[5 * STRIDE + 1] = 30000;
-    g_cdf[5 * STRIDE + 2] = 65536;
-    g_tables.cdf = g_cdf;
-    g_tables.cdf_stride = STRIDE;
-    g_tables.cdf_length = g_len;
-    g_tables.offset = g_off;
-    g_tables.num_cdfs = ROWS;
-    g_tables.precision = 16;
-    g_tables.lookup = NULL;
-    if (fsr_lookup_build(&g_tables, g_lookup, sizeof g_lookup / 2) != FSR_OK ||
-        fsr_tables_file_write(&g_tables, file, sizeof file, &len, g_hash) != FSR_OK)
-        abort();
+    size_t k;
+    fuzz_tables_setup();
     for (k = 0; k < ROWS * FSR_LOOKUP_STRIDE; k++) /* a lookup of other (shifted) tables */
         g_other_lookup[k] = (uint16_t)(k % FSR_LOOKUP_STRIDE < 128 ? g_lookup[k] + 1 : g_lookup[k]);
     g_ready = 1;

@@ -6,20 +6,11 @@
  */
 #include "fsplit_interleaved.h"
 
+#include "test_check.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures = 0, checks = 0;
-
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        checks++;                                                                                            \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                  \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
 
 static uint32_t rng_state = 12345;
 

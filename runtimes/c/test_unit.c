@@ -8,20 +8,11 @@
 #include "fsplit_rans.h"
 #include "fsplit_tables.h"
 
+#include "test_check.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures = 0, checks = 0;
-
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        checks++;                                                                                            \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                  \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
 
 static void hex(const uint8_t *d, size_t n, char *out)
 {

@@ -155,15 +155,16 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
                 _pull_streams(transport, stage, [e["image"] for e in recorder.events if e["event"] == "image"],
                               out_dir)
         except BaseException as e:
-            if pushed and not config.keep_stage:
-                left = _cleanup(transport, stage)
-                if left:  # the link did not allow it: say where it is
-                    recorder.meta["stage_left_on_device"] = {"path": stage, "reason": left}
-                    e.add_note(f"staging folder {stage} left on the device: {left}")
             recorder.save("partial", e)
             if write_report:
                 _write_reports(out_dir, recorder.build("partial", e))
             recorder.close()
+            if pushed and not config.keep_stage:
+                left = _cleanup(transport, stage)
+                if left:  # the link did not allow it: say where it was left, and why
+                    recorder.meta["stage_left_on_device"] = {"path": stage, "reason": left}
+                    e.add_note(f"staging folder {stage} left on the device: {left}")
+                    recorder.save("partial", e)
             if bar is not None:
                 bar.close()
             raise

@@ -94,6 +94,23 @@ def test_connection_cap_answers_503_and_recovers(artifact):
         assert httpx.get(srv.url + "/healthz").status_code == 200
 
 
+def test_file_limit_is_raised_where_allowed():
+    """In a child whose soft limit is 256 under a hard limit of 4096: raised to what is asked (never past hard)."""
+    import subprocess
+    import sys
+
+    code = ("import resource; from fsplit_mobile.serve.protocol import raise_nofile_limit; "
+            "print(raise_nofile_limit(3000), raise_nofile_limit(10 ** 6))")
+
+    def limit():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096))
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, preexec_fn=limit, timeout=60)
+    assert out.stdout.split() == ["(256,", "3000)", "(3000,", "4096)"], out
+
+
 def test_connection_cap_follows_the_file_limit():
     assert effective_max_connections(ServeLimits(max_connections=2048), nofile_soft=256) == 256 - FD_RESERVE
     assert effective_max_connections(ServeLimits(max_connections=100), nofile_soft=1 << 20) == 100

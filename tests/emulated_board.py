@@ -85,7 +85,7 @@ class EmulatedBoard:
         wrapper.write_text(f"#!/bin/sh\nexec {shutil.which('ssh')} -F {self.dir / 'ssh_config'} \"$@\"\n")
         wrapper.chmod(0o755)
 
-    def start(self) -> "EmulatedBoard":
+    def start(self) -> EmulatedBoard:
         if not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
             raise BoardError("qemu-aarch64 binfmt handler not registered (build_arm64_board.sh registers it)")
         self._client()
@@ -144,7 +144,7 @@ class EmulatedBoard:
             if os.path.ismount(self.rootfs / name):
                 subprocess.run(["umount", "-l", str(self.rootfs / name)], check=False)
 
-    def __enter__(self) -> "EmulatedBoard":
+    def __enter__(self) -> EmulatedBoard:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -37,7 +37,7 @@ def test_device_wheel_installs_without_torch_and_runs_the_agent(tmp_path_factory
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     runtime = wheels.download([wheels.pinned("numpy"), wheels.pinned("ai-edge-litert")], platform.machine(),
-                              "%d.%d" % sys.version_info[:2])
+                              f"{sys.version_info[0]}.{sys.version_info[1]}")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
                     "--no-index", "--no-deps", str(wheel), *map(str, runtime)], check=True)
     probe = subprocess.run([str(venv / "bin" / "python"), "-c", "import importlib.util as u; "

@@ -164,19 +164,24 @@ PyDoc_STRVAR(encode_planar_doc,
              "encode_planar(symbols, num_planes, cdf, cdf_stride, cdf_length, offset, precision, lookup) -> bytes\n"
              "Index of every symbol of plane p (C order) is p.");
 
-static PyObject *py_encode_planar(PyObject *self, PyObject *args)
+/* encode_planar and ilv_encode_planar: the same call, the interleaved one with lanes and impl after num_planes. */
+static PyObject *planar_encode(PyObject *args, int ilv)
 {
     PyObject *sym_o, *cdf_o, *len_o, *off_o, *lookup_o, *out = NULL;
     Py_ssize_t stride, planes;
-    unsigned precision;
+    unsigned precision, lanes = 1;
+    int impl = FSR_IMPL_AUTO, parsed, st;
     Py_buffer sym;
     tables_arg t;
     uint8_t *buf;
     size_t cap, len = 0, n;
-    int st;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "On" TABLES_FORMAT, &sym_o, &planes, &cdf_o, &stride, &len_o, &off_o, &precision,
-                          &lookup_o))
+    if (ilv)
+        parsed = PyArg_ParseTuple(args, "OnIi" TABLES_FORMAT, &sym_o, &planes, &lanes, &impl, &cdf_o, &stride,
+                                  &len_o, &off_o, &precision, &lookup_o);
+    else
+        parsed = PyArg_ParseTuple(args, "On" TABLES_FORMAT, &sym_o, &planes, &cdf_o, &stride, &len_o, &off_o,
+                                  &precision, &lookup_o);
+    if (!parsed)
         return NULL;
     if (get_int32(sym_o, &sym, 0, "symbols") != 0) return NULL;
     if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
@@ -185,15 +190,37 @@ static PyObject *py_encode_planar(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "symbol count is not a multiple of num_planes");
         goto done;
     }
-    if ((buf = alloc_bound(n, &cap)) == NULL) goto done;
+    if (ilv) {
+        if ((cap = fsr_ilv_encode_bound(n, lanes)) == 0) {
+            raise_status(FSR_ERR_ARGUMENT);
+            goto done;
+        }
+        if ((buf = (uint8_t *)malloc(cap)) == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    } else if ((buf = alloc_bound(n, &cap)) == NULL) {
+        goto done;
+    }
     Py_BEGIN_ALLOW_THREADS
-    st = fsr_encode_planar(&t.view, (const int32_t *)sym.buf, (uint32_t)planes, n / (size_t)planes, buf, cap, &len);
+    if (ilv)
+        st = fsr_ilv_encode_planar_with(impl, &t.view, lanes, (const int32_t *)sym.buf, (uint32_t)planes,
+                                        n / (size_t)planes, buf, cap, &len);
+    else
+        st = fsr_encode_planar(&t.view, (const int32_t *)sym.buf, (uint32_t)planes, n / (size_t)planes, buf, cap,
+                               &len);
     Py_END_ALLOW_THREADS
     out = bytes_from_encoder(st, buf, len);
 done:
     tables_release(&t);
     PyBuffer_Release(&sym);
     return out;
+}
+
+static PyObject *py_encode_planar(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return planar_encode(args, 0);
 }
 
 PyDoc_STRVAR(decode_doc,
@@ -238,18 +265,23 @@ done:
 PyDoc_STRVAR(decode_planar_doc,
              "decode_planar(data, num_planes, cdf, cdf_stride, cdf_length, offset, precision, lookup, out) -> None");
 
-static PyObject *py_decode_planar(PyObject *self, PyObject *args)
+/* decode_planar and ilv_decode_planar, as planar_encode. */
+static PyObject *planar_decode(PyObject *args, int ilv)
 {
     PyObject *cdf_o, *len_o, *off_o, *lookup_o, *out_o, *result = NULL;
     Py_ssize_t stride, planes;
-    unsigned precision;
+    unsigned precision, lanes = 1;
+    int impl = FSR_IMPL_AUTO, parsed, st;
     Py_buffer data, out;
     tables_arg t;
     size_t n;
-    int st;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "y*n" TABLES_FORMAT "O", &data, &planes, &cdf_o, &stride, &len_o, &off_o, &precision,
-                          &lookup_o, &out_o))
+    if (ilv)
+        parsed = PyArg_ParseTuple(args, "y*nIi" TABLES_FORMAT "O", &data, &planes, &lanes, &impl, &cdf_o, &stride,
+                                  &len_o, &off_o, &precision, &lookup_o, &out_o);
+    else
+        parsed = PyArg_ParseTuple(args, "y*n" TABLES_FORMAT "O", &data, &planes, &cdf_o, &stride, &len_o, &off_o,
+                                  &precision, &lookup_o, &out_o);
+    if (!parsed)
         return NULL;
     if (get_int32(out_o, &out, 1, "out") != 0) { PyBuffer_Release(&data); return NULL; }
     if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
@@ -259,8 +291,12 @@ static PyObject *py_decode_planar(PyObject *self, PyObject *args)
         goto done;
     }
     Py_BEGIN_ALLOW_THREADS
-    st = fsr_decode_planar(&t.view, (uint32_t)planes, n / (size_t)planes, (const uint8_t *)data.buf,
-                           (size_t)data.len, (int32_t *)out.buf);
+    if (ilv)
+        st = fsr_ilv_decode_planar_with(impl, &t.view, lanes, (uint32_t)planes, n / (size_t)planes,
+                                        (const uint8_t *)data.buf, (size_t)data.len, (int32_t *)out.buf);
+    else
+        st = fsr_decode_planar(&t.view, (uint32_t)planes, n / (size_t)planes, (const uint8_t *)data.buf,
+                               (size_t)data.len, (int32_t *)out.buf);
     Py_END_ALLOW_THREADS
     if (st != FSR_OK)
         raise_status(st);
@@ -271,6 +307,12 @@ done:
     PyBuffer_Release(&data);
     PyBuffer_Release(&out);
     return result;
+}
+
+static PyObject *py_decode_planar(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return planar_decode(args, 0);
 }
 
 PyDoc_STRVAR(ilv_encode_planar_doc,
@@ -279,44 +321,8 @@ PyDoc_STRVAR(ilv_encode_planar_doc,
 
 static PyObject *py_ilv_encode_planar(PyObject *self, PyObject *args)
 {
-    PyObject *sym_o, *cdf_o, *len_o, *off_o, *lookup_o, *out = NULL;
-    Py_ssize_t stride, planes;
-    unsigned precision, lanes;
-    int impl;
-    Py_buffer sym;
-    tables_arg t;
-    uint8_t *buf;
-    size_t cap, len = 0, n;
-    int st;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OnIi" TABLES_FORMAT, &sym_o, &planes, &lanes, &impl, &cdf_o, &stride, &len_o,
-                          &off_o, &precision, &lookup_o))
-        return NULL;
-    if (get_int32(sym_o, &sym, 0, "symbols") != 0) return NULL;
-    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
-    n = (size_t)(sym.len / 4);
-    if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
-        PyErr_SetString(PyExc_ValueError, "symbol count is not a multiple of num_planes");
-        goto done;
-    }
-    cap = fsr_ilv_encode_bound(n, lanes);
-    if (cap == 0) {
-        raise_status(FSR_ERR_ARGUMENT);
-        goto done;
-    }
-    if ((buf = (uint8_t *)malloc(cap)) == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    st = fsr_ilv_encode_planar_with(impl, &t.view, lanes, (const int32_t *)sym.buf, (uint32_t)planes,
-                                    n / (size_t)planes, buf, cap, &len);
-    Py_END_ALLOW_THREADS
-    out = bytes_from_encoder(st, buf, len);
-done:
-    tables_release(&t);
-    PyBuffer_Release(&sym);
-    return out;
+    return planar_encode(args, 1);
 }
 
 PyDoc_STRVAR(ilv_decode_planar_doc,
@@ -325,38 +331,8 @@ PyDoc_STRVAR(ilv_decode_planar_doc,
 
 static PyObject *py_ilv_decode_planar(PyObject *self, PyObject *args)
 {
-    PyObject *cdf_o, *len_o, *off_o, *lookup_o, *out_o, *result = NULL;
-    Py_ssize_t stride, planes;
-    unsigned precision, lanes;
-    int impl;
-    Py_buffer data, out;
-    tables_arg t;
-    size_t n;
-    int st;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*nIi" TABLES_FORMAT "O", &data, &planes, &lanes, &impl, &cdf_o, &stride, &len_o,
-                          &off_o, &precision, &lookup_o, &out_o))
-        return NULL;
-    if (get_int32(out_o, &out, 1, "out") != 0) { PyBuffer_Release(&data); return NULL; }
-    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
-    n = (size_t)(out.len / 4);
-    if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
-        PyErr_SetString(PyExc_ValueError, "out length is not a multiple of num_planes");
-        goto done;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    st = fsr_ilv_decode_planar_with(impl, &t.view, lanes, (uint32_t)planes, n / (size_t)planes,
-                                    (const uint8_t *)data.buf, (size_t)data.len, (int32_t *)out.buf);
-    Py_END_ALLOW_THREADS
-    if (st != FSR_OK)
-        raise_status(st);
-    else
-        result = Py_NewRef(Py_None);
-done:
-    tables_release(&t);
-    PyBuffer_Release(&data);
-    PyBuffer_Release(&out);
-    return result;
+    return planar_decode(args, 1);
 }
 
 PyDoc_STRVAR(fill_int32_doc,

@@ -72,6 +72,28 @@ def test_silent_and_slow_header_connections_are_closed(artifact, payloads):
             assert status == 200 and closed
 
 
+def test_valid_requests_are_served_among_idle_and_slow_header_connections(artifact, payloads):
+    """200 silent sockets and 10 slow-header senders stay open meanwhile; every valid request gets its 200 and
+    /healthz answers (the latency under a 1,000-connection attack is measured in benchmarks/attack)."""
+    limits = ServeLimits(header_timeout_s=30)
+    refused_before = STATS.refused_over_cap
+    with ThreadedServer(create_app(artifact, limits=limits)) as srv:
+        idle = [connect(srv.port) for _ in range(200)]
+        slow = [connect(srv.port) for _ in range(10)]
+        head = HEAD.encode()
+        statuses = []
+        with httpx.Client(timeout=10) as http:
+            for i in range(30):
+                for s in slow:
+                    s.sendall(head[i:i + 1])
+                statuses.append(http.post(srv.url + "/v1/infer", content=payloads[i % 4], headers=OCTET).status_code)
+            health = http.get(srv.url + "/healthz").json()
+        assert statuses == [200] * 30
+        assert health["connections"]["open"] >= 211 and health["connections"]["refused_over_cap"] == refused_before
+        for s in idle + slow:
+            s.close()
+
+
 def test_connection_cap_answers_503_and_recovers(artifact):
     limits = ServeLimits(max_connections=20, header_timeout_s=30)
     with ThreadedServer(create_app(artifact, limits=limits)) as srv:

@@ -3,7 +3,6 @@ the benchmark's server and probe processes over it, the computed fallback, quali
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 

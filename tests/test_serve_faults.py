@@ -133,8 +133,8 @@ def test_slow_body_gets_408_and_disconnects_do_no_harm(tmp_path):
     art = build_tiny_artifact(tmp_path / "a")
     app = create_app(art, limits=ServeLimits(timeout_s=0.5, max_concurrency=1, max_queue=0))
     with ThreadedServer(app) as srv:
-        head = (f"POST /v1/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-                f"Content-Length: 500\r\n\r\n").encode()
+        head = (b"POST /v1/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                b"Content-Length: 500\r\n\r\n")
         reply = _raw_request(srv.port, head, b"FSCL" + b"\0" * 20, wait_s=1.5)
         assert reply.startswith(b"HTTP/1.1 408"), reply[:100]
         for _ in range(20):  # clients that vanish mid-body

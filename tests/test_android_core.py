@@ -142,7 +142,7 @@ def test_junit_core_units(classes, tmp_path):
                         ["--exclude-tag", FIXTURE_TAG])
     ran = {name.split(".")[0] for name in results}
     expected = {"JsonTest", "ManifestTest", "ImageResizerTest", "PreprocessorTest", "SymbolConverterTest",
-                "CoderConformanceTest", "BenchmarkArgsTest", "BenchmarkRunnerTest", "ServeClientTest"}
+                "CoderConformanceTest", "BenchmarkArgsTest", "BenchmarkRunnerTest", "ServeClientTest", "RatePointTest"}
     assert expected <= ran, f"test classes not run: {expected - ran}"
     assert len(results) >= 35
 
@@ -174,7 +174,7 @@ def artifact(tmp_path_factory):
     checkpoint = dm.DEFAULT_CHECKPOINT
     if not checkpoint.is_file():
         checkpoint = _untrained_default_checkpoint(tmp / "frankensplit-lite0-untrained.pt")
-    summary = api.export("executorch", "none", checkpoint=checkpoint, recipe=REPO / "export" / "frankensplit_lite0.toml",
+    summary = api.export("executorch", "none", checkpoint=checkpoint, recipe=REPO / "fsplit_mobile" / "recipes" / "frankensplit_lite0.toml",
                          out=tmp / "art")
     folder = Path(summary.results[0].path)
     assert summary.results[0].ok and (folder / "server.onnx").is_file(), summary

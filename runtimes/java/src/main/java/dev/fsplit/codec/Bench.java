@@ -11,9 +11,11 @@ import java.util.Arrays;
  * Timing of the Java coder for benchmarks/codec: encodes and decodes one latent many times and prints
  * one JSON line with median ns per symbol and ms per latent.
  *
- * <pre>java -cp out/main dev.fsplit.codec.Bench TABLES.fsct SYMBOLS.i32 C H W [SECONDS_PER_PHASE]</pre>
+ * <pre>java -cp out/main dev.fsplit.codec.Bench TABLES.fsct SYMBOLS.i32 C H W [SECONDS_PER_PHASE [LANES,...]]</pre>
  * SYMBOLS.i32 holds C*H*W little-endian int32 symbols in C order. After the single stream, the interleaved
- * payload is timed for 8, 16 and 32 lanes ("interleaved" list in the JSON line).
+ * payload is timed for 8, 16 and 32 lanes, or the comma-separated LANES ("interleaved" list in the JSON line).
+ * benchmarks/codec runs one JVM per lane count: sharing one JIT profile across lane counts slowed the first
+ * measured one by up to 2x.
  */
 public final class Bench {
     private Bench() {
@@ -46,7 +48,9 @@ public final class Bench {
         double[] enc = time(seconds, () -> RansCodec.encodePlanar(tables, symbols, c));
         double[] dec = time(seconds, () -> RansCodec.decodePlanar(tables, payload, 0, payload.length, c, out));
         StringBuilder ilv = new StringBuilder();
-        for (int lanes : new int[] {8, 16, 32}) {
+        int[] laneCounts = args.length > 6 ? Arrays.stream(args[6].split(",")).mapToInt(Integer::parseInt).toArray()
+                : new int[] {8, 16, 32};
+        for (int lanes : laneCounts) {
             byte[] p = InterleavedCodec.encodePlanar(tables, symbols, c, lanes);
             InterleavedCodec.decodePlanar(tables, p, 0, p.length, c, lanes, out);
             if (!Arrays.equals(out, symbols)) {

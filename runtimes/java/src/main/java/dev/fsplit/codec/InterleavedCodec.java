@@ -133,14 +133,13 @@ public final class InterleavedCodec {
                     buf[--ptr] = (byte) s;
                 }
             }
-            for (int k = m - 1; k >= 0; k--) { // refill round 1: the last byte a lane shifted out
+            for (int k = m - 1; k >= 0; k--) { // round 1: the last byte a lane shifted out; then its step
                 int c = count[k];
+                long s = x[k];
                 if (c != 0) {
-                    buf[--ptr] = (byte) (x[k] >>> (c - 8));
+                    buf[--ptr] = (byte) (s >>> (c - 8));
+                    s >>>= c;
                 }
-            }
-            for (int k = 0; k < m; k++) {
-                long s = x[k] >>> count[k];
                 long f = freq[k];
                 long q = (long) (s * rcp[k]); // s / f within one, then exact
                 long r = s - q * f;

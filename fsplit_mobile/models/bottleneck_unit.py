@@ -185,6 +185,7 @@ def save_units(path, config: dict, units: list[Unit], meta: dict | None = None) 
     os.close(fd)
     try:
         torch.save(payload, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a checkpoint is data others read
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

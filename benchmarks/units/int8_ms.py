@@ -1,0 +1,113 @@
+"""Measured int8 latency (ONNX Runtime, CPU, 1 thread) of the device parts next to the full teacher, side by side.
+
+Why side by side: the machine is shared and noisy, so only ratios measured in one run, interleaved round by
+round, mean anything. Each model is quantized the same way (ONNX Runtime static QDQ int8, per-channel weights,
+reduce_range on x86 without VNNI, calibrated on 16 crops of the training photos) and fed the same 224x224 input.
+
+    python benchmarks/units/int8_ms.py --unit runs/units.pt --rounds 30 --json out.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def _calibration(n: int = 16) -> list[np.ndarray]:
+    from fsplit_mobile.training.data import bundled_images, center_crop, load_rgb, normalize, to_tensor
+
+    paths = bundled_images("train")[:n]
+    return [normalize(to_tensor(center_crop(load_rgb(p), 224)))[None].numpy() for p in paths]
+
+
+def quantize(module: torch.nn.Module, folder: Path, name: str, calib: list[np.ndarray]) -> Path:
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from fsplit_mobile.export.backends.onnx import cpu_has_vnni, export_onnx
+
+    fp32 = export_onnx(module.eval(), torch.zeros(1, 3, 224, 224), folder / f"{name}.onnx", "image", "out")
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter(calib)
+
+        def get_next(self):
+            x = next(self.items, None)
+            return None if x is None else {"image": x}
+
+    out = folder / f"{name}-int8.onnx"
+    quantize_static(str(fp32), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
+                    reduce_range=platform.machine() in ("x86_64", "AMD64") and not cpu_has_vnni())
+    return out
+
+
+class _Latent(torch.nn.Module):
+    """A device part up to its float latent (rounding to int32 is not quantizable and costs nothing)."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, x):
+        return self.encoder(x)
+
+
+def main(argv=None) -> int:
+    import onnxruntime as ort
+
+    from fsplit_mobile.models.checkpoint import load_checkpoint
+    from fsplit_mobile.models.default_model import load_default_model
+    from fsplit_mobile.models.gdn import bake_gdn
+    from fsplit_mobile.models.teacher import load_efficientnet_lite0
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--unit", action="append", default=[], help="bottleneck-unit checkpoint (repeatable)")
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    calib = _calibration()
+    models = {"teacher efficientnet-lite0 (local inference)": load_efficientnet_lite0(),
+              "bundled default frankensplit-lite0 encoder":
+                  _Latent(bake_gdn(load_default_model(with_server=False).device.encoder))}
+    for path in args.unit:
+        split = load_checkpoint(path)
+        models[f"{Path(path).stem} device part (head + unit encoder)"] = _Latent(bake_gdn(split.device.encoder))
+    folder = Path(tempfile.mkdtemp(prefix="int8-ms-"))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    sessions = {}
+    for i, (name, module) in enumerate(models.items()):
+        path = quantize(module, folder, f"m{i}", calib)
+        sessions[name] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    x = calib[0]
+    times = {name: [] for name in sessions}
+    for s in sessions.values():  # warm-up
+        for _ in range(3):
+            s.run(None, {"image": x})
+    for _ in range(args.rounds):
+        for name, s in sessions.items():
+            t0 = time.perf_counter()
+            s.run(None, {"image": x})
+            times[name].append((time.perf_counter() - t0) * 1e3)
+    result = {"machine": f"{platform.machine()} {platform.processor()}".strip(), "onnxruntime": ort.__version__,
+              "threads": 1, "rounds": args.rounds,
+              "median_ms": {k: float(np.median(v)) for k, v in times.items()},
+              "p10_ms": {k: float(np.percentile(v, 10)) for k, v in times.items()}}
+    for k in sessions:
+        print(f"{result['median_ms'][k]:8.2f} ms median  {result['p10_ms'][k]:8.2f} ms p10  {k}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** The artifact contract, manifest.json schema {@code fsplit-artifact/1} (docs/artifact.md), as this app needs it. */
@@ -125,10 +126,14 @@ public final class Manifest {
     public final int numClasses;
     /** File name -> sha256 hex, as recorded at export time (may be empty). */
     public final Map<String, String> sha256;
+    /** The rate points (docs/artifact.md "rate_points"); one, index 0, for an artifact without them. */
+    public final List<RatePoint> ratePoints;
+    private final JsonObject root;
 
     private Manifest(String modelId, String target, String quantization, Map<String, String> files,
                      InputSpec input, OutputSpec output, LatentSpec latent, String tablesFile,
-                     String tablesContentHash, int tablesPrecision, int numClasses, Map<String, String> sha256) {
+                     String tablesContentHash, int tablesPrecision, int numClasses, Map<String, String> sha256,
+                     List<RatePoint> ratePoints, JsonObject root) {
         this.modelId = modelId;
         this.target = target;
         this.quantization = quantization;
@@ -141,6 +146,38 @@ public final class Manifest {
         this.tablesPrecision = tablesPrecision;
         this.numClasses = numClasses;
         this.sha256 = sha256;
+        this.ratePoints = ratePoints;
+        this.root = root;
+    }
+
+    /**
+     * The manifest as seen at one rate point: that point's files, tables, latent, output and server at the top
+     * level (what a {@link SplitPipeline} for that point needs; its coder writes the index into the container).
+     */
+    public Manifest atRatePoint(int index) throws ManifestException {
+        if (root.isNull("rate_points")) {
+            if (index == 0) {
+                return this;
+            }
+            throw new ManifestException("no rate point " + index + " (the artifact has only rate point 0)");
+        }
+        for (JsonObject e : RatePoint.entries(root)) {
+            if (e.getInt("index") == index) {
+                Map<String, Object> view = new LinkedHashMap<>(root.raw());
+                for (String key : new String[] {"files", "tables", "latent", "output", "server"}) {
+                    if (e.has(key)) {
+                        view.put(key, e.raw().get(key));
+                    }
+                }
+                view.remove("rate_points");
+                try {
+                    return fromJson(new JsonObject(view, ""));
+                } catch (JsonException ex) {
+                    throw new ManifestException("rate point " + index + ": " + ex.getMessage(), ex);
+                }
+            }
+        }
+        throw new ManifestException("no rate point " + index + " in this artifact");
     }
 
     /** Read and validate {@code dir/manifest.json}. */
@@ -211,7 +248,8 @@ public final class Manifest {
         return new Manifest(root.optString("model_id", "unknown"), root.getString("target"),
                 root.optString("quantization", "none"), Collections.unmodifiableMap(files), input, output, latent,
                 tablesFile, tables.optString("content_hash", null), precision, numClasses,
-                Collections.unmodifiableMap(sha));
+                Collections.unmodifiableMap(sha),
+                RatePoint.parseAll(root, files, tablesFile, tables.optString("content_hash", null)), root);
     }
 
     private static String safeFileName(String name, String field) throws ManifestException {

@@ -6,7 +6,13 @@ stream container, POST it to /v1/infer and return the server's answer with clien
         result = client.infer("photo.jpg")
         print(result.top5[0], result.timings)
 
-`python -m fsplit_mobile.client --artifact DIR --url URL IMAGE...` prints one JSON line per image.
+A variable bit-rate artifact (docs/artifact.md "rate_points") has one encoder and table set per rate point; the
+client picks one per request: `rate_point=<index>` (fixed) or `rate_point="auto"` (runtime/rate_policy.py: the
+largest point whose measured bytes fit `latency_budget_ms` at the bandwidth estimated from earlier requests, or
+`bandwidth_bps` when given). The container header carries the index, so the server decodes with that point.
+
+`python -m fsplit_mobile.client --artifact DIR --url URL [--rate-point N|auto] IMAGE...` prints one JSON line
+per image.
 """
 import json
 import time
@@ -49,6 +55,7 @@ class ClientResult:
     server_timings_ms: dict
     timings: ClientTimings
     response: dict = field(repr=False, default_factory=dict)
+    rate_point: int = 0
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -80,19 +87,46 @@ def post_payload(http, url: str, payload: bytes) -> tuple[dict, float]:
 class SplitClient:
     """Device side of split computing on this host, talking to one server over a keep-alive connection."""
 
-    def __init__(self, artifact_dir, url: str, timeout_s: float = 30.0, threads: int | None = None):
+    def __init__(self, artifact_dir, url: str, timeout_s: float = 30.0, threads: int | None = None,
+                 rate_point: int | str = 0, latency_budget_ms: float = 50.0, bandwidth_bps: float | None = None):
         import httpx
 
+        from .runtime import rate_points, rate_policy
         from .runtime.artifact import Artifact
-        from .runtime.encoders import open_encoder
 
         self.artifact = Artifact.open(artifact_dir)
-        self.tables = self.artifact.tables()
-        self.encoder = open_encoder(self.artifact, threads=threads)
+        self.points = rate_points.rate_points(self.artifact)
+        self._threads = threads
+        self._opened: dict[int, tuple] = {}  # rate point index -> (tables, encoder), opened on first use
+        self.rate_point = rate_point
+        self.latency_budget_ms = latency_budget_ms
+        self.bandwidth = rate_policy.BandwidthEstimator(bandwidth_bps)
+        self.select(rate_point)  # a bad choice fails here, not on the first request
+        self.tables, self.encoder = self._open(0)
         spec = self.artifact.input_spec
         self.resize_method = spec.get("resize", {}).get("method", "bilinear")
         self.url = url
         self.http = httpx.Client(timeout=timeout_s)
+
+    def _open(self, index: int) -> tuple:
+        if index not in self._opened:
+            from .runtime import rate_points
+            from .runtime.encoders import open_encoder
+
+            view = rate_points.view(self.artifact, index)
+            self._opened[index] = (view.tables(), open_encoder(view, threads=self._threads))
+        return self._opened[index]
+
+    def select(self, rate_point: int | str | None = None) -> int:
+        """The rate point index for the next request: fixed (an index) or "auto" (rate_policy.choose)."""
+        from .runtime import rate_policy
+
+        choice = self.rate_point if rate_point is None else rate_point
+        if choice == "auto":
+            return rate_policy.choose(self.points, self.bandwidth.bps, self.latency_budget_ms).index
+        if isinstance(choice, bool) or not isinstance(choice, int):
+            raise rate_policy.RatePolicyError(f"rate_point must be an index or 'auto', got {choice!r}")
+        return rate_policy.fixed(self.points, choice).index
 
     def close(self):
         self.http.close()
@@ -103,18 +137,20 @@ class SplitClient:
     def __exit__(self, *exc):
         self.close()
 
-    def encode(self, image) -> tuple[bytes, ClientTimings]:
-        """Image (path, PIL image or HxWx3 uint8) -> stream container bytes, with the client-side timings."""
+    def encode(self, image, rate_point: int = 0) -> tuple[bytes, ClientTimings]:
+        """Image (path, PIL image or HxWx3 uint8) -> stream container bytes at that rate point (index), with the
+        client-side timings."""
         from .codec.container import encode_latent
         from .runtime.preprocess import load_rgb
 
+        tables, encoder = self._open(rate_point)
         t0 = time.perf_counter()
-        rgb = load_rgb(image, self.encoder.input_size, self.resize_method)
-        model_input = self.encoder.input_converter(rgb)
+        rgb = load_rgb(image, encoder.input_size, self.resize_method)
+        model_input = encoder.input_converter(rgb)
         t1 = time.perf_counter()
-        symbols = self.encoder.output_converter(self.encoder.run(model_input))
+        symbols = encoder.output_converter(encoder.run(model_input))
         t2 = time.perf_counter()
-        payload = encode_latent(self.tables, np.ascontiguousarray(symbols, dtype=np.int32))
+        payload = encode_latent(tables, np.ascontiguousarray(symbols, dtype=np.int32), rate_point=rate_point)
         t3 = time.perf_counter()
         return payload, ClientTimings(preprocess_ms=(t1 - t0) * 1e3, encode_ms=(t2 - t1) * 1e3,
                                       coding_ms=(t3 - t2) * 1e3)
@@ -122,15 +158,19 @@ class SplitClient:
     def post(self, payload: bytes) -> tuple[dict, float]:
         return post_payload(self.http, self.url, payload)
 
-    def infer(self, image) -> ClientResult:
+    def infer(self, image, rate_point: int | str | None = None) -> ClientResult:
+        """One request; `rate_point` (index or "auto") overrides the client's setting for it."""
         t0 = time.perf_counter()
-        payload, timings = self.encode(image)
+        index = self.select(rate_point)
+        payload, timings = self.encode(image, index)
         answer, request_ms = self.post(payload)
         timings.request_ms = request_ms
         timings.network_ms = max(0.0, request_ms - float(answer["timings_ms"]["total"]))
         timings.total_ms = (time.perf_counter() - t0) * 1e3
+        self.bandwidth.observe(len(payload), timings.network_ms)
         return ClientResult(top5=answer["top5"], payload_bytes=len(payload), latent_shape=answer["latent_shape"],
-                            server_timings_ms=answer["timings_ms"], timings=timings, response=answer)
+                            server_timings_ms=answer["timings_ms"], timings=timings, response=answer,
+                            rate_point=index)
 
 
 def main(argv=None):
@@ -139,9 +179,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m fsplit_mobile.client", description=__doc__.split("\n\n")[0])
     parser.add_argument("--artifact", required=True, help="artifact folder (encoder + tables)")
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="fsplit-serve base URL")
+    parser.add_argument("--rate-point", default="0", help="rate point index, or 'auto' (bandwidth policy)")
+    parser.add_argument("--latency-budget-ms", type=float, default=50.0, help="transfer budget of 'auto'")
     parser.add_argument("images", nargs="+")
     args = parser.parse_args(argv)
-    with SplitClient(args.artifact, args.url) as client:
+    point = args.rate_point if args.rate_point == "auto" else int(args.rate_point)
+    with SplitClient(args.artifact, args.url, rate_point=point, latency_budget_ms=args.latency_budget_ms) as client:
         for path in args.images:
             try:
                 print(json.dumps({"image": path, **client.infer(path).to_json()}))

@@ -1,7 +1,8 @@
 """Export recipes: one declarative TOML file per shipped model (fsplit_mobile/recipes/*.toml, package data).
 
     schema = "fsplit-recipe/1"
-    [model]        id, architecture, checkpoint (optional: else --checkpoint), split_point (text)
+    [model]        id, architecture, checkpoint (optional: else --checkpoint), split_point (text),
+                   rate_points (unit names, variable bit-rate: export/rate_points.py)
     [input]        size = [H, W], mean, std, resize ("bilinear"), normalization_in_graph (true)
     [output]       kind = "symbols" | "latent"
     [calibration]  images (folder), views (per image)
@@ -40,6 +41,7 @@ class Recipe:
     architecture: str | None = None
     checkpoint: Path | None = None
     split_point: str | None = None
+    rate_points: list[str] | None = None  # units of a bottleneck-unit checkpoint, rate point 0 first
     input_size: tuple[int, int] | None = None
     mean: tuple[float, float, float] | None = None
     std: tuple[float, float, float] | None = None
@@ -59,7 +61,7 @@ class Recipe:
 
 # ---- field checking ------------------------------------------------------------------------------------------
 _SCHEMA_KEYS = {
-    "model": {"id", "architecture", "checkpoint", "split_point"},
+    "model": {"id", "architecture", "checkpoint", "split_point", "rate_points"},
     "input": {"size", "mean", "std", "resize", "normalization_in_graph"},
     "output": {"kind"},
     "calibration": {"images", "views"},
@@ -149,6 +151,11 @@ def parse_recipe(data: dict, path: Path | None = None) -> Recipe:
     ckpt = f.typed(m, "checkpoint", "model", str)
     r.checkpoint = _resolve_path(ckpt, base) if ckpt else None
     r.split_point = f.typed(m, "split_point", "model", str)
+    points = m.get("rate_points")
+    if points is not None and (not isinstance(points, list) or not points or len(set(map(str, points))) != len(points)
+                               or not all(isinstance(p, str) and p for p in points)):
+        raise f.error("model.rate_points", f"must be a non-empty list of distinct unit names, got {points!r}")
+    r.rate_points = list(points) if points is not None else None
 
     size = f.numbers(i, "size", "input", 2, int)
     if size is not None and (min(size) < 16 or max(size) > 4096 or any(s % 8 for s in size)):

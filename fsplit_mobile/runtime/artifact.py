@@ -38,7 +38,7 @@ class Artifact:
     manifest: dict
 
     @classmethod
-    def open(cls, path, check_hashes: bool = True) -> "Artifact":
+    def open(cls, path, check_hashes: bool = True) -> Artifact:
         path = Path(path)
         if path.name.endswith(".partial"):
             raise ArtifactError(f"{path} is an unfinished export (.partial folder)")
@@ -86,11 +86,17 @@ class Artifact:
             for key in ("name", "shape", "dtype", "layout"):
                 if key not in m[side]:
                     raise ArtifactError(f"{mf}: {side}.{key} missing")
+        from .rate_points import validate as validate_rate_points  # rate_points imports this module
+
+        validate_rate_points(self)
 
     def check_hashes(self) -> None:
         """Every file listed in `files` must have a sha256 entry that matches its content."""
         recorded = self.manifest["sha256"]
-        for name in sorted(set(self.manifest["files"].values())):
+        names = set(self.manifest["files"].values())
+        for entry in self.manifest.get("rate_points") or []:  # every rate point's files (validated above)
+            names.update(entry["files"].values())
+        for name in sorted(names):
             want = recorded.get(name)
             if want is None:
                 raise ArtifactError(f"{self.path / 'manifest.json'}: no sha256 for {name}")

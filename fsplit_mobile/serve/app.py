@@ -6,7 +6,7 @@ GET  /v1/model   what is served (model id, target, quantisation, table hash, lat
 GET  /openapi.json, /docs
 
 Status codes (docs/serve.md): 400 empty/corrupt/truncated stream or malformed/ambiguous HTTP framing, 408 body
-or request head not received in time, 409 stream coded with other tables, 413 payload over the limit, 415 content
+or request head not received in time, 409 stream coded with other tables or naming an unknown rate point, 413 payload over the limit, 415 content
 type other than application/octet-stream, 422 latent shape the server part cannot take, 431 request head too
 large, 501 unsupported Transfer-Encoding, 503 saturated or too many connections (Retry-After), 504 processing
 over the timeout, 500 a bug (logged; the process goes on). Every error is the JSON `ErrorBody`.
@@ -42,7 +42,8 @@ class StageTimings(BaseModel):
 
 class InferResponse(BaseModel):
     model_id: str
-    table_hash: str
+    table_hash: str  # of the rate point that decoded the stream
+    rate_point: int = 0  # the container header's rate point index
     top5: list[ClassScore]
     payload_bytes: int
     latent_shape: list[int]
@@ -64,7 +65,8 @@ ERROR_DOCS = {
     **CONNECTION_ERRORS,
     400: "empty, corrupt or truncated stream container; malformed or ambiguous HTTP framing",
     408: "request body (or head) not received within the timeout",
-    409: "stream coded with other codec tables than the served model's",
+    409: "stream coded with other codec tables than the served model's (table_mismatch), or naming a rate point "
+         "the served artifact does not have (unknown_rate_point)",
     413: "payload larger than --max-payload",
     415: "content type is not application/octet-stream",
     422: "latent shape the server part cannot take",

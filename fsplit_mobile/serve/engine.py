@@ -1,5 +1,9 @@
 """The server part of one artifact: stream container bytes -> top-5 classes, with per-stage timings.
 
+A variable bit-rate artifact (docs/artifact.md "rate_points") has one codec table set and one server model per
+rate point; each request is decoded with the tables and model of the rate point its container header names
+(a point the artifact lacks: 409 unknown_rate_point). Rate point 0 is the manifest's top level.
+
 Synchronous and thread-safe (the codec tables are read-only, ONNX Runtime sessions allow concurrent `run`);
 `app.py` calls it from worker threads. Errors a client can cause are `RequestError`s carrying an HTTP status.
 """
@@ -9,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ArtifactLoadError, CorruptPayload, EmptyPayload, LatentShapeMismatch, WrongTables
+from .errors import ArtifactLoadError, CorruptPayload, EmptyPayload, LatentShapeMismatch, UnknownRatePoint, WrongTables
 
 
 @dataclass
@@ -19,11 +23,14 @@ class InferenceResult:
     latent_shape: list[int]  # [C, H, W] as carried by the stream
     timings_ms: dict  # parse, decode, dequant_tail (dequantisation + decoder + rest of the network), total
     logits: np.ndarray | None = field(default=None, repr=False)
+    rate_point: int = 0
+    rate_point_hash: str | None = None  # the table hash of that rate point
 
     def to_json(self, model_id: str, table_hash: str) -> dict:
         return {
             "model_id": model_id,
-            "table_hash": table_hash,
+            "table_hash": self.rate_point_hash or table_hash,
+            "rate_point": self.rate_point,
             "top5": self.top5,
             "payload_bytes": self.payload_bytes,
             "latent_shape": self.latent_shape,
@@ -47,36 +54,63 @@ def top_k(logits: np.ndarray, labels: list[str], k: int = 5) -> list[dict]:
     ]
 
 
-class ServerEngine:
-    """Loads tables.fsct, server.onnx and labels.txt of one artifact folder (docs/artifact.md)."""
+@dataclass
+class ServedRatePoint:
+    """One rate point's codec tables and server model (an artifact without rate points has only index 0)."""
 
-    def __init__(self, artifact_dir, intra_op_threads: int = 0):
-        from ..runtime.artifact import Artifact
-
-        self.artifact_dir = Path(artifact_dir)
-        try:
-            self.artifact = Artifact.open(self.artifact_dir)
-            if self.artifact.file("server") is None:
-                raise ArtifactLoadError("manifest lists no server part (files.server)")
-            self.tables = self.artifact.tables()  # checked against the manifest's content hash
-            self.labels = self.artifact.labels()
-        except ArtifactLoadError:
-            raise
-        except Exception as exc:  # the runtime's and codec's errors name the file and the problem
-            raise ArtifactLoadError(f"cannot serve {self.artifact_dir}: {exc}") from exc
-        self.model_id = self.artifact.model_id
-        self.latent_shape = self.artifact.latent_shape
-        self.session, self.input_name, self.output_name = self._open_server(intra_op_threads)
+    index: int
+    name: str
+    tables: object  # codec.CodecTables
+    latent_shape: tuple
+    session: object
+    input_name: str
+    output_name: str
 
     @property
     def table_hash(self) -> str:
         h = self.tables.content_hash
         return h.hex() if isinstance(h, (bytes, bytearray)) else str(h)
 
-    def _open_server(self, intra_op_threads):
+
+class ServerEngine:
+    """Loads the tables, server model of every rate point and labels.txt of one artifact folder
+    (docs/artifact.md)."""
+
+    def __init__(self, artifact_dir, intra_op_threads: int = 0):
+        from ..runtime import rate_points
+        from ..runtime.artifact import Artifact
+
+        self.artifact_dir = Path(artifact_dir)
+        self.points: dict[int, ServedRatePoint] = {}
+        try:
+            self.artifact = Artifact.open(self.artifact_dir)
+            self.labels = self.artifact.labels()
+            for index in rate_points.indices(self.artifact):
+                view = rate_points.view(self.artifact, index)
+                if view.file("server") is None:
+                    raise ArtifactLoadError(f"manifest lists no server part (files.server) for rate point {index}")
+                tables = view.tables()  # checked against the manifest's content hash
+                session, input_name, output_name = self._open_server(view, intra_op_threads)
+                self.points[index] = ServedRatePoint(index, view.manifest["rate_point"]["name"], tables,
+                                                     view.latent_shape, session, input_name, output_name)
+        except ArtifactLoadError:
+            raise
+        except Exception as exc:  # the runtime's and codec's errors name the file and the problem
+            raise ArtifactLoadError(f"cannot serve {self.artifact_dir}: {exc}") from exc
+        self.model_id = self.artifact.model_id
+        default = self.points[0]
+        self.tables, self.latent_shape = default.tables, default.latent_shape
+        self.session, self.input_name, self.output_name = default.session, default.input_name, default.output_name
+
+    @property
+    def table_hash(self) -> str:
+        return self.points[0].table_hash
+
+    @staticmethod
+    def _open_server(artifact, intra_op_threads):
         import onnxruntime as ort
 
-        path = self.artifact.file("server")
+        path = artifact.file("server")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = intra_op_threads
         opts.inter_op_num_threads = 1
@@ -86,7 +120,7 @@ class ServerEngine:
             )
         except Exception as exc:
             raise ArtifactLoadError(f"ONNX Runtime cannot load {path.name}: {exc}") from exc
-        server_meta = self.artifact.manifest.get("server", {})
+        server_meta = artifact.manifest.get("server", {})
         input_name = server_meta.get("input") or session.get_inputs()[0].name
         output_name = server_meta.get("output") or session.get_outputs()[0].name
         return session, input_name, output_name
@@ -100,12 +134,22 @@ class ServerEngine:
             "table_hash": self.table_hash,
             "latent_shape": list(self.latent_shape),
             "num_classes": m.get("server", {}).get("num_classes"),
+            "rate_points": [{"index": p.index, "name": p.name, "table_hash": p.table_hash,
+                             "latent_shape": list(p.latent_shape)} for p in self.points.values()],
         }
 
     # -- the three stages -------------------------------------------------------------------------------
 
+    def point_of(self, header) -> ServedRatePoint:
+        """The rate point a container header names; UnknownRatePoint (409) when this artifact lacks it."""
+        point = self.points.get(int(header.rate_point))
+        if point is None:
+            raise UnknownRatePoint(f"stream names rate point {header.rate_point}; model {self.model_id} has rate "
+                                   f"point(s) {', '.join(map(str, self.points))}")
+        return point
+
     def parse(self, data: bytes):
-        """Container header and checksum, then table hash and latent shape, before any decoding work."""
+        """Container header and checksum, then rate point, table hash and latent shape, before any decoding."""
         from ..codec import container
         from ..codec.errors import CodecError
 
@@ -115,39 +159,44 @@ class ServerEngine:
             header, _payload = container.unpack(data)
         except CodecError as exc:
             raise CorruptPayload(str(exc)) from exc
-        ours = self.tables.content_hash_bytes[: container.HASH_PREFIX]
+        point = self.point_of(header)
+        ours = point.tables.content_hash_bytes[: container.HASH_PREFIX]
         if header.table_hash != ours:
+            at = f" at rate point {point.index}" if len(self.points) > 1 else ""
             raise WrongTables(f"stream was coded with tables {header.table_hash.hex()}..., this server's model "
-                              f"{self.model_id} uses {ours.hex()}...")
+                              f"{self.model_id} uses {ours.hex()}...{at}")
         shape = tuple(int(s) for s in header.shape)
-        if shape != self.latent_shape:
+        if shape != point.latent_shape:
             raise LatentShapeMismatch(f"stream carries a latent of shape {list(shape)}, this model takes "
-                                      f"{list(self.latent_shape)}")
+                                      f"{list(point.latent_shape)}")
         return header
 
-    def decode(self, data: bytes) -> np.ndarray:
+    def decode(self, data: bytes, point: ServedRatePoint | None = None) -> np.ndarray:
         from ..codec import container
         from ..codec.errors import CodecError, TableMismatchError
 
         try:
-            return container.decode_latent(self.tables, data)
+            if point is None:
+                point = self.point_of(container.read_header(data))
+            return container.decode_latent(point.tables, data)
         except TableMismatchError as exc:
             raise WrongTables(str(exc)) from exc
         except CodecError as exc:
             raise CorruptPayload(str(exc)) from exc
 
-    def tail(self, symbols: np.ndarray) -> np.ndarray:
+    def tail(self, symbols: np.ndarray, point: ServedRatePoint | None = None) -> np.ndarray:
         """(C,H,W) int32 symbols -> (num_classes,) logits: dequantisation, decoder and the rest of the network."""
+        point = point or self.points[0]
         batch = np.ascontiguousarray(symbols, dtype=np.int32)[None]
-        return self.session.run([self.output_name], {self.input_name: batch})[0][0]
+        return point.session.run([point.output_name], {point.input_name: batch})[0][0]
 
     def infer(self, data: bytes, keep_logits: bool = False) -> InferenceResult:
         t0 = time.perf_counter()
-        self.parse(data)
+        point = self.point_of(self.parse(data))
         t1 = time.perf_counter()
-        symbols = self.decode(data)
+        symbols = self.decode(data, point)
         t2 = time.perf_counter()
-        logits = self.tail(symbols)
+        logits = self.tail(symbols, point)
         t3 = time.perf_counter()
         top5 = top_k(logits, self.labels)
         t4 = time.perf_counter()
@@ -163,4 +212,6 @@ class ServerEngine:
                 "total": (t4 - t0) * ms,
             },
             logits=logits if keep_logits else None,
+            rate_point=point.index,
+            rate_point_hash=point.table_hash if point.index else None,
         )

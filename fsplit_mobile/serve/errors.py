@@ -34,6 +34,13 @@ class WrongTables(RequestError):
     code = "table_mismatch"
 
 
+class UnknownRatePoint(RequestError):
+    """A well-formed stream naming a rate point (container flags bits 8-15) the served artifact does not have."""
+
+    status = 409
+    code = "unknown_rate_point"
+
+
 class LatentShapeMismatch(RequestError):
     """A well-formed stream for these tables whose latent shape the server part cannot take."""
 

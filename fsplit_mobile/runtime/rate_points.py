@@ -1,0 +1,118 @@
+"""The rate points of an artifact (variable bit-rate, docs/artifact.md "rate_points").
+
+An artifact may carry several rate points, each with its own encoder, codec tables and server part. The
+manifest's top-level `files`/`tables`/`latent`/`output`/`server` describe rate point 0, so a reader that knows
+nothing of rate points still runs a correct (single-rate) artifact; an artifact without `rate_points` is one rate
+point, index 0. `view(artifact, index)` gives an `Artifact` whose top level is that rate point, so everything that
+runs one artifact (encoders, tables, server) runs any of its rate points unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .artifact import Artifact, ArtifactError
+
+MAX_INDEX = 255  # the container's rate point field is 8 bits (docs/formats.md section 3)
+# keys of a rate point entry that replace the manifest's top-level ones in its view
+VIEW_KEYS = ("files", "tables", "latent", "output", "server")
+
+
+@dataclass(frozen=True)
+class RatePoint:
+    index: int
+    name: str
+    table_hash: str
+    latent_shape: tuple[int, int, int]
+    expected_bytes: float | None  # mean stream size measured at export (None: not measured)
+    bpp: float | None
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "name": self.name,
+            "table_hash": self.table_hash,
+            "latent_shape": list(self.latent_shape),
+            "expected_bytes": self.expected_bytes,
+            "bpp": self.bpp,
+        }
+
+
+def entries(manifest: dict) -> list[dict]:
+    """The manifest's rate point entries; a manifest without them is one entry built from its top level."""
+    listed = manifest.get("rate_points")
+    if listed is None:
+        return [{"index": 0, "name": "default", **{k: manifest[k] for k in VIEW_KEYS if k in manifest}}]
+    return list(listed)
+
+
+def validate(artifact: Artifact) -> None:
+    """Indices distinct in 0..255 with 0 present and equal to the top level; every listed file exists."""
+    m, where = artifact.manifest, artifact.path / "manifest.json"
+    listed = m.get("rate_points")
+    if listed is None:
+        return
+    if not isinstance(listed, list) or not listed:
+        raise ArtifactError(f"{where}: rate_points must be a non-empty list")
+    seen = set()
+    for pos, entry in enumerate(listed):
+        if not isinstance(entry, dict):
+            raise ArtifactError(f"{where}: rate_points[{pos}] must be an object")
+        index = entry.get("index")
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index <= MAX_INDEX:
+            raise ArtifactError(
+                f"{where}: rate_points[{pos}].index must be an integer in 0..{MAX_INDEX}, got {index!r}"
+            )
+        if index in seen:
+            raise ArtifactError(f"{where}: rate point index {index} listed twice")
+        seen.add(index)
+        for key in ("name", "files", "tables", "latent", "output"):
+            if key not in entry:
+                raise ArtifactError(f"{where}: rate_points[{pos}] (index {index}) lacks {key}")
+        for role in ("encoder", "tables"):
+            if role not in entry["files"]:
+                raise ArtifactError(f"{where}: rate point {index}: files.{role} missing")
+        for role, name in entry["files"].items():
+            if not isinstance(name, str) or "/" in name or name.startswith("."):
+                raise ArtifactError(f"{where}: rate point {index}: files.{role} must be a plain file name")
+            if not (artifact.path / name).exists():
+                raise ArtifactError(f"{artifact.path}: rate point {index}: {role} file {name} is missing")
+            if name not in m.get("sha256", {}):
+                raise ArtifactError(f"{where}: no sha256 for {name} (rate point {index})")
+        if index == 0 and entry["files"] != m["files"]:
+            raise ArtifactError(f"{where}: rate point 0's files differ from the top-level files")
+    if 0 not in seen:
+        raise ArtifactError(f"{where}: rate_points has no index 0 (the top level is rate point 0)")
+
+
+def view(artifact: Artifact, index: int) -> Artifact:
+    """The artifact as seen at one rate point (its files, tables, latent, output and server at the top level)."""
+    for entry in entries(artifact.manifest):
+        if entry["index"] == index:
+            manifest = dict(artifact.manifest)
+            manifest.update({k: entry[k] for k in VIEW_KEYS if k in entry})
+            manifest["rate_point"] = {"index": index, "name": entry["name"]}
+            return Artifact(artifact.path, manifest)
+    raise ArtifactError(f"{artifact.path}: no rate point {index} (has {', '.join(map(str, indices(artifact)))})")
+
+
+def indices(artifact: Artifact) -> list[int]:
+    return [int(e["index"]) for e in entries(artifact.manifest)]
+
+
+def rate_points(artifact: Artifact) -> list[RatePoint]:
+    """The artifact's rate points in manifest order (index 0 first)."""
+    out = []
+    for e in entries(artifact.manifest):
+        lat, measured = e.get("latent", {}), e.get("measured") or {}
+        out.append(
+            RatePoint(
+                index=int(e["index"]),
+                name=str(e["name"]),
+                table_hash=str(e.get("tables", {}).get("content_hash")),
+                latent_shape=(int(lat["channels"]), int(lat["height"]), int(lat["width"])),
+                expected_bytes=measured.get("bytes_mean"),
+                bpp=measured.get("bpp"),
+            )
+        )
+    return out

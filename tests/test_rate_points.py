@@ -182,3 +182,18 @@ def test_artifact_without_rate_points_is_rate_point_0(tmp_path):
     assert rate_points.view(artifact, 0).file("encoder") == artifact.file("encoder")
     with pytest.raises(ArtifactError, match="no rate point 1"):
         rate_points.view(artifact, 1)
+
+
+def test_cli_refuses_a_rate_point_the_checkpoint_lacks(tmp_path):
+    from click.testing import CliRunner
+
+    from fsplit_mobile.export.cli import main
+
+    ckpt = _checkpoint(tmp_path / "one.pt", UNITS[:1])
+    res = CliRunner().invoke(
+        main,
+        ["--target", "onnx", "--checkpoint", str(ckpt), "--rate-points", "hi,lo", "--out", str(tmp_path / "art"), "-q"],
+    )
+    assert res.exit_code != 0
+    assert "no unit 'lo'" in res.output and "'hi'" in res.output
+    assert not (tmp_path / "art").exists()

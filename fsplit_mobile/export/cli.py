@@ -7,6 +7,7 @@ log file unless --verbose.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -156,10 +157,19 @@ def _summary_line(r) -> str:
 @click.option("--quiet", "-q", is_flag=True, help="no progress output")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary on stdout")
 @click.option("--verbose", "-v", is_flag=True, help="show converter output and warnings")
+@click.option("--rate-points", metavar="NAMES|auto",
+              help="variable bit-rate (bottleneck-unit checkpoint): these units, comma-separated, as rate points "
+                   "0, 1, ... of one artifact; 'auto': the recipe's model.rate_points, else every unit")
 def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, quiet, as_json, verbose, socs,
-         allow_fallback):
+         allow_fallback, rate_points):
     """Export a model to verified artifact folders (docs/artifact.md)."""
     from .api import export
+
+    if rate_points:
+        from .rate_points import export_rate_points
+
+        names = None if rate_points == "auto" else [n.strip() for n in rate_points.split(",") if n.strip()]
+        export = functools.partial(export_rate_points, units=names)
 
     target_options = _target_options(targets, socs, allow_fallback)
     if not verbose:

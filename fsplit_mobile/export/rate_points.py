@@ -100,7 +100,7 @@ def export_rate_points(
     target="onnx",
     quantize="none",
     *,
-    checkpoint,
+    checkpoint=None,
     recipe=None,
     units: list[str] | None = None,
     out=None,
@@ -112,8 +112,14 @@ def export_rate_points(
     Each unit goes through `export()` (export_kwargs pass on); the summary lists the merged artifacts. A unit
     named by `units` or the recipe but absent from the checkpoint raises RecipeError naming it.
     """
-    checkpoint = Path(checkpoint)
     rec = load_recipe(recipe) if recipe is not None else None
+    if checkpoint is None:
+        if rec is None or rec.checkpoint is None:
+            raise RecipeError(
+                "rate points need a bottleneck-unit checkpoint: pass --checkpoint (or set model.checkpoint)"
+            )
+        checkpoint = rec.checkpoint
+    checkpoint = Path(checkpoint)
     names = list(units) if units else (rec.rate_points if rec is not None and rec.rate_points else None)
     config, by_name, meta = _units(checkpoint, names)
     names = names or list(by_name)

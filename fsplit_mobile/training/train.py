@@ -250,6 +250,16 @@ def _header(log, out: Path, device) -> str:
     return command
 
 
+def _start(out: str, threads: int, device: str):
+    """(out path, torch device, log function, exact command) of a run, its log opened and headed."""
+    torch.set_num_threads(threads)
+    dev = pick_device(device)
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log = _log_to(path.with_suffix(path.suffix + ".log"))
+    return path, dev, log, _header(log, path, dev)
+
+
 def _common(f):
     for opt in reversed([
         click.option("--out", type=click.Path(dir_okay=False), required=True, help="checkpoint to write"),
@@ -292,12 +302,7 @@ def bottleneck_unit(out, steps, batch_size, lr, lmbda, mse_weight, kd_weight, te
     """Train one bottleneck unit (one rate point) on cached teacher features."""
     from ..models import bottleneck_unit as bu
 
-    torch.set_num_threads(threads)
-    dev = pick_device(device)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    log = _log_to(out.with_suffix(out.suffix + ".log"))
-    command = _header(log, out, dev)
+    out, dev, log, command = _start(out, threads, device)
     cfg = {"name": name, "latent_channels": latent_channels, "width": width, "stride": stride, "act": act}
     task = UnitTask(split_block, cfg, train_cache, val_cache, dev)
     log(f"# unit {cfg} after block {split_block}; {task.train_f.shape[0]} training crops "
@@ -345,12 +350,7 @@ def frankensplit(out, steps, batch_size, lr, lmbda, mse_weight, kd_weight, tempe
 
     if crop % 32:
         raise click.BadParameter(f"must be a multiple of 32, got {crop}", param_hint="--crop")
-    torch.set_num_threads(threads)
-    dev = pick_device(device)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    log = _log_to(out.with_suffix(out.suffix + ".log"))
-    command = _header(log, out, dev)
+    out, dev, log, command = _start(out, threads, device)
     task = FrankenSplitTask(crop, dev)
     started = time.time()
     result = run(task, steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, crop * crop,

@@ -39,6 +39,47 @@ def speedups(results: dict) -> dict:
     return out
 
 
+def local_comparison(results: dict) -> dict:
+    """Every method against the full teacher run on the device (results["local_teacher"], the same latency at every
+    bandwidth): {method: {"per_bandwidth": {bw: local/method}, "crossover": [...], "faster_at": [bws]}}.
+    A crossover's split_faster_below is False when the method (sending over the link) wins above it."""
+    local = results.get("local_teacher")
+    if not local:
+        return {}
+    bws = results["bandwidths_mbit"]
+    out = {}
+    for name, per_bw in results["e2e_ms"].items():
+        totals = [per_bw[str(b)]["total"] for b in bws]
+        out[name] = {"per_bandwidth": {str(b): local["total_ms"] / t for b, t in zip(bws, totals)},
+                     "crossover": crossover(bws, totals, [local["total_ms"]] * len(bws)),
+                     "faster_at": [b for b, t in zip(bws, totals) if t < local["total_ms"]]}
+    return out
+
+
+def local_lines(results: dict) -> list[str]:
+    local = results.get("local_teacher")
+    if not local:
+        return []
+    comparison = results.get("vs_local_teacher") or local_comparison(results)
+    d = local["device_ms"]
+    lines = ["", "## Against the full teacher on the device (no network)", "",
+             f"{local['name']}: {local['total_ms']:.1f} ms at every bandwidth (preprocess {d['preprocess']:.2f} ms, "
+             f"teacher {d['teacher']:.1f} ms; {local['runtime']}), agreement {local['agreement']:.3f}. Per method: "
+             "local latency / method latency (> 1: sending over the link is faster).", ""]
+    for name, c in comparison.items():
+        agreement = results["methods"][name]["agreement"]
+        if c["crossover"]:
+            cross = "; ".join(f"crossover at {x['mbit']} Mbit/s (sending faster "
+                              f"{'below' if x['split_faster_below'] else 'above'})" for x in c["crossover"])
+        elif c["faster_at"]:
+            cross = "faster than the local teacher at every bandwidth tried"
+        else:
+            cross = "the local teacher is faster at every bandwidth tried"
+        lines.append(f"- {name} (agreement {agreement:.3f}): " + ", ".join(
+            f"{b} Mbit/s: {c['per_bandwidth'][str(b)]:.2f}x" for b in results["bandwidths_mbit"]) + f"; {cross}")
+    return lines
+
+
 def _fmt(x, nd=1):
     return f"{x:.{nd}f}"
 
@@ -75,6 +116,9 @@ def markdown(results: dict) -> str:
               "| method | " + " | ".join(f"{b} Mbit/s" for b in bws) + " |", "|---|" + "---|" * len(bws)]
     for name in results["e2e_ms"]:
         lines.append(f"| {name} | " + " | ".join(_fmt(results['e2e_ms'][name][str(b)]['total']) for b in bws) + " |")
+    if results.get("local_teacher"):
+        local = results["local_teacher"]
+        lines.append(f"| {local['name']} (no network) | " + " | ".join(_fmt(local["total_ms"]) for _ in bws) + " |")
     lines += ["", "Network part (request time minus server compute), ms:", "",
               "| method | " + " | ".join(f"{b}" for b in bws) + " |", "|---|" + "---|" * len(bws)]
     for name in results["e2e_ms"]:
@@ -90,6 +134,7 @@ def markdown(results: dict) -> str:
                 cross = ("split faster at every bandwidth tried" if s["min"] > 1 else
                          "offloading faster at every bandwidth tried" if s["max"] < 1 else "no crossing")
             lines.append(f"- {split} vs {codec}: {cells}; max {s['max']:.2f}x; {cross}")
+    lines += local_lines(results)
     lines += ["", "## Why", ""] + summary_lines(results)
     lines += ["", "## Machine", "", "```", results["machine_text"], "```", ""]
     return "\n".join(lines)
@@ -109,6 +154,10 @@ def plot(results: dict, path: Path):
         size = results["methods"][name]["payload_bytes"]["mean"] / 1000
         label = f"{'split ' if kind == 'split' else ''}{name} ({size:.1f} kB, agr. {results['methods'][name]['agreement']:.2f})"
         ax.plot(bws, [per_bw[str(b)]["total"] for b in bws], styles.get(kind, "-x"), label=label)
+    local = results.get("local_teacher")
+    if local:
+        ax.axhline(local["total_ms"], color="k", linestyle=":", label=f"{local['name']} (no network, agr. "
+                   f"{local['agreement']:.2f})")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(bws)

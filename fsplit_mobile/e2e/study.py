@@ -7,8 +7,10 @@
    another, bandwidth shaped with tc tbf and a fixed RTT (netns.py); each method's payloads are POSTed over a
    keep-alive connection at every bandwidth. Where namespaces cannot be used the transfer time is computed
    (RTT + bytes / bandwidth + measured server time) and the results say so.
-3. Report: total latency = device-side compute (median) + request time (median: transfer + server decode +
-   tail), table, plot, speedup vs offloading, crossover bandwidths (report.py).
+3. Third baseline: the full teacher on the device (no network; workload.run_local_teacher): with a mobile-size
+   teacher local inference competes, and the report says above which bandwidth split computing beats it.
+4. Report: total latency = device-side compute (median) + request time (median: transfer + server decode +
+   tail), table, plot, speedup vs offloading and vs the local teacher, crossover bandwidths (report.py).
 """
 import json
 import os
@@ -60,12 +62,14 @@ def _log(progress, msg):
 def measure_quality(splits: dict, crops, qualities, codecs, cache_dir, progress=None) -> dict:
     from ..models.default_model import imagenet_labels
     from .offload import OffloadEngine
-    from .workload import run_offload, run_split, teacher_onnx, teacher_reference
+    from .workload import run_local_teacher, run_offload, run_split, teacher_onnx, teacher_reference
 
     teacher = teacher_onnx(cache_dir)
     engine = OffloadEngine(teacher, imagenet_labels())
     _log(progress, f"teacher reference on {len(crops)} crops")
     reference = teacher_reference(engine, crops)
+    _log(progress, "full teacher on the device (local baseline)")
+    local = run_local_teacher(engine, crops, reference)
     split_runs = {}
     for name, path in splits.items():
         _log(progress, f"split pipeline {name}: {path}")
@@ -76,7 +80,8 @@ def measure_quality(splits: dict, crops, qualities, codecs, cache_dir, progress=
         for q in qualities:
             _log(progress, f"offload {codec} quality {q}")
             offload_runs[codec][q] = run_offload(codec, q, crops, engine)
-    return {"teacher": teacher, "reference": reference, "split": split_runs, "offload": offload_runs}
+    return {"teacher": teacher, "reference": reference, "split": split_runs, "offload": offload_runs,
+            "local_teacher": local}
 
 
 def _write_payloads(folder: Path, name: str, payloads) -> list[str]:
@@ -242,6 +247,7 @@ def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float 
         "quality_sweep": sweep,
         "transfer": transfer,
         "e2e_ms": e2e,
+        "local_teacher": quality["local_teacher"],  # constant over bandwidth: nothing is sent
         "raw_requests": rows,
         "machine": machine,
         "machine_text": machine_text,
@@ -249,6 +255,7 @@ def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float 
                   "server and client share the host's cores during transfer runs"],
     }
     results["speedup"] = e2e_report.speedups(results)
+    results["vs_local_teacher"] = e2e_report.local_comparison(results)
     e2e_report.write_all(results, out_dir)
     return results
 

@@ -17,6 +17,9 @@ CODECS = {"jpeg": "JPEG", "webp": "WEBP"}
 DEFAULT_QUALITIES = (1, 2, 3, 5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95)
 
 
+LOCAL_TEACHER = "teacher-on-device"
+
+
 class WorkloadError(RuntimeError):
     """The benchmark's inputs (images, teacher, artifacts) cannot be prepared."""
 
@@ -99,6 +102,27 @@ class MethodRun:
 def teacher_reference(engine, crops) -> list[int]:
     """Teacher top-1 on the uncompressed crops."""
     return [int(np.argmax(engine.logits(engine.model_input(c)))) for c in crops]
+
+
+def run_local_teacher(engine, crops, reference: list[int]) -> dict:
+    """The third baseline: the whole teacher on the device, no network. Per crop: model input + the teacher ONNX
+    run (the offloading server's model, ONNX Runtime on this host's CPU with the engine's threads, as the split
+    encoders are timed here). Its top-1 is the reference, so its agreement is 1 (computed, not assumed)."""
+    import time
+
+    prep, run, top1 = [], [], []
+    for crop in crops:
+        t0 = time.perf_counter()
+        x = engine.model_input(crop)
+        t1 = time.perf_counter()
+        top1.append(int(np.argmax(engine.logits(x))))
+        t2 = time.perf_counter()
+        prep.append((t1 - t0) * 1e3)
+        run.append((t2 - t1) * 1e3)
+    device = {"preprocess": float(np.median(prep)), "teacher": float(np.median(run))}
+    return {"name": LOCAL_TEACHER, "agreement": float(np.mean(np.asarray(top1) == np.asarray(reference))),
+            "device_ms": device, "total_ms": float(sum(device.values())),
+            "runtime": "ONNX Runtime CPU, fp32 teacher (the offloading server's model), this host"}
 
 
 def run_split(name: str, artifact_dir, crops, threads: int | None = None) -> MethodRun:

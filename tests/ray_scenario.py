@@ -28,6 +28,7 @@ from test_serve_faults import generate_cases  # noqa: E402
 from fsplit_mobile.client import SplitClient  # noqa: E402
 from fsplit_mobile.serve.app import create_app  # noqa: E402
 from fsplit_mobile.serve.limits import ServeLimits  # noqa: E402
+from fsplit_mobile.serve.ray.netns_procs import kill_netns, netns_of  # noqa: E402
 
 HEAD_PORT, HTTP_PORT, WORKER_NM_PORT = 6390, 8000, 7390
 RAY_URL = f"http://127.0.0.1:{HTTP_PORT}"
@@ -35,20 +36,6 @@ LIMITS = dict(max_payload=4096, timeout_s=5.0, max_concurrency=2, max_queue=16)
 BAD_EVERY = 5  # every 5th generated bad input (~560 of ~2,800, all kinds)
 LOAD_S, KILL_AT_S, LOAD_CLIENTS = 16.0, 5.0, 3
 BIN = Path(sys.executable).parent
-
-
-def netns_pids() -> list[int]:
-    """Processes in this network namespace (all of them started by this scenario)."""
-    mine = os.readlink("/proc/self/ns/net")
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if os.readlink(entry / "ns" / "net") == mine:
-                    out.append(int(entry.name))
-            except OSError:
-                pass
-    return out
 
 
 def wait_for(check, timeout_s: float, what: str):
@@ -189,11 +176,7 @@ def main(workdir: Path, report_path: Path):
         serve_log.close()
         report["log_tail"] = (workdir / "fsplit-serve-ray.log").read_text()[-3000:]
         report_path.write_text(json.dumps(report))
-        for pid in netns_pids():  # the head, the worker and everything they started
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_netns(netns_of())  # the head, the worker and everything they started
 
 
 if __name__ == "__main__":

@@ -6,9 +6,7 @@ load costs a bounded number of errors, after which every request succeeds again.
 One cluster for the whole module (~1.5-2 min here); every process of the namespace is killed at the end,
 whatever happened."""
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -18,20 +16,10 @@ import pytest
 
 pytest.importorskip("ray.serve")
 
+from fsplit_mobile.serve.ray.netns_procs import kill_netns, netns_of, netns_pids  # noqa: E402
+
 SCENARIO = Path(__file__).parent / "ray_scenario.py"
 SCENARIO_TIMEOUT_S = 480
-
-
-def _netns_pids(ns: str) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.readlink(entry / "ns" / "net") == ns:
-                    out.append(int(entry.name))
-            except OSError:
-                pass
-    return out
 
 
 def _can_unshare() -> bool:
@@ -49,12 +37,12 @@ def report(tmp_path_factory):
     log = open(work / "scenario.log", "w")
     proc = subprocess.Popen(["unshare", "-n", sys.executable, str(SCENARIO), str(work / "run"), str(out)],
                             stdout=log, stderr=subprocess.STDOUT, cwd=work)
-    ours = os.readlink("/proc/self/ns/net")
+    ours = netns_of()
     ns = None
     deadline = time.monotonic() + 30
     while ns is None and time.monotonic() < deadline:  # unshare execs the scenario in its new namespace
         try:
-            seen = os.readlink(f"/proc/{proc.pid}/ns/net")
+            seen = netns_of(proc.pid)
             ns = seen if seen != ours else None
         except OSError:
             break
@@ -66,21 +54,12 @@ def report(tmp_path_factory):
         proc.wait(10)
     finally:
         log.close()
-        for _ in range(3):  # whatever the scenario left behind (it kills its namespace itself on the way out)
-            pids = _netns_pids(ns) if ns else []
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            if not pids:
-                break
-            time.sleep(0.5)
+        left = kill_netns(ns) if ns else []  # whatever the scenario left (it kills its namespace on the way out)
     if not out.exists():
         pytest.fail(f"scenario wrote no report (rc {proc.returncode}): {(work / 'scenario.log').read_text()[-4000:]}")
     data = json.loads(out.read_text())
     yield data
-    assert ns is None or _netns_pids(ns) == [], "Ray processes left behind"
+    assert left == [] and (ns is None or netns_pids(ns) == []), "Ray processes left behind"
 
 
 def _key(answer: dict) -> tuple:

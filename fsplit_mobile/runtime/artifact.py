@@ -71,14 +71,7 @@ class Artifact:
             raise ArtifactError(f"{mf}: unknown target {m['target']!r}")
         if m["quantization"] not in QUANTIZATIONS:
             raise ArtifactError(f"{mf}: unknown quantization {m['quantization']!r}")
-        for role in ("encoder", "tables"):
-            if role not in m["files"]:
-                raise ArtifactError(f"{mf}: files.{role} missing")
-        for role, name in m["files"].items():
-            if not isinstance(name, str) or "/" in name or name.startswith("."):
-                raise ArtifactError(f"{mf}: files.{role} must be a plain file name, got {name!r}")
-            if not (self.path / name).exists():
-                raise ArtifactError(f"{self.path}: {role} file {name} is missing")
+        self.check_files(m["files"])
         for key in ("channels", "height", "width"):
             if not isinstance(m["latent"].get(key), int) or m["latent"][key] <= 0:
                 raise ArtifactError(f"{mf}: latent.{key} must be a positive integer")
@@ -89,6 +82,19 @@ class Artifact:
         from .rate_points import validate as validate_rate_points  # rate_points imports this module
 
         validate_rate_points(self)
+
+    def check_files(self, files: dict, context: str = "") -> None:
+        """A `files` block (the top level's, or a rate point's with `context` naming it): encoder and tables
+        present, plain file names, each file there."""
+        mf = self.path / "manifest.json"
+        for role in ("encoder", "tables"):
+            if role not in files:
+                raise ArtifactError(f"{mf}: {context}files.{role} missing")
+        for role, name in files.items():
+            if not isinstance(name, str) or "/" in name or name.startswith("."):
+                raise ArtifactError(f"{mf}: {context}files.{role} must be a plain file name, got {name!r}")
+            if not (self.path / name).exists():
+                raise ArtifactError(f"{self.path}: {context}{role} file {name} is missing")
 
     def check_hashes(self) -> None:
         """Every file listed in `files` must have a sha256 entry that matches its content."""

@@ -69,14 +69,8 @@ def validate(artifact: Artifact) -> None:
         for key in ("name", "files", "tables", "latent", "output"):
             if key not in entry:
                 raise ArtifactError(f"{where}: rate_points[{pos}] (index {index}) lacks {key}")
-        for role in ("encoder", "tables"):
-            if role not in entry["files"]:
-                raise ArtifactError(f"{where}: rate point {index}: files.{role} missing")
-        for role, name in entry["files"].items():
-            if not isinstance(name, str) or "/" in name or name.startswith("."):
-                raise ArtifactError(f"{where}: rate point {index}: files.{role} must be a plain file name")
-            if not (artifact.path / name).exists():
-                raise ArtifactError(f"{artifact.path}: rate point {index}: {role} file {name} is missing")
+        artifact.check_files(entry["files"], f"rate point {index}: ")
+        for name in entry["files"].values():
             if name not in m.get("sha256", {}):
                 raise ArtifactError(f"{where}: no sha256 for {name} (rate point {index})")
         if index == 0 and entry["files"] != m["files"]:

@@ -46,9 +46,11 @@ from .limits import LimitsError, ServeLimits
               help="[ray] Requests Ray's proxy queues for all replicas; beyond it: 503 with Retry-After.")
 @click.option("--ship", default="working-dir", show_default=True, type=click.Choice(["working-dir", "path"]),
               help="[ray] working-dir: Ray ships the artifact folder to every node; path: same path on each node.")
+@click.option("--ray-proxy", default="EveryNode", show_default=True, type=click.Choice(["EveryNode", "HeadOnly"]),
+              help="[ray] Where Ray runs HTTP proxies on --host:--port.")
 def main(artifact_dir, host, port, workers, max_payload, max_concurrency, max_queue, timeout_s, max_receiving,
          max_connections, header_timeout_s, keep_alive_s, intra_op_threads, log_level, engine, replicas,
-         min_replicas, max_replicas, cpus_per_replica, ray_address, ray_max_queued, ship):
+         min_replicas, max_replicas, cpus_per_replica, ray_address, ray_max_queued, ship, ray_proxy):
     """Decode stream containers with the C coder and run the artifact's server part.
 
     POST /v1/infer (application/octet-stream) -> top-5 JSON; GET /healthz; OpenAPI at /openapi.json.
@@ -70,7 +72,7 @@ def main(artifact_dir, host, port, workers, max_payload, max_concurrency, max_qu
 
         sys.exit(run_ray(artifact_dir, limits, intra_op_threads, host=host, port=port, replicas=replicas,
                          min_replicas=min_replicas, max_replicas=max_replicas, cpus_per_replica=cpus_per_replica,
-                         address=ray_address, max_queued=ray_max_queued, ship=ship))
+                         address=ray_address, max_queued=ray_max_queued, ship=ship, proxy=ray_proxy))
     try:
         app = create_app(artifact_dir, limits=limits, intra_op_threads=intra_op_threads)
     except (ArtifactLoadError, OSError, ValueError) as exc:

@@ -35,6 +35,7 @@ RAY_URL = f"http://127.0.0.1:{HTTP_PORT}"
 LIMITS = dict(max_payload=4096, timeout_s=5.0, max_concurrency=2, max_queue=16)
 BAD_EVERY = 5  # every 5th generated bad input (~560 of ~2,800, all kinds)
 LOAD_S, KILL_AT_S, LOAD_CLIENTS = 16.0, 5.0, 3
+SLOW_TRIPS, BURST = 200_000, 8  # ONNX Loop iterations per request of the slow artifact; requests fired at once
 BIN = Path(sys.executable).parent
 
 
@@ -111,6 +112,82 @@ def load_with_kill(good: list[bytes], env) -> dict:
     return {"killed_at": killed_at, "events": sorted(events)}
 
 
+def slow_artifact(folder: Path, trips: int = SLOW_TRIPS) -> Path:
+    """The tiny artifact whose server part first burns time in an ONNX Loop (~0.2-1 s here): requests that
+    stay in the gate long enough for the back-pressure phase to overlap them. Answers are unchanged."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from fsplit_mobile.runtime.artifact import sha256_path
+
+    art = build_tiny_artifact(folder, seed=0)
+    model = onnx.load(art / "server.onnx")
+    body = helper.make_graph(
+        [helper.make_node("Add", ["v", "one"], ["v_out"]), helper.make_node("Identity", ["cond"], ["cond_out"])],
+        "burn", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                 helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+                 helper.make_tensor_value_info("v", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [1])],
+        [numpy_helper.from_array(np.ones(1, np.float32), "one")])
+    g = model.graph
+    g.initializer.extend([numpy_helper.from_array(np.array(trips, np.int64), "trips"),
+                          numpy_helper.from_array(np.array(True), "true"),
+                          numpy_helper.from_array(np.zeros(1, np.float32), "v0"),
+                          numpy_helper.from_array(np.zeros(1, np.float32), "zero")])
+    out = g.output[0].name
+    g.node[-1].output[0] = "raw_logits"
+    g.node.extend([helper.make_node("Loop", ["trips", "true", "v0"], ["burnt"], body=body),
+                   helper.make_node("Mul", ["burnt", "zero"], ["nothing"]),
+                   helper.make_node("Add", ["raw_logits", "nothing"], [out])])
+    onnx.save(model, art / "server.onnx")
+    manifest = json.loads((art / "manifest.json").read_text())
+    manifest["sha256"]["server.onnx"] = sha256_path(art / "server.onnx")
+    (art / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return art
+
+
+def start_cli(art: Path, log: Path, env, *extra: str) -> subprocess.Popen:
+    """`fsplit-serve --engine ray` on the running cluster, proxy on the head; waits until it answers."""
+    cli = subprocess.Popen(
+        [str(BIN / "fsplit-serve"), "--engine", "ray", "--artifact", str(art), "--ray-address",
+         f"127.0.0.1:{HEAD_PORT}", "--cpus-per-replica", "1", "--ray-proxy", "HeadOnly", "--port", str(HTTP_PORT),
+         "--intra-op-threads", "1", *extra], env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    wait_for(lambda: httpx.get(RAY_URL + "/healthz", timeout=5).status_code == 200, 240, "Ray Serve app")
+    return cli
+
+
+def stop_cli(cli: subprocess.Popen) -> int | None:
+    cli.send_signal(signal.SIGTERM)
+    try:
+        return cli.wait(60)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def burst(payload: bytes, n: int) -> list[dict]:
+    """n requests released at once (a barrier), one connection each."""
+    gate = threading.Barrier(n)
+    out: list[dict] = []
+
+    def one():
+        with httpx.Client(timeout=60) as http:
+            gate.wait(30)
+            r = post(http, RAY_URL, payload)
+        ctype = r.headers.get("content-type", "")
+        out.append({"status": r.status_code, "retry_after": r.headers.get("retry-after"),
+                    "error": r.json().get("error") if ctype.startswith("application/json") else None,
+                    "text": r.text[:200]})
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return out
+
+
 def main(workdir: Path, report_path: Path):
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -129,16 +206,13 @@ def main(workdir: Path, report_path: Path):
     ray_cmd("start", f"--address=127.0.0.1:{HEAD_PORT}", "--num-cpus=1", f"--node-manager-port={WORKER_NM_PORT}",
             env=env)
     report["timings_s"]["cluster"] = time.monotonic() - t0
-    serve_log = open(workdir / "fsplit-serve-ray.log", "w")
-    cli = subprocess.Popen(
-        [str(BIN / "fsplit-serve"), "--engine", "ray", "--artifact", str(art), "--ray-address",
-         f"127.0.0.1:{HEAD_PORT}", "--replicas", "2", "--cpus-per-replica", "1", "--ray-proxy", "HeadOnly",
-         "--port", str(HTTP_PORT), "--max-payload", str(LIMITS["max_payload"]), "--timeout", str(LIMITS["timeout_s"]),
-         "--max-concurrency", str(LIMITS["max_concurrency"]), "--max-queue", str(LIMITS["max_queue"]),
-         "--intra-op-threads", "1"],
-        env=env, stdout=serve_log, stderr=subprocess.STDOUT)
+    slow = slow_artifact(workdir / "slow")
+    log = workdir / "fsplit-serve-ray.log"
+    cli = None
     try:
-        wait_for(lambda: httpx.get(RAY_URL + "/healthz", timeout=5).status_code == 200, 240, "Ray Serve app")
+        cli = start_cli(art, log, env, "--replicas", "2", "--max-payload", str(LIMITS["max_payload"]),
+                        "--timeout", str(LIMITS["timeout_s"]), "--max-concurrency", str(LIMITS["max_concurrency"]),
+                        "--max-queue", str(LIMITS["max_queue"]))
         report["timings_s"]["serving"] = time.monotonic() - t0
         with ThreadedServer(create_app(art, limits=ServeLimits(**LIMITS), intra_op_threads=1)) as ref:
             with SplitClient(art, ref.url) as mine, SplitClient(other, ref.url) as theirs:
@@ -166,15 +240,19 @@ def main(workdir: Path, report_path: Path):
                 report["http"] = {k: [answer(f(RAY_URL)), answer(f(ref.url))] for k, f in http_cases.items()}
                 report["model"] = [http.get(RAY_URL + "/v1/model").json(), http.get(ref.url + "/v1/model").json()]
         report["load"] = load_with_kill(good, env)
+        report["cli_exit"], cli = stop_cli(cli), None
+        # back-pressure: one replica, 1 running + 0 waiting in its gate (Ray hands it up to 2), 4 in Ray's
+        # queue; 8 at once: the gate refuses with fsplit-serve's JSON 503, Ray's queue with its own 503
+        cli = start_cli(slow, log, env, "--replicas", "1", "--max-concurrency", "1", "--max-queue", "0",
+                        "--ray-max-queued", "4", "--timeout", "30")
+        report["burst"] = burst(good[0], BURST)
+        with httpx.Client(timeout=60) as http:
+            report["burst_after"] = answer(post(http, RAY_URL, good[0]))
         report["timings_s"]["total"] = time.monotonic() - t0
     finally:
-        cli.send_signal(signal.SIGTERM)
-        try:
-            report["cli_exit"] = cli.wait(60)
-        except subprocess.TimeoutExpired:
-            report["cli_exit"] = None
-        serve_log.close()
-        report["log_tail"] = (workdir / "fsplit-serve-ray.log").read_text()[-3000:]
+        if cli is not None:
+            report["cli_exit_last"] = stop_cli(cli)
+        report["log_tail"] = log.read_text()[-3000:] if log.exists() else ""
         report_path.write_text(json.dumps(report))
         kill_netns(netns_of())  # the head, the worker and everything they started
 

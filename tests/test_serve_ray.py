@@ -115,5 +115,18 @@ def test_killed_worker_node_costs_few_errors_then_recovers(report):
 
 
 @pytest.mark.slow
+def test_back_pressure_is_503_with_retry_after(report):
+    burst = report["burst"]
+    assert len(burst) == 8
+    assert {b["status"] for b in burst} <= {200, 503}, burst
+    assert any(b["status"] == 200 for b in burst)
+    refused = [b for b in burst if b["status"] == 503]
+    assert refused and all(b["retry_after"] == "1" for b in refused), burst
+    # at least one refused by the replica's own gate: fsplit-serve's JSON, not Ray's text
+    assert any(b["error"] == "saturated" for b in refused), burst
+    assert report["burst_after"]["status"] == 200  # and it serves again once the burst is over
+
+
+@pytest.mark.slow
 def test_cli_stops_cleanly_on_sigterm(report):
-    assert report["cli_exit"] == 0, report["log_tail"]
+    assert report["cli_exit"] == 0 and report["cli_exit_last"] == 0, report["log_tail"]

@@ -49,7 +49,6 @@ def encode_planar(symbols: np.ndarray, tables: RawTables, lanes: int = DEFAULT_L
         return _rans.ilv_encode_planar(symbols, max(symbols.shape[0], 1), lanes, code, *tables.args())
     except _rans.Error as err:
         raise_codec_error(err, "interleaved encode")
-    raise AssertionError("unreachable")
 
 
 def decode_planar(payload, shape: tuple[int, int, int], tables: RawTables, lanes: int = DEFAULT_LANES,

@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+from typing import NoReturn
+
 import numpy as np
 
 from ._arrays import as_int32, pad_rows
@@ -38,7 +40,7 @@ class RawTables:
 
     def __init__(self, cdf: np.ndarray, cdf_length: np.ndarray, offset: np.ndarray, precision: int):
         self.cdf, self.cdf_length, self.offset, self.precision = cdf, cdf_length, offset, precision
-        self.lookup = None
+        self.lookup: np.ndarray | None = None
 
     def build_lookup(self) -> RawTables:
         lookup = np.empty(self.num_cdfs * _rans.LOOKUP_STRIDE, dtype=np.uint16)
@@ -101,7 +103,7 @@ def describe_table_problem(cdf: np.ndarray, cdf_length: np.ndarray, precision: i
     return None
 
 
-def raise_codec_error(err: _rans.Error, what: str) -> None:
+def raise_codec_error(err: _rans.Error, what: str) -> NoReturn:
     code, message = err.args
     cls = _ERROR_CLASSES.get(code, CodecError)
     raise cls(f"{what}: {message}") from None

@@ -197,3 +197,16 @@ def test_cli_refuses_a_rate_point_the_checkpoint_lacks(tmp_path):
     assert res.exit_code != 0
     assert "no unit 'lo'" in res.output and "'hi'" in res.output
     assert not (tmp_path / "art").exists()
+
+
+def test_e2e_split_run_at_each_rate_point(exported):
+    from fsplit_mobile.e2e.workload import parse_split, run_split
+
+    art, splits = exported
+    assert parse_split(f"{art}@1") == (art, 1) and parse_split(art) == (art, 0)
+    rgb = load_rgb(IMAGES[0], (224, 224))
+    for index, name in enumerate(("hi", "lo")):
+        folder, point = parse_split(f"{art}@{index}")
+        run = run_split(name, folder, [rgb], rate_point=point)
+        assert read_header(run.payloads[0]).rate_point == index and run.meta["rate_point"] == index
+        assert run.top1 == [int(np.argmax(_eager(splits[name], rgb)[1]))]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .workload import DEFAULT_QUALITIES, CODECS, WorkloadError
+from .workload import DEFAULT_QUALITIES, CODECS, WorkloadError, parse_split
 
 DEFAULT_BANDWIDTHS = (1, 5, 10, 25, 50, 100)
 SERVER_PORT = 8470
@@ -73,7 +73,8 @@ def measure_quality(splits: dict, crops, qualities, codecs, cache_dir, progress=
     split_runs = {}
     for name, path in splits.items():
         _log(progress, f"split pipeline {name}: {path}")
-        split_runs[name] = run_split(name, path, crops)
+        artifact_dir, rate_point = parse_split(path)
+        split_runs[name] = run_split(name, artifact_dir, crops, rate_point=rate_point)
     offload_runs = {}
     for codec in codecs:
         offload_runs[codec] = {}
@@ -105,8 +106,8 @@ def measure_transfer_shaped(jobs, splits, teacher, bandwidths, rtt_ms, reps, sha
         cmd = link.exec_prefix(link.server_ns) + [sys.executable, "-m", "fsplit_mobile.e2e.server",
                                                   "--teacher", str(teacher), "--host", link.server_ip,
                                                   "--port", str(SERVER_PORT)]
-        for name, path in splits.items():
-            cmd += ["--split", f"{name}={path}"]
+        for name, path in splits.items():  # the server loads every rate point of an artifact
+            cmd += ["--split", f"{name}={parse_split(path)[0]}"]
         server_log = open(workdir / "server.log", "w")
         server = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.STDOUT)
         try:
@@ -161,7 +162,7 @@ def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float 
     if not splits:
         raise WorkloadError("no split artifacts given")
     for name, path in splits.items():
-        if not (Path(path) / "manifest.json").is_file():
+        if not (parse_split(path)[0] / "manifest.json").is_file():
             raise WorkloadError(f"split artifact {name}: {path} has no manifest.json (run fsplit-export first)")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -284,8 +285,9 @@ def _command():
     import click
 
     @click.command("e2e")
-    @click.option("--artifact", "artifacts", multiple=True, metavar="NAME=DIR",
-                  help="split artifact to compare (repeatable; the first one sets the quality to match). "
+    @click.option("--artifact", "artifacts", multiple=True, metavar="NAME=DIR[@N]",
+                  help="split artifact to compare (repeatable; the first one sets the quality to match; @N: rate "
+                       "point N of a variable bit-rate artifact). "
                        "Default: fp32=artifacts/default/<target>-none, int8=.../<target>-int8.")
     @click.option("--bandwidths", default=",".join(map(str, DEFAULT_BANDWIDTHS)), show_default=True,
                   help="uplink bandwidths in Mbit/s")

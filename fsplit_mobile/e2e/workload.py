@@ -125,20 +125,31 @@ def run_local_teacher(engine, crops, reference: list[int]) -> dict:
             "runtime": "ONNX Runtime CPU, fp32 teacher (the offloading server's model), this host"}
 
 
-def run_split(name: str, artifact_dir, crops, threads: int | None = None) -> MethodRun:
-    """Device side (preprocess, encoder in its runtime, rANS coding) and server side (ServerEngine) per crop."""
+def parse_split(value) -> tuple[Path, int]:
+    """`DIR` or `DIR@N` (rate point N of a variable bit-rate artifact, docs/artifact.md) -> (DIR, N)."""
+    text = str(value)
+    head, sep, tail = text.rpartition("@")
+    if sep and tail.isdigit() and not Path(text).exists():
+        return Path(head), int(tail)
+    return Path(text), 0
+
+
+def run_split(name: str, artifact_dir, crops, threads: int | None = None, rate_point: int = 0) -> MethodRun:
+    """Device side (preprocess, encoder in its runtime, rANS coding) and server side (ServerEngine) per crop, at
+    one rate point of the artifact (0: the only one of a single-rate artifact)."""
     from ..codec.container import encode_latent
+    from ..runtime import rate_points
     from ..runtime.artifact import Artifact
     from ..runtime.encoders import open_encoder
     from ..serve.engine import ServerEngine
 
-    art = Artifact.open(artifact_dir)
+    art = rate_points.view(Artifact.open(artifact_dir), rate_point)
     tables = art.tables()
     encoder = open_encoder(art, threads=threads)
     engine = ServerEngine(artifact_dir)
     if tuple(encoder.input_size) != crops[0].shape[:2]:
         raise WorkloadError(f"{artifact_dir}: encoder takes {encoder.input_size}, crops are {crops[0].shape[:2]}")
-    run = MethodRun(name, meta={"artifact": str(artifact_dir), "target": art.target,
+    run = MethodRun(name, meta={"artifact": str(artifact_dir), "target": art.target, "rate_point": rate_point,
                                 "quantization": art.quantization, "runtime": encoder.backend.name})
     encoder.run(encoder.input_converter(crops[0]))  # warm-up
     for rgb in crops:
@@ -147,7 +158,7 @@ def run_split(name: str, artifact_dir, crops, threads: int | None = None) -> Met
         t1 = time.perf_counter()
         symbols = encoder.output_converter(encoder.run(x))
         t2 = time.perf_counter()
-        payload = encode_latent(tables, symbols)
+        payload = encode_latent(tables, symbols, rate_point=rate_point)
         t3 = time.perf_counter()
         result = engine.infer(payload)
         run.payloads.append(payload)

@@ -33,22 +33,6 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(url: str, proc, seconds: float = 120) -> None:
-    import httpx
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"fsplit-serve exited with {proc.returncode}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit("fsplit-serve did not become healthy")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/rate_points"))
@@ -60,6 +44,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     from fsplit_mobile.client import SplitClient
+    from fsplit_mobile.e2e.probe import wait_ready
     from fsplit_mobile.export.rate_points import export_rate_points
     from fsplit_mobile.runtime import Artifact, rate_points, rate_policy
 
@@ -83,7 +68,7 @@ def main() -> None:
                              str(port), "--log-level", "warning"], start_new_session=True)
     per_point = {}
     try:
-        _wait(url, proc)
+        wait_ready(url, 120)  # the e2e probe's readiness wait
         images = sorted(HELDOUT.glob("*.jpg"))[: args.images]
         with SplitClient(art, url) as client:
             for p in points:

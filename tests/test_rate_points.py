@@ -210,3 +210,17 @@ def test_e2e_split_run_at_each_rate_point(exported):
         run = run_split(name, folder, [rgb], rate_point=point)
         assert read_header(run.payloads[0]).rate_point == index and run.meta["rate_point"] == index
         assert run.top1 == [int(np.argmax(_eager(splits[name], rgb)[1]))]
+
+
+@pytest.mark.parametrize("bad", [[], ["a", "a"], ["a", ""], "a", [1]])
+def test_recipe_rate_points_must_be_distinct_unit_names(bad):
+    from fsplit_mobile.export.recipe import parse_recipe
+
+    assert parse_recipe(
+        {"schema": "fsplit-recipe/1", "model": {"id": "m", "rate_points": ["hi", "lo"]}}
+    ).rate_points == [
+        "hi",
+        "lo",
+    ]
+    with pytest.raises(RecipeError, match="model.rate_points"):
+        parse_recipe({"schema": "fsplit-recipe/1", "model": {"id": "m", "rate_points": bad}})

@@ -71,6 +71,13 @@ def _entry(index: int, name: str, manifest: dict, files: dict, measured: dict) -
     return entry
 
 
+def _folder(result) -> Path:
+    """The folder of an artifact `export()` reported as made (every result was checked ok above)."""
+    if result.path is None:
+        raise ExportError(f"{result.target}-{result.quantization}: export reported no artifact folder")
+    return Path(result.path)
+
+
 def _merge(folders: list[Path], names: list[str], final: Path) -> Path:
     """One artifact folder from the per-rate-point folders of one (target, quantization)."""
     staged = StagedArtifact(final)
@@ -146,7 +153,7 @@ def export_rate_points(
         )
         out_dir.mkdir(parents=True, exist_ok=True)
         for pos, result in enumerate(summaries[0].results):
-            label = result.path.name
-            result.path = _merge([s.results[pos].path for s in summaries], names, out_dir / label)
+            folders = [_folder(s.results[pos]) for s in summaries]
+            result.path = _merge(folders, names, out_dir / folders[0].name)
             merged.results.append(result)
     return merged

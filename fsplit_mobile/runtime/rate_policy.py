@@ -26,23 +26,23 @@ def transfer_ms(payload_bytes: float, bandwidth_bps: float) -> float:
 
 def choose(points: Sequence[RatePoint], bandwidth_bps: float | None, latency_budget_ms: float) -> RatePoint:
     """The rate point the policy above picks."""
-    sized = [p for p in points if p.expected_bytes is not None]
+    sized = [(float(p.expected_bytes), p) for p in points if p.expected_bytes is not None]
     if not sized:
         raise RatePolicyError(
             "no rate point has a measured size (manifest rate_points[].measured.bytes_mean): choose one by index"
         )
     if latency_budget_ms <= 0:
         raise RatePolicyError(f"latency budget must be positive, got {latency_budget_ms} ms")
-    by_size = sorted(sized, key=lambda p: (p.expected_bytes, -p.index))
+    # ascending size; among equal sizes the lower index comes last, so [-1] is the largest, lowest-index point
+    by_size = sorted(sized, key=lambda sp: (sp[0], -sp[1].index))
     if bandwidth_bps is None:
-        return by_size[-1]
+        return by_size[-1][1]
     if bandwidth_bps <= 0:
         raise RatePolicyError(f"bandwidth estimate must be positive, got {bandwidth_bps} bit/s")
-    fitting = [p for p in by_size if transfer_ms(p.expected_bytes, bandwidth_bps) <= latency_budget_ms]
+    fitting = [sp for sp in by_size if transfer_ms(sp[0], bandwidth_bps) <= latency_budget_ms]
     if not fitting:
-        return min(sized, key=lambda p: (p.expected_bytes, p.index))
-    best = fitting[-1].expected_bytes
-    return min((p for p in fitting if p.expected_bytes == best), key=lambda p: p.index)
+        return min(sized, key=lambda sp: (sp[0], sp[1].index))[1]
+    return fitting[-1][1]
 
 
 def fixed(points: Sequence[RatePoint], index: int) -> RatePoint:

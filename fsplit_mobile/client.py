@@ -14,6 +14,7 @@ largest point whose measured bytes fit `latency_budget_ms` at the bandwidth esti
 `python -m fsplit_mobile.client --artifact DIR --url URL [--rate-point N|auto] IMAGE...` prints one JSON line
 per image.
 """
+
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -69,8 +70,9 @@ def post_payload(http, url: str, payload: bytes) -> tuple[dict, float]:
 
     t0 = time.perf_counter()
     try:
-        resp = http.post(url.rstrip("/") + "/v1/infer", content=payload,
-                         headers={"content-type": "application/octet-stream"})
+        resp = http.post(
+            url.rstrip("/") + "/v1/infer", content=payload, headers={"content-type": "application/octet-stream"}
+        )
     except httpx.HTTPError as exc:
         raise ServerUnreachable(f"{url}: {type(exc).__name__}: {exc}") from exc
     elapsed = (time.perf_counter() - t0) * 1e3
@@ -87,8 +89,16 @@ def post_payload(http, url: str, payload: bytes) -> tuple[dict, float]:
 class SplitClient:
     """Device side of split computing on this host, talking to one server over a keep-alive connection."""
 
-    def __init__(self, artifact_dir, url: str, timeout_s: float = 30.0, threads: int | None = None,
-                 rate_point: int | str = 0, latency_budget_ms: float = 50.0, bandwidth_bps: float | None = None):
+    def __init__(
+        self,
+        artifact_dir,
+        url: str,
+        timeout_s: float = 30.0,
+        threads: int | None = None,
+        rate_point: int | str = 0,
+        latency_budget_ms: float = 50.0,
+        bandwidth_bps: float | None = None,
+    ):
         import httpx
 
         from .runtime import rate_points, rate_policy
@@ -152,8 +162,9 @@ class SplitClient:
         t2 = time.perf_counter()
         payload = encode_latent(tables, np.ascontiguousarray(symbols, dtype=np.int32), rate_point=rate_point)
         t3 = time.perf_counter()
-        return payload, ClientTimings(preprocess_ms=(t1 - t0) * 1e3, encode_ms=(t2 - t1) * 1e3,
-                                      coding_ms=(t3 - t2) * 1e3)
+        return payload, ClientTimings(
+            preprocess_ms=(t1 - t0) * 1e3, encode_ms=(t2 - t1) * 1e3, coding_ms=(t3 - t2) * 1e3
+        )
 
     def post(self, payload: bytes) -> tuple[dict, float]:
         return post_payload(self.http, self.url, payload)
@@ -168,9 +179,15 @@ class SplitClient:
         timings.network_ms = max(0.0, request_ms - float(answer["timings_ms"]["total"]))
         timings.total_ms = (time.perf_counter() - t0) * 1e3
         self.bandwidth.observe(len(payload), timings.network_ms)
-        return ClientResult(top5=answer["top5"], payload_bytes=len(payload), latent_shape=answer["latent_shape"],
-                            server_timings_ms=answer["timings_ms"], timings=timings, response=answer,
-                            rate_point=index)
+        return ClientResult(
+            top5=answer["top5"],
+            payload_bytes=len(payload),
+            latent_shape=answer["latent_shape"],
+            server_timings_ms=answer["timings_ms"],
+            timings=timings,
+            response=answer,
+            rate_point=index,
+        )
 
 
 def main(argv=None):

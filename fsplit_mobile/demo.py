@@ -3,6 +3,7 @@
 device part (encoder -> int32 symbols) -> entropy coder (bytes) -> decoder -> server part (decoder + teacher tail),
 printed next to the unsplit teacher's own prediction.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -76,9 +77,15 @@ def run_demo(image_path=DEFAULT_IMAGE, model=None, teacher=None) -> DemoResult:
     teacher_probs = teacher(x).softmax(1)[0]
     s, t = int(split_probs.argmax()), int(teacher_probs.argmax())
     return DemoResult(
-        image=str(image_path), latent_shape=tuple(symbols.shape), stream_bytes=len(stream),
-        payload_bytes=len(stream) - HEADER_SIZE, pixels=x.shape[2] * x.shape[3],
-        split_top1=s, split_prob=float(split_probs[s]), teacher_top1=t, teacher_prob=float(teacher_probs[t]),
+        image=str(image_path),
+        latent_shape=tuple(symbols.shape),
+        stream_bytes=len(stream),
+        payload_bytes=len(stream) - HEADER_SIZE,
+        pixels=x.shape[2] * x.shape[3],
+        split_top1=s,
+        split_prob=float(split_probs[s]),
+        teacher_top1=t,
+        teacher_prob=float(teacher_probs[t]),
     )
 
 
@@ -86,25 +93,37 @@ def format_result(result: DemoResult, labels: list[str], model_id: str) -> str:
     c, h, w = result.latent_shape
     short = lambda i: labels[i].split(",")[0]  # noqa: E731
     agree = "yes" if result.split_top1 == result.teacher_top1 else "no"
-    return "\n".join([
-        f"model        {model_id}",
-        f"image        {result.image}",
-        f"latent       {c}x{h}x{w} int32 symbols",
-        f"stream       {result.stream_bytes} bytes = {result.bits} bits "
-        f"({result.payload_bytes} bytes rANS payload + {result.stream_bytes - result.payload_bytes} bytes header)",
-        f"bpp          {result.bpp:.4f} bits per input pixel ({result.pixels} pixels)",
-        "round trip   decoded symbols == encoded symbols",
-        f"split top-1  {result.split_top1} {short(result.split_top1)} (p={result.split_prob:.3f})",
-        f"teacher      {result.teacher_top1} {short(result.teacher_top1)} (p={result.teacher_prob:.3f})",
-        f"agree        {agree}",
-    ])
+    return "\n".join(
+        [
+            f"model        {model_id}",
+            f"image        {result.image}",
+            f"latent       {c}x{h}x{w} int32 symbols",
+            f"stream       {result.stream_bytes} bytes = {result.bits} bits "
+            f"({result.payload_bytes} bytes rANS payload + {result.stream_bytes - result.payload_bytes} bytes header)",
+            f"bpp          {result.bpp:.4f} bits per input pixel ({result.pixels} pixels)",
+            "round trip   decoded symbols == encoded symbols",
+            f"split top-1  {result.split_top1} {short(result.split_top1)} (p={result.split_prob:.3f})",
+            f"teacher      {result.teacher_top1} {short(result.teacher_top1)} (p={result.teacher_prob:.3f})",
+            f"agree        {agree}",
+        ]
+    )
 
 
 @click.command()
-@click.option("--image", "image_path", type=click.Path(exists=True, dir_okay=False), default=str(DEFAULT_IMAGE),
-              show_default=True, help="image file to encode")
-@click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="fsplit-checkpoint/1 file (default: the bundled model)")
+@click.option(
+    "--image",
+    "image_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=str(DEFAULT_IMAGE),
+    show_default=True,
+    help="image file to encode",
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="fsplit-checkpoint/1 file (default: the bundled model)",
+)
 def main(image_path, checkpoint):
     """Run the bundled split model on one image: latent shape, bits, bpp and top-1 next to the teacher's."""
     from .models.default_model import CheckpointFormatError, imagenet_labels, load_default_model

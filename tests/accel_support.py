@@ -1,5 +1,6 @@
 """Tiny ONNX encoders for the accelerator tests: conv -> relu -> conv -> round -> int32, quantized to QDQ
 (u8 activations, int8 weights) by onnxruntime's quantizer, optionally with an op the HTP does not take."""
+
 from pathlib import Path
 
 import numpy as np
@@ -14,20 +15,32 @@ def float_model(path: Path, inject: str | None = None, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     w1 = (rng.standard_normal((8, 3, 3, 3)) * 0.5).astype(np.float32)
     w2 = (rng.standard_normal((4, 8, 3, 3)) * 0.8).astype(np.float32)
-    inits = [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(np.zeros(8, np.float32), "b1"),
-             numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(np.zeros(4, np.float32), "b2")]
-    nodes = [helper.make_node("Conv", ["image", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1],
-                              strides=[2, 2]),
-             helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
-             helper.make_node("Conv", ["r1", "w2", "b2"], ["y"], name="conv2", pads=[1, 1, 1, 1])]
+    inits = [
+        numpy_helper.from_array(w1, "w1"),
+        numpy_helper.from_array(np.zeros(8, np.float32), "b1"),
+        numpy_helper.from_array(w2, "w2"),
+        numpy_helper.from_array(np.zeros(4, np.float32), "b2"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["image", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["y"], name="conv2", pads=[1, 1, 1, 1]),
+    ]
     last = "y"
     if inject:
         nodes.append(helper.make_node(inject, ["y"], ["y2"], name=f"injected_{inject.lower()}"))
         last = "y2"
-    nodes += [helper.make_node("Round", [last], ["yr"], name="round"),
-              helper.make_node("Cast", ["yr"], ["symbols"], name="to_int32", to=TensorProto.INT32)]
-    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("image", TensorProto.FLOAT, SHAPE)],
-                              [helper.make_tensor_value_info("symbols", TensorProto.INT32, (1, 4, 8, 8))], inits)
+    nodes += [
+        helper.make_node("Round", [last], ["yr"], name="round"),
+        helper.make_node("Cast", ["yr"], ["symbols"], name="to_int32", to=TensorProto.INT32),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, SHAPE)],
+        [helper.make_tensor_value_info("symbols", TensorProto.INT32, (1, 4, 8, 8))],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 9
     onnx.checker.check_model(model)
@@ -52,8 +65,15 @@ def qdq_model(src: Path, dest: Path, activation: str = "u8", shape=SHAPE) -> Pat
             return next(self._it, None)
 
     act = {"u8": QuantType.QUInt8, "u16": QuantType.QUInt16}[activation]
-    quantize_static(str(src), str(dest), Reader(), quant_format=QuantFormat.QDQ, activation_type=act,
-                    weight_type=QuantType.QInt8, per_channel=True)
+    quantize_static(
+        str(src),
+        str(dest),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        activation_type=act,
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+    )
     return Path(dest)
 
 
@@ -85,8 +105,14 @@ def qnn_artifact(onnx_artifact: Path, dest: Path, soc: str = "SM8650", inject: s
     shutil.copy(Path(onnx_artifact) / "tables.fsct", dest / "tables.fsct")
     name, arch = qnn.SOCS[soc]
     manifest.update(target="qnn", quantization="int8")
-    manifest["accelerator"] = {"kind": "npu", "name": "Qualcomm Hexagon HTP", "soc": soc, "soc_name": name,
-                               "htp_arch": arch, "placement": res.placement.to_dict()}
+    manifest["accelerator"] = {
+        "kind": "npu",
+        "name": "Qualcomm Hexagon HTP",
+        "soc": soc,
+        "soc_name": name,
+        "htp_arch": arch,
+        "placement": res.placement.to_dict(),
+    }
     manifest["sha256"] = {n: sha256_path(dest / n) for n in manifest["files"].values()}
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return dest

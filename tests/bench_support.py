@@ -3,6 +3,7 @@ test_bench_default_model.py), and paths. They follow docs/artifact.md: a 2-conv 
 latent, float output, medians in the manifest, normalization outside the graph) lowered to ExecuTorch/XNNPACK,
 the same in fp32 ONNX and in LiteRT (NHWC input), and codec tables.
 """
+
 import hashlib
 import json
 import math
@@ -21,8 +22,11 @@ def _encoder():
     import torch
 
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 5, stride=4, padding=2), torch.nn.ReLU(),
-                              torch.nn.Conv2d(8, CHANNELS, 3, stride=2, padding=1))
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 5, stride=4, padding=2),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(8, CHANNELS, 3, stride=2, padding=1),
+    )
     with torch.no_grad():
         for p in net.parameters():
             p.mul_(4.0)
@@ -50,14 +54,32 @@ def _sha(path):
 
 def _manifest(target, encoder_name, tables, layout="NCHW"):
     return {
-        "schema": "fsplit-artifact/1", "model_id": "bench-test-tiny", "target": target, "quantization": "none",
+        "schema": "fsplit-artifact/1",
+        "model_id": "bench-test-tiny",
+        "target": target,
+        "quantization": "none",
         "files": {"encoder": encoder_name, "tables": "tables.fsct"},
-        "input": {"name": "image", "shape": [1, 3, INPUT, INPUT], "dtype": "float32", "layout": layout,
-                  "color": "RGB", "resize": {"size": [INPUT, INPUT], "method": "bilinear"},
-                  "value_range": [0.0, 1.0], "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
-                  "normalization_in_graph": False, "quantization": None},
-        "output": {"name": "latent", "kind": "latent", "shape": [1, CHANNELS, LATENT, LATENT], "dtype": "float32",
-                   "layout": "NCHW", "quantization": None},
+        "input": {
+            "name": "image",
+            "shape": [1, 3, INPUT, INPUT],
+            "dtype": "float32",
+            "layout": layout,
+            "color": "RGB",
+            "resize": {"size": [INPUT, INPUT], "method": "bilinear"},
+            "value_range": [0.0, 1.0],
+            "mean": [0.485, 0.456, 0.406],
+            "std": [0.229, 0.224, 0.225],
+            "normalization_in_graph": False,
+            "quantization": None,
+        },
+        "output": {
+            "name": "latent",
+            "kind": "latent",
+            "shape": [1, CHANNELS, LATENT, LATENT],
+            "dtype": "float32",
+            "layout": "NCHW",
+            "quantization": None,
+        },
         "latent": {"channels": CHANNELS, "height": LATENT, "width": LATENT, "medians": MEDIANS},
         "tables": {"file": "tables.fsct", "content_hash": tables.content_hash, "precision": 16},
         "tool_versions": {"fsplit_mobile": "test-fixture"},
@@ -84,8 +106,9 @@ def build_tiny_artifacts(out: Path) -> dict:
 
     et = out / "executorch-none"
     et.mkdir(parents=True, exist_ok=True)
-    program = to_edge_transform_and_lower(torch.export.export(net, example),
-                                          partitioner=[XnnpackPartitioner()]).to_executorch()
+    program = to_edge_transform_and_lower(
+        torch.export.export(net, example), partitioner=[XnnpackPartitioner()]
+    ).to_executorch()
     (et / "encoder.pte").write_bytes(program.buffer)
     tables.write(et / "tables.fsct")
     _finish(et, _manifest("executorch", "encoder.pte", tables))
@@ -93,8 +116,9 @@ def build_tiny_artifacts(out: Path) -> dict:
 
     ox = out / "onnx-none"
     ox.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(net, example, str(ox / "encoder.onnx"), input_names=["image"], output_names=["latent"],
-                      dynamo=False)
+    torch.onnx.export(
+        net, example, str(ox / "encoder.onnx"), input_names=["image"], output_names=["latent"], dynamo=False
+    )
     tables.write(ox / "tables.fsct")
     _finish(ox, _manifest("onnx", "encoder.onnx", tables))
     folders["onnx"] = ox
@@ -166,8 +190,9 @@ def build_native_runner(target: str = "host") -> Path:
     import subprocess
 
     build = REPO / "runtimes" / "native" / ("build" if target == "host" else f"build-{target}")
-    proc = subprocess.run([str(REPO / "runtimes" / "native" / "build.sh"), target, str(build)], capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [str(REPO / "runtimes" / "native" / "build.sh"), target, str(build)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"native runner build ({target}) failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     return build / "fsplit-bench-native"

@@ -1,4 +1,5 @@
 """Shared helper of the codec tests: small random CDF tables (every slot coded with non-zero frequency)."""
+
 import numpy as np
 
 from fsplit_mobile.codec import CodecTables

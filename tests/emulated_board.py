@@ -9,6 +9,7 @@ The client side is set up as a user would: a key and a ``Host`` entry in an ssh 
 ``ssh`` on PATH that reads it (OpenSSH takes ~/.ssh from the passwd entry, not $HOME), so the bench needs no
 ssh flag at all.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,8 +65,13 @@ class EmulatedBoard:
         return {**os.environ, "PATH": f"{self.dir / 'bin'}:{os.environ.get('PATH', '')}"}
 
     def ssh(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run(["ssh", "-p", str(self.port), "root@127.0.0.1", command], capture_output=True,
-                              text=True, env=self.env, timeout=timeout)
+        return subprocess.run(
+            ["ssh", "-p", str(self.port), "root@127.0.0.1", command],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+        )
 
     def _client(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -79,10 +85,11 @@ class EmulatedBoard:
         (self.dir / "known_hosts").write_text(f"[127.0.0.1]:{self.port} {host_key[0]} {host_key[1]}\n")
         (self.dir / "ssh_config").write_text(
             f"Host 127.0.0.1\n  IdentityFile {key}\n  IdentitiesOnly yes\n"
-            f"  UserKnownHostsFile {self.dir / 'known_hosts'}\n  StrictHostKeyChecking yes\n")
+            f"  UserKnownHostsFile {self.dir / 'known_hosts'}\n  StrictHostKeyChecking yes\n"
+        )
         (self.dir / "bin").mkdir(exist_ok=True)
         wrapper = self.dir / "bin" / "ssh"
-        wrapper.write_text(f"#!/bin/sh\nexec {shutil.which('ssh')} -F {self.dir / 'ssh_config'} \"$@\"\n")
+        wrapper.write_text(f'#!/bin/sh\nexec {shutil.which("ssh")} -F {self.dir / "ssh_config"} "$@"\n')
         wrapper.chmod(0o755)
 
     def start(self) -> EmulatedBoard:
@@ -95,8 +102,7 @@ class EmulatedBoard:
         if not os.path.ismount(self.rootfs / "proc"):
             subprocess.run(["mount", "-t", "proc", "proc", str(self.rootfs / "proc")], check=True)
         if not os.path.ismount(self.rootfs / "sys"):
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "board-sys", str(self.rootfs / "sys")],
-                           check=True)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "board-sys", str(self.rootfs / "sys")], check=True)
         cpu = self.rootfs / "sys" / "devices" / "system" / "cpu"
         cores = os.cpu_count() or 1
         for n in range(cores):
@@ -105,21 +111,38 @@ class EmulatedBoard:
             (cpu / name).write_text(f"0-{cores - 1}\n" if cores > 1 else "0\n")
         (self.rootfs / "run" / "sshd").mkdir(parents=True, exist_ok=True)
         config = self.rootfs / "etc" / "ssh" / "sshd_config.fsplit"
-        config.write_text("\n".join([
-            f"Port {self.port}", "ListenAddress 127.0.0.1", "HostKey /etc/ssh/ssh_host_ed25519_key",
-            "AuthorizedKeysFile .ssh/authorized_keys", "UsePAM no", "StrictModes no", "PasswordAuthentication no",
-            "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password", "PidFile none",
-            f"SetEnv QEMU_CPU={CPU_MODEL}",
-            "LogLevel ERROR", ""]))
+        config.write_text(
+            "\n".join(
+                [
+                    f"Port {self.port}",
+                    "ListenAddress 127.0.0.1",
+                    "HostKey /etc/ssh/ssh_host_ed25519_key",
+                    "AuthorizedKeysFile .ssh/authorized_keys",
+                    "UsePAM no",
+                    "StrictModes no",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "PermitRootLogin prohibit-password",
+                    "PidFile none",
+                    f"SetEnv QEMU_CPU={CPU_MODEL}",
+                    "LogLevel ERROR",
+                    "",
+                ]
+            )
+        )
         self._log = open(self.dir / "sshd.log", "ab")
-        self.proc = subprocess.Popen(["chroot", str(self.rootfs), "/usr/sbin/sshd", "-D", "-e", "-f",
-                                      "/etc/ssh/sshd_config.fsplit"], stdout=self._log, stderr=self._log)
+        self.proc = subprocess.Popen(
+            ["chroot", str(self.rootfs), "/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config.fsplit"],
+            stdout=self._log,
+            stderr=self._log,
+        )
         deadline = time.time() + 120  # sshd starts in a few seconds under emulation
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 self.stop()
-                raise BoardError(f"board sshd exited ({self.proc.returncode}): "
-                                 f"{(self.dir / 'sshd.log').read_text()[-800:]}")
+                raise BoardError(
+                    f"board sshd exited ({self.proc.returncode}): {(self.dir / 'sshd.log').read_text()[-800:]}"
+                )
             try:
                 res = self.ssh("uname -m", timeout=60)
                 if res.returncode == 0 and res.stdout.strip() == "aarch64":

@@ -1,4 +1,5 @@
 """Helpers for the export tests: small checkpoints of the registry architectures with non-trivial latents."""
+
 import contextlib
 from pathlib import Path
 
@@ -38,8 +39,14 @@ def make_checkpoint(path: Path, arch: str, latent_std: float = 4.0, seed: int = 
     config = SMALL_CONFIGS[arch]
     device = registry.build_device_model(arch, config).eval()
     images = sorted(CALIB_DIR.iterdir())[:3]
-    x = torch.stack([torch.from_numpy(np.asarray(Image.open(p).convert("RGB").resize(size[::-1]), dtype=np.float32)
-                                      .transpose(2, 0, 1) / 255.0) for p in images])
+    x = torch.stack(
+        [
+            torch.from_numpy(
+                np.asarray(Image.open(p).convert("RGB").resize(size[::-1]), dtype=np.float32).transpose(2, 0, 1) / 255.0
+            )
+            for p in images
+        ]
+    )
     with torch.no_grad():
         std = float(device.encoder(x).std())
         for layer in _final_layers(arch, device.encoder):

@@ -9,6 +9,7 @@ FSPLIT_ORACLE_DIR. The package's __init__ needs torchvision (unusable here), so 
 Outside `make test` a missing oracle skips the tests that need it, with the reason; under CI
 (FSPLIT_ORACLE_DIR set) a missing or broken oracle fails loudly.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -9,6 +9,7 @@ uvicorn in this process, both on the tiny artifact. It records what the test ass
 to the same good streams and generated bad inputs, which nodes served, and a closed-loop load during which the
 worker node's raylet is SIGKILLed. Every wait is bounded; at the end every process of this namespace is killed.
 """
+
 import json
 import os
 import secrets
@@ -77,8 +78,9 @@ def answer(r: httpx.Response) -> dict:
 
 
 def post(http, url, payload, **headers):
-    return http.post(url + "/v1/infer", content=payload,
-                     headers={"content-type": "application/octet-stream", **headers})
+    return http.post(
+        url + "/v1/infer", content=payload, headers={"content-type": "application/octet-stream", **headers}
+    )
 
 
 def load_with_kill(good: list[bytes], env) -> dict:
@@ -125,22 +127,36 @@ def slow_artifact(folder: Path, trips: int = SLOW_TRIPS) -> Path:
     model = onnx.load(art / "server.onnx")
     body = helper.make_graph(
         [helper.make_node("Add", ["v", "one"], ["v_out"]), helper.make_node("Identity", ["cond"], ["cond_out"])],
-        "burn", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
-                 helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
-                 helper.make_tensor_value_info("v", TensorProto.FLOAT, [1])],
-        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
-         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [1])],
-        [numpy_helper.from_array(np.ones(1, np.float32), "one")])
+        "burn",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("v", TensorProto.FLOAT, [1]),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [1]),
+        ],
+        [numpy_helper.from_array(np.ones(1, np.float32), "one")],
+    )
     g = model.graph
-    g.initializer.extend([numpy_helper.from_array(np.array(trips, np.int64), "trips"),
-                          numpy_helper.from_array(np.array(True), "true"),
-                          numpy_helper.from_array(np.zeros(1, np.float32), "v0"),
-                          numpy_helper.from_array(np.zeros(1, np.float32), "zero")])
+    g.initializer.extend(
+        [
+            numpy_helper.from_array(np.array(trips, np.int64), "trips"),
+            numpy_helper.from_array(np.array(True), "true"),
+            numpy_helper.from_array(np.zeros(1, np.float32), "v0"),
+            numpy_helper.from_array(np.zeros(1, np.float32), "zero"),
+        ]
+    )
     out = g.output[0].name
     g.node[-1].output[0] = "raw_logits"
-    g.node.extend([helper.make_node("Loop", ["trips", "true", "v0"], ["burnt"], body=body),
-                   helper.make_node("Mul", ["burnt", "zero"], ["nothing"]),
-                   helper.make_node("Add", ["raw_logits", "nothing"], [out])])
+    g.node.extend(
+        [
+            helper.make_node("Loop", ["trips", "true", "v0"], ["burnt"], body=body),
+            helper.make_node("Mul", ["burnt", "zero"], ["nothing"]),
+            helper.make_node("Add", ["raw_logits", "nothing"], [out]),
+        ]
+    )
     onnx.save(model, art / "server.onnx")
     manifest = json.loads((art / "manifest.json").read_text())
     manifest["sha256"]["server.onnx"] = sha256_path(art / "server.onnx")
@@ -151,9 +167,28 @@ def slow_artifact(folder: Path, trips: int = SLOW_TRIPS) -> Path:
 def start_cli(art: Path, log: Path, env, *extra: str) -> subprocess.Popen:
     """`fsplit-serve --engine ray` on the running cluster, proxy on the head; waits until it answers."""
     cli = subprocess.Popen(
-        [str(BIN / "fsplit-serve"), "--engine", "ray", "--artifact", str(art), "--ray-address",
-         f"127.0.0.1:{HEAD_PORT}", "--cpus-per-replica", "1", "--ray-proxy", "HeadOnly", "--port", str(HTTP_PORT),
-         "--intra-op-threads", "1", *extra], env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        [
+            str(BIN / "fsplit-serve"),
+            "--engine",
+            "ray",
+            "--artifact",
+            str(art),
+            "--ray-address",
+            f"127.0.0.1:{HEAD_PORT}",
+            "--cpus-per-replica",
+            "1",
+            "--ray-proxy",
+            "HeadOnly",
+            "--port",
+            str(HTTP_PORT),
+            "--intra-op-threads",
+            "1",
+            *extra,
+        ],
+        env=env,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+    )
     wait_for(lambda: httpx.get(RAY_URL + "/healthz", timeout=5).status_code == 200, 240, "Ray Serve app")
     return cli
 
@@ -176,9 +211,14 @@ def burst(payload: bytes, n: int) -> list[dict]:
             gate.wait(30)
             r = post(http, RAY_URL, payload)
         ctype = r.headers.get("content-type", "")
-        out.append({"status": r.status_code, "retry_after": r.headers.get("retry-after"),
-                    "error": r.json().get("error") if ctype.startswith("application/json") else None,
-                    "text": r.text[:200]})
+        out.append(
+            {
+                "status": r.status_code,
+                "retry_after": r.headers.get("retry-after"),
+                "error": r.json().get("error") if ctype.startswith("application/json") else None,
+                "text": r.text[:200],
+            }
+        )
 
     threads = [threading.Thread(target=one) for _ in range(n)]
     for t in threads:
@@ -193,26 +233,52 @@ def main(workdir: Path, report_path: Path):
     workdir.mkdir(parents=True, exist_ok=True)
     token = workdir / "auth_token"
     token.write_text(secrets.token_hex(32))
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token),
-           "RAY_USAGE_STATS_ENABLED": "0", "RAY_SERVE_PROXY_PREFER_LOCAL_NODE_ROUTING": "0"}
+    env = {
+        **os.environ,
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN_PATH": str(token),
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_SERVE_PROXY_PREFER_LOCAL_NODE_ROUTING": "0",
+    }
     os.environ.update(env)
     art = build_tiny_artifact(workdir / "served", seed=0)
     other = build_tiny_artifact(workdir / "other", seed=1)
     report: dict = {"timings_s": {}}
     t0 = time.monotonic()
     temp = workdir / "ray"  # this run's session files, apart from any other Ray on the host
-    ray_cmd("start", "--head", f"--port={HEAD_PORT}", "--num-cpus=2", "--include-dashboard=false",
-            f"--temp-dir={temp}", "--disable-usage-stats", env=env)
-    ray_cmd("start", f"--address=127.0.0.1:{HEAD_PORT}", "--num-cpus=1", f"--node-manager-port={WORKER_NM_PORT}",
-            env=env)
+    ray_cmd(
+        "start",
+        "--head",
+        f"--port={HEAD_PORT}",
+        "--num-cpus=2",
+        "--include-dashboard=false",
+        f"--temp-dir={temp}",
+        "--disable-usage-stats",
+        env=env,
+    )
+    ray_cmd(
+        "start", f"--address=127.0.0.1:{HEAD_PORT}", "--num-cpus=1", f"--node-manager-port={WORKER_NM_PORT}", env=env
+    )
     report["timings_s"]["cluster"] = time.monotonic() - t0
     slow = slow_artifact(workdir / "slow")
     log = workdir / "fsplit-serve-ray.log"
     cli = None
     try:
-        cli = start_cli(art, log, env, "--replicas", "2", "--max-payload", str(LIMITS["max_payload"]),
-                        "--timeout", str(LIMITS["timeout_s"]), "--max-concurrency", str(LIMITS["max_concurrency"]),
-                        "--max-queue", str(LIMITS["max_queue"]))
+        cli = start_cli(
+            art,
+            log,
+            env,
+            "--replicas",
+            "2",
+            "--max-payload",
+            str(LIMITS["max_payload"]),
+            "--timeout",
+            str(LIMITS["timeout_s"]),
+            "--max-concurrency",
+            str(LIMITS["max_concurrency"]),
+            "--max-queue",
+            str(LIMITS["max_queue"]),
+        )
         report["timings_s"]["serving"] = time.monotonic() - t0
         with ThreadedServer(create_app(art, limits=ServeLimits(**LIMITS), intra_op_threads=1)) as ref:
             with SplitClient(art, ref.url) as mine, SplitClient(other, ref.url) as theirs:
@@ -227,12 +293,14 @@ def main(workdir: Path, report_path: Path):
                     report["good"].append([answer(rr), answer(r)])
                 report["nodes"] = sorted(set(nodes))
                 cases = generate_cases(good, foreign)[::BAD_EVERY]
-                report["bad"] = [[kind, answer(post(http, RAY_URL, p)), answer(post(http, ref.url, p))]
-                                 for p, _want, kind in cases]
+                report["bad"] = [
+                    [kind, answer(post(http, RAY_URL, p)), answer(post(http, ref.url, p))] for p, _want, kind in cases
+                ]
                 http_cases = {
                     "oversize": lambda u: post(http, u, b"\0" * (LIMITS["max_payload"] + 1)),
-                    "content-type": lambda u: http.post(u + "/v1/infer", content=good[0],
-                                                        headers={"content-type": "text/plain"}),
+                    "content-type": lambda u: http.post(
+                        u + "/v1/infer", content=good[0], headers={"content-type": "text/plain"}
+                    ),
                     "wrong-method": lambda u: http.get(u + "/v1/infer"),
                     "unknown-path": lambda u: http.get(u + "/v2/nothing"),
                     "empty": lambda u: post(http, u, b""),
@@ -243,8 +311,21 @@ def main(workdir: Path, report_path: Path):
         report["cli_exit"], cli = stop_cli(cli), None
         # back-pressure: one replica, 1 running + 0 waiting in its gate (Ray hands it up to 2), 4 in Ray's
         # queue; 8 at once: the gate refuses with fsplit-serve's JSON 503, Ray's queue with its own 503
-        cli = start_cli(slow, log, env, "--replicas", "1", "--max-concurrency", "1", "--max-queue", "0",
-                        "--ray-max-queued", "4", "--timeout", "30")
+        cli = start_cli(
+            slow,
+            log,
+            env,
+            "--replicas",
+            "1",
+            "--max-concurrency",
+            "1",
+            "--max-queue",
+            "0",
+            "--ray-max-queued",
+            "4",
+            "--timeout",
+            "30",
+        )
         report["burst"] = burst(good[0], BURST)
         with httpx.Client(timeout=60) as http:
             report["burst_after"] = answer(post(http, RAY_URL, good[0]))

@@ -5,6 +5,7 @@ The tiny artifact: encoder.onnx (image 1x3x32x32 -> Conv 8x8/8 -> round(y - medi
 1x8x4x4), tables.fsct (Laplace-shaped CDFs per channel, built with the package's own table code),
 server.onnx (symbols -> + median -> linear -> 10 logits), labels.txt, manifest.json with sha256s.
 """
+
 import json
 import socket
 import threading
@@ -46,7 +47,8 @@ def _encoder_onnx(weight, medians):
         helper.make_node("Cast", ["rounded"], ["symbols"], to=TensorProto.INT32),
     ]
     graph = helper.make_graph(
-        nodes, "tiny_encoder",
+        nodes,
+        "tiny_encoder",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, SIZE, SIZE])],
         [helper.make_tensor_value_info("symbols", TensorProto.INT32, [1, *LATENT])],
         [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(medians.reshape(1, -1, 1, 1), "med")],
@@ -65,12 +67,16 @@ def _server_onnx(medians, w, b):
         helper.make_node("Add", ["mm", "b"], ["logits"]),
     ]
     graph = helper.make_graph(
-        nodes, "tiny_server",
+        nodes,
+        "tiny_server",
         [helper.make_tensor_value_info("symbols", TensorProto.INT32, [1, *LATENT])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, CLASSES])],
-        [numpy_helper.from_array(medians.reshape(1, -1, 1, 1), "med"),
-         numpy_helper.from_array(np.array([1, -1], dtype=np.int64), "flat_shape"),
-         numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
+        [
+            numpy_helper.from_array(medians.reshape(1, -1, 1, 1), "med"),
+            numpy_helper.from_array(np.array([1, -1], dtype=np.int64), "flat_shape"),
+            numpy_helper.from_array(w, "w"),
+            numpy_helper.from_array(b, "b"),
+        ],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
@@ -100,14 +106,33 @@ def build_tiny_artifact(folder, seed: int = 0, model_id: str = "tiny-test") -> P
         "target": "onnx",
         "quantization": "none",
         "files": files,
-        "input": {"name": "image", "shape": [1, 3, SIZE, SIZE], "dtype": "float32", "layout": "NCHW",
-                  "color": "RGB", "resize": {"size": [SIZE, SIZE], "method": "bilinear"},
-                  "value_range": [0.0, 1.0], "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
-                  "normalization_in_graph": True, "quantization": None},
-        "output": {"name": "symbols", "kind": "symbols", "shape": [1, *LATENT], "dtype": "int32", "layout": "NCHW",
-                   "quantization": None},
-        "latent": {"channels": LATENT[0], "height": LATENT[1], "width": LATENT[2],
-                   "medians": [float(m) for m in medians]},
+        "input": {
+            "name": "image",
+            "shape": [1, 3, SIZE, SIZE],
+            "dtype": "float32",
+            "layout": "NCHW",
+            "color": "RGB",
+            "resize": {"size": [SIZE, SIZE], "method": "bilinear"},
+            "value_range": [0.0, 1.0],
+            "mean": [0.485, 0.456, 0.406],
+            "std": [0.229, 0.224, 0.225],
+            "normalization_in_graph": True,
+            "quantization": None,
+        },
+        "output": {
+            "name": "symbols",
+            "kind": "symbols",
+            "shape": [1, *LATENT],
+            "dtype": "int32",
+            "layout": "NCHW",
+            "quantization": None,
+        },
+        "latent": {
+            "channels": LATENT[0],
+            "height": LATENT[1],
+            "width": LATENT[2],
+            "medians": [float(m) for m in medians],
+        },
         "tables": {"file": "tables.fsct", "content_hash": tables.content_hash, "precision": 16},
         "server": {"file": "server.onnx", "input": "symbols", "output": "logits", "num_classes": CLASSES},
         "tool_versions": {"fsplit_mobile": "test"},
@@ -172,7 +197,7 @@ def session_pids(sid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state ppid pgrp session ...
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": state ppid pgrp session ...
         if int(fields[3]) == sid and fields[0] != "Z":
             out.append(int(entry.name))
     return out
@@ -188,10 +213,25 @@ def run_schemathesis(base_url: str, report_dir, max_examples: int, seed: int = 1
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     ndjson = report_dir / "schemathesis.ndjson"
-    cmd = [str(Path(sys.executable).parent / "schemathesis"), "run", base_url.rstrip("/") + "/openapi.json",
-           "--max-examples", str(max_examples), "--mode", "all", "--seed", str(seed), "--generation-deterministic",
-           "--exclude-checks", "positive_data_acceptance", "--report", "ndjson", "--report-ndjson-path", str(ndjson),
-           "--no-color"]
+    cmd = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        base_url.rstrip("/") + "/openapi.json",
+        "--max-examples",
+        str(max_examples),
+        "--mode",
+        "all",
+        "--seed",
+        str(seed),
+        "--generation-deterministic",
+        "--exclude-checks",
+        "positive_data_acceptance",
+        "--report",
+        "ndjson",
+        "--report-ndjson-path",
+        str(ndjson),
+        "--no-color",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     statuses: dict[int, int] = {}
     cases = 0
@@ -205,11 +245,16 @@ def run_schemathesis(base_url: str, report_dir, max_examples: int, seed: int = 1
             if "status_code" in response:
                 cases += 1
                 statuses[response["status_code"]] = statuses.get(response["status_code"], 0) + 1
-    return {"rc": out.returncode, "cases": cases, "statuses": dict(sorted(statuses.items())),
-            "output": out.stdout[-4000:] + out.stderr[-2000:]}
+    return {
+        "rc": out.returncode,
+        "cases": cases,
+        "statuses": dict(sorted(statuses.items())),
+        "output": out.stdout[-4000:] + out.stderr[-2000:],
+    }
 
 
 # -- raw-socket clients (tests/test_serve_hostile.py, benchmarks/attack) ------------------------------------------
+
 
 def connect(port, timeout=5.0) -> socket.socket:
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -274,4 +319,3 @@ def send_until_closed(s: socket.socket, block: bytes, budget_bytes: int, budget_
     except (BrokenPipeError, ConnectionResetError, TimeoutError):
         pass
     return sent
-

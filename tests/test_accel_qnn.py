@@ -1,6 +1,7 @@
 """QNN HTP: offline compile per SoC, placement (compiled graph and run time), the x86 simulator and its cycle
 profile, and clear errors when the EP or its libraries are missing. Real onnxruntime-qnn 2.7.0 throughout
 (its x86_64 libQnnHtp.so is the HTP simulator: numerics on this CPU, not a phone)."""
+
 import shutil
 
 import numpy as np
@@ -103,8 +104,9 @@ def test_epcontext_model_needs_the_npu(models):
 
 
 def test_gpu_not_available_here(models):
-    with pytest.raises(AcceleratorUnavailableError, match="neither CUDAExecutionProvider nor "
-                                                          "TensorrtExecutionProvider"):
+    with pytest.raises(
+        AcceleratorUnavailableError, match="neither CUDAExecutionProvider nor TensorrtExecutionProvider"
+    ):
         OrtAcceleratedBackend(str(models["fp32"]), "gpu")
 
 

@@ -10,6 +10,7 @@ Not covered (no Android Gradle Plugin, android.jar, d8 or emulator here): the AP
 decoding, and ExecuTorch's Android Module. In the JVM tests the same .pte runs in ExecuTorch's Python runtime in
 place of the Module (android_demo/core/src/test/python/encoder_helper.py).
 """
+
 import hashlib
 import json
 import os
@@ -38,8 +39,10 @@ PHOTOS = ("chelsea", "coffee")  # scikit-image sample photos, resized by the app
 def _java_tools():
     missing = [t for t in ("javac", "java") if shutil.which(t) is None]
     if missing or not JUNIT.is_file():
-        pytest.fail(f"Java toolchain incomplete (missing: {missing or ''} {'' if JUNIT.is_file() else JUNIT}); "
-                    "run scripts/install_system_deps.sh (default-jdk-headless, junit5)")
+        pytest.fail(
+            f"Java toolchain incomplete (missing: {missing or ''} {'' if JUNIT.is_file() else JUNIT}); "
+            "run scripts/install_system_deps.sh (default-jdk-headless, junit5)"
+        )
 
 
 def _sources(*roots):
@@ -77,9 +80,23 @@ def run_junit(classes, reports: Path, properties: dict, tag_args):
     """Run the core's JUnit tests; return {test name: status} from the XML report, failing on any failure."""
     cp = os.pathsep.join(str(classes[k]) for k in ("tests", "core", "codec"))
     props = [f"-D{k}={v}" for k, v in properties.items()]
-    cmd = ["java", *props, "-jar", str(JUNIT), "-cp", cp, "--select-package", "dev.fsplit.demo.core",
-           *tag_args, "--reports-dir", str(reports), "--fail-if-no-tests", "--disable-banner",
-           "--details=tree", "--disable-ansi-colors"]
+    cmd = [
+        "java",
+        *props,
+        "-jar",
+        str(JUNIT),
+        "-cp",
+        cp,
+        "--select-package",
+        "dev.fsplit.demo.core",
+        *tag_args,
+        "--reports-dir",
+        str(reports),
+        "--fail-if-no-tests",
+        "--disable-banner",
+        "--details=tree",
+        "--disable-ansi-colors",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     report = reports / "TEST-junit-jupiter.xml"
     assert report.is_file(), f"no JUnit report; launcher output:\n{res.stdout[-6000:]}\n{res.stderr[-3000:]}"
@@ -105,8 +122,17 @@ def test_core_is_free_of_android_and_of_jvm_only_apis():
         assert "java.net.http" not in code, f"{path} uses java.net.http, which Android does not have"
         assert "ProcessHandle" not in code, f"{path} uses ProcessHandle, which Android does not have"
         # Java 9+ library calls missing from Android API 26 (the language level may be 11, the library is not).
-        for call in ("List.of(", "Map.of(", "Set.of(", ".readAllBytes()", ".transferTo(", "isBlank()", ".strip()",
-                     "Files.readString", "Files.writeString"):
+        for call in (
+            "List.of(",
+            "Map.of(",
+            "Set.of(",
+            ".readAllBytes()",
+            ".transferTo(",
+            "isBlank()",
+            ".strip()",
+            "Files.readString",
+            "Files.writeString",
+        ):
             assert call not in code, f"{path} calls {call}, which Android API 26 lacks"
 
 
@@ -138,11 +164,20 @@ def test_gradle_project_layout():
 
 
 def test_junit_core_units(classes, tmp_path):
-    results = run_junit(classes, tmp_path / "reports", {"fsplit.vectors": VECTORS},
-                        ["--exclude-tag", FIXTURE_TAG])
+    results = run_junit(classes, tmp_path / "reports", {"fsplit.vectors": VECTORS}, ["--exclude-tag", FIXTURE_TAG])
     ran = {name.split(".")[0] for name in results}
-    expected = {"JsonTest", "ManifestTest", "ImageResizerTest", "PreprocessorTest", "SymbolConverterTest",
-                "CoderConformanceTest", "BenchmarkArgsTest", "BenchmarkRunnerTest", "ServeClientTest", "RatePointTest"}
+    expected = {
+        "JsonTest",
+        "ManifestTest",
+        "ImageResizerTest",
+        "PreprocessorTest",
+        "SymbolConverterTest",
+        "CoderConformanceTest",
+        "BenchmarkArgsTest",
+        "BenchmarkRunnerTest",
+        "ServeClientTest",
+        "RatePointTest",
+    }
     assert expected <= ran, f"test classes not run: {expected - ran}"
     assert len(results) >= 35
 
@@ -174,8 +209,13 @@ def artifact(tmp_path_factory):
     checkpoint = dm.DEFAULT_CHECKPOINT
     if not checkpoint.is_file():
         checkpoint = _untrained_default_checkpoint(tmp / "frankensplit-lite0-untrained.pt")
-    summary = api.export("executorch", "none", checkpoint=checkpoint, recipe=REPO / "fsplit_mobile" / "recipes" / "frankensplit_lite0.toml",
-                         out=tmp / "art")
+    summary = api.export(
+        "executorch",
+        "none",
+        checkpoint=checkpoint,
+        recipe=REPO / "fsplit_mobile" / "recipes" / "frankensplit_lite0.toml",
+        out=tmp / "art",
+    )
     folder = Path(summary.results[0].path)
     assert summary.results[0].ok and (folder / "server.onnx").is_file(), summary
     return folder
@@ -226,9 +266,21 @@ def server(artifact):
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "fsplit-serve"), "--artifact", str(artifact),
-                             "--port", str(port), "--log-level", "warning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "fsplit-serve"),
+            "--artifact",
+            str(artifact),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -261,8 +313,14 @@ def python_client(artifact, server, parity, tmp_path_factory):
             photo = np.ascontiguousarray(getattr(data, name)()[..., :3])
             payload, _ = client.encode(photo)
             answer, _ = client.post(payload)
-            answers.append({"image": name, "payload_sha256": hashlib.sha256(payload).hexdigest(),
-                            "payload_bytes": len(payload), "top5": answer["top5"]})
+            answers.append(
+                {
+                    "image": name,
+                    "payload_sha256": hashlib.sha256(payload).hexdigest(),
+                    "payload_bytes": len(payload),
+                    "top5": answer["top5"],
+                }
+            )
     path = tmp_path_factory.mktemp("android-client") / "python-client.json"
     path.write_text(json.dumps(answers))
     return path, answers
@@ -292,35 +350,58 @@ def facts(artifact, tmp_path_factory):
     inp = m["input"]
     shape = inp["shape"]
     h, w = (shape[2], shape[3]) if inp["layout"] == "NCHW" else (shape[1], shape[2])
-    out = {"model_id": m["model_id"], "target": m["target"], "quantization": m["quantization"],
-           "encoder": m["files"]["encoder"], "tables": m["tables"]["file"], "tables_hash": m["tables"]["content_hash"],
-           "height": h, "width": w, "layout": inp["layout"], "resize_method": inp["resize"]["method"],
-           "normalization_in_graph": inp["normalization_in_graph"], "output_kind": m["output"]["kind"],
-           "latent": [m["latent"]["channels"], m["latent"]["height"], m["latent"]["width"]],
-           "num_classes": m["server"]["num_classes"]}
+    out = {
+        "model_id": m["model_id"],
+        "target": m["target"],
+        "quantization": m["quantization"],
+        "encoder": m["files"]["encoder"],
+        "tables": m["tables"]["file"],
+        "tables_hash": m["tables"]["content_hash"],
+        "height": h,
+        "width": w,
+        "layout": inp["layout"],
+        "resize_method": inp["resize"]["method"],
+        "normalization_in_graph": inp["normalization_in_graph"],
+        "output_kind": m["output"]["kind"],
+        "latent": [m["latent"]["channels"], m["latent"]["height"], m["latent"]["width"]],
+        "num_classes": m["server"]["num_classes"],
+    }
     path = tmp_path_factory.mktemp("android-facts") / "facts.json"
     path.write_text(json.dumps(out))
     return path
 
 
 @pytest.mark.slow
-def test_junit_against_real_artifact_python_and_server(classes, artifact, parity, server, python_client, bench_bundle,
-                                                       facts, tmp_path):
+def test_junit_against_real_artifact_python_and_server(
+    classes, artifact, parity, server, python_client, bench_bundle, facts, tmp_path
+):
     """Java and Python agree on a real export: manifest, preprocessing, symbols, container bytes, the real server's
     top-5; benchmark mode writes an event stream fsplit-bench reads, with the same hashes as Python."""
     client_json, answers = python_client
     bundle, index = bench_bundle
     events = tmp_path / "device-events.jsonl"
-    props = {"fsplit.vectors": VECTORS, "fsplit.artifact": artifact, "fsplit.facts": facts,
-             "fsplit.python": sys.executable, "fsplit.encoderHelper": ENCODER_HELPER, "fsplit.parity": parity,
-             "fsplit.serverUrl": server, "fsplit.pythonClient": client_json, "fsplit.benchBundle": bundle,
-             "fsplit.benchEvents": events}
+    props = {
+        "fsplit.vectors": VECTORS,
+        "fsplit.artifact": artifact,
+        "fsplit.facts": facts,
+        "fsplit.python": sys.executable,
+        "fsplit.encoderHelper": ENCODER_HELPER,
+        "fsplit.parity": parity,
+        "fsplit.serverUrl": server,
+        "fsplit.pythonClient": client_json,
+        "fsplit.benchBundle": bundle,
+        "fsplit.benchEvents": events,
+    }
     results = run_junit(classes, tmp_path / "reports", props, ["--include-tag", FIXTURE_TAG])
     assert set(results) == {
-        "RealArtifactTest.manifestOfARealExportReadsAsPythonReadsIt", "RealArtifactTest.itsTablesLoadInTheJavaCoder",
-        "PythonParityTest.resizeAndTensorEqualPython", "PythonParityTest.encoderOnTheJavaTensorGivesPythonsSymbols",
-        "LoopbackServeTest.sameAnswerAsThePythonClient", "LoopbackServeTest.serverRefusesAStreamCodedForOtherTables",
-        "BenchmarkModeTest.writesTheEventStreamFsplitBenchReads"}, results
+        "RealArtifactTest.manifestOfARealExportReadsAsPythonReadsIt",
+        "RealArtifactTest.itsTablesLoadInTheJavaCoder",
+        "PythonParityTest.resizeAndTensorEqualPython",
+        "PythonParityTest.encoderOnTheJavaTensorGivesPythonsSymbols",
+        "LoopbackServeTest.sameAnswerAsThePythonClient",
+        "LoopbackServeTest.serverRefusesAStreamCodedForOtherTables",
+        "BenchmarkModeTest.writesTheEventStreamFsplitBenchReads",
+    }, results
     assert len({a["payload_sha256"] for a in answers}) == len(PHOTOS)  # different photos, different streams
 
     _check_bench_events(events, bundle, index)
@@ -366,8 +447,9 @@ def _check_bench_events(events: Path, bundle: Path, index):
 
 # ---- the artifact import script -----------------------------------------------------------------------------
 def _import(args):
-    return subprocess.run([sys.executable, str(DEMO / "scripts" / "import_artifact.py"), *map(str, args)],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(DEMO / "scripts" / "import_artifact.py"), *map(str, args)], capture_output=True, text=True
+    )
 
 
 @pytest.mark.slow
@@ -393,10 +475,13 @@ def test_import_artifact_refuses_what_the_app_cannot_run(tmp_path):
         d.mkdir()
         (d / "encoder.pte").write_bytes(b"pte")
         (d / "tables.fsct").write_bytes(b"tables")
-        m = {"schema": "fsplit-artifact/1", "target": target,
-             "files": files or {"encoder": "encoder.pte", "tables": "tables.fsct"},
-             "tables": {"file": "tables.fsct"},
-             "sha256": sha or {"encoder.pte": hashlib.sha256(b"pte").hexdigest()}}
+        m = {
+            "schema": "fsplit-artifact/1",
+            "target": target,
+            "files": files or {"encoder": "encoder.pte", "tables": "tables.fsct"},
+            "tables": {"file": "tables.fsct"},
+            "sha256": sha or {"encoder.pte": hashlib.sha256(b"pte").hexdigest()},
+        }
         (d / "manifest.json").write_text(json.dumps(m))
         return d
 

@@ -2,6 +2,7 @@
 adb (stand-in) transports. The "device" is this x86_64 host and the QNN libraries are onnxruntime-qnn's x86_64
 HTP *simulator* playing the device's libraries: this checks loading, placement and error handling, NOT a
 phone or its timings. The GPU path (CUDA/TensorRT EPs, Jetson) is not available here: its error is tested."""
+
 import json
 import subprocess
 import sys
@@ -27,9 +28,12 @@ PYTHON = RunnerSpec(kind="python", python=sys.executable)
 def arts(tmp_path_factory):
     tiny = tiny_artifacts(tmp_path_factory)
     d = tmp_path_factory.mktemp("qnn-arts")
-    return {"onnx": tiny["onnx"], "executorch": tiny["executorch"],
-            "qnn": qnn_artifact(tiny["onnx"], d / "qnn-sm8650-int8"),
-            "qnn_sinh": qnn_artifact(tiny["onnx"], d / "qnn-sinh", inject="Sinh")}
+    return {
+        "onnx": tiny["onnx"],
+        "executorch": tiny["executorch"],
+        "qnn": qnn_artifact(tiny["onnx"], d / "qnn-sm8650-int8"),
+        "qnn_sinh": qnn_artifact(tiny["onnx"], d / "qnn-sinh", inject="Sinh"),
+    }
 
 
 def _config(**kw):
@@ -70,16 +74,21 @@ def test_gpu_not_available_here_keeps_partial_result(arts, tmp_path):
 
 def test_wrong_accelerator_for_the_artifact(arts, tmp_path):
     with pytest.raises(RunnerFailedError, match="needs a qnn artifact"):
-        run_benchmark(arts["executorch"], _local(), _config(accelerator="npu"), out_dir=tmp_path / "a",
-                      progress=False)
+        run_benchmark(arts["executorch"], _local(), _config(accelerator="npu"), out_dir=tmp_path / "a", progress=False)
     with pytest.raises(RunnerFailedError, match="runs only with --accelerator npu"):
         run_benchmark(arts["qnn"], _local(), _config(accelerator="cpu"), out_dir=tmp_path / "b", progress=False)
     with pytest.raises(ArtifactError, match="--runner python"):
-        run_benchmark(arts["qnn"], _local(), _config(runner=RunnerSpec(kind="native")), out_dir=tmp_path / "c",
-                      progress=False)
+        run_benchmark(
+            arts["qnn"], _local(), _config(runner=RunnerSpec(kind="native")), out_dir=tmp_path / "c", progress=False
+        )
     with pytest.raises(BenchError, match="needs the Python device agent"):
-        run_benchmark(arts["executorch"], _local(), _config(runner=RunnerSpec(kind="native"), accelerator="gpu"),
-                      out_dir=tmp_path / "d", progress=False)
+        run_benchmark(
+            arts["executorch"],
+            _local(),
+            _config(runner=RunnerSpec(kind="native"), accelerator="gpu"),
+            out_dir=tmp_path / "d",
+            progress=False,
+        )
 
 
 @pytest.mark.slow
@@ -89,13 +98,15 @@ def test_ssh_board_with_qnn_libs_and_without(arts, tmp_path, tmp_path_factory):
     empty.mkdir()
     with TempSshd(tmp_path_factory.mktemp("sshd")) as sshd:
         transport = open_transport(sshd.device, ssh_identity=sshd.identity, ssh_known_hosts=sshd.known_hosts)
-        ok = run_benchmark(arts["qnn"], transport, _config(accelerator="npu", qnn_libs=wheel),
-                           out_dir=tmp_path / "ok", progress=False)
+        ok = run_benchmark(
+            arts["qnn"], transport, _config(accelerator="npu", qnn_libs=wheel), out_dir=tmp_path / "ok", progress=False
+        )
         assert ok["status"] == "complete" and ok["placement"]["fully_offloaded"]
         assert ok["config"]["qnn_libs"] == wheel
         with pytest.raises(RunnerFailedError, match=r"libQnnHtp.so not found \(looked in: " + str(empty)):
-            run_benchmark(arts["qnn"], transport, _config(qnn_libs=str(empty)), out_dir=tmp_path / "bad",
-                          progress=False)
+            run_benchmark(
+                arts["qnn"], transport, _config(qnn_libs=str(empty)), out_dir=tmp_path / "bad", progress=False
+            )
     bad = json.loads((tmp_path / "bad" / "result.json").read_text())
     assert bad["status"] == "partial" and "--qnn-libs" in bad["error"]["message"]
 
@@ -105,8 +116,9 @@ def test_adb_standin_runs_the_qnn_artifact(arts, tmp_path, adb_port):
     device = AdbStandin(tmp_path / "standin-root").start()
     try:
         transport = AdbTransport(serial=device.serial, server_port=adb_port, stage_root=str(device.root))
-        res = run_benchmark(arts["qnn_sinh"], transport, _config(accelerator="npu"), out_dir=tmp_path / "r",
-                            progress=False)
+        res = run_benchmark(
+            arts["qnn_sinh"], transport, _config(accelerator="npu"), out_dir=tmp_path / "r", progress=False
+        )
     finally:
         device.stop()
         subprocess.run(["adb", "-P", str(adb_port), "disconnect", device.serial], capture_output=True, timeout=30)
@@ -119,11 +131,24 @@ def test_cli_prints_placement_and_warns_on_fallback(arts, tmp_path):
 
     from fsplit_mobile.bench.cli import main
 
-    args = ["run", "--device", "local", "--runs", "1", "--warmup", "0", "--image-limit", "1", "--no-progress",
-            "--python", sys.executable]
+    args = [
+        "run",
+        "--device",
+        "local",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--image-limit",
+        "1",
+        "--no-progress",
+        "--python",
+        sys.executable,
+    ]
     res = CliRunner().invoke(main, args + ["--artifact", str(arts["qnn_sinh"]), "--out", str(tmp_path / "a")])
     assert res.exit_code == 0, res.output
     assert "CPU FALLBACK: injected_sinh (Sinh)" in res.output and "warning:" in res.output
-    res = CliRunner().invoke(main, args + ["--artifact", str(arts["onnx"]), "--accelerator", "gpu",
-                                           "--out", str(tmp_path / "b")])
+    res = CliRunner().invoke(
+        main, args + ["--artifact", str(arts["onnx"]), "--accelerator", "gpu", "--out", str(tmp_path / "b")]
+    )
     assert res.exit_code == 2 and "CUDAExecutionProvider" in res.output and "partial results kept" in res.output

@@ -10,16 +10,15 @@ launches the app's plain-Java benchmark mode (android_demo/core BenchmarkMode.ma
 events file + .exit marker -> poll -> adb pull -> fsplit-bench's result builder.
 Not exercised: the APK, Android's activity manager, BenchmarkActivity's android.* glue, the ExecuTorch Module.
 """
-import json
+
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from bench_support import corrupt_encoder_artifact, free_port, tiny_artifacts
+from bench_support import corrupt_encoder_artifact, tiny_artifacts
 from doubles.adb_standin import AdbStandin
 from fsplit_mobile.bench.app_runner import APP_COMPONENT, AppNotFinishedError, am_start_command
 from fsplit_mobile.bench.bundle import RunnerSpec
@@ -96,11 +95,26 @@ def standin(tmp_path, adb_port):
 
 def _install_am(standin, classpath, really_run=True, launch=True) -> Path:
     log = Path(standin.root) / "am-standin.log"
-    java = ["java", "-cp", classpath, "-Dfsplit.encoderLoader=dev.fsplit.demo.core.testing.PythonEncoderLoader",
-            f"-Dfsplit.python={sys.executable}", f"-Dfsplit.encoderHelper={ENCODER_HELPER}",
-            "dev.fsplit.demo.core.bench.BenchmarkMode"]
-    standin.install_command("am", AM_SHIM.format(python=sys.executable, log=str(log), component=APP_COMPONENT,
-                                                 java=java, really_run=really_run, launch=launch))
+    java = [
+        "java",
+        "-cp",
+        classpath,
+        "-Dfsplit.encoderLoader=dev.fsplit.demo.core.testing.PythonEncoderLoader",
+        f"-Dfsplit.python={sys.executable}",
+        f"-Dfsplit.encoderHelper={ENCODER_HELPER}",
+        "dev.fsplit.demo.core.bench.BenchmarkMode",
+    ]
+    standin.install_command(
+        "am",
+        AM_SHIM.format(
+            python=sys.executable,
+            log=str(log),
+            component=APP_COMPONENT,
+            java=java,
+            really_run=really_run,
+            launch=launch,
+        ),
+    )
     return log
 
 
@@ -109,20 +123,43 @@ def _cli(standin, adb_port, artifact, out, *extra):
 
     from fsplit_mobile.bench.cli import main
 
-    return CliRunner().invoke(main, ["run", "--artifact", str(artifact), "--device", f"adb:{standin.serial}",
-                                     "--adb-server-port", str(adb_port), "--remote-dir",
-                                     str(Path(standin.root) / APP_FILES), "--runner", "app", "--runs", "3",
-                                     "--warmup", "1", "--image-limit", "2", "--out", str(out), "--no-progress",
-                                     *extra])
+    return CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--artifact",
+            str(artifact),
+            "--device",
+            f"adb:{standin.serial}",
+            "--adb-server-port",
+            str(adb_port),
+            "--remote-dir",
+            str(Path(standin.root) / APP_FILES),
+            "--runner",
+            "app",
+            "--runs",
+            "3",
+            "--warmup",
+            "1",
+            "--image-limit",
+            "2",
+            "--out",
+            str(out),
+            "--no-progress",
+            *extra,
+        ],
+    )
 
 
 @pytest.mark.slow
-def test_adb_standin_not_a_phone_app_runner_via_am_shim_and_jvm_core(tiny, app_core_classpath, standin, adb_port,
-                                                                     tmp_path):
+def test_adb_standin_not_a_phone_app_runner_via_am_shim_and_jvm_core(
+    tiny, app_core_classpath, standin, adb_port, tmp_path
+):
     log = _install_am(standin, app_core_classpath)
     res = _cli(standin, adb_port, tiny["executorch"], tmp_path / "app")
-    assert res.exit_code == 0, res.output + (log.with_suffix(".log.java").read_text()
-                                             if log.with_suffix(".log.java").exists() else "")
+    assert res.exit_code == 0, res.output + (
+        log.with_suffix(".log.java").read_text() if log.with_suffix(".log.java").exists() else ""
+    )
     result = load_result(tmp_path / "app")
     assert result["status"] == "complete" and result["error"] is None
     assert result["config"]["runner"] == "app" and result["runner"]["runner"] == "android-app"
@@ -136,37 +173,50 @@ def test_adb_standin_not_a_phone_app_runner_via_am_shim_and_jvm_core(tiny, app_c
     assert not [p for p in (Path(standin.root) / APP_FILES).iterdir()]  # staging folder removed
 
     # Same streams, byte for byte, as the Python device agent through the same stand-in.
-    py = run_benchmark(tiny["executorch"], AdbTransport(serial=standin.serial, server_port=adb_port,
-                                                        stage_root=standin.root),
-                       BenchConfig(runs=1, warmup=0, image_limit=2, runner=RunnerSpec(kind="python",
-                                                                                       python=sys.executable)),
-                       out_dir=tmp_path / "py", progress=False)
+    py = run_benchmark(
+        tiny["executorch"],
+        AdbTransport(serial=standin.serial, server_port=adb_port, stage_root=standin.root),
+        BenchConfig(runs=1, warmup=0, image_limit=2, runner=RunnerSpec(kind="python", python=sys.executable)),
+        out_dir=tmp_path / "py",
+        progress=False,
+    )
     assert [i["stream_sha256"] for i in result["images"]] == [i["stream_sha256"] for i in py["images"]]
     assert all(i["deterministic"] for i in result["images"])
 
 
 @pytest.mark.slow
-def test_adb_standin_app_runner_app_error_keeps_partial_result(tiny, app_core_classpath, standin, adb_port,
-                                                               tmp_path):
+def test_adb_standin_app_runner_app_error_keeps_partial_result(tiny, app_core_classpath, standin, adb_port, tmp_path):
     _install_am(standin, app_core_classpath)
     bad = corrupt_encoder_artifact(tiny["executorch"], tmp_path / "bad")
-    transport = AdbTransport(serial=standin.serial, server_port=adb_port, stage_root=str(Path(standin.root) / APP_FILES))
+    transport = AdbTransport(
+        serial=standin.serial, server_port=adb_port, stage_root=str(Path(standin.root) / APP_FILES)
+    )
     with pytest.raises(RunnerFailedError, match="exit code 2") as info:
-        run_benchmark(bad, transport, BenchConfig(runs=2, warmup=0, image_limit=1, runner=RunnerSpec(kind="app"),
-                                                  timeout_s=120), out_dir=tmp_path / "out", progress=False)
+        run_benchmark(
+            bad,
+            transport,
+            BenchConfig(runs=2, warmup=0, image_limit=1, runner=RunnerSpec(kind="app"), timeout_s=120),
+            out_dir=tmp_path / "out",
+            progress=False,
+        )
     assert info.value.exit_code == 2
     result = load_result(tmp_path / "out")
     assert result["status"] == "partial" and result["error"]["type"] == "RunnerFailedError"
 
 
 def test_adb_standin_app_runner_app_missing_never_finishing_or_device_dropped(tiny, standin, adb_port, tmp_path):
-    transport = AdbTransport(serial=standin.serial, server_port=adb_port, stage_root=str(Path(standin.root) / APP_FILES))
+    transport = AdbTransport(
+        serial=standin.serial, server_port=adb_port, stage_root=str(Path(standin.root) / APP_FILES)
+    )
 
     def bench(name, timeout_s=2.0):
-        return run_benchmark(tiny["executorch"], transport, BenchConfig(runs=1, warmup=0, image_limit=1,
-                                                                        runner=RunnerSpec(kind="app"),
-                                                                        timeout_s=timeout_s),
-                             out_dir=tmp_path / name, progress=False)
+        return run_benchmark(
+            tiny["executorch"],
+            transport,
+            BenchConfig(runs=1, warmup=0, image_limit=1, runner=RunnerSpec(kind="app"), timeout_s=timeout_s),
+            out_dir=tmp_path / name,
+            progress=False,
+        )
 
     # No `am` that knows the app: the activity does not exist (app not installed).
     _install_am(standin, "unused", launch=False)
@@ -194,11 +244,21 @@ def test_app_runner_refuses_what_the_app_cannot_do(tiny, tmp_path):
     from fsplit_mobile.bench.transports.local import LocalTransport
 
     with pytest.raises(BenchError, match="needs --device adb"):
-        run_benchmark(tiny["executorch"], LocalTransport(), BenchConfig(runner=RunnerSpec(kind="app")),
-                      out_dir=tmp_path / "a", progress=False)
+        run_benchmark(
+            tiny["executorch"],
+            LocalTransport(),
+            BenchConfig(runner=RunnerSpec(kind="app")),
+            out_dir=tmp_path / "a",
+            progress=False,
+        )
     with pytest.raises(ArtifactError, match="ExecuTorch artifacts only"):
-        run_benchmark(tiny["onnx"], AdbTransport(serial="x"), BenchConfig(runner=RunnerSpec(kind="app")),
-                      out_dir=tmp_path / "b", progress=False)
+        run_benchmark(
+            tiny["onnx"],
+            AdbTransport(serial="x"),
+            BenchConfig(runner=RunnerSpec(kind="app")),
+            out_dir=tmp_path / "b",
+            progress=False,
+        )
 
 
 def test_am_command_matches_the_app_readme():

@@ -2,6 +2,7 @@
 (fsplit_mobile.export) to ExecuTorch int8, benchmarked locally with the Python device agent and the native
 runner. Both must produce the same int32 symbols and bytes, and the streams must decode with the artifact's
 tables to the shape the manifest declares."""
+
 import json
 
 import pytest
@@ -30,16 +31,22 @@ def test_default_model_executorch_int8_python_agent_and_native_runner(default_ex
     manifest = json.loads((default_executorch_int8 / "manifest.json").read_text())
     assert manifest["model_id"] == "frankensplit-lite0" and manifest["quantization"] == "int8"
     config = dict(runs=3, warmup=1, image_limit=2, save_streams=True)
-    py = run_benchmark(default_executorch_int8, LocalTransport(), BenchConfig(**config), out_dir=tmp_path / "py",
-                       progress=False)
-    native = run_benchmark(default_executorch_int8, LocalTransport(),
-                           BenchConfig(runner=RunnerSpec(kind="native", native_binary=str(build_native_runner())),
-                                       **config), out_dir=tmp_path / "native", progress=False)
+    py = run_benchmark(
+        default_executorch_int8, LocalTransport(), BenchConfig(**config), out_dir=tmp_path / "py", progress=False
+    )
+    native = run_benchmark(
+        default_executorch_int8,
+        LocalTransport(),
+        BenchConfig(runner=RunnerSpec(kind="native", native_binary=str(build_native_runner())), **config),
+        out_dir=tmp_path / "native",
+        progress=False,
+    )
     for result in (py, native):
         assert result["status"] == "complete" and result["stages"]["encoder_ms"]["n"] == 6
         assert all(i["deterministic"] for i in result["images"])
-    assert [(i["symbols_sha256"], i["stream_sha256"]) for i in native["images"]] == \
-        [(i["symbols_sha256"], i["stream_sha256"]) for i in py["images"]]
+    assert [(i["symbols_sha256"], i["stream_sha256"]) for i in native["images"]] == [
+        (i["symbols_sha256"], i["stream_sha256"]) for i in py["images"]
+    ]
 
     tables = CodecTables.read(default_executorch_int8 / manifest["files"]["tables"])
     latent = manifest["latent"]

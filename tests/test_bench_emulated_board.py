@@ -12,6 +12,7 @@ this loaded 2-core host (cached under .cache/boards or $FSPLIT_BOARD_CACHE, keye
 so only a clean clone pays it), exporting 201 s, the test body ~2-3 min. Needs root, debootstrap, qemu-user-static + binfmt-support (scripts/install_system_deps.sh), network
 to the Debian mirror and PyPI on first use.
 """
+
 import json
 import shutil
 import subprocess
@@ -38,9 +39,22 @@ def int8_artifacts(tmp_path_factory):
 
 
 def _bench(board, out, *artifacts, runs="1", warmup="0", images="2"):
-    argv = [FSPLIT_BENCH, "run", *(a for art in artifacts for a in ("--artifact", str(art))), "--device",
-            board.device, "--runs", runs, "--warmup", warmup, "--image-limit", images, "--out", str(out),
-            "--no-progress"]
+    argv = [
+        FSPLIT_BENCH,
+        "run",
+        *(a for art in artifacts for a in ("--artifact", str(art))),
+        "--device",
+        board.device,
+        "--runs",
+        runs,
+        "--warmup",
+        warmup,
+        "--image-limit",
+        images,
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     proc = subprocess.run(argv, capture_output=True, text=True, env=board.env, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     return proc.stderr
@@ -48,8 +62,9 @@ def _bench(board, out, *artifacts, runs="1", warmup="0", images="2"):
 
 @pytest.mark.slow
 def test_emulated_arm64_board_zero_setup_streams_match_the_host(int8_artifacts, tmp_path):
-    assert shutil.which("qemu-aarch64-static") and shutil.which("debootstrap"), \
+    assert shutil.which("qemu-aarch64-static") and shutil.which("debootstrap"), (
         "qemu-user-static / debootstrap missing (scripts/install_system_deps.sh)"
+    )
     rootfs = build_board()
     with EmulatedBoard(rootfs, tmp_path / "client") as board:
         assert board.ssh("python3 -c 'import numpy'").returncode != 0, "the board is not bare: it has numpy"
@@ -66,10 +81,16 @@ def test_emulated_arm64_board_zero_setup_streams_match_the_host(int8_artifacts, 
             assert result["runner"]["runner"] == runner and result["runner"]["machine"] == "aarch64"
             assert result["device"]["arch"] == "aarch64" and "functional only" in result["device"]["emulated"]
             assert result["stages"]["encoder_ms"]["n"] == 2  # one timed run per image: ~6 s each, emulated
-            host = run_benchmark(int8_artifacts[target], LocalTransport(), BenchConfig(runs=1, warmup=0,
-                                 image_limit=2), out_dir=tmp_path / f"host-{target}", progress=False)
-            assert [(i["image"], i["stream_sha256"]) for i in result["images"]] == \
-                [(i["image"], i["stream_sha256"]) for i in host["images"]], f"{target}: board and host streams differ"
+            host = run_benchmark(
+                int8_artifacts[target],
+                LocalTransport(),
+                BenchConfig(runs=1, warmup=0, image_limit=2),
+                out_dir=tmp_path / f"host-{target}",
+                progress=False,
+            )
+            assert [(i["image"], i["stream_sha256"]) for i in result["images"]] == [
+                (i["image"], i["stream_sha256"]) for i in host["images"]
+            ], f"{target}: board and host streams differ"
 
         log = _bench(board, tmp_path / "again", int8_artifacts["tflite"], images="1")
         assert "reused (cached on the device)" in log and " pushed at " not in log

@@ -1,5 +1,6 @@
 """fsplit-bench on the local device: the Python device agent (ExecuTorch, ONNX Runtime) and the native runner
 on a tiny artifact built here, checked against PyTorch eager and against each other; CLI; interruption."""
+
 import json
 
 import numpy as np
@@ -78,22 +79,29 @@ def _prepared_inputs(artifact, folder):
 @pytest.mark.slow
 def test_local_native_runner_matches_python_agent_bit_for_bit(tiny, tmp_path, native_runner):
     py = run_benchmark(tiny["executorch"], LocalTransport(), _config(), out_dir=tmp_path / "py", progress=False)
-    nat = run_benchmark(tiny["executorch"], LocalTransport(),
-                        _config(runner=RunnerSpec(kind="native", native_binary=str(native_runner))),
-                        out_dir=tmp_path / "native", progress=False)
+    nat = run_benchmark(
+        tiny["executorch"],
+        LocalTransport(),
+        _config(runner=RunnerSpec(kind="native", native_binary=str(native_runner))),
+        out_dir=tmp_path / "native",
+        progress=False,
+    )
     _check_complete(nat)
     assert nat["runner"]["runner"] == "native"
-    assert [(i["symbols_sha256"], i["stream_sha256"], i["bytes"]) for i in nat["images"]] == \
-        [(i["symbols_sha256"], i["stream_sha256"], i["bytes"]) for i in py["images"]]
+    assert [(i["symbols_sha256"], i["stream_sha256"], i["bytes"]) for i in nat["images"]] == [
+        (i["symbols_sha256"], i["stream_sha256"], i["bytes"]) for i in py["images"]
+    ]
     for name in (i["image"] for i in py["images"]):
-        assert (tmp_path / "py" / "streams" / f"{name}.fscl").read_bytes() == \
-            (tmp_path / "native" / "streams" / f"{name}.fscl").read_bytes()
+        assert (tmp_path / "py" / "streams" / f"{name}.fscl").read_bytes() == (
+            tmp_path / "native" / "streams" / f"{name}.fscl"
+        ).read_bytes()
 
 
 def test_native_runner_refuses_non_executorch(tiny, tmp_path):
     with pytest.raises(ArtifactError, match="native runner runs ExecuTorch artifacts only"):
-        run_benchmark(tiny["onnx"], LocalTransport(), _config(runner=RunnerSpec(kind="native")),
-                      out_dir=tmp_path, progress=False)
+        run_benchmark(
+            tiny["onnx"], LocalTransport(), _config(runner=RunnerSpec(kind="native")), out_dir=tmp_path, progress=False
+        )
 
 
 def test_coreml_artifact_is_refused_with_reason(tiny, tmp_path):
@@ -141,8 +149,14 @@ def test_interrupted_run_keeps_measured_samples_and_cleans_device(tiny, tmp_path
                 raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_benchmark(tiny["onnx"], LocalTransport(stage_root=str(stage_root)), _config(runs=50),
-                      out_dir=tmp_path / "out", progress=False, on_event=interrupt_after_two)
+        run_benchmark(
+            tiny["onnx"],
+            LocalTransport(stage_root=str(stage_root)),
+            _config(runs=50),
+            out_dir=tmp_path / "out",
+            progress=False,
+            on_event=interrupt_after_two,
+        )
     result = load_result(tmp_path / "out")
     assert result["status"] == "partial" and result["error"]["type"] == "KeyboardInterrupt"
     assert len(result["samples"]) == 2 and result["stages"]["encoder_ms"]["n"] == 2
@@ -161,8 +175,24 @@ def test_cli_without_run_subcommand_and_images_folder(tiny, tmp_path):
     for i in range(2):
         Image.fromarray(rng.integers(0, 256, size=(90, 120, 3), dtype=np.uint8)).save(images / f"img{i}.png")
     out = tmp_path / "out"
-    res = CliRunner().invoke(main, ["--artifact", str(tiny["onnx"]), "--device", "local", "--runs", "2",
-                                    "--warmup", "0", "--images", str(images), "--out", str(out), "--no-progress"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "--artifact",
+            str(tiny["onnx"]),
+            "--device",
+            "local",
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--images",
+            str(images),
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "encoder p50" in res.output
     result = load_result(out)

@@ -4,6 +4,7 @@ say what is missing, and a real run: fsplit-bench over a real sshd to this host 
 flags (the provisioned site comes first on PYTHONPATH; that the device needs nothing but python3 is shown on the
 bare arm64 board in test_bench_emulated_board.py).
 """
+
 import json
 import subprocess
 from pathlib import Path
@@ -25,8 +26,7 @@ BOARD = "os=Linux\nmachine=aarch64\nhome=/home/pi\nabi=\npython=3.11 cpython gli
 
 def test_probe_tells_linux_boards_android_and_garbage_apart():
     board = parse_probe(BOARD)
-    assert (board.platform, board.home, board.python, board.libc) == ("linux-aarch64", "/home/pi", "3.11",
-                                                                       "glibc-2.36")
+    assert (board.platform, board.home, board.python, board.libc) == ("linux-aarch64", "/home/pi", "3.11", "glibc-2.36")
     phone = parse_probe("os=Linux\nmachine=aarch64\nhome=\nabi=arm64-v8a\npython=\n")
     assert (phone.platform, phone.python, phone.home) == ("android-arm64", None, None)
     with pytest.raises(ProbeError, match="uname"):
@@ -98,9 +98,26 @@ def test_zero_setup_over_ssh_with_only_key_flags(tmp_path_factory, sshd, tmp_pat
     from fsplit_mobile.bench.cli import main
 
     tiny = tiny_artifacts(tmp_path_factory)
-    argv = ["run", "--artifact", str(tiny["onnx"]), "--artifact", str(tiny["executorch"]), "--device", sshd.device,
-            "--ssh-identity", sshd.identity, "--ssh-known-hosts", sshd.known_hosts, "--runs", "2", "--warmup", "0",
-            "--image-limit", "2", "--no-progress"]
+    argv = [
+        "run",
+        "--artifact",
+        str(tiny["onnx"]),
+        "--artifact",
+        str(tiny["executorch"]),
+        "--device",
+        sshd.device,
+        "--ssh-identity",
+        sshd.identity,
+        "--ssh-known-hosts",
+        sshd.known_hosts,
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--image-limit",
+        "2",
+        "--no-progress",
+    ]
     first = CliRunner().invoke(main, argv + ["--out", str(tmp_path / "first")])
     assert first.exit_code == 0, first.output
     assert "runner python-onnx-linux-" in first.output and "runner native-executorch-linux-" in first.output
@@ -111,8 +128,13 @@ def test_zero_setup_over_ssh_with_only_key_flags(tmp_path_factory, sshd, tmp_pat
     for target, runner in (("onnx", "python-agent"), ("executorch", "native")):
         result = json.loads((tmp_path / "first" / f"{target}-none" / "result.json").read_text())
         assert result["status"] == "complete" and result["runner"]["runner"] == runner
-        host = run_benchmark(tiny[target], LocalTransport(), BenchConfig(runs=1, warmup=0, image_limit=2),
-                             out_dir=tmp_path / f"host-{target}", progress=False)
+        host = run_benchmark(
+            tiny[target],
+            LocalTransport(),
+            BenchConfig(runs=1, warmup=0, image_limit=2),
+            out_dir=tmp_path / f"host-{target}",
+            progress=False,
+        )
         assert [i["stream_sha256"] for i in result["images"]] == [i["stream_sha256"] for i in host["images"]]
 
 
@@ -128,9 +150,20 @@ def test_adb_device_without_runner_flags_says_what_to_pass(tmp_path_factory, tmp
     tiny = tiny_artifacts(tmp_path_factory)
     standin = AdbStandin(tmp_path / "standin-root").start()
     try:
-        res = CliRunner().invoke(main, ["--artifact", str(tiny["executorch"]), "--device", f"adb:{standin.serial}",
-                                        "--adb-server-port", str(adb_port), "--remote-dir", str(standin.root),
-                                        "--no-progress"])
+        res = CliRunner().invoke(
+            main,
+            [
+                "--artifact",
+                str(tiny["executorch"]),
+                "--device",
+                f"adb:{standin.serial}",
+                "--adb-server-port",
+                str(adb_port),
+                "--remote-dir",
+                str(standin.root),
+                "--no-progress",
+            ],
+        )
     finally:
         standin.stop()
         subprocess.run(["adb", "-P", str(adb_port), "disconnect", standin.serial], capture_output=True, timeout=30)

@@ -1,5 +1,6 @@
 """fsplit-bench building blocks: statistics, event lines, --device parsing, device facts, PPM, ELF deps,
 result files, Markdown and plots. Fast; no device."""
+
 import json
 import os
 import shutil
@@ -43,8 +44,9 @@ def test_summary_of_nothing_and_bad_percentile():
 
 # ---- events --------------------------------------------------------------------------------------------------
 def test_event_line_round_trip_and_noise():
-    line = events.format_event("sample", image="a", run=0, preprocess_ms=1.0, encoder_ms=2.0, entropy_ms=0.5,
-                               total_ms=3.5)
+    line = events.format_event(
+        "sample", image="a", run=0, preprocess_ms=1.0, encoder_ms=2.0, entropy_ms=0.5, total_ms=3.5
+    )
     assert line.startswith("@fsplit ")
     assert events.parse_event_line(line + "\n")["encoder_ms"] == 2.0
     assert events.parse_event_line("XNNPACK: some runtime chatter") is None
@@ -52,32 +54,37 @@ def test_event_line_round_trip_and_noise():
     assert events.parse_event_line(error)["kind"] == "disk_full"
 
 
-@pytest.mark.parametrize("line, match", [
-    ("@fsplit {not json", "malformed"),
-    ('@fsplit {"event": "teleport"}', "known 'event'"),
-    ('@fsplit {"event": "sample", "image": "a"}', "lacks run"),
-])
+@pytest.mark.parametrize(
+    "line, match",
+    [
+        ("@fsplit {not json", "malformed"),
+        ('@fsplit {"event": "teleport"}', "known 'event'"),
+        ('@fsplit {"event": "sample", "image": "a"}', "lacks run"),
+    ],
+)
 def test_bad_event_lines_are_named(line, match):
     with pytest.raises(events.EventFormatError, match=match):
         events.parse_event_line(line)
 
 
 # ---- device strings ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("spec, expected", [
-    ("local", {"kind": "local"}),
-    ("adb", {"kind": "adb", "serial": None}),
-    ("adb:R58M123", {"kind": "adb", "serial": "R58M123"}),
-    ("adb:127.0.0.1:5555", {"kind": "adb", "serial": "127.0.0.1:5555"}),
-    ("ssh://pi@raspberrypi.local", {"kind": "ssh", "user": "pi", "host": "raspberrypi.local", "port": None}),
-    ("ssh://nvidia@10.0.0.7:2222", {"kind": "ssh", "user": "nvidia", "host": "10.0.0.7", "port": 2222}),
-    ("ssh://board", {"kind": "ssh", "user": None, "host": "board", "port": None}),
-])
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("local", {"kind": "local"}),
+        ("adb", {"kind": "adb", "serial": None}),
+        ("adb:R58M123", {"kind": "adb", "serial": "R58M123"}),
+        ("adb:127.0.0.1:5555", {"kind": "adb", "serial": "127.0.0.1:5555"}),
+        ("ssh://pi@raspberrypi.local", {"kind": "ssh", "user": "pi", "host": "raspberrypi.local", "port": None}),
+        ("ssh://nvidia@10.0.0.7:2222", {"kind": "ssh", "user": "nvidia", "host": "10.0.0.7", "port": 2222}),
+        ("ssh://board", {"kind": "ssh", "user": None, "host": "board", "port": None}),
+    ],
+)
 def test_parse_device(spec, expected):
     assert parse_device(spec) == expected
 
 
-@pytest.mark.parametrize("spec", ["", "phone", "adb:", "ssh://", "ssh://u@h:notaport", "ssh://u@h/path",
-                                  "tcp://host"])
+@pytest.mark.parametrize("spec", ["", "phone", "adb:", "ssh://", "ssh://u@h:notaport", "ssh://u@h/path", "tcp://host"])
 def test_parse_device_rejects(spec):
     with pytest.raises(DeviceSpecError):
         parse_device(spec)
@@ -163,12 +170,15 @@ def test_ppm_round_trip_and_comments(tmp_path):
     assert np.array_equal(read_ppm(tmp_path / "c.ppm"), rgb)
 
 
-@pytest.mark.parametrize("data, match", [
-    (b"P3\n1 1\n255\n0 0 0", "not a binary PPM"),
-    (b"P6\n2 2\n65535\n" + bytes(24), "unsupported PPM"),
-    (b"P6\n4 4\n255\n" + bytes(10), "truncated"),
-    (b"P6\n4", "truncated PPM header"),
-])
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        (b"P3\n1 1\n255\n0 0 0", "not a binary PPM"),
+        (b"P6\n2 2\n65535\n" + bytes(24), "unsupported PPM"),
+        (b"P6\n4 4\n255\n" + bytes(10), "truncated"),
+        (b"P6\n4", "truncated PPM header"),
+    ],
+)
 def test_ppm_errors(tmp_path, data, match):
     (tmp_path / "bad.ppm").write_bytes(data)
     with pytest.raises(PpmError, match=match):
@@ -186,15 +196,27 @@ def test_agent_bundle_is_the_device_subpackage_and_runs_from_it(tmp_path):
     assert sorted(p.name for p in (root / "bench" / "device").glob("*.py")) == device_modules
     assert {"agent.py", "events.py", "ppm.py"} <= set(device_modules)
     assert sorted(p.name for p in (root / "bench").iterdir()) == ["__init__.py", "device"]
-    probe = ("import json, sys, fsplit_mobile.bench.device.agent as a, fsplit_mobile.codec.container as c; "
-             "print(a.__file__); print(c.__file__); "
-             "print(json.dumps(sorted(m for m in sys.modules if m.startswith('fsplit_mobile.bench'))))")
-    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(tmp_path / "py")}).stdout.splitlines()
+    probe = (
+        "import json, sys, fsplit_mobile.bench.device.agent as a, fsplit_mobile.codec.container as c; "
+        "print(a.__file__); print(c.__file__); "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('fsplit_mobile.bench'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "py")},
+    ).stdout.splitlines()
     assert all(Path(f).is_relative_to(tmp_path) for f in out[:2]), out
-    assert json.loads(out[2]) == ["fsplit_mobile.bench", "fsplit_mobile.bench.device",
-                                  "fsplit_mobile.bench.device.agent", "fsplit_mobile.bench.device.events",
-                                  "fsplit_mobile.bench.device.ppm"]
+    assert json.loads(out[2]) == [
+        "fsplit_mobile.bench",
+        "fsplit_mobile.bench.device",
+        "fsplit_mobile.bench.device.agent",
+        "fsplit_mobile.bench.device.events",
+        "fsplit_mobile.bench.device.ppm",
+    ]
 
 
 # ---- ELF dependencies ----------------------------------------------------------------------------------------
@@ -219,20 +241,50 @@ def test_bundled_dependencies_follow_local_libraries(tmp_path):
 
 # ---- results -------------------------------------------------------------------------------------------------
 def _events(n_samples=3, end=True):
-    evs = [{"event": "hello", "schema": events.SCHEMA, "runner": "python-agent",
-            "runtime": {"name": "onnxruntime", "version": "x"}, "threads": 2, "affinity": [0, 1]},
-           {"event": "load", "model_load_ms": 12.0, "tables_load_ms": 0.1}]
-    evs += [{"event": "sample", "image": "a", "run": i, "preprocess_ms": 1.0, "encoder_ms": 2.0 + i,
-             "entropy_ms": 0.25, "total_ms": 3.25 + i} for i in range(n_samples)]
-    evs.append({"event": "image", "image": "a", "bytes": 100, "bpp": 0.5, "symbols_sha256": "ab",
-                "stream_sha256": "cd", "deterministic": True})
+    evs = [
+        {
+            "event": "hello",
+            "schema": events.SCHEMA,
+            "runner": "python-agent",
+            "runtime": {"name": "onnxruntime", "version": "x"},
+            "threads": 2,
+            "affinity": [0, 1],
+        },
+        {"event": "load", "model_load_ms": 12.0, "tables_load_ms": 0.1},
+    ]
+    evs += [
+        {
+            "event": "sample",
+            "image": "a",
+            "run": i,
+            "preprocess_ms": 1.0,
+            "encoder_ms": 2.0 + i,
+            "entropy_ms": 0.25,
+            "total_ms": 3.25 + i,
+        }
+        for i in range(n_samples)
+    ]
+    evs.append(
+        {
+            "event": "image",
+            "image": "a",
+            "bytes": 100,
+            "bpp": 0.5,
+            "symbols_sha256": "ab",
+            "stream_sha256": "cd",
+            "deterministic": True,
+        }
+    )
     if end:
         evs.append({"event": "end", "peak_rss_kb": 1000, "samples": n_samples})
     return evs
 
 
-META = {"artifact": {"target": "onnx", "quantization": "int8"}, "device": {"cpu_model": "Test CPU"},
-        "config": {"runs": 3, "warmup": 1, "runner": "python", "images": ["a"]}}
+META = {
+    "artifact": {"target": "onnx", "quantization": "int8"},
+    "device": {"cpu_model": "Test CPU"},
+    "config": {"runs": 3, "warmup": 1, "runner": "python", "images": ["a"]},
+}
 
 
 def test_build_result_statistics_and_status():
@@ -260,8 +312,9 @@ def test_load_result_checks_schema(tmp_path):
 def test_read_events_file_accepts_both_forms(tmp_path):
     evs = _events()
     f = tmp_path / "device-events.jsonl"
-    f.write_text("\n".join(events.format_event(e["event"], **{k: v for k, v in e.items() if k != "event"})
-                           for e in evs) + "\n")
+    f.write_text(
+        "\n".join(events.format_event(e["event"], **{k: v for k, v in e.items() if k != "event"}) for e in evs) + "\n"
+    )
     assert read_events_file(f) == evs
     g = tmp_path / "events.jsonl"
     g.write_text("\n".join(json.dumps(e) for e in evs) + "\n{oops\n")

@@ -1,5 +1,6 @@
 """Bottleneck units: checkpoint layout (one unit per rate point), refusal of incomplete files, and the training
 entry point (progress log, exact command, resume)."""
+
 import subprocess
 import sys
 
@@ -37,8 +38,11 @@ def test_round_trip_every_rate_point_shares_the_teacher(tmp_path):
         assert logits.shape == (2, 1000)
         # the loaded unit computes what the saved one did
         with torch.no_grad():
-            expected = unit.decoder(unit.entropy_bottleneck.dequantize(
-                unit.entropy_bottleneck.symbols(unit.encoder(models[name].device.encoder.head(x)))))
+            expected = unit.decoder(
+                unit.entropy_bottleneck.dequantize(
+                    unit.entropy_bottleneck.symbols(unit.encoder(models[name].device.encoder.head(x)))
+                )
+            )
             assert torch.equal(models[name].server.decoder(symbols.float() + models[name].server.medians), expected)
 
 
@@ -78,9 +82,28 @@ def test_training_entry_point_logs_and_resumes(tmp_path):
     cache = {"features": {16: torch.randn(24, 320, 7, 7).half()}, "logits": torch.randn(24, 1000), "names": []}
     torch.save(cache, tmp_path / "c.pt")
     out = tmp_path / "unit.pt"
-    base = [sys.executable, "-m", "fsplit_mobile.training.train", "bottleneck-unit", "--split-block", "16",
-            "--latent-channels", "4", "--width", "16", "--batch-size", "4", "--val-every", "3",
-            "--train-cache", str(tmp_path / "c.pt"), "--val-cache", str(tmp_path / "c.pt"), "--out", str(out)]
+    base = [
+        sys.executable,
+        "-m",
+        "fsplit_mobile.training.train",
+        "bottleneck-unit",
+        "--split-block",
+        "16",
+        "--latent-channels",
+        "4",
+        "--width",
+        "16",
+        "--batch-size",
+        "4",
+        "--val-every",
+        "3",
+        "--train-cache",
+        str(tmp_path / "c.pt"),
+        "--val-cache",
+        str(tmp_path / "c.pt"),
+        "--out",
+        str(out),
+    ]
     subprocess.run(base + ["--steps", "3"], check=True, capture_output=True, timeout=300)
     first = read_checkpoint(out)
     assert first["meta"]["steps"] == 3 and 0.0 <= first["meta"]["validation"]["val_agreement"] <= 1.0

@@ -1,5 +1,6 @@
 """Checkpoint import: synthetic checkpoints in each documented layout, saved with torch.save and loaded back;
 every error case with its message."""
+
 import argparse
 import fractions
 import re
@@ -60,7 +61,7 @@ def _legacy_eb_names(state: dict) -> dict:
     for key, value in state.items():
         for current, old in (("matrices.", "_matrix"), ("biases.", "_bias"), ("factors.", "_factor")):
             if key.startswith(current):
-                key = old + key[len(current):]
+                key = old + key[len(current) :]
         out[key] = value
     return out
 
@@ -158,8 +159,10 @@ def _sc2bench_state(seed=0):
     """sc2bench's splittable ResNet with an FPBasedResNetBottleneck, built from CompressAI's own GDN1 layer."""
     gdn = oracle.compressai_gdn_module()
     encoder = nn.Sequential(
-        nn.Conv2d(3, 96, 5, stride=2, padding=2, bias=False), gdn.GDN1(96),
-        nn.Conv2d(96, 48, 5, stride=2, padding=2, bias=False), gdn.GDN1(48),
+        nn.Conv2d(3, 96, 5, stride=2, padding=2, bias=False),
+        gdn.GDN1(96),
+        nn.Conv2d(96, 48, 5, stride=2, padding=2, bias=False),
+        gdn.GDN1(48),
         nn.Conv2d(48, 24, 2, stride=1, padding=0, bias=False),
     )
     _randomize(encoder, seed).eval()
@@ -203,8 +206,15 @@ def _compressai_state(N=16, M=24, seed=0, with_decoder=True):
     conv = lambda a, b: nn.Conv2d(a, b, 5, stride=2, padding=2)  # noqa: E731
     deconv = lambda a, b: nn.ConvTranspose2d(a, b, 5, stride=2, padding=2, output_padding=1)  # noqa: E731
     g_a = nn.Sequential(conv(3, N), gdn.GDN(N), conv(N, N), gdn.GDN(N), conv(N, N), gdn.GDN(N), conv(N, M))
-    g_s = nn.Sequential(deconv(M, N), gdn.GDN(N, inverse=True), deconv(N, N), gdn.GDN(N, inverse=True),
-                        deconv(N, N), gdn.GDN(N, inverse=True), deconv(N, 3))
+    g_s = nn.Sequential(
+        deconv(M, N),
+        gdn.GDN(N, inverse=True),
+        deconv(N, N),
+        gdn.GDN(N, inverse=True),
+        deconv(N, N),
+        gdn.GDN(N, inverse=True),
+        deconv(N, 3),
+    )
     _randomize(g_a, seed).eval(), _randomize(g_s, seed + 1).eval()
     eb = oracle.compressai_entropy_bottleneck(M)
     _random_eb(eb, seed)
@@ -228,8 +238,9 @@ def test_compressai_factorized_state_dict_loads_encoder_and_decoder(tmp_path, N,
         y = g_a(x)
         torch.testing.assert_close(model.device(x), y, rtol=1e-4, atol=1e-5)  # rsqrt vs 1/sqrt rounding
         symbols = model.device.symbols(x)
-        y_hat = eb.dequantize(eb.quantize(y, "symbols", eb._get_medians().reshape(1, -1, 1, 1)),
-                              eb._get_medians().reshape(1, -1, 1, 1))
+        y_hat = eb.dequantize(
+            eb.quantize(y, "symbols", eb._get_medians().reshape(1, -1, 1, 1)), eb._get_medians().reshape(1, -1, 1, 1)
+        )
         assert isinstance(model.server.decoder, FactorizedPriorDecoder)
         torch.testing.assert_close(model.server(symbols), g_s(y_hat), rtol=1e-4, atol=1e-5)
     _assert_same_tables(model.device.entropy_bottleneck, eb._quantized_cdf, eb._cdf_length, eb._offset)
@@ -244,8 +255,11 @@ def test_compressai_encoder_only_state_dict_has_no_server(tmp_path):
 # ---- our own format -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "arch,config",
-    [("frankensplit-fp", {}), ("entropic-student", {"num_channels": (32, 16, 8)}),
-     ("bmshj2018-factorized", {"N": 8, "M": 12})],
+    [
+        ("frankensplit-fp", {}),
+        ("entropic-student", {"num_channels": (32, 16, 8)}),
+        ("bmshj2018-factorized", {"N": 8, "M": 12}),
+    ],
 )
 def test_fsplit_checkpoint_round_trip(tmp_path, arch, config):
     device = registry.build_device_model(arch, config)
@@ -255,8 +269,9 @@ def test_fsplit_checkpoint_round_trip(tmp_path, arch, config):
     decoder = registry.build_decoder(arch, config)
     if decoder is not None:
         _randomize(decoder, 6)
-    path = ck.save_checkpoint(tmp_path / "sub" / "m.pt", arch, config, device.eval(), decoder,
-                              meta={"trained_on": "synthetic"})
+    path = ck.save_checkpoint(
+        tmp_path / "sub" / "m.pt", arch, config, device.eval(), decoder, meta={"trained_on": "synthetic"}
+    )
     assert not list(path.parent.glob("*.partial"))
     model = ck.load_checkpoint(path)
     assert model.architecture == arch and model.meta["layout"] == "fsplit-checkpoint/1"
@@ -279,8 +294,9 @@ def _lite0_checkpoint(tmp_path: Path, seed: int = 7):
     _randomize(encoder, seed)
     _random_eb(bottleneck, seed)
     bottleneck.update()
-    path = default_model.save_checkpoint(tmp_path / "lite0.pt", encoder, bottleneck, decoder,
-                                         dict(default_model.DEFAULT_CONFIG), {"note": "synthetic"})
+    path = default_model.save_checkpoint(
+        tmp_path / "lite0.pt", encoder, bottleneck, decoder, dict(default_model.DEFAULT_CONFIG), {"note": "synthetic"}
+    )
     return encoder, bottleneck, decoder, path
 
 
@@ -301,8 +317,9 @@ def test_a_registered_layout_is_tried_in_its_place(tmp_path, monkeypatch):
         seen.append((src.path, prefix, sorted(src.state)))
         return "mine"
 
-    ck.register_layout(ck.Layout("mine", "mine (x.*)", lambda s: "x." if "x.w" in s.keys() else None, load),
-                       before="compressai")
+    ck.register_layout(
+        ck.Layout("mine", "mine (x.*)", lambda s: "x." if "x.w" in s.keys() else None, load), before="compressai"
+    )
     assert [layout.name for layout in ck.layouts.LAYOUTS][-2:] == ["mine", "compressai"]
     path = _save(tmp_path, {"model": {"module.x.w": torch.zeros(1)}})
     assert ck.load_checkpoint(path) == "mine"
@@ -353,8 +370,15 @@ def test_bundled_default_model_loads_through_load_checkpoint():
 
 # ---- errors -------------------------------------------------------------------------------------------------------
 def test_all_errors_share_one_base_class():
-    for cls in (ck.CheckpointReadError, ck.UnsafeCheckpointError, ck.UnknownLayoutError, ck.MissingKeysError,
-                ck.UnexpectedKeysError, ck.ShapeMismatchError, ck.StoredTablesError):
+    for cls in (
+        ck.CheckpointReadError,
+        ck.UnsafeCheckpointError,
+        ck.UnknownLayoutError,
+        ck.MissingKeysError,
+        ck.UnexpectedKeysError,
+        ck.ShapeMismatchError,
+        ck.StoredTablesError,
+    ):
         assert issubclass(cls, ck.CheckpointError)
 
 
@@ -394,7 +418,10 @@ def test_missing_path_and_directory(tmp_path):
 @pytest.mark.parametrize(
     "content,message",
     [
-        (bytes(np.random.default_rng(0).integers(0, 256, 512, dtype=np.uint8)), "not a PyTorch checkpoint .*found bytes"),
+        (
+            bytes(np.random.default_rng(0).integers(0, 256, 512, dtype=np.uint8)),
+            "not a PyTorch checkpoint .*found bytes",
+        ),
         (b"epoch,loss\n1,0.5\n", "not a PyTorch checkpoint .*found text starting 'epoch,loss"),
         (b"", "not a PyTorch checkpoint .*an empty file"),
     ],
@@ -436,7 +463,9 @@ def test_unknown_layouts(tmp_path):
     with pytest.raises(ck.UnknownLayoutError, match="expected a dict.*list"):
         ck.load_checkpoint(_save(tmp_path, [torch.zeros(2)], "a.pt"))
     with pytest.raises(ck.UnknownLayoutError, match=r"unknown checkpoint layout \(key groups: features.0, classifier"):
-        ck.load_checkpoint(_save(tmp_path, {"features.0.weight": torch.zeros(1), "classifier.weight": torch.zeros(1)}, "b.pt"))
+        ck.load_checkpoint(
+            _save(tmp_path, {"features.0.weight": torch.zeros(1), "classifier.weight": torch.zeros(1)}, "b.pt")
+        )
     with pytest.raises(ck.UnknownLayoutError, match="no state dict found .*epoch, note"):
         ck.load_checkpoint(_save(tmp_path, {"epoch": 3, "note": "x"}, "c.pt"))
     _, _, _, state = _compressai_state()
@@ -447,7 +476,10 @@ def test_unknown_layouts(tmp_path):
     fs_state["compression_module.h_a.0.weight"] = torch.zeros(1)
     with pytest.raises(ck.UnknownLayoutError, match="hyperprior"):
         ck.load_checkpoint(_save(tmp_path, _torchdistill(fs_state), "e.pt"))
-    sc_state = {"bottleneck_layer.g_a.0.weight": torch.zeros(1), "bottleneck_layer.entropy_bottleneck.quantiles": torch.zeros(1)}
+    sc_state = {
+        "bottleneck_layer.g_a.0.weight": torch.zeros(1),
+        "bottleneck_layer.entropy_bottleneck.quantiles": torch.zeros(1),
+    }
     with pytest.raises(ck.UnknownLayoutError, match="hyperprior"):
         ck.load_checkpoint(_save(tmp_path, {"model": sc_state}, "f.pt"))
 
@@ -458,8 +490,14 @@ def test_missing_keys_are_named(tmp_path):
     del state["compression_module.entropy_bottleneck._factor1"]
     with pytest.raises(ck.MissingKeysError) as info:
         ck.load_checkpoint(_save(tmp_path, _torchdistill(state)))
-    assert info.value.keys == ["compression_module.g_a.rb2.conv2.weight", "compression_module.entropy_bottleneck._factor1"]
-    assert "missing key(s): compression_module.g_a.rb2.conv2.weight, compression_module.entropy_bottleneck._factor1" in str(info.value)
+    assert info.value.keys == [
+        "compression_module.g_a.rb2.conv2.weight",
+        "compression_module.entropy_bottleneck._factor1",
+    ]
+    assert (
+        "missing key(s): compression_module.g_a.rb2.conv2.weight, compression_module.entropy_bottleneck._factor1"
+        in str(info.value)
+    )
 
     _, _, state = _frankensplit_state()
     del state["compression_module.g_a.rb3.conv1.weight"]  # a tensor the config is read from
@@ -504,17 +542,21 @@ def test_wrong_shapes_name_key_and_both_shapes(tmp_path):
     _, _, state = _frankensplit_state()
     state["compression_module.g_a.rb2.conv2.weight"] = torch.zeros(64, 64, 5, 5)
     path = _save(tmp_path, _torchdistill(state))
-    with pytest.raises(ck.ShapeMismatchError, match=re.escape(
-        "compression_module.g_a.rb2.conv2.weight: expected (64, 64, 3, 3), checkpoint has (64, 64, 5, 5)"
-    )) as info:
+    with pytest.raises(
+        ck.ShapeMismatchError,
+        match=re.escape(
+            "compression_module.g_a.rb2.conv2.weight: expected (64, 64, 3, 3), checkpoint has (64, 64, 5, 5)"
+        ),
+    ) as info:
         ck.load_checkpoint(path)
     assert info.value.mismatches == [("compression_module.g_a.rb2.conv2.weight", (64, 64, 3, 3), (64, 64, 5, 5))]
 
     _, _, _, state = _compressai_state(N=16, M=24)
     state["entropy_bottleneck.quantiles"] = torch.zeros(20, 1, 3)  # entropy model for another latent width
-    with pytest.raises(ck.ShapeMismatchError, match=re.escape(
-        "entropy_bottleneck.quantiles: expected (24, 1, 3), checkpoint has (20, 1, 3)"
-    )):
+    with pytest.raises(
+        ck.ShapeMismatchError,
+        match=re.escape("entropy_bottleneck.quantiles: expected (24, 1, 3), checkpoint has (20, 1, 3)"),
+    ):
         ck.load_checkpoint(_save(tmp_path, state, "b.pt"))
 
     _, _, _, state = _compressai_state(N=16, M=24)
@@ -538,7 +580,9 @@ def test_non_tensor_value_under_a_device_key(tmp_path):
     obj = _torchdistill(state)
     obj["model"] = dict(state)
     obj["model"]["compression_module.entropy_bottleneck.quantiles"] = [1.0, 2.0]
-    with pytest.raises(ck.CheckpointError, match="compression_module.entropy_bottleneck.quantiles holds a list, not a tensor"):
+    with pytest.raises(
+        ck.CheckpointError, match="compression_module.entropy_bottleneck.quantiles holds a list, not a tensor"
+    ):
         ck.load_checkpoint(_save(tmp_path, obj))
 
 

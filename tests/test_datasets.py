@@ -1,4 +1,5 @@
 """The committed photo sets: disjoint splits, at least 64 held-out photos, every file in the manifest."""
+
 import csv
 from pathlib import Path
 

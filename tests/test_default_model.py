@@ -1,4 +1,5 @@
 """The bundled default model: it loads, its latent is 48x28x28, its recorded metrics reproduce, the demo runs."""
+
 import re
 
 import numpy as np
@@ -68,8 +69,17 @@ def test_recorded_heldout_metrics_reproduce(model):
     image = next(p for p in bundled_images("eval") if p.stem == "chelsea")
     _, head, tail = load_teacher()
     eb = model.device.entropy_bottleneck
-    got = evaluate_split(model.device.encoder, eb, model.server.decoder, head, tail, images=[image],
-                         crops_per_image=metrics["crops_per_image"], seed=model.meta["seed"], use_coder=False)
+    got = evaluate_split(
+        model.device.encoder,
+        eb,
+        model.server.decoder,
+        head,
+        tail,
+        images=[image],
+        crops_per_image=metrics["crops_per_image"],
+        seed=model.meta["seed"],
+        use_coder=False,
+    )
     recorded = metrics["per_image"]["chelsea"]
     crops = recorded["crops"]
     assert got["crops"] == crops
@@ -134,7 +144,9 @@ def _payload():
 def test_not_a_checkpoint_file(tmp_path):
     path = tmp_path / "garbage.pt"
     path.write_bytes(b"\x00\x01 not a torch file")
-    with pytest.raises(CheckpointFormatError, match=r"garbage.pt is not a PyTorch checkpoint \(expected a torch.save archive"):
+    with pytest.raises(
+        CheckpointFormatError, match=r"garbage.pt is not a PyTorch checkpoint \(expected a torch.save archive"
+    ):
         load_trainable(path)
     with pytest.raises(CheckpointFormatError, match="missing.pt does not exist"):
         load_trainable(tmp_path / "missing.pt")
@@ -161,8 +173,10 @@ def test_wrong_shape_names_key_and_shapes(tmp_path):
     payload = _payload()
     payload["state_dict"]["encoder.layers.0.conv1.weight"] = torch.zeros(48, 3, 5, 5)
     torch.save(payload, tmp_path / "c.pt")
-    with pytest.raises(CheckpointFormatError, match=re.escape(
-            "encoder.layers.0.conv1.weight: expected (48, 3, 3, 3), checkpoint has (48, 3, 5, 5)")):
+    with pytest.raises(
+        CheckpointFormatError,
+        match=re.escape("encoder.layers.0.conv1.weight: expected (48, 3, 3, 3), checkpoint has (48, 3, 5, 5)"),
+    ):
         load_trainable(tmp_path / "c.pt")
 
 

@@ -1,5 +1,6 @@
 """The e2e benchmark's third baseline, the full teacher on the device: its comparison with every method (ratio
 per bandwidth, crossover bandwidths, where sending wins) and the report section, on hand-made results."""
+
 import pytest
 
 from fsplit_mobile.e2e.report import local_comparison, local_lines
@@ -8,12 +9,21 @@ BWS = [1, 10, 100]
 
 
 def _results(local_ms=60.0):
-    return {"bandwidths_mbit": BWS,
-            "e2e_ms": {"split": {str(b): {"total": t} for b, t in zip(BWS, [120.0, 40.0, 30.0])},
-                       "webp-q1": {str(b): {"total": t} for b, t in zip(BWS, [300.0, 90.0, 70.0])}},
-            "methods": {"split": {"agreement": 0.9}, "webp-q1": {"agreement": 0.6}},
-            "local_teacher": {"name": "teacher-on-device", "agreement": 1.0, "total_ms": local_ms,
-                              "device_ms": {"preprocess": 1.0, "teacher": local_ms - 1.0}, "runtime": "test"}}
+    return {
+        "bandwidths_mbit": BWS,
+        "e2e_ms": {
+            "split": {str(b): {"total": t} for b, t in zip(BWS, [120.0, 40.0, 30.0])},
+            "webp-q1": {str(b): {"total": t} for b, t in zip(BWS, [300.0, 90.0, 70.0])},
+        },
+        "methods": {"split": {"agreement": 0.9}, "webp-q1": {"agreement": 0.6}},
+        "local_teacher": {
+            "name": "teacher-on-device",
+            "agreement": 1.0,
+            "total_ms": local_ms,
+            "device_ms": {"preprocess": 1.0, "teacher": local_ms - 1.0},
+            "runtime": "test",
+        },
+    }
 
 
 def test_split_beats_the_local_teacher_above_the_crossover():
@@ -24,7 +34,7 @@ def test_split_beats_the_local_teacher_above_the_crossover():
     assert cross["split_faster_below"] is False  # sending wins above it
     assert 1 < cross["mbit"] < 10
     # log-linear interpolation of local - split: -60 at 1 Mbit/s, +20 at 10 Mbit/s -> 10 ** (60 / 80)
-    assert cross["mbit"] == pytest.approx(10 ** 0.75, abs=0.01)
+    assert cross["mbit"] == pytest.approx(10**0.75, abs=0.01)
     assert c["webp-q1"]["crossover"] == [] and c["webp-q1"]["faster_at"] == []
 
 

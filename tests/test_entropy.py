@@ -1,5 +1,6 @@
 """Entropy bottleneck and CDF tables against CompressAI 1.2.8 (the oracle: its compiled pmf_to_quantized_cdf and
 its own EntropyBottleneck class, loaded by path)."""
+
 import re
 
 import numpy as np
@@ -231,7 +232,13 @@ def test_parameter_name_mapping_both_ways():
         assert current_name(new) == new and legacy_name(old) == old and not is_legacy_name(new)
     for other in ("quantiles", "_offset", "x._matrix0", "matrices.0.extra", "_matrix", "likelihood_lower_bound.bound"):
         assert current_name(other) == other and legacy_name(other) == other
-    assert [matrix_index(k) for k in ("_matrix4", "matrices.4", "biases.4", "_factor1", "quantiles")] == [4, 4, None, None, None]
+    assert [matrix_index(k) for k in ("_matrix4", "matrices.4", "biases.4", "_factor1", "quantiles")] == [
+        4,
+        4,
+        None,
+        None,
+        None,
+    ]
 
 
 def test_old_parameter_names_are_mapped_in_one_module():
@@ -239,7 +246,9 @@ def test_old_parameter_names_are_mapped_in_one_module():
     from pathlib import Path
 
     package = Path(__file__).resolve().parents[1] / "fsplit_mobile"
-    spelled = sorted(str(p.relative_to(package)) for p in package.rglob("*.py") if "matrix|bias|factor" in p.read_text())
+    spelled = sorted(
+        str(p.relative_to(package)) for p in package.rglob("*.py") if "matrix|bias|factor" in p.read_text()
+    )
     assert spelled == ["entropy/keys.py"]
 
 
@@ -276,7 +285,9 @@ def test_symbols_round_half_to_even_around_the_median():
     expected = torch.tensor([-2, -2, 0, 0, 2, 2, 0, -1], dtype=torch.int32)
     assert sym.dtype == torch.int32
     assert torch.equal(sym[0, 0, 0], expected) and torch.equal(sym[0, 1, 0], expected)
-    assert torch.equal(eb.dequantize(sym), torch.round(y - eb.medians().reshape(1, 2, 1, 1)) + eb.medians().reshape(1, 2, 1, 1))
+    assert torch.equal(
+        eb.dequantize(sym), torch.round(y - eb.medians().reshape(1, 2, 1, 1)) + eb.medians().reshape(1, 2, 1, 1)
+    )
 
 
 def test_symbols_are_compressais_quantize_symbols():

@@ -1,6 +1,7 @@
 """Accelerator export targets on a small checkpoint: qnn (Snapdragon HTP, compiled per SoC, verified in the x86
 HTP simulator: numerics on this CPU, not a phone) and vulkan (ExecuTorch GPU delegate, not executable here).
 The issue's fidelity targets on the bundled model are measured in benchmarks/accel/ (simulator is slow)."""
+
 import json
 
 import onnx
@@ -29,14 +30,22 @@ def ckpt(tmp_path_factory):
 
 
 def _export(ckpt, out, quant, target="qnn", **options):
-    return api.export(target, quant, checkpoint=ckpt, input_size=SIZE, out=out, keep_going=False,
-                      target_options={target: options} if options else None)
+    return api.export(
+        target,
+        quant,
+        checkpoint=ckpt,
+        input_size=SIZE,
+        out=out,
+        keep_going=False,
+        target_options={target: options} if options else None,
+    )
 
 
 @pytest.mark.slow
 def test_qnn_int8_and_fp16_artifacts(ckpt, tmp_path):
-    summary = api.export("qnn", ["int8", "fp16"], checkpoint=ckpt, input_size=SIZE, out=tmp_path,
-                         target_options={"qnn": TINY_INT8})
+    summary = api.export(
+        "qnn", ["int8", "fp16"], checkpoint=ckpt, input_size=SIZE, out=tmp_path, target_options={"qnn": TINY_INT8}
+    )
     assert summary.ok, [r.error for r in summary.results]
     assert [r.path.name for r in summary.results] == ["qnn-sm8650-int8", "qnn-sm8650-fp16"]
     for r in summary.results:
@@ -56,7 +65,7 @@ def test_qnn_int8_and_fp16_artifacts(ckpt, tmp_path):
         assert report["metrics"]["bpp_artifact"] > 0
         assert "Placement (accelerator vs CPU fallback)" in (r.path / "report.md").read_text()
     int8, fp16 = summary.results
-    assert fp16.metrics["symbol_flip_fraction"] <= 0.002   # the fp16 target, enforced by default
+    assert fp16.metrics["symbol_flip_fraction"] <= 0.002  # the fp16 target, enforced by default
     assert fp16.targets["symbol_flip_fraction"]["limit"] == 0.002
     assert int8.metrics["symbol_flip_fraction"] <= 0.05
     assert "uint8 activations" in " ".join(json.loads((int8.path / "report.json").read_text())["notes"])
@@ -66,8 +75,11 @@ def test_qnn_int8_and_fp16_artifacts(ckpt, tmp_path):
 def test_forced_a16_tail_fails_the_fidelity_check(ckpt, tmp_path):
     # 16-bit activations with the symbol tail quantized (QNN's own QDQ op set quantizes Round): the HTP's
     # round -> int32 goes wrong; the defaults (u8, tail kept float) avoid it.
-    with pytest.raises(ExportError, match=r"qnn-sm8650-int8: .* % of symbols differ from eager fp32 \(limit "
-                                          r"2\.00 %\)"):
+    with pytest.raises(
+        ExportError,
+        match=r"qnn-sm8650-int8: .* % of symbols differ from eager fp32 \(limit "
+        r"2\.00 %\)",
+    ):
         _export(ckpt, tmp_path, "int8", activations="u16", keep_float=[])
     assert not (tmp_path / "qnn-sm8650-int8").exists()
 
@@ -110,8 +122,24 @@ def test_cpu_fallback_fails_by_default_and_warns_on_request(ckpt, tmp_path, monk
 def test_cli_soc_all_gives_one_artifact_per_soc(ckpt, tmp_path):
     from fsplit_mobile.export.cli import main
 
-    res = CliRunner().invoke(main, ["--target", "qnn", "--soc", "all", "--quantize", "fp16", "--checkpoint",
-                                    str(ckpt), "--input-size", "64", "64", "--out", str(tmp_path)])
+    res = CliRunner().invoke(
+        main,
+        [
+            "--target",
+            "qnn",
+            "--soc",
+            "all",
+            "--quantize",
+            "fp16",
+            "--checkpoint",
+            str(ckpt),
+            "--input-size",
+            "64",
+            "64",
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert res.output.count("placement: QNN HTP (SM8") == 4 and "1 partition(s)" in res.output
     arts = {p.name: Artifact.open(p) for p in sorted(tmp_path.glob("qnn-*"))}
@@ -121,8 +149,22 @@ def test_cli_soc_all_gives_one_artifact_per_soc(ckpt, tmp_path):
     assert all(a.accelerator["compile_s"] > 0 for a in arts.values())
     bad = CliRunner().invoke(main, ["--target", "onnx", "--soc", "SM8650", "--checkpoint", str(ckpt)])
     assert bad.exit_code != 0 and "--soc applies to --target qnn only" in bad.output
-    bad = CliRunner().invoke(main, ["--target", "qnn", "--soc", "SM9999", "--quantize", "fp16", "--checkpoint",
-                                    str(ckpt), "--out", str(tmp_path / "x"), "-q"])
+    bad = CliRunner().invoke(
+        main,
+        [
+            "--target",
+            "qnn",
+            "--soc",
+            "SM9999",
+            "--quantize",
+            "fp16",
+            "--checkpoint",
+            str(ckpt),
+            "--out",
+            str(tmp_path / "x"),
+            "-q",
+        ],
+    )
     assert bad.exit_code != 0 and "unknown Snapdragon SoC 'SM9999'" in bad.output
 
 
@@ -161,8 +203,9 @@ def test_delegate_placement_names_the_portable_op():
         def forward(self, x):
             return self.b(torch.sinh(self.a(x)))
 
-    edge = to_edge_transform_and_lower(torch.export.export(Net().eval(), (torch.rand(1, 3, 16, 16),)),
-                                       partitioner=[VulkanPartitioner()])
+    edge = to_edge_transform_and_lower(
+        torch.export.export(Net().eval(), (torch.rand(1, 3, 16, 16),)), partitioner=[VulkanPartitioner()]
+    )
     p = delegate_placement(edge, "Vulkan GPU")
     assert [(n.name, n.op_type) for n in p.fallback] == [("aten_sinh_default", "aten.sinh.default")]
     assert p.partitions == 2 and [n.op_type for n in p.on_accelerator] == ["aten.convolution.default"] * 2
@@ -181,19 +224,24 @@ def test_coreml_compute_units_for_the_neural_engine(tmp_path):
     from fsplit_mobile.models import ExportableEncoder, FrankenSplitEncoder, bake_gdn
 
     torch.manual_seed(0)
-    module = ExportableEncoder(bake_gdn(FrankenSplitEncoder((8, 8, 8))).eval(), torch.zeros(8), "symbols",
-                               ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))).eval()
+    module = ExportableEncoder(
+        bake_gdn(FrankenSplitEncoder((8, 8, 8))).eval(),
+        torch.zeros(8),
+        "symbols",
+        ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    ).eval()
 
     def lower(options, out):
         out.mkdir()
         latent = tuple(module.encoder(torch.zeros(1, 3, 32, 32)).shape[1:])
         backend = CoreMLBackend()
-        req = stages.check_request(backend, ExportRequest("t", "coreml", "none", (32, 32), latent_shape=latent,
-                                                          options=options))
+        req = stages.check_request(
+            backend, ExportRequest("t", "coreml", "none", (32, 32), latent_shape=latent, options=options)
+        )
         captured = stages.capture(backend, module, torch.zeros(1, 3, 32, 32), req)
         return stages.lower(backend, Program(captured, None), out, req), req
 
-    with pytest.raises(ExportError, match="cpuAndNeuralEngine.* needs compute_precision = \"float16\""):
+    with pytest.raises(ExportError, match='cpuAndNeuralEngine.* needs compute_precision = "float16"'):
         lower({"compute_units": "cpuAndNeuralEngine"}, tmp_path / "a")
     lowered, req = lower({"compute_units": "cpuAndNeuralEngine", "compute_precision": "float16"}, tmp_path / "b")
     facts = check_package(tmp_path / "b" / "encoder.mlpackage", lowered, req)
@@ -204,7 +252,18 @@ def test_coreml_compute_units_for_the_neural_engine(tmp_path):
     fp32, req32 = lower({"compute_units": "cpuAndGPU"}, tmp_path / "c")
     assert fp32.accelerator["kind"] == "gpu" and set(fp32.details["conv_dtypes"]) == {"float32"}
     with pytest.raises(VerificationError, match="computes its convs in .*float32.*expected float16"):
-        check_package(tmp_path / "c" / "encoder.mlpackage", fp32,
-                      stages.check_request(CoreMLBackend(), ExportRequest(
-                          "t", "coreml", "none", (32, 32), latent_shape=req32.latent_shape,
-                          options={"compute_units": "cpuAndNeuralEngine", "compute_precision": "float16"})))
+        check_package(
+            tmp_path / "c" / "encoder.mlpackage",
+            fp32,
+            stages.check_request(
+                CoreMLBackend(),
+                ExportRequest(
+                    "t",
+                    "coreml",
+                    "none",
+                    (32, 32),
+                    latent_shape=req32.latent_shape,
+                    options={"compute_units": "cpuAndNeuralEngine", "compute_precision": "float16"},
+                ),
+            ),
+        )

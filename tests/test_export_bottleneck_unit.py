@@ -1,6 +1,7 @@
 """A bottleneck-unit checkpoint exports through the public API (recipe bottleneck_unit_lite0): the device graph is
 the frozen teacher head + unit encoder + int32 rounding, the server part is the unit decoder + teacher tail, and
 the fp32 artifact matches the eager model (fidelity report)."""
+
 import json
 
 import pytest

@@ -1,5 +1,6 @@
 """fsplit-export error handling and output: one clear line and exit status 1 for every error case, the
 `.partial` folder behaviour, --json and --quiet."""
+
 import json
 
 import pytest
@@ -75,16 +76,36 @@ def test_recipe_without_checkpoint(tmp_path):
 def test_recipe_architecture_mismatch(tmp_path, small_ckpt):
     from export_support import RECIPES
 
-    code, _, err = run_cli("--target", "onnx", "--recipe", str(RECIPES / "entropic_student.toml"),
-                           "--checkpoint", str(small_ckpt), "--quiet")
+    code, _, err = run_cli(
+        "--target",
+        "onnx",
+        "--recipe",
+        str(RECIPES / "entropic_student.toml"),
+        "--checkpoint",
+        str(small_ckpt),
+        "--quiet",
+    )
     assert code == 1
     assert_one_error_line(err, "model.architecture", "entropic-student", "frankensplit-fp")
 
 
 def test_bad_calibration_folder(tmp_path, small_ckpt):
-    code, _, err = run_cli("--target", "onnx", "--quantize", "int8", "--checkpoint", str(small_ckpt),
-                           "--calib", str(tmp_path), "--input-size", "32", "32", "--out", str(tmp_path / "o"),
-                           "--quiet")
+    code, _, err = run_cli(
+        "--target",
+        "onnx",
+        "--quantize",
+        "int8",
+        "--checkpoint",
+        str(small_ckpt),
+        "--calib",
+        str(tmp_path),
+        "--input-size",
+        "32",
+        "32",
+        "--out",
+        str(tmp_path / "o"),
+        "--quiet",
+    )
     assert code == 1
     assert_one_error_line(err, "no calibration images", str(tmp_path))
     assert not (tmp_path / "o" / "onnx-int8").exists()
@@ -107,8 +128,9 @@ def unsupported_model(monkeypatch, small_ckpt):
 
 @pytest.mark.parametrize("target", ["executorch", "onnx"])
 def test_unsupported_op_names_op_target_hint(tmp_path, unsupported_model, target):
-    code, _, err = run_cli("--target", target, "--checkpoint", "unused.pt", "--input-size", "32", "32",
-                           "--out", str(tmp_path), "--quiet")
+    code, _, err = run_cli(
+        "--target", target, "--checkpoint", "unused.pt", "--input-size", "32", "32", "--out", str(tmp_path), "--quiet"
+    )
     assert code == 1
     assert_one_error_line(err, "histc", f"target '{target}'", "hint:")
     assert not (tmp_path / f"{target}-none").exists()
@@ -131,7 +153,7 @@ def test_failed_export_leaves_only_partial_folder(tmp_path, small_ckpt, monkeypa
     partial = out / "onnx-none.partial"
     assert partial.is_dir() and (partial / "encoder.onnx").is_file()
     assert not (partial / "manifest.json").exists()
-    assert (out / "onnx-none" / "manifest.json").read_text() == manifest_before   # old artifact untouched
+    assert (out / "onnx-none" / "manifest.json").read_text() == manifest_before  # old artifact untouched
 
 
 def test_keep_going_reports_every_failure(tmp_path, unsupported_model):
@@ -141,8 +163,19 @@ def test_keep_going_reports_every_failure(tmp_path, unsupported_model):
 
 
 def test_json_summary_and_quiet(tmp_path, small_ckpt):
-    code, out, err = run_cli("--target", "onnx", "--checkpoint", str(small_ckpt), "--input-size", "32", "32",
-                             "--out", str(tmp_path), "--json", "--quiet")
+    code, out, err = run_cli(
+        "--target",
+        "onnx",
+        "--checkpoint",
+        str(small_ckpt),
+        "--input-size",
+        "32",
+        "32",
+        "--out",
+        str(tmp_path),
+        "--json",
+        "--quiet",
+    )
     assert code == 0, err
     summary = json.loads(out)
     assert summary["ok"] is True and summary["model_id"] == load_checkpoint(small_ckpt).model_id

@@ -1,6 +1,7 @@
 """Core ML target: exports of the bundled default model, a factorized-prior and an entropic-student encoder
 (fp32, int8-weights, W8A8), validated by reloading the .mlpackage spec (Core ML cannot predict on Linux, and
 the reports must say so), with manifests, the int32 symbol tail and unsupported-op errors."""
+
 import json
 import sys
 import warnings
@@ -65,14 +66,14 @@ def test_clamped_symbols_equal_eager_and_make_the_cast_defined():
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
         np.testing.assert_array_equal(ClampedSymbols(module)(x).numpy(), module(x).numpy())
-        for layer in (module.encoder.layers[-1].conv2, module.encoder.layers[-1].skip):   # latent of ~1e12
+        for layer in (module.encoder.layers[-1].conv2, module.encoder.layers[-1].skip):  # latent of ~1e12
             layer.weight.mul_(1e12)
             layer.bias.mul_(1e12)
         clamped = ClampedSymbols(module)(x).numpy()
     assert clamped.dtype == np.int32
     assert clamped.max() == int(INT32_SAFE_MAX) and clamped.min() == int(INT32_SAFE_MIN)
-    assert np.float32(INT32_SAFE_MAX) == INT32_SAFE_MAX and INT32_SAFE_MAX < 2 ** 31   # exact in fp32, fits int32
-    assert module.output == "symbols"      # the wrapped module itself is left as it was
+    assert np.float32(INT32_SAFE_MAX) == INT32_SAFE_MAX and INT32_SAFE_MAX < 2**31  # exact in fp32, fits int32
+    assert module.output == "symbols"  # the wrapped module itself is left as it was
 
 
 def test_clamped_symbols_needs_a_symbols_module():
@@ -107,7 +108,7 @@ def test_default_model_fp32_spec_and_no_round_overflow(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         exporter, lowered, req = _lower(tmp_path, module, (224, 224))
-    assert not [w for w in caught if "overflow" in str(w.message)]      # fp32 compute: no fp16 cast chain
+    assert not [w for w in caught if "overflow" in str(w.message)]  # fp32 compute: no fp16 cast chain
     inputs = [np.zeros((1, 3, 224, 224), np.float32)]
     result = stages.verify(exporter, tmp_path, lowered, inputs, req)
     assert result.executed is False and result.reason == NOT_EXECUTED and result.outputs is None
@@ -116,7 +117,7 @@ def test_default_model_fp32_spec_and_no_round_overflow(tmp_path):
     assert checks["outputs"] == [{"name": "symbols", "shape": [1, 48, 28, 28], "dtype": "int32"}]
     assert checks["tail"][-3:] == SYMBOL_TAIL and checks["opset"] == "CoreML7"
     assert checks["ops"]["conv"] == 9 and "int8" not in checks["weight_dtypes"]
-    assert checks["size_bytes"] > 4 * 141_000          # fp32 weights of the 141k-parameter encoder
+    assert checks["size_bytes"] > 4 * 141_000  # fp32 weights of the 141k-parameter encoder
     import coremltools as ct
 
     reloaded = ct.models.MLModel(str(tmp_path / "encoder.mlpackage"), skip_model_load=True)
@@ -133,7 +134,7 @@ def test_fp16_compute_keeps_the_symbol_tail_in_fp32(tmp_path):
     assert not [w for w in caught if "overflow" in str(w.message)]
     facts = lowered.details
     assert facts["tail"] == ["sub:float32"] + SYMBOL_TAIL
-    assert facts["weight_dtypes"].get("float16", 0) > 0     # the convs themselves run in fp16
+    assert facts["weight_dtypes"].get("float16", 0) > 0  # the convs themselves run in fp16
 
 
 @pytest.mark.slow
@@ -159,7 +160,7 @@ def test_latent_output(tmp_path):
     exporter, lowered, req = _lower(tmp_path, module, (64, 64), output="latent")
     result = stages.verify(exporter, tmp_path, lowered, [np.zeros((1, 3, 64, 64), np.float32)], req)
     assert result.checks["outputs"] == [{"name": "latent", "shape": [1, 8, 15, 15], "dtype": "float32"}]
-    assert {"abs", "real_div"} <= set(result.checks["ops"])       # the baked simplified GDN
+    assert {"abs", "real_div"} <= set(result.checks["ops"])  # the baked simplified GDN
     assert "clip" not in result.checks["ops"] and "round" not in result.checks["ops"]
 
 
@@ -206,17 +207,26 @@ def test_artifacts_exported_and_manifests(exported):
     assert not list(out.glob("*.partial"))
     for r in summary.results:
         assert r.executed is False and r.path == out / f"coreml-{r.quantization}"
-        art = Artifact.open(r.path)                  # validates schema, files and sha256s (of the package dir)
+        art = Artifact.open(r.path)  # validates schema, files and sha256s (of the package dir)
         m = art.manifest
-        assert (m["target"], m["quantization"], m["files"]["encoder"]) == ("coreml", r.quantization,
-                                                                            "encoder.mlpackage")
+        assert (m["target"], m["quantization"], m["files"]["encoder"]) == (
+            "coreml",
+            r.quantization,
+            "encoder.mlpackage",
+        )
         assert (r.path / "encoder.mlpackage").is_dir()
         assert m["sha256"]["encoder.mlpackage"] == sha256_path(r.path / "encoder.mlpackage")
         assert m["input"]["shape"] == [1, 3, *SIZE] and m["input"]["layout"] == "NCHW"
         assert m["input"]["dtype"] == "float32" and m["input"]["quantization"] is None
         c, h, w = (m["latent"][k] for k in ("channels", "height", "width"))
-        assert m["output"] == {"name": "symbols", "kind": "symbols", "shape": [1, c, h, w], "dtype": "int32",
-                               "layout": "NCHW", "quantization": None}
+        assert m["output"] == {
+            "name": "symbols",
+            "kind": "symbols",
+            "shape": [1, c, h, w],
+            "dtype": "int32",
+            "layout": "NCHW",
+            "quantization": None,
+        }
         assert "coremltools" in m["tool_versions"]
         with pytest.raises(EncoderUnavailableError, match="cannot execute Core ML on this platform"):
             open_encoder(art)

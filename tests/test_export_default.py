@@ -1,6 +1,7 @@
 """The bundled default model exported with no arguments (recipe fsplit_mobile/recipes/frankensplit_lite0.toml) to ExecuTorch
 and ONNX, fp32 and int8: verified in the real runtimes, full manifest with server.onnx and labels, and the int8
 fidelity targets of the issue (symbol flips <= 2 %, bpp change <= 2 %, teacher top-1 agreement drop <= 1 pp)."""
+
 import json
 
 import numpy as np

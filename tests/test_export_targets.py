@@ -1,6 +1,7 @@
 """End-to-end exports to ExecuTorch and ONNX (fp32 and int8) of a FrankenSplit-style, a factorized-prior and an
 entropic-student encoder, verified in the real runtimes (executorch.runtime, onnxruntime), with manifest checks.
 The bundled default model is covered in test_export_default.py."""
+
 import json
 
 import numpy as np
@@ -51,7 +52,8 @@ def test_every_artifact_exported_and_verified(exported):
     summary, _, out = exported
     assert summary.ok, [r.error for r in summary.results]
     assert sorted((r.target, r.quantization) for r in summary.results) == sorted(
-        (t, q) for t in TARGETS for q in QUANTS)
+        (t, q) for t in TARGETS for q in QUANTS
+    )
     for r in summary.results:
         assert r.executed is True
         assert r.path == out / f"{r.target}-{r.quantization}"
@@ -63,7 +65,7 @@ def test_manifest_contract(exported):
     eb = split.device.entropy_bottleneck
     want_hash = CodecTables.from_arrays(*eb.tables(), eb.precision).content_hash
     for r in summary.results:
-        art = Artifact.open(r.path)             # validates schema, files and every sha256
+        art = Artifact.open(r.path)  # validates schema, files and every sha256
         m = art.manifest
         assert m["schema"] == "fsplit-artifact/1"
         assert (m["target"], m["quantization"]) == (r.target, r.quantization)
@@ -72,8 +74,14 @@ def test_manifest_contract(exported):
         assert m["input"]["dtype"] == "float32" and m["input"]["normalization_in_graph"] is True
         assert m["input"]["mean"] == list(split.mean) and m["input"]["resize"]["size"] == list(SIZE)
         c, h, w = split.latent_shape() if split.input_size == SIZE else art.latent_shape
-        assert m["output"] == {"name": "symbols", "kind": "symbols", "shape": [1, c, h, w], "dtype": "int32",
-                               "layout": "NCHW", "quantization": None}
+        assert m["output"] == {
+            "name": "symbols",
+            "kind": "symbols",
+            "shape": [1, c, h, w],
+            "dtype": "int32",
+            "layout": "NCHW",
+            "quantization": None,
+        }
         assert len(m["latent"]["medians"]) == c
         np.testing.assert_allclose(m["latent"]["medians"], eb.medians().numpy(), rtol=0, atol=1e-6)
         assert m["tables"]["content_hash"] == want_hash == art.tables().content_hash

@@ -1,6 +1,7 @@
 """LiteRT/TFLite target: exports of the bundled default model, a factorized-prior and an entropic-student
 encoder (fp32, static int8, dynamic-range int8), run in the real ai_edge_litert Interpreter, with manifests,
 delegation checks and unsupported-op errors."""
+
 import json
 import logging
 
@@ -40,13 +41,15 @@ from fsplit_mobile.runtime.preprocess import load_rgb
 from fsplit_mobile.runtime.symbol_check import compare_many
 
 BAKED_GDN = "fsplit_mobile.models.gdn.BakedGDN"
-CPU_TAIL = {"CAST", "TRANSPOSE"}     # int32 cast and output transpose: the only ops XNNPACK leaves out
+CPU_TAIL = {"CAST", "TRANSPOSE"}  # int32 cast and output transpose: the only ops XNNPACK leaves out
 
 
 def _canonical(size, n=3):
     """Real held-out images as canonical inputs (NCHW float32, pixel/255)."""
-    return [np.ascontiguousarray(load_rgb(p, size).astype(np.float32).transpose(2, 0, 1)[None] / 255.0)
-            for p in sorted(EVAL_DIR.iterdir())[:n]]
+    return [
+        np.ascontiguousarray(load_rgb(p, size).astype(np.float32).transpose(2, 0, 1)[None] / 255.0)
+        for p in sorted(EVAL_DIR.iterdir())[:n]
+    ]
 
 
 def _module(encoder, medians, output="symbols"):
@@ -84,8 +87,8 @@ def test_tensor_quantization_from_interpreter_details():
 
 
 def test_float_gdn_choice():
-    assert float_module_types(bake_gdn(EntropicStudentEncoder())) == (BAKED_GDN,)      # simplified GDN: float
-    assert float_module_types(bake_gdn(FactorizedPriorEncoder(16, 24))) == ()         # full GDN stays int8
+    assert float_module_types(bake_gdn(EntropicStudentEncoder())) == (BAKED_GDN,)  # simplified GDN: float
+    assert float_module_types(bake_gdn(FactorizedPriorEncoder(16, 24))) == ()  # full GDN stays int8
     assert float_module_types(bake_gdn(FactorizedPriorEncoder(16, 24)), True) == (BAKED_GDN,)
     assert float_module_types(bake_gdn(EntropicStudentEncoder()), False) == ()
     assert float_module_types(FrankenSplitEncoder(), True) == ()
@@ -115,10 +118,20 @@ def test_default_model_fp32_symbols_bit_exact(tmp_path):
     split = load_checkpoint(load_recipe(DEFAULT_RECIPE).checkpoint)
     module = split.device.export_module("symbols", (split.mean, split.std)).eval()
     exporter, lowered, req = _lower(tmp_path, module, (224, 224))
-    assert lowered.input.to_dict() == {"name": "image", "shape": [1, 224, 224, 3], "dtype": "float32",
-                                       "layout": "NHWC", "quantization": None}
-    assert lowered.output.to_dict() == {"name": "symbols", "shape": [1, 48, 28, 28], "dtype": "int32",
-                                        "layout": "NCHW", "quantization": None}
+    assert lowered.input.to_dict() == {
+        "name": "image",
+        "shape": [1, 224, 224, 3],
+        "dtype": "float32",
+        "layout": "NHWC",
+        "quantization": None,
+    }
+    assert lowered.output.to_dict() == {
+        "name": "symbols",
+        "shape": [1, 48, 28, 28],
+        "dtype": "int32",
+        "layout": "NCHW",
+        "quantization": None,
+    }
     assert lowered.details["xnnpack_partitions"] == 1 and set(lowered.details["ops_on_cpu"]) <= CPU_TAIL
     assert lowered.details["ops"]["ROUND"] == 1
     inputs = _canonical((224, 224))
@@ -173,12 +186,11 @@ def test_simplified_gdn_kept_float_keeps_one_xnnpack_partition(tmp_path, caplog)
     calib = _canonical((64, 64), 4)
     with caplog.at_level(logging.WARNING):
         exporter, lowered, req = _lower(tmp_path / "a", module, (64, 64), "int8", calib=calib)
-    assert not _training_mode_warnings(caplog)   # the PT2E-converted graph is marked eval too
+    assert not _training_mode_warnings(caplog)  # the PT2E-converted graph is marked eval too
     assert lowered.details["xnnpack_partitions"] == 1 and set(lowered.details["ops_on_cpu"]) <= CPU_TAIL
     assert any("GDN layers kept in float" in n for n in lowered.notes)
     # what happens otherwise: the converter makes int8 ABS/DIV, which XNNPACK does not take
-    _, quantized_gdn, _ = _lower(tmp_path / "b", module, (64, 64), "int8", options={"float_gdn": False},
-                                 calib=calib)
+    _, quantized_gdn, _ = _lower(tmp_path / "b", module, (64, 64), "int8", options={"float_gdn": False}, calib=calib)
     assert quantized_gdn.details["xnnpack_partitions"] > 1
     assert {"ABS", "DIV"} <= set(quantized_gdn.details["ops_on_cpu"])
     assert any("XNNPACK partitions" in n for n in quantized_gdn.notes)
@@ -213,7 +225,7 @@ def test_artifacts_exported_verified_and_manifests(exported):
     eb = split.device.entropy_bottleneck
     for r in summary.results:
         assert r.executed is True and r.path == out / f"tflite-{r.quantization}"
-        m = Artifact.open(r.path).manifest           # validates schema, files and sha256s
+        m = Artifact.open(r.path).manifest  # validates schema, files and sha256s
         assert (m["target"], m["quantization"], m["files"]["encoder"]) == ("tflite", r.quantization, "encoder.tflite")
         assert m["input"]["shape"] == [1, *SIZE, 3] and m["input"]["layout"] == "NHWC"
         assert m["input"]["name"] == "image" and m["input"]["normalization_in_graph"] is True
@@ -282,7 +294,7 @@ def default_exported(tmp_path_factory):
 @pytest.mark.slow
 def test_default_model_exported_fp32_exact_int8_sizes(default_exported):
     results = default_exported
-    m = results["none"].metrics     # fp32: a symbol may differ only at a rounding tie (runtime/symbol_check.py)
+    m = results["none"].metrics  # fp32: a symbol may differ only at a rounding tie (runtime/symbol_check.py)
     assert m["symbols_unexplained"] == 0 and m["symbols_at_ties"] == m["symbols_differing"], m
     print(f"tflite fp32: {m['symbols_differing']} of {m['symbols_total']} symbols differ, all at rounding ties")
     assert results["int8-dynamic"].size_bytes <= 0.30 * results["none"].size_bytes

@@ -1,5 +1,6 @@
 """Export framework pieces that need no converter: recipes, targets, calibration, manifest folder, runtime
 artifact checks, preprocessing, fidelity metrics."""
+
 import json
 import textwrap
 from pathlib import Path
@@ -68,20 +69,23 @@ def _recipe(tmp_path, body: str) -> Path:
     return p
 
 
-@pytest.mark.parametrize("body, field", [
-    ('[model]\nid = "m"\ncolour = 3\n', "model.colour"),
-    ('[model]\nid = "m"\n[input]\nsize = [224]\n', "input.size"),
-    ('[model]\nid = "m"\n[input]\nsize = [225, 224]\n', "input.size"),
-    ('[model]\nid = "m"\n[input]\nstd = [1, 0, 1]\n', "input.std"),
-    ('[model]\nid = "m"\n[input]\nnormalization_in_graph = "yes"\n', "input.normalization_in_graph"),
-    ('[model]\nid = "m"\n[output]\nkind = "floats"\n', "output.kind"),
-    ('[model]\nid = "m"\n[calibration]\nviews = 0\n', "calibration.views"),
-    ('[model]\nid = "m"\n[targets.tpu]\n', "targets.tpu"),
-    ('[model]\nid = "m"\n[targets.onnx]\nreduce_rnge = true\n', "targets.onnx.reduce_rnge"),
-    ('[model]\nid = "m"\n[targets.executorch]\nkeep_float = "encoder"\n', "targets.executorch.keep_float"),
-    ('[model]\narchitecture = "x"\n', "model.id"),
-    ('[modle]\nid = "m"\n', "modle"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ('[model]\nid = "m"\ncolour = 3\n', "model.colour"),
+        ('[model]\nid = "m"\n[input]\nsize = [224]\n', "input.size"),
+        ('[model]\nid = "m"\n[input]\nsize = [225, 224]\n', "input.size"),
+        ('[model]\nid = "m"\n[input]\nstd = [1, 0, 1]\n', "input.std"),
+        ('[model]\nid = "m"\n[input]\nnormalization_in_graph = "yes"\n', "input.normalization_in_graph"),
+        ('[model]\nid = "m"\n[output]\nkind = "floats"\n', "output.kind"),
+        ('[model]\nid = "m"\n[calibration]\nviews = 0\n', "calibration.views"),
+        ('[model]\nid = "m"\n[targets.tpu]\n', "targets.tpu"),
+        ('[model]\nid = "m"\n[targets.onnx]\nreduce_rnge = true\n', "targets.onnx.reduce_rnge"),
+        ('[model]\nid = "m"\n[targets.executorch]\nkeep_float = "encoder"\n', "targets.executorch.keep_float"),
+        ('[model]\narchitecture = "x"\n', "model.id"),
+        ('[modle]\nid = "m"\n', "modle"),
+    ],
+)
 def test_bad_recipe_field_is_named(tmp_path, body, field):
     with pytest.raises(RecipeError) as e:
         load_recipe(_recipe(tmp_path, body))
@@ -146,7 +150,7 @@ def test_calibration_images_and_views(tmp_path):
     views = load_views(files[:2], (32, 48), views=5)
     assert len(views) == 10
     assert all(rgb.shape == (32, 48, 3) and rgb.dtype == np.uint8 for _, rgb in views)
-    assert not np.array_equal(views[0][1], views[1][1])          # mirrored view differs
+    assert not np.array_equal(views[0][1], views[1][1])  # mirrored view differs
     np.testing.assert_array_equal(views[1][1], load_views(files[:1], (32, 48), views=2)[1][1])  # deterministic
     with pytest.raises(CalibrationError, match="between 1 and"):
         load_views(files[:1], (32, 32), views=MAX_VIEWS + 1)
@@ -165,12 +169,18 @@ def test_calibration_errors(tmp_path):
 
 # ---- staged folder + runtime artifact checks --------------------------------------------------------------------
 def _manifest(files):
-    return {"schema": "fsplit-artifact/1", "model_id": "m", "target": "onnx", "quantization": "none",
-            "files": files, "input": {"name": "image", "shape": [1, 3, 8, 8], "dtype": "float32", "layout": "NCHW"},
-            "output": {"name": "symbols", "kind": "symbols", "shape": [1, 2, 1, 1], "dtype": "int32",
-                       "layout": "NCHW"},
-            "latent": {"channels": 2, "height": 1, "width": 1, "medians": [0.0, 0.0]},
-            "tables": {"file": "tables.fsct", "content_hash": None, "precision": 16}, "tool_versions": {}}
+    return {
+        "schema": "fsplit-artifact/1",
+        "model_id": "m",
+        "target": "onnx",
+        "quantization": "none",
+        "files": files,
+        "input": {"name": "image", "shape": [1, 3, 8, 8], "dtype": "float32", "layout": "NCHW"},
+        "output": {"name": "symbols", "kind": "symbols", "shape": [1, 2, 1, 1], "dtype": "int32", "layout": "NCHW"},
+        "latent": {"channels": 2, "height": 1, "width": 1, "medians": [0.0, 0.0]},
+        "tables": {"file": "tables.fsct", "content_hash": None, "precision": 16},
+        "tool_versions": {},
+    }
 
 
 def test_staged_artifact_commit_and_failure(tmp_path):
@@ -221,9 +231,16 @@ def test_artifact_open_detects_problems(tmp_path):
 
 
 # ---- preprocessing ----------------------------------------------------------------------------------------------
-SPEC = {"shape": [1, 3, 4, 6], "layout": "NCHW", "color": "RGB", "value_range": [0.0, 1.0],
-        "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "normalization_in_graph": False,
-        "quantization": None}
+SPEC = {
+    "shape": [1, 3, 4, 6],
+    "layout": "NCHW",
+    "color": "RGB",
+    "value_range": [0.0, 1.0],
+    "mean": [0.485, 0.456, 0.406],
+    "std": [0.229, 0.224, 0.225],
+    "normalization_in_graph": False,
+    "quantization": None,
+}
 
 
 def test_input_converter_normalises_and_lays_out():
@@ -231,8 +248,13 @@ def test_input_converter_normalises_and_lays_out():
     x = InputConverter(SPEC)(rgb)
     want = ((rgb.astype(np.float32) / 255 - np.float32(SPEC["mean"])) / np.float32(SPEC["std"])).transpose(2, 0, 1)
     np.testing.assert_allclose(x[0], want, rtol=1e-6, atol=1e-6)
-    nhwc = dict(SPEC, shape=[1, 4, 6, 3], layout="NHWC", normalization_in_graph=True,
-                quantization={"scale": 1 / 255, "zero_point": -128, "dtype": "int8"})
+    nhwc = dict(
+        SPEC,
+        shape=[1, 4, 6, 3],
+        layout="NHWC",
+        normalization_in_graph=True,
+        quantization={"scale": 1 / 255, "zero_point": -128, "dtype": "int8"},
+    )
     q = InputConverter(nhwc)(rgb)
     assert q.dtype == np.int8 and q.shape == (1, 4, 6, 3)
     np.testing.assert_array_equal(q[0].astype(np.int32), rgb.astype(np.int32) - 128)
@@ -253,8 +275,9 @@ def test_output_conversion():
     latent_spec = {"kind": "latent", "layout": "NCHW", "quantization": {"scale": 0.5, "zero_point": 3, "dtype": "int8"}}
     q = (sym + 3).astype(np.int8)
     np.testing.assert_allclose(from_model_output(q, latent_spec, chw), sym * 0.5)
-    conv = OutputConverter({"kind": "latent", "layout": "NCHW"}, {"channels": 2, "height": 3, "width": 4,
-                                                                   "medians": [0.25, -1.0]})
+    conv = OutputConverter(
+        {"kind": "latent", "layout": "NCHW"}, {"channels": 2, "height": 3, "width": 4, "medians": [0.25, -1.0]}
+    )
     y = np.full((1, *chw), 2.0, dtype=np.float32)
     out = conv(y)
     assert out.dtype == np.int32
@@ -269,13 +292,23 @@ def test_output_conversion():
 # ---- fidelity ---------------------------------------------------------------------------------------------------
 def test_fidelity_metrics():
     ref_sym = [np.zeros((1, 2, 2, 2), np.int32), np.ones((1, 2, 2, 2), np.int32)]
-    ref = Reference(names=["a", "b"], outputs=ref_sym, symbols=[s[0] for s in ref_sym], bytes_per_sample=[10, 10],
-                    teacher_top1=[1, 2], server_top1=[1, 3], input_size=(4, 4), images=["a.jpg"], views=2)
+    ref = Reference(
+        names=["a", "b"],
+        outputs=ref_sym,
+        symbols=[s[0] for s in ref_sym],
+        bytes_per_sample=[10, 10],
+        teacher_top1=[1, 2],
+        server_top1=[1, 3],
+        input_size=(4, 4),
+        images=["a.jpg"],
+        views=2,
+    )
     art = [ref_sym[0].copy(), ref_sym[1].copy()]
     art[1][0, 0, 0, 0] = 3
     sizes = iter([10, 11])
-    m = compute_metrics(ref, art, "symbols", np.zeros(2, np.float32), lambda s: b"x" * next(sizes),
-                        lambda syms: [1, 2][:len(syms)])
+    m = compute_metrics(
+        ref, art, "symbols", np.zeros(2, np.float32), lambda s: b"x" * next(sizes), lambda syms: [1, 2][: len(syms)]
+    )
     assert m["symbols_differing"] == 1 and m["symbols_total"] == 16
     assert m["symbol_flip_fraction"] == pytest.approx(1 / 16)
     assert m["latent_error_max"] == 2.0 and m["latent_error_mean"] == pytest.approx(2 / 16)
@@ -290,33 +323,64 @@ def test_fidelity_metrics():
 
 def test_fidelity_counts_differing_symbols_at_rounding_ties():
     """fp32 runtimes may round a value sitting on a tie the other way; only those are explained, and counted."""
-    unrounded = [np.array([[[0.4996, 2.2], [-1.4999, 0.0]]], np.float32)]   # (C=1, 2, 2)
-    ref_sym = [np.rint(unrounded[0]).astype(np.int32)[None]]                  # [[0, 2], [-1, 0]]
-    ref = Reference(names=["a"], outputs=ref_sym, symbols=[ref_sym[0][0]], bytes_per_sample=[4], teacher_top1=None,
-                    server_top1=None, input_size=(4, 4), unrounded=unrounded)
+    unrounded = [np.array([[[0.4996, 2.2], [-1.4999, 0.0]]], np.float32)]  # (C=1, 2, 2)
+    ref_sym = [np.rint(unrounded[0]).astype(np.int32)[None]]  # [[0, 2], [-1, 0]]
+    ref = Reference(
+        names=["a"],
+        outputs=ref_sym,
+        symbols=[ref_sym[0][0]],
+        bytes_per_sample=[4],
+        teacher_top1=None,
+        server_top1=None,
+        input_size=(4, 4),
+        unrounded=unrounded,
+    )
     art = ref_sym[0].copy()
-    art[0, 0, 0, 0], art[0, 0, 1, 0] = 1, -2      # both across their ties
+    art[0, 0, 0, 0], art[0, 0, 1, 0] = 1, -2  # both across their ties
     m = compute_metrics(ref, [art], "symbols", np.zeros(1, np.float32), lambda s: b"x" * 4, None)
     assert (m["symbols_differing"], m["symbols_at_ties"], m["symbols_unexplained"]) == (2, 2, 0)
-    assert "2 at rounding ties" in render_markdown({"model_id": "m", "target": "onnx", "quantization": "none",
-                                                    "reference": "eager", "executed": True, "metrics": m,
-                                                    "samples": {"count": 1, "images": ["a"], "views_per_image": 1,
-                                                                "input_size": [4, 4]},
-                                                    "runtime": "onnxruntime", "targets": None, "notes": [],
-                                                    "checks": {}})
-    art[0, 0, 0, 1] = 3                             # 2.2 -> 3: no tie near it
+    assert "2 at rounding ties" in render_markdown(
+        {
+            "model_id": "m",
+            "target": "onnx",
+            "quantization": "none",
+            "reference": "eager",
+            "executed": True,
+            "metrics": m,
+            "samples": {"count": 1, "images": ["a"], "views_per_image": 1, "input_size": [4, 4]},
+            "runtime": "onnxruntime",
+            "targets": None,
+            "notes": [],
+            "checks": {},
+        }
+    )
+    art[0, 0, 0, 1] = 3  # 2.2 -> 3: no tie near it
     m = compute_metrics(ref, [art], "symbols", np.zeros(1, np.float32), lambda s: b"x" * 4, None)
     assert (m["symbols_differing"], m["symbols_at_ties"], m["symbols_unexplained"]) == (3, 2, 1)
-    ref.unrounded = None                            # no eager values: not counted, and said so by None
-    assert compute_metrics(ref, [art], "symbols", np.zeros(1, np.float32), lambda s: b"x" * 4, None)[
-        "symbols_unexplained"] is None
+    ref.unrounded = None  # no eager values: not counted, and said so by None
+    assert (
+        compute_metrics(ref, [art], "symbols", np.zeros(1, np.float32), lambda s: b"x" * 4, None)["symbols_unexplained"]
+        is None
+    )
 
 
 def test_report_for_unexecuted_artifact_says_so():
-    md = render_markdown({"model_id": "m", "target": "coreml", "quantization": "int8", "reference": "eager",
-                          "executed": False, "reason": "not executed on this platform", "runtime": None,
-                          "samples": {"count": 4, "images": ["a"], "views_per_image": 4, "input_size": [8, 8]},
-                          "metrics": None, "targets": None, "notes": [], "checks": {"spec": "ok"}})
+    md = render_markdown(
+        {
+            "model_id": "m",
+            "target": "coreml",
+            "quantization": "int8",
+            "reference": "eager",
+            "executed": False,
+            "reason": "not executed on this platform",
+            "runtime": None,
+            "samples": {"count": 4, "images": ["a"], "views_per_image": 4, "input_size": [8, 8]},
+            "metrics": None,
+            "targets": None,
+            "notes": [],
+            "checks": {"spec": "ok"},
+        }
+    )
     assert "not executed on this platform" in md and "| metric |" not in md
 
 

@@ -5,6 +5,7 @@ import-time cycle) and collapses them to subpackages (``fsplit_mobile.models.che
 The fresh-interpreter check imports modules that once sat on the models <-> entropy cycle first, in a new
 process each, where a cycle shows up as an ImportError of a partially initialised module.
 """
+
 from __future__ import annotations
 
 import ast
@@ -81,7 +82,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := dfs(nxt)):
                 return cycle
         path.pop()
@@ -105,14 +106,18 @@ def test_shared_ops_sit_below_models_and_entropy():
     graph = subpackage_graph()
     assert graph["fsplit_mobile.ops"] == set()
     assert "fsplit_mobile.models" not in graph["fsplit_mobile.entropy"]
-    assert "fsplit_mobile.ops" in graph["fsplit_mobile.entropy"] and "fsplit_mobile.ops" in graph["fsplit_mobile.models"]
+    assert (
+        "fsplit_mobile.ops" in graph["fsplit_mobile.entropy"] and "fsplit_mobile.ops" in graph["fsplit_mobile.models"]
+    )
 
 
 def test_the_checker_finds_a_cycle(tmp_path):
     """The entropy -> models.parametrizers import this project once had, against models -> entropy."""
     pkg = tmp_path / "fsplit_mobile"
-    for sub, text in {"models": "from ..entropy.bottleneck import EntropyBottleneck\n",
-                      "entropy": "from ..models.parametrizers import LowerBound\n"}.items():
+    for sub, text in {
+        "models": "from ..entropy.bottleneck import EntropyBottleneck\n",
+        "entropy": "from ..models.parametrizers import LowerBound\n",
+    }.items():
         (pkg / sub).mkdir(parents=True)
         (pkg / sub / "__init__.py").write_text(text)
     (pkg / "__init__.py").write_text("")
@@ -120,11 +125,19 @@ def test_the_checker_finds_a_cycle(tmp_path):
     assert cycle == ["fsplit_mobile.entropy", "fsplit_mobile.models", "fsplit_mobile.entropy"]
 
 
-@pytest.mark.parametrize("module", ["fsplit_mobile.ops", "fsplit_mobile.entropy.bottleneck", "fsplit_mobile.models.split",
-                                    "fsplit_mobile.models.checkpoint"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "fsplit_mobile.ops",
+        "fsplit_mobile.entropy.bottleneck",
+        "fsplit_mobile.models.split",
+        "fsplit_mobile.models.checkpoint",
+    ],
+)
 def test_module_imports_first_in_a_fresh_interpreter(module):
-    proc = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120,
-                          cwd=PACKAGE.parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120, cwd=PACKAGE.parent
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
@@ -150,8 +163,9 @@ else:
 
 def test_export_name_is_the_function_whatever_is_imported():
     """The package is a plain module (no __class__ swap); `fsplit_mobile.export(...)` stays the documented call."""
-    proc = subprocess.run([sys.executable, "-c", _EXPORT_NAME_CHECK], capture_output=True, text=True, timeout=300,
-                          cwd=PACKAGE.parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", _EXPORT_NAME_CHECK], capture_output=True, text=True, timeout=300, cwd=PACKAGE.parent
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
@@ -160,6 +174,7 @@ def test_top_level_package_imports_without_the_export_package(tmp_path):
     (tmp_path / "fsplit_mobile").mkdir()
     (tmp_path / "fsplit_mobile" / "__init__.py").write_bytes((PACKAGE / "__init__.py").read_bytes())
     code = "import fsplit_mobile; assert fsplit_mobile.__file__.startswith(%r); assert not hasattr(fsplit_mobile, 'export')"
-    proc = subprocess.run([sys.executable, "-S", "-c", code % str(tmp_path)], capture_output=True, text=True,
-                          timeout=60, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", code % str(tmp_path)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -1,4 +1,5 @@
 """Reference encoders: shapes, exact parameter counts, CompressAI-compatible GDN, GDN baking, registry."""
+
 import copy
 
 import pytest
@@ -79,7 +80,10 @@ def test_frankensplit_block_is_relu_of_two_convs_plus_strided_skip():
 def test_entropic_student_shapes_and_parameter_count():
     enc = EntropicStudentEncoder().eval()
     expected = (
-        conv_params(3, 96, 5, bias=False) + gdn_params(96) + conv_params(96, 48, 5, bias=False) + gdn_params(48)
+        conv_params(3, 96, 5, bias=False)
+        + gdn_params(96)
+        + conv_params(96, 48, 5, bias=False)
+        + gdn_params(48)
         + conv_params(48, 24, 2, bias=False)
     )
     assert n_params(enc) == expected == 138_672
@@ -105,8 +109,14 @@ def test_factorized_prior_shapes_and_parameter_counts(N, M):
 
 def test_factorized_prior_state_dict_names_are_compressais():
     enc, dec = FactorizedPriorEncoder(8, 12), FactorizedPriorDecoder(8, 12)
-    gdn_keys = ["beta", "gamma", "beta_reparam.pedestal", "beta_reparam.lower_bound.bound",
-                "gamma_reparam.pedestal", "gamma_reparam.lower_bound.bound"]
+    gdn_keys = [
+        "beta",
+        "gamma",
+        "beta_reparam.pedestal",
+        "beta_reparam.lower_bound.bound",
+        "gamma_reparam.pedestal",
+        "gamma_reparam.lower_bound.bound",
+    ]
     for prefix, module in (("g_a", enc), ("g_s", dec)):
         expected = {f"{prefix}.{i}.{p}" for i in (0, 2, 4, 6) for p in ("weight", "bias")}
         expected |= {f"{prefix}.{i}.{k}" for i in (1, 3, 5) for k in gdn_keys}
@@ -152,11 +162,7 @@ def test_bake_gdn_is_equivalent_and_removes_every_gdn(make):
 
 def _aten_ops(module: nn.Module, x: torch.Tensor) -> set[str]:
     program = torch.export.export(module, (x,))
-    return {
-        node.target.__name__.split(".")[0]
-        for node in program.graph.nodes
-        if node.op == "call_function"
-    }
+    return {node.target.__name__.split(".")[0] for node in program.graph.nodes if node.op == "call_function"}
 
 
 @pytest.mark.parametrize("simplified", [False, True])

@@ -1,4 +1,5 @@
 """fsplit-serve against a real uvicorn server on loopback: results, endpoints, OpenAPI, the client."""
+
 import json
 
 import httpx

@@ -1,4 +1,5 @@
 """The `fsplit-serve` command as a real process (one and two uvicorn workers), and its argument errors."""
+
 import os
 import signal
 import subprocess
@@ -37,9 +38,25 @@ def wait_healthy(url, proc, seconds=60):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serves_over_http(artifact, workers):
     port = free_port()
-    proc = subprocess.Popen(SERVE + ["--artifact", str(artifact), "--port", str(port), "--workers", str(workers),
-                                     "--max-payload", "2048", "--log-level", "warning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        SERVE
+        + [
+            "--artifact",
+            str(artifact),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--max-payload",
+            "2048",
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
@@ -55,9 +72,13 @@ def test_serves_over_http(artifact, workers):
 
 
 def _start(artifact, port, workers):
-    return subprocess.Popen(SERVE + ["--artifact", str(artifact), "--port", str(port), "--workers", str(workers),
-                                     "--log-level", "warning"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        SERVE + ["--artifact", str(artifact), "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def test_workers_die_with_a_killed_master_and_a_restart_binds_at_once(artifact):
@@ -70,8 +91,9 @@ def test_workers_die_with_a_killed_master_and_a_restart_binds_at_once(artifact):
         try:
             wait_healthy(url, proc)
             with httpx.Client(timeout=5) as http:  # both workers have served (fresh connections spread)
-                assert all(http.get(url + "/healthz", headers={"connection": "close"}).status_code == 200
-                           for _ in range(6))
+                assert all(
+                    http.get(url + "/healthz", headers={"connection": "close"}).status_code == 200 for _ in range(6)
+                )
             workers = [pid for pid in session_pids(proc.pid) if pid != proc.pid]
             assert len(workers) == 2  # master + 2 workers, nothing else (no resource tracker)
             if _trial == 0:  # a worker that dies on its own is replaced by the master
@@ -109,6 +131,7 @@ def test_help_and_bad_arguments(tmp_path):
     (tmp_path / "empty").mkdir()
     out = subprocess.run(SERVE + ["--artifact", str(tmp_path / "empty")], capture_output=True, text=True)
     assert out.returncode == 2 and "manifest.json" in out.stderr
-    out = subprocess.run(SERVE + ["--artifact", str(tmp_path / "empty"), "--timeout", "0"], capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        SERVE + ["--artifact", str(tmp_path / "empty"), "--timeout", "0"], capture_output=True, text=True
+    )
     assert out.returncode == 2 and "timeout_s must be > 0" in out.stderr

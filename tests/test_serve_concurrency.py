@@ -1,5 +1,6 @@
 """Concurrent clients, back-pressure (503 + Retry-After), timeouts (504) and internal errors (500) against a
 real server: a bad or slow request never affects the others."""
+
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +46,7 @@ def test_concurrent_clients_get_their_own_answers(artifact, payloads):
     expected = {p: [c["index"] for c in engine.infer(p).top5] for p in payloads}
     app = create_app(engine=engine, limits=ServeLimits(max_concurrency=2, max_queue=64))
     with ThreadedServer(app) as srv:
+
         def client(k):
             errors = 0
             with httpx.Client(timeout=30) as http:
@@ -141,7 +143,9 @@ def test_load_generator_counts_throughput_and_errors(artifact, payloads):
     app = create_app(artifact, limits=ServeLimits(max_concurrency=2, max_queue=8))
     with ThreadedServer(app) as srv:
         r = run_load(srv.url, payloads, clients=4, seconds=1.5)
-        assert r["error_count"] == 0 and r["ok"] == r["requests"] >= 1  # a count, not a speed: this machine may be loaded
+        assert (
+            r["error_count"] == 0 and r["ok"] == r["requests"] >= 1
+        )  # a count, not a speed: this machine may be loaded
         assert r["throughput_rps"] == pytest.approx(r["ok"] / r["wall_s"])
         assert r["latency_ms"]["p50"] <= r["latency_ms"]["p99"] <= r["latency_ms"]["max"]
         bad = run_load(srv.url, [b"garbage"], clients=2, seconds=0.5)

@@ -1,5 +1,6 @@
 """The end-to-end benchmark's machinery: the shaped link between network namespaces (real RTT and bandwidth),
 the benchmark's server and probe processes over it, the computed fallback, quality matching and crossovers."""
+
 import json
 import subprocess
 import sys
@@ -40,12 +41,18 @@ def test_some_shaping_mode_works_here():
 @pytest.mark.parametrize("rate,rtt,nbytes", [(5, 40, 250_000), (50, 10, 250_000)])
 def test_link_has_the_rtt_and_bandwidth_asked_for(rate, rtt, nbytes):
     with ShapedLink(rate_mbit=rate, rtt_ms=rtt) as link:
-        sink = subprocess.Popen(link.exec_prefix(link.server_ns) + [PY, "-c", SINK, link.server_ip],
-                                stdout=subprocess.PIPE, text=True)
+        sink = subprocess.Popen(
+            link.exec_prefix(link.server_ns) + [PY, "-c", SINK, link.server_ip], stdout=subprocess.PIPE, text=True
+        )
         try:
             assert sink.stdout.readline().strip() == "ready"
-            out = subprocess.run(link.exec_prefix(link.client_ns) + [PY, "-c", SEND, link.server_ip, str(nbytes)],
-                                 capture_output=True, text=True, timeout=60, check=True).stdout.split()
+            out = subprocess.run(
+                link.exec_prefix(link.client_ns) + [PY, "-c", SEND, link.server_ip, str(nbytes)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            ).stdout.split()
         finally:
             sink.kill()
             sink.wait()
@@ -70,17 +77,44 @@ def test_benchmark_server_and_probe_over_the_link(tmp_path):
         files[-1].write_bytes(p)
     with ShapedLink(rate_mbit=10, rtt_ms=30) as link:
         port = 8471
-        server = subprocess.Popen(link.exec_prefix(link.server_ns) + [
-            PY, "-m", "fsplit_mobile.e2e.server", "--split", f"tiny={art}", "--host", link.server_ip,
-            "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        server = subprocess.Popen(
+            link.exec_prefix(link.server_ns)
+            + [
+                PY,
+                "-m",
+                "fsplit_mobile.e2e.server",
+                "--split",
+                f"tiny={art}",
+                "--host",
+                link.server_ip,
+                "--port",
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            spec = {"base_url": f"http://{link.server_ip}:{port}", "reps": 2, "wait_s": 60,
-                    "jobs": [{"method": "tiny", "path": "/split/tiny/v1/infer",
-                              "content_type": "application/octet-stream", "files": [str(f) for f in files]}]}
+            spec = {
+                "base_url": f"http://{link.server_ip}:{port}",
+                "reps": 2,
+                "wait_s": 60,
+                "jobs": [
+                    {
+                        "method": "tiny",
+                        "path": "/split/tiny/v1/infer",
+                        "content_type": "application/octet-stream",
+                        "files": [str(f) for f in files],
+                    }
+                ],
+            }
             (tmp_path / "jobs.json").write_text(json.dumps(spec))
-            subprocess.run(link.exec_prefix(link.client_ns) + [
-                PY, "-m", "fsplit_mobile.e2e.probe", str(tmp_path / "jobs.json"), str(tmp_path / "out.json")],
-                check=True, timeout=120)
+            subprocess.run(
+                link.exec_prefix(link.client_ns)
+                + [PY, "-m", "fsplit_mobile.e2e.probe", str(tmp_path / "jobs.json"), str(tmp_path / "out.json")],
+                check=True,
+                timeout=120,
+            )
         finally:
             server.terminate()
             server.wait(20)
@@ -102,8 +136,10 @@ def test_computed_transfer_formula(tmp_path):
 
 def test_match_quality_picks_lowest_quality_reaching_the_target():
     ref = [1, 2, 3, 4]
-    runs = {q: MethodRun(f"q{q}", top1=top1) for q, top1 in
-            {10: [1, 0, 0, 0], 50: [1, 2, 3, 0], 70: [1, 2, 0, 4], 90: [1, 2, 3, 4]}.items()}
+    runs = {
+        q: MethodRun(f"q{q}", top1=top1)
+        for q, top1 in {10: [1, 0, 0, 0], 50: [1, 2, 3, 0], 70: [1, 2, 0, 4], 90: [1, 2, 3, 4]}.items()
+    }
     assert match_quality(runs, ref, 0.75) == (50, True)
     assert match_quality(runs, ref, 0.25) == (10, True)
     assert match_quality({10: runs[10], 50: runs[50]}, ref, 1.0) == (50, False)
@@ -111,11 +147,18 @@ def test_match_quality_picks_lowest_quality_reaching_the_target():
 
 def test_crossover_and_speedups():
     bws = [1, 10, 100]
-    assert crossover(bws, [100, 50, 40], [300, 60, 20]) == [{"mbit": pytest.approx(10 ** (4 / 3), abs=0.01),
-                                                             "split_faster_below": True}]
+    assert crossover(bws, [100, 50, 40], [300, 60, 20]) == [
+        {"mbit": pytest.approx(10 ** (4 / 3), abs=0.01), "split_faster_below": True}
+    ]
     assert crossover(bws, [10, 10, 10], [20, 30, 40]) == []
-    results = {"bandwidths_mbit": bws, "split_methods": ["s"], "offload_methods": ["jpeg-q50"],
-               "e2e_ms": {"s": {str(b): {"total": t} for b, t in zip(bws, [100, 50, 40])},
-                          "jpeg-q50": {str(b): {"total": t} for b, t in zip(bws, [300, 60, 20])}}}
+    results = {
+        "bandwidths_mbit": bws,
+        "split_methods": ["s"],
+        "offload_methods": ["jpeg-q50"],
+        "e2e_ms": {
+            "s": {str(b): {"total": t} for b, t in zip(bws, [100, 50, 40])},
+            "jpeg-q50": {str(b): {"total": t} for b, t in zip(bws, [300, 60, 20])},
+        },
+    }
     s = speedups(results)["s"]["jpeg-q50"]
     assert s["per_bandwidth"] == {"1": 3.0, "10": 1.2, "100": 0.5} and s["max"] == 3.0

@@ -1,6 +1,7 @@
 """fsplit-serve on an artifact written by the real exporter (frankensplit-lite0 architecture, ONNX target):
 the served logits equal the eager PyTorch server part on the same symbols, and the client's ONNX encoder
 produces the symbols the eager device part does."""
+
 import numpy as np
 import pytest
 import torch
@@ -16,8 +17,13 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     from fsplit_mobile.export import api
-    from fsplit_mobile.models.default_model import (DEFAULT_CHECKPOINT, DEFAULT_CONFIG, build_trainable,
-                                                    load_default_model, save_checkpoint)
+    from fsplit_mobile.models.default_model import (
+        DEFAULT_CHECKPOINT,
+        DEFAULT_CONFIG,
+        build_trainable,
+        load_default_model,
+        save_checkpoint,
+    )
 
     tmp = tmp_path_factory.mktemp("exported")
     if DEFAULT_CHECKPOINT.is_file():

@@ -1,5 +1,6 @@
 """Thousands of generated bad payloads against a real server: every one answered with its 4xx and a reason,
 the server stays healthy, and good requests in between keep getting exactly the right answer."""
+
 import socket
 import struct
 import time
@@ -56,7 +57,9 @@ def generate_cases(good, foreign, seed=0):
         cases.append((container.pack(hash_ok, LATENT, junk), 400, "forged-payload"))
         cases.append((pick(foreign), 409, "other-tables"))
         c, h, w = LATENT
-        bad_shape = [(c, h + 1, w), (c, h, w * 2), (c + 1, h, w), (0, 0, 0), (c, 1 << 20, 1 << 20)][int(rng.integers(5))]
+        bad_shape = [(c, h + 1, w), (c, h, w * 2), (c + 1, h, w), (0, 0, 0), (c, 1 << 20, 1 << 20)][
+            int(rng.integers(5))
+        ]
         cases.append((container.pack(hash_ok, bad_shape, container.unpack(p)[1].tobytes()), 422, "shape"))
     cases.append((b"", 400, "empty"))
     return cases
@@ -133,8 +136,10 @@ def test_slow_body_gets_408_and_disconnects_do_no_harm(tmp_path):
     art = build_tiny_artifact(tmp_path / "a")
     app = create_app(art, limits=ServeLimits(timeout_s=0.5, max_concurrency=1, max_queue=0))
     with ThreadedServer(app) as srv:
-        head = (b"POST /v1/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-                b"Content-Length: 500\r\n\r\n")
+        head = (
+            b"POST /v1/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Length: 500\r\n\r\n"
+        )
         reply = _raw_request(srv.port, head, b"FSCL" + b"\0" * 20, wait_s=1.5)
         assert reply.startswith(b"HTTP/1.1 408"), reply[:100]
         for _ in range(20):  # clients that vanish mid-body

@@ -1,6 +1,7 @@
 """Hostile clients against a real server on loopback (raw sockets): malformed and ambiguous framing, silent and
 slow-header connections, too many connections, huge declared bodies, stalled senders. Every answer is the
 documented JSON error, the connection ends when the body is not read, and valid requests keep working."""
+
 import json
 import threading
 import time
@@ -13,8 +14,17 @@ from fsplit_mobile.serve.app import create_app
 from fsplit_mobile.serve.limits import ServeLimits
 from fsplit_mobile.serve.logfilter import RateLimitFilter
 from fsplit_mobile.serve.protocol import FD_RESERVE, LINGER_BYTES, READ_CHUNK, STATS, effective_max_connections
-from serve_support import (FRAMING_CASES, HEAD, ThreadedServer, build_tiny_artifact, closed_by_server, connect,
-                           random_images, read_response, send_until_closed)
+from serve_support import (
+    FRAMING_CASES,
+    HEAD,
+    ThreadedServer,
+    build_tiny_artifact,
+    closed_by_server,
+    connect,
+    random_images,
+    read_response,
+    send_until_closed,
+)
 
 OCTET = {"content-type": "application/octet-stream"}
 
@@ -85,7 +95,7 @@ def test_valid_requests_are_served_among_idle_and_slow_header_connections(artifa
         with httpx.Client(timeout=10) as http:
             for i in range(30):
                 for s in slow:
-                    s.sendall(head[i:i + 1])
+                    s.sendall(head[i : i + 1])
                 statuses.append(http.post(srv.url + "/v1/infer", content=payloads[i % 4], headers=OCTET).status_code)
             health = http.get(srv.url + "/healthz").json()
         assert statuses == [200] * 30
@@ -121,8 +131,10 @@ def test_file_limit_is_raised_where_allowed():
     import subprocess
     import sys
 
-    code = ("import resource; from fsplit_mobile.serve.protocol import raise_nofile_limit; "
-            "print(raise_nofile_limit(3000), raise_nofile_limit(10 ** 6))")
+    code = (
+        "import resource; from fsplit_mobile.serve.protocol import raise_nofile_limit; "
+        "print(raise_nofile_limit(3000), raise_nofile_limit(10 ** 6))"
+    )
 
     def limit():
         import resource
@@ -147,7 +159,7 @@ def test_huge_body_is_refused_with_little_reading(artifact, payloads, framing):
         before = STATS.bytes_read
         with connect(srv.port, timeout=2.0) as s:
             if framing == "content-length":
-                s.sendall(f"{HEAD}Content-Length: {10 ** 12}\r\n\r\n".encode())
+                s.sendall(f"{HEAD}Content-Length: {10**12}\r\n\r\n".encode())
                 block = b"\0" * 65536
             else:
                 s.sendall(f"{HEAD}Transfer-Encoding: chunked\r\n\r\n".encode())
@@ -181,8 +193,9 @@ def test_stalled_senders_do_not_cost_valid_requests_a_slot(artifact, payloads):
             stalled.append(s)
         time.sleep(0.3)
         with httpx.Client(timeout=10) as http:
-            statuses = [http.post(srv.url + "/v1/infer", content=payloads[i % 4], headers=OCTET).status_code
-                        for i in range(20)]
+            statuses = [
+                http.post(srv.url + "/v1/infer", content=payloads[i % 4], headers=OCTET).status_code for i in range(20)
+            ]
             assert statuses == [200] * 20
             assert http.get(srv.url + "/healthz").json()["admitted"] == 0
         for s in stalled:

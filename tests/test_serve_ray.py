@@ -5,6 +5,7 @@ load costs a bounded number of errors, after which every request succeeds again.
 
 One cluster for the whole module (~1.5-2 min here); every process of the namespace is killed at the end,
 whatever happened."""
+
 import json
 import shutil
 import subprocess
@@ -35,8 +36,12 @@ def report(tmp_path_factory):
     work = tmp_path_factory.mktemp("ray")
     out = work / "report.json"
     log = open(work / "scenario.log", "w")
-    proc = subprocess.Popen(["unshare", "-n", sys.executable, str(SCENARIO), str(work / "run"), str(out)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    proc = subprocess.Popen(
+        ["unshare", "-n", sys.executable, str(SCENARIO), str(work / "run"), str(out)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=work,
+    )
     ours = netns_of()
     ns = None
     deadline = time.monotonic() + 30

@@ -1,5 +1,6 @@
 """How fsplit-serve's limits and scaling options become Ray Serve deployment options (no cluster: fast), and the
 CLI refusing inconsistent --engine ray settings before touching a cluster."""
+
 import pytest
 from click.testing import CliRunner
 
@@ -33,14 +34,17 @@ def test_autoscaling_bounds():
     assert cfg["target_ongoing_requests"] == 2
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    ({"replicas": 0}, "replicas"),
-    ({"min_replicas": 1}, "both"),
-    ({"min_replicas": 3, "max_replicas": 2}, "bounds"),
-    ({"cpus_per_replica": 0}, "cpus_per_replica"),
-    ({"ship": "ftp"}, "ship"),
-    ({"proxy_location": "Nowhere"}, "proxy_location"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"replicas": 0}, "replicas"),
+        ({"min_replicas": 1}, "both"),
+        ({"min_replicas": 3, "max_replicas": 2}, "bounds"),
+        ({"cpus_per_replica": 0}, "cpus_per_replica"),
+        ({"ship": "ftp"}, "ship"),
+        ({"proxy_location": "Nowhere"}, "proxy_location"),
+    ],
+)
 def test_bad_options_are_refused_with_their_name(kwargs, word):
     with pytest.raises(LimitsError, match=word):
         RayOptions(**kwargs)
@@ -49,8 +53,9 @@ def test_bad_options_are_refused_with_their_name(kwargs, word):
 def test_app_builder_casts_and_refuses_unknown_arguments(tmp_path):
     from fsplit_mobile.serve.ray.deployment import app_builder
 
-    app = app_builder({"artifact": str(tmp_path), "replicas": "2", "max_concurrency": "3", "timeout_s": "2.5",
-                       "ship": "path"})
+    app = app_builder(
+        {"artifact": str(tmp_path), "replicas": "2", "max_concurrency": "3", "timeout_s": "2.5", "ship": "path"}
+    )
     deployment = app._bound_deployment
     assert deployment.num_replicas == 2 and deployment.max_ongoing_requests == 2 * (3 + ServeLimits.max_queue)
     artifact, limits, _threads = deployment.init_args

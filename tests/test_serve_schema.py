@@ -3,6 +3,7 @@ loopback: generated requests (positive and negative, wrong methods, missing bodi
 own OpenAPI document. Every answer must have a status, content type, headers and body the document declares,
 and none may be a server error. The example count is bounded to keep CI time small (benchmarks/attack runs
 more)."""
+
 import pytest
 
 from fsplit_mobile.serve.app import create_app
@@ -32,8 +33,11 @@ def test_openapi_declares_every_status_and_header(tmp_path):
     """Statuses and headers the connection layer can send, on every operation (schemathesis cannot provoke
     timeouts or saturation; this checks the document itself)."""
     doc = create_app(build_tiny_artifact(tmp_path / "a")).openapi()
-    for path, want in {"/v1/infer": {400, 408, 409, 413, 415, 422, 431, 500, 501, 503, 504},
-                       "/healthz": set(CONNECTION_ERRORS), "/v1/model": set(CONNECTION_ERRORS)}.items():
+    for path, want in {
+        "/v1/infer": {400, 408, 409, 413, 415, 422, 431, 500, 501, 503, 504},
+        "/healthz": set(CONNECTION_ERRORS),
+        "/v1/model": set(CONNECTION_ERRORS),
+    }.items():
         op = next(iter(doc["paths"][path].values()))
         declared = {int(s) for s in op["responses"] if s != "default"}
         assert want | {200} <= declared, (path, declared)

@@ -1,4 +1,5 @@
 """The EfficientNet-Lite0 teacher loads offline and its head/tail split reproduces the full model."""
+
 import pytest
 import torch
 

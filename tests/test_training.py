@@ -1,4 +1,5 @@
 """Head-distillation training: a few steps reduce the loss, checkpoints round-trip, crops are reproducible."""
+
 import numpy as np
 import pytest
 import torch
@@ -61,8 +62,9 @@ def test_checkpoint_round_trip(tiny_run, tmp_path):
     _, (encoder, bottleneck, decoder, head, tail, history), batch = tiny_run
     assert fit_quantiles(bottleneck) < 1e-2
     bottleneck.update(force=True)
-    path = save_checkpoint(tmp_path / "ckpt.pt", encoder, bottleneck, decoder, dict(DEFAULT_CONFIG),
-                           {"steps": len(history)})
+    path = save_checkpoint(
+        tmp_path / "ckpt.pt", encoder, bottleneck, decoder, dict(DEFAULT_CONFIG), {"steps": len(history)}
+    )
     enc2, eb2, dec2, payload = load_trainable(path)
     assert payload["meta"] == {"steps": 40}
     for a, b in ((encoder, enc2), (bottleneck, eb2), (decoder, dec2)):
@@ -72,8 +74,10 @@ def test_checkpoint_round_trip(tiny_run, tmp_path):
             assert torch.equal(sa[key], sb[key]), key
     with torch.no_grad():
         assert torch.equal(bottleneck.symbols(encoder(batch)), eb2.symbols(enc2(batch)))
-        assert torch.equal(decoder(eb2.dequantize(eb2.symbols(enc2(batch)))),
-                           dec2(bottleneck.dequantize(bottleneck.symbols(encoder(batch)))))
+        assert torch.equal(
+            decoder(eb2.dequantize(eb2.symbols(enc2(batch)))),
+            dec2(bottleneck.dequantize(bottleneck.symbols(encoder(batch)))),
+        )
     split = load_default_model(path, with_server=False)
     assert split.server is None and split.latent_shape() == (48, 28, 28)
 

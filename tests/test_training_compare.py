@@ -1,4 +1,5 @@
 """The agreement-vs-bytes comparison: codec round trips and the verdict of which method fits in whose bytes."""
+
 import torch
 
 from fsplit_mobile.training.compare import at_most_bytes, codec_roundtrip, markdown

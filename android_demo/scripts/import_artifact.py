@@ -8,6 +8,7 @@ present); server.onnx stays on the server. Checks first that the folder is a com
 files match the sha256 recorded in its manifest. The previous assets/artifact/ is replaced; manifest.json is
 written last. Standard library only.
 """
+
 import argparse
 import hashlib
 import json
@@ -45,8 +46,10 @@ def check_artifact(src: Path) -> dict:
     if manifest.get("schema") != "fsplit-artifact/1":
         raise ImportError_(f"{manifest_path}: schema {manifest.get('schema')!r}, expected 'fsplit-artifact/1'")
     if manifest.get("target") != "executorch":
-        raise ImportError_(f"the app runs ExecuTorch artifacts (.pte); this one targets {manifest.get('target')!r}: "
-                           "export with --target executorch")
+        raise ImportError_(
+            f"the app runs ExecuTorch artifacts (.pte); this one targets {manifest.get('target')!r}: "
+            "export with --target executorch"
+        )
     files = manifest.get("files") or {}
     tables = files.get("tables") or (manifest.get("tables") or {}).get("file")
     chosen = {"encoder": files.get("encoder"), "tables": tables, "labels": files.get("labels")}

@@ -7,6 +7,7 @@ stays for the whole run. Bounded: --seconds, and at most --max-connects connecti
 
 Prints one JSON line: connections made, closed by the server, answers seen (408, 503, ...), errors.
 """
+
 import argparse
 import asyncio
 import json
@@ -37,7 +38,7 @@ async def _holder(port, deadline, stats: Stats, max_connects: int, slow: bool, b
         try:
             while time.monotonic() < deadline:
                 if slow:
-                    writer.write(HEAD[sent % len(HEAD):sent % len(HEAD) + 1])
+                    writer.write(HEAD[sent % len(HEAD) : sent % len(HEAD) + 1])
                     sent += 1
                     await writer.drain()
                 try:
@@ -61,9 +62,15 @@ async def attack(port: int, idle: int, slow: int, seconds: float, byte_interval:
     tasks = [_holder(port, deadline, stats, max_connects, False, byte_interval) for _ in range(idle)]
     tasks += [_holder(port, deadline, stats, max_connects, True, byte_interval) for _ in range(slow)]
     await asyncio.gather(*tasks)
-    return {"idle": idle, "slow": slow, "seconds": seconds, "connects": stats.connects,
-            "connect_errors": stats.connect_errors, "closed_by_server": stats.closed_by_server,
-            "answers": stats.answers}
+    return {
+        "idle": idle,
+        "slow": slow,
+        "seconds": seconds,
+        "connects": stats.connects,
+        "connect_errors": stats.connect_errors,
+        "closed_by_server": stats.closed_by_server,
+        "answers": stats.answers,
+    }
 
 
 def main():
@@ -79,8 +86,12 @@ def main():
     want = args.idle + args.slow + 64
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
-    print(json.dumps(asyncio.run(attack(args.port, args.idle, args.slow, args.seconds, args.byte_interval,
-                                        args.max_connects))), flush=True)
+    print(
+        json.dumps(
+            asyncio.run(attack(args.port, args.idle, args.slow, args.seconds, args.byte_interval, args.max_connects))
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

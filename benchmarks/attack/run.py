@@ -11,6 +11,7 @@ connections (a separate attacker process) while one client measures valid-reques
 run's unloaded latency, with /healthz and RSS sampled; a server whose file limit is 256 (log volume);
 schemathesis; throughput of the guarded HTTP layer against stock uvicorn h11 (same app, alternating rows).
 """
+
 import argparse
 import json
 import os
@@ -30,8 +31,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))  # serve_support: raw-socket clients, session_pids, schemathesis runner
 
-from serve_support import (FRAMING_CASES, HEAD, connect, free_port,  # noqa: E402
-                           read_response, run_schemathesis, send_until_closed, session_pids)
+from serve_support import (  # noqa: E402
+    FRAMING_CASES,
+    HEAD,
+    connect,
+    free_port,
+    read_response,
+    run_schemathesis,
+    send_until_closed,
+    session_pids,
+)
 
 SERVE = str(Path(sys.executable).parent / "fsplit-serve")
 OCTET = {"content-type": "application/octet-stream"}
@@ -54,8 +63,9 @@ class Server:
 
     def __enter__(self):
         self.log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=self.log, start_new_session=True,
-                                     preexec_fn=self.preexec_fn)
+        self.proc = subprocess.Popen(
+            self.argv, stdout=self.log, stderr=self.log, start_new_session=True, preexec_fn=self.preexec_fn
+        )
         wait_healthy(self.url, self.proc)
         return self
 
@@ -108,18 +118,27 @@ def pct(values) -> dict:
     if not values:
         return {}
     a = np.asarray(values)
-    return {"n": int(a.size), "p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)),
-            "max": float(a.max())}
+    return {
+        "n": int(a.size),
+        "p50": float(np.percentile(a, 50)),
+        "p99": float(np.percentile(a, 99)),
+        "max": float(a.max()),
+    }
 
 
 # -- sections ---------------------------------------------------------------------------------------------
+
 
 def orphans(artifact, trials: int) -> dict:
     port = free_port()
     rows = []
     for _ in range(trials):
-        proc = subprocess.Popen(serve_argv(artifact, port, "--workers", "2"), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            serve_argv(artifact, port, "--workers", "2"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         t0 = time.monotonic()
         try:  # on the port of the previous, killed master: a leftover listener would make this fail
             wait_healthy(f"http://127.0.0.1:{port}", proc)
@@ -134,13 +153,24 @@ def orphans(artifact, trials: int) -> dict:
         while session_pids(proc.pid) and time.monotonic() - t1 < 10:
             time.sleep(0.02)
         left = session_pids(proc.pid)
-        rows.append({"started": started, "processes_before": before, "orphans": len(left),
-                     "gone_after_s": time.monotonic() - t1, "start_to_healthy_s": bound_s})
+        rows.append(
+            {
+                "started": started,
+                "processes_before": before,
+                "orphans": len(left),
+                "gone_after_s": time.monotonic() - t1,
+                "start_to_healthy_s": bound_s,
+            }
+        )
         for pid in left:
             os.kill(pid, signal.SIGKILL)
-    return {"trials": trials, "trials_without_orphans": sum(r["orphans"] == 0 for r in rows),
-            "start_failures": sum(not r["started"] for r in rows), "rows": rows,
-            "note": "each trial starts a new master on the port of the previous, killed one"}
+    return {
+        "trials": trials,
+        "trials_without_orphans": sum(r["orphans"] == 0 for r in rows),
+        "start_failures": sum(not r["started"] for r in rows),
+        "rows": rows,
+        "note": "each trial starts a new master on the port of the previous, killed one",
+    }
 
 
 def framing(url, port) -> dict:
@@ -154,10 +184,17 @@ def framing(url, port) -> dict:
             is_json = bool(doc.get("error")) and bool(doc.get("detail"))
         except ValueError:
             is_json = False
-        shown = ("<POST /v1/infer head> " + raw[len(HEAD):]) if raw.startswith(HEAD) else raw
-        rows.append({"request": shown[:90] + ("..." if len(shown) > 90 else ""), "expected": want, "status": status,
-                     "json_error": is_json, "connection_close": headers.get("connection") == "close",
-                     "closed": closed})
+        shown = ("<POST /v1/infer head> " + raw[len(HEAD) :]) if raw.startswith(HEAD) else raw
+        rows.append(
+            {
+                "request": shown[:90] + ("..." if len(shown) > 90 else ""),
+                "expected": want,
+                "status": status,
+                "json_error": is_json,
+                "connection_close": headers.get("connection") == "close",
+                "closed": closed,
+            }
+        )
     ok = sum(r["status"] == r["expected"] and r["json_error"] and r["connection_close"] and r["closed"] for r in rows)
     return {"cases": len(rows), "as_documented": ok, "rows": rows}
 
@@ -175,7 +212,7 @@ def _push(s, block, sent: dict):
 def huge_bodies(url, port, pid) -> dict:
     out = {}
     for name, head, block in [
-        ("content-length 10^12", f"{HEAD}Content-Length: {10 ** 12}\r\n\r\n", b"\0" * 65536),
+        ("content-length 10^12", f"{HEAD}Content-Length: {10**12}\r\n\r\n", b"\0" * 65536),
         ("endless chunked", f"{HEAD}Transfer-Encoding: chunked\r\n\r\n", b"10000\r\n" + b"\0" * 65536 + b"\r\n"),
     ]:
         before = bytes_read(url)
@@ -186,8 +223,12 @@ def huge_bodies(url, port, pid) -> dict:
             t.start()
             status, headers, _, _ = read_response(s, seconds=10.0)
             t.join(15)
-        out[name] = {"status": status, "connection_close": headers.get("connection") == "close",
-                     "server_read_bytes": bytes_read(url) - before, "client_sent_bytes": sent.get("n")}
+        out[name] = {
+            "status": status,
+            "connection_close": headers.get("connection") == "close",
+            "server_read_bytes": bytes_read(url) - before,
+            "client_sent_bytes": sent.get("n"),
+        }
     return out
 
 
@@ -211,8 +252,12 @@ def stalled_senders(url, port, payloads, n_stalled=6, n_valid=60) -> dict:
             code = 0
         stalled_answers[code] = stalled_answers.get(code, 0) + 1
         s.close()
-    return {"stalled": n_stalled, "valid_requests": n_valid, "valid_statuses": statuses,
-            "stalled_answers": stalled_answers}
+    return {
+        "stalled": n_stalled,
+        "valid_requests": n_valid,
+        "valid_statuses": statuses,
+        "stalled_answers": stalled_answers,
+    }
 
 
 def _valid_loop(url, payloads, seconds) -> tuple[list, dict]:
@@ -250,9 +295,23 @@ def _health_sampler(url, pid, stop: threading.Event, out: dict):
 
 def _attacked_phase(url, port, pid, payloads, seconds, idle, slow) -> dict:
     # nice 19: on a real deployment the attacker's CPU is not the server's; here they share two cores
-    attacker = subprocess.Popen([sys.executable, str(Path(__file__).with_name("attackers.py")), "--port", str(port),
-                                 "--idle", str(idle), "--slow", str(slow), "--seconds", str(seconds + 6)],
-                                stdout=subprocess.PIPE, text=True, preexec_fn=lambda: os.nice(19))
+    attacker = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("attackers.py")),
+            "--port",
+            str(port),
+            "--idle",
+            str(idle),
+            "--slow",
+            str(slow),
+            "--seconds",
+            str(seconds + 6),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.nice(19),
+    )
     time.sleep(4.0)  # let the attacker open its connections
     cpu0 = cpu_s(pid)
     open_fds = len(os.listdir(f"/proc/{pid}/fd"))
@@ -264,8 +323,14 @@ def _attacked_phase(url, port, pid, payloads, seconds, idle, slow) -> dict:
     stop.set()
     sampler.join(15)
     out, _ = attacker.communicate(timeout=seconds + 60)
-    return {"lat": lat, "statuses": statuses, "open_fds": open_fds, "health": health, "cpu_s": cpu,
-            "attacker": json.loads(out.strip().splitlines()[-1])}
+    return {
+        "lat": lat,
+        "statuses": statuses,
+        "open_fds": open_fds,
+        "health": health,
+        "cpu_s": cpu,
+        "attacker": json.loads(out.strip().splitlines()[-1]),
+    }
 
 
 def under_attack(url, port, pid, payloads, seconds, rounds=3, idle=1000, slow=50) -> dict:
@@ -281,23 +346,37 @@ def under_attack(url, port, pid, payloads, seconds, rounds=3, idle=1000, slow=50
         phases.append(_attacked_phase(url, port, pid, payloads, seconds, idle, slow))
     unloaded = pct([x for lat, _ in base_rounds for x in lat])
     loaded = pct([x for ph in phases for x in ph["lat"]])
-    return {"idle": idle, "slow_header": slow, "seconds_per_phase": seconds, "rounds": rounds,
-            "unloaded_ms": unloaded, "unloaded_statuses": _merge([st for _, st in base_rounds]),
-            "under_attack_ms": loaded, "under_attack_statuses": _merge([ph["statuses"] for ph in phases]),
-            "p99_ratio": loaded["p99"] / unloaded["p99"],
-            "p99_ratio_per_round": [pct(ph["lat"])["p99"] / pct(base[0])["p99"] for ph, base in zip(phases, base_rounds)],
-            "server_open_fds_during": max(ph["open_fds"] for ph in phases),
-            "server_cpu_ms_per_valid_request": {
-                "unloaded": 1e3 * base_cpu / max(1, unloaded["n"]),
-                "under_attack": 1e3 * sum(ph["cpu_s"] for ph in phases) / max(1, loaded["n"])},
-            "healthz": {"ok": sum(ph["health"]["healthz_ok"] for ph in phases),
-                        "other": _merge([ph["health"]["healthz_other"] for ph in phases]),
-                        "ms": pct([x for ph in phases for x in ph["health"]["healthz_ms"]])},
-            "rss_kb": {"before": rss_before, "during_max": max(max(ph["health"]["rss_kb"] or [0]) for ph in phases),
-                       "after": rss_kb(pid)},
-            "attacker": {k: sum(ph["attacker"][k] for ph in phases)
-                         for k in ("connects", "closed_by_server", "connect_errors")}
-            | {"answers": _merge([ph["attacker"]["answers"] for ph in phases])}}
+    return {
+        "idle": idle,
+        "slow_header": slow,
+        "seconds_per_phase": seconds,
+        "rounds": rounds,
+        "unloaded_ms": unloaded,
+        "unloaded_statuses": _merge([st for _, st in base_rounds]),
+        "under_attack_ms": loaded,
+        "under_attack_statuses": _merge([ph["statuses"] for ph in phases]),
+        "p99_ratio": loaded["p99"] / unloaded["p99"],
+        "p99_ratio_per_round": [pct(ph["lat"])["p99"] / pct(base[0])["p99"] for ph, base in zip(phases, base_rounds)],
+        "server_open_fds_during": max(ph["open_fds"] for ph in phases),
+        "server_cpu_ms_per_valid_request": {
+            "unloaded": 1e3 * base_cpu / max(1, unloaded["n"]),
+            "under_attack": 1e3 * sum(ph["cpu_s"] for ph in phases) / max(1, loaded["n"]),
+        },
+        "healthz": {
+            "ok": sum(ph["health"]["healthz_ok"] for ph in phases),
+            "other": _merge([ph["health"]["healthz_other"] for ph in phases]),
+            "ms": pct([x for ph in phases for x in ph["health"]["healthz_ms"]]),
+        },
+        "rss_kb": {
+            "before": rss_before,
+            "during_max": max(max(ph["health"]["rss_kb"] or [0]) for ph in phases),
+            "after": rss_kb(pid),
+        },
+        "attacker": {
+            k: sum(ph["attacker"][k] for ph in phases) for k in ("connects", "closed_by_server", "connect_errors")
+        }
+        | {"answers": _merge([ph["attacker"]["answers"] for ph in phases])},
+    }
 
 
 def _merge(dicts) -> dict:
@@ -310,6 +389,7 @@ def _merge(dicts) -> dict:
 
 def low_file_limit(artifact, workdir, sockets=300, seconds=10.0) -> dict:
     """The server under RLIMIT_NOFILE 256 (hard too: it cannot raise it) and 300 idle sockets."""
+
     def limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
@@ -334,9 +414,15 @@ def low_file_limit(artifact, workdir, sockets=300, seconds=10.0) -> dict:
         for s in held:
             s.close()
     text = log.read_text(errors="replace")
-    return {"nofile": 256, "idle_sockets": sockets, "connect_refused": refused, "seconds": seconds,
-            "healthz": statuses, "log_bytes": len(text.encode()),
-            "too_many_open_files_lines": text.count("Too many open files")}
+    return {
+        "nofile": 256,
+        "idle_sockets": sockets,
+        "connect_refused": refused,
+        "seconds": seconds,
+        "healthz": statuses,
+        "log_bytes": len(text.encode()),
+        "too_many_open_files_lines": text.count("Too many open files"),
+    }
 
 
 def throughput(artifacts: dict, seconds, clients=(1, 4), reps=2) -> dict:
@@ -349,18 +435,29 @@ def throughput(artifacts: dict, seconds, clients=(1, 4), reps=2) -> dict:
         for rep in range(reps):
             for layer in ("guarded", "stock-h11"):
                 port = free_port()
-                argv = (serve_argv(artifact, port, "--max-queue", "64") if layer == "guarded"
-                        else [sys.executable, "-c", STOCK_SERVER, str(artifact), str(port)])
+                argv = (
+                    serve_argv(artifact, port, "--max-queue", "64")
+                    if layer == "guarded"
+                    else [sys.executable, "-c", STOCK_SERVER, str(artifact), str(port)]
+                )
                 with Server(argv, port) as srv:
                     run_load(srv.url, payloads, 1, 1.0)  # warm-up
                     for n in clients:
                         cpu0 = cpu_s(srv.proc.pid)
                         r = run_load(srv.url, payloads, n, seconds)
-                        rows.append({"artifact": kind, "layer": layer, "rep": rep, "clients": n,
-                                     "rps": r["throughput_rps"], "p50_ms": r["latency_ms"]["p50"],
-                                     "p99_ms": r["latency_ms"]["p99"], "errors": r["error_count"],
-                                     "server_cpu_ms_per_request": 1e3 * (cpu_s(srv.proc.pid) - cpu0)
-                                     / max(1, r["requests"])})
+                        rows.append(
+                            {
+                                "artifact": kind,
+                                "layer": layer,
+                                "rep": rep,
+                                "clients": n,
+                                "rps": r["throughput_rps"],
+                                "p50_ms": r["latency_ms"]["p50"],
+                                "p99_ms": r["latency_ms"]["p99"],
+                                "errors": r["error_count"],
+                                "server_cpu_ms_per_request": 1e3 * (cpu_s(srv.proc.pid) - cpu0) / max(1, r["requests"]),
+                            }
+                        )
     summary = {}
     for kind in artifacts:
         for n in clients:
@@ -369,13 +466,19 @@ def throughput(artifacts: dict, seconds, clients=(1, 4), reps=2) -> dict:
             g_rps, s_rps = np.mean([r["rps"] for r in g]), np.mean([r["rps"] for r in s])
             g_cpu = np.mean([r["server_cpu_ms_per_request"] for r in g])
             s_cpu = np.mean([r["server_cpu_ms_per_request"] for r in s])
-            summary[f"{kind}, {n} clients"] = {"guarded_rps": float(g_rps), "stock_rps": float(s_rps),
-                                               "ratio": float(g_rps / s_rps), "guarded_cpu_ms": float(g_cpu),
-                                               "stock_cpu_ms": float(s_cpu), "cpu_ratio": float(g_cpu / s_cpu)}
+            summary[f"{kind}, {n} clients"] = {
+                "guarded_rps": float(g_rps),
+                "stock_rps": float(s_rps),
+                "ratio": float(g_rps / s_rps),
+                "guarded_cpu_ms": float(g_cpu),
+                "stock_cpu_ms": float(s_cpu),
+                "cpu_ratio": float(g_cpu / s_cpu),
+            }
     return {"seconds": seconds, "reps": reps, "rows": rows, "summary": summary}
 
 
 # -- driver -----------------------------------------------------------------------------------------------
+
 
 def encode_payloads(artifact, n=16) -> list[bytes]:
     from fsplit_mobile.client import SplitClient
@@ -407,8 +510,12 @@ def main():
     art = Path(args.artifact)
     work = Path(tempfile.mkdtemp(prefix="fsplit-attack-"))  # server logs, schemathesis report
     payloads = encode_payloads(art)
-    result = {"schema": "fsplit-attack/1", "artifact": str(art), "payload_bytes_mean": float(np.mean(
-        [len(x) for x in payloads])), "server_defaults": "fsplit-serve defaults (1 worker) unless noted"}
+    result = {
+        "schema": "fsplit-attack/1",
+        "artifact": str(art),
+        "payload_bytes_mean": float(np.mean([len(x) for x in payloads])),
+        "server_defaults": "fsplit-serve defaults (1 worker) unless noted",
+    }
 
     def section(name, fn, *a):
         t0 = time.monotonic()
@@ -425,16 +532,26 @@ def main():
         section("huge_bodies", huge_bodies, srv.url, port, pid)
         section("stalled_senders", stalled_senders, srv.url, port, payloads)
         section("under_attack", under_attack, srv.url, port, pid, payloads, args.seconds)
-        section("schemathesis", lambda: {k: v for k, v in run_schemathesis(
-            srv.url, work / "schemathesis", args.schemathesis_examples).items() if k != "output"})
+        section(
+            "schemathesis",
+            lambda: {
+                k: v
+                for k, v in run_schemathesis(srv.url, work / "schemathesis", args.schemathesis_examples).items()
+                if k != "output"
+            },
+        )
         result["health_after"] = httpx.get(srv.url + "/healthz").json()
         result["server_log_bytes"] = (work / "main.log").stat().st_size
     section("low_file_limit", low_file_limit, art, work)
     from serve_support import build_tiny_artifact
 
     tiny = build_tiny_artifact(work / "tiny")
-    section("throughput", throughput, {"model": (art, payloads), "tiny (HTTP-bound)": (tiny, encode_payloads(tiny))},
-            args.load_seconds)
+    section(
+        "throughput",
+        throughput,
+        {"model": (art, payloads), "tiny (HTTP-bound)": (tiny, encode_payloads(tiny))},
+        args.load_seconds,
+    )
     machine, machine_text = machine_description()
     result["machine"] = machine
     out = Path(args.out)
@@ -446,23 +563,29 @@ def main():
 def render_md(r, machine_text) -> str:
     o, f, h, st, ua = r["orphans"], r["framing"], r["huge_bodies"], r["stalled_senders"], r["under_attack"]
     lf, sc, tp = r["low_file_limit"], r["schemathesis"], r["throughput"]
-    lines = [f"# fsplit-serve under attack (loopback): {r['artifact']}", "",
-             f"`benchmarks/attack/run.sh` / `run.py`; one server process with the defaults unless noted; payloads "
-             f"{r['payload_bytes_mean']:.0f} B on average. Client, attackers and server share the host's cores.", "",
-             "| target | result |", "|---|---|",
-             f"| 0 orphans after kill -9 of a 2-worker master, 10 of 10 trials | {o['trials_without_orphans']} of "
-             f"{o['trials']} trials without orphans; gone after max "
-             f"{max(x['gone_after_s'] for x in o['rows']):.2f} s; {o['trials'] - o['start_failures']} of {o['trials']} "
-             f"starts on the previous one's port bound and served (start to healthy max "
-             f"{max(x['start_to_healthy_s'] for x in o['rows']):.1f} s) |",
-             f"| framing errors: documented JSON status + Connection: close | {f['as_documented']} of {f['cases']} "
-             "cases |"]
+    lines = [
+        f"# fsplit-serve under attack (loopback): {r['artifact']}",
+        "",
+        f"`benchmarks/attack/run.sh` / `run.py`; one server process with the defaults unless noted; payloads "
+        f"{r['payload_bytes_mean']:.0f} B on average. Client, attackers and server share the host's cores.",
+        "",
+        "| target | result |",
+        "|---|---|",
+        f"| 0 orphans after kill -9 of a 2-worker master, 10 of 10 trials | {o['trials_without_orphans']} of "
+        f"{o['trials']} trials without orphans; gone after max "
+        f"{max(x['gone_after_s'] for x in o['rows']):.2f} s; {o['trials'] - o['start_failures']} of {o['trials']} "
+        f"starts on the previous one's port bound and served (start to healthy max "
+        f"{max(x['start_to_healthy_s'] for x in o['rows']):.1f} s) |",
+        f"| framing errors: documented JSON status + Connection: close | {f['as_documented']} of {f['cases']} cases |",
+    ]
     for name, v in h.items():
         if not isinstance(v, dict):
             continue
-        lines.append(f"| refusing a {name} body: < 1 MB read (chunked: the limit + bounded slack) | {v['status']}, server read "
-                     f"{v['server_read_bytes'] / 1024:.0f} KiB (client pushed {(v['client_sent_bytes'] or 0) / 2**20:.1f}"
-                     f" MiB into the socket before it closed) |")
+        lines.append(
+            f"| refusing a {name} body: < 1 MB read (chunked: the limit + bounded slack) | {v['status']}, server read "
+            f"{v['server_read_bytes'] / 1024:.0f} KiB (client pushed {(v['client_sent_bytes'] or 0) / 2**20:.1f}"
+            f" MiB into the socket before it closed) |"
+        )
     lines += [
         f"| 6 stalled senders: 0 503s for valid requests | valid: {st['valid_statuses']}; stalled got "
         f"{st['stalled_answers']} |",
@@ -475,7 +598,9 @@ def render_md(r, machine_text) -> str:
         f"{ua['healthz']['ms'].get('p99', float('nan')):.1f} ms |",
         f"| schemathesis: 0 server errors, 0 undocumented statuses | exit {sc['rc']} ({'pass' if sc['rc'] == 0 else 'FAIL'}"
         f"), {sc['cases']} requests, statuses {sc['statuses']} |",
-        "", "## Details", "",
+        "",
+        "## Details",
+        "",
         f"- Server CPU per valid request: {ua['server_cpu_ms_per_valid_request']['unloaded']:.1f} ms unloaded, "
         f"{ua['server_cpu_ms_per_valid_request']['under_attack']:.1f} ms under attack (the attack's own cost "
         "included). The attacker process runs at nice 19 (on a deployment its CPU is not the server's).",
@@ -487,20 +612,33 @@ def render_md(r, machine_text) -> str:
         f"s; server log {lf['log_bytes']} bytes, {lf['too_many_open_files_lines']} 'Too many open files' lines.",
         f"- Server log over the main run: {r['server_log_bytes']} bytes. Health after: admitted "
         f"{r['health_after']['admitted']}, refused {r['health_after']['refused']}.",
-        "", "### Framing cases", "", "| request | expected | status | JSON | Connection: close | closed |",
-        "|---|---|---|---|---|---|"]
+        "",
+        "### Framing cases",
+        "",
+        "| request | expected | status | JSON | Connection: close | closed |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in f["rows"]:
         req = row["request"].replace("\r\n", "\\r\\n").replace("|", "\\|").replace("`", "'")
-        lines.append(f"| `{req}` | {row['expected']} | {row['status']} | {row['json_error']} | "
-                     f"{row['connection_close']} | {row['closed']} |")
-    lines += ["", "### Throughput: guarded HTTP layer vs stock uvicorn h11 (same app, alternating servers)", "",
-              f"{tp['seconds']:.0f} s per row, {tp['reps']} reps per layer, closed loop (benchmarks/load's generator); "
-              "stock = uvicorn's own h11 protocol and the app without the framing middleware.", "",
-              "| artifact, clients | guarded req/s | stock req/s | ratio | guarded server CPU ms/req | stock | ratio |",
-              "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| `{req}` | {row['expected']} | {row['status']} | {row['json_error']} | "
+            f"{row['connection_close']} | {row['closed']} |"
+        )
+    lines += [
+        "",
+        "### Throughput: guarded HTTP layer vs stock uvicorn h11 (same app, alternating servers)",
+        "",
+        f"{tp['seconds']:.0f} s per row, {tp['reps']} reps per layer, closed loop (benchmarks/load's generator); "
+        "stock = uvicorn's own h11 protocol and the app without the framing middleware.",
+        "",
+        "| artifact, clients | guarded req/s | stock req/s | ratio | guarded server CPU ms/req | stock | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for n, v in tp["summary"].items():
-        lines.append(f"| {n} | {v['guarded_rps']:.1f} | {v['stock_rps']:.1f} | {v['ratio']:.3f} | "
-                     f"{v['guarded_cpu_ms']:.2f} | {v['stock_cpu_ms']:.2f} | {v['cpu_ratio']:.3f} |")
+        lines.append(
+            f"| {n} | {v['guarded_rps']:.1f} | {v['stock_rps']:.1f} | {v['ratio']:.3f} | "
+            f"{v['guarded_cpu_ms']:.2f} | {v['stock_cpu_ms']:.2f} | {v['cpu_ratio']:.3f} |"
+        )
     lines += ["", "```", machine_text.strip(), "```", ""]
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ calls after warm-up, in the artifact's own runtime at each of --threads (default
 cores); eager is the fp32 DeviceModel on the same canonical input with torch at the same thread count. Core ML files cannot run on
 Linux: listed with their size, no latency. Writes export.json and export.md (with a machine description).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import numpy as np
@@ -59,11 +60,26 @@ def machine() -> dict:
     except (OSError, StopIteration):
         pass
     return {
-        "cpu": cpu, "logical_cpus": os.cpu_count(), "memory_gib": round(int(mem) / 2**20, 1),
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "memory_gib": round(int(mem) / 2**20, 1),
         "simd": sorted(f for f in flags if f in {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "fma"}),
-        "vnni": cpu_has_vnni(), "os": platform.platform(), "python": platform.python_version(),
-        "versions": {p: _version(p) for p in ("torch", "executorch", "onnxruntime", "onnx", "litert-torch",
-                                               "ai-edge-litert", "coremltools", "numpy")},
+        "vnni": cpu_has_vnni(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {
+            p: _version(p)
+            for p in (
+                "torch",
+                "executorch",
+                "onnxruntime",
+                "onnx",
+                "litert-torch",
+                "ai-edge-litert",
+                "coremltools",
+                "numpy",
+            )
+        },
         "load_average_start": os.getloadavg(),
     }
 
@@ -77,8 +93,12 @@ def time_calls(fn, runs: int, warmup: int = 5) -> dict:
         fn()
         samples.append((time.perf_counter() - t0) * 1e3)
     samples.sort()
-    return {"median_ms": statistics.median(samples), "p10_ms": samples[len(samples) // 10],
-            "p90_ms": samples[(9 * len(samples)) // 10], "runs": runs}
+    return {
+        "median_ms": statistics.median(samples),
+        "p10_ms": samples[len(samples) // 10],
+        "p90_ms": samples[(9 * len(samples)) // 10],
+        "runs": runs,
+    }
 
 
 def eager_latency(runs: int, threads: int, x: np.ndarray) -> dict:
@@ -118,8 +138,12 @@ def run(args) -> dict:
     from fsplit_mobile.export.backends import backend_class, resolve_targets
     from fsplit_mobile.runtime.preprocess import InputConverter, load_rgb
 
-    report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-              "model": "frankensplit-lite0 (bundled default, recipe frankensplit_lite0)", "rows": []}
+    report = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "model": "frankensplit-lite0 (bundled default, recipe frankensplit_lite0)",
+        "rows": [],
+    }
     out_dir = Path(args.artifacts or tempfile.mkdtemp(prefix="fsplit-export-bench-"))
     image = sorted((REPO / "fsplit_mobile/data/images/eval").iterdir())[0]
     spec = {"shape": [1, 3, 224, 224], "layout": "NCHW", "value_range": [0.0, 1.0], "normalization_in_graph": True}
@@ -136,16 +160,26 @@ def run(args) -> dict:
         report["shared_steps_s"][target] = dict(summary.timings_s)
         fp32_size = next((r.size_bytes for r in summary.results if r.quantization == "none" and r.ok), None)
         for r in summary.results:
-            row = {"target": target, "quantization": r.quantization, "ok": r.ok, "error": r.error,
-                   "export_s": round(sum(r.timings_s.values()), 2), "steps_s": r.timings_s,
-                   "size_bytes": r.size_bytes,
-                   "size_vs_fp32": (round(r.size_bytes / fp32_size, 3) if r.ok and fp32_size else None),
-                   "executed": r.executed, "fidelity": None, "latency": None}
+            row = {
+                "target": target,
+                "quantization": r.quantization,
+                "ok": r.ok,
+                "error": r.error,
+                "export_s": round(sum(r.timings_s.values()), 2),
+                "steps_s": r.timings_s,
+                "size_bytes": r.size_bytes,
+                "size_vs_fp32": (round(r.size_bytes / fp32_size, 3) if r.ok and fp32_size else None),
+                "executed": r.executed,
+                "fidelity": None,
+                "latency": None,
+            }
             if r.ok and r.metrics:
                 m = r.metrics
-                row["fidelity"] = {"symbol_flip_fraction": m["symbol_flip_fraction"],
-                                   "bpp_relative_change": m["bpp_relative_change"],
-                                   "top1_agreement_change_pp": m["top1_agreement_change_pp"]}
+                row["fidelity"] = {
+                    "symbol_flip_fraction": m["symbol_flip_fraction"],
+                    "bpp_relative_change": m["bpp_relative_change"],
+                    "top1_agreement_change_pp": m["top1_agreement_change_pp"],
+                }
             if r.ok:
                 lat = {t: artifact_latency(r.path, args.runs, t, canonical) for t in args.threads}
                 row["latency"] = None if all(v is None for v in lat.values()) else lat
@@ -161,31 +195,47 @@ def markdown(report: dict) -> str:
     for r in report["rows"]:
         if r.get("latency"):
             r["latency"] = {int(k): v for k, v in r["latency"].items()}
-    lines = [f"# Export benchmark ({report['date']})", "",
-             f"Model: {report['model']}. Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['memory_gib']} GiB, "
-             f"SIMD {', '.join(m['simd'])} (VNNI: {m['vnni']}); {m['os']}; Python {m['python']}; "
-             + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
-             f"Load average at start {tuple(round(x, 2) for x in m['load_average_start'])}, at end "
-             f"{tuple(round(x, 2) for x in report['load_average_end'])} (machine shared with other jobs: latencies "
-             "are indicative).", "",
-             f"Eager reference: {report['eager_what']}: " + "; ".join(
-                 f"{t} thread(s) median {e[t]['median_ms']:.2f} ms (p10 {e[t]['p10_ms']:.2f}, p90 {e[t]['p90_ms']:.2f})"
-                 for t in threads) + ".", ""]
+    lines = [
+        f"# Export benchmark ({report['date']})",
+        "",
+        f"Model: {report['model']}. Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['memory_gib']} GiB, "
+        f"SIMD {', '.join(m['simd'])} (VNNI: {m['vnni']}); {m['os']}; Python {m['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+        + ".",
+        f"Load average at start {tuple(round(x, 2) for x in m['load_average_start'])}, at end "
+        f"{tuple(round(x, 2) for x in report['load_average_end'])} (machine shared with other jobs: latencies "
+        "are indicative).",
+        "",
+        f"Eager reference: {report['eager_what']}: "
+        + "; ".join(
+            f"{t} thread(s) median {e[t]['median_ms']:.2f} ms (p10 {e[t]['p10_ms']:.2f}, p90 {e[t]['p90_ms']:.2f})"
+            for t in threads
+        )
+        + ".",
+        "",
+    ]
     if len(threads) > 1 and e[threads[-1]]["median_ms"] > 2 * e[threads[0]]["median_ms"]:
-        lines += [f"Note: with {threads[-1]} threads torch eager was slower than with {threads[0]} "
-                  f"({e[threads[-1]]['median_ms']:.0f} vs {e[threads[0]]['median_ms']:.0f} ms): its OpenMP threads "
-                  "spin against the other jobs on this shared machine. The single-thread column is the fair "
-                  "comparison here.", ""]
+        lines += [
+            f"Note: with {threads[-1]} threads torch eager was slower than with {threads[0]} "
+            f"({e[threads[-1]]['median_ms']:.0f} vs {e[threads[0]]['median_ms']:.0f} ms): its OpenMP threads "
+            "spin against the other jobs on this shared machine. The single-thread column is the fair "
+            "comparison here.",
+            "",
+        ]
     shared = report.get("shared_steps_s") or {}
     if shared:
-        lines += ["Shared steps of each export run (once per run, before its artifacts), load / prepare s: "
-                  + "; ".join(f"{t} {v.get('load', 0):.1f} / {v.get('prepare', 0):.1f}" for t, v in shared.items())
-                  + ".", ""]
+        lines += [
+            "Shared steps of each export run (once per run, before its artifacts), load / prepare s: "
+            + "; ".join(f"{t} {v.get('load', 0):.1f} / {v.get('prepare', 0):.1f}" for t, v in shared.items())
+            + ".",
+            "",
+        ]
     lines += [
-             "| target | quant | export s | size KiB | vs fp32 | "
-             + " | ".join(f"latency ms, {t} thr (vs eager)" for t in threads)
-             + " | symbols differing | bpp change | top-1 agreement change |",
-             "|---|---|---:|---:|---:|" + "---:|" * len(threads) + "---:|---:|---:|"]
+        "| target | quant | export s | size KiB | vs fp32 | "
+        + " | ".join(f"latency ms, {t} thr (vs eager)" for t in threads)
+        + " | symbols differing | bpp change | top-1 agreement change |",
+        "|---|---|---:|---:|---:|" + "---:|" * len(threads) + "---:|---:|---:|",
+    ]
     for r in report["rows"]:
         if not r["ok"]:
             lines.append(f"| {r['target']} | {r['quantization']} | failed: {r['error']} |" + " |" * (6 + len(threads)))
@@ -194,20 +244,34 @@ def markdown(report: dict) -> str:
         if r["latency"] is None:
             lat = ["not run (no Core ML runtime on Linux)"] + [""] * (len(threads) - 1)
         else:
-            lat = [f"{r['latency'][t]['median_ms']:.2f} ({e[t]['median_ms'] / r['latency'][t]['median_ms']:.1f}x)"
-                   for t in threads]
-        fl = ("", "", "") if f is None else (
-            f"{100 * f['symbol_flip_fraction']:.2f} %", f"{100 * f['bpp_relative_change']:+.2f} %",
-            "n/a" if f["top1_agreement_change_pp"] is None else f"{f['top1_agreement_change_pp']:+.2f} pp")
+            lat = [
+                f"{r['latency'][t]['median_ms']:.2f} ({e[t]['median_ms'] / r['latency'][t]['median_ms']:.1f}x)"
+                for t in threads
+            ]
+        fl = (
+            ("", "", "")
+            if f is None
+            else (
+                f"{100 * f['symbol_flip_fraction']:.2f} %",
+                f"{100 * f['bpp_relative_change']:+.2f} %",
+                "n/a" if f["top1_agreement_change_pp"] is None else f"{f['top1_agreement_change_pp']:+.2f} pp",
+            )
+        )
         ratio = "" if r["size_vs_fp32"] is None else f"{100 * r['size_vs_fp32']:.0f} %"
-        lines.append(f"| {r['target']} | {r['quantization']} | {r['export_s']:.1f} | {r['size_bytes'] / 1024:.0f} | "
-                     f"{ratio} | " + " | ".join(lat) + f" | {fl[0]} | {fl[1]} | {fl[2]} |")
-    lines += ["", "Export s = capture + quantize + lower + verify + report for that artifact (one torch thread; "
-              "model loading and the shared preparation are timed separately, above; the first artifact of each target also "
-              "pays the import of its converter: executorch.exir, coremltools, litert_torch). Latency = the encoder file alone, "
-              "model input to model output, median of the runs after warm-up; '(Nx)' = speed-up over PyTorch eager "
-              "fp32 at the same thread count. Fidelity columns compare with eager fp32 on the 128 held-out samples "
-              "(each artifact's report.md has the full report).", ""]
+        lines.append(
+            f"| {r['target']} | {r['quantization']} | {r['export_s']:.1f} | {r['size_bytes'] / 1024:.0f} | "
+            f"{ratio} | " + " | ".join(lat) + f" | {fl[0]} | {fl[1]} | {fl[2]} |"
+        )
+    lines += [
+        "",
+        "Export s = capture + quantize + lower + verify + report for that artifact (one torch thread; "
+        "model loading and the shared preparation are timed separately, above; the first artifact of each target also "
+        "pays the import of its converter: executorch.exir, coremltools, litert_torch). Latency = the encoder file alone, "
+        "model input to model output, median of the runs after warm-up; '(Nx)' = speed-up over PyTorch eager "
+        "fp32 at the same thread count. Fidelity columns compare with eager fp32 on the 128 held-out samples "
+        "(each artifact's report.md has the full report).",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@
 Peak = best of several runs of a 1024x1024x1024 GEMM through ExecuTorch/XNNPACK (fp32, and int8 via the
 XNNPACK PT2E quantizer), the kernels the encoder itself runs on; torch.mm fp32 is recorded for reference.
 """
+
 import time
 
 import numpy as np
@@ -35,7 +36,7 @@ def _best_seconds(fn, repeats=7, warmup=2):
 def torch_mm_gflops(threads: int) -> float:
     torch.set_num_threads(threads)
     a, b = torch.rand(N, N), torch.rand(N, N)
-    return 2 * N ** 3 / _best_seconds(lambda: torch.mm(a, b)) / 1e9
+    return 2 * N**3 / _best_seconds(lambda: torch.mm(a, b)) / 1e9
 
 
 def _linear_pte(quantized: bool) -> bytes:
@@ -46,8 +47,10 @@ def _linear_pte(quantized: bool) -> bytes:
     example = (torch.rand(N, N),)
     ep = torch.export.export(model, example)
     if quantized:
-        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
-                                                                              get_symmetric_quantization_config)
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+            XNNPACKQuantizer,
+            get_symmetric_quantization_config,
+        )
         from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
         quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
@@ -68,4 +71,4 @@ def xnnpack_gemm_gops(quantized: bool, threads: int, workdir) -> float:
     _unsafe_reset_threadpool(threads)
     method = Runtime.get().load_program(path).load_method("forward")
     x = torch.from_numpy(np.random.default_rng(0).random((N, N), dtype=np.float32))
-    return 2 * N ** 3 / _best_seconds(lambda: method.execute([x])) / 1e9
+    return 2 * N**3 / _best_seconds(lambda: method.execute([x])) / 1e9

@@ -8,6 +8,7 @@ same images, preprocessing and C coder, measures this CPU's GEMM peak and the en
 benchmarks/results/host-<date>-<host>.{json,md,png} with a machine description. Goals checked (issue 5):
 ExecuTorch int8 >= 2x faster than eager fp32 and within 1.2x of ONNX Runtime int8; entropy coding <= 5 %.
 """
+
 import argparse
 import datetime
 import json
@@ -69,8 +70,13 @@ def eager_result(checkpoint, artifact_dir: Path, runs: int, warmup: int, threads
 
     torch.set_num_threads(threads)
     manifest = json.loads((artifact_dir / "manifest.json").read_text())
-    spec = dict(manifest["input"], normalization_in_graph=False, layout="NCHW", quantization=None,
-                shape=[1, 3, *manifest["input"]["resize"]["size"]])
+    spec = dict(
+        manifest["input"],
+        normalization_in_graph=False,
+        layout="NCHW",
+        quantization=None,
+        shape=[1, 3, *manifest["input"]["resize"]["size"]],
+    )
     to_input = InputConverter(spec)
     t0 = time.perf_counter()
     model = load_default_model(checkpoint, with_server=False).device.eval()
@@ -79,9 +85,16 @@ def eager_result(checkpoint, artifact_dir: Path, runs: int, warmup: int, threads
     with tempfile.TemporaryDirectory() as tmp:
         index = prepare_inputs(manifest["input"], tmp, limit=image_limit)
         images = [(i["name"], read_ppm(Path(tmp) / i["file"])) for i in index]
-    events = [{"event": "hello", "runner": "pytorch-eager", "runtime": {"name": "torch", "version": torch.__version__},
-               "threads": torch.get_num_threads(), "affinity": sorted(__import__("os").sched_getaffinity(0))},
-              {"event": "load", "model_load_ms": (t1 - t0) * 1e3}]
+    events = [
+        {
+            "event": "hello",
+            "runner": "pytorch-eager",
+            "runtime": {"name": "torch", "version": torch.__version__},
+            "threads": torch.get_num_threads(),
+            "affinity": sorted(__import__("os").sched_getaffinity(0)),
+        },
+        {"event": "load", "model_load_ms": (t1 - t0) * 1e3},
+    ]
 
     def one(rgb):
         a = time.perf_counter_ns()
@@ -99,18 +112,46 @@ def eager_result(checkpoint, artifact_dir: Path, runs: int, warmup: int, threads
     for name, rgb in images:
         for r in range(runs):
             (a, b, c, d), sym, stream = one(rgb)
-            events.append({"event": "sample", "image": name, "run": r, "preprocess_ms": (b - a) / 1e6,
-                           "encoder_ms": (c - b) / 1e6, "entropy_ms": (d - c) / 1e6, "total_ms": (d - a) / 1e6})
-        events.append({"event": "image", "image": name, "bytes": len(stream),
-                       "bpp": 8 * len(stream) / (rgb.shape[0] * rgb.shape[1]),
-                       "symbols_sha256": hashlib.sha256(sym.astype("<i4").tobytes()).hexdigest(),
-                       "stream_sha256": hashlib.sha256(stream).hexdigest(), "deterministic": True})
-    events.append({"event": "end", "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                   "samples": runs * len(images)})
-    meta = {"artifact": {"model_id": manifest["model_id"], "target": "pytorch-eager", "quantization": "none"},
-            "device": device_info.collect(LocalTransport()),
-            "config": {"runs": runs, "warmup": warmup, "threads": threads, "runner": "in-process",
-                       "images": [n for n, _ in images]}}
+            events.append(
+                {
+                    "event": "sample",
+                    "image": name,
+                    "run": r,
+                    "preprocess_ms": (b - a) / 1e6,
+                    "encoder_ms": (c - b) / 1e6,
+                    "entropy_ms": (d - c) / 1e6,
+                    "total_ms": (d - a) / 1e6,
+                }
+            )
+        events.append(
+            {
+                "event": "image",
+                "image": name,
+                "bytes": len(stream),
+                "bpp": 8 * len(stream) / (rgb.shape[0] * rgb.shape[1]),
+                "symbols_sha256": hashlib.sha256(sym.astype("<i4").tobytes()).hexdigest(),
+                "stream_sha256": hashlib.sha256(stream).hexdigest(),
+                "deterministic": True,
+            }
+        )
+    events.append(
+        {
+            "event": "end",
+            "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            "samples": runs * len(images),
+        }
+    )
+    meta = {
+        "artifact": {"model_id": manifest["model_id"], "target": "pytorch-eager", "quantization": "none"},
+        "device": device_info.collect(LocalTransport()),
+        "config": {
+            "runs": runs,
+            "warmup": warmup,
+            "threads": threads,
+            "runner": "in-process",
+            "images": [n for n, _ in images],
+        },
+    }
     return build_result(events, meta, "complete")
 
 
@@ -129,9 +170,13 @@ def machine_description() -> dict:
     import torch
     from executorch import version as etv
 
-    info["versions"] = {"python": platform.python_version(), "torch": torch.__version__,
-                        "executorch": etv.__version__, "onnxruntime": onnxruntime.__version__,
-                        "numpy": np.__version__}
+    info["versions"] = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "executorch": etv.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "numpy": np.__version__,
+    }
     try:
         import ai_edge_litert
 
@@ -181,8 +226,16 @@ def main(argv=None):
             label = f"{target}-{quant}-{spec.kind}"
             print(f"benchmarking {label} ...", flush=True)
             try:
-                results.append(run_benchmark(folder, LocalTransport(), BenchConfig(runner=spec, **common),
-                                             out_dir=work / "runs" / label, progress=False, write_report=False))
+                results.append(
+                    run_benchmark(
+                        folder,
+                        LocalTransport(),
+                        BenchConfig(runner=spec, **common),
+                        out_dir=work / "runs" / label,
+                        progress=False,
+                        write_report=False,
+                    )
+                )
             except Exception as e:  # keep going: one failing target must not lose the others
                 print(f"  {label} failed: {type(e).__name__}: {e}", flush=True)
     reference = artifacts.get(("executorch", "none")) or next(iter(artifacts.values()))
@@ -195,9 +248,11 @@ def main(argv=None):
     from fsplit_mobile.models.default_model import load_default_model
 
     macs = encoder_macs(load_default_model(args.checkpoint, with_server=False).device.encoder, (1, 3, 224, 224))
-    peaks = {"torch_mm_fp32_gflops": torch_mm_gflops(args.threads),
-             "xnnpack_gemm_fp32_gflops": xnnpack_gemm_gops(False, args.threads, work),
-             "xnnpack_gemm_int8_gops": xnnpack_gemm_gops(True, args.threads, work)}
+    peaks = {
+        "torch_mm_fp32_gflops": torch_mm_gflops(args.threads),
+        "xnnpack_gemm_fp32_gflops": xnnpack_gemm_gops(False, args.threads, work),
+        "xnnpack_gemm_int8_gops": xnnpack_gemm_gops(True, args.threads, work),
+    }
 
     summary = summarize(results, eager, macs, peaks)
     write_outputs(Path(args.out), results, summary, machine, started, export_note, args)
@@ -218,13 +273,24 @@ def summarize(results, eager, macs, peaks) -> dict:
         peak = peaks["xnnpack_gemm_int8_gops"] if quant.startswith("int8") else peaks["xnnpack_gemm_fp32_gflops"]
         bound_ms = 2 * macs / (peak * 1e9) * 1e3
         enc_min = r["stages"]["encoder_ms"]["min"]
-        rows.append({"target": r["artifact"]["target"], "quantization": quant, "runner": r["config"]["runner"],
-                     "encoder_ms": p50(r, "encoder_ms"), "encoder_min_ms": enc_min, "entropy_ms": p50(r, "entropy_ms"),
-                     "preprocess_ms": p50(r, "preprocess_ms"), "total_ms": total,
-                     "total_p90_ms": r["stages"]["total_ms"]["p90"], "bytes": r["bytes"].get("mean"),
-                     "entropy_share": p50(r, "entropy_ms") / total if total else None,
-                     "speedup_vs_eager_fp32": p50(eager, "encoder_ms") / p50(r, "encoder_ms"),
-                     "compute_bound_ms": bound_ms, "gap_to_bound": enc_min / bound_ms})
+        rows.append(
+            {
+                "target": r["artifact"]["target"],
+                "quantization": quant,
+                "runner": r["config"]["runner"],
+                "encoder_ms": p50(r, "encoder_ms"),
+                "encoder_min_ms": enc_min,
+                "entropy_ms": p50(r, "entropy_ms"),
+                "preprocess_ms": p50(r, "preprocess_ms"),
+                "total_ms": total,
+                "total_p90_ms": r["stages"]["total_ms"]["p90"],
+                "bytes": r["bytes"].get("mean"),
+                "entropy_share": p50(r, "entropy_ms") / total if total else None,
+                "speedup_vs_eager_fp32": p50(eager, "encoder_ms") / p50(r, "encoder_ms"),
+                "compute_bound_ms": bound_ms,
+                "gap_to_bound": enc_min / bound_ms,
+            }
+        )
     ort_int8 = _find(results, "onnx", "int8", "python")
     goals = {}
     for runner in ("python", "native"):
@@ -248,35 +314,52 @@ def write_outputs(out: Path, results, summary, machine, started, export_note, ar
 
     out.mkdir(parents=True, exist_ok=True)
     stem = f"host-{started:%Y%m%d-%H%M}-{platform.node()}"
-    payload = {"schema": "fsplit-host-benchmark/1", "started": started.isoformat(timespec="seconds"),
-               "command": " ".join(sys.argv), "machine": machine, "export": export_note,
-               "settings": vars(args), "summary": summary,
-               "results": [{k: v for k, v in r.items() if k != "samples"} for r in results]}
+    payload = {
+        "schema": "fsplit-host-benchmark/1",
+        "started": started.isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "machine": machine,
+        "export": export_note,
+        "settings": vars(args),
+        "summary": summary,
+        "results": [{k: v for k, v in r.items() if k != "samples"} for r in results],
+    }
     (out / f"{stem}.json").write_text(json.dumps(payload, indent=1))
     plot_stage_bars(results, out / f"{stem}.png")
     s = summary
-    lines = [f"# Host benchmark {started:%Y-%m-%d %H:%M} on {platform.node()}", "",
-             f"Machine: {machine.get('cpu_model')}, {machine.get('cores')} cores, SIMD {machine.get('simd')}, "
-             f"load average at start {' '.join(machine.get('loadavg', []))}. Versions: {machine.get('versions')}.",
-             f"Settings: {args.runs} runs x {args.image_limit} images after {args.warmup} warm-up runs, "
-             f"{args.threads} threads. {export_note.split(':')[0]}.", "",
-             "| target | quant | runner | encoder p50 ms | encoder min ms | entropy p50 ms | preprocess p50 ms "
-             "| total p50 ms | total p90 ms | bytes | entropy share | vs eager fp32 | bound ms | gap to bound |",
-             "|---" * 14 + "|"]
+    lines = [
+        f"# Host benchmark {started:%Y-%m-%d %H:%M} on {platform.node()}",
+        "",
+        f"Machine: {machine.get('cpu_model')}, {machine.get('cores')} cores, SIMD {machine.get('simd')}, "
+        f"load average at start {' '.join(machine.get('loadavg', []))}. Versions: {machine.get('versions')}.",
+        f"Settings: {args.runs} runs x {args.image_limit} images after {args.warmup} warm-up runs, "
+        f"{args.threads} threads. {export_note.split(':')[0]}.",
+        "",
+        "| target | quant | runner | encoder p50 ms | encoder min ms | entropy p50 ms | preprocess p50 ms "
+        "| total p50 ms | total p90 ms | bytes | entropy share | vs eager fp32 | bound ms | gap to bound |",
+        "|---" * 14 + "|",
+    ]
     for r in s["rows"]:
-        lines.append(f"| {r['target']} | {r['quantization']} | {r['runner']} | {r['encoder_ms']:.2f} | "
-                     f"{r['encoder_min_ms']:.2f} | "
-                     f"{r['entropy_ms']:.3f} | {r['preprocess_ms']:.3f} | {r['total_ms']:.2f} | "
-                     f"{r['total_p90_ms']:.2f} | {r['bytes']:.0f} | {100 * r['entropy_share']:.1f} % | "
-                     f"{r['speedup_vs_eager_fp32']:.2f}x | {r['compute_bound_ms']:.2f} | {r['gap_to_bound']:.1f}x |")
+        lines.append(
+            f"| {r['target']} | {r['quantization']} | {r['runner']} | {r['encoder_ms']:.2f} | "
+            f"{r['encoder_min_ms']:.2f} | "
+            f"{r['entropy_ms']:.3f} | {r['preprocess_ms']:.3f} | {r['total_ms']:.2f} | "
+            f"{r['total_p90_ms']:.2f} | {r['bytes']:.0f} | {100 * r['entropy_share']:.1f} % | "
+            f"{r['speedup_vs_eager_fp32']:.2f}x | {r['compute_bound_ms']:.2f} | {r['gap_to_bound']:.1f}x |"
+        )
     pk = s["peaks"]
-    lines += ["", f"Encoder: {s['encoder_macs'] / 1e6:.1f} M MACs per 224x224 image. Measured peaks "
-              f"({args.threads} threads, 1024^3 GEMM): XNNPACK fp32 {pk['xnnpack_gemm_fp32_gflops']:.1f} GFLOP/s, "
-              f"XNNPACK int8 {pk['xnnpack_gemm_int8_gops']:.1f} GOP/s, torch.mm fp32 {pk['torch_mm_fp32_gflops']:.1f} "
-              "GFLOP/s. Bound = 2 x MACs / peak of the row's precision; gap = encoder min / bound (min: least "
-              "disturbed by other load on a shared machine). 'vs eager fp32' and the goals compare p50s.", "",
-              "Goals: " + ", ".join(f"{k} = {v:.3f}" if isinstance(v, float) else f"{k} = {v}"
-                                    for k, v in s["goals"].items()), ""]
+    lines += [
+        "",
+        f"Encoder: {s['encoder_macs'] / 1e6:.1f} M MACs per 224x224 image. Measured peaks "
+        f"({args.threads} threads, 1024^3 GEMM): XNNPACK fp32 {pk['xnnpack_gemm_fp32_gflops']:.1f} GFLOP/s, "
+        f"XNNPACK int8 {pk['xnnpack_gemm_int8_gops']:.1f} GOP/s, torch.mm fp32 {pk['torch_mm_fp32_gflops']:.1f} "
+        "GFLOP/s. Bound = 2 x MACs / peak of the row's precision; gap = encoder min / bound (min: least "
+        "disturbed by other load on a shared machine). 'vs eager fp32' and the goals compare p50s.",
+        "",
+        "Goals: "
+        + ", ".join(f"{k} = {v:.3f}" if isinstance(v, float) else f"{k} = {v}" for k, v in s["goals"].items()),
+        "",
+    ]
     (out / f"{stem}.md").write_text("\n".join(lines))
     print("\n".join(lines))
     print(f"wrote {out / stem}.json/.md/.png")

@@ -6,6 +6,7 @@ Run it inside a network namespace of its own (Ray's HA mode opens ports on all i
 
     unshare -n .venv/bin/python benchmarks/load/engines.py --artifact artifacts/default/onnx-none
 """
+
 import argparse
 import json
 import os
@@ -62,9 +63,22 @@ def answers(payloads) -> list:
 
 def run_config(name, extra, env_extra, args, payloads, reference):
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **env_extra}
-    cmd = [str(BIN / "fsplit-serve"), "--artifact", args.artifact, "--port", str(PORT), "--max-concurrency",
-           str(args.max_concurrency), "--max-queue", str(max(args.clients)), "--intra-op-threads",
-           str(args.intra_op_threads), "--log-level", "warning", *extra]
+    cmd = [
+        str(BIN / "fsplit-serve"),
+        "--artifact",
+        args.artifact,
+        "--port",
+        str(PORT),
+        "--max-concurrency",
+        str(args.max_concurrency),
+        "--max-queue",
+        str(max(args.clients)),
+        "--intra-op-threads",
+        str(args.intra_op_threads),
+        "--log-level",
+        "warning",
+        *extra,
+    ]
     log = open(Path(args.work) / (name.replace(" ", "_").replace(",", "") + ".log"), "w")
     t0 = time.monotonic()
     server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -87,8 +101,11 @@ def run_config(name, extra, env_extra, args, payloads, reference):
         for n in args.clients:
             r = run_load(URL, payloads, n, args.seconds)
             runs.append(r)
-            print(f"{name}: {n} clients {r['throughput_rps']:.1f} req/s p50 {r['latency_ms']['p50']:.1f} ms "
-                  f"p99 {r['latency_ms']['p99']:.1f} ms errors {r['error_count']}", flush=True)
+            print(
+                f"{name}: {n} clients {r['throughput_rps']:.1f} req/s p50 {r['latency_ms']['p50']:.1f} ms "
+                f"p99 {r['latency_ms']['p99']:.1f} ms errors {r['error_count']}",
+                flush=True,
+            )
         memory = pss_mib(netns_pids(netns_of()))
     finally:
         server.send_signal(signal.SIGTERM)
@@ -98,33 +115,47 @@ def run_config(name, extra, env_extra, args, payloads, reference):
             pass
         kill_netns(netns_of())
         log.close()
-    return {"name": name, "args": extra, "env": env_extra, "startup_s": startup, "pss_mib": memory,
-            "top5_differences": diffs, "runs": runs}, got
+    return {
+        "name": name,
+        "args": extra,
+        "env": env_extra,
+        "startup_s": startup,
+        "pss_mib": memory,
+        "top5_differences": diffs,
+        "runs": runs,
+    }, got
 
 
 def render(result: dict, seconds: float, machine_text: str) -> str:
     """The Markdown table of one run (the first configuration is the x 1.00 reference)."""
     results = result["results"]
     base = {r["clients"]: r["throughput_rps"] for r in results[0]["runs"]}
-    lines = [f"# fsplit-serve vs Ray Serve on loopback: {result['artifact']}", "",
-             f"One run, configurations one after another, {seconds:g} s per row, closed loop, "
-             f"{result['payloads']} held-out crops' streams; --max-concurrency {result['max_concurrency']} (per "
-             f"replica), --intra-op-threads {result['intra_op_threads']}, everything at nice 10. Client, server and "
-             "Ray share the host's 2 cores; the machine was also loaded by other engineers' jobs (load average at "
-             f"the end: {' '.join(result['loadavg_at_end'])}). The last configuration repeats the first: the "
-             "difference between them is the drift of the machine's load during the run. Server p50: the "
-             "server's own parse + decode + tail time (`timings_ms.total`). Memory: PSS of every process of the "
-             "server (Ray: the whole local cluster). Startup: process start to the first 200 on /healthz. "
-             "Top-5 differences: against fsplit-serve on every stream.", "",
-             "| configuration | clients | req/s | x fsplit-serve | p50 ms | p99 ms | server p50 ms | errors | "
-             "startup s | PSS MiB | top-5 diffs |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# fsplit-serve vs Ray Serve on loopback: {result['artifact']}",
+        "",
+        f"One run, configurations one after another, {seconds:g} s per row, closed loop, "
+        f"{result['payloads']} held-out crops' streams; --max-concurrency {result['max_concurrency']} (per "
+        f"replica), --intra-op-threads {result['intra_op_threads']}, everything at nice 10. Client, server and "
+        "Ray share the host's 2 cores; the machine was also loaded by other engineers' jobs (load average at "
+        f"the end: {' '.join(result['loadavg_at_end'])}). The last configuration repeats the first: the "
+        "difference between them is the drift of the machine's load during the run. Server p50: the "
+        "server's own parse + decode + tail time (`timings_ms.total`). Memory: PSS of every process of the "
+        "server (Ray: the whole local cluster). Startup: process start to the first 200 on /healthz. "
+        "Top-5 differences: against fsplit-serve on every stream.",
+        "",
+        "| configuration | clients | req/s | x fsplit-serve | p50 ms | p99 ms | server p50 ms | errors | "
+        "startup s | PSS MiB | top-5 diffs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for res in results:
         for r in res["runs"]:
             lat = r["latency_ms"]
-            lines.append(f"| {res['name']} | {r['clients']} | {r['throughput_rps']:.1f} | "
-                         f"{r['throughput_rps'] / base[r['clients']]:.2f} | {lat['p50']:.1f} | {lat['p99']:.1f} | "
-                         f"{r['server_total_ms']['p50']:.1f} | {r['error_count']} | {res['startup_s']:.1f} | "
-                         f"{res['pss_mib']:.0f} | {res['top5_differences']} |")
+            lines.append(
+                f"| {res['name']} | {r['clients']} | {r['throughput_rps']:.1f} | "
+                f"{r['throughput_rps'] / base[r['clients']]:.2f} | {lat['p50']:.1f} | {lat['p99']:.1f} | "
+                f"{r['server_total_ms']['p50']:.1f} | {r['error_count']} | {res['startup_s']:.1f} | "
+                f"{res['pss_mib']:.0f} | {res['top5_differences']} |"
+            )
     lines += ["", "```", machine_text, "```", ""]
     return "\n".join(lines)
 
@@ -143,7 +174,8 @@ def main():
     if args.render:
         result = json.loads(Path(args.render).read_text())
         Path(args.render).with_suffix(".md").write_text(
-            render(result, result.get("seconds", args.seconds), result.get("machine_text", "")))
+            render(result, result.get("seconds", args.seconds), result.get("machine_text", ""))
+        )
         return
     args.clients = [int(c) for c in args.clients.split(",")]
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout.splitlines()
@@ -165,10 +197,23 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"engines-{art.name}"
-    (out / f"{stem}.json").write_text(json.dumps(
-        {"schema": "fsplit-load-engines/1", "artifact": str(art), "payloads": len(payloads), "seconds": args.seconds,
-         "max_concurrency": args.max_concurrency, "intra_op_threads": args.intra_op_threads,
-         "loadavg_at_end": loadavg, "results": results, "machine": machine, "machine_text": machine_text}, indent=1))
+    (out / f"{stem}.json").write_text(
+        json.dumps(
+            {
+                "schema": "fsplit-load-engines/1",
+                "artifact": str(art),
+                "payloads": len(payloads),
+                "seconds": args.seconds,
+                "max_concurrency": args.max_concurrency,
+                "intra_op_threads": args.intra_op_threads,
+                "loadavg_at_end": loadavg,
+                "results": results,
+                "machine": machine,
+                "machine_text": machine_text,
+            },
+            indent=1,
+        )
+    )
     result = json.loads((out / f"{stem}.json").read_text())
     (out / f"{stem}.md").write_text(render(result, args.seconds, machine_text))
     print(f"wrote {out / stem}.json and .md")

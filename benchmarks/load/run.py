@@ -4,6 +4,7 @@ benchmarks/results/load/.
 
     .venv/bin/python benchmarks/load/run.py --artifact artifacts/default/executorch-none --clients 1,4,16 --seconds 20
 """
+
 import argparse
 import json
 import socket
@@ -42,10 +43,23 @@ def main():
         payloads = [client.encode(c)[0] for c in heldout_crops(crops_per_image=4)]
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [str(Path(sys.executable).parent / "fsplit-serve"), "--artifact", str(art), "--port", str(port),
-           "--workers", str(args.workers), "--max-concurrency", str(args.max_concurrency),
-           "--max-queue", str(max(clients)), "--intra-op-threads", str(args.intra_op_threads),
-           "--log-level", "warning"]
+    cmd = [
+        str(Path(sys.executable).parent / "fsplit-serve"),
+        "--artifact",
+        str(art),
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--max-concurrency",
+        str(args.max_concurrency),
+        "--max-queue",
+        str(max(clients)),
+        "--intra-op-threads",
+        str(args.intra_op_threads),
+        "--log-level",
+        "warning",
+    ]
     server = subprocess.Popen(cmd)
     try:
         deadline = time.monotonic() + 120
@@ -62,8 +76,11 @@ def main():
         runs = []
         for n in clients:
             r = run_load(url, payloads, n, args.seconds)
-            print(f"{n:3d} clients: {r['throughput_rps']:.1f} req/s, p50 {r['latency_ms']['p50']:.1f} ms, "
-                  f"p99 {r['latency_ms']['p99']:.1f} ms, errors {r['error_count']}", flush=True)
+            print(
+                f"{n:3d} clients: {r['throughput_rps']:.1f} req/s, p50 {r['latency_ms']['p50']:.1f} ms, "
+                f"p99 {r['latency_ms']['p99']:.1f} ms, errors {r['error_count']}",
+                flush=True,
+            )
             runs.append(r)
         health = httpx.get(url + "/healthz").json()
     finally:
@@ -73,22 +90,37 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"load-{art.name}"
-    result = {"schema": "fsplit-load/1", "artifact": str(art), "server": {"workers": args.workers,
-              "max_concurrency": args.max_concurrency, "max_queue": max(clients),
-              "intra_op_threads": args.intra_op_threads}, "runs": runs,
-              "health_after": health, "machine": machine}
+    result = {
+        "schema": "fsplit-load/1",
+        "artifact": str(art),
+        "server": {
+            "workers": args.workers,
+            "max_concurrency": args.max_concurrency,
+            "max_queue": max(clients),
+            "intra_op_threads": args.intra_op_threads,
+        },
+        "runs": runs,
+        "health_after": health,
+        "machine": machine,
+    }
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
-    lines = [f"# fsplit-serve load on loopback: {art}", "",
-             f"{args.workers} worker(s), --max-concurrency {args.max_concurrency}, --intra-op-threads "
-             f"{args.intra_op_threads}, {args.seconds:g} s per row, "
-             f"closed loop, {len(payloads)} distinct payloads of {runs[0]['payload_bytes_mean']:.0f} B on average. "
-             "Client and server share the host's cores.", "",
-             "| clients | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | server p50 ms | errors |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# fsplit-serve load on loopback: {art}",
+        "",
+        f"{args.workers} worker(s), --max-concurrency {args.max_concurrency}, --intra-op-threads "
+        f"{args.intra_op_threads}, {args.seconds:g} s per row, "
+        f"closed loop, {len(payloads)} distinct payloads of {runs[0]['payload_bytes_mean']:.0f} B on average. "
+        "Client and server share the host's cores.",
+        "",
+        "| clients | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | server p50 ms | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in runs:
-        l, s = r["latency_ms"], r["server_total_ms"]
-        lines.append(f"| {r['clients']} | {r['requests']} | {r['throughput_rps']:.1f} | {l['p50']:.1f} | "
-                     f"{l['p90']:.1f} | {l['p99']:.1f} | {l['max']:.1f} | {s['p50']:.1f} | {r['error_count']} |")
+        lat, s = r["latency_ms"], r["server_total_ms"]
+        lines.append(
+            f"| {r['clients']} | {r['requests']} | {r['throughput_rps']:.1f} | {lat['p50']:.1f} | "
+            f"{lat['p90']:.1f} | {lat['p99']:.1f} | {lat['max']:.1f} | {s['p50']:.1f} | {r['error_count']} |"
+        )
     lines += ["", "```", machine_text, "```", ""]
     (out / f"{stem}.md").write_text("\n".join(lines))
     print(f"wrote {out / stem}.json and .md")

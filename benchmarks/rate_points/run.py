@@ -7,6 +7,7 @@ picks for a latency budget.
     .venv/bin/python benchmarks/rate_points/run.py [--out benchmarks/results/rate_points] [--images 16]
         [--work .cache/rate_points]   (the artifact, not committed)
 """
+
 import argparse
 import json
 import os
@@ -54,8 +55,9 @@ def main() -> None:
     if args.reuse and (art / "manifest.json").is_file() and previous.is_file():
         export_s = json.loads(previous.read_text())["export_s"]  # the run that made the artifact
     else:
-        summary = export_rate_points("onnx", "none", checkpoint=CHECKPOINT, recipe="bottleneck_unit_lite0",
-                                     out=Path(args.work))
+        summary = export_rate_points(
+            "onnx", "none", checkpoint=CHECKPOINT, recipe="bottleneck_unit_lite0", out=Path(args.work)
+        )
         art = summary.results[0].path
         export_s = time.perf_counter() - t0
     artifact = Artifact.open(art)
@@ -64,8 +66,18 @@ def main() -> None:
 
     port = _port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "fsplit-serve"), "--artifact", str(art), "--port",
-                             str(port), "--log-level", "warning"], start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "fsplit-serve"),
+            "--artifact",
+            str(art),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        start_new_session=True,
+    )
     per_point = {}
     try:
         wait_ready(url, 120)  # the e2e probe's readiness wait
@@ -75,46 +87,77 @@ def main() -> None:
                 rows = [client.infer(img, rate_point=p.index) for img in images]
                 assert all(r.rate_point == p.index for r in rows)
                 per_point[p.index] = {
-                    "name": p.name, "latent_shape": list(p.latent_shape),
+                    "name": p.name,
+                    "latent_shape": list(p.latent_shape),
                     "export_measured": measured[p.index],
                     "sent_bytes_mean": float(np.mean([r.payload_bytes for r in rows])),
                     "server_decode_ms_median": float(np.median([r.server_timings_ms["decode"] for r in rows])),
                     "server_total_ms_median": float(np.median([r.server_timings_ms["total"] for r in rows])),
                     "client_encode_ms_median": float(np.median([r.timings.encode_ms for r in rows])),
-                    "images": len(rows)}
+                    "images": len(rows),
+                }
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
-    policy = {str(b): {str(budget): rate_policy.choose(points, b * 1e6, budget).index for budget in BUDGETS_MS}
-              for b in BANDWIDTHS_MBIT}
-    machine = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-               "loadavg": [round(x, 1) for x in os.getloadavg()], "date": time.strftime("%Y-%m-%d %H:%M UTC",
-                                                                                         time.gmtime())}
-    results = {"checkpoint": str(CHECKPOINT.relative_to(REPO)), "export_s": round(export_s, 1),
-               "rate_points": per_point, "policy": policy, "machine": machine}
+    policy = {
+        str(b): {str(budget): rate_policy.choose(points, b * 1e6, budget).index for budget in BUDGETS_MS}
+        for b in BANDWIDTHS_MBIT
+    }
+    machine = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "loadavg": [round(x, 1) for x in os.getloadavg()],
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    results = {
+        "checkpoint": str(CHECKPOINT.relative_to(REPO)),
+        "export_s": round(export_s, 1),
+        "rate_points": per_point,
+        "policy": policy,
+        "machine": machine,
+    }
     (out / "rate_points.json").write_text(json.dumps(results, indent=1))
-    lines = ["# Variable bit-rate: the bundled bottleneck units as one two-rate-point artifact", "",
-             f"Checkpoint `{results['checkpoint']}`, ONNX fp32, exported with `export_rate_points` "
-             f"({results['export_s']} s for both points); served by `fsplit-serve`, driven by the Python client "
-             f"({args.images} held-out photos per point). Script: `benchmarks/rate_points/run.py`. \"export eval\" = "
-             "the bundled recipe's evaluation (94 held-out photos x 2 views, teacher EfficientNet-Lite0), from "
-             "each point's fidelity report.", "",
-             "| index | name | latent | bytes (export eval, mean) | bpp | teacher top-1 agreement (export eval) | "
-             "bytes sent (mean) | server decode ms | server total ms | client encode ms |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Variable bit-rate: the bundled bottleneck units as one two-rate-point artifact",
+        "",
+        f"Checkpoint `{results['checkpoint']}`, ONNX fp32, exported with `export_rate_points` "
+        f"({results['export_s']} s for both points); served by `fsplit-serve`, driven by the Python client "
+        f'({args.images} held-out photos per point). Script: `benchmarks/rate_points/run.py`. "export eval" = '
+        "the bundled recipe's evaluation (94 held-out photos x 2 views, teacher EfficientNet-Lite0), from "
+        "each point's fidelity report.",
+        "",
+        "| index | name | latent | bytes (export eval, mean) | bpp | teacher top-1 agreement (export eval) | "
+        "bytes sent (mean) | server decode ms | server total ms | client encode ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for index, r in per_point.items():
         m = r["export_measured"]
         agree = "n/a" if m.get("top1_agreement") is None else f"{m['top1_agreement']:.3f}"
-        lines.append(f"| {index} | {r['name']} | {'x'.join(map(str, r['latent_shape']))} | {m['bytes_mean']:.0f} | "
-                     f"{m['bpp']:.4f} | {agree} | {r['sent_bytes_mean']:.0f} | {r['server_decode_ms_median']:.2f} | "
-                     f"{r['server_total_ms_median']:.1f} | {r['client_encode_ms_median']:.1f} |")
-    lines += ["", "Rate point the bandwidth policy picks (largest whose measured bytes fit the budget):", "",
-              "| bandwidth (Mbit/s) | " + " | ".join(f"budget {b:g} ms" for b in BUDGETS_MS) + " |",
-              "|---|" + "---|" * len(BUDGETS_MS)]
+        lines.append(
+            f"| {index} | {r['name']} | {'x'.join(map(str, r['latent_shape']))} | {m['bytes_mean']:.0f} | "
+            f"{m['bpp']:.4f} | {agree} | {r['sent_bytes_mean']:.0f} | {r['server_decode_ms_median']:.2f} | "
+            f"{r['server_total_ms_median']:.1f} | {r['client_encode_ms_median']:.1f} |"
+        )
+    lines += [
+        "",
+        "Rate point the bandwidth policy picks (largest whose measured bytes fit the budget):",
+        "",
+        "| bandwidth (Mbit/s) | " + " | ".join(f"budget {b:g} ms" for b in BUDGETS_MS) + " |",
+        "|---|" + "---|" * len(BUDGETS_MS),
+    ]
     for b, picks in policy.items():
         lines.append(f"| {b} | " + " | ".join(str(picks[str(x)]) for x in BUDGETS_MS) + " |")
-    lines += ["", "## Machine", "", "```", *(f"{k}: {v}" for k, v in machine.items()),
-              "shared 2-core VM, other jobs running (timings are indicative only)", "```", ""]
+    lines += [
+        "",
+        "## Machine",
+        "",
+        "```",
+        *(f"{k}: {v}" for k, v in machine.items()),
+        "shared 2-core VM, other jobs running (timings are indicative only)",
+        "```",
+        "",
+    ]
     (out / "rate_points.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

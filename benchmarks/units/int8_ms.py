@@ -6,6 +6,7 @@ reduce_range on x86 without VNNI, calibrated on 16 crops of the training photos)
 
     python benchmarks/units/int8_ms.py --unit runs/units.pt --rounds 30 --json out.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,9 +43,16 @@ def quantize(module: torch.nn.Module, folder: Path, name: str, calib: list[np.nd
             return None if x is None else {"image": x}
 
     out = folder / f"{name}-int8.onnx"
-    quantize_static(str(fp32), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
-                    reduce_range=platform.machine() in ("x86_64", "AMD64") and not cpu_has_vnni())
+    quantize_static(
+        str(fp32),
+        str(out),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+        activation_type=QuantType.QUInt8,
+        reduce_range=platform.machine() in ("x86_64", "AMD64") and not cpu_has_vnni(),
+    )
     return out
 
 
@@ -74,9 +82,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     calib = _calibration()
-    models = {"teacher efficientnet-lite0 (local inference)": load_efficientnet_lite0(),
-              "bundled default frankensplit-lite0 encoder":
-                  _Latent(bake_gdn(load_default_model(with_server=False).device.encoder))}
+    models = {
+        "teacher efficientnet-lite0 (local inference)": load_efficientnet_lite0(),
+        "bundled default frankensplit-lite0 encoder": _Latent(
+            bake_gdn(load_default_model(with_server=False).device.encoder)
+        ),
+    }
     for path in args.unit:
         split = load_checkpoint(path)
         models[f"{Path(path).stem} device part (head + unit encoder)"] = _Latent(bake_gdn(split.device.encoder))
@@ -98,10 +109,14 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             s.run(None, {"image": x})
             times[name].append((time.perf_counter() - t0) * 1e3)
-    result = {"machine": f"{platform.machine()} {platform.processor()}".strip(), "onnxruntime": ort.__version__,
-              "threads": 1, "rounds": args.rounds,
-              "median_ms": {k: float(np.median(v)) for k, v in times.items()},
-              "p10_ms": {k: float(np.percentile(v, 10)) for k, v in times.items()}}
+    result = {
+        "machine": f"{platform.machine()} {platform.processor()}".strip(),
+        "onnxruntime": ort.__version__,
+        "threads": 1,
+        "rounds": args.rounds,
+        "median_ms": {k: float(np.median(v)) for k, v in times.items()},
+        "p10_ms": {k: float(np.percentile(v, 10)) for k, v in times.items()},
+    }
     for k in sessions:
         print(f"{result['median_ms'][k]:8.2f} ms median  {result['p10_ms'][k]:8.2f} ms p10  {k}")
     if args.json:

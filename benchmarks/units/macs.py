@@ -4,6 +4,7 @@ the full EfficientNet-Lite0 teacher and the bundled default's FrankenSplit encod
 Counted with forward hooks on every Conv2d / ConvTranspose2d / Linear (elementwise ops, GDN's 1x1 conv is a
 Conv2d call through F.conv2d and is added by hand). Run: python benchmarks/units/macs.py [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,13 +26,19 @@ def count_macs(module: nn.Module, x: torch.Tensor) -> int:
         elif isinstance(m, nn.Linear):
             total += out.numel() // out.shape[0] * m.in_features
 
-    handles = [m.register_forward_hook(hook) for m in module.modules()
-               if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear)]
+    handles = [
+        m.register_forward_hook(hook)
+        for m in module.modules()
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear)
+    ]
     from fsplit_mobile.models.gdn import GDN
 
     gdn = []
-    handles += [m.register_forward_hook(lambda m, i, o: gdn.append(o.numel() // o.shape[0] * m.channels))
-                for m in module.modules() if isinstance(m, GDN)]
+    handles += [
+        m.register_forward_hook(lambda m, i, o: gdn.append(o.numel() // o.shape[0] * m.channels))
+        for m in module.modules()
+        if isinstance(m, GDN)
+    ]
     with torch.no_grad():
         module(x)
     for h in handles:
@@ -51,15 +58,22 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     x = torch.zeros(1, 3, 224, 224)
     teacher = load_efficientnet_lite0()
-    rows = {"teacher efficientnet-lite0 (full, local inference)": count_macs(teacher, x),
-            "bundled default frankensplit-lite0 encoder": count_macs(load_default_model(with_server=False).device.encoder, x)}
+    rows = {
+        "teacher efficientnet-lite0 (full, local inference)": count_macs(teacher, x),
+        "bundled default frankensplit-lite0 encoder": count_macs(
+            load_default_model(with_server=False).device.encoder, x
+        ),
+    }
     for split in sorted(bu.FEATURE_CHANNELS):
         stride = 2 if split <= 11 else 1
-        unit = bu.build_unit(split, {"name": "r", "latent_channels": args.latent, "width": args.width, "stride": stride})
+        unit = bu.build_unit(
+            split, {"name": "r", "latent_channels": args.latent, "width": args.width, "stride": stride}
+        )
         head = TeacherHead(teacher, split)
         rows[f"bottleneck unit after block {split}: head"] = count_macs(head, x)
-        rows[f"bottleneck unit after block {split}: head + unit encoder (L={args.latent}, w={args.width}, s={stride})"] = \
-            count_macs(bu.HeadWithUnit(head, unit.encoder), x)
+        rows[
+            f"bottleneck unit after block {split}: head + unit encoder (L={args.latent}, w={args.width}, s={stride})"
+        ] = count_macs(bu.HeadWithUnit(head, unit.encoder), x)
     for k, v in rows.items():
         print(f"{v / 1e6:9.1f} M  {k}")
     if args.json:

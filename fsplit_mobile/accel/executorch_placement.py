@@ -5,6 +5,7 @@ Read from the lowered edge program: each ``executorch_call_delegate`` runs a Low
 ``original_module`` holds the delegated operators; every other operator call in the top-level graph runs in
 ExecuTorch's portable CPU kernels. Plumbing (``getitem``, the delegate calls themselves) is not an operator.
 """
+
 from __future__ import annotations
 
 from ..runtime.placement import ON_ACCELERATOR, ON_CPU, NodePlacement, Placement
@@ -34,7 +35,9 @@ def delegate_placement(edge_program, accelerator: str) -> Placement:
         if node.op == "get_attr" and hasattr(getattr(gm, node.target, None), "original_module"):
             partitions += 1
             lowered = getattr(gm, node.target)
-            nodes += [NodePlacement(n.name, op_name(n.target), ON_ACCELERATOR, node.target)
-                      for n in _calls(lowered.original_module.graph)]
+            nodes += [
+                NodePlacement(n.name, op_name(n.target), ON_ACCELERATOR, node.target)
+                for n in _calls(lowered.original_module.graph)
+            ]
     nodes += [NodePlacement(n.name, op_name(n.target), ON_CPU, "portable") for n in _calls(gm.graph)]
     return Placement(accelerator, nodes, partitions, "lowered ExecuTorch program (delegate vs portable ops)")

@@ -7,6 +7,7 @@ every node still there runs on the CPU. CPU fallback stays allowed while compili
 still yields a graph whose CPU nodes can be named (rather than an opaque "cannot place node" failure); the
 caller decides whether fallback fails the export.
 """
+
 from __future__ import annotations
 
 import time
@@ -29,8 +30,8 @@ class CompileResult:
     soc: str
     seconds: float
     placement: Placement
-    compatibility: str       # the EP's compatibility string recorded in the compiled model's metadata
-    soc_id: int | None       # numeric SoC id inside that string (43/57/69/87 for SM8550/8650/8750/8850)
+    compatibility: str  # the EP's compatibility string recorded in the compiled model's metadata
+    soc_id: int | None  # numeric SoC id inside that string (43/57/69/87 for SM8550/8650/8750/8850)
 
 
 def resolve_socs(socs) -> list[str]:
@@ -40,7 +41,7 @@ def resolve_socs(socs) -> list[str]:
         raise QnnCompileError(f"no SoC given; choose from {', '.join(qnn.SOCS)} or all")
     out: list[str] = []
     for name in names:
-        for n in (qnn.SOCS if str(name).lower() == "all" else [str(name).upper()]):
+        for n in qnn.SOCS if str(name).lower() == "all" else [str(name).upper()]:
             if n not in qnn.SOCS:
                 raise QnnCompileError(f"unknown Snapdragon SoC {name!r}; known: {', '.join(qnn.SOCS)}, all")
             if n not in out:
@@ -57,8 +58,12 @@ def compiled_placement(source: Path, compiled: Path, soc: str) -> Placement:
     ctx_nodes = [n.name for n in out if n.op_type == EPCONTEXT_OP]
     remaining = {n.name for n in out if n.op_type != EPCONTEXT_OP}
     one = ctx_nodes[0] if len(ctx_nodes) == 1 else ""
-    nodes = [NodePlacement(n.name, n.op_type, ON_CPU, "CPUExecutionProvider") if n.name in remaining
-             else NodePlacement(n.name, n.op_type, ON_ACCELERATOR, one) for n in src]
+    nodes = [
+        NodePlacement(n.name, n.op_type, ON_CPU, "CPUExecutionProvider")
+        if n.name in remaining
+        else NodePlacement(n.name, n.op_type, ON_ACCELERATOR, one)
+        for n in src
+    ]
     return Placement(f"QNN HTP ({soc})", nodes, len(ctx_nodes), "compiled EP-context graph (onnxruntime-qnn)")
 
 
@@ -73,8 +78,9 @@ def compatibility_info(compiled: Path) -> tuple[str, int | None]:
     return info, soc_id
 
 
-def compile_for_soc(source: Path, dest: Path, soc: str, fp16: bool = False,
-                    libs: qnn.QnnLibs | None = None) -> CompileResult:
+def compile_for_soc(
+    source: Path, dest: Path, soc: str, fp16: bool = False, libs: qnn.QnnLibs | None = None
+) -> CompileResult:
     """Compile `source` (.onnx: QDQ for int8, fp32 for fp16) to the EP-context model `dest` for `soc`."""
     import onnxruntime as ort
 

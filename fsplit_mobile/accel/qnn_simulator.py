@@ -4,6 +4,7 @@ The simulator (onnxruntime-qnn's x86_64 ``libQnnHtp.so``) executes the HTP progr
 check numerics, and its profile counts HTP cycles per op. Both are *simulator figures*: cycles of a simulated
 HTP, never device milliseconds (the simulator takes 0.7-4.4 s per 224x224 inference on a PC).
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,10 @@ import numpy as np
 from ..runtime.accelerated import OrtAcceleratedBackend
 
 PROFILE_KIND = "qnn-htp-simulator-cycles"
-PROFILE_NOTE = ("HTP cycles counted by the x86_64 QNN HTP simulator (onnxruntime-qnn), per op and per run; "
-                "simulator figures, NOT device milliseconds")
+PROFILE_NOTE = (
+    "HTP cycles counted by the x86_64 QNN HTP simulator (onnxruntime-qnn), per op and per run; "
+    "simulator figures, NOT device milliseconds"
+)
 TOTAL_EVENT = "Accelerator (execute) time (cycles)"
 
 
@@ -43,11 +46,19 @@ def parse_profile_csv(path: Path) -> dict:
     total = round(float(np.mean(totals)), 1) if totals else None
     for op in ops:
         op["share"] = round(op["cycles_mean"] / total, 4) if total else None
-    return {"kind": PROFILE_KIND, "note": PROFILE_NOTE, "unit": "cycles", "runs": len(totals),
-            "total_cycles_mean": total, "ops": ops}
+    return {
+        "kind": PROFILE_KIND,
+        "note": PROFILE_NOTE,
+        "unit": "cycles",
+        "runs": len(totals),
+        "total_cycles_mean": total,
+        "ops": ops,
+    }
 
 
-def simulate(compiled: Path, inputs: Sequence[np.ndarray], profile_runs: int = 1) -> tuple[list[np.ndarray], dict, object]:
+def simulate(
+    compiled: Path, inputs: Sequence[np.ndarray], profile_runs: int = 1
+) -> tuple[list[np.ndarray], dict, object]:
     """Outputs of `compiled` for each model-file input, the cycle profile of the first `profile_runs` inputs,
     and the run-time placement. Two sessions: profiling on for the profiled inputs only."""
     tmp = Path(tempfile.mkdtemp(prefix="fsplit-qnnsim-"))
@@ -66,8 +77,11 @@ def simulate(compiled: Path, inputs: Sequence[np.ndarray], profile_runs: int = 1
         outputs += [backend.run(x) for x in rest]
         placement = placement or backend.placement
         del backend
-    profile = parse_profile_csv(csv_path) if csv_path.is_file() else {"kind": PROFILE_KIND, "note": PROFILE_NOTE,
-                                                                       "runs": 0, "ops": []}
+    profile = (
+        parse_profile_csv(csv_path)
+        if csv_path.is_file()
+        else {"kind": PROFILE_KIND, "note": PROFILE_NOTE, "runs": 0, "ops": []}
+    )
     for f in tmp.iterdir():
         f.unlink()
     tmp.rmdir()

@@ -5,6 +5,7 @@ external files dir, ``am start -W -n dev.fsplit.demo/.BenchmarkActivity --es bun
 [--ei threads T]`` starts it, and since ``am start`` returns before the run ends, the host polls for
 ``DIR/device-events.jsonl.exit`` (the app's exit status), then pulls ``DIR/device-events.jsonl``.
 """
+
 import shlex
 import time
 from pathlib import Path
@@ -28,15 +29,25 @@ class AppNotFinishedError(RunnerFailedError):
 
 def am_start_command(stage: str, runs: int, warmup: int, threads: int | None) -> str:
     """The ``adb shell`` command line that starts the app's benchmark mode on the staged bundle."""
-    cmd = (f"am start -W -n {APP_COMPONENT} --es bundle {shlex.quote(stage)} --ei runs {int(runs)} "
-           f"--ei warmup {int(warmup)}")
+    cmd = (
+        f"am start -W -n {APP_COMPONENT} --es bundle {shlex.quote(stage)} --ei runs {int(runs)} "
+        f"--ei warmup {int(warmup)}"
+    )
     if threads:
         cmd += f" --ei threads {int(threads)}"
     return cmd
 
 
-def run_app(transport, stage: str, runs: int, warmup: int, threads: int | None, out_dir,
-            wait_s: float | None = None, poll_s: float = POLL_INTERVAL_S) -> tuple[CommandResult, list]:
+def run_app(
+    transport,
+    stage: str,
+    runs: int,
+    warmup: int,
+    threads: int | None,
+    out_dir,
+    wait_s: float | None = None,
+    poll_s: float = POLL_INTERVAL_S,
+) -> tuple[CommandResult, list]:
     """Start the app, wait for its exit marker, pull its events. Returns (result with the app's exit status,
     events). Raises AppNotFinishedError (with the events so far in ``.events``) when no marker comes in time."""
     events_remote = f"{stage}/{EVENTS_FILE}"
@@ -45,15 +56,19 @@ def run_app(transport, stage: str, runs: int, warmup: int, threads: int | None, 
     started = transport.run(am_start_command(stage, runs, warmup, threads), on_stdout_line=out.append, timeout=120)
     text = "".join(out) + started.stderr
     if started.exit_code != 0 or "Error" in text or "Exception" in text:
-        raise RunnerFailedError(f"am start of {APP_COMPONENT} failed (is the demo app installed? "
-                                f"adb install -r app-debug.apk): {text.strip()[-600:] or started.exit_code}",
-                                started.exit_code, started.stderr)
+        raise RunnerFailedError(
+            f"am start of {APP_COMPONENT} failed (is the demo app installed? "
+            f"adb install -r app-debug.apk): {text.strip()[-600:] or started.exit_code}",
+            started.exit_code,
+            started.stderr,
+        )
     limit = DEFAULT_WAIT_S if wait_s is None else wait_s
     deadline = time.monotonic() + limit
     while True:
         lines = []  # the transport's own exit-status marker line is kept out of the callback
-        probe = transport.run(f"cat {q(events_remote + EXIT_SUFFIX)} 2>/dev/null", on_stdout_line=lines.append,
-                              timeout=60)
+        probe = transport.run(
+            f"cat {q(events_remote + EXIT_SUFFIX)} 2>/dev/null", on_stdout_line=lines.append, timeout=60
+        )
         status = "".join(lines).strip()
         if probe.exit_code == 0 and status:
             break
@@ -62,7 +77,9 @@ def run_app(transport, stage: str, runs: int, warmup: int, threads: int | None, 
             err = AppNotFinishedError(
                 f"the app's benchmark mode wrote no exit marker {events_remote + EXIT_SUFFIX} within {limit:.0f} s "
                 f"({sum(e['event'] == 'sample' for e in events)} samples so far; did the app crash or get "
-                f"killed? see adb logcat -s fsplit)", None)
+                f"killed? see adb logcat -s fsplit)",
+                None,
+            )
             err.events = events
             raise err
         time.sleep(poll_s)

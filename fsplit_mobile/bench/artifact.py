@@ -1,4 +1,5 @@
 """Host-side view of an artifact folder: :class:`fsplit_mobile.runtime.Artifact` plus what bench ships."""
+
 from ..runtime.artifact import Artifact
 
 RUNNABLE_TARGETS = ("executorch", "tflite", "onnx", "qnn", "vulkan")
@@ -15,9 +16,13 @@ def device_files(art: Artifact):
 
 
 def summary(art: Artifact) -> dict:
-    return {"path": str(art.path), "model_id": art.model_id, "target": art.target,
-            "quantization": art.quantization, "encoder": art.encoder_file.name,
-            "accelerator": {k: v for k, v in (art.accelerator or {}).items() if k not in ("placement", "profile")}
-            or None,
-            "encoder_sha256": art.manifest.get("sha256", {}).get(art.encoder_file.name),
-            "tables_hash": art.manifest.get("tables", {}).get("content_hash")}
+    return {
+        "path": str(art.path),
+        "model_id": art.model_id,
+        "target": art.target,
+        "quantization": art.quantization,
+        "encoder": art.encoder_file.name,
+        "accelerator": {k: v for k, v in (art.accelerator or {}).items() if k not in ("placement", "profile")} or None,
+        "encoder_sha256": art.manifest.get("sha256", {}).get(art.encoder_file.name),
+        "tables_hash": art.manifest.get("tables", {}).get("content_hash"),
+    }

@@ -6,6 +6,7 @@ a device of the host's architecture; otherwise install fsplit-mobile on the boar
 What ships is the package structure: a new device-side module goes into ``bench/device/`` and ships with it.
 Runner ``native``: ``bin/fsplit-bench-native`` plus the libraries it needs in ``lib/``.
 """
+
 import os
 import shlex
 import shutil
@@ -42,13 +43,13 @@ def default_native_runner() -> Path:
 
 @dataclass
 class RunnerSpec:
-    kind: str = "python"              # python | native | app (Android demo app, adb only)
-    python: str | None = None         # interpreter on the device (default: this one for local, else python3)
-    installed_agent: bool = False     # python runner: use fsplit_mobile installed on the device
+    kind: str = "python"  # python | native | app (Android demo app, adb only)
+    python: str | None = None  # interpreter on the device (default: this one for local, else python3)
+    installed_agent: bool = False  # python runner: use fsplit_mobile installed on the device
     native_binary: str | None = None  # native runner binary built for the device
-    native_lib_dirs: tuple = ()       # where its shared libraries are (default: the executorch wheel's lib/)
-    prefix: str = ""                  # command put before the runner on the device (emulator, perf, nice...)
-    device_dir: str | None = None     # a runner provisioned on the device (bench/provision): bin/, lib/, site/
+    native_lib_dirs: tuple = ()  # where its shared libraries are (default: the executorch wheel's lib/)
+    prefix: str = ""  # command put before the runner on the device (emulator, perf, nice...)
+    device_dir: str | None = None  # a runner provisioned on the device (bench/provision): bin/, lib/, site/
 
 
 def _copy_agent(dest: Path) -> None:
@@ -67,8 +68,9 @@ def _copy_agent(dest: Path) -> None:
 def _copy_native(dest: Path, spec: RunnerSpec) -> None:
     binary = Path(spec.native_binary) if spec.native_binary else default_native_runner()
     if not binary.is_file():
-        raise NativeRunnerError(f"native runner {binary} not found: build it (docs/bench.md, runtimes/native) "
-                                "or pass --native-runner")
+        raise NativeRunnerError(
+            f"native runner {binary} not found: build it (docs/bench.md, runtimes/native) or pass --native-runner"
+        )
     (dest / "bin").mkdir(parents=True)
     shutil.copy2(binary, dest / "bin" / NATIVE_NAME)
     os.chmod(dest / "bin" / NATIVE_NAME, 0o755)
@@ -99,9 +101,17 @@ def build_bundle(dest, artifact, inputs_dir, spec: RunnerSpec) -> Path:
     return dest
 
 
-def runner_command(stage: str, spec: RunnerSpec, runs: int, warmup: int, threads: int | None,
-                   cpus: str | None = None, save_streams: bool = False, accelerator: str | None = None,
-                   qnn_libs: str | None = None) -> str:
+def runner_command(
+    stage: str,
+    spec: RunnerSpec,
+    runs: int,
+    warmup: int,
+    threads: int | None,
+    cpus: str | None = None,
+    save_streams: bool = False,
+    accelerator: str | None = None,
+    qnn_libs: str | None = None,
+) -> str:
     """The sh command line that runs the device-side runner inside the staged bundle."""
     q = shlex.quote
     args = f"--bundle {q(stage)} --runs {int(runs)} --warmup {int(warmup)} --events-file {q(stage + '/' + EVENTS_FILE)}"

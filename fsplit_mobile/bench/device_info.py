@@ -3,6 +3,7 @@
 One POSIX sh probe runs through any transport; :func:`parse_probe` turns its sectioned output into a dict.
 Anything unreadable on a device is simply absent.
 """
+
 import re
 
 SECTION = "@@fsplit-section "
@@ -29,7 +30,7 @@ def _sections(text: str) -> dict:
     out, current = {}, None
     for line in text.splitlines():
         if line.startswith(SECTION):
-            current = line[len(SECTION):].strip()
+            current = line[len(SECTION) :].strip()
             out[current] = []
         elif current is not None:
             out[current].append(line)
@@ -69,10 +70,19 @@ def parse_probe(text: str) -> dict:
     model = _cpu_model(sec.get("cpuinfo", []))
     if model:
         info["cpu_model"] = model
-    flags = next((line.split(":", 1)[1].split() for line in sec.get("cpuinfo", [])
-                  if line.split(":", 1)[0].strip() in ("flags", "Features")), [])
-    simd = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "fma", "neon", "asimd", "asimddp", "sve",
-                        "i8mm") if f in flags]
+    flags = next(
+        (
+            line.split(":", 1)[1].split()
+            for line in sec.get("cpuinfo", [])
+            if line.split(":", 1)[0].strip() in ("flags", "Features")
+        ),
+        [],
+    )
+    simd = [
+        f
+        for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "fma", "neon", "asimd", "asimddp", "sve", "i8mm")
+        if f in flags
+    ]
     if simd:
         info["simd"] = simd
     for line in sec.get("meminfo", []):
@@ -113,8 +123,10 @@ def parse_probe(text: str) -> dict:
             props[m.group(1)] = m.group(2)
     if props:
         info["android"] = props
-        info.setdefault("board_model", " ".join(filter(None, (props.get("ro.product.manufacturer"),
-                                                                props.get("ro.product.model")))) or None)
+        info.setdefault(
+            "board_model",
+            " ".join(filter(None, (props.get("ro.product.manufacturer"), props.get("ro.product.model")))) or None,
+        )
         soc = props.get("ro.soc.model") or props.get("ro.board.platform") or props.get("ro.hardware")
         if soc:
             info["soc"] = soc
@@ -130,8 +142,10 @@ def _emulation(arch, cpuinfo_lines) -> str | None:
     if not arch or not arch.startswith(("aarch64", "arm")):
         return None
     if any(line.split(":", 1)[0].strip() == "vendor_id" for line in cpuinfo_lines):
-        return ("user-mode emulation (an x86 /proc/cpuinfo under an ARM userland, e.g. qemu-user): timings are "
-                "functional only, not a board's performance")
+        return (
+            "user-mode emulation (an x86 /proc/cpuinfo under an ARM userland, e.g. qemu-user): timings are "
+            "functional only, not a board's performance"
+        )
     return None
 
 

@@ -1,4 +1,5 @@
 """Read DT_NEEDED entries of an ELF shared object or executable (any architecture), stdlib only."""
+
 import struct
 from pathlib import Path
 
@@ -17,10 +18,10 @@ def needed_libraries(path) -> list[str]:
         return []
     is64, endian = data[4] == 2, "<" if data[5] == 1 else ">"
     if is64:
-        phoff, = struct.unpack_from(endian + "Q", data, 0x20)
+        (phoff,) = struct.unpack_from(endian + "Q", data, 0x20)
         phentsize, phnum = struct.unpack_from(endian + "HH", data, 0x36)
     else:
-        phoff, = struct.unpack_from(endian + "I", data, 0x1C)
+        (phoff,) = struct.unpack_from(endian + "I", data, 0x1C)
         phentsize, phnum = struct.unpack_from(endian + "HH", data, 0x2A)
     segments, dynamic = [], None
     for i in range(phnum):
@@ -52,7 +53,7 @@ def needed_libraries(path) -> list[str]:
     names = []
     for rel in needed_offsets:
         start = strtab + rel
-        names.append(data[start:data.index(b"\0", start)].decode())
+        names.append(data[start : data.index(b"\0", start)].decode())
     return names
 
 

@@ -1,10 +1,20 @@
 """Exception types of the benchmark runner. Every failure a user can cause or meet names its problem."""
+
 from ..runtime.artifact import ArtifactError
 
 __all__ = [
-    "BENCH_ERRORS", "ArtifactError", "BenchError", "DeviceDisconnectedError", "DeviceDiskFullError",
-    "DeviceNotFoundError", "DeviceSpecError", "InputImageError", "NativeRunnerError", "ResultFormatError",
-    "RunnerFailedError", "TransportError",
+    "BENCH_ERRORS",
+    "ArtifactError",
+    "BenchError",
+    "DeviceDisconnectedError",
+    "DeviceDiskFullError",
+    "DeviceNotFoundError",
+    "DeviceSpecError",
+    "InputImageError",
+    "NativeRunnerError",
+    "ResultFormatError",
+    "RunnerFailedError",
+    "TransportError",
 ]
 
 

@@ -2,6 +2,7 @@
 
 Resizing uses :func:`fsplit_mobile.runtime.preprocess.load_rgb`, the same code the server and demo use.
 """
+
 import json
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """PNG plots (matplotlib, Agg): per-stage latency bars per target x quantization, and latency distributions."""
+
 from pathlib import Path
 
 from .report import label as _label
@@ -7,6 +8,7 @@ from .report import label as _label
 def label(result) -> str:
     """Two-line axis label: target-quantization [runner] / device."""
     return _label(result).replace(" @ ", "\n", 1)
+
 
 STAGES = (("preprocess_ms", "preprocess"), ("encoder_ms", "encoder"), ("entropy_ms", "entropy coding"))
 

@@ -4,6 +4,7 @@
 ``result.json`` is rewritten atomically after every image and at the end, so an interrupted run keeps what it
 measured (``status: partial`` plus the error).
 """
+
 import datetime
 import json
 import os
@@ -56,11 +57,13 @@ def build_result(events, meta: dict, status: str, error: BaseException | None = 
     load = next((e for e in events if e["event"] == "load"), {})
     end = next((e for e in events if e["event"] == "end"), None)
     device_error = next((e for e in events if e["event"] == "error"), None)
-    placement = next(({k: v for k, v in e.items() if k != "event"} for e in events if e["event"] == "placement"),
-                     None)
+    placement = next(({k: v for k, v in e.items() if k != "event"} for e in events if e["event"] == "placement"), None)
     samples = [{k: e[k] for k in ("image", "run") + STAGES} for e in events if e["event"] == "sample"]
-    images = [{k: e.get(k) for k in ("image", "bytes", "bpp", "symbols_sha256", "stream_sha256", "deterministic")}
-              for e in events if e["event"] == "image"]
+    images = [
+        {k: e.get(k) for k in ("image", "bytes", "bpp", "symbols_sha256", "stream_sha256", "deterministic")}
+        for e in events
+        if e["event"] == "image"
+    ]
     if status == "complete" and end is None:
         status = "partial"
     err = None
@@ -72,10 +75,13 @@ def build_result(events, meta: dict, status: str, error: BaseException | None = 
         "schema": SCHEMA,
         "status": status,
         "error": err,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         **meta,
-        "runner": {k: hello.get(k) for k in ("runner", "runtime", "threads", "affinity", "pid", "python",
-                                                 "machine", "accelerator") if k in hello},
+        "runner": {
+            k: hello.get(k)
+            for k in ("runner", "runtime", "threads", "affinity", "pid", "python", "machine", "accelerator")
+            if k in hello
+        },
         "placement": placement,  # accelerated runs: nodes on the accelerator vs CPU fallback (runtime.placement)
         "load": {k: load[k] for k in ("model_load_ms", "tables_load_ms", "runtime_import_ms") if k in load},
         "stages": {stage: summarize([s[stage] for s in samples]) for stage in STAGES},
@@ -127,8 +133,9 @@ def load_result(path) -> dict:
     except json.JSONDecodeError as e:
         raise ResultFormatError(f"{path} is not valid JSON: {e}") from None
     if not isinstance(result, dict) or result.get("schema") != SCHEMA:
-        raise ResultFormatError(f"{path}: schema is {result.get('schema') if isinstance(result, dict) else None!r}, "
-                                f"expected {SCHEMA!r}")
+        raise ResultFormatError(
+            f"{path}: schema is {result.get('schema') if isinstance(result, dict) else None!r}, expected {SCHEMA!r}"
+        )
     for key in ("status", "artifact", "device", "stages", "images"):
         if key not in result:
             raise ResultFormatError(f"{path}: missing '{key}'")

@@ -3,6 +3,7 @@
 Results are saved as they arrive (see :mod:`.result`); on any failure the partial result is written with the
 error, the device staging folder is removed when the link still allows it, and the error is re-raised.
 """
+
 import datetime
 import platform
 import sys
@@ -15,8 +16,15 @@ from . import device_info
 from .app_runner import APP_STAGE_ROOT, AppNotFinishedError, run_app
 from .artifact import RUNNABLE_TARGETS, load_artifact, summary
 from .bundle import EVENTS_FILE, STREAMS_DIR, RunnerSpec, build_bundle, runner_command
-from .errors import (ArtifactError, BenchError, DeviceDisconnectedError, DeviceDiskFullError, ResultFormatError,
-                     RunnerFailedError, TransportError)
+from .errors import (
+    ArtifactError,
+    BenchError,
+    DeviceDisconnectedError,
+    DeviceDiskFullError,
+    ResultFormatError,
+    RunnerFailedError,
+    TransportError,
+)
 from .device.events import EventFormatError, parse_event_line
 from .inputs import prepare_inputs
 from .result import ResultRecorder, read_events_file
@@ -37,8 +45,8 @@ class BenchConfig:
     keep_stage: bool = False
     save_streams: bool = False
     runner: RunnerSpec = field(default_factory=RunnerSpec)
-    accelerator: str | None = None      # npu | gpu | cpu (None: the artifact's own; runtime/accelerated.py)
-    qnn_libs: str | None = None         # folder of QNN libraries on the device (None: look in the usual places)
+    accelerator: str | None = None  # npu | gpu | cpu (None: the artifact's own; runtime/accelerated.py)
+    qnn_libs: str | None = None  # folder of QNN libraries on the device (None: look in the usual places)
 
 
 def default_out_dir(artifact, device_label: str) -> Path:
@@ -55,22 +63,38 @@ def _progress(total: int, enabled: bool, label: str):
     return tqdm(total=total, desc=label, unit="run", file=sys.stderr, leave=True)
 
 
-def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, progress: bool = True,
-                  on_event=None, write_report: bool = True) -> dict:
+def run_benchmark(
+    artifact_dir,
+    transport,
+    config: BenchConfig,
+    out_dir=None,
+    progress: bool = True,
+    on_event=None,
+    write_report: bool = True,
+) -> dict:
     """Benchmark one artifact on one device. Returns the result dict (also saved under out_dir)."""
     if config.runs < 1 or config.warmup < 0:
         raise BenchError("runs must be >= 1 and warmup >= 0")
     art = load_artifact(artifact_dir)
     if config.runner.kind == "python" and art.target not in RUNNABLE_TARGETS:
-        raise ArtifactError(f"target {art.target!r} cannot run in the device agent (runs: "
-                            f"{', '.join(RUNNABLE_TARGETS)}; Core ML needs an Apple device)")
+        raise ArtifactError(
+            f"target {art.target!r} cannot run in the device agent (runs: "
+            f"{', '.join(RUNNABLE_TARGETS)}; Core ML needs an Apple device)"
+        )
     if config.runner.kind == "native" and art.target != "executorch":
-        raise ArtifactError(f"the native runner runs ExecuTorch artifacts only, not {art.target!r}"
-                            + (" (accelerator artifacts run in the Python agent: --runner python)"
-                               if art.target in ("qnn", "vulkan") else ""))
+        raise ArtifactError(
+            f"the native runner runs ExecuTorch artifacts only, not {art.target!r}"
+            + (
+                " (accelerator artifacts run in the Python agent: --runner python)"
+                if art.target in ("qnn", "vulkan")
+                else ""
+            )
+        )
     if config.runner.kind != "python" and config.accelerator not in (None, "cpu"):
-        raise BenchError(f"--accelerator {config.accelerator} needs the Python device agent (--runner python); "
-                         f"the {config.runner.kind} runner runs ExecuTorch on the CPU")
+        raise BenchError(
+            f"--accelerator {config.accelerator} needs the Python device agent (--runner python); "
+            f"the {config.runner.kind} runner runs ExecuTorch on the CPU"
+        )
     if config.runner.kind == "app":
         if transport.kind != "adb":
             raise BenchError("--runner app drives the Android demo app: it needs --device adb[:SERIAL]")
@@ -90,13 +114,23 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
         meta = {
             "artifact": summary(art),
             "device": device,
-            "config": {"runs": config.runs, "warmup": config.warmup, "threads": config.threads,
-                       "cpus": config.cpus, "runner": config.runner.kind, "accelerator": config.accelerator,
-                       "qnn_libs": config.qnn_libs,
-                       "images": [i["name"] for i in index],
-                       "preprocessing": "host: decode + resize to model size (PIL); device: scale/normalize/layout"},
-            "host": {"python": platform.python_version(), "node": platform.node(), "machine": platform.machine(),
-                     "fsplit_mobile": _package_version()},
+            "config": {
+                "runs": config.runs,
+                "warmup": config.warmup,
+                "threads": config.threads,
+                "cpus": config.cpus,
+                "runner": config.runner.kind,
+                "accelerator": config.accelerator,
+                "qnn_libs": config.qnn_libs,
+                "images": [i["name"] for i in index],
+                "preprocessing": "host: decode + resize to model size (PIL); device: scale/normalize/layout",
+            },
+            "host": {
+                "python": platform.python_version(),
+                "node": platform.node(),
+                "machine": platform.machine(),
+                "fsplit_mobile": _package_version(),
+            },
         }
         recorder = ResultRecorder(out_dir, meta)
         stage_root = transport.default_stage_root()
@@ -131,8 +165,9 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
 
             if config.runner.kind == "app":
                 try:
-                    res, pulled = run_app(transport, stage, config.runs, config.warmup, config.threads, out_dir,
-                                          wait_s=config.timeout_s)
+                    res, pulled = run_app(
+                        transport, stage, config.runs, config.warmup, config.threads, out_dir, wait_s=config.timeout_s
+                    )
                 except AppNotFinishedError as e:
                     for event in e.events:
                         accept(event)
@@ -140,8 +175,17 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
                 for event in pulled:
                     accept(event)
             else:
-                command = runner_command(stage, config.runner, config.runs, config.warmup, config.threads,
-                                         config.cpus, config.save_streams, config.accelerator, config.qnn_libs)
+                command = runner_command(
+                    stage,
+                    config.runner,
+                    config.runs,
+                    config.warmup,
+                    config.threads,
+                    config.cpus,
+                    config.save_streams,
+                    config.accelerator,
+                    config.qnn_libs,
+                )
                 res = transport.run(command, on_stdout_line=on_line, timeout=config.timeout_s)
                 _adopt_device_events(transport, stage, recorder, out_dir, required=res.exit_code == 0)
             if res.exit_code != 0:
@@ -149,11 +193,11 @@ def run_benchmark(artifact_dir, transport, config: BenchConfig, out_dir=None, pr
             if not any(e["event"] == "end" for e in recorder.events):
                 if not transport.is_alive():
                     raise DeviceDisconnectedError(f"{transport.describe()} lost during the run")
-                raise RunnerFailedError("runner exited 0 without finishing (no 'end' event); output: "
-                                        + " | ".join(noise[-5:]), 0)
+                raise RunnerFailedError(
+                    "runner exited 0 without finishing (no 'end' event); output: " + " | ".join(noise[-5:]), 0
+                )
             if config.save_streams:
-                _pull_streams(transport, stage, [e["image"] for e in recorder.events if e["event"] == "image"],
-                              out_dir)
+                _pull_streams(transport, stage, [e["image"] for e in recorder.events if e["event"] == "image"], out_dir)
         except BaseException as e:
             recorder.save("partial", e)
             if write_report:
@@ -202,21 +246,27 @@ def _pull_streams(transport, stage, names, out_dir):
     (Path(out_dir) / STREAMS_DIR).mkdir(parents=True, exist_ok=True)
     for name in names:
         remote, local = f"{stage}/{STREAMS_DIR}/{name}.fscl", Path(out_dir) / STREAMS_DIR / f"{name}.fscl"
-        retry(lambda: transport.pull(remote, local), attempts=2)
+        retry(lambda remote=remote, local=local: transport.pull(remote, local), attempts=2)
 
 
 def _runner_failure(res, events) -> BenchError:
     error_event = next((e for e in events if e["event"] == "error"), None)
     detail = error_event["message"] if error_event else (res.tail(600) or "no error output")
     code = res.exit_code
-    if (error_event and error_event.get("kind") == "disk_full") or code == EXIT_DISK_FULL \
-            or mentions_disk_full(res.stderr):
+    if (
+        (error_event and error_event.get("kind") == "disk_full")
+        or code == EXIT_DISK_FULL
+        or mentions_disk_full(res.stderr)
+    ):
         return DeviceDiskFullError(f"device storage full during the run: {detail}")
     if code < 0 or 128 < code < 160:
         sig = -code if code < 0 else code - 128
         samples = sum(e["event"] == "sample" for e in events)
-        return RunnerFailedError(f"device runner crashed (signal {sig}) after {samples} samples: "
-                                 f"{res.tail(600) or 'no output'}", code, res.tail())
+        return RunnerFailedError(
+            f"device runner crashed (signal {sig}) after {samples} samples: {res.tail(600) or 'no output'}",
+            code,
+            res.tail(),
+        )
     return RunnerFailedError(f"device runner failed with exit code {code}: {detail}", code, res.tail())
 
 

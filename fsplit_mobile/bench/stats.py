@@ -1,4 +1,5 @@
 """Summary statistics of latency samples (milliseconds)."""
+
 import math
 
 SUMMARY_KEYS = ("n", "min", "p50", "p90", "p99", "max", "mean", "stddev")
@@ -23,5 +24,13 @@ def summarize(values) -> dict:
         return {"n": 0}
     mean = math.fsum(v) / len(v)
     var = math.fsum((x - mean) ** 2 for x in v) / (len(v) - 1) if len(v) > 1 else 0.0
-    return {"n": len(v), "min": v[0], "p50": percentile(v, 50), "p90": percentile(v, 90),
-            "p99": percentile(v, 99), "max": v[-1], "mean": mean, "stddev": math.sqrt(var)}
+    return {
+        "n": len(v),
+        "min": v[0],
+        "p50": percentile(v, 50),
+        "p90": percentile(v, 90),
+        "p99": percentile(v, 99),
+        "max": v[-1],
+        "mean": mean,
+        "stddev": math.sqrt(var),
+    }

@@ -9,6 +9,7 @@ Two namespaces (client, server) are created by this process and deleted on exit.
 `probe_modes()` tells which modes work here; `LinkUnavailable` is raised where none does (no root, no
 namespaces), and the benchmark then falls back to computed transfer times and says so.
 """
+
 import fcntl
 import heapq
 import os
@@ -119,10 +120,45 @@ class ShapedLink:
         self._up(self.client_ns, self._dev_c, CLIENT_IP, SERVER_IP)
         self._up(self.server_ns, self._dev_s, SERVER_IP, CLIENT_IP)
         for ns, dev in ((self.client_ns, self._dev_c), (self.server_ns, self._dev_s)):
-            _run(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "handle", "1:",
-                  "netem", "delay", f"{self.rtt_ms / 2}ms", "limit", "100000"])
-            _run(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "parent", "1:", "handle", "2:",
-                  *_tbf_args(self.rate_mbit)])
+            _run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    ns,
+                    "tc",
+                    "qdisc",
+                    "add",
+                    "dev",
+                    dev,
+                    "root",
+                    "handle",
+                    "1:",
+                    "netem",
+                    "delay",
+                    f"{self.rtt_ms / 2}ms",
+                    "limit",
+                    "100000",
+                ]
+            )
+            _run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    ns,
+                    "tc",
+                    "qdisc",
+                    "add",
+                    "dev",
+                    dev,
+                    "parent",
+                    "1:",
+                    "handle",
+                    "2:",
+                    *_tbf_args(self.rate_mbit),
+                ]
+            )
 
     def _setup_tun(self):
         fd_c = _open_tun(self._dev_c)
@@ -159,8 +195,9 @@ class ShapedLink:
             "rate_mbit": self.rate_mbit,
             "rtt_ms": self.rtt_ms,
             "shaper": "tc tbf (both directions), burst 2 packets, queue >= 1 s",
-            "delay": "tc netem" if self.mode == "netem" else "TUN delay line in the benchmark process (RTT/2 "
-                     "per direction; this kernel has no sch_netem)",
+            "delay": "tc netem"
+            if self.mode == "netem"
+            else "TUN delay line in the benchmark process (RTT/2 per direction; this kernel has no sch_netem)",
             "mtu": MTU,
             "delay_thread_realtime": None if self._relay is None else self._relay.realtime,
         }

@@ -4,6 +4,7 @@ server decodes it and runs the full teacher. Same HTTP plumbing and limits as `f
 POST /v1/classify-image  body: an encoded image -> top-5 + timings (decode_image, preprocess, model, total)
 GET  /healthz
 """
+
 import io
 import time
 
@@ -22,8 +23,15 @@ MAX_PIXELS = 4096 * 4096
 class OffloadEngine:
     """Encoded image -> teacher logits with ONNX Runtime (model input: NCHW float32, ImageNet-normalised)."""
 
-    def __init__(self, teacher_onnx, labels: list[str], size=(224, 224), mean=(0.485, 0.456, 0.406),
-                 std=(0.229, 0.224, 0.225), intra_op_threads: int = 0):
+    def __init__(
+        self,
+        teacher_onnx,
+        labels: list[str],
+        size=(224, 224),
+        mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225),
+        intra_op_threads: int = 0,
+    ):
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -70,9 +78,16 @@ class OffloadEngine:
         t3 = time.perf_counter()
         top5 = top_k(logits, self.labels)
         t4 = time.perf_counter()
-        return {"top5": top5, "payload_bytes": len(data),
-                "timings_ms": {"decode_image": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3,
-                               "model": (t3 - t2) * 1e3, "total": (t4 - t0) * 1e3}}
+        return {
+            "top5": top5,
+            "payload_bytes": len(data),
+            "timings_ms": {
+                "decode_image": (t1 - t0) * 1e3,
+                "preprocess": (t2 - t1) * 1e3,
+                "model": (t3 - t2) * 1e3,
+                "total": (t4 - t0) * 1e3,
+            },
+        }
 
 
 def create_offload_app(engine: OffloadEngine, limits: ServeLimits | None = None) -> FastAPI:

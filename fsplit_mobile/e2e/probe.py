@@ -7,6 +7,7 @@ JOBS.json: {"base_url", "reps", "jobs": [{"method", "path", "content_type", "fil
 OUT.json:  {"results": {method: [{"file", "request_ms", "server_ms", "status"}, ...]}}
 The first request of each method (warm-up: TCP handshake, slow start from cold) is not recorded.
 """
+
 import json
 import sys
 import time
@@ -68,8 +69,15 @@ def run_jobs(spec: dict) -> dict:
                     r = http.post(job["path"], content=data, headers=headers)
                     elapsed = (time.perf_counter() - t0) * 1e3
                     server = r.json().get("timings_ms", {}).get("total") if r.status_code == 200 else None
-                    rows.append({"file": name, "bytes": len(data), "request_ms": elapsed, "server_ms": server,
-                                 "status": r.status_code})
+                    rows.append(
+                        {
+                            "file": name,
+                            "bytes": len(data),
+                            "request_ms": elapsed,
+                            "server_ms": server,
+                            "status": r.status_code,
+                        }
+                    )
         results[job["method"]] = rows
     return {"results": results, "link_check": link_check(spec["base_url"])}
 

@@ -1,4 +1,5 @@
 """Tables, speedups, crossovers and the plot of the end-to-end benchmark (from its results dict)."""
+
 import math
 from pathlib import Path
 
@@ -33,8 +34,9 @@ def speedups(results: dict) -> dict:
                 "per_bandwidth": per,
                 "max": max(per.values()),
                 "min": min(per.values()),
-                "crossover": crossover(bws, [e2e[split][str(b)]["total"] for b in bws],
-                                       [e2e[codec][str(b)]["total"] for b in bws]),
+                "crossover": crossover(
+                    bws, [e2e[split][str(b)]["total"] for b in bws], [e2e[codec][str(b)]["total"] for b in bws]
+                ),
             }
     return out
 
@@ -50,9 +52,11 @@ def local_comparison(results: dict) -> dict:
     out = {}
     for name, per_bw in results["e2e_ms"].items():
         totals = [per_bw[str(b)]["total"] for b in bws]
-        out[name] = {"per_bandwidth": {str(b): local["total_ms"] / t for b, t in zip(bws, totals)},
-                     "crossover": crossover(bws, totals, [local["total_ms"]] * len(bws)),
-                     "faster_at": [b for b, t in zip(bws, totals) if t < local["total_ms"]]}
+        out[name] = {
+            "per_bandwidth": {str(b): local["total_ms"] / t for b, t in zip(bws, totals)},
+            "crossover": crossover(bws, totals, [local["total_ms"]] * len(bws)),
+            "faster_at": [b for b, t in zip(bws, totals) if t < local["total_ms"]],
+        }
     return out
 
 
@@ -62,21 +66,31 @@ def local_lines(results: dict) -> list[str]:
         return []
     comparison = results.get("vs_local_teacher") or local_comparison(results)
     d = local["device_ms"]
-    lines = ["", "## Against the full teacher on the device (no network)", "",
-             f"{local['name']}: {local['total_ms']:.1f} ms at every bandwidth (preprocess {d['preprocess']:.2f} ms, "
-             f"teacher {d['teacher']:.1f} ms; {local['runtime']}), agreement {local['agreement']:.3f}. Per method: "
-             "local latency / method latency (> 1: sending over the link is faster).", ""]
+    lines = [
+        "",
+        "## Against the full teacher on the device (no network)",
+        "",
+        f"{local['name']}: {local['total_ms']:.1f} ms at every bandwidth (preprocess {d['preprocess']:.2f} ms, "
+        f"teacher {d['teacher']:.1f} ms; {local['runtime']}), agreement {local['agreement']:.3f}. Per method: "
+        "local latency / method latency (> 1: sending over the link is faster).",
+        "",
+    ]
     for name, c in comparison.items():
         agreement = results["methods"][name]["agreement"]
         if c["crossover"]:
-            cross = "; ".join(f"crossover at {x['mbit']} Mbit/s (sending faster "
-                              f"{'below' if x['split_faster_below'] else 'above'})" for x in c["crossover"])
+            cross = "; ".join(
+                f"crossover at {x['mbit']} Mbit/s (sending faster {'below' if x['split_faster_below'] else 'above'})"
+                for x in c["crossover"]
+            )
         elif c["faster_at"]:
             cross = "faster than the local teacher at every bandwidth tried"
         else:
             cross = "the local teacher is faster at every bandwidth tried"
-        lines.append(f"- {name} (agreement {agreement:.3f}): " + ", ".join(
-            f"{b} Mbit/s: {c['per_bandwidth'][str(b)]:.2f}x" for b in results["bandwidths_mbit"]) + f"; {cross}")
+        lines.append(
+            f"- {name} (agreement {agreement:.3f}): "
+            + ", ".join(f"{b} Mbit/s: {c['per_bandwidth'][str(b)]:.2f}x" for b in results["bandwidths_mbit"])
+            + f"; {cross}"
+        )
     return lines
 
 
@@ -88,22 +102,39 @@ def markdown(results: dict) -> str:
     bws = results["bandwidths_mbit"]
     lines = ["# End-to-end latency: split computing vs offloading the image", ""]
     t = results["transfer"]
-    lines += [f"Transfer: **{t['mode']}** ({t['detail']}); RTT {results['rtt_ms']} ms; "
-              f"{results['crops']} held-out crops for quality/agreement, {t['payloads']} payloads x {t['reps']} "
-              f"repetitions per bandwidth for transfer.", ""]
-    lines += ["## Quality and payloads", "",
-              "| method | teacher top-1 agreement | payload bytes (mean) | device-side ms (median) | server ms (median) |",
-              "|---|---|---|---|---|"]
+    lines += [
+        f"Transfer: **{t['mode']}** ({t['detail']}); RTT {results['rtt_ms']} ms; "
+        f"{results['crops']} held-out crops for quality/agreement, {t['payloads']} payloads x {t['reps']} "
+        f"repetitions per bandwidth for transfer.",
+        "",
+    ]
+    lines += [
+        "## Quality and payloads",
+        "",
+        "| method | teacher top-1 agreement | payload bytes (mean) | device-side ms (median) | server ms (median) |",
+        "|---|---|---|---|---|",
+    ]
     for name, m in results["methods"].items():
-        lines.append(f"| {name} | {m['agreement']:.3f} | {m['payload_bytes']['mean']:.0f} | "
-                     f"{_fmt(m['client_total_ms'], 2)} | {_fmt(m['server_ms']['total'], 2)} |")
-    lines += ["", "Matched quality (lowest quality whose teacher top-1 agreement reaches the split model's "
-              f"{results['matching']['target_agreement']:.3f} from `{results['matching']['target']}`):", ""]
+        lines.append(
+            f"| {name} | {m['agreement']:.3f} | {m['payload_bytes']['mean']:.0f} | "
+            f"{_fmt(m['client_total_ms'], 2)} | {_fmt(m['server_ms']['total'], 2)} |"
+        )
+    lines += [
+        "",
+        "Matched quality (lowest quality whose teacher top-1 agreement reaches the split model's "
+        f"{results['matching']['target_agreement']:.3f} from `{results['matching']['target']}`):",
+        "",
+    ]
     for codec, m in results["matching"]["codecs"].items():
         note = "" if m["reached"] else " (never reached: best quality used)"
         lines.append(f"- {codec}: quality {m['quality']}, agreement {m['agreement']:.3f}{note}")
-    lines += ["", "Agreement of every quality tried:", "", "| quality | " + " | ".join(results["quality_sweep"]) + " |",
-              "|---|" + "---|" * len(results["quality_sweep"])]
+    lines += [
+        "",
+        "Agreement of every quality tried:",
+        "",
+        "| quality | " + " | ".join(results["quality_sweep"]) + " |",
+        "|---|" + "---|" * len(results["quality_sweep"]),
+    ]
     qualities = sorted({int(q) for c in results["quality_sweep"].values() for q in c})
     for q in qualities:
         cells = []
@@ -111,28 +142,46 @@ def markdown(results: dict) -> str:
             s = sweep.get(str(q))
             cells.append(f"{s['agreement']:.3f} / {s['bytes_mean']:.0f} B" if s else "")
         lines.append(f"| {q} | " + " | ".join(cells) + " |")
-    lines += ["", "## Total latency (ms) per uplink bandwidth", "",
-              "device encode + coding + request (transfer + server decode + tail), medians", "",
-              "| method | " + " | ".join(f"{b} Mbit/s" for b in bws) + " |", "|---|" + "---|" * len(bws)]
+    lines += [
+        "",
+        "## Total latency (ms) per uplink bandwidth",
+        "",
+        "device encode + coding + request (transfer + server decode + tail), medians",
+        "",
+        "| method | " + " | ".join(f"{b} Mbit/s" for b in bws) + " |",
+        "|---|" + "---|" * len(bws),
+    ]
     for name in results["e2e_ms"]:
-        lines.append(f"| {name} | " + " | ".join(_fmt(results['e2e_ms'][name][str(b)]['total']) for b in bws) + " |")
+        lines.append(f"| {name} | " + " | ".join(_fmt(results["e2e_ms"][name][str(b)]["total"]) for b in bws) + " |")
     if results.get("local_teacher"):
         local = results["local_teacher"]
         lines.append(f"| {local['name']} (no network) | " + " | ".join(_fmt(local["total_ms"]) for _ in bws) + " |")
-    lines += ["", "Network part (request time minus server compute), ms:", "",
-              "| method | " + " | ".join(f"{b}" for b in bws) + " |", "|---|" + "---|" * len(bws)]
+    lines += [
+        "",
+        "Network part (request time minus server compute), ms:",
+        "",
+        "| method | " + " | ".join(f"{b}" for b in bws) + " |",
+        "|---|" + "---|" * len(bws),
+    ]
     for name in results["e2e_ms"]:
-        lines.append(f"| {name} | " + " | ".join(_fmt(results['e2e_ms'][name][str(b)]['network']) for b in bws) + " |")
+        lines.append(f"| {name} | " + " | ".join(_fmt(results["e2e_ms"][name][str(b)]["network"]) for b in bws) + " |")
     lines += ["", "## Speedup of split computing over offloading (offload latency / split latency)", ""]
     for split, per_codec in results["speedup"].items():
         for codec, s in per_codec.items():
             cells = ", ".join(f"{b} Mbit/s: {s['per_bandwidth'][str(b)]:.2f}x" for b in bws)
             if s["crossover"]:
-                cross = "; ".join(f"crossover at {c['mbit']} Mbit/s (split faster "
-                                  f"{'below' if c['split_faster_below'] else 'above'})" for c in s["crossover"])
+                cross = "; ".join(
+                    f"crossover at {c['mbit']} Mbit/s (split faster {'below' if c['split_faster_below'] else 'above'})"
+                    for c in s["crossover"]
+                )
             else:
-                cross = ("split faster at every bandwidth tried" if s["min"] > 1 else
-                         "offloading faster at every bandwidth tried" if s["max"] < 1 else "no crossing")
+                cross = (
+                    "split faster at every bandwidth tried"
+                    if s["min"] > 1
+                    else "offloading faster at every bandwidth tried"
+                    if s["max"] < 1
+                    else "no crossing"
+                )
             lines.append(f"- {split} vs {codec}: {cells}; max {s['max']:.2f}x; {cross}")
     lines += local_lines(results)
     lines += ["", "## Why", ""] + summary_lines(results)
@@ -156,8 +205,12 @@ def plot(results: dict, path: Path):
         ax.plot(bws, [per_bw[str(b)]["total"] for b in bws], styles.get(kind, "-x"), label=label)
     local = results.get("local_teacher")
     if local:
-        ax.axhline(local["total_ms"], color="k", linestyle=":", label=f"{local['name']} (no network, agr. "
-                   f"{local['agreement']:.2f})")
+        ax.axhline(
+            local["total_ms"],
+            color="k",
+            linestyle=":",
+            label=f"{local['name']} (no network, agr. {local['agreement']:.2f})",
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(bws)
@@ -184,7 +237,8 @@ def summary_lines(results: dict) -> list[str]:
                 f"({s['payload_bytes']['mean'] / o['payload_bytes']['mean']:.2f}x), device-side "
                 f"{s['client_total_ms']:.1f} ms vs {o['client_total_ms']:.1f} ms, server "
                 f"{s['server_ms']['total']:.1f} ms vs {o['server_ms']['total']:.1f} ms, agreement "
-                f"{s['agreement']:.3f} vs {o['agreement']:.3f}")
+                f"{s['agreement']:.3f} vs {o['agreement']:.3f}"
+            )
     return out
 
 

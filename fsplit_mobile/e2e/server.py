@@ -3,6 +3,7 @@ fsplit-serve apps for each split artifact under /split/<name>, the offloading ba
 
     python -m fsplit_mobile.e2e.server --split fp32=DIR --split int8=DIR --teacher T.onnx --host H --port P
 """
+
 import argparse
 
 

@@ -12,6 +12,7 @@
 4. Report: total latency = device-side compute (median) + request time (median: transfer + server decode +
    tail), table, plot, speedup vs offloading and vs the local teacher, crossover bandwidths (report.py).
 """
+
 import json
 import os
 import platform
@@ -43,8 +44,14 @@ def machine_description() -> tuple[dict, str]:
         info = {}
     import onnxruntime
 
-    info.update({"python": platform.python_version(), "onnxruntime": onnxruntime.__version__,
-                 "hostname": platform.node(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")})
+    info.update(
+        {
+            "python": platform.python_version(),
+            "onnxruntime": onnxruntime.__version__,
+            "hostname": platform.node(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        }
+    )
     try:
         load = os.getloadavg()
         info["loadavg_at_start"] = [round(x, 2) for x in load]
@@ -81,8 +88,13 @@ def measure_quality(splits: dict, crops, qualities, codecs, cache_dir, progress=
         for q in qualities:
             _log(progress, f"offload {codec} quality {q}")
             offload_runs[codec][q] = run_offload(codec, q, crops, engine)
-    return {"teacher": teacher, "reference": reference, "split": split_runs, "offload": offload_runs,
-            "local_teacher": local}
+    return {
+        "teacher": teacher,
+        "reference": reference,
+        "split": split_runs,
+        "offload": offload_runs,
+        "local_teacher": local,
+    }
 
 
 def _write_payloads(folder: Path, name: str, payloads) -> list[str]:
@@ -103,9 +115,17 @@ def measure_transfer_shaped(jobs, splits, teacher, bandwidths, rtt_ms, reps, sha
     checks = {}
     with ShapedLink(rate_mbit=bandwidths[0], rtt_ms=rtt_ms, mode=mode) as link:
         base_url = f"http://{link.server_ip}:{SERVER_PORT}"
-        cmd = link.exec_prefix(link.server_ns) + [sys.executable, "-m", "fsplit_mobile.e2e.server",
-                                                  "--teacher", str(teacher), "--host", link.server_ip,
-                                                  "--port", str(SERVER_PORT)]
+        cmd = link.exec_prefix(link.server_ns) + [
+            sys.executable,
+            "-m",
+            "fsplit_mobile.e2e.server",
+            "--teacher",
+            str(teacher),
+            "--host",
+            link.server_ip,
+            "--port",
+            str(SERVER_PORT),
+        ]
         for name, path in splits.items():  # the server loads every rate point of an artifact
             cmd += ["--split", f"{name}={parse_split(path)[0]}"]
         server_log = open(workdir / "server.log", "w")
@@ -117,9 +137,13 @@ def measure_transfer_shaped(jobs, splits, teacher, bandwidths, rtt_ms, reps, sha
                 spec = {"base_url": base_url, "reps": reps, "jobs": jobs, "wait_s": 180}
                 spec_file, out_file = workdir / f"jobs-{bw}.json", workdir / f"probe-{bw}.json"
                 spec_file.write_text(json.dumps(spec))
-                proc = subprocess.run(link.exec_prefix(link.client_ns) + [
-                    sys.executable, "-m", "fsplit_mobile.e2e.probe", str(spec_file), str(out_file)],
-                    capture_output=True, text=True, timeout=3600)
+                proc = subprocess.run(
+                    link.exec_prefix(link.client_ns)
+                    + [sys.executable, "-m", "fsplit_mobile.e2e.probe", str(spec_file), str(out_file)],
+                    capture_output=True,
+                    text=True,
+                    timeout=3600,
+                )
                 if proc.returncode != 0:
                     raise WorkloadError(f"probe at {bw} Mbit/s failed: {proc.stderr.strip()[-2000:]}")
                 got = json.loads(out_file.read_text())
@@ -145,15 +169,33 @@ def measure_transfer_computed(jobs, server_ms_by_file, bandwidths, rtt_ms):
                 size = Path(f).stat().st_size
                 bits = ((size + REQUEST_OVERHEAD_BYTES) * WIRE_FACTOR + RESPONSE_BYTES * WIRE_FACTOR) * 8
                 server = server_ms_by_file[f]
-                rows.append({"file": f, "bytes": size, "server_ms": server, "status": 200,
-                             "request_ms": rtt_ms + bits / (bw * 1e6) * 1e3 + server})
+                rows.append(
+                    {
+                        "file": f,
+                        "bytes": size,
+                        "server_ms": server,
+                        "status": 200,
+                        "request_ms": rtt_ms + bits / (bw * 1e6) * 1e3 + server,
+                    }
+                )
             out[job["method"]][str(bw)] = rows
     return out
 
 
-def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float = 20.0, crops_per_image: int = 32,
-            qualities=DEFAULT_QUALITIES, codecs=tuple(CODECS), reps: int = 3, transfer_crops: int = 8,
-            shaping: str = "auto", cache_dir=None, progress=print) -> dict:
+def run_e2e(
+    splits: dict,
+    out_dir,
+    bandwidths=DEFAULT_BANDWIDTHS,
+    rtt_ms: float = 20.0,
+    crops_per_image: int = 32,
+    qualities=DEFAULT_QUALITIES,
+    codecs=tuple(CODECS),
+    reps: int = 3,
+    transfer_crops: int = 8,
+    shaping: str = "auto",
+    cache_dir=None,
+    progress=print,
+) -> dict:
     """Run the whole benchmark; writes e2e.json, e2e.md and e2e.png into out_dir and returns the results."""
     from . import report as e2e_report
     from .netns import LinkUnavailable
@@ -181,19 +223,32 @@ def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float 
     for codec in codecs:
         q, reached = match_quality(offload_runs[codec], reference, target)
         run = offload_runs[codec][q]
-        matching["codecs"][codec] = {"quality": q, "reached": reached, "agreement": run.agreement(reference),
-                                     "per_split": {n: dict(zip(("quality", "reached"), match_quality(
-                                         offload_runs[codec], reference, r.agreement(reference))))
-                                         for n, r in split_runs.items()}}
+        matching["codecs"][codec] = {
+            "quality": q,
+            "reached": reached,
+            "agreement": run.agreement(reference),
+            "per_split": {
+                n: dict(
+                    zip(("quality", "reached"), match_quality(offload_runs[codec], reference, r.agreement(reference)))
+                )
+                for n, r in split_runs.items()
+            },
+        }
         methods[f"{codec}-q{q}"] = run.summary(reference)
-    sweep = {codec: {str(q): {"agreement": r.agreement(reference), "bytes_mean": r.payload_stats()["mean"]}
-                     for q, r in runs.items()} for codec, runs in offload_runs.items()}
+    sweep = {
+        codec: {
+            str(q): {"agreement": r.agreement(reference), "bytes_mean": r.payload_stats()["mean"]}
+            for q, r in runs.items()
+        }
+        for codec, runs in offload_runs.items()
+    }
 
     # payloads sent over the link: evenly spaced crops
     pick = np.linspace(0, len(crops) - 1, min(transfer_crops, len(crops))).round().astype(int).tolist()
     chosen = {name: run for name, run in split_runs.items()}
-    chosen.update({f"{c}-q{matching['codecs'][c]['quality']}": offload_runs[c][matching["codecs"][c]["quality"]]
-                   for c in codecs})
+    chosen.update(
+        {f"{c}-q{matching['codecs'][c]['quality']}": offload_runs[c][matching["codecs"][c]["quality"]] for c in codecs}
+    )
     workdir = Path(tempfile.mkdtemp(prefix="fsplit-e2e-"))
     jobs, server_ms_by_file = [], {}
     for name, run in chosen.items():
@@ -201,9 +256,14 @@ def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float 
         for f, i in zip(files, pick):
             server_ms_by_file[f] = run.server_ms["total"][i]
         is_split = name in split_runs
-        jobs.append({"method": name, "path": f"/split/{name}/v1/infer" if is_split else "/offload/v1/classify-image",
-                     "content_type": "application/octet-stream" if is_split else f"image/{name.split('-')[0]}",
-                     "files": files})
+        jobs.append(
+            {
+                "method": name,
+                "path": f"/split/{name}/v1/infer" if is_split else "/offload/v1/classify-image",
+                "content_type": "application/octet-stream" if is_split else f"image/{name.split('-')[0]}",
+                "files": files,
+            }
+        )
 
     transfer = {"payloads": len(pick), "reps": reps}
     checks = {}
@@ -212,15 +272,18 @@ def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float 
         transfer.update(mode="computed", detail="requested: RTT + bytes/bandwidth + measured server time")
     else:
         try:
-            rows, link, checks = measure_transfer_shaped(jobs, splits, quality["teacher"], bandwidths, rtt_ms, reps,
-                                                         shaping, workdir, progress)
-            transfer.update(mode=f"shaped ({link['mode']})", detail=f"{link['shaper']}; delay by {link['delay']}",
-                            link=link)
+            rows, link, checks = measure_transfer_shaped(
+                jobs, splits, quality["teacher"], bandwidths, rtt_ms, reps, shaping, workdir, progress
+            )
+            transfer.update(
+                mode=f"shaped ({link['mode']})", detail=f"{link['shaper']}; delay by {link['delay']}", link=link
+            )
         except LinkUnavailable as exc:
             _log(progress, f"network namespaces unusable here ({exc}); computing transfer times instead")
             rows = measure_transfer_computed(jobs, server_ms_by_file, bandwidths, rtt_ms)
-            transfer.update(mode="computed", detail=f"namespaces unusable: {exc}; RTT + bytes/bandwidth + "
-                                                    "measured server time")
+            transfer.update(
+                mode="computed", detail=f"namespaces unusable: {exc}; RTT + bytes/bandwidth + measured server time"
+            )
     transfer["link_checks"] = checks
 
     errors = {m: sum(r["status"] != 200 for bw in per.values() for r in bw) for m, per in rows.items()}
@@ -233,8 +296,13 @@ def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float 
         for bw, rs in per_bw.items():
             request = float(np.median([r["request_ms"] for r in rs]))
             server = float(np.median([r["server_ms"] for r in rs]))
-            e2e[name][bw] = {"total": client + request, "device": client, "request": request,
-                             "server": server, "network": request - server}
+            e2e[name][bw] = {
+                "total": client + request,
+                "device": client,
+                "request": request,
+                "server": server,
+                "network": request - server,
+            }
     results = {
         "schema": "fsplit-e2e/1",
         "bandwidths_mbit": bandwidths,
@@ -252,8 +320,10 @@ def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float 
         "raw_requests": rows,
         "machine": machine,
         "machine_text": machine_text,
-        "notes": ["device-side times are measured on this host's CPU (no phone here)",
-                  "server and client share the host's cores during transfer runs"],
+        "notes": [
+            "device-side times are measured on this host's CPU (no phone here)",
+            "server and client share the host's cores during transfer runs",
+        ],
     }
     results["speedup"] = e2e_report.speedups(results)
     results["vs_local_teacher"] = e2e_report.local_comparison(results)
@@ -262,6 +332,7 @@ def run_e2e(splits: dict, out_dir, bandwidths=DEFAULT_BANDWIDTHS, rtt_ms: float 
 
 
 # -- fsplit-bench e2e ---------------------------------------------------------------------------------------
+
 
 def _default_splits() -> dict:
     root = Path("artifacts/default")
@@ -285,29 +356,74 @@ def _command():
     import click
 
     @click.command("e2e")
-    @click.option("--artifact", "artifacts", multiple=True, metavar="NAME=DIR[@N]",
-                  help="split artifact to compare (repeatable; the first one sets the quality to match; @N: rate "
-                       "point N of a variable bit-rate artifact). "
-                       "Default: fp32=artifacts/default/<target>-none, int8=.../<target>-int8.")
-    @click.option("--bandwidths", default=",".join(map(str, DEFAULT_BANDWIDTHS)), show_default=True,
-                  help="uplink bandwidths in Mbit/s")
+    @click.option(
+        "--artifact",
+        "artifacts",
+        multiple=True,
+        metavar="NAME=DIR[@N]",
+        help="split artifact to compare (repeatable; the first one sets the quality to match; @N: rate "
+        "point N of a variable bit-rate artifact). "
+        "Default: fp32=artifacts/default/<target>-none, int8=.../<target>-int8.",
+    )
+    @click.option(
+        "--bandwidths",
+        default=",".join(map(str, DEFAULT_BANDWIDTHS)),
+        show_default=True,
+        help="uplink bandwidths in Mbit/s",
+    )
     @click.option("--rtt-ms", default=20.0, show_default=True, type=click.FloatRange(min=0), help="round-trip time")
-    @click.option("--crops-per-image", default=32, show_default=True, type=click.IntRange(min=1),
-                  help="held-out crops per image for agreement (as the model's evaluation)")
-    @click.option("--qualities", default=",".join(map(str, DEFAULT_QUALITIES)), show_default=True,
-                  help="JPEG/WebP qualities to try")
-    @click.option("--reps", default=3, show_default=True, type=click.IntRange(min=1),
-                  help="repetitions of each payload per bandwidth")
-    @click.option("--transfer-crops", default=8, show_default=True, type=click.IntRange(min=1),
-                  help="payloads per method sent over the link")
-    @click.option("--shaping", type=click.Choice(["auto", "netem", "tun-delay", "computed"]), default="auto",
-                  show_default=True, help="how to make the link (computed: no sockets, formula only)")
-    @click.option("--out", "out_dir", default="benchmarks/results/e2e", show_default=True,
-                  type=click.Path(file_okay=False), help="results folder (e2e.json, e2e.md, e2e.png)")
-    @click.option("--cache-dir", default=".cache/e2e", show_default=True, type=click.Path(file_okay=False),
-                  help="where the teacher's ONNX export is kept")
-    def e2e(artifacts, bandwidths, rtt_ms, crops_per_image, qualities, reps, transfer_crops, shaping, out_dir,
-            cache_dir):
+    @click.option(
+        "--crops-per-image",
+        default=32,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="held-out crops per image for agreement (as the model's evaluation)",
+    )
+    @click.option(
+        "--qualities",
+        default=",".join(map(str, DEFAULT_QUALITIES)),
+        show_default=True,
+        help="JPEG/WebP qualities to try",
+    )
+    @click.option(
+        "--reps",
+        default=3,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="repetitions of each payload per bandwidth",
+    )
+    @click.option(
+        "--transfer-crops",
+        default=8,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="payloads per method sent over the link",
+    )
+    @click.option(
+        "--shaping",
+        type=click.Choice(["auto", "netem", "tun-delay", "computed"]),
+        default="auto",
+        show_default=True,
+        help="how to make the link (computed: no sockets, formula only)",
+    )
+    @click.option(
+        "--out",
+        "out_dir",
+        default="benchmarks/results/e2e",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="results folder (e2e.json, e2e.md, e2e.png)",
+    )
+    @click.option(
+        "--cache-dir",
+        default=".cache/e2e",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="where the teacher's ONNX export is kept",
+    )
+    def e2e(
+        artifacts, bandwidths, rtt_ms, crops_per_image, qualities, reps, transfer_crops, shaping, out_dir, cache_dir
+    ):
         """Split computing vs offloading the image (JPEG/WebP + full teacher): latency over shaped bandwidth."""
         if artifacts:
             splits = {}
@@ -319,13 +435,24 @@ def _command():
         else:
             splits = _default_splits()
             if not splits:
-                raise click.UsageError("no artifacts given and none in artifacts/default/: run "
-                                       "`fsplit-export --target executorch --quantize none --quantize int8` first")
+                raise click.UsageError(
+                    "no artifacts given and none in artifacts/default/: run "
+                    "`fsplit-export --target executorch --quantize none --quantize int8` first"
+                )
         try:
-            results = run_e2e(splits, out_dir, bandwidths=_number_list(bandwidths), rtt_ms=rtt_ms,
-                              crops_per_image=crops_per_image, qualities=_number_list(qualities), reps=reps,
-                              transfer_crops=transfer_crops, shaping=shaping, cache_dir=cache_dir,
-                              progress=lambda m: click.echo(m, err=True))
+            results = run_e2e(
+                splits,
+                out_dir,
+                bandwidths=_number_list(bandwidths),
+                rtt_ms=rtt_ms,
+                crops_per_image=crops_per_image,
+                qualities=_number_list(qualities),
+                reps=reps,
+                transfer_crops=transfer_crops,
+                shaping=shaping,
+                cache_dir=cache_dir,
+                progress=lambda m: click.echo(m, err=True),
+            )
         except WorkloadError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo((Path(out_dir) / "e2e.md").read_text())

@@ -5,6 +5,7 @@ Crops are the ones the default model's own evaluation uses (fsplit_mobile.traini
 plus seeded random crops of every held-out image, 224x224), as uint8 RGB, so agreement numbers line up.
 Reference labels are the full teacher's top-1 on the uncompressed crop (ONNX Runtime, the server's runtime).
 """
+
 import io
 import time
 import zlib
@@ -85,8 +86,12 @@ class MethodRun:
 
     def payload_stats(self) -> dict:
         sizes = np.array([len(p) for p in self.payloads])
-        return {"mean": float(sizes.mean()), "median": float(np.median(sizes)), "min": int(sizes.min()),
-                "max": int(sizes.max())}
+        return {
+            "mean": float(sizes.mean()),
+            "median": float(np.median(sizes)),
+            "min": int(sizes.min()),
+            "max": int(sizes.max()),
+        }
 
     def median_ms(self, which: dict) -> dict:
         return {k: float(np.median(v)) for k, v in which.items()}
@@ -94,9 +99,15 @@ class MethodRun:
     def summary(self, reference: list[int]) -> dict:
         client = self.median_ms(self.client_ms)
         server = self.median_ms(self.server_ms)
-        return {"name": self.name, "agreement": self.agreement(reference), "payload_bytes": self.payload_stats(),
-                "client_ms": client, "client_total_ms": float(sum(client.values())), "server_ms": server,
-                **self.meta}
+        return {
+            "name": self.name,
+            "agreement": self.agreement(reference),
+            "payload_bytes": self.payload_stats(),
+            "client_ms": client,
+            "client_total_ms": float(sum(client.values())),
+            "server_ms": server,
+            **self.meta,
+        }
 
 
 def teacher_reference(engine, crops) -> list[int]:
@@ -120,9 +131,13 @@ def run_local_teacher(engine, crops, reference: list[int]) -> dict:
         prep.append((t1 - t0) * 1e3)
         run.append((t2 - t1) * 1e3)
     device = {"preprocess": float(np.median(prep)), "teacher": float(np.median(run))}
-    return {"name": LOCAL_TEACHER, "agreement": float(np.mean(np.asarray(top1) == np.asarray(reference))),
-            "device_ms": device, "total_ms": float(sum(device.values())),
-            "runtime": "ONNX Runtime CPU, fp32 teacher (the offloading server's model), this host"}
+    return {
+        "name": LOCAL_TEACHER,
+        "agreement": float(np.mean(np.asarray(top1) == np.asarray(reference))),
+        "device_ms": device,
+        "total_ms": float(sum(device.values())),
+        "runtime": "ONNX Runtime CPU, fp32 teacher (the offloading server's model), this host",
+    }
 
 
 def parse_split(value) -> tuple[Path, int]:
@@ -149,8 +164,16 @@ def run_split(name: str, artifact_dir, crops, threads: int | None = None, rate_p
     engine = ServerEngine(artifact_dir)
     if tuple(encoder.input_size) != crops[0].shape[:2]:
         raise WorkloadError(f"{artifact_dir}: encoder takes {encoder.input_size}, crops are {crops[0].shape[:2]}")
-    run = MethodRun(name, meta={"artifact": str(artifact_dir), "target": art.target, "rate_point": rate_point,
-                                "quantization": art.quantization, "runtime": encoder.backend.name})
+    run = MethodRun(
+        name,
+        meta={
+            "artifact": str(artifact_dir),
+            "target": art.target,
+            "rate_point": rate_point,
+            "quantization": art.quantization,
+            "runtime": encoder.backend.name,
+        },
+    )
     encoder.run(encoder.input_converter(crops[0]))  # warm-up
     for rgb in crops:
         t0 = time.perf_counter()
@@ -163,8 +186,9 @@ def run_split(name: str, artifact_dir, crops, threads: int | None = None, rate_p
         result = engine.infer(payload)
         run.payloads.append(payload)
         run.top1.append(result.top5[0]["index"])
-        run.add_times(run.client_ms, {"preprocess": (t1 - t0) * 1e3, "encode": (t2 - t1) * 1e3,
-                                      "coding": (t3 - t2) * 1e3})
+        run.add_times(
+            run.client_ms, {"preprocess": (t1 - t0) * 1e3, "encode": (t2 - t1) * 1e3, "coding": (t3 - t2) * 1e3}
+        )
         run.add_times(run.server_ms, {k: v for k, v in result.timings_ms.items()})
     return run
 

@@ -5,6 +5,7 @@ Training: `forward` adds uniform noise and returns likelihoods; `loss()` fits th
 Deployment: `update()` builds the integer CDF tables (`_quantized_cdf`, `_cdf_length`, `_offset`) that the
 entropy coder uses; `symbols(y)` = round(y - median) as int32 (round half to even, like torch.round).
 """
+
 import math
 
 import numpy as np
@@ -162,11 +163,13 @@ class EntropyBottleneck(nn.Module):
         return symbols.to(dtype) + med.to(dtype)
 
     # ---- state dict compatibility ----------------------------------------------------------------------------
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
         for key in list(state_dict.keys()):
             if not key.startswith(prefix):
                 continue
-            new = prefix + current_name(key[len(prefix):])
+            new = prefix + current_name(key[len(prefix) :])
             if new != key:
                 state_dict[new] = state_dict.pop(key)
         # Table buffers are variable-sized: resize ours to the incoming shapes so they load verbatim.
@@ -174,4 +177,6 @@ class EntropyBottleneck(nn.Module):
             key = prefix + name
             if key in state_dict:
                 setattr(self, name, torch.zeros_like(state_dict[key], dtype=torch.int32))
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )

@@ -4,6 +4,7 @@ Each probability (as float32) is scaled by 2^precision and rounded half away fro
 rescaled by integer division so they sum to at most 2^precision; the prefix sum's last entry is forced to
 2^precision; every zero-width slot steals one unit from the smallest slot whose frequency is above one.
 """
+
 import numpy as np
 
 

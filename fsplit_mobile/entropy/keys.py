@@ -5,6 +5,7 @@ CompressAI before 1.2.6 registered the density model's parameters as ``_matrix{i
 ``factors.{i}``. :class:`~fsplit_mobile.entropy.bottleneck.EntropyBottleneck` loads either spelling, and the
 checkpoint importer names a missing key the way the checkpoint spells it; both go through these functions.
 """
+
 from __future__ import annotations
 
 import re

@@ -9,6 +9,7 @@ api``, ``from fsplit_mobile.export.api import ...``), not as attributes of that 
 ``import fsplit_mobile.export.api as api`` either, which reads them as attributes). This module imports nothing, so ``import fsplit_mobile`` stays
 cheap; the exporters load when the function is called.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -4,6 +4,7 @@ Silent fallback is how an "NPU" artifact ends up running on the CPU, so the defa
 every node that would fall back; the recipe option ``fallback = "warn"`` (CLI ``--allow-fallback``) writes the
 artifact anyway and says so in its notes.
 """
+
 from __future__ import annotations
 
 from ..runtime.placement import Placement
@@ -24,7 +25,9 @@ def enforce_placement(placement: Placement, policy: str, target: str, where: str
         return notes
     names = ", ".join(f"{n.name} ({n.op_type})" for n in placement.fallback)
     if policy == "fail":
-        raise PlacementError(f"{target} {where}: {len(placement.fallback)} node(s) fall back to the CPU: {names}; "
-                             f"replace those ops, or set fallback = \"warn\" in [targets.{target}] "
-                             "(fsplit-export --allow-fallback) to export anyway")
-    return notes + [f"WARNING: CPU fallback allowed (fallback = \"warn\"): {names}"]
+        raise PlacementError(
+            f"{target} {where}: {len(placement.fallback)} node(s) fall back to the CPU: {names}; "
+            f'replace those ops, or set fallback = "warn" in [targets.{target}] '
+            "(fsplit-export --allow-fallback) to export anyway"
+        )
+    return notes + [f'WARNING: CPU fallback allowed (fallback = "warn"): {names}']

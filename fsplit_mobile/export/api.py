@@ -5,6 +5,7 @@ server.onnx, calibration inputs; "prepare"), then makes each artifact with the s
 (capture, quantize, lower, verify, report; progress events name them, each timed). The folder is written as
 `<target>-<quant>.partial` and renamed when complete (manifest.json last).
 """
+
 from __future__ import annotations
 
 import platform
@@ -47,7 +48,7 @@ Progress = Callable[..., None]
 class ArtifactResult:
     target: str
     quantization: str
-    variant: str = ""               # e.g. the SoC of a qnn artifact (Backend.variants)
+    variant: str = ""  # e.g. the SoC of a qnn artifact (Backend.variants)
     path: Path | None = None
     ok: bool = False
     error: str | None = None
@@ -58,10 +59,19 @@ class ArtifactResult:
     timings_s: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"target": self.target, "quantization": self.quantization, "variant": self.variant,
-                "path": str(self.path) if self.path else None, "ok": self.ok, "error": self.error,
-                "executed": self.executed, "metrics": self.metrics, "targets": self.targets,
-                "size_bytes": self.size_bytes, "timings_s": self.timings_s}
+        return {
+            "target": self.target,
+            "quantization": self.quantization,
+            "variant": self.variant,
+            "path": str(self.path) if self.path else None,
+            "ok": self.ok,
+            "error": self.error,
+            "executed": self.executed,
+            "metrics": self.metrics,
+            "targets": self.targets,
+            "size_bytes": self.size_bytes,
+            "timings_s": self.timings_s,
+        }
 
 
 @dataclass
@@ -69,15 +79,20 @@ class ExportSummary:
     model_id: str
     out_dir: Path
     results: list[ArtifactResult] = field(default_factory=list)
-    timings_s: dict = field(default_factory=dict)   # the run's shared steps: load, prepare
+    timings_s: dict = field(default_factory=dict)  # the run's shared steps: load, prepare
 
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
 
     def to_dict(self) -> dict:
-        return {"model_id": self.model_id, "out_dir": str(self.out_dir), "ok": self.ok,
-                "timings_s": self.timings_s, "artifacts": [r.to_dict() for r in self.results]}
+        return {
+            "model_id": self.model_id,
+            "out_dir": str(self.out_dir),
+            "ok": self.ok,
+            "timings_s": self.timings_s,
+            "artifacts": [r.to_dict() for r in self.results],
+        }
 
 
 def _noop(*_args, **_kwargs):
@@ -106,8 +121,9 @@ class ExportContext:
         self.mean = tuple(recipe.mean or self.split.mean)
         self.std = tuple(recipe.std or self.split.std)
         self.output = output or recipe.output
-        self.normalization_in_graph = recipe.normalization_in_graph if normalization_in_graph is None \
-            else bool(normalization_in_graph)
+        self.normalization_in_graph = (
+            recipe.normalization_in_graph if normalization_in_graph is None else bool(normalization_in_graph)
+        )
         self.calib_dir = Path(calib) if calib else recipe.calib_images
 
         device = self.split.device.eval()
@@ -122,9 +138,16 @@ class ExportContext:
         with torch.no_grad():
             c, h, w = (int(s) for s in self.module.encoder(self.example).shape[1:])
         self.latent_shape = (c, h, w)
-        self.canonical_spec = {"shape": [1, 3, *self.input_size], "layout": "NCHW", "color": "RGB",
-                               "value_range": [0.0, 1.0], "mean": list(self.mean), "std": list(self.std),
-                               "normalization_in_graph": self.normalization_in_graph, "quantization": None}
+        self.canonical_spec = {
+            "shape": [1, 3, *self.input_size],
+            "layout": "NCHW",
+            "color": "RGB",
+            "value_range": [0.0, 1.0],
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "normalization_in_graph": self.normalization_in_graph,
+            "quantization": None,
+        }
 
     # -- model --
     @staticmethod
@@ -141,8 +164,10 @@ class ExportContext:
         except (OSError, ValueError, RuntimeError) as e:  # anything else that stops loading (e.g. the teacher)
             raise CheckpointError(f"{recipe.checkpoint}: cannot load checkpoint ({str(e).splitlines()[0]})") from e
         if recipe.architecture and split.architecture != recipe.architecture:
-            raise RecipeError(f"{recipe.path}: field model.architecture is {recipe.architecture!r} but checkpoint "
-                              f"{recipe.checkpoint} holds {split.architecture!r}")
+            raise RecipeError(
+                f"{recipe.path}: field model.architecture is {recipe.architecture!r} but checkpoint "
+                f"{recipe.checkpoint} holds {split.architecture!r}"
+            )
         return split
 
     def device_canonical(self, x: torch.Tensor, unrounded: list | None = None) -> torch.Tensor:
@@ -166,7 +191,7 @@ class ExportContext:
         out: list[int] = []
         with torch.no_grad():
             for start in range(0, len(symbols), EVAL_BATCH):
-                batch = torch.from_numpy(np.stack(symbols[start:start + EVAL_BATCH]))
+                batch = torch.from_numpy(np.stack(symbols[start : start + EVAL_BATCH]))
                 out.extend(int(i) for i in self.split.server(batch).argmax(1))
         return out
 
@@ -183,13 +208,33 @@ def _step(timings: dict, name: str, progress: Progress, label: str | None):
     progress("step_end", step=name, seconds=timings[name], **where)
 
 
-def _export_one(ctx: ExportContext, shared: Shared | None, target: str, quant: str, out_dir: Path,
-                progress: Progress, result: ArtifactResult, options: dict, label: str) -> None:
+def _export_one(
+    ctx: ExportContext,
+    shared: Shared | None,
+    target: str,
+    quant: str,
+    out_dir: Path,
+    progress: Progress,
+    result: ArtifactResult,
+    options: dict,
+    label: str,
+) -> None:
     backend = get_backend(target)
-    req = stages.check_request(backend, ExportRequest(
-        model_id=ctx.model_id, target=target, quantization=quant, input_size=ctx.input_size, mean=ctx.mean,
-        std=ctx.std, normalization_in_graph=ctx.normalization_in_graph, output=ctx.output,
-        latent_shape=ctx.latent_shape, options=options))
+    req = stages.check_request(
+        backend,
+        ExportRequest(
+            model_id=ctx.model_id,
+            target=target,
+            quantization=quant,
+            input_size=ctx.input_size,
+            mean=ctx.mean,
+            std=ctx.std,
+            normalization_in_graph=ctx.normalization_in_graph,
+            output=ctx.output,
+            latent_shape=ctx.latent_shape,
+            options=options,
+        ),
+    )
     if shared is None:  # _prepare skips only runs in which no request passes the check above
         raise ExportError(f"{label}: the run's shared preparation was not built")
     staged = StagedArtifact(out_dir / label)
@@ -216,11 +261,20 @@ def _export_one(ctx: ExportContext, shared: Shared | None, target: str, quant: s
 
         result.size_bytes = _tree_size(stage / lowered.encoder_file)
         report = stages.report(
-            req, verified, lowered, shared.reference, medians=ctx.medians,
+            req,
+            verified,
+            lowered,
+            shared.reference,
+            medians=ctx.medians,
             encode=lambda s: encode_latent(shared.tables, s),
-            server_top1=ctx.server_top1 if shared.classifier else None, notes=notes + shared.notes,
-            extra={"server_check": shared.server.get("check"), "size_bytes": result.size_bytes,
-                   "timings_s": dict(timings)})
+            server_top1=ctx.server_top1 if shared.classifier else None,
+            notes=notes + shared.notes,
+            extra={
+                "server_check": shared.server.get("check"),
+                "size_bytes": result.size_bytes,
+                "timings_s": dict(timings),
+            },
+        )
         write_report(stage, report)
     result.executed = verified.executed
     result.metrics = report["metrics"]
@@ -229,13 +283,27 @@ def _export_one(ctx: ExportContext, shared: Shared | None, target: str, quant: s
         flips = report["metrics"]["symbol_flip_fraction"]
         limit = backend.flip_limit(quant) or (MAX_FP32_FLIP_FRACTION if quant == "none" else MAX_INT8_FLIP_FRACTION)
         if flips > limit:
-            raise VerificationError(f"{label}: {100 * flips:.2f} % of symbols differ from eager fp32 (limit "
-                                    f"{100 * limit:.2f} %); see {stage / 'report.md'}")
-    tool_versions = {"fsplit_mobile": __version__, "python": platform.python_version(),
-                     "numpy": np.__version__, **backend.tool_versions()}
-    manifest = build_manifest(req, lowered, files=files, medians=ctx.medians.tolist(), tables_hash=shared.tables_hash,
-                              tables_precision=shared.tables.precision, resize=ctx.recipe.resize,
-                              server=shared.server_manifest(), tool_versions=tool_versions)
+            raise VerificationError(
+                f"{label}: {100 * flips:.2f} % of symbols differ from eager fp32 (limit "
+                f"{100 * limit:.2f} %); see {stage / 'report.md'}"
+            )
+    tool_versions = {
+        "fsplit_mobile": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        **backend.tool_versions(),
+    }
+    manifest = build_manifest(
+        req,
+        lowered,
+        files=files,
+        medians=ctx.medians.tolist(),
+        tables_hash=shared.tables_hash,
+        tables_precision=shared.tables.precision,
+        resize=ctx.recipe.resize,
+        server=shared.server_manifest(),
+        tool_versions=tool_versions,
+    )
     result.path = staged.commit(manifest)
     result.ok = True
 
@@ -255,9 +323,22 @@ def _torch_threads(n: int | None):
         torch.set_num_threads(before)
 
 
-def export(target="all", quantize="none", *, checkpoint=None, recipe=None, calib=None, input_size=None,
-           output=None, out=None, normalization_in_graph=None, keep_going=None, torch_threads: int | None = 1,
-           target_options: dict[str, dict] | None = None, progress: Progress | None = None) -> ExportSummary:
+def export(
+    target="all",
+    quantize="none",
+    *,
+    checkpoint=None,
+    recipe=None,
+    calib=None,
+    input_size=None,
+    output=None,
+    out=None,
+    normalization_in_graph=None,
+    keep_going=None,
+    torch_threads: int | None = 1,
+    target_options: dict[str, dict] | None = None,
+    progress: Progress | None = None,
+) -> ExportSummary:
     """Export a model to one artifact folder per (target, quantization) under `out` (docs/artifact.md).
 
     target: "executorch" | "coreml" | "tflite" | "onnx" | "all" or a list; quantize: "none" | "int8" | ... or a
@@ -277,13 +358,37 @@ def export(target="all", quantize="none", *, checkpoint=None, recipe=None, calib
     qnn-<soc>-<quant>).
     """
     with _torch_threads(torch_threads):
-        return _export(target, quantize, checkpoint=checkpoint, recipe=recipe, calib=calib, input_size=input_size,
-                       output=output, out=out, normalization_in_graph=normalization_in_graph,
-                       keep_going=keep_going, target_options=target_options or {}, progress=progress)
+        return _export(
+            target,
+            quantize,
+            checkpoint=checkpoint,
+            recipe=recipe,
+            calib=calib,
+            input_size=input_size,
+            output=output,
+            out=out,
+            normalization_in_graph=normalization_in_graph,
+            keep_going=keep_going,
+            target_options=target_options or {},
+            progress=progress,
+        )
 
 
-def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, out, normalization_in_graph,
-            keep_going, target_options, progress) -> ExportSummary:
+def _export(
+    target,
+    quantize,
+    *,
+    checkpoint,
+    recipe,
+    calib,
+    input_size,
+    output,
+    out,
+    normalization_in_graph,
+    keep_going,
+    target_options,
+    progress,
+) -> ExportSummary:
     progress = progress or _noop
     targets = resolve_targets(target)
     quants = [quantize] if isinstance(quantize, str) else list(quantize)
@@ -297,8 +402,10 @@ def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, 
         rec = checkpoint_recipe(Path(checkpoint))
     else:
         if not DEFAULT_RECIPE.is_file():
-            raise RecipeError(f"default recipe {DEFAULT_RECIPE} not found: this fsplit-mobile installation lacks its "
-                              "package data (reinstall it, or pass --recipe/--checkpoint)")
+            raise RecipeError(
+                f"default recipe {DEFAULT_RECIPE} not found: this fsplit-mobile installation lacks its "
+                "package data (reinstall it, or pass --recipe/--checkpoint)"
+            )
         rec = load_recipe(DEFAULT_RECIPE)
     for t in target_options:
         if t not in targets:
@@ -310,8 +417,9 @@ def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, 
 
     progress("load_start", recipe=str(rec.path) if rec.path else None, checkpoint=str(rec.checkpoint))
     t0 = time.perf_counter()
-    ctx = ExportContext(rec, input_size=input_size, output=output, normalization_in_graph=normalization_in_graph,
-                        calib=calib)
+    ctx = ExportContext(
+        rec, input_size=input_size, output=output, normalization_in_graph=normalization_in_graph, calib=calib
+    )
     load_s = round(time.perf_counter() - t0, 3)
     progress("load_end", model_id=ctx.model_id, latent_shape=list(ctx.latent_shape), seconds=load_s)
     out_dir = Path(out) if out is not None else Path("artifacts") / ctx.model_id
@@ -326,7 +434,7 @@ def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, 
                     summary.results.append(result)
                     progress("artifact_start", artifact=label, steps=STEPS)
                     try:
-                        if shared_error is not None:   # every artifact fails as it would have without a shared step
+                        if shared_error is not None:  # every artifact fails as it would have without a shared step
                             raise shared_error
                         _export_one(ctx, shared, t, q, out_dir, progress, result, {**options[t], **overrides}, label)
                     except ExportError as e:
@@ -338,23 +446,24 @@ def _export(target, quantize, *, checkpoint, recipe, calib, input_size, output, 
                         if not keep_going:
                             raise ExportError(result.error) from e
                     finally:
-                        progress("artifact_end", artifact=label, ok=result.ok, path=result.path,
-                                 error=result.error)
+                        progress("artifact_end", artifact=label, ok=result.ok, path=result.path, error=result.error)
     finally:
         if shared is not None:
             shared.close()
     return summary
 
 
-def _prepare(ctx: ExportContext, targets: list[str], quants: list[str], summary: ExportSummary,
-             progress: Progress) -> tuple[Shared | None, Exception | None]:
+def _prepare(
+    ctx: ExportContext, targets: list[str], quants: list[str], summary: ExportSummary, progress: Progress
+) -> tuple[Shared | None, Exception | None]:
     """The shared preparation, timed as the run's "prepare" step; (None, error) when it failed, (None, None)
     when no artifact of the run can be made (every (target, quantization) is unsupported: fail at once)."""
     pairs = [(t, q) for t in targets for q in quants if q in backend_class(t).quantizations]
     if not pairs:
         return None, None
-    calibrate = any(q != "none" and get_backend(t).needs_calibration(ExportRequest(ctx.model_id, t, q))
-                    for t, q in pairs)
+    calibrate = any(
+        q != "none" and get_backend(t).needs_calibration(ExportRequest(ctx.model_id, t, q)) for t, q in pairs
+    )
     progress("prepare_start", calibration=calibrate)
     t0 = time.perf_counter()
     try:

@@ -7,6 +7,7 @@ The stages themselves are in stages.py, the backend contract in backends/base.py
 - The *canonical output* is NCHW, int32 symbols (req.output == "symbols") or float32 latent ("latent"),
   one array per input, de-quantized/transposed back from the file's own layout if needed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -83,13 +84,13 @@ class ExportRequest:
     model_id: str
     target: str
     quantization: str = "none"
-    input_size: tuple[int, int] = (224, 224)          # (H, W)
+    input_size: tuple[int, int] = (224, 224)  # (H, W)
     mean: tuple[float, ...] = (0.485, 0.456, 0.406)
     std: tuple[float, ...] = (0.229, 0.224, 0.225)
     normalization_in_graph: bool = True
-    output: str = "symbols"                          # symbols | latent
-    latent_shape: tuple[int, int, int] = (0, 0, 0)   # (C, H, W) of the encoder output
-    options: dict = field(default_factory=dict)      # per-target options from the recipe ([targets.<name>])
+    output: str = "symbols"  # symbols | latent
+    latent_shape: tuple[int, int, int] = (0, 0, 0)  # (C, H, W) of the encoder output
+    options: dict = field(default_factory=dict)  # per-target options from the recipe ([targets.<name>])
 
     def __post_init__(self):
         check_quantization(self.quantization)
@@ -118,24 +119,29 @@ class TensorSpec:
 
     name: str
     shape: tuple[int, ...]
-    dtype: str                      # float32 | int32 | int8 | uint8
-    layout: str = "NCHW"            # NCHW | NHWC
+    dtype: str  # float32 | int32 | int8 | uint8
+    layout: str = "NCHW"  # NCHW | NHWC
     quantization: dict | None = None  # {"scale": s, "zero_point": z, "dtype": "int8"} when the I/O is quantized
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype, "layout": self.layout,
-                "quantization": self.quantization}
+        return {
+            "name": self.name,
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "layout": self.layout,
+            "quantization": self.quantization,
+        }
 
 
 @dataclass
 class LoweredModel:
     """Files written by `lower` (role -> path relative to stage_dir) and the I/O spec of the encoder file."""
 
-    files: dict[str, str]           # at least {"encoder": "encoder.<ext>"}
+    files: dict[str, str]  # at least {"encoder": "encoder.<ext>"}
     input: TensorSpec
     output: TensorSpec
     notes: list[str] = field(default_factory=list)
-    details: dict = field(default_factory=dict)     # target facts for the report (ops, delegated nodes, ...)
+    details: dict = field(default_factory=dict)  # target facts for the report (ops, delegated nodes, ...)
     accelerator: dict | None = None  # manifest "accelerator" block (kind, name, SoC, versions, placement)
 
     @property
@@ -149,9 +155,9 @@ class VerifyResult:
 
     executed: bool
     outputs: list[np.ndarray] | None = None
-    reason: str | None = None       # required when executed is False ("not executed on this platform")
-    runtime: str | None = None      # e.g. "executorch.runtime", "onnxruntime CPUExecutionProvider"
-    checks: dict = field(default_factory=dict)      # what was validated instead (spec checks for Core ML)
+    reason: str | None = None  # required when executed is False ("not executed on this platform")
+    runtime: str | None = None  # e.g. "executorch.runtime", "onnxruntime CPUExecutionProvider"
+    checks: dict = field(default_factory=dict)  # what was validated instead (spec checks for Core ML)
 
     def __post_init__(self):
         if not self.executed and not self.reason:

@@ -5,6 +5,7 @@ held-out photos (.../eval). A few images give few samples, so each image contrib
 views: the whole image, its mirror, then crops at 85 %, 70 % and 55 % of the side (centre and corners, each
 also mirrored), resized to the model input size (32 views at most). Views never mix calibration and evaluation images.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,12 +41,13 @@ def _view(rgb: np.ndarray, scale: float, ax: float, ay: float, mirror: bool) -> 
     h, w = rgb.shape[:2]
     ch, cw = max(1, round(h * scale)), max(1, round(w * scale))
     top, left = round((h - ch) * ay), round((w - cw) * ax)
-    out = rgb[top:top + ch, left:left + cw]
+    out = rgb[top : top + ch, left : left + cw]
     return np.ascontiguousarray(out[:, ::-1] if mirror else out)
 
 
-def load_views(files, size: tuple[int, int], views: int = 1, method: str = "bilinear",
-               what: str = "calibration") -> list[tuple[str, np.ndarray]]:
+def load_views(
+    files, size: tuple[int, int], views: int = 1, method: str = "bilinear", what: str = "calibration"
+) -> list[tuple[str, np.ndarray]]:
     """(name, HxWx3 uint8 resized to size) for `views` views of every file, in a fixed order."""
     from PIL import UnidentifiedImageError
 

@@ -5,6 +5,7 @@ lower, verify, report); converter chatter (torch.onnx prints, ExecuTorch cpuinfo
 log file unless --verbose.
 --json prints a machine-readable summary on stdout. Errors: one line, exit status 1 (2 for usage errors).
 """
+
 from __future__ import annotations
 
 import functools
@@ -76,13 +77,20 @@ class _ProgressView:
         elif kind == "load_end":
             self.stream.write(f"model {info['model_id']}: latent {'x'.join(map(str, info['latent_shape']))}\n")
         elif kind == "prepare_end" and info["ok"]:
-            self.stream.write(f"shared preparation (eager reference, tables, server part, calibration inputs): "
-                              f"{info['seconds']:.1f} s\n")
+            self.stream.write(
+                f"shared preparation (eager reference, tables, server part, calibration inputs): "
+                f"{info['seconds']:.1f} s\n"
+            )
         elif kind == "artifact_start":
             from tqdm import tqdm
 
-            self.bar = tqdm(total=len(info["steps"]), desc=f"{info['artifact']:<18}", file=self.stream,
-                            bar_format="{desc} {bar:20} {n_fmt}/{total_fmt} {postfix} [{elapsed}]", leave=True)
+            self.bar = tqdm(
+                total=len(info["steps"]),
+                desc=f"{info['artifact']:<18}",
+                file=self.stream,
+                bar_format="{desc} {bar:20} {n_fmt}/{total_fmt} {postfix} [{elapsed}]",
+                leave=True,
+            )
         elif kind == "step_start" and self.bar is not None:
             self.bar.set_postfix_str(info["step"])
         elif kind == "step_end" and self.bar is not None:
@@ -133,23 +141,49 @@ def _summary_line(r) -> str:
     m = r.metrics
     agree = m.get("top1_agreement_change_pp")
     agree = "" if agree is None else f", top-1 agreement {agree:+.2f} pp"
-    return (f"{label}: {r.path} ({r.size_bytes} B; symbols differing "
-            f"{100 * m['symbol_flip_fraction']:.2f} %, bpp {100 * m['bpp_relative_change']:+.2f} %{agree})")
+    return (
+        f"{label}: {r.path} ({r.size_bytes} B; symbols differing "
+        f"{100 * m['symbol_flip_fraction']:.2f} %, bpp {100 * m['bpp_relative_change']:+.2f} %{agree})"
+    )
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--target", "targets", required=True, multiple=True, metavar="NAME",
-              help=f"{', '.join(backend_names())} or all (CPU targets; qnn and vulkan must be named) (repeatable)")
-@click.option("--soc", "socs", multiple=True, metavar="SOC",
-              help="qnn: Snapdragon SoC to compile for (SM8550, SM8650, SM8750, SM8850 or all; repeatable; default: "
-                   "recipe, SM8650); one artifact qnn-<soc>-<quant> each")
-@click.option("--allow-fallback", is_flag=True,
-              help="accelerator targets: warn instead of failing when some nodes fall back to the CPU")
-@click.option("--quantize", "quantize", multiple=True, default=("none",), show_default=True,
-              type=click.Choice(QUANTIZATIONS), help="repeatable: one artifact per value")
+@click.option(
+    "--target",
+    "targets",
+    required=True,
+    multiple=True,
+    metavar="NAME",
+    help=f"{', '.join(backend_names())} or all (CPU targets; qnn and vulkan must be named) (repeatable)",
+)
+@click.option(
+    "--soc",
+    "socs",
+    multiple=True,
+    metavar="SOC",
+    help="qnn: Snapdragon SoC to compile for (SM8550, SM8650, SM8750, SM8850 or all; repeatable; default: "
+    "recipe, SM8650); one artifact qnn-<soc>-<quant> each",
+)
+@click.option(
+    "--allow-fallback",
+    is_flag=True,
+    help="accelerator targets: warn instead of failing when some nodes fall back to the CPU",
+)
+@click.option(
+    "--quantize",
+    "quantize",
+    multiple=True,
+    default=("none",),
+    show_default=True,
+    type=click.Choice(QUANTIZATIONS),
+    help="repeatable: one artifact per value",
+)
 @click.option("--checkpoint", type=click.Path(dir_okay=False), help="model checkpoint (default: bundled model)")
-@click.option("--recipe", type=click.Path(dir_okay=False),
-              help="export recipe: a TOML file, or a bundled recipe's name (fsplit_mobile/recipes/)")
+@click.option(
+    "--recipe",
+    type=click.Path(dir_okay=False),
+    help="export recipe: a TOML file, or a bundled recipe's name (fsplit_mobile/recipes/)",
+)
 @click.option("--calib", type=click.Path(file_okay=False), help="calibration image folder for int8")
 @click.option("--input-size", nargs=2, type=int, metavar="H W", help="model input size")
 @click.option("--output", type=click.Choice(("symbols", "latent")), help="graph output (default: recipe, symbols)")
@@ -157,11 +191,28 @@ def _summary_line(r) -> str:
 @click.option("--quiet", "-q", is_flag=True, help="no progress output")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary on stdout")
 @click.option("--verbose", "-v", is_flag=True, help="show converter output and warnings")
-@click.option("--rate-points", metavar="NAMES|auto",
-              help="variable bit-rate (bottleneck-unit checkpoint): these units, comma-separated, as rate points "
-                   "0, 1, ... of one artifact; 'auto': the recipe's model.rate_points, else every unit")
-def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, quiet, as_json, verbose, socs,
-         allow_fallback, rate_points):
+@click.option(
+    "--rate-points",
+    metavar="NAMES|auto",
+    help="variable bit-rate (bottleneck-unit checkpoint): these units, comma-separated, as rate points "
+    "0, 1, ... of one artifact; 'auto': the recipe's model.rate_points, else every unit",
+)
+def main(
+    targets,
+    quantize,
+    checkpoint,
+    recipe,
+    calib,
+    input_size,
+    output,
+    out,
+    quiet,
+    as_json,
+    verbose,
+    socs,
+    allow_fallback,
+    rate_points,
+):
     """Export a model to verified artifact folders (docs/artifact.md)."""
     from .api import export
 
@@ -183,13 +234,31 @@ def main(targets, quantize, checkpoint, recipe, calib, input_size, output, out, 
     with _converter_output_to(log_path) as (real_out, real_err):
         view = _ProgressView(real_err, quiet)
         try:
-            summary = export(list(targets), list(quantize), checkpoint=checkpoint, recipe=recipe, calib=calib,
-                             input_size=tuple(input_size) if input_size else None, output=output, out=out,
-                             target_options=target_options, progress=view)
+            summary = export(
+                list(targets),
+                list(quantize),
+                checkpoint=checkpoint,
+                recipe=recipe,
+                calib=calib,
+                input_size=tuple(input_size) if input_size else None,
+                output=output,
+                out=out,
+                target_options=target_options,
+                progress=view,
+            )
         except (ExportError, CheckpointError) as e:
             error = str(e)
-            user_error = isinstance(e, (CalibrationError, CheckpointError, RecipeError, UnknownTargetError,
-                                        UnsupportedOpError, UnsupportedQuantizationError))
+            user_error = isinstance(
+                e,
+                (
+                    CalibrationError,
+                    CheckpointError,
+                    RecipeError,
+                    UnknownTargetError,
+                    UnsupportedOpError,
+                    UnsupportedQuantizationError,
+                ),
+            )
         except KeyboardInterrupt:
             error = "interrupted"
     if as_json:

@@ -9,6 +9,7 @@ Metrics (over every held-out sample):
   and artifact symbols, and its change in percentage points; also how often the top-1 equals eager's.
 Artifacts that cannot run here (Core ML on Linux) get no metrics and say "not executed on this platform".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ NOT_EXECUTED = "not executed on this platform"
 
 # Targets for int8 artifacts of the bundled model (issue 4).
 INT8_TARGETS = {"symbol_flip_fraction": 0.02, "bpp_relative_change_abs": 0.02, "top1_agreement_drop_pp": 1.0}
-FP16_FLIP_TARGET = 0.002   # fp16 compute: symbols differing vs eager fp32 (the other targets as for int8)
+FP16_FLIP_TARGET = 0.002  # fp16 compute: symbols differing vs eager fp32 (the other targets as for int8)
 
 
 @dataclass
@@ -35,11 +36,11 @@ class Reference:
     """Eager fp32 outputs on the held-out samples, computed once per export run."""
 
     names: list[str]
-    outputs: list[np.ndarray]            # canonical NCHW: int32 symbols or float32 latent
-    symbols: list[np.ndarray]            # int32 (C, H, W)
+    outputs: list[np.ndarray]  # canonical NCHW: int32 symbols or float32 latent
+    symbols: list[np.ndarray]  # int32 (C, H, W)
     bytes_per_sample: list[int]
-    teacher_top1: list[int] | None       # None when the recipe names no teacher
-    server_top1: list[int] | None        # None when the model has no classifying server part
+    teacher_top1: list[int] | None  # None when the recipe names no teacher
+    server_top1: list[int] | None  # None when the model has no classifying server part
     input_size: tuple[int, int]
     images: list[str] = field(default_factory=list)
     views: int = 1
@@ -60,9 +61,14 @@ def bpp(byte_counts: Sequence[int], input_size: tuple[int, int]) -> float:
     return 8.0 * float(sum(byte_counts)) / (len(byte_counts) * input_size[0] * input_size[1])
 
 
-def compute_metrics(ref: Reference, outputs: Sequence[np.ndarray], kind: str, medians: np.ndarray,
-                    encode: Callable[[np.ndarray], bytes],
-                    server_top1: Callable[[list[np.ndarray]], list[int]] | None) -> dict:
+def compute_metrics(
+    ref: Reference,
+    outputs: Sequence[np.ndarray],
+    kind: str,
+    medians: np.ndarray,
+    encode: Callable[[np.ndarray], bytes],
+    server_top1: Callable[[list[np.ndarray]], list[int]] | None,
+) -> dict:
     if len(outputs) != len(ref.outputs):
         raise ValueError(f"{len(outputs)} artifact outputs for {len(ref.outputs)} reference samples")
     errors_max, errors_sum, count, differ, total = 0.0, 0.0, 0, 0, 0
@@ -94,7 +100,7 @@ def compute_metrics(ref: Reference, outputs: Sequence[np.ndarray], kind: str, me
         "symbols_at_ties": None if ties is None else ties.at_ties,
         "symbols_unexplained": None if ties is None else ties.unexplained,
         "tie_epsilon": None if ties is None else ties.epsilon,
-        "tie_distance_max": None if ties is None else ties.max_tie_distance,   # of the ones at ties
+        "tie_distance_max": None if ties is None else ties.max_tie_distance,  # of the ones at ties
         "bpp_reference": bpp_ref,
         "bpp_artifact": bpp_art,
         "bpp_relative_change": (bpp_art - bpp_ref) / bpp_ref if bpp_ref else 0.0,
@@ -109,8 +115,11 @@ def compute_metrics(ref: Reference, outputs: Sequence[np.ndarray], kind: str, me
         if ref.teacher_top1 is not None:
             agree_ref = sum(a == t for a, t in zip(ref.server_top1, ref.teacher_top1)) / n
             agree_art = sum(a == t for a, t in zip(art_top1, ref.teacher_top1)) / n
-            m.update(top1_agreement_reference=agree_ref, top1_agreement_artifact=agree_art,
-                     top1_agreement_change_pp=100.0 * (agree_art - agree_ref))
+            m.update(
+                top1_agreement_reference=agree_ref,
+                top1_agreement_artifact=agree_art,
+                top1_agreement_change_pp=100.0 * (agree_art - agree_ref),
+            )
     return m
 
 
@@ -119,20 +128,40 @@ def check_targets(metrics: dict, quantization: str = "int8") -> dict:
     drop = metrics.get("top1_agreement_change_pp")
     flip = FP16_FLIP_TARGET if quantization == "fp16" else INT8_TARGETS["symbol_flip_fraction"]
     return {
-        "symbol_flip_fraction": {"limit": flip, "value": metrics["symbol_flip_fraction"],
-                                 "passed": metrics["symbol_flip_fraction"] <= flip},
-        "bpp_relative_change": {"limit": INT8_TARGETS["bpp_relative_change_abs"],
-                                "value": metrics["bpp_relative_change"],
-                                "passed": abs(metrics["bpp_relative_change"]) <= INT8_TARGETS["bpp_relative_change_abs"]},
-        "top1_agreement_drop_pp": {"limit": INT8_TARGETS["top1_agreement_drop_pp"],
-                                   "value": None if drop is None else -drop,
-                                   "passed": None if drop is None else -drop <= INT8_TARGETS["top1_agreement_drop_pp"]},
+        "symbol_flip_fraction": {
+            "limit": flip,
+            "value": metrics["symbol_flip_fraction"],
+            "passed": metrics["symbol_flip_fraction"] <= flip,
+        },
+        "bpp_relative_change": {
+            "limit": INT8_TARGETS["bpp_relative_change_abs"],
+            "value": metrics["bpp_relative_change"],
+            "passed": abs(metrics["bpp_relative_change"]) <= INT8_TARGETS["bpp_relative_change_abs"],
+        },
+        "top1_agreement_drop_pp": {
+            "limit": INT8_TARGETS["top1_agreement_drop_pp"],
+            "value": None if drop is None else -drop,
+            "passed": None if drop is None else -drop <= INT8_TARGETS["top1_agreement_drop_pp"],
+        },
     }
 
 
-def build_report(*, model_id: str, target: str, quantization: str, verify: VerifyResult, ref: Reference,
-                 kind: str, medians: np.ndarray, encode, server_top1, reference_desc: str,
-                 notes: Sequence[str] = (), details: dict | None = None, extra: dict | None = None) -> dict:
+def build_report(
+    *,
+    model_id: str,
+    target: str,
+    quantization: str,
+    verify: VerifyResult,
+    ref: Reference,
+    kind: str,
+    medians: np.ndarray,
+    encode,
+    server_top1,
+    reference_desc: str,
+    notes: Sequence[str] = (),
+    details: dict | None = None,
+    extra: dict | None = None,
+) -> dict:
     report: dict[str, Any] = {
         "schema": REPORT_SCHEMA,
         "model_id": model_id,
@@ -141,15 +170,19 @@ def build_report(*, model_id: str, target: str, quantization: str, verify: Verif
         "reference": reference_desc,
         "executed": bool(verify.executed),
         "runtime": verify.runtime,
-        "samples": {"images": list(ref.images), "views_per_image": ref.views, "count": len(ref.names),
-                    "input_size": list(ref.input_size)},
+        "samples": {
+            "images": list(ref.images),
+            "views_per_image": ref.views,
+            "count": len(ref.names),
+            "input_size": list(ref.input_size),
+        },
         "metrics": None,
         "targets": None,
         "notes": list(notes),
         "checks": dict(verify.checks),
         "lowering": dict(details or {}),
     }
-    if verify.executed and verify.outputs is not None:   # VerifyResult guarantees outputs when executed
+    if verify.executed and verify.outputs is not None:  # VerifyResult guarantees outputs when executed
         report["metrics"] = compute_metrics(ref, verify.outputs, kind, medians, encode, server_top1)
         if quantization != "none":
             report["targets"] = check_targets(report["metrics"], quantization)
@@ -178,31 +211,44 @@ def _ties(m: dict) -> str:
 
 
 def render_markdown(report: dict) -> str:
-    lines = [f"# Fidelity report: {report['model_id']} / {report['target']} / {report['quantization']}", "",
-             f"Reference: {report['reference']}.  ",
-             f"Samples: {report['samples']['count']} ({len(report['samples']['images'])} held-out images x "
-             f"{report['samples']['views_per_image']} views) at {report['samples']['input_size'][0]}x"
-             f"{report['samples']['input_size'][1]}.", ""]
+    lines = [
+        f"# Fidelity report: {report['model_id']} / {report['target']} / {report['quantization']}",
+        "",
+        f"Reference: {report['reference']}.  ",
+        f"Samples: {report['samples']['count']} ({len(report['samples']['images'])} held-out images x "
+        f"{report['samples']['views_per_image']} views) at {report['samples']['input_size'][0]}x"
+        f"{report['samples']['input_size'][1]}.",
+        "",
+    ]
     if not report["executed"]:
-        lines += [f"**{report.get('reason', NOT_EXECUTED)}** — no outputs were produced, so no fidelity metrics "
-                  "are claimed for this artifact.", ""]
+        lines += [
+            f"**{report.get('reason', NOT_EXECUTED)}** — no outputs were produced, so no fidelity metrics "
+            "are claimed for this artifact.",
+            "",
+        ]
         if report["checks"]:
             lines += ["What was validated instead:", ""]
             lines += [f"- {k}: {v}" for k, v in report["checks"].items()]
             lines.append("")
     else:
         m = report["metrics"]
-        lines += [f"Runtime: {report['runtime']}.", "", "| metric | value |", "|---|---|",
-                  f"| latent error max / mean ({m['latent_error_basis']}) | {_fmt(m['latent_error_max'])} / "
-                  f"{_fmt(m['latent_error_mean'])} |",
-                  f"| symbols differing | {m['symbols_differing']} of {m['symbols_total']} "
-                  f"({_fmt(m['symbol_flip_fraction'], pct=True)}{_ties(m)}) |",
-                  f"| bpp eager / artifact | {_fmt(m['bpp_reference'])} / {_fmt(m['bpp_artifact'])} "
-                  f"({100 * m['bpp_relative_change']:+.2f} %) |",
-                  f"| teacher top-1 agreement eager / artifact | {_fmt(m['top1_agreement_reference'], pct=True)} / "
-                  f"{_fmt(m['top1_agreement_artifact'], pct=True)} "
-                  f"({_pp(m['top1_agreement_change_pp'])}) |",
-                  f"| top-1 same as eager | {_fmt(m['top1_same_as_reference'], pct=True)} |", ""]
+        lines += [
+            f"Runtime: {report['runtime']}.",
+            "",
+            "| metric | value |",
+            "|---|---|",
+            f"| latent error max / mean ({m['latent_error_basis']}) | {_fmt(m['latent_error_max'])} / "
+            f"{_fmt(m['latent_error_mean'])} |",
+            f"| symbols differing | {m['symbols_differing']} of {m['symbols_total']} "
+            f"({_fmt(m['symbol_flip_fraction'], pct=True)}{_ties(m)}) |",
+            f"| bpp eager / artifact | {_fmt(m['bpp_reference'])} / {_fmt(m['bpp_artifact'])} "
+            f"({100 * m['bpp_relative_change']:+.2f} %) |",
+            f"| teacher top-1 agreement eager / artifact | {_fmt(m['top1_agreement_reference'], pct=True)} / "
+            f"{_fmt(m['top1_agreement_artifact'], pct=True)} "
+            f"({_pp(m['top1_agreement_change_pp'])}) |",
+            f"| top-1 same as eager | {_fmt(m['top1_same_as_reference'], pct=True)} |",
+            "",
+        ]
         if report["targets"]:
             lines += [f"{report['quantization']} targets:", ""]
             for name, t in report["targets"].items():

@@ -1,4 +1,5 @@
 """manifest.json (schema fsplit-artifact/1, docs/artifact.md) and the atomic `<name>.partial` artifact folder."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,19 @@ from .base import ExportError, ExportRequest, LoweredModel
 PARTIAL_SUFFIX = ".partial"
 
 
-def build_manifest(req: ExportRequest, lowered: LoweredModel, *, files: dict[str, str], medians: list[float],
-                   tables_hash: str, tables_precision: int, resize: str, server: dict | None,
-                   tool_versions: dict[str, str], notes: list[str] | None = None) -> dict:
+def build_manifest(
+    req: ExportRequest,
+    lowered: LoweredModel,
+    *,
+    files: dict[str, str],
+    medians: list[float],
+    tables_hash: str,
+    tables_precision: int,
+    resize: str,
+    server: dict | None,
+    tool_versions: dict[str, str],
+    notes: list[str] | None = None,
+) -> dict:
     """The manifest without its sha256 section (filled by `finish_manifest`)."""
     c, h, w = req.latent_shape
     inp = lowered.input.to_dict()

@@ -6,11 +6,12 @@ an error naming the file and the field instead of a silent fall-back to the defa
 requests built in code the same way and fill in the defaults, so a backend reads `req.options[key]` and never
 repeats a default.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Mapping
 
 from .base import ExportError
 
@@ -26,10 +27,10 @@ class Option:
 
     kinds: tuple[type, ...]
     default: Any
-    choices: tuple = ()             # allowed values (compared case-insensitively for strings when fold_case)
-    items: type | None = None       # element type when the option is a list
+    choices: tuple = ()  # allowed values (compared case-insensitively for strings when fold_case)
+    items: type | None = None  # element type when the option is a list
     fold_case: bool = False
-    what: str = ""                  # how the expected value reads in an error ("a list of module names")
+    what: str = ""  # how the expected value reads in an error ("a list of module names")
 
     def describe(self) -> str:
         if self.what:

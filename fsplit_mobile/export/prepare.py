@@ -13,6 +13,7 @@ progress events, the summary and benchmarks/results/export.json), so no artifact
 
 Everything is computed here and then only read: nothing writes a file on access.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,7 +50,7 @@ class Shared:
     tables_hash: str
     reference: Reference
     eval_inputs: list[np.ndarray]
-    server: dict                                    # {"classifier": bool, "num_classes"?, "check"?, "reason"?}
+    server: dict  # {"classifier": bool, "num_classes"?, "check"?, "reason"?}
     server_file: Path | None = None
     labels_file: Path | None = None
     calibration: list[torch.Tensor] | None = None
@@ -101,8 +102,15 @@ def prepare(ctx: ExportContext, calibrate: bool) -> Shared:
         server = _probe_server(ctx, notes)
         eval_files = list_images(ctx.recipe.eval_images, "evaluation")
         reference, inputs = _reference(ctx, eval_files, tables, server["classifier"], notes)
-        shared = Shared(workdir=workdir, tables=tables, tables_hash=h.hex() if isinstance(h, (bytes, bytearray))
-                        else str(h), reference=reference, eval_inputs=inputs, server=server, notes=notes)
+        shared = Shared(
+            workdir=workdir,
+            tables=tables,
+            tables_hash=h.hex() if isinstance(h, (bytes, bytearray)) else str(h),
+            reference=reference,
+            eval_inputs=inputs,
+            server=server,
+            notes=notes,
+        )
         if shared.classifier:
             shared.server_file = _server_onnx(ctx, reference, workdir / SERVER_FILE, server)
             shared.labels_file = _labels(server["num_classes"])
@@ -135,14 +143,16 @@ def _probe_server(ctx: ExportContext, notes: list[str]) -> dict:
     with torch.no_grad():
         out = server.eval()(torch.zeros(1, *ctx.latent_shape, dtype=torch.int32))
     if out.ndim != 2:
-        notes.append(f"server part outputs shape {tuple(out.shape)} (not class logits): no server.onnx "
-                     "and no top-1 agreement")
+        notes.append(
+            f"server part outputs shape {tuple(out.shape)} (not class logits): no server.onnx and no top-1 agreement"
+        )
         return {"classifier": False, "reason": "server part is not a classifier"}
     return {"classifier": True, "num_classes": int(out.shape[1])}
 
 
-def _reference(ctx: ExportContext, files: list[Path], tables, classifier: bool,
-               notes: list[str]) -> tuple[Reference, list[np.ndarray]]:
+def _reference(
+    ctx: ExportContext, files: list[Path], tables, classifier: bool, notes: list[str]
+) -> tuple[Reference, list[np.ndarray]]:
     from ..codec import encode_latent
 
     images = load_views(files, ctx.input_size, ctx.recipe.eval_views, ctx.recipe.resize, "evaluation")
@@ -150,15 +160,24 @@ def _reference(ctx: ExportContext, files: list[Path], tables, classifier: bool,
     outputs: list[np.ndarray] = []
     unrounded: list[np.ndarray] = []
     for start in range(0, len(inputs), EVAL_BATCH):
-        batch = torch.from_numpy(np.concatenate(inputs[start:start + EVAL_BATCH]))
+        batch = torch.from_numpy(np.concatenate(inputs[start : start + EVAL_BATCH]))
         outputs.extend(o[None] for o in ctx.device_canonical(batch, unrounded).numpy())
     symbols = [to_symbols(o, ctx.output, ctx.medians) for o in outputs]
     sizes = [len(encode_latent(tables, s)) for s in symbols]
     server_top1 = ctx.server_top1(symbols) if classifier else None
     teacher_top1 = _teacher_top1(ctx, images, notes) if classifier else None
-    reference = Reference(names=[n for n, _ in images], outputs=outputs, symbols=symbols, bytes_per_sample=sizes,
-                          teacher_top1=teacher_top1, server_top1=server_top1, input_size=ctx.input_size,
-                          images=[f.name for f in files], views=ctx.recipe.eval_views, unrounded=unrounded)
+    reference = Reference(
+        names=[n for n, _ in images],
+        outputs=outputs,
+        symbols=symbols,
+        bytes_per_sample=sizes,
+        teacher_top1=teacher_top1,
+        server_top1=server_top1,
+        input_size=ctx.input_size,
+        images=[f.name for f in files],
+        views=ctx.recipe.eval_views,
+        unrounded=unrounded,
+    )
     return reference, inputs
 
 
@@ -166,8 +185,7 @@ def _teacher_top1(ctx: ExportContext, images, notes: list[str]) -> list[int] | N
     if ctx.recipe.teacher == "none":
         return None
     if any(s % 32 for s in ctx.input_size):
-        notes.append(f"teacher agreement not measured: {ctx.recipe.teacher} needs input sides that are "
-                     "multiples of 32")
+        notes.append(f"teacher agreement not measured: {ctx.recipe.teacher} needs input sides that are multiples of 32")
         return None
     from ..models.teacher import load_efficientnet_lite0
 
@@ -176,7 +194,7 @@ def _teacher_top1(ctx: ExportContext, images, notes: list[str]) -> list[int] | N
     out: list[int] = []
     with torch.no_grad():
         for start in range(0, len(inputs), EVAL_BATCH):
-            x = torch.from_numpy(np.concatenate(inputs[start:start + EVAL_BATCH]))
+            x = torch.from_numpy(np.concatenate(inputs[start : start + EVAL_BATCH]))
             out.extend(int(i) for i in teacher(x).argmax(1))
     return out
 

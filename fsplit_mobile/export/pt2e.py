@@ -6,6 +6,7 @@ Modules named in `keep_float` (qualified names in the ExportableEncoder, e.g. "e
 too much precision. Keeping the latent layer in float matters most here: an int8 latent has a step of
 range/255 (0.1-0.2 for typical latents) right before round(y - median), which flips many symbols.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -16,7 +17,7 @@ import torch
 from .backends.base import Captured, PT2EQuantizer, Quantized
 from .base import CalibrationError, ExportError
 
-CALIB_BATCH = 8     # calibration images per observer call
+CALIB_BATCH = 8  # calibration images per observer call
 
 
 def latent_module(captured: Captured) -> str:
@@ -34,7 +35,7 @@ def latent_module(captured: Captured) -> str:
             last = paths[-1]
     if last is None:
         raise ExportError("cannot find the encoder's output layer in the captured graph")
-    return last[len(captured.graph.prefix):]
+    return last[len(captured.graph.prefix) :]
 
 
 def resolve_keep_float(captured: Captured, keep_float: Sequence[str]) -> list[str]:
@@ -46,14 +47,16 @@ def resolve_keep_float(captured: Captured, keep_float: Sequence[str]) -> list[st
             names.append(name)
     for name in names:
         if name not in captured.module_names:
-            raise ExportError(f"keep_float names unknown module {name!r}; modules: "
-                              f"{', '.join(sorted(captured.module_names))}")
+            raise ExportError(
+                f"keep_float names unknown module {name!r}; modules: {', '.join(sorted(captured.module_names))}"
+            )
     return names
 
 
 def module_filter(float_modules: Sequence[str] = (), float_types: Sequence[str] = ()):
     """Annotation filter: True (quantize) unless the node comes from a module named in `float_modules` (or
     inside one) or of a type in `float_types`. torch.export records (path, qualified type name) per module."""
+
     def keep_quantizing(node) -> bool:
         for path, type_name in (node.meta.get("nn_module_stack") or {}).values():
             if type_name in float_types or any(path == n or path.startswith(n + ".") for n in float_modules):
@@ -94,8 +97,9 @@ def _batched_graph(captured: Captured):
         return captured.program.module(), 1
 
 
-def quantize_pt2e(captured: Captured, plan: PT2EQuantizer, calib_batches: Iterable[torch.Tensor],
-                  calibrate: bool) -> Quantized:
+def quantize_pt2e(
+    captured: Captured, plan: PT2EQuantizer, calib_batches: Iterable[torch.Tensor], calibrate: bool
+) -> Quantized:
     """Observers on the captured graph, calibration (or one pass for dynamic/weight-only), convert."""
     from torchao.quantization.pt2e import move_exported_model_to_eval
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
@@ -108,7 +112,7 @@ def quantize_pt2e(captured: Captured, plan: PT2EQuantizer, calib_batches: Iterab
             graph, step = _batched_graph(captured)
             prepared = prepare_pt2e(graph, plan.quantizer)
             for start in range(0, len(images), step):
-                args, kwargs = captured.graph.inputs(torch.cat(images[start:start + step]))
+                args, kwargs = captured.graph.inputs(torch.cat(images[start : start + step]))
                 prepared(*args, **kwargs)
         else:  # weight observers only: one pass records the weights
             prepared = prepare_pt2e(captured.program.module(), plan.quantizer)
@@ -116,5 +120,9 @@ def quantize_pt2e(captured: Captured, plan: PT2EQuantizer, calib_batches: Iterab
             prepared(*args, **kwargs)
     module = move_exported_model_to_eval(convert_pt2e(prepared, fold_quantize=plan.fold_quantize))
     samples = len(images) if calibrate else 0
-    return Quantized(module=module, quantizer=plan.quantizer, samples=samples,
-                     notes=[n.replace("{samples}", str(samples)) for n in plan.notes])
+    return Quantized(
+        module=module,
+        quantizer=plan.quantizer,
+        samples=samples,
+        notes=[n.replace("{samples}", str(samples)) for n in plan.notes],
+    )

@@ -13,6 +13,7 @@ Paths are relative to the recipe file; "@package/..." is inside the installed fs
 `--recipe` takes a path, "@package/...", or a bundled recipe's name (`entropic_student`): see recipe_path.
 Unknown sections/keys and wrong types raise RecipeError naming the file and the field.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -91,8 +92,11 @@ class _Fields:
         if key not in table:
             return None
         value = table[key]
-        if (not isinstance(value, list) or len(value) != count
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        if (
+            not isinstance(value, list)
+            or len(value) != count
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        ):
             raise self.error(f"{section}.{key}", f"expected {count} numbers, got {value!r}")
         return tuple(kind(v) for v in value)
 
@@ -118,7 +122,7 @@ def recipe_path(text) -> Path:
 
 def _resolve_path(text: str, base: Path) -> Path:
     if text.startswith("@package/"):
-        return PACKAGE_DIR / text[len("@package/"):]
+        return PACKAGE_DIR / text[len("@package/") :]
     p = Path(text).expanduser()
     return p if p.is_absolute() else (base / p).resolve()
 
@@ -152,8 +156,12 @@ def parse_recipe(data: dict, path: Path | None = None) -> Recipe:
     r.checkpoint = _resolve_path(ckpt, base) if ckpt else None
     r.split_point = f.typed(m, "split_point", "model", str)
     points = m.get("rate_points")
-    if points is not None and (not isinstance(points, list) or not points or len(set(map(str, points))) != len(points)
-                               or not all(isinstance(p, str) and p for p in points)):
+    if points is not None and (
+        not isinstance(points, list)
+        or not points
+        or len(set(map(str, points))) != len(points)
+        or not all(isinstance(p, str) and p for p in points)
+    ):
         raise f.error("model.rate_points", f"must be a non-empty list of distinct unit names, got {points!r}")
     r.rate_points = list(points) if points is not None else None
 

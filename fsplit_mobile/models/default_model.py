@@ -22,6 +22,7 @@ The architecture is ``frankensplit-lite0`` of :mod:`.registry`; reading and writ
 reader and writer, :mod:`fsplit_mobile.models.checkpoint` (this module names the bundled file and keeps the
 functions training and the demo call).
 """
+
 from __future__ import annotations
 
 import copy
@@ -55,9 +56,19 @@ DEFAULT_CONFIG: dict[str, Any] = copy.deepcopy(registry.LITE0_CONFIG)  # a copy:
 CheckpointFormatError = CheckpointError
 
 __all__ = [
-    "ARCHITECTURE", "CHECKPOINT_FORMAT", "DEFAULT_CHECKPOINT", "DEFAULT_CONFIG", "LABELS_FILE", "MODEL_ID",
-    "CheckpointFormatError", "build_trainable", "imagenet_labels", "load_default_model", "load_trainable",
-    "read_checkpoint", "save_checkpoint",
+    "ARCHITECTURE",
+    "CHECKPOINT_FORMAT",
+    "DEFAULT_CHECKPOINT",
+    "DEFAULT_CONFIG",
+    "LABELS_FILE",
+    "MODEL_ID",
+    "CheckpointFormatError",
+    "build_trainable",
+    "imagenet_labels",
+    "load_default_model",
+    "load_trainable",
+    "read_checkpoint",
+    "save_checkpoint",
 ]
 
 
@@ -75,8 +86,14 @@ def build_trainable(config: dict | None = None) -> tuple[FrankenSplitEncoder, En
     return encoder, device.entropy_bottleneck, decoder
 
 
-def save_checkpoint(path: str | os.PathLike, encoder: FrankenSplitEncoder, bottleneck: EntropyBottleneck,
-                    decoder: FeatureSynthesis, config: dict, meta: dict) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike,
+    encoder: FrankenSplitEncoder,
+    bottleneck: EntropyBottleneck,
+    decoder: FeatureSynthesis,
+    config: dict,
+    meta: dict,
+) -> Path:
     """Write an fsplit-checkpoint/1 file. The entropy bottleneck must have its tables (update())."""
     if not bottleneck.has_tables():
         raise CheckpointError("entropy bottleneck has no CDF tables: call update(force=True) before saving")

@@ -4,6 +4,7 @@ conv5x5/2 3->96, GDN, conv5x5/2 96->48, GDN, conv2x2/1 (no padding) 48->24; no b
 A 224x224 image becomes a 24x55x55 latent. The GDN layers are the simplified GDN1, as in sc2bench's
 FPBasedResNetBottleneck (its encoder has always used compressai.layers.GDN1).
 """
+
 from torch import nn
 
 from .gdn import GDN1

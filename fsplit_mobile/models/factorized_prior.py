@@ -2,6 +2,7 @@
 
 g_a: four 5x5 stride-2 convs with GDN between them (N channels inside, M in the latent): 16x downsampling.
 """
+
 from torch import nn
 
 from .gdn import GDN
@@ -24,9 +25,7 @@ class FactorizedPriorEncoder(nn.Module):
         super().__init__()
         self.N, self.M = N, M
         self.latent_channels = M
-        self.g_a = nn.Sequential(
-            _conv(in_channels, N), GDN(N), _conv(N, N), GDN(N), _conv(N, N), GDN(N), _conv(N, M)
-        )
+        self.g_a = nn.Sequential(_conv(in_channels, N), GDN(N), _conv(N, N), GDN(N), _conv(N, N), GDN(N), _conv(N, M))
 
     def forward(self, x):
         return self.g_a(x)
@@ -38,8 +37,13 @@ class FactorizedPriorDecoder(nn.Module):
     def __init__(self, N: int = 128, M: int = 192, out_channels: int = 3):
         super().__init__()
         self.g_s = nn.Sequential(
-            _deconv(M, N), GDN(N, inverse=True), _deconv(N, N), GDN(N, inverse=True),
-            _deconv(N, N), GDN(N, inverse=True), _deconv(N, out_channels),
+            _deconv(M, N),
+            GDN(N, inverse=True),
+            _deconv(N, N),
+            GDN(N, inverse=True),
+            _deconv(N, N),
+            GDN(N, inverse=True),
+            _deconv(N, out_channels),
         )
 
     def forward(self, y):

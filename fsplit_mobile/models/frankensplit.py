@@ -4,6 +4,7 @@ Three residual blocks with stride 2; each block runs a strided 3x3 conv, a 3x3 c
 strided 1x1 conv of its input. Channels 3 -> 48 -> 64 -> 48, no normalisation. A 224x224 image becomes a
 48x28x28 latent; 141,696 parameters.
 """
+
 from torch import nn
 
 

@@ -4,6 +4,7 @@ GDN computes its effective weights from reparameterised parameters on every call
 quantizers) cannot see through that, so before export every GDN is replaced by :class:`BakedGDN`, which holds
 the effective weights as a constant 1x1 convolution and uses only conv, mul, sqrt and div.
 """
+
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -12,6 +12,7 @@ Names (used by checkpoints in the `fsplit-checkpoint/1` format and by export rec
 Every architecture also takes ``in_channels`` (3) and ``eb_filters`` (the entropy bottleneck's filters, 3,3,3,3).
 New architectures are added with :func:`register`.
 """
+
 from __future__ import annotations
 
 import copy
@@ -63,12 +64,15 @@ LITE0_CONFIG: dict[str, Any] = {
 def _lite0_encoder(c: dict[str, Any]) -> nn.Module:
     channels = tuple(c["encoder_channels"])
     if len(channels) != 3 or channels[-1] != c["latent_channels"]:
-        raise ValueError(f"encoder_channels {list(channels)} must be 3 widths ending in latent_channels {c['latent_channels']}")
+        raise ValueError(
+            f"encoder_channels {list(channels)} must be 3 widths ending in latent_channels {c['latent_channels']}"
+        )
     return FrankenSplitEncoder(channels, in_channels=c["in_channels"])
 
 
 def _bottleneck_unit(name: str) -> Callable[[dict[str, Any]], nn.Module]:
     """A builder from :mod:`.bottleneck_unit`, imported on first use (it loads the teacher package)."""
+
     def make(c: dict[str, Any]) -> nn.Module:
         from . import bottleneck_unit
 

@@ -3,6 +3,7 @@
 Device graph (what gets exported): image -> encoder -> y -> round(y - median) as int32 symbols.
 Server graph: int32 symbols -> + median -> decoder -> rest of the network -> logits.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

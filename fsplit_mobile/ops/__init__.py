@@ -4,6 +4,7 @@ Both :mod:`fsplit_mobile.models` (GDN) and :mod:`fsplit_mobile.entropy` (the bot
 these reparameterisations; keeping them here, below both packages, keeps the import graph acyclic:
 ``ops`` <- ``entropy`` <- ``models``.
 """
+
 from .parametrizers import LowerBound, NonNegativeParametrizer
 
 __all__ = ["LowerBound", "NonNegativeParametrizer"]

@@ -1,4 +1,5 @@
 """Reparameterisation helpers with CompressAI-compatible buffer names (`bound`, `pedestal`)."""
+
 import torch
 from torch import nn
 

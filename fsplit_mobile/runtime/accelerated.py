@@ -5,6 +5,7 @@ The placement comes from ONNX Runtime's own per-node profile of the first infere
 the execution provider that ran it), so it reports what actually ran where on *this* device, not what export
 expected. Profiling is switched off after that first run, so timed runs are not slowed by it.
 """
+
 from __future__ import annotations
 
 import glob
@@ -47,9 +48,17 @@ def placement_from_profile(events: list, accelerator: str, accelerator_providers
 class OrtAcceleratedBackend:
     """Encoder backend: an .onnx file (plain or QNN EP-context) in ONNX Runtime on `accelerator`."""
 
-    def __init__(self, path: str, accelerator: str, threads: int | None = None, qnn_libs: str | None = None,
-                 soc: str | None = None, fp16: bool = False, allow_fallback: bool = True,
-                 qnn_profile_csv: str | None = None):
+    def __init__(
+        self,
+        path: str,
+        accelerator: str,
+        threads: int | None = None,
+        qnn_libs: str | None = None,
+        soc: str | None = None,
+        fp16: bool = False,
+        allow_fallback: bool = True,
+        qnn_profile_csv: str | None = None,
+    ):
         if accelerator not in ACCELERATORS:
             raise AcceleratorUnavailableError(f"unknown accelerator {accelerator!r} (choose {', '.join(ACCELERATORS)})")
         try:
@@ -90,7 +99,8 @@ class OrtAcceleratedBackend:
                 raise AcceleratorUnavailableError(
                     f"--accelerator gpu is not available: onnxruntime {ort.__version__} on this device has neither "
                     f"CUDAExecutionProvider nor TensorrtExecutionProvider (available: {', '.join(available)}); "
-                    "on a Jetson install NVIDIA's onnxruntime-gpu wheel for its JetPack")
+                    "on a Jetson install NVIDIA's onnxruntime-gpu wheel for its JetPack"
+                )
             providers = providers + [CPU_PROVIDER]
             self.name = "onnxruntime-" + providers[0].replace("ExecutionProvider", "").lower()
             self._accel_providers = tuple(GPU_PROVIDERS)
@@ -106,8 +116,9 @@ class OrtAcceleratedBackend:
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             if "EPContext" in msg and accelerator != "npu":
                 msg += " (a QNN EP-context model runs only with --accelerator npu)"
-            raise AcceleratorUnavailableError(f"ONNX Runtime cannot load {os.path.basename(path)} on "
-                                              f"{label}: {msg}") from None
+            raise AcceleratorUnavailableError(
+                f"ONNX Runtime cannot load {os.path.basename(path)} on {label}: {msg}"
+            ) from None
         self._label = label
         self._input = self._session.get_inputs()[0].name
         self.placement: Placement | None = None
@@ -132,8 +143,14 @@ class OrtAcceleratedBackend:
         return placement_from_profile(events, self._label, self._accel_providers)
 
 
-def open_on_accelerator(target: str, path: str, accelerator: str | None, threads: int | None = None,
-                        qnn_libs: str | None = None, soc: str | None = None):
+def open_on_accelerator(
+    target: str,
+    path: str,
+    accelerator: str | None,
+    threads: int | None = None,
+    qnn_libs: str | None = None,
+    soc: str | None = None,
+):
     """The encoder backend for an artifact of `target` on `accelerator` (npu | gpu | cpu; None: the target's
     own: npu for qnn, gpu for vulkan, cpu otherwise). Raises AcceleratorUnavailableError naming what is
     missing or which artifact the accelerator needs."""
@@ -145,8 +162,10 @@ def open_on_accelerator(target: str, path: str, accelerator: str | None, threads
         raise AcceleratorUnavailableError(f"unknown accelerator {accelerator!r} (choose {', '.join(ACCELERATORS)})")
     if target == "qnn":
         if accelerator != "npu":
-            raise AcceleratorUnavailableError(f"a qnn artifact (HTP EP-context{' for ' + soc if soc else ''}) runs "
-                                              f"only with --accelerator npu, not {accelerator}")
+            raise AcceleratorUnavailableError(
+                f"a qnn artifact (HTP EP-context{' for ' + soc if soc else ''}) runs "
+                f"only with --accelerator npu, not {accelerator}"
+            )
         return OrtAcceleratedBackend(path, "npu", threads, qnn_libs, soc)
     if target == "onnx" and accelerator == "gpu":
         return OrtAcceleratedBackend(path, "gpu", threads)
@@ -154,13 +173,18 @@ def open_on_accelerator(target: str, path: str, accelerator: str | None, threads
         try:
             return open_backend("vulkan", path, threads)
         except EncoderUnavailableError as e:
-            raise AcceleratorUnavailableError(f"--accelerator gpu: the ExecuTorch runtime here cannot run the "
-                                              f"Vulkan delegate (it needs a build with the Vulkan backend and a "
-                                              f"Vulkan driver): {e}") from None
+            raise AcceleratorUnavailableError(
+                f"--accelerator gpu: the ExecuTorch runtime here cannot run the "
+                f"Vulkan delegate (it needs a build with the Vulkan backend and a "
+                f"Vulkan driver): {e}"
+            ) from None
     if accelerator == default:
         return open_backend(target, path, threads)
-    needs = {"npu": "a qnn artifact (fsplit-export --target qnn --soc ...)",
-             "gpu": "an onnx artifact (CUDA/TensorRT EPs, e.g. Jetson) or a vulkan artifact",
-             "cpu": "a CPU artifact (executorch, tflite or onnx)"}[accelerator]
-    raise AcceleratorUnavailableError(f"--accelerator {accelerator} needs {needs}; this artifact's target is "
-                                      f"{target!r}")
+    needs = {
+        "npu": "a qnn artifact (fsplit-export --target qnn --soc ...)",
+        "gpu": "an onnx artifact (CUDA/TensorRT EPs, e.g. Jetson) or a vulkan artifact",
+        "cpu": "a CPU artifact (executorch, tflite or onnx)",
+    }[accelerator]
+    raise AcceleratorUnavailableError(
+        f"--accelerator {accelerator} needs {needs}; this artifact's target is {target!r}"
+    )

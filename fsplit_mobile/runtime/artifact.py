@@ -1,4 +1,5 @@
 """Artifact.open(dir): read and validate an artifact folder's manifest.json and files."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,8 +10,19 @@ from pathlib import Path
 SCHEMA = "fsplit-artifact/1"
 TARGETS = ("executorch", "coreml", "tflite", "onnx", "qnn", "vulkan")
 QUANTIZATIONS = ("none", "int8", "int8-dynamic", "int8-weights", "fp16")
-REQUIRED_KEYS = ("schema", "model_id", "target", "quantization", "files", "input", "output", "latent", "tables",
-                 "tool_versions", "sha256")
+REQUIRED_KEYS = (
+    "schema",
+    "model_id",
+    "target",
+    "quantization",
+    "files",
+    "input",
+    "output",
+    "latent",
+    "tables",
+    "tool_versions",
+    "sha256",
+)
 
 
 class ArtifactError(Exception):
@@ -108,8 +120,9 @@ class Artifact:
                 raise ArtifactError(f"{self.path / 'manifest.json'}: no sha256 for {name}")
             got = sha256_path(self.path / name)
             if got != want:
-                raise ArtifactError(f"{name}: sha256 {got[:12]}... differs from manifest {want[:12]}... "
-                                    "(file changed after export)")
+                raise ArtifactError(
+                    f"{name}: sha256 {got[:12]}... differs from manifest {want[:12]}... (file changed after export)"
+                )
 
     # ---- accessors -----------------------------------------------------------------------------------------
     def file(self, role: str) -> Path | None:

@@ -6,6 +6,7 @@ ExecuTorch .pte with the Vulkan delegate: needs a runtime built with it). Core M
 EncoderUnavailableError("cannot execute Core ML on this platform ..."). Each runtime is imported only when
 used, so a board needs just the runtime of the artifact it runs.
 """
+
 from __future__ import annotations
 
 import os
@@ -118,18 +119,29 @@ def QnnBackend(path: str, threads: int | None):  # noqa: N802  (a constructor li
     return OrtAcceleratedBackend(path, "npu", threads)
 
 
-BACKENDS = {"executorch": ExecuTorchBackend, "tflite": LiteRtBackend, "onnx": OnnxRuntimeBackend,
-            "qnn": QnnBackend, "vulkan": ExecuTorchBackend}
-RUNTIME_NAMES = {"executorch": "executorch.runtime", "tflite": "ai_edge_litert Interpreter",
-                 "onnx": "onnxruntime CPUExecutionProvider", "coreml": "coremltools",
-                 "qnn": "onnxruntime + QNN EP (HTP)", "vulkan": "executorch.runtime (Vulkan delegate)"}
+BACKENDS = {
+    "executorch": ExecuTorchBackend,
+    "tflite": LiteRtBackend,
+    "onnx": OnnxRuntimeBackend,
+    "qnn": QnnBackend,
+    "vulkan": ExecuTorchBackend,
+}
+RUNTIME_NAMES = {
+    "executorch": "executorch.runtime",
+    "tflite": "ai_edge_litert Interpreter",
+    "onnx": "onnxruntime CPUExecutionProvider",
+    "coreml": "coremltools",
+    "qnn": "onnxruntime + QNN EP (HTP)",
+    "vulkan": "executorch.runtime (Vulkan delegate)",
+}
 
 
 def open_backend(target: str, path, threads: int | None = None):
     """Load the model file `path` with the runtime for `target` (executorch | tflite | onnx)."""
     if target == "coreml":
-        raise EncoderUnavailableError("cannot execute Core ML on this platform: Core ML models run only on "
-                                      "Apple platforms (macOS/iOS)")
+        raise EncoderUnavailableError(
+            "cannot execute Core ML on this platform: Core ML models run only on Apple platforms (macOS/iOS)"
+        )
     if target not in BACKENDS:
         raise EncoderUnavailableError(f"no runtime for target {target!r} (known: {', '.join(BACKENDS)})")
     if not os.path.exists(path):
@@ -140,8 +152,15 @@ def open_backend(target: str, path, threads: int | None = None):
 class Encoder:
     """An encoder file plus its I/O spec: image -> model input -> model output -> symbols."""
 
-    def __init__(self, target: str, model_path, input_spec: dict, output_spec: dict, latent_spec: dict,
-                 threads: int | None = None):
+    def __init__(
+        self,
+        target: str,
+        model_path,
+        input_spec: dict,
+        output_spec: dict,
+        latent_spec: dict,
+        threads: int | None = None,
+    ):
         self.target = target
         self.input_converter = InputConverter(input_spec)
         self.output_converter = OutputConverter(output_spec, latent_spec)
@@ -170,5 +189,6 @@ def open_encoder(artifact, threads: int | None = None) -> Encoder:
 
     if not isinstance(artifact, Artifact):
         artifact = Artifact.open(artifact)
-    return Encoder(artifact.target, artifact.encoder_file, artifact.input_spec, artifact.output_spec,
-                   artifact.latent, threads)
+    return Encoder(
+        artifact.target, artifact.encoder_file, artifact.input_spec, artifact.output_spec, artifact.latent, threads
+    )

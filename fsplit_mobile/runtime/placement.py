@@ -5,6 +5,7 @@ placement: export writes it into manifest.json (``accelerator.placement``), the 
 at run time, and both print it. One shape serves all accelerators (QNN HTP, Vulkan GPU, CUDA...): a list of
 nodes, each with its name, op type and the device it was assigned to. Stdlib only: it ships to devices.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ ON_CPU = "cpu"
 class NodePlacement:
     name: str
     op_type: str
-    device: str             # ON_ACCELERATOR | ON_CPU
+    device: str  # ON_ACCELERATOR | ON_CPU
     runtime_node: str = ""  # the node that runs it (e.g. the fused EPContext/delegate node), when known
 
     def to_dict(self) -> dict:
@@ -31,9 +32,9 @@ class NodePlacement:
 class Placement:
     """Placement of one model on one accelerator. `source` says how it was found (compiled graph, profile...)."""
 
-    accelerator: str                      # e.g. "QNN HTP (SM8650)", "Vulkan GPU"
+    accelerator: str  # e.g. "QNN HTP (SM8650)", "Vulkan GPU"
     nodes: list[NodePlacement] = field(default_factory=list)
-    partitions: int = 0                   # accelerator subgraphs (1 = one delegate/EPContext node)
+    partitions: int = 0  # accelerator subgraphs (1 = one delegate/EPContext node)
     source: str = ""
 
     @property
@@ -54,22 +55,31 @@ class Placement:
 
     def summary(self) -> str:
         """One line: counts, partitions and the fallen-back nodes by name and op type."""
-        line = (f"{self.accelerator}: {len(self.on_accelerator)}/{len(self.nodes)} nodes on the accelerator "
-                f"({100 * self.accelerator_fraction:.1f} %), {self.partitions} partition(s)")
+        line = (
+            f"{self.accelerator}: {len(self.on_accelerator)}/{len(self.nodes)} nodes on the accelerator "
+            f"({100 * self.accelerator_fraction:.1f} %), {self.partitions} partition(s)"
+        )
         if self.fallback:
             line += "; CPU fallback: " + ", ".join(f"{n.name} ({n.op_type})" for n in self.fallback)
         return line
 
     def to_dict(self) -> dict:
-        return {"accelerator": self.accelerator, "source": self.source, "partitions": self.partitions,
-                "nodes_total": len(self.nodes), "nodes_on_accelerator": len(self.on_accelerator),
-                "fallback": [n.to_dict() for n in self.fallback],
-                "nodes": [n.to_dict() for n in self.nodes]}
+        return {
+            "accelerator": self.accelerator,
+            "source": self.source,
+            "partitions": self.partitions,
+            "nodes_total": len(self.nodes),
+            "nodes_on_accelerator": len(self.on_accelerator),
+            "fallback": [n.to_dict() for n in self.fallback],
+            "nodes": [n.to_dict() for n in self.nodes],
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> Placement:
-        nodes = [NodePlacement(n["name"], n.get("op_type", "?"), n["device"], n.get("runtime_node", ""))
-                 for n in d.get("nodes", [])]
+        nodes = [
+            NodePlacement(n["name"], n.get("op_type", "?"), n["device"], n.get("runtime_node", ""))
+            for n in d.get("nodes", [])
+        ]
         return cls(d.get("accelerator", "?"), nodes, int(d.get("partitions", 0)), d.get("source", ""))
 
     def markdown(self) -> str:

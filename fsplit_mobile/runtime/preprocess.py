@@ -9,6 +9,7 @@ Two layers:
 Every float step is one float32 operation in a fixed order (scale, subtract mean, divide by std, quantize with
 round-half-to-even), so a native runner can reproduce it bit for bit. numpy + stdlib only; PIL only in load_rgb.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -7,6 +7,7 @@ On x86_64 the wheel's ``libQnnHtp.so`` is the HTP *simulator*: it runs a compile
 numerics (and cycle counts), which is what the tests here use. Stdlib only until a session is made (ships to
 devices with the runtime package).
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,14 @@ BACKEND_LIBRARIES = {"htp": "libQnnHtp.so", "gpu": "libQnnGpu.so"}
 SYSTEM_LIBRARY = "libQnnSystem.so"
 ENV_VAR = "FSPLIT_QNN_LIBS"
 # Where vendor images and the QAIRT SDK put the libraries on Android phones and Snapdragon Linux boards.
-DEVICE_LIB_DIRS = ("/vendor/lib64", "/system/lib64", "/data/local/tmp/qnn", "/usr/lib",
-                   "/usr/lib/aarch64-linux-gnu", "/usr/local/lib")
+DEVICE_LIB_DIRS = (
+    "/vendor/lib64",
+    "/system/lib64",
+    "/data/local/tmp/qnn",
+    "/usr/lib",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/local/lib",
+)
 # Snapdragon SoC -> (marketing name, Hexagon HTP architecture). The architecture names the DSP-side
 # libraries an ARM device needs next to libQnnHtp.so (libQnnHtpV75Stub.so, libQnnHtpV75Skel.so, ...).
 SOCS = {
@@ -38,10 +45,10 @@ class QnnUnavailableError(RuntimeError):
 
 @dataclass(frozen=True)
 class QnnLibs:
-    ep_library: str        # libonnxruntime_providers_qnn.so
-    backend_path: str      # libQnnHtp.so | libQnnGpu.so
-    origin: str            # "--qnn-libs DIR", "$FSPLIT_QNN_LIBS", "onnxruntime_qnn wheel", "device: /vendor/lib64"
-    simulator: bool        # True: x86_64 libraries, i.e. the HTP simulator, not a device
+    ep_library: str  # libonnxruntime_providers_qnn.so
+    backend_path: str  # libQnnHtp.so | libQnnGpu.so
+    origin: str  # "--qnn-libs DIR", "$FSPLIT_QNN_LIBS", "onnxruntime_qnn wheel", "device: /vendor/lib64"
+    simulator: bool  # True: x86_64 libraries, i.e. the HTP simulator, not a device
 
     def describe(self) -> str:
         kind = "x86_64 HTP simulator (not a device)" if self.simulator else "device libraries"
@@ -76,8 +83,9 @@ def locate(qnn_libs: str | os.PathLike | None = None, backend: str = "htp", soc:
             raise QnnUnavailableError(f"QNN library folder {given} ({origin}) does not exist")
         candidates = [(given, origin)]
     else:
-        candidates = ([(wheel, "onnxruntime_qnn wheel")] if wheel else []) + \
-                     [(Path(d), f"device: {d}") for d in DEVICE_LIB_DIRS]
+        candidates = ([(wheel, "onnxruntime_qnn wheel")] if wheel else []) + [
+            (Path(d), f"device: {d}") for d in DEVICE_LIB_DIRS
+        ]
     for folder, origin in candidates:
         backend_path = folder / lib
         if not backend_path.is_file():
@@ -87,8 +95,10 @@ def locate(qnn_libs: str | os.PathLike | None = None, backend: str = "htp", soc:
         if not ep_lib.is_file() and wheel is not None and (wheel / EP_LIBRARY).is_file():
             ep_lib = wheel / EP_LIBRARY
         if not ep_lib.is_file():
-            missing.append(f"{EP_LIBRARY} (ONNX Runtime's QNN EP plugin: pip install onnxruntime-qnn, or put it "
-                           "in the same folder)")
+            missing.append(
+                f"{EP_LIBRARY} (ONNX Runtime's QNN EP plugin: pip install onnxruntime-qnn, or put it "
+                "in the same folder)"
+            )
         simulator = _is_simulator()
         if backend == "htp" and soc and not simulator:
             arch = SOCS.get(soc.upper(), ("", ""))[1]
@@ -96,38 +106,43 @@ def locate(qnn_libs: str | os.PathLike | None = None, backend: str = "htp", soc:
             if arch and not (folder / stub).is_file():
                 missing.append(f"{stub} (HTP {arch} stub for {soc}; its Skel must be on the DSP library path)")
         if missing:
-            raise QnnUnavailableError(f"QNN libraries in {folder} ({origin}) are incomplete: missing "
-                                      + "; ".join(missing))
+            raise QnnUnavailableError(
+                f"QNN libraries in {folder} ({origin}) are incomplete: missing " + "; ".join(missing)
+            )
         return QnnLibs(str(ep_lib), str(backend_path), origin, simulator)
     where = ", ".join(str(f) for f, _ in candidates) or "(nowhere)"
-    raise QnnUnavailableError(f"QNN backend library {lib} not found (looked in: {where}); pass --qnn-libs DIR "
-                              "with the device's QNN libraries (QAIRT SDK or vendor image)")
+    raise QnnUnavailableError(
+        f"QNN backend library {lib} not found (looked in: {where}); pass --qnn-libs DIR "
+        "with the device's QNN libraries (QAIRT SDK or vendor image)"
+    )
 
 
 def register(ort, libs: QnnLibs) -> list:
     """Register the QNN EP plugin with onnxruntime (once per process); return its OrtEpDevice list."""
     if not hasattr(ort, "register_execution_provider_library"):
-        raise QnnUnavailableError(f"onnxruntime {ort.__version__} here has no plugin-EP API (needs >= 1.23) "
-                                  "to load the QNN EP")
+        raise QnnUnavailableError(
+            f"onnxruntime {ort.__version__} here has no plugin-EP API (needs >= 1.23) to load the QNN EP"
+        )
     devices = [d for d in ort.get_ep_devices() if d.ep_name == EP_NAME]
     if not devices:
         try:
             ort.register_execution_provider_library(EP_NAME, libs.ep_library)
         except Exception as e:  # onnxruntime raises a plain RuntimeError/Fail on a bad library
-            raise QnnUnavailableError(f"onnxruntime could not load the QNN EP plugin {libs.ep_library}: "
-                                      f"{str(e).strip().splitlines()[0]}") from None
+            raise QnnUnavailableError(
+                f"onnxruntime could not load the QNN EP plugin {libs.ep_library}: {str(e).strip().splitlines()[0]}"
+            ) from None
         devices = [d for d in ort.get_ep_devices() if d.ep_name == EP_NAME]
     if not devices:
         raise QnnUnavailableError(f"the QNN EP plugin {libs.ep_library} loaded but offers no device")
     return devices
 
 
-def provider_options(libs: QnnLibs, soc: str | None = None, fp16: bool = False,
-                     profile_csv: str | os.PathLike | None = None) -> dict[str, str]:
+def provider_options(
+    libs: QnnLibs, soc: str | None = None, fp16: bool = False, profile_csv: str | os.PathLike | None = None
+) -> dict[str, str]:
     """QNN EP options. The graph I/O (de)quantization stays on the HTP (offload_graph_io_quantization=0):
     otherwise ONNX Runtime keeps the input Q / output DQ on the CPU and the graph is not fully offloaded."""
-    opts = {"backend_path": libs.backend_path, "offload_graph_io_quantization": "0",
-            "htp_performance_mode": "burst"}
+    opts = {"backend_path": libs.backend_path, "offload_graph_io_quantization": "0", "htp_performance_mode": "burst"}
     if soc:
         opts["soc_model"] = str(soc).upper()
     if fp16:

@@ -11,6 +11,7 @@ type other than application/octet-stream, 422 latent shape the server part canno
 large, 501 unsupported Transfer-Encoding, 503 saturated or too many connections (Retry-After), 504 processing
 over the timeout, 500 a bug (logged; the process goes on). Every error is the JSON `ErrorBody`.
 """
+
 import json
 import os
 
@@ -66,7 +67,7 @@ ERROR_DOCS = {
     400: "empty, corrupt or truncated stream container; malformed or ambiguous HTTP framing",
     408: "request body (or head) not received within the timeout",
     409: "stream coded with other codec tables than the served model's (table_mismatch), or naming a rate point "
-         "the served artifact does not have (unknown_rate_point)",
+    "the served artifact does not have (unknown_rate_point)",
     413: "payload larger than --max-payload",
     415: "content type is not application/octet-stream",
     422: "latent shape the server part cannot take",
@@ -75,24 +76,39 @@ ERROR_DOCS = {
 }
 
 
-def create_app(artifact_dir=None, *, engine: ServerEngine | None = None, limits: ServeLimits | None = None,
-               intra_op_threads: int = 0) -> FastAPI:
+def create_app(
+    artifact_dir=None,
+    *,
+    engine: ServerEngine | None = None,
+    limits: ServeLimits | None = None,
+    intra_op_threads: int = 0,
+) -> FastAPI:
     """An app serving `artifact_dir` (or an already loaded `engine`). Loads the model now: errors surface early."""
     if engine is None:
         if artifact_dir is None:
             raise ValueError("create_app needs artifact_dir or engine")
         engine = ServerEngine(artifact_dir, intra_op_threads=intra_op_threads)
     limits = limits or ServeLimits()
-    app = base_app("fsplit-serve", "Split computing server: decode a FrankenSplit-style bitstream with the C coder "
-                   "and finish the network.", limits)
+    app = base_app(
+        "fsplit-serve",
+        "Split computing server: decode a FrankenSplit-style bitstream with the C coder and finish the network.",
+        limits,
+    )
     app.state.engine = engine
     gate = app.state.gate
 
     @app.get("/healthz", response_model=Health, responses=error_responses(CONNECTION_ERRORS))
     async def healthz():
-        return Health(status="ok", model_id=engine.model_id, table_hash=engine.table_hash,
-                      admitted=gate.admitted, capacity=gate.capacity, refused=gate.refused,
-                      receiving=app.state.receiving.admitted, connections=STATS.as_dict())
+        return Health(
+            status="ok",
+            model_id=engine.model_id,
+            table_hash=engine.table_hash,
+            admitted=gate.admitted,
+            capacity=gate.capacity,
+            refused=gate.refused,
+            receiving=app.state.receiving.admitted,
+            connections=STATS.as_dict(),
+        )
 
     @app.get("/v1/model", responses=error_responses(CONNECTION_ERRORS))
     async def model_info():
@@ -102,17 +118,20 @@ def create_app(artifact_dir=None, *, engine: ServerEngine | None = None, limits:
         "/v1/infer",
         response_model=InferResponse,
         responses=error_responses(ERROR_DOCS),
-        openapi_extra=binary_body_doc("A stream container (docs/formats.md) coded with the served model's tables.",
-                                      (CONTENT_TYPE,)),
+        openapi_extra=binary_body_doc(
+            "A stream container (docs/formats.md) coded with the served model's tables.", (CONTENT_TYPE,)
+        ),
     )
     async def infer(request: Request):
-        return await admit_and_run(request, app.state, engine.infer, (CONTENT_TYPE,),
-                                   lambda r: r.to_json(engine.model_id, engine.table_hash))
+        return await admit_and_run(
+            request, app.state, engine.infer, (CONTENT_TYPE,), lambda r: r.to_json(engine.model_id, engine.table_hash)
+        )
 
     return app
 
 
 # -- worker processes (supervisor.py) build the app themselves: the settings travel in an env variable --
+
 
 def config_to_env(artifact_dir, limits: ServeLimits, intra_op_threads: int = 0) -> str:
     return json.dumps({"artifact": str(artifact_dir), "limits": limits.as_dict(), "intra_op_threads": intra_op_threads})
@@ -132,5 +151,6 @@ def limits_from_env() -> ServeLimits:
 def app_from_env() -> FastAPI:
     """App factory of a worker process (reads FSPLIT_SERVE_CONFIG)."""
     cfg = _config_from_env()
-    return create_app(cfg["artifact"], limits=ServeLimits(**cfg["limits"]),
-                      intra_op_threads=cfg.get("intra_op_threads", 0))
+    return create_app(
+        cfg["artifact"], limits=ServeLimits(**cfg["limits"]), intra_op_threads=cfg.get("intra_op_threads", 0)
+    )

@@ -1,5 +1,6 @@
 """`fsplit-serve`: serve one artifact folder over HTTP (FastAPI + uvicorn's h11 parser with the guarded
 connection layer of protocol.py; several workers under supervisor.py)."""
+
 import sys
 
 import click
@@ -8,49 +9,154 @@ from .limits import LimitsError, ServeLimits
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--artifact", "artifact_dir", required=True, type=click.Path(exists=True, file_okay=False),
-              help="Artifact folder written by fsplit-export (manifest.json, tables.fsct, server.onnx).")
+@click.option(
+    "--artifact",
+    "artifact_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Artifact folder written by fsplit-export (manifest.json, tables.fsct, server.onnx).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes (each loads the model; limits apply per worker).")
-@click.option("--max-payload", default=ServeLimits.max_payload, show_default=True, type=click.IntRange(1),
-              help="Largest accepted request body in bytes (larger: 413).")
-@click.option("--max-concurrency", default=ServeLimits.max_concurrency, show_default=True,
-              type=click.IntRange(1), help="Requests decoded at the same time per worker.")
-@click.option("--max-queue", default=ServeLimits.max_queue, show_default=True, type=click.IntRange(0),
-              help="Admitted requests waiting for a slot per worker; beyond it: 503 with Retry-After.")
-@click.option("--timeout", "timeout_s", default=ServeLimits.timeout_s, show_default=True, type=float,
-              help="Seconds per request (receiving the body + decoding + server part): 408/504 beyond.")
-@click.option("--max-receiving", default=ServeLimits.max_receiving, show_default=True, type=click.IntRange(1),
-              help="Requests whose body is still arriving per worker (slow senders); beyond it: 503.")
-@click.option("--max-connections", default=ServeLimits.max_connections, show_default=True, type=click.IntRange(1),
-              help="Open connections per worker (lowered to what RLIMIT_NOFILE allows); beyond it: 503 + close.")
-@click.option("--header-timeout", "header_timeout_s", default=ServeLimits.header_timeout_s, show_default=True,
-              type=float, help="Seconds from connect (or a keep-alive request's first byte) to a complete head.")
-@click.option("--keep-alive", "keep_alive_s", default=ServeLimits.keep_alive_s, show_default=True, type=float,
-              help="Seconds an idle keep-alive connection stays open after a response.")
-@click.option("--intra-op-threads", default=0, show_default=True, type=click.IntRange(0),
-              help="ONNX Runtime threads per request (0: its default).")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-@click.option("--engine", default="uvicorn", show_default=True, type=click.Choice(["uvicorn", "ray"]),
-              help="uvicorn: this host (--workers). ray: a Ray Serve application on a Ray cluster (docs/serve.md).")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes (each loads the model; limits apply per worker).",
+)
+@click.option(
+    "--max-payload",
+    default=ServeLimits.max_payload,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest accepted request body in bytes (larger: 413).",
+)
+@click.option(
+    "--max-concurrency",
+    default=ServeLimits.max_concurrency,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Requests decoded at the same time per worker.",
+)
+@click.option(
+    "--max-queue",
+    default=ServeLimits.max_queue,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Admitted requests waiting for a slot per worker; beyond it: 503 with Retry-After.",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    default=ServeLimits.timeout_s,
+    show_default=True,
+    type=float,
+    help="Seconds per request (receiving the body + decoding + server part): 408/504 beyond.",
+)
+@click.option(
+    "--max-receiving",
+    default=ServeLimits.max_receiving,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Requests whose body is still arriving per worker (slow senders); beyond it: 503.",
+)
+@click.option(
+    "--max-connections",
+    default=ServeLimits.max_connections,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Open connections per worker (lowered to what RLIMIT_NOFILE allows); beyond it: 503 + close.",
+)
+@click.option(
+    "--header-timeout",
+    "header_timeout_s",
+    default=ServeLimits.header_timeout_s,
+    show_default=True,
+    type=float,
+    help="Seconds from connect (or a keep-alive request's first byte) to a complete head.",
+)
+@click.option(
+    "--keep-alive",
+    "keep_alive_s",
+    default=ServeLimits.keep_alive_s,
+    show_default=True,
+    type=float,
+    help="Seconds an idle keep-alive connection stays open after a response.",
+)
+@click.option(
+    "--intra-op-threads",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="ONNX Runtime threads per request (0: its default).",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+@click.option(
+    "--engine",
+    default="uvicorn",
+    show_default=True,
+    type=click.Choice(["uvicorn", "ray"]),
+    help="uvicorn: this host (--workers). ray: a Ray Serve application on a Ray cluster (docs/serve.md).",
+)
 @click.option("--replicas", default=1, show_default=True, type=click.IntRange(1), help="[ray] Fixed replica count.")
 @click.option("--min-replicas", type=click.IntRange(0), help="[ray] Autoscaling lower bound (with --max-replicas).")
 @click.option("--max-replicas", type=click.IntRange(1), help="[ray] Autoscaling upper bound.")
 @click.option("--cpus-per-replica", default=1.0, show_default=True, type=float, help="[ray] num_cpus per replica.")
-@click.option("--ray-address", default=None, help="[ray] Cluster address (auto, ray://HOST:10001); default: a new "
-              "local cluster.")
-@click.option("--ray-max-queued", default=64, show_default=True, type=click.IntRange(1),
-              help="[ray] Requests Ray's proxy queues for all replicas; beyond it: 503 with Retry-After.")
-@click.option("--ship", default="working-dir", show_default=True, type=click.Choice(["working-dir", "path"]),
-              help="[ray] working-dir: Ray ships the artifact folder to every node; path: same path on each node.")
-@click.option("--ray-proxy", default="EveryNode", show_default=True, type=click.Choice(["EveryNode", "HeadOnly"]),
-              help="[ray] Where Ray runs HTTP proxies on --host:--port.")
-def main(artifact_dir, host, port, workers, max_payload, max_concurrency, max_queue, timeout_s, max_receiving,
-         max_connections, header_timeout_s, keep_alive_s, intra_op_threads, log_level, engine, replicas,
-         min_replicas, max_replicas, cpus_per_replica, ray_address, ray_max_queued, ship, ray_proxy):
+@click.option(
+    "--ray-address", default=None, help="[ray] Cluster address (auto, ray://HOST:10001); default: a new local cluster."
+)
+@click.option(
+    "--ray-max-queued",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1),
+    help="[ray] Requests Ray's proxy queues for all replicas; beyond it: 503 with Retry-After.",
+)
+@click.option(
+    "--ship",
+    default="working-dir",
+    show_default=True,
+    type=click.Choice(["working-dir", "path"]),
+    help="[ray] working-dir: Ray ships the artifact folder to every node; path: same path on each node.",
+)
+@click.option(
+    "--ray-proxy",
+    default="EveryNode",
+    show_default=True,
+    type=click.Choice(["EveryNode", "HeadOnly"]),
+    help="[ray] Where Ray runs HTTP proxies on --host:--port.",
+)
+def main(
+    artifact_dir,
+    host,
+    port,
+    workers,
+    max_payload,
+    max_concurrency,
+    max_queue,
+    timeout_s,
+    max_receiving,
+    max_connections,
+    header_timeout_s,
+    keep_alive_s,
+    intra_op_threads,
+    log_level,
+    engine,
+    replicas,
+    min_replicas,
+    max_replicas,
+    cpus_per_replica,
+    ray_address,
+    ray_max_queued,
+    ship,
+    ray_proxy,
+):
     """Decode stream containers with the C coder and run the artifact's server part.
 
     POST /v1/infer (application/octet-stream) -> top-5 JSON; GET /healthz; OpenAPI at /openapi.json.
@@ -59,9 +165,16 @@ def main(artifact_dir, host, port, workers, max_payload, max_concurrency, max_qu
     from .errors import ArtifactLoadError
 
     try:
-        limits = ServeLimits(max_payload=max_payload, timeout_s=timeout_s, max_concurrency=max_concurrency,
-                             max_queue=max_queue, max_receiving=max_receiving, max_connections=max_connections,
-                             header_timeout_s=header_timeout_s, keep_alive_s=keep_alive_s)
+        limits = ServeLimits(
+            max_payload=max_payload,
+            timeout_s=timeout_s,
+            max_concurrency=max_concurrency,
+            max_queue=max_queue,
+            max_receiving=max_receiving,
+            max_connections=max_connections,
+            header_timeout_s=header_timeout_s,
+            keep_alive_s=keep_alive_s,
+        )
     except LimitsError as exc:
         raise click.BadParameter(str(exc)) from exc
     if engine == "ray":
@@ -70,9 +183,23 @@ def main(artifact_dir, host, port, workers, max_payload, max_concurrency, max_qu
         if workers != 1:
             raise click.BadParameter("--workers is for --engine uvicorn; a Ray application scales with --replicas")
 
-        sys.exit(run_ray(artifact_dir, limits, intra_op_threads, host=host, port=port, replicas=replicas,
-                         min_replicas=min_replicas, max_replicas=max_replicas, cpus_per_replica=cpus_per_replica,
-                         address=ray_address, max_queued=ray_max_queued, ship=ship, proxy=ray_proxy))
+        sys.exit(
+            run_ray(
+                artifact_dir,
+                limits,
+                intra_op_threads,
+                host=host,
+                port=port,
+                replicas=replicas,
+                min_replicas=min_replicas,
+                max_replicas=max_replicas,
+                cpus_per_replica=cpus_per_replica,
+                address=ray_address,
+                max_queued=ray_max_queued,
+                ship=ship,
+                proxy=ray_proxy,
+            )
+        )
     try:
         app = create_app(artifact_dir, limits=limits, intra_op_threads=intra_op_threads)
     except (ArtifactLoadError, OSError, ValueError) as exc:
@@ -90,8 +217,9 @@ def main(artifact_dir, host, port, workers, max_payload, max_concurrency, max_qu
         del app  # checked above; each worker process builds its own
         logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(message)s")
         try:
-            supervisor = Supervisor(host, port, workers, {CONFIG_ENV: config_to_env(artifact_dir, limits,
-                                                                                    intra_op_threads)}, log_level)
+            supervisor = Supervisor(
+                host, port, workers, {CONFIG_ENV: config_to_env(artifact_dir, limits, intra_op_threads)}, log_level
+            )
         except OSError as exc:
             click.echo(f"fsplit-serve: cannot listen on {host}:{port}: {exc}", err=True)
             sys.exit(1)

@@ -7,6 +7,7 @@ rate point; each request is decoded with the tables and model of the rate point 
 Synchronous and thread-safe (the codec tables are read-only, ONNX Runtime sessions allow concurrent `run`);
 `app.py` calls it from worker threads. Errors a client can cause are `RequestError`s carrying an HTTP status.
 """
+
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,8 +92,15 @@ class ServerEngine:
                     raise ArtifactLoadError(f"manifest lists no server part (files.server) for rate point {index}")
                 tables = view.tables()  # checked against the manifest's content hash
                 session, input_name, output_name = self._open_server(view, intra_op_threads)
-                self.points[index] = ServedRatePoint(index, view.manifest["rate_point"]["name"], tables,
-                                                     view.latent_shape, session, input_name, output_name)
+                self.points[index] = ServedRatePoint(
+                    index,
+                    view.manifest["rate_point"]["name"],
+                    tables,
+                    view.latent_shape,
+                    session,
+                    input_name,
+                    output_name,
+                )
         except ArtifactLoadError:
             raise
         except Exception as exc:  # the runtime's and codec's errors name the file and the problem
@@ -115,9 +123,7 @@ class ServerEngine:
         opts.intra_op_num_threads = intra_op_threads
         opts.inter_op_num_threads = 1
         try:
-            session = ort.InferenceSession(
-                str(path), sess_options=opts, providers=["CPUExecutionProvider"]
-            )
+            session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
         except Exception as exc:
             raise ArtifactLoadError(f"ONNX Runtime cannot load {path.name}: {exc}") from exc
         server_meta = artifact.manifest.get("server", {})
@@ -134,8 +140,10 @@ class ServerEngine:
             "table_hash": self.table_hash,
             "latent_shape": list(self.latent_shape),
             "num_classes": m.get("server", {}).get("num_classes"),
-            "rate_points": [{"index": p.index, "name": p.name, "table_hash": p.table_hash,
-                             "latent_shape": list(p.latent_shape)} for p in self.points.values()],
+            "rate_points": [
+                {"index": p.index, "name": p.name, "table_hash": p.table_hash, "latent_shape": list(p.latent_shape)}
+                for p in self.points.values()
+            ],
         }
 
     # -- the three stages -------------------------------------------------------------------------------
@@ -144,8 +152,10 @@ class ServerEngine:
         """The rate point a container header names; UnknownRatePoint (409) when this artifact lacks it."""
         point = self.points.get(int(header.rate_point))
         if point is None:
-            raise UnknownRatePoint(f"stream names rate point {header.rate_point}; model {self.model_id} has rate "
-                                   f"point(s) {', '.join(map(str, self.points))}")
+            raise UnknownRatePoint(
+                f"stream names rate point {header.rate_point}; model {self.model_id} has rate "
+                f"point(s) {', '.join(map(str, self.points))}"
+            )
         return point
 
     def parse(self, data: bytes):
@@ -163,12 +173,15 @@ class ServerEngine:
         ours = point.tables.content_hash_bytes[: container.HASH_PREFIX]
         if header.table_hash != ours:
             at = f" at rate point {point.index}" if len(self.points) > 1 else ""
-            raise WrongTables(f"stream was coded with tables {header.table_hash.hex()}..., this server's model "
-                              f"{self.model_id} uses {ours.hex()}...{at}")
+            raise WrongTables(
+                f"stream was coded with tables {header.table_hash.hex()}..., this server's model "
+                f"{self.model_id} uses {ours.hex()}...{at}"
+            )
         shape = tuple(int(s) for s in header.shape)
         if shape != point.latent_shape:
-            raise LatentShapeMismatch(f"stream carries a latent of shape {list(shape)}, this model takes "
-                                      f"{list(point.latent_shape)}")
+            raise LatentShapeMismatch(
+                f"stream carries a latent of shape {list(shape)}, this model takes {list(point.latent_shape)}"
+            )
         return header
 
     def decode(self, data: bytes, point: ServedRatePoint | None = None) -> np.ndarray:

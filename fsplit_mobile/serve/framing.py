@@ -7,6 +7,7 @@ was not read.
 - A response started before the app read the whole request body carries `Connection: close`; the protocol
   (protocol.py) then closes after a bounded lingering read instead of reading and discarding the rest.
 """
+
 import json
 import re
 
@@ -47,9 +48,17 @@ class FramingMiddleware:
         problem = framing_problem(headers)
         if problem is not None:
             body = json.dumps({"error": "bad_framing", "detail": f"ambiguous request framing: {problem}"}).encode()
-            await send({"type": "http.response.start", "status": 400,
-                        "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
-                                    (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 400,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"connection", b"close"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return None
         state = {"complete": not expects_body(headers)}

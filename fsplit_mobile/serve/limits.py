@@ -7,6 +7,7 @@ complete, so a slow sender cannot hold a compute slot; bodies still arriving cou
 (`max_receiving`). A slot is held until the CPU work really ends, even when the request already timed out,
 so the gate always reflects the load on the machine.
 """
+
 import asyncio
 import threading
 from dataclasses import dataclass

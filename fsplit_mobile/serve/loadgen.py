@@ -3,6 +3,7 @@ stream containers for T seconds; throughput, latency percentiles and errors by s
 
     python -m fsplit_mobile.serve.loadgen --url http://127.0.0.1:8000 --clients 8 --seconds 20 P1.bin P2.bin ...
 """
+
 import asyncio
 import json
 import time
@@ -14,7 +15,10 @@ def percentiles(latencies_ms) -> dict:
     if not latencies_ms:
         return {}
     a = np.asarray(latencies_ms)
-    return {f"p{p}": float(np.percentile(a, p)) for p in (50, 90, 99)} | {"max": float(a.max()), "mean": float(a.mean())}
+    return {f"p{p}": float(np.percentile(a, p)) for p in (50, 90, 99)} | {
+        "max": float(a.max()),
+        "mean": float(a.mean()),
+    }
 
 
 async def _client(url, payloads, offset, deadline, out, content_type):
@@ -43,8 +47,14 @@ async def _run(url, payloads, clients, seconds, content_type):
     return out, time.perf_counter() - start
 
 
-def run_load(base_url: str, payloads: list[bytes], clients: int, seconds: float, path: str = "/v1/infer",
-             content_type: str = "application/octet-stream") -> dict:
+def run_load(
+    base_url: str,
+    payloads: list[bytes],
+    clients: int,
+    seconds: float,
+    path: str = "/v1/infer",
+    content_type: str = "application/octet-stream",
+) -> dict:
     """Run the load; all requests count (no warm-up is dropped). Errors are any non-200 answer."""
     if clients < 1 or seconds <= 0 or not payloads:
         raise ValueError("need clients >= 1, seconds > 0 and at least one payload")

@@ -3,6 +3,7 @@
 Each (logger, message template) may log `burst` records per `window_s`; the rest are dropped and counted, and
 the next record that passes says how many were dropped. All keys together are bounded by `total` per window
 (so a flood of distinct messages is bounded too)."""
+
 import logging
 import threading
 import time

@@ -3,6 +3,7 @@ with the admission gates, worker threads and JSON errors, and the common path of
 
 Connection-level limits (connection cap, header timeout, parser errors, lingering close) live in protocol.py,
 framing checks in framing.py; the engine (decode + tail) knows nothing of HTTP."""
+
 import asyncio
 import logging
 import time
@@ -36,8 +37,11 @@ CONNECTION_ERRORS = {
     503: "too many open connections: retry after the Retry-After header's seconds",
 }
 RETRY_AFTER_DOC = {"description": "seconds to wait before retrying", "schema": {"type": "integer", "minimum": 0}}
-CONNECTION_DOC = {"description": "`close` when the server ends the connection after this answer (an error "
-                  "sent before the request body was read)", "schema": {"type": "string", "enum": ["close"]}}
+CONNECTION_DOC = {
+    "description": "`close` when the server ends the connection after this answer (an error "
+    "sent before the request body was read)",
+    "schema": {"type": "string", "enum": ["close"]},
+}
 
 
 def error_responses(docs: dict[int, str]) -> dict:
@@ -103,8 +107,9 @@ async def admit_and_run(request: Request, state, work, content_types: tuple[str,
     check_headers(request, limits, content_types)
     retry = {"Retry-After": str(limits.retry_after_s)}
     try:
-        body = await asyncio.wait_for(receive_body(request.receive, limits.max_payload, state.receiving),
-                                      limits.timeout_s)
+        body = await asyncio.wait_for(
+            receive_body(request.receive, limits.max_payload, state.receiving), limits.timeout_s
+        )
     except PayloadTooLarge as exc:
         raise PayloadTooLargeError(str(exc)) from exc
     except TimeoutError as exc:
@@ -154,5 +159,10 @@ def check_headers(request: Request, limits: ServeLimits, content_types: tuple[st
 
 def binary_body_doc(description: str, content_types: tuple[str, ...]) -> dict:
     """openapi_extra for a route whose body is raw bytes."""
-    return {"requestBody": {"required": True, "description": description,
-                            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in content_types}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in content_types},
+        }
+    }

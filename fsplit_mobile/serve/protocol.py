@@ -17,6 +17,7 @@ meets before any route runs.
 The routes (app.py) and the engine know nothing of this; `framing.py` (an ASGI middleware) refuses
 conflicting framing headers and marks responses sent before the body was read with `Connection: close`.
 """
+
 import asyncio
 import json
 import logging
@@ -86,13 +87,22 @@ def raw_error(status: int, code: str, detail: str, headers: dict | None = None) 
     machine (before a request was parsed)."""
     body = json.dumps({"error": code, "detail": detail}).encode()
     phrase = _PHRASES.get(status, "Error")
-    lines = [f"HTTP/1.1 {status} {phrase}", "content-type: application/json", f"content-length: {len(body)}",
-             "connection: close"] + [f"{k}: {v}" for k, v in (headers or {}).items()]
+    lines = [
+        f"HTTP/1.1 {status} {phrase}",
+        "content-type: application/json",
+        f"content-length: {len(body)}",
+        "connection: close",
+    ] + [f"{k}: {v}" for k, v in (headers or {}).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-_PHRASES = {400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large",
-            501: "Not Implemented", 503: "Service Unavailable"}
+_PHRASES = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    431: "Request Header Fields Too Large",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+}
 # h11's error_status_hint -> our error code
 PARSER_ERRORS = {400: "bad_request", 431: "headers_too_large", 501: "not_implemented"}
 
@@ -143,11 +153,17 @@ class GuardedH11Protocol(H11Protocol):
         self.transport = _LingeringTransport(transport, self)
         if len(self.connections) > self.max_connections:
             STATS.refused_over_cap += 1
-            log.warning("connection refused: %d open connections (cap %d)", len(self.connections) - 1,
-                        self.max_connections)
-            transport.write(raw_error(503, "too_many_connections",
-                                      f"server has {self.max_connections} open connections; retry later",
-                                      {"retry-after": str(self.limits.retry_after_s)}))
+            log.warning(
+                "connection refused: %d open connections (cap %d)", len(self.connections) - 1, self.max_connections
+            )
+            transport.write(
+                raw_error(
+                    503,
+                    "too_many_connections",
+                    f"server has {self.max_connections} open connections; retry later",
+                    {"retry-after": str(self.limits.retry_after_s)},
+                )
+            )
             self._close_now()
             return
         self._arm_head_timer()
@@ -172,8 +188,9 @@ class GuardedH11Protocol(H11Protocol):
             return  # the head arrived in the meantime
         if self.conn.trailing_data[0]:  # part of a head: tell the client why
             STATS.header_timeouts += 1
-            self._raw_transport.write(raw_error(408, "header_timeout",
-                                                f"request head not complete within {self.limits.header_timeout_s} s"))
+            self._raw_transport.write(
+                raw_error(408, "header_timeout", f"request head not complete within {self.limits.header_timeout_s} s")
+            )
             self.begin_lingering_close()
         else:  # a silent connection: just close it
             STATS.idle_closed += 1
@@ -226,8 +243,7 @@ class GuardedH11Protocol(H11Protocol):
         self.lingering = True
         self._cancel_head_timer()
         self._unset_keepalive_if_required()
-        if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED, h11.IDLE) \
-                and not self.conn.trailing_data[0]:
+        if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED, h11.IDLE) and not self.conn.trailing_data[0]:
             self._close_now()  # nothing unread is coming: a plain close cannot reset the answer
             return
         STATS.early_closes += 1
@@ -268,5 +284,8 @@ class GuardedH11Protocol(H11Protocol):
 
 def protocol_class(limits: ServeLimits) -> type[GuardedH11Protocol]:
     """A GuardedH11Protocol subclass bound to `limits` (and the connection cap this process can afford)."""
-    return type("BoundGuardedH11Protocol", (GuardedH11Protocol,),
-                {"limits": limits, "max_connections": effective_max_connections(limits)})
+    return type(
+        "BoundGuardedH11Protocol",
+        (GuardedH11Protocol,),
+        {"limits": limits, "max_connections": effective_max_connections(limits)},
+    )

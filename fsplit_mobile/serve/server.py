@@ -1,6 +1,7 @@
 """Running the HTTP layer: a uvicorn server with the guarded protocol (protocol.py), in this process or as
 one of the supervisor's workers (supervisor.py). Everything a hostile client can exhaust is bounded here:
 file descriptors (RLIMIT_NOFILE raised where allowed, connection cap below it), log volume (logfilter.py)."""
+
 import socket
 
 from .limits import ServeLimits
@@ -20,8 +21,14 @@ def uvicorn_config(app, limits: ServeLimits, log_level: str = "info", **kwargs):
 
     # asyncio accepts up to `backlog` connections per wake-up before any protocol can refuse one: a small
     # backlog keeps that overshoot below the descriptors held in reserve (protocol.effective_max_connections)
-    return uvicorn.Config(app, http=protocol_class(limits), timeout_keep_alive=limits.keep_alive_s,
-                          log_level=log_level, backlog=ACCEPT_BACKLOG, **kwargs)
+    return uvicorn.Config(
+        app,
+        http=protocol_class(limits),
+        timeout_keep_alive=limits.keep_alive_s,
+        log_level=log_level,
+        backlog=ACCEPT_BACKLOG,
+        **kwargs,
+    )
 
 
 def serve_in_process(app, host: str, port: int, limits: ServeLimits, log_level: str = "info") -> None:

@@ -9,6 +9,7 @@ its parent changes (worker.py). So after `kill -9` of the master the port is fre
 The master forwards SIGTERM/SIGINT to the workers and waits for them (bounded); a worker that dies on its own
 is restarted, at most `MAX_RESTARTS` times per `RESTART_WINDOW_S`, after which the master gives up and exits.
 """
+
 import ctypes
 import logging
 import os
@@ -61,8 +62,12 @@ class Supervisor:
 
     def _spawn(self) -> subprocess.Popen:
         me = os.getpid()
-        return subprocess.Popen([sys.executable, "-m", "fsplit_mobile.serve.worker", "--log-level", self.log_level],
-                                env=self.env, pass_fds=(self.sock.fileno(),), preexec_fn=lambda: die_with_parent(me))
+        return subprocess.Popen(
+            [sys.executable, "-m", "fsplit_mobile.serve.worker", "--log-level", self.log_level],
+            env=self.env,
+            pass_fds=(self.sock.fileno(),),
+            preexec_fn=lambda: die_with_parent(me),
+        )
 
     def _stop(self, signum, _frame):
         self.stopping = True
@@ -82,8 +87,13 @@ class Supervisor:
                     now = time.monotonic()
                     self.restarts = [t for t in self.restarts if now - t < RESTART_WINDOW_S] + [now]
                     if len(self.restarts) > MAX_RESTARTS:
-                        log.error("worker %d exited with %s; %d restarts in %.0f s: giving up", p.pid, p.returncode,
-                                  MAX_RESTARTS, RESTART_WINDOW_S)
+                        log.error(
+                            "worker %d exited with %s; %d restarts in %.0f s: giving up",
+                            p.pid,
+                            p.returncode,
+                            MAX_RESTARTS,
+                            RESTART_WINDOW_S,
+                        )
                         self._stop(None, None)
                         break
                     log.warning("worker %d exited with %s: restarting it", p.pid, p.returncode)

@@ -1,5 +1,6 @@
 """One worker process of `fsplit-serve --workers K` (started by supervisor.py, never by hand): builds the app
 from FSPLIT_SERVE_CONFIG and serves on the inherited listening socket until told to stop or its master dies."""
+
 import argparse
 import os
 import socket
@@ -14,6 +15,7 @@ WATCHDOG_PERIOD_S = 0.5
 def watch_parent(master_pid: int, period_s: float = WATCHDOG_PERIOD_S) -> threading.Thread:
     """Exit the process as soon as the master is gone (its parent changes): the portable half of dying with
     the master (the Linux half is PR_SET_PDEATHSIG, set by the supervisor)."""
+
     def loop():
         while os.getppid() == master_pid:
             time.sleep(period_s)

@@ -8,6 +8,7 @@ teacher's top-1 on the uncompressed crop.
 
     python -m fsplit_mobile.training.compare --split heldout --crops 2 --model runs/units.pt --json out.json
 """
+
 from __future__ import annotations
 
 import io
@@ -52,7 +53,7 @@ def codec_roundtrip(x: torch.Tensor, codec: str, quality: int) -> tuple[torch.Te
 
 @torch.no_grad()
 def top1(model, x: torch.Tensor, batch: int = 32) -> torch.Tensor:
-    return torch.cat([model(normalize(x[i:i + batch])).argmax(1) for i in range(0, x.shape[0], batch)])
+    return torch.cat([model(normalize(x[i : i + batch])).argmax(1) for i in range(0, x.shape[0], batch)])
 
 
 @torch.no_grad()
@@ -65,7 +66,7 @@ def split_point(split_model, x: torch.Tensor, batch: int = 32) -> tuple[torch.Te
     tables = CodecTables.from_arrays(*eb.tables())
     preds, sizes = [], []
     for i in range(0, x.shape[0], batch):
-        symbols = split_model.device.symbols(normalize(x[i:i + batch])).numpy()
+        symbols = split_model.device.symbols(normalize(x[i : i + batch])).numpy()
         decoded = []
         for s in symbols:
             data = encode_latent(tables, s)
@@ -85,8 +86,9 @@ def _load_split_models(path: str) -> dict:
     return {Path(path).stem: load_checkpoint(path)}
 
 
-def compare(split: str, crops_per_image: int, models: list[str], codecs=("webp", "jpeg"),
-            qualities=DEFAULT_QUALITIES, log=print) -> dict:
+def compare(
+    split: str, crops_per_image: int, models: list[str], codecs=("webp", "jpeg"), qualities=DEFAULT_QUALITIES, log=print
+) -> dict:
     from ..models.teacher import load_efficientnet_lite0
 
     teacher = load_efficientnet_lite0()
@@ -98,54 +100,92 @@ def compare(split: str, crops_per_image: int, models: list[str], codecs=("webp",
             started = time.time()
             decoded, sizes = codec_roundtrip(x, codec, q)
             agree = float((top1(teacher, decoded) == reference).float().mean())
-            rows.append({"method": f"{codec}-q{q}", "kind": "offload", "agreement": agree,
-                         "bytes_mean": float(np.mean(sizes)), "bytes_median": float(np.median(sizes))})
+            rows.append(
+                {
+                    "method": f"{codec}-q{q}",
+                    "kind": "offload",
+                    "agreement": agree,
+                    "bytes_mean": float(np.mean(sizes)),
+                    "bytes_median": float(np.median(sizes)),
+                }
+            )
             log(f"{codec} q{q}: agreement {agree:.3f} at {np.mean(sizes):.0f} B ({time.time() - started:.0f}s)")
     for path in models:
         for name, model in _load_split_models(path).items():
             preds, sizes = split_point(model, x)
             agree = float((preds == reference).float().mean())
-            rows.append({"method": name, "kind": "split", "agreement": agree, "bytes_mean": float(np.mean(sizes)),
-                         "bytes_median": float(np.median(sizes)), "checkpoint": str(path)})
+            rows.append(
+                {
+                    "method": name,
+                    "kind": "split",
+                    "agreement": agree,
+                    "bytes_mean": float(np.mean(sizes)),
+                    "bytes_median": float(np.median(sizes)),
+                    "checkpoint": str(path),
+                }
+            )
             log(f"{name}: agreement {agree:.3f} at {np.mean(sizes):.0f} B")
-    return {"split": split, "photos": len(bundled_images(split)), "crops_per_image": crops_per_image,
-            "crops": int(x.shape[0]), "teacher": "efficientnet-lite0", "rows": rows,
-            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-            "torch": str(torch.__version__)}
+    return {
+        "split": split,
+        "photos": len(bundled_images(split)),
+        "crops_per_image": crops_per_image,
+        "crops": int(x.shape[0]),
+        "teacher": "efficientnet-lite0",
+        "rows": rows,
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "torch": str(torch.__version__),
+    }
 
 
 def at_most_bytes(rows: list[dict], which: str, max_bytes: float, key: str = "codec") -> dict | None:
     """The best-agreeing row whose mean bytes do not exceed `max_bytes`, among a codec's rows ('webp', 'jpeg';
     key='codec') or a kind's rows ('split', 'offload'; key='kind')."""
-    fits = [r for r in rows if r["bytes_mean"] <= max_bytes
-            and (r["kind"] == which if key == "kind" else r["method"].startswith(which + "-"))]
+    fits = [
+        r
+        for r in rows
+        if r["bytes_mean"] <= max_bytes
+        and (r["kind"] == which if key == "kind" else r["method"].startswith(which + "-"))
+    ]
     return max(fits, key=lambda r: r["agreement"]) if fits else None
 
 
 def markdown(result: dict) -> str:
-    lines = [f"{result['crops']} crops ({result['photos']} photos of the `{result['split']}` split, "
-             f"{result['crops_per_image']} per photo), teacher top-1 agreement vs bytes per 224x224 crop", "",
-             "| method | kind | agreement | mean bytes |", "| --- | --- | --- | --- |"]
+    lines = [
+        f"{result['crops']} crops ({result['photos']} photos of the `{result['split']}` split, "
+        f"{result['crops_per_image']} per photo), teacher top-1 agreement vs bytes per 224x224 crop",
+        "",
+        "| method | kind | agreement | mean bytes |",
+        "| --- | --- | --- | --- |",
+    ]
     for r in sorted(result["rows"], key=lambda r: (r["kind"], r["bytes_mean"])):
         lines.append(f"| {r['method']} | {r['kind']} | {r['agreement']:.3f} | {r['bytes_mean']:.0f} |")
     lines.append("")
     for c in (r for r in result["rows"] if r["kind"] == "offload"):
         best = at_most_bytes(result["rows"], "split", c["bytes_mean"], key="kind")
         if best is None:
-            lines.append(f"- {c['method']} ({c['agreement']:.3f} at {c['bytes_mean']:.0f} B): no split rate point "
-                         "fits in as few bytes")
+            lines.append(
+                f"- {c['method']} ({c['agreement']:.3f} at {c['bytes_mean']:.0f} B): no split rate point "
+                "fits in as few bytes"
+            )
             continue
         verdict = "matched or beaten" if best["agreement"] >= c["agreement"] else "not matched"
-        lines.append(f"- {c['method']} ({c['agreement']:.3f} at {c['bytes_mean']:.0f} B): {verdict} by "
-                     f"{best['method']} ({best['agreement']:.3f} at {best['bytes_mean']:.0f} B)")
+        lines.append(
+            f"- {c['method']} ({c['agreement']:.3f} at {c['bytes_mean']:.0f} B): {verdict} by "
+            f"{best['method']} ({best['agreement']:.3f} at {best['bytes_mean']:.0f} B)"
+        )
     return "\n".join(lines) + "\n"
 
 
 @click.command()
 @click.option("--split", type=click.Choice(["val", "heldout"]), default="val", show_default=True)
 @click.option("--crops", type=int, default=2, show_default=True, help="crops per photo")
-@click.option("--model", "models", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="split-model checkpoint (repeatable; every rate point of a bottleneck-unit file)")
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="split-model checkpoint (repeatable; every rate point of a bottleneck-unit file)",
+)
 @click.option("--codec", "codecs", multiple=True, type=click.Choice(sorted(CODECS)), default=("webp", "jpeg"))
 @click.option("--quality", "qualities", multiple=True, type=int, default=DEFAULT_QUALITIES)
 @click.option("--threads", type=int, default=1, show_default=True)

@@ -7,6 +7,7 @@ downloaded. The images are split three ways by name:
   the training pool, never from the eval set;
 - everything else in SOURCES is training data.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,8 +69,16 @@ CALIB_IMAGES = ("astronaut", "motorcycle_left", "rocket", "flower", "hubble_deep
 TRAIN_IMAGES = tuple(name for name in SOURCES if name not in EVAL_IMAGES)
 # Colour photographs are drawn this many times more often than the rest (grayscale textures, graphics).
 PHOTO_WEIGHT = 3.0
-PHOTOS = {"astronaut", "rocket", "motorcycle_left", "motorcycle_right", "flower", "hubble_deep_field",
-          "immunohistochemistry", "retina"}
+PHOTOS = {
+    "astronaut",
+    "rocket",
+    "motorcycle_left",
+    "motorcycle_right",
+    "flower",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+}
 
 
 def source_path(name: str) -> Path:

@@ -7,6 +7,7 @@ the fly from package-shipped photographs (training/data.py); teacher features ar
 
     python -m fsplit_mobile.training.distill --out fsplit_mobile/data/default/frankensplit_lite0.pt
 """
+
 from __future__ import annotations
 
 import datetime
@@ -69,9 +70,20 @@ def lr_at(step: int, steps: int, base: float, warmup: int = 20, floor: float = 0
     return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def train(steps: int, batch_size: int, crop: int, lmbda: float, lr: float, seed: int, log, log_every: int = 10,
-          config: dict | None = None, images=TRAIN_IMAGES, density_lr_scale: float = 10.0,
-          kd_weight: float = 0.0):
+def train(
+    steps: int,
+    batch_size: int,
+    crop: int,
+    lmbda: float,
+    lr: float,
+    seed: int,
+    log,
+    log_every: int = 10,
+    config: dict | None = None,
+    images=TRAIN_IMAGES,
+    density_lr_scale: float = 10.0,
+    kd_weight: float = 0.0,
+):
     """Train from scratch; returns (encoder, bottleneck, decoder, head, tail, history)."""
     seed_everything(seed)
     config = dict(DEFAULT_CONFIG if config is None else config)
@@ -83,8 +95,9 @@ def train(steps: int, batch_size: int, crop: int, lmbda: float, lr: float, seed:
     net_params = list(encoder.parameters()) + list(decoder.parameters())
     main_params = net_params + density_params
     # The factorized density starts far too wide for a short run: it learns at density_lr_scale x the rate.
-    opt = torch.optim.Adam([{"params": net_params, "scale": 1.0},
-                            {"params": density_params, "scale": density_lr_scale}], lr=lr)
+    opt = torch.optim.Adam(
+        [{"params": net_params, "scale": 1.0}, {"params": density_params, "scale": density_lr_scale}], lr=lr
+    )
     aux_opt = torch.optim.Adam([bottleneck.quantiles], lr=1e-3)
     encoder.train(), bottleneck.train(), decoder.train()
     history = []
@@ -117,14 +130,24 @@ def train(steps: int, batch_size: int, crop: int, lmbda: float, lr: float, seed:
         aux_opt.zero_grad()
         aux.backward()
         aux_opt.step()
-        record = {"step": step + 1, "loss": loss.item(), "mse": mse.item(), "bpp": bpp.item(), "aux": aux.item(), "kd": kd.item(), "target_power": float(torch.mean(target**2)),
-                  "seconds": round(time.time() - started, 1)}
+        record = {
+            "step": step + 1,
+            "loss": loss.item(),
+            "mse": mse.item(),
+            "bpp": bpp.item(),
+            "aux": aux.item(),
+            "kd": kd.item(),
+            "target_power": float(torch.mean(target**2)),
+            "seconds": round(time.time() - started, 1),
+        }
         history.append(record)
         if (step + 1) % log_every == 0 or step == 0 or step + 1 == steps:
             window = history[-log_every:]
-            log(f"step {step + 1}/{steps} loss {np.mean([r['loss'] for r in window]):.3f} "
+            log(
+                f"step {step + 1}/{steps} loss {np.mean([r['loss'] for r in window]):.3f} "
                 f"mse {np.mean([r['mse'] for r in window]):.3f} bpp {np.mean([r['bpp'] for r in window]):.4f} "
-                f"kd {np.mean([r['kd'] for r in window]):.3f} aux {record['aux']:.2f} lr {opt.param_groups[0]['lr']:.2e} t {record['seconds']:.0f}s")
+                f"kd {np.mean([r['kd'] for r in window]):.3f} aux {record['aux']:.2f} lr {opt.param_groups[0]['lr']:.2e} t {record['seconds']:.0f}s"
+            )
     return encoder.eval(), bottleneck.eval(), decoder.eval(), head, tail, history
 
 
@@ -135,13 +158,28 @@ def train(steps: int, batch_size: int, crop: int, lmbda: float, lr: float, seed:
 @click.option("--crop", type=int, default=128, show_default=True, help="training crop side (multiple of 32)")
 @click.option("--lmbda", type=float, default=2.0, show_default=True, help="rate weight: loss = mse + lmbda*bpp")
 @click.option("--lr", type=float, default=1.5e-3, show_default=True)
-@click.option("--density-lr-scale", type=float, default=10.0, show_default=True,
-              help="learning-rate multiplier of the entropy model's density parameters")
-@click.option("--kd-weight", type=float, default=0.0, show_default=True,
-              help="weight of KL(teacher logits || split logits) through the frozen tail (0: head distillation only)")
+@click.option(
+    "--density-lr-scale",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="learning-rate multiplier of the entropy model's density parameters",
+)
+@click.option(
+    "--kd-weight",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="weight of KL(teacher logits || split logits) through the frozen tail (0: head distillation only)",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, default=1, show_default=True,
-              help="torch threads (1 is much faster than 2 on a shared 2-core machine)")
+@click.option(
+    "--threads",
+    type=int,
+    default=1,
+    show_default=True,
+    help="torch threads (1 is much faster than 2 on a shared 2-core machine)",
+)
 @click.option("--eval-crops", type=int, default=32, show_default=True, help="crops per held-out image")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), default=None, help="training log file")
 def main(out, steps, batch_size, crop, lmbda, lr, density_lr_scale, kd_weight, seed, threads, eval_crops, log_path):
@@ -163,8 +201,9 @@ def main(out, steps, batch_size, crop, lmbda, lr, density_lr_scale, kd_weight, s
     log(f"# train images: {', '.join(TRAIN_IMAGES)}")
     log(f"# held-out images: {', '.join(EVAL_IMAGES)}")
     started = time.time()
-    encoder, bottleneck, decoder, head, tail, history = train(steps, batch_size, crop, lmbda, lr, seed, log,
-                                                                  density_lr_scale=density_lr_scale, kd_weight=kd_weight)
+    encoder, bottleneck, decoder, head, tail, history = train(
+        steps, batch_size, crop, lmbda, lr, seed, log, density_lr_scale=density_lr_scale, kd_weight=kd_weight
+    )
     aux = fit_quantiles(bottleneck)
     bottleneck.update(force=True)
     train_seconds = time.time() - started
@@ -174,11 +213,20 @@ def main(out, steps, batch_size, crop, lmbda, lr, density_lr_scale, kd_weight, s
     log("# per image: " + json.dumps(metrics["per_image"]))
     meta = {
         "command": command,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "seed": seed, "steps": steps, "batch_size": batch_size, "crop": crop, "lambda": lmbda, "lr": lr,
-        "density_lr_scale": density_lr_scale, "kd_weight": kd_weight,
-        "threads": threads, "torch": str(torch.__version__), "train_seconds": round(train_seconds),
-        "train_images": list(TRAIN_IMAGES), "eval_images": list(EVAL_IMAGES),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "seed": seed,
+        "steps": steps,
+        "batch_size": batch_size,
+        "crop": crop,
+        "lambda": lmbda,
+        "lr": lr,
+        "density_lr_scale": density_lr_scale,
+        "kd_weight": kd_weight,
+        "threads": threads,
+        "torch": str(torch.__version__),
+        "train_seconds": round(train_seconds),
+        "train_images": list(TRAIN_IMAGES),
+        "eval_images": list(EVAL_IMAGES),
         "loss": "mse(decoder(y_tilde), teacher_head(x)) + lambda * bpp + kd_weight * KL(teacher || split logits)",
         "final_train": {k: float(np.mean([r[k] for r in history[-20:]])) for k in ("mse", "bpp", "loss")},
         "metrics": metrics,

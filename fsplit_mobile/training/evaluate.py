@@ -7,6 +7,7 @@ runs as deployed: symbols = round(y - median), server(symbols) -> logits. Rates 
   bytes of flush/header overhead;
 - `bpp_coded`: real bytes from fsplit_mobile.codec, when that package provides `encode_latent`.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,9 @@ import torch
 from .data import bundled_images, eval_crops, load_rgb, normalize
 
 
-def table_bits(symbols: np.ndarray, cdf: np.ndarray, lengths: np.ndarray, offsets: np.ndarray,
-               precision: int = 16) -> float:
+def table_bits(
+    symbols: np.ndarray, cdf: np.ndarray, lengths: np.ndarray, offsets: np.ndarray, precision: int = 16
+) -> float:
     """Ideal bits to code `symbols` (C, ...) with CompressAI-style tables (one CDF per channel, escape bypass)."""
     total = 0.0
     channels = symbols.shape[0]
@@ -52,8 +54,18 @@ def _coder():
 
 
 @torch.no_grad()
-def evaluate_split(encoder, bottleneck, decoder, head, tail, images=None, crops_per_image: int = 32,
-                   size: int = 224, seed: int = 0, use_coder: bool = True) -> dict:
+def evaluate_split(
+    encoder,
+    bottleneck,
+    decoder,
+    head,
+    tail,
+    images=None,
+    crops_per_image: int = 32,
+    size: int = 224,
+    seed: int = 0,
+    use_coder: bool = True,
+) -> dict:
     """Metrics over held-out crops. `images`: list of image paths (default: the bundled eval set)."""
     encoder.eval(), decoder.eval(), bottleneck.eval()
     paths = bundled_images("eval") if images is None else list(images)
@@ -93,9 +105,11 @@ def evaluate_split(encoder, bottleneck, decoder, head, tail, images=None, crops_
         if coder:
             coded_bytes += sum(len(coder[0](tables, sym[item])) for item in range(sym.shape[0]))
         per_image[name] = {
-            "crops": int(x.shape[0]), "agreement": hits / x.shape[0],
+            "crops": int(x.shape[0]),
+            "agreement": hits / x.shape[0],
             "bpp_table": image_bits / (x.shape[0] * size * size),
-            "center_teacher_top1": int(top1_t[0]), "center_split_top1": int(top1_s[0]),
+            "center_teacher_top1": int(top1_t[0]),
+            "center_split_top1": int(top1_s[0]),
         }
     pixels = n * size * size
     metrics = {

@@ -7,6 +7,7 @@ of unit steps affordable. The cache holds, per crop, the teacher's features afte
 
     python -m fsplit_mobile.training.features --split train --crops 40 --out .cache/features/train.pt
 """
+
 from __future__ import annotations
 
 import time
@@ -38,8 +39,16 @@ def teacher_features(model, x: torch.Tensor, blocks: tuple[int, ...]) -> tuple[d
     return out, logits
 
 
-def build_cache(split: str, crops_per_image: int, blocks=DEFAULT_BLOCKS, size: int = 224, seed: int = 0,
-                augment: bool = True, batch: int = 16, log=print) -> dict:
+def build_cache(
+    split: str,
+    crops_per_image: int,
+    blocks=DEFAULT_BLOCKS,
+    size: int = 224,
+    seed: int = 0,
+    augment: bool = True,
+    batch: int = 16,
+    log=print,
+) -> dict:
     """Features of `crops_per_image` crops of every photo of a bundled split.
 
     augment=True: random-scale crops with flips and colour jitter (training); False: the evaluation crops
@@ -62,22 +71,33 @@ def build_cache(split: str, crops_per_image: int, blocks=DEFAULT_BLOCKS, size: i
             x = eval_crops(image, size, crops_per_image, seed + zlib.crc32(path.stem.encode()))
         x = normalize(x)
         for i in range(0, x.shape[0], batch):
-            f, lg = teacher_features(model, x[i:i + batch], tuple(blocks))
+            f, lg = teacher_features(model, x[i : i + batch], tuple(blocks))
             for b in blocks:
                 feats[b].append(f[b].to(torch.float16))
             logits.append(lg)
         names += [path.stem] * x.shape[0]
         if (n + 1) % 10 == 0 or n + 1 == len(paths):
             log(f"features {split}: {n + 1}/{len(paths)} photos, {time.time() - started:.0f}s")
-    return {"split": split, "size": size, "seed": seed, "augment": augment, "names": names,
-            "features": {b: torch.cat(v) for b, v in feats.items()}, "logits": torch.cat(logits)}
+    return {
+        "split": split,
+        "size": size,
+        "seed": seed,
+        "augment": augment,
+        "names": names,
+        "features": {b: torch.cat(v) for b, v in feats.items()},
+        "logits": torch.cat(logits),
+    }
 
 
 @click.command()
 @click.option("--split", type=click.Choice(["train", "val", "heldout"]), required=True)
 @click.option("--crops", type=int, default=40, show_default=True, help="crops per photo")
-@click.option("--blocks", default=",".join(map(str, DEFAULT_BLOCKS)), show_default=True,
-              help="split blocks whose features are stored")
+@click.option(
+    "--blocks",
+    default=",".join(map(str, DEFAULT_BLOCKS)),
+    show_default=True,
+    help="split blocks whose features are stored",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), required=True)

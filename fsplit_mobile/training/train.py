@@ -16,6 +16,7 @@ checkpointing and validation are shared. Every run writes `<out>.log` (the exact
 run where it stopped, evaluates on the validation split (never the held-out one) and writes the checkpoint with
 the validation numbers in its meta. It uses a CUDA GPU when one is available (`--device auto`) and needs none.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -42,10 +43,20 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def split_loss(f_hat, f, likelihoods, logits_t, tail, pixels: int, mse_weight: float, kd_weight: float,
-               lmbda: float, temperature: float) -> tuple[torch.Tensor, dict]:
+def split_loss(
+    f_hat,
+    f,
+    likelihoods,
+    logits_t,
+    tail,
+    pixels: int,
+    mse_weight: float,
+    kd_weight: float,
+    lmbda: float,
+    temperature: float,
+) -> tuple[torch.Tensor, dict]:
     """The shared objective; returns (loss, parts)."""
-    nmse = ((f_hat - f) ** 2).mean() / (f ** 2).mean().clamp_min(1e-8)
+    nmse = ((f_hat - f) ** 2).mean() / (f**2).mean().clamp_min(1e-8)
     bpp = -torch.log2(likelihoods).sum() / pixels
     loss = mse_weight * nmse + lmbda * bpp
     kd = torch.zeros((), device=f.device)
@@ -53,8 +64,13 @@ def split_loss(f_hat, f, likelihoods, logits_t, tail, pixels: int, mse_weight: f
     if kd_weight:
         logits_s = tail(f_hat)
         t = temperature
-        kd = F.kl_div(F.log_softmax(logits_s / t, 1), F.log_softmax(logits_t / t, 1), log_target=True,
-                      reduction="batchmean") * t * t
+        kd = (
+            F.kl_div(
+                F.log_softmax(logits_s / t, 1), F.log_softmax(logits_t / t, 1), log_target=True, reduction="batchmean"
+            )
+            * t
+            * t
+        )
         loss = loss + kd_weight * kd
         agree = (logits_s.argmax(1) == logits_t.argmax(1)).float().mean()
     parts = {"loss": loss, "nmse": nmse, "bpp": bpp, "kd": kd, "agree": agree}
@@ -78,8 +94,9 @@ class UnitTask:
         val = torch.load(val_cache, weights_only=True)
         for name, cache in (("train", train), ("validation", val)):
             if split_block not in cache["features"]:
-                raise click.UsageError(f"{name} cache has no features after block {split_block} "
-                                       f"(has {sorted(cache['features'])})")
+                raise click.UsageError(
+                    f"{name} cache has no features after block {split_block} (has {sorted(cache['features'])})"
+                )
         self.train_f, self.train_logits = train["features"][split_block], train["logits"]
         self.val_f, self.val_logits = val["features"][split_block], val["logits"]
         self.device = device
@@ -103,12 +120,12 @@ class UnitTask:
         agree = bits = 0.0
         n = self.val_f.shape[0]
         for i in range(0, n, 64):
-            f = self.val_f[i:i + 64].float().to(self.device)
+            f = self.val_f[i : i + 64].float().to(self.device)
             y = self.unit.encoder(f)
             sym = self.bottleneck.symbols(y)
             _, likelihoods = self.bottleneck(y, training=False)
             logits = self.tail(self.unit.decoder(self.bottleneck.dequantize(sym)))
-            agree += float((logits.argmax(1).cpu() == self.val_logits[i:i + 64].argmax(1)).sum())
+            agree += float((logits.argmax(1).cpu() == self.val_logits[i : i + 64].argmax(1)).sum())
             bits += float(-torch.log2(likelihoods).sum())
         return {"val_agreement": agree / n, "val_bytes_estimated": bits / 8 / n, "val_crops": n}
 
@@ -151,23 +168,57 @@ class FrankenSplitTask:
     def validate(self) -> dict:
         from .evaluate import evaluate_split
 
-        m = evaluate_split(self.modules["encoder"], self.bottleneck, self.modules["decoder"], self.head, self.tail,
-                           images=self.val_paths, crops_per_image=8, use_coder=False)
+        m = evaluate_split(
+            self.modules["encoder"],
+            self.bottleneck,
+            self.modules["decoder"],
+            self.head,
+            self.tail,
+            images=self.val_paths,
+            crops_per_image=8,
+            use_coder=False,
+        )
         for mod in self.modules.values():
             mod.train()
-        return {"val_agreement": m["top1_agreement"], "val_bytes_estimated": m["bpp_estimated"] * INPUT_PIXELS / 8,
-                "val_crops": m["crops"]}
+        return {
+            "val_agreement": m["top1_agreement"],
+            "val_bytes_estimated": m["bpp_estimated"] * INPUT_PIXELS / 8,
+            "val_crops": m["crops"],
+        }
 
 
 def _state(task, opt, aux_opt, step: int, rng: np.random.Generator, history: list, best: dict) -> dict:
-    return {"step": step, "modules": {k: m.state_dict() for k, m in task.modules.items()},
-            "opt": opt.state_dict(), "aux_opt": aux_opt.state_dict(), "rng": rng.bit_generator.state,
-            "torch_rng": torch.get_rng_state(), "history": history, "best": best}
+    return {
+        "step": step,
+        "modules": {k: m.state_dict() for k, m in task.modules.items()},
+        "opt": opt.state_dict(),
+        "aux_opt": aux_opt.state_dict(),
+        "rng": rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+        "history": history,
+        "best": best,
+    }
 
 
-def run(task, steps: int, batch_size: int, lr: float, lmbda: float, mse_weight: float, kd_weight: float,
-        temperature: float, pixels_per_sample: int, state_path: Path, resume: bool, log, save_every: int = 200,
-        val_every: int = 500, log_every: int = 50, density_lr_scale: float = 10.0, seed: int = 0) -> dict:
+def run(
+    task,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    lmbda: float,
+    mse_weight: float,
+    kd_weight: float,
+    temperature: float,
+    pixels_per_sample: int,
+    state_path: Path,
+    resume: bool,
+    log,
+    save_every: int = 200,
+    val_every: int = 500,
+    log_every: int = 50,
+    density_lr_scale: float = 10.0,
+    seed: int = 0,
+) -> dict:
     """The training loop; returns the final state dict (history and validation records included)."""
     seed_everything(seed)
     rng = np.random.default_rng(seed)
@@ -195,8 +246,18 @@ def run(task, steps: int, batch_size: int, lr: float, lmbda: float, mse_weight: 
             group["lr"] = lr_at(step, steps, lr) * group["scale"]
         f, logits_t = task.batch(rng, batch_size)
         f_hat, likelihoods = task.forward(f)
-        loss, parts = split_loss(f_hat, f, likelihoods, logits_t, task.tail, pixels_per_sample * f.shape[0],
-                                 mse_weight, kd_weight, lmbda, temperature)
+        loss, parts = split_loss(
+            f_hat,
+            f,
+            likelihoods,
+            logits_t,
+            task.tail,
+            pixels_per_sample * f.shape[0],
+            mse_weight,
+            kd_weight,
+            lmbda,
+            temperature,
+        )
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net + density, 5.0)
@@ -211,9 +272,11 @@ def run(task, steps: int, batch_size: int, lr: float, lmbda: float, mse_weight: 
             mean = {k: float(np.mean([w[k] for w in window])) for k in window[0]}
             rate = (done - start) / max(1e-6, time.time() - started)
             eta = (steps - done) / max(rate, 1e-9)
-            log(f"step {done}/{steps} loss {mean['loss']:.4f} nmse {mean['nmse']:.4f} kd {mean['kd']:.4f} "
+            log(
+                f"step {done}/{steps} loss {mean['loss']:.4f} nmse {mean['nmse']:.4f} kd {mean['kd']:.4f} "
                 f"bpp {mean['bpp']:.5f} (~{mean['bpp'] * INPUT_PIXELS / 8:.0f} B) train-agree {mean['agree']:.3f} "
-                f"lr {opt.param_groups[0]['lr']:.2e} | {rate:.1f} steps/s, eta {eta / 60:.1f} min")
+                f"lr {opt.param_groups[0]['lr']:.2e} | {rate:.1f} steps/s, eta {eta / 60:.1f} min"
+            )
             history.append({"step": done, **mean})
             window = []
         if done % val_every == 0 or done == steps:
@@ -223,8 +286,10 @@ def run(task, steps: int, batch_size: int, lr: float, lmbda: float, mse_weight: 
             for m in task.modules.values():
                 m.train()
             history.append({"step": done, **v})
-            log(f"  validation at {done}: agreement {v['val_agreement']:.3f}, ~{v['val_bytes_estimated']:.0f} B "
-                f"per 224x224 crop ({v['val_crops']} crops)")
+            log(
+                f"  validation at {done}: agreement {v['val_agreement']:.3f}, ~{v['val_bytes_estimated']:.0f} B "
+                f"per 224x224 crop ({v['val_crops']} crops)"
+            )
             best = v
         if done % save_every == 0 or done == steps:
             torch.save(_state(task, opt, aux_opt, done, rng, history, best), state_path)
@@ -245,8 +310,10 @@ def _log_to(path: Path):
 def _header(log, out: Path, device) -> str:
     command = "python -m fsplit_mobile.training.train " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     log(f"# {command}")
-    log(f"# {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')} torch {torch.__version__} "
-        f"{platform.machine()} device {device} threads {torch.get_num_threads()}")
+    log(
+        f"# {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')} torch {torch.__version__} "
+        f"{platform.machine()} device {device} threads {torch.get_num_threads()}"
+    )
     return command
 
 
@@ -261,22 +328,29 @@ def _start(out: str, threads: int, device: str):
 
 
 def _common(f):
-    for opt in reversed([
-        click.option("--out", type=click.Path(dir_okay=False), required=True, help="checkpoint to write"),
-        click.option("--steps", type=int, default=4000, show_default=True),
-        click.option("--batch-size", type=int, default=32, show_default=True),
-        click.option("--lr", type=float, default=1e-3, show_default=True),
-        click.option("--lmbda", type=float, default=1.0, show_default=True, help="rate weight (per bpp)"),
-        click.option("--mse-weight", type=float, default=1.0, show_default=True),
-        click.option("--kd-weight", type=float, default=1.0, show_default=True,
-                     help="KL through the frozen tail (0: feature distillation only)"),
-        click.option("--temperature", type=float, default=1.0, show_default=True),
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--threads", type=int, default=1, show_default=True),
-        click.option("--device", default="auto", show_default=True, help="auto (CUDA if available), cpu, cuda"),
-        click.option("--resume/--no-resume", default=True, show_default=True, help="continue from <out>.state"),
-        click.option("--val-every", type=int, default=500, show_default=True),
-    ]):
+    for opt in reversed(
+        [
+            click.option("--out", type=click.Path(dir_okay=False), required=True, help="checkpoint to write"),
+            click.option("--steps", type=int, default=4000, show_default=True),
+            click.option("--batch-size", type=int, default=32, show_default=True),
+            click.option("--lr", type=float, default=1e-3, show_default=True),
+            click.option("--lmbda", type=float, default=1.0, show_default=True, help="rate weight (per bpp)"),
+            click.option("--mse-weight", type=float, default=1.0, show_default=True),
+            click.option(
+                "--kd-weight",
+                type=float,
+                default=1.0,
+                show_default=True,
+                help="KL through the frozen tail (0: feature distillation only)",
+            ),
+            click.option("--temperature", type=float, default=1.0, show_default=True),
+            click.option("--seed", type=int, default=0, show_default=True),
+            click.option("--threads", type=int, default=1, show_default=True),
+            click.option("--device", default="auto", show_default=True, help="auto (CUDA if available), cpu, cuda"),
+            click.option("--resume/--no-resume", default=True, show_default=True, help="continue from <out>.state"),
+            click.option("--val-every", type=int, default=500, show_default=True),
+        ]
+    ):
         f = opt(f)
     return f
 
@@ -292,24 +366,62 @@ def main():
 @click.option("--latent-channels", type=int, default=32, show_default=True)
 @click.option("--width", type=int, default=128, show_default=True)
 @click.option("--stride", type=int, default=1, show_default=True)
-@click.option("--act", type=click.Choice(["gdn", "relu"]), default="gdn", show_default=True,
-              help="the unit's nonlinearity")
+@click.option(
+    "--act", type=click.Choice(["gdn", "relu"]), default="gdn", show_default=True, help="the unit's nonlinearity"
+)
 @click.option("--name", default="r0", show_default=True, help="rate-point name of the unit")
 @click.option("--train-cache", default=".cache/features/train.pt", show_default=True)
 @click.option("--val-cache", default=".cache/features/val.pt", show_default=True)
-def bottleneck_unit(out, steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, threads, device,
-                    resume, val_every, split_block, latent_channels, width, stride, act, name, train_cache, val_cache):
+def bottleneck_unit(
+    out,
+    steps,
+    batch_size,
+    lr,
+    lmbda,
+    mse_weight,
+    kd_weight,
+    temperature,
+    seed,
+    threads,
+    device,
+    resume,
+    val_every,
+    split_block,
+    latent_channels,
+    width,
+    stride,
+    act,
+    name,
+    train_cache,
+    val_cache,
+):
     """Train one bottleneck unit (one rate point) on cached teacher features."""
     from ..models import bottleneck_unit as bu
 
     out, dev, log, command = _start(out, threads, device)
     cfg = {"name": name, "latent_channels": latent_channels, "width": width, "stride": stride, "act": act}
     task = UnitTask(split_block, cfg, train_cache, val_cache, dev)
-    log(f"# unit {cfg} after block {split_block}; {task.train_f.shape[0]} training crops "
-        f"{tuple(task.train_f.shape[1:])}, {task.val_f.shape[0]} validation crops")
+    log(
+        f"# unit {cfg} after block {split_block}; {task.train_f.shape[0]} training crops "
+        f"{tuple(task.train_f.shape[1:])}, {task.val_f.shape[0]} validation crops"
+    )
     started = time.time()
-    result = run(task, steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, INPUT_PIXELS,
-                 Path(str(out) + ".state"), resume, log, val_every=val_every, seed=seed)
+    result = run(
+        task,
+        steps,
+        batch_size,
+        lr,
+        lmbda,
+        mse_weight,
+        kd_weight,
+        temperature,
+        INPUT_PIXELS,
+        Path(str(out) + ".state"),
+        resume,
+        log,
+        val_every=val_every,
+        seed=seed,
+    )
     for m in task.modules.values():
         m.to("cpu").eval()
     aux = fit_quantiles(task.bottleneck)
@@ -318,11 +430,19 @@ def bottleneck_unit(out, steps, batch_size, lr, lmbda, mse_weight, kd_weight, te
     task.device = torch.device("cpu")
     final = task.validate()
     log(f"# final (tables built, aux {aux:.4f}) validation: {json.dumps(final)}")
-    meta = {"command": command, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "objective": {"lmbda": lmbda, "mse_weight": mse_weight, "kd_weight": kd_weight,
-                          "temperature": temperature}, "steps": steps, "batch_size": batch_size, "lr": lr,
-            "seed": seed, "train_seconds": round(time.time() - started), "validation": final,
-            "history": result["history"], "data": "train/val splits of fsplit_mobile/data/images (manifest.csv)"}
+    meta = {
+        "command": command,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "objective": {"lmbda": lmbda, "mse_weight": mse_weight, "kd_weight": kd_weight, "temperature": temperature},
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr": lr,
+        "seed": seed,
+        "train_seconds": round(time.time() - started),
+        "validation": final,
+        "history": result["history"],
+        "data": "train/val splits of fsplit_mobile/data/images (manifest.csv)",
+    }
     config = bu.model_config(split_block, [cfg])
     bu.save_units(out, config, [task.unit], meta)
     log(f"# wrote {out} ({out.stat().st_size} bytes)")
@@ -343,8 +463,22 @@ def combine(out, names, checkpoints):
 @main.command("frankensplit")
 @_common
 @click.option("--crop", type=int, default=128, show_default=True, help="training crop side (multiple of 32)")
-def frankensplit(out, steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, threads, device,
-                 resume, val_every, crop):
+def frankensplit(
+    out,
+    steps,
+    batch_size,
+    lr,
+    lmbda,
+    mse_weight,
+    kd_weight,
+    temperature,
+    seed,
+    threads,
+    device,
+    resume,
+    val_every,
+    crop,
+):
     """Train the FrankenSplit-style model (the bundled default's architecture) on the bundled training photos."""
     from ..models.default_model import save_checkpoint
 
@@ -353,8 +487,22 @@ def frankensplit(out, steps, batch_size, lr, lmbda, mse_weight, kd_weight, tempe
     out, dev, log, command = _start(out, threads, device)
     task = FrankenSplitTask(crop, dev)
     started = time.time()
-    result = run(task, steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, crop * crop,
-                 Path(str(out) + ".state"), resume, log, val_every=val_every, seed=seed)
+    result = run(
+        task,
+        steps,
+        batch_size,
+        lr,
+        lmbda,
+        mse_weight,
+        kd_weight,
+        temperature,
+        crop * crop,
+        Path(str(out) + ".state"),
+        resume,
+        log,
+        val_every=val_every,
+        seed=seed,
+    )
     for m in task.modules.values():
         m.to("cpu").eval()
     task.head.to("cpu"), task.tail.to("cpu")
@@ -362,10 +510,22 @@ def frankensplit(out, steps, batch_size, lr, lmbda, mse_weight, kd_weight, tempe
     task.bottleneck.update(force=True)
     final = task.validate()
     log(f"# final (tables built, aux {aux:.4f}) validation: {json.dumps(final)}")
-    meta = {"command": command, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "seed": seed, "steps": steps, "batch_size": batch_size, "crop": crop, "lambda": lmbda, "lr": lr,
-            "kd_weight": kd_weight, "mse_weight": mse_weight, "temperature": temperature,
-            "train_seconds": round(time.time() - started), "validation": final, "history": result["history"]}
+    meta = {
+        "command": command,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "seed": seed,
+        "steps": steps,
+        "batch_size": batch_size,
+        "crop": crop,
+        "lambda": lmbda,
+        "lr": lr,
+        "kd_weight": kd_weight,
+        "mse_weight": mse_weight,
+        "temperature": temperature,
+        "train_seconds": round(time.time() - started),
+        "validation": final,
+        "history": result["history"],
+    }
     save_checkpoint(out, task.modules["encoder"], task.bottleneck, task.modules["decoder"], task.config, meta)
     log(f"# wrote {out} ({out.stat().st_size} bytes)")
 

@@ -8,6 +8,7 @@ properties that say "stand-in". Used by tests to exercise the adb transport end 
 
 Usage: ``python tests/doubles/adb_standin.py --root DIR [--port N]``.
 """
+
 import argparse
 import os
 import queue
@@ -18,16 +19,21 @@ import struct
 import subprocess
 import threading
 
-A_CNXN, A_OPEN, A_OKAY, A_CLSE, A_WRTE, A_AUTH = (0x4E584E43, 0x4E45504F, 0x59414B4F, 0x45534C43, 0x45545257,
-                                                  0x48545541)
+A_CNXN, A_OPEN, A_OKAY, A_CLSE, A_WRTE, A_AUTH = (
+    0x4E584E43,
+    0x4E45504F,
+    0x59414B4F,
+    0x45534C43,
+    0x45545257,
+    0x48545541,
+)
 A_VERSION = 0x01000001
 OUR_MAX_PAYLOAD = 256 * 1024
 SYNC_DATA_MAX = 64 * 1024
 HEADER = struct.Struct("<6I")
 SHELL_STDIN, SHELL_STDOUT, SHELL_STDERR, SHELL_EXIT, SHELL_CLOSE_STDIN = 0, 1, 2, 3, 4
 FEATURES = "shell_v2,cmd"
-BANNER_PROPS = ("ro.product.name=fsplit-standin;ro.product.model=adb_standin_not_a_phone;"
-                "ro.product.device=standin;")
+BANNER_PROPS = "ro.product.name=fsplit-standin;ro.product.model=adb_standin_not_a_phone;ro.product.device=standin;"
 GETPROP_SCRIPT = """#!/bin/sh
 # getprop of the fsplit adb stand-in: this is NOT Android, these properties only label the stand-in.
 cat <<'PROPS'
@@ -57,7 +63,7 @@ class _Stream:
                 if self.closed.is_set():
                     return False
                 self.ack.clear()
-                if not self.conn.send(A_WRTE, self.local_id, self.remote_id, data[i:i + self.conn.max_payload]):
+                if not self.conn.send(A_WRTE, self.local_id, self.remote_id, data[i : i + self.conn.max_payload]):
                     return False
                 while not self.ack.wait(0.2):
                     if self.closed.is_set():
@@ -83,9 +89,15 @@ class _ShellStream(_Stream):
         super().__init__(conn, local_id, remote_id)
         self.v2 = v2
         self._stdin_buf = b""
-        self.proc = subprocess.Popen(["/bin/sh", "-c", command or "echo 'stand-in: no interactive shell'"],
-                                     cwd=conn.server.root, env=conn.server.shell_env(), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self.proc = subprocess.Popen(
+            ["/bin/sh", "-c", command or "echo 'stand-in: no interactive shell'"],
+            cwd=conn.server.root,
+            env=conn.server.shell_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _packet(self, ident, payload):
@@ -100,9 +112,12 @@ class _ShellStream(_Stream):
                     if not self.send(self._packet(ident, chunk)):
                         break
 
-        threads = [threading.Thread(target=reader, args=(self.proc.stdout, SHELL_STDOUT), daemon=True),
-                   threading.Thread(target=reader, args=(self.proc.stderr, SHELL_STDERR if self.v2 else SHELL_STDOUT),
-                                    daemon=True)]
+        threads = [
+            threading.Thread(target=reader, args=(self.proc.stdout, SHELL_STDOUT), daemon=True),
+            threading.Thread(
+                target=reader, args=(self.proc.stderr, SHELL_STDERR if self.v2 else SHELL_STDOUT), daemon=True
+            ),
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -122,7 +137,7 @@ class _ShellStream(_Stream):
             ident, length = struct.unpack_from("<BI", self._stdin_buf)
             if len(self._stdin_buf) < 5 + length:
                 break
-            payload, self._stdin_buf = self._stdin_buf[5:5 + length], self._stdin_buf[5 + length:]
+            payload, self._stdin_buf = self._stdin_buf[5 : 5 + length], self._stdin_buf[5 + length :]
             if ident == SHELL_STDIN:
                 self._write_stdin(payload)
             elif ident == SHELL_CLOSE_STDIN:
@@ -187,8 +202,12 @@ class _SyncStream(_Stream):
                 if ident == b"QUIT":
                     break
                 arg = self._read(length)
-                handler = {b"STAT": self._stat, b"SEND": self._send_file, b"RECV": self._recv_file,
-                           b"LIST": self._list}.get(ident)
+                handler = {
+                    b"STAT": self._stat,
+                    b"SEND": self._send_file,
+                    b"RECV": self._recv_file,
+                    b"LIST": self._list,
+                }.get(ident)
                 if handler is None:
                     self._fail(f"stand-in: unsupported sync request {ident!r}")
                     break
@@ -209,8 +228,11 @@ class _SyncStream(_Stream):
             for name in sorted(os.listdir(path)):
                 st = os.lstat(os.path.join(path, name))
                 raw = name.encode()
-                self.send(b"DENT" + struct.pack("<IIII", st.st_mode, st.st_size & 0xFFFFFFFF, int(st.st_mtime),
-                                                len(raw)) + raw)
+                self.send(
+                    b"DENT"
+                    + struct.pack("<IIII", st.st_mode, st.st_size & 0xFFFFFFFF, int(st.st_mtime), len(raw))
+                    + raw
+                )
         except OSError:
             pass
         self.send(b"DONE" + bytes(16))

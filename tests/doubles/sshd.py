@@ -1,6 +1,7 @@
 """A throw-away OpenSSH server on 127.0.0.1 (Debian openssh-server) with its own host key and one authorized
 client key, for tests and demos of the SSH transport. Not a board: commands run on this host.
 """
+
 import getpass
 import os
 import shutil
@@ -49,17 +50,30 @@ class TempSshd:
         self.dir.mkdir(parents=True, exist_ok=True)
         for name in ("host_key", "client_key"):
             if not (self.dir / name).exists():
-                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.dir / name)],
-                               check=True)
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.dir / name)], check=True)
         shutil.copy(self.dir / "client_key.pub", self.dir / "authorized_keys")
         host_pub = (self.dir / "host_key.pub").read_text().split()
         Path(self.known_hosts).write_text(f"[127.0.0.1]:{self.port} {host_pub[0]} {host_pub[1]}\n")
         config = self.dir / "sshd_config"
-        config.write_text("\n".join([
-            f"Port {self.port}", "ListenAddress 127.0.0.1", f"HostKey {self.dir / 'host_key'}",
-            f"AuthorizedKeysFile {self.dir / 'authorized_keys'}", "UsePAM no", "StrictModes no",
-            "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password",
-            f"PidFile {self.dir / 'sshd.pid'}", "Subsystem sftp internal-sftp", "LogLevel ERROR", ""]))
+        config.write_text(
+            "\n".join(
+                [
+                    f"Port {self.port}",
+                    "ListenAddress 127.0.0.1",
+                    f"HostKey {self.dir / 'host_key'}",
+                    f"AuthorizedKeysFile {self.dir / 'authorized_keys'}",
+                    "UsePAM no",
+                    "StrictModes no",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "PermitRootLogin prohibit-password",
+                    f"PidFile {self.dir / 'sshd.pid'}",
+                    "Subsystem sftp internal-sftp",
+                    "LogLevel ERROR",
+                    "",
+                ]
+            )
+        )
         os.makedirs("/run/sshd", exist_ok=True)
         self._log = open(self.dir / "sshd.log", "ab")
         self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=self._log, stderr=self._log)

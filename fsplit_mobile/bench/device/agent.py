@@ -6,6 +6,7 @@ image, and prints the event stream of :mod:`.events` (also appended to ``--event
 0 done, 2 error (artifact, input, runtime), 3 device storage full.
 Needs numpy, the model runtime and ``fsplit_mobile.codec`` (pushed with the bundle or installed).
 """
+
 import argparse
 import errno
 import hashlib
@@ -52,9 +53,13 @@ def _ms(t0, t1):
     return (t1 - t0) / 1e6
 
 
-RUNTIME_MODULES = {"executorch": ("torch", "executorch.runtime"), "tflite": ("ai_edge_litert.interpreter",),
-                   "onnx": ("onnxruntime",), "qnn": ("onnxruntime", "onnxruntime_qnn"),
-                   "vulkan": ("torch", "executorch.runtime")}
+RUNTIME_MODULES = {
+    "executorch": ("torch", "executorch.runtime"),
+    "tflite": ("ai_edge_litert.interpreter",),
+    "onnx": ("onnxruntime",),
+    "qnn": ("onnxruntime", "onnxruntime_qnn"),
+    "vulkan": ("torch", "executorch.runtime"),
+}
 
 
 def _preimport(target):
@@ -113,8 +118,7 @@ def _run(args, sink):
         from fsplit_mobile.codec.container import encode_latent
         from fsplit_mobile.codec.tables import CodecTables
     except ImportError as e:
-        raise AgentError(f"fsplit_mobile.codec (C coder binding) not importable on this device: {e}",
-                         "setup") from None
+        raise AgentError(f"fsplit_mobile.codec (C coder binding) not importable on this device: {e}", "setup") from None
 
     try:
         to_input = InputConverter(manifest["input"])
@@ -128,8 +132,14 @@ def _run(args, sink):
     t0 = time.perf_counter_ns()
     soc = (manifest.get("accelerator") or {}).get("soc")
     try:
-        backend = open_on_accelerator(manifest["target"], os.path.join(artifact_dir, manifest["files"]["encoder"]),
-                                      args.accelerator, args.threads, args.qnn_libs, soc)
+        backend = open_on_accelerator(
+            manifest["target"],
+            os.path.join(artifact_dir, manifest["files"]["encoder"]),
+            args.accelerator,
+            args.threads,
+            args.qnn_libs,
+            soc,
+        )
     except AcceleratorUnavailableError as e:
         raise AgentError(str(e), "accelerator") from None
     except EncoderUnavailableError as e:
@@ -141,10 +151,18 @@ def _run(args, sink):
     except Exception as e:  # the codec raises its own error types; report any as a bad artifact
         raise AgentError(f"tables file {tables_file}: {e}", "artifact") from None
     t2 = time.perf_counter_ns()
-    sink.emit("hello", schema=events.SCHEMA, runner=RUNNER, runtime={"name": backend.name,
-              "version": backend.version}, threads=backend.threads, affinity=affinity, pid=os.getpid(),
-              python=platform.python_version(), machine=platform.machine(),
-              accelerator=args.accelerator or {"qnn": "npu", "vulkan": "gpu"}.get(manifest["target"], "cpu"))
+    sink.emit(
+        "hello",
+        schema=events.SCHEMA,
+        runner=RUNNER,
+        runtime={"name": backend.name, "version": backend.version},
+        threads=backend.threads,
+        affinity=affinity,
+        pid=os.getpid(),
+        python=platform.python_version(),
+        machine=platform.machine(),
+        accelerator=args.accelerator or {"qnn": "npu", "vulkan": "gpu"}.get(manifest["target"], "cpu"),
+    )
     sink.emit("load", model_load_ms=_ms(t0, t1), tables_load_ms=_ms(t1, t2), runtime_import_ms=_ms(ti, t0))
 
     images = _load_inputs(os.path.join(args.bundle, "inputs"))
@@ -187,17 +205,30 @@ def _run(args, sink):
                 first_stream = stream
             elif stream != first_stream:
                 deterministic = False
-            sink.emit("sample", image=name, run=run, preprocess_ms=_ms(a, b), encoder_ms=_ms(b, c),
-                      entropy_ms=_ms(c, d), total_ms=_ms(a, d))
+            sink.emit(
+                "sample",
+                image=name,
+                run=run,
+                preprocess_ms=_ms(a, b),
+                encoder_ms=_ms(b, c),
+                entropy_ms=_ms(c, d),
+                total_ms=_ms(a, d),
+            )
             samples += 1
         if first_stream is not None and args.streams_dir:
             os.makedirs(args.streams_dir, exist_ok=True)
             with open(os.path.join(args.streams_dir, f"{name}.fscl"), "wb") as f:
                 f.write(first_stream)
         if first_stream is not None:
-            sink.emit("image", image=name, bytes=len(first_stream), bpp=8.0 * len(first_stream) / (height * width),
-                      symbols_sha256=hashlib.sha256(symbols.astype("<i4").tobytes()).hexdigest(),
-                      stream_sha256=hashlib.sha256(first_stream).hexdigest(), deterministic=deterministic)
+            sink.emit(
+                "image",
+                image=name,
+                bytes=len(first_stream),
+                bpp=8.0 * len(first_stream) / (height * width),
+                symbols_sha256=hashlib.sha256(symbols.astype("<i4").tobytes()).hexdigest(),
+                stream_sha256=hashlib.sha256(first_stream).hexdigest(),
+                deterministic=deterministic,
+            )
     sink.emit("end", peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, samples=samples)
 
 
@@ -207,8 +238,12 @@ def parse_args(argv=None):
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--accelerator", choices=("npu", "gpu", "cpu"), default=None,
-                   help="where the encoder runs (default: the artifact's: npu for qnn, gpu for vulkan, else cpu)")
+    p.add_argument(
+        "--accelerator",
+        choices=("npu", "gpu", "cpu"),
+        default=None,
+        help="where the encoder runs (default: the artifact's: npu for qnn, gpu for vulkan, else cpu)",
+    )
     p.add_argument("--qnn-libs", default=None, help="folder with the device's QNN libraries (libQnnHtp.so...)")
     p.add_argument("--events-file", default=None, help="also append events to this file")
     p.add_argument("--streams-dir", default=None, help="write each image's coded stream to DIR/<image>.fscl")

@@ -15,6 +15,7 @@ Both the Python device agent and the native runner print one JSON object per lin
 
 Stdlib only: this module runs on the device.
 """
+
 import json
 
 SCHEMA = "fsplit-bench-events/1"
@@ -51,7 +52,7 @@ def parse_event_line(line: str):
     if not line.startswith(PREFIX):
         return None
     try:
-        event = json.loads(line[len(PREFIX):])
+        event = json.loads(line[len(PREFIX) :])
     except json.JSONDecodeError as e:
         raise EventFormatError(f"malformed event line ({e.msg}): {line[:120]!r}") from None
     if not isinstance(event, dict) or event.get("event") not in KINDS:

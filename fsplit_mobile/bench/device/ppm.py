@@ -2,6 +2,7 @@
 
 The native runner parses the same format (runtimes/native/src/ppm.cpp). numpy + stdlib only.
 """
+
 import numpy as np
 
 
@@ -15,14 +16,14 @@ def read_ppm(path) -> np.ndarray:
         data = f.read()
     fields, pos = [], 0
     while len(fields) < 4:
-        while pos < len(data) and data[pos:pos + 1].isspace():
+        while pos < len(data) and data[pos : pos + 1].isspace():
             pos += 1
-        if data[pos:pos + 1] == b"#":
-            while pos < len(data) and data[pos:pos + 1] != b"\n":
+        if data[pos : pos + 1] == b"#":
+            while pos < len(data) and data[pos : pos + 1] != b"\n":
                 pos += 1
             continue
         start = pos
-        while pos < len(data) and not data[pos:pos + 1].isspace():
+        while pos < len(data) and not data[pos : pos + 1].isspace():
             pos += 1
         if start == pos:
             raise PpmError(f"{path}: truncated PPM header")

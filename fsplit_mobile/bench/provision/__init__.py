@@ -5,6 +5,7 @@ The host probes the device (:mod:`.probe`), assembles the runner the artifact ne
 :mod:`.wheels` and the C coder as a plain library from :mod:`.coder_lib`), and keeps it on the device under a
 content-hash key (:mod:`.device_cache`), reused while it matches.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -20,20 +21,23 @@ __all__ = ["AutoRunner", "DeviceProfile", "Provisioned", "probe", "provision", "
 
 @dataclass(frozen=True)
 class Provisioned:
-    spec: RunnerSpec          # what run_benchmark gets: the runner already on the device
-    runner: runners.Runner    # the host-side tree (name, key, size)
+    spec: RunnerSpec  # what run_benchmark gets: the runner already on the device
+    runner: runners.Runner  # the host-side tree (name, key, size)
     device_dir: str
-    pushed: bool              # False: the device already had this exact runner (cache hit)
+    pushed: bool  # False: the device already had this exact runner (cache hit)
     profile: DeviceProfile
 
     def describe(self) -> str:
         how = "pushed" if self.pushed else "reused (cached on the device)"
-        return (f"runner {self.runner.name} key {self.runner.key} ({self.runner.size_bytes / 1e6:.1f} MB) "
-                f"{how} at {self.device_dir}")
+        return (
+            f"runner {self.runner.name} key {self.runner.key} ({self.runner.size_bytes / 1e6:.1f} MB) "
+            f"{how} at {self.device_dir}"
+        )
 
 
-def provision(transport, artifact_dir, base: RunnerSpec | None = None, profile: DeviceProfile | None = None,
-              log=None) -> Provisioned:
+def provision(
+    transport, artifact_dir, base: RunnerSpec | None = None, profile: DeviceProfile | None = None, log=None
+) -> Provisioned:
     """Make the device able to run `artifact_dir` with nothing installed but its OS (and python3 for LiteRT/ONNX):
     probe it, assemble the runner for its platform on the host, and put it in the device's runner cache."""
     base = base or RunnerSpec()
@@ -41,12 +45,22 @@ def provision(transport, artifact_dir, base: RunnerSpec | None = None, profile: 
     profile = profile or probe(transport)
     runner = runners.for_target(profile, target)
     if log is not None:
-        log(f"device {transport.describe()}: {profile.platform}"
-            + (f", python {profile.python}" if profile.python else ", no python3") + f"; {target} artifact needs "
-            f"runner {runner.name}")
+        log(
+            f"device {transport.describe()}: {profile.platform}"
+            + (f", python {profile.python}" if profile.python else ", no python3")
+            + f"; {target} artifact needs "
+            f"runner {runner.name}"
+        )
     device_dir, pushed = device_cache.ensure(transport, profile, runner)
-    spec = replace(base, kind=runner.kind, device_dir=device_dir, installed_agent=False, native_binary=None,
-                   native_lib_dirs=(), python=base.python or "python3")
+    spec = replace(
+        base,
+        kind=runner.kind,
+        device_dir=device_dir,
+        installed_agent=False,
+        native_binary=None,
+        native_lib_dirs=(),
+        python=base.python or "python3",
+    )
     return Provisioned(spec, runner, device_dir, pushed, profile)
 
 

@@ -2,6 +2,7 @@
 :mod:`fsplit_mobile.codec._rans_ctypes`. A plain library needs no Python headers for the target, so one C
 compiler for that architecture (Debian's ``gcc-aarch64-linux-gnu`` for boards) is enough. Built once per
 (machine, source hash) into the host cache."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,8 +41,10 @@ def coder_library(machine: str) -> Path:
     """Path of libfsplit_rans.so built for `machine` (built now if this source has not been built yet)."""
     src = source_dir()
     if not all((src / f).is_file() for f in SOURCES + HEADERS):
-        raise NativeRunnerError(f"C coder sources not found in {src}: provisioning a {machine} device needs a "
-                                "source checkout of fsplit-mobile (runtimes/c)")
+        raise NativeRunnerError(
+            f"C coder sources not found in {src}: provisioning a {machine} device needs a "
+            "source checkout of fsplit-mobile (runtimes/c)"
+        )
     digest = hashlib.sha256()
     for f in SOURCES + HEADERS:
         digest.update(f.encode() + b"\0" + (src / f).read_bytes())
@@ -51,12 +54,25 @@ def coder_library(machine: str) -> Path:
     cc = find_compiler(machine)
     if cc is None:
         package = COMPILER_PACKAGES.get(machine, f"a C compiler for {machine}")
-        raise NativeRunnerError(f"no C compiler for {machine} on this host to build the coder library: install "
-                                f"{package} (scripts/install_system_deps.sh) or set FSPLIT_CC_{machine.upper()}")
+        raise NativeRunnerError(
+            f"no C compiler for {machine} on this host to build the coder library: install "
+            f"{package} (scripts/install_system_deps.sh) or set FSPLIT_CC_{machine.upper()}"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".tmp{os.getpid()}")
-    argv = [cc, "-std=c99", "-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror",
-            *(str(src / f) for f in SOURCES), "-o", str(tmp)]
+    argv = [
+        cc,
+        "-std=c99",
+        "-O2",
+        "-fPIC",
+        "-shared",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        *(str(src / f) for f in SOURCES),
+        "-o",
+        str(tmp),
+    ]
     proc = subprocess.run(argv, capture_output=True, text=True)
     if proc.returncode != 0:
         raise NativeRunnerError(f"building the coder library for {machine} failed: {proc.stderr[-800:]}")

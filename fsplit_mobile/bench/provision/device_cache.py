@@ -2,6 +2,7 @@
 written only after the whole tree arrived, so an interrupted push is never trusted. A matching stamp means
 reuse (nothing is sent); otherwise the tree is pushed to a fresh folder, moved into place, and older entries
 of the same name are removed so the device keeps one copy per runner kind."""
+
 from __future__ import annotations
 
 from ..errors import TransportError
@@ -28,8 +29,11 @@ def ensure(transport, profile, runner: Runner) -> tuple[str, bool]:
         raise TransportError(f"cannot prepare the runner cache {root} on {transport.describe()}: {res.tail(300)}")
     transport.push(runner.tree, partial)  # the stamp is in the tree; it only counts once moved into place
     old = f"{root}/{runner.name}-"
-    res = transport.run(f"mv {quote(partial)} {quote(final)} && for d in {quote(old)}*; do "
-                        f"[ \"$d\" = {quote(final)} ] || rm -rf \"$d\"; done", timeout=300)
+    res = transport.run(
+        f"mv {quote(partial)} {quote(final)} && for d in {quote(old)}*; do "
+        f'[ "$d" = {quote(final)} ] || rm -rf "$d"; done',
+        timeout=300,
+    )
     if res.exit_code != 0:
         raise TransportError(f"cannot install the runner in {final} on {transport.describe()}: {res.tail(300)}")
     return final, True

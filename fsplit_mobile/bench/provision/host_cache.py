@@ -1,6 +1,7 @@
 """Where provisioning keeps what it downloads and builds on the host (wheels for device platforms, the coder
 library, assembled runners): ``$FSPLIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/fsplit-mobile``, else
 ``~/.cache/fsplit-mobile``. Everything in it is keyed by content, so it can be deleted at any time."""
+
 from __future__ import annotations
 
 import os

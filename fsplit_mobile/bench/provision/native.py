@@ -2,6 +2,7 @@
 links: the host build for a Linux device of the host's architecture, the cross build (runtimes/native/build.sh
 aarch64, against the executorch manylinux aarch64 wheel) for linux-aarch64. Built on first use from a source
 checkout. Android needs an NDK build that cannot be made here: the error says what to pass instead."""
+
 from __future__ import annotations
 
 import platform
@@ -29,12 +30,16 @@ def _glibc(libc: str | None) -> tuple[int, ...] | None:
 def _build(target: str, build_dir: Path) -> None:
     script = NATIVE_DIR / "build.sh"
     if not script.is_file():
-        raise NativeRunnerError(f"no native runner for this device and no source checkout to build one "
-                                f"({script} missing): pass --native-runner PATH --native-lib-dir DIR")
+        raise NativeRunnerError(
+            f"no native runner for this device and no source checkout to build one "
+            f"({script} missing): pass --native-runner PATH --native-lib-dir DIR"
+        )
     proc = subprocess.run([str(script), target, str(build_dir)], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise NativeRunnerError(f"building the native runner ({script} {target}) failed; pass --native-runner "
-                                f"PATH --native-lib-dir DIR instead, or fix the build: {proc.stderr[-800:]}")
+        raise NativeRunnerError(
+            f"building the native runner ({script} {target}) failed; pass --native-runner "
+            f"PATH --native-lib-dir DIR instead, or fix the build: {proc.stderr[-800:]}"
+        )
 
 
 def native_runner(profile) -> tuple[Path, tuple[Path, ...]]:
@@ -44,28 +49,37 @@ def native_runner(profile) -> tuple[Path, tuple[Path, ...]]:
             f"no ExecuTorch runner for {profile.platform} can be built on this host: it needs the Android NDK "
             "and an ExecuTorch build for arm64-v8a (runtimes/native/build.sh android, docs/bench.md). Build it "
             "where those exist and pass --native-runner PATH --native-lib-dir DIR (or --runner app with the demo "
-            "app installed); LiteRT and ONNX artifacts need a Python on the device, which Android lacks")
+            "app installed); LiteRT and ONNX artifacts need a Python on the device, which Android lacks"
+        )
     if profile.os != "linux":
-        raise NativeRunnerError(f"no native runner build for {profile.platform} (Linux aarch64/x86_64 only): "
-                                "pass --native-runner PATH --native-lib-dir DIR")
+        raise NativeRunnerError(
+            f"no native runner build for {profile.platform} (Linux aarch64/x86_64 only): "
+            "pass --native-runner PATH --native-lib-dir DIR"
+        )
     if profile.machine == platform.machine():
         binary = NATIVE_DIR / "build" / NATIVE_NAME
         if not binary.is_file():
             _build("host", binary.parent)
         lib = executorch_lib_dir()
         if lib is None:
-            raise NativeRunnerError("the executorch package is not installed on this host, so the native runner's "
-                                    "runtime libraries are missing: pip install fsplit-mobile (full install)")
+            raise NativeRunnerError(
+                "the executorch package is not installed on this host, so the native runner's "
+                "runtime libraries are missing: pip install fsplit-mobile (full install)"
+            )
         return binary, (lib,)
     target = CROSS_TARGETS.get(profile.machine)
     if target is None:
-        raise NativeRunnerError(f"no cross build of the native runner for {profile.platform} (known: linux-"
-                                f"{', linux-'.join(CROSS_TARGETS)}): pass --native-runner PATH --native-lib-dir DIR")
+        raise NativeRunnerError(
+            f"no cross build of the native runner for {profile.platform} (known: linux-"
+            f"{', linux-'.join(CROSS_TARGETS)}): pass --native-runner PATH --native-lib-dir DIR"
+        )
     if _glibc(profile.libc) and _glibc(profile.libc) < CROSS_MIN_GLIBC:
-        raise NativeRunnerError(f"the {target} native runner is built against glibc "
-                                f"{'.'.join(map(str, CROSS_MIN_GLIBC))} (Debian bookworm's cross toolchain); the "
-                                f"device has {profile.libc}: build runtimes/native for it and pass --native-runner "
-                                "PATH --native-lib-dir DIR")
+        raise NativeRunnerError(
+            f"the {target} native runner is built against glibc "
+            f"{'.'.join(map(str, CROSS_MIN_GLIBC))} (Debian bookworm's cross toolchain); the "
+            f"device has {profile.libc}: build runtimes/native for it and pass --native-runner "
+            "PATH --native-lib-dir DIR"
+        )
     build_dir = NATIVE_DIR / f"build-{target}"
     binary = build_dir / NATIVE_NAME
     if not binary.is_file():

@@ -1,15 +1,18 @@
 """What the device is, asked over the transport in one round trip: OS, CPU architecture, python3 (version,
 ABI, libc), Android properties and the home folder. Provisioning picks the runner build from this."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..errors import BenchError
 
-PROBE = ("echo os=$(uname -s); echo machine=$(uname -m); echo home=$HOME; "
-         "echo abi=$(getprop ro.product.cpu.abi 2>/dev/null); "
-         "echo python=$(python3 -c 'import platform,sys; print(\"%d.%d\" % sys.version_info[:2], "
-         "sys.implementation.name, \"-\".join(platform.libc_ver()))' 2>/dev/null)")
+PROBE = (
+    "echo os=$(uname -s); echo machine=$(uname -m); echo home=$HOME; "
+    "echo abi=$(getprop ro.product.cpu.abi 2>/dev/null); "
+    'echo python=$(python3 -c \'import platform,sys; print("%d.%d" % sys.version_info[:2], '
+    'sys.implementation.name, "-".join(platform.libc_ver()))\' 2>/dev/null)'
+)
 
 MACHINES = {"aarch64": "aarch64", "arm64": "aarch64", "x86_64": "x86_64", "amd64": "x86_64"}
 
@@ -20,12 +23,12 @@ class ProbeError(BenchError):
 
 @dataclass(frozen=True)
 class DeviceProfile:
-    os: str                    # "linux" | "android" | other uname -s, lowercased
-    machine: str               # normalized: aarch64 | x86_64 | whatever uname -m said
-    home: str | None           # $HOME on the device (None when unset)
+    os: str  # "linux" | "android" | other uname -s, lowercased
+    machine: str  # normalized: aarch64 | x86_64 | whatever uname -m said
+    home: str | None  # $HOME on the device (None when unset)
     python: str | None = None  # "3.11" when python3 runs there
     python_impl: str | None = None
-    libc: str | None = None    # "glibc-2.36"
+    libc: str | None = None  # "glibc-2.36"
 
     @property
     def platform(self) -> str:
@@ -51,8 +54,9 @@ def parse_probe(text: str) -> DeviceProfile:
     if len(parts) >= 2:
         python, impl = parts[0], parts[1]
         libc = parts[2] if len(parts) > 2 and parts[2] != "-" else None
-    return DeviceProfile(os=os_name, machine=machine, home=fields.get("home") or None, python=python,
-                         python_impl=impl, libc=libc)
+    return DeviceProfile(
+        os=os_name, machine=machine, home=fields.get("home") or None, python=python, python_impl=impl, libc=libc
+    )
 
 
 def probe(transport) -> DeviceProfile:

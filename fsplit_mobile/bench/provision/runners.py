@@ -8,6 +8,7 @@
 The key hashes every input (file names and bytes), so a changed agent, runtime version or runner build gives a
 new key and the device cache (:mod:`.device_cache`) installs it again.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,10 +33,10 @@ PYTHON_TARGETS = tuple(wheels.RUNTIME_DISTRIBUTIONS)
 
 @dataclass(frozen=True)
 class Runner:
-    kind: str          # native | python
-    name: str          # e.g. python-tflite-linux-aarch64 (cache entries of one name replace each other)
-    key: str           # content hash (hex, 16)
-    tree: Path         # the assembled folder on the host
+    kind: str  # native | python
+    name: str  # e.g. python-tflite-linux-aarch64 (cache entries of one name replace each other)
+    key: str  # content hash (hex, 16)
+    tree: Path  # the assembled folder on the host
     size_bytes: int
 
 
@@ -92,9 +93,11 @@ def python_agent(profile, target: str) -> Runner:
         raise NativeRunnerError(f"the slim Python agent runs {', '.join(PYTHON_TARGETS)} artifacts, not {target!r}")
     if profile.os != "linux" or not profile.python:
         what = "no python3" if not profile.python else f"OS {profile.os}"
-        raise NativeRunnerError(f"{profile.platform} has {what}: the {target} runtime runs in the Python agent, "
-                                "which needs python3 on a Linux device (install python3 there, or benchmark an "
-                                "ExecuTorch artifact, which runs in the native runner)")
+        raise NativeRunnerError(
+            f"{profile.platform} has {what}: the {target} runtime runs in the Python agent, "
+            "which needs python3 on a Linux device (install python3 there, or benchmark an "
+            "ExecuTorch artifact, which runs in the native runner)"
+        )
     if profile.python_impl != "cpython":
         raise NativeRunnerError(f"python3 on the device is {profile.python_impl}, wheels exist for CPython only")
     requirements = [wheels.pinned(d) for d in wheels.BASE_DISTRIBUTIONS + wheels.RUNTIME_DISTRIBUTIONS[target]]

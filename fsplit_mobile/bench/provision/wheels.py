@@ -3,6 +3,7 @@ pip): ``pip download --only-binary=:all: --platform ... --python-version ... --n
 installed on this host, so the device runs the runtime the host measured against. Wheels are unpacked (a
 wheel is a zip; purelib/platlib ``.data`` folders are merged) into a plain ``site`` folder put on PYTHONPATH.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,7 @@ RUNTIME_DISTRIBUTIONS = {"tflite": ("ai-edge-litert",), "onnx": ("onnxruntime",)
 BASE_DISTRIBUTIONS = ("numpy",)
 # Platform tags pip may pick for a glibc Linux device of each machine (newest first).
 LINUX_PLATFORMS = {
-    "aarch64": ("manylinux_2_28_aarch64", "manylinux_2_27_aarch64", "manylinux_2_17_aarch64",
-                "manylinux2014_aarch64"),
+    "aarch64": ("manylinux_2_28_aarch64", "manylinux_2_27_aarch64", "manylinux_2_17_aarch64", "manylinux2014_aarch64"),
     "x86_64": ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"),
 }
 
@@ -32,8 +32,10 @@ def pinned(distribution: str) -> str:
     try:
         return f"{distribution}=={metadata.version(distribution)}"
     except metadata.PackageNotFoundError:
-        raise NativeRunnerError(f"{distribution} is not installed on this host, so its version for the device is "
-                                "unknown: install fsplit-mobile with its runtimes (pip install fsplit-mobile)") from None
+        raise NativeRunnerError(
+            f"{distribution} is not installed on this host, so its version for the device is "
+            "unknown: install fsplit-mobile with its runtimes (pip install fsplit-mobile)"
+        ) from None
 
 
 def download(requirements: list[str], machine: str, python: str) -> list[Path]:
@@ -45,14 +47,29 @@ def download(requirements: list[str], machine: str, python: str) -> list[Path]:
     found = [_cached(dest, r) for r in requirements]
     missing = [r for r, w in zip(requirements, found) if w is None]
     if missing:
-        argv = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-                "--implementation", "cp", "--python-version", python, "-d", str(dest)]
+        argv = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+            "--python-version",
+            python,
+            "-d",
+            str(dest),
+        ]
         for tag in LINUX_PLATFORMS[machine]:
             argv += ["--platform", tag]
         proc = subprocess.run(argv + missing, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise NativeRunnerError(f"could not fetch {', '.join(missing)} wheels for linux-{machine} CPython "
-                                    f"{python} (pip download): {proc.stderr.strip()[-600:]}")
+            raise NativeRunnerError(
+                f"could not fetch {', '.join(missing)} wheels for linux-{machine} CPython "
+                f"{python} (pip download): {proc.stderr.strip()[-600:]}"
+            )
         found = [_cached(dest, r) for r in requirements]
     if None in found:
         raise NativeRunnerError(f"pip download gave no wheel for {requirements[found.index(None)]} in {dest}")

@@ -1,4 +1,5 @@
 """Transports: how the runner reaches a device. ``open_transport("ssh://user@host:22")`` parses --device."""
+
 from urllib.parse import urlsplit
 
 from ..errors import DeviceSpecError
@@ -7,8 +8,15 @@ from .base import CommandResult, Transport
 from .local import LocalTransport
 from .ssh import SshTransport
 
-__all__ = ["AdbTransport", "CommandResult", "LocalTransport", "SshTransport", "Transport", "open_transport",
-           "parse_device"]
+__all__ = [
+    "AdbTransport",
+    "CommandResult",
+    "LocalTransport",
+    "SshTransport",
+    "Transport",
+    "open_transport",
+    "parse_device",
+]
 
 
 def parse_device(spec: str) -> dict:
@@ -37,14 +45,28 @@ def parse_device(spec: str) -> dict:
     raise DeviceSpecError(f"unknown device {spec!r}: expected local, ssh://user@host[:port], adb or adb:SERIAL")
 
 
-def open_transport(spec: str, *, stage_root=None, ssh_identity=None, ssh_known_hosts=None, ssh_options=(),
-                   adb_binary=None, adb_server_port=None) -> Transport:
+def open_transport(
+    spec: str,
+    *,
+    stage_root=None,
+    ssh_identity=None,
+    ssh_known_hosts=None,
+    ssh_options=(),
+    adb_binary=None,
+    adb_server_port=None,
+) -> Transport:
     """Return the transport for a --device string (no connection is made yet; call .check())."""
     d = parse_device(spec)
     if d["kind"] == "local":
         return LocalTransport(stage_root=stage_root)
     if d["kind"] == "ssh":
-        return SshTransport(d["host"], user=d["user"], port=d["port"], identity=ssh_identity,
-                            known_hosts=ssh_known_hosts, options=ssh_options, stage_root=stage_root)
-    return AdbTransport(serial=d["serial"], adb_binary=adb_binary, server_port=adb_server_port,
-                        stage_root=stage_root)
+        return SshTransport(
+            d["host"],
+            user=d["user"],
+            port=d["port"],
+            identity=ssh_identity,
+            known_hosts=ssh_known_hosts,
+            options=ssh_options,
+            stage_root=stage_root,
+        )
+    return AdbTransport(serial=d["serial"], adb_binary=adb_binary, server_port=adb_server_port, stage_root=stage_root)

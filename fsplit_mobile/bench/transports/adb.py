@@ -5,24 +5,37 @@ stderr apart. The exit status is read from a marker echoed after the command in 
 0 when the link drops before the device sent its exit packet, so a missing marker means the command never
 finished (and devices without shell v2 report no exit status at all).
 """
+
 import os
 import re
 import subprocess
 
-from ..errors import (DeviceDisconnectedError, DeviceDiskFullError, DeviceNotFoundError, DeviceSpecError,
-                      TransportError)
+from ..errors import DeviceDisconnectedError, DeviceDiskFullError, DeviceNotFoundError, DeviceSpecError, TransportError
 from .base import CommandResult, Transport, mentions_disk_full, quote, stream_process
 
 EXIT_MARKER = "@fsplit-exit:"
-LINK_LOST_MARKERS = ("error: closed", "device offline", "not found", "protocol fault", "connection reset",
-                     "no devices/emulators", "device unauthorized", "failed to connect")
+LINK_LOST_MARKERS = (
+    "error: closed",
+    "device offline",
+    "not found",
+    "protocol fault",
+    "connection reset",
+    "no devices/emulators",
+    "device unauthorized",
+    "failed to connect",
+)
 
 
 class AdbTransport(Transport):
     kind = "adb"
 
-    def __init__(self, serial: str | None = None, adb_binary: str | None = None, server_port: int | None = None,
-                 stage_root: str | None = None):
+    def __init__(
+        self,
+        serial: str | None = None,
+        adb_binary: str | None = None,
+        server_port: int | None = None,
+        stage_root: str | None = None,
+    ):
         self.serial = serial
         self.adb_binary = adb_binary or os.environ.get("ADB", "adb")
         self.server_port = server_port
@@ -41,18 +54,17 @@ class AdbTransport(Transport):
     def _adb(self, *args, timeout=60):
         argv = self._base() + (["-s", self.serial] if self.serial else []) + list(args)
         try:
-            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                  timeout=timeout)
+            proc = subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL, timeout=timeout)
         except FileNotFoundError:
             raise TransportError(f"adb client {self.adb_binary!r} not found on this host") from None
         except subprocess.TimeoutExpired:
             raise TransportError(f"adb {' '.join(args[:2])} timed out after {timeout} s") from None
-        return CommandResult(proc.returncode, proc.stdout.decode("utf-8", "replace"),
-                             proc.stderr.decode("utf-8", "replace"))
+        return CommandResult(
+            proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+        )
 
     def _devices(self):
-        res = subprocess.run(self._base() + ["devices"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             stdin=subprocess.DEVNULL, timeout=60)
+        res = subprocess.run(self._base() + ["devices"], capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
         found = {}
         for line in res.stdout.decode("utf-8", "replace").splitlines()[1:]:
             parts = line.split()
@@ -74,8 +86,9 @@ class AdbTransport(Transport):
             res = self._adb("get-state", timeout=30)
         state = res.stdout.strip()
         if res.exit_code != 0 or state != "device":
-            raise DeviceNotFoundError(f"adb device {self.serial!r} not available: "
-                                      f"{res.tail(300) or state or f'adb exit {res.exit_code}'}")
+            raise DeviceNotFoundError(
+                f"adb device {self.serial!r} not available: {res.tail(300) or state or f'adb exit {res.exit_code}'}"
+            )
 
     def default_stage_root(self) -> str:
         return self._stage_root or "/data/local/tmp"
@@ -106,7 +119,7 @@ class AdbTransport(Transport):
 
         def on_line(line):
             if line.startswith(EXIT_MARKER):
-                marker.append(int(line[len(EXIT_MARKER):].strip() or 1))
+                marker.append(int(line[len(EXIT_MARKER) :].strip() or 1))
             elif on_stdout_line is not None:
                 on_stdout_line(line)
 
@@ -116,8 +129,10 @@ class AdbTransport(Transport):
             return res
         if self._lost(res):
             raise DeviceDisconnectedError(f"adb device {self.serial} lost: {res.tail(300) or 'no answer'}")
-        raise TransportError(f"adb shell on {self.serial} ended without an exit status (adb exit {res.exit_code}): "
-                             f"{res.tail(300) or 'no error output'}")
+        raise TransportError(
+            f"adb shell on {self.serial} ended without an exit status (adb exit {res.exit_code}): "
+            f"{res.tail(300) or 'no error output'}"
+        )
 
     def push(self, local_path, remote_path):
         res = self._adb("push", str(local_path), remote_path, timeout=1800)

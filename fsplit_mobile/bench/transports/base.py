@@ -1,4 +1,5 @@
 """What every transport offers: run a shell command on the device (streaming stdout lines), push, pull."""
+
 import abc
 import subprocess
 import threading
@@ -66,8 +67,8 @@ class Transport(abc.ABC):
         """Delete a remote path (best effort, used for clean-up)."""
         self.run(f"rm -rf {quote(remote_path)}", timeout=60)
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - optional hook: most transports hold nothing to release
+        """Release what the transport holds (connections, forwarded ports); nothing by default."""
 
 
 def quote(s: str) -> str:
@@ -82,12 +83,18 @@ def stream_process(argv, on_stdout_line=None, timeout=None, env=None, stdin_data
     A negative exit code means the local process died on a signal. On timeout the process is killed and
     TransportError is raised.
     """
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     err_chunks = []
     err_thread = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
     err_thread.start()
     if stdin_data is not None:
+
         def feed():
             try:
                 proc.stdin.write(stdin_data)
@@ -98,13 +105,16 @@ def stream_process(argv, on_stdout_line=None, timeout=None, env=None, stdin_data
                     proc.stdin.close()
                 except OSError:
                     pass
+
         threading.Thread(target=feed, daemon=True).start()
     timer = None
     timed_out = []
     if timeout is not None:
+
         def kill():
             timed_out.append(True)
             proc.kill()
+
         timer = threading.Timer(timeout, kill)
         timer.start()
     out_lines = []
@@ -137,4 +147,4 @@ def retry(fn, attempts=3, delay=0.5, retry_on=(TransportError,)):
         except retry_on:
             if i == attempts - 1:
                 raise
-            time.sleep(delay * (2 ** i))
+            time.sleep(delay * (2**i))

@@ -1,4 +1,5 @@
 """The host itself as the device: commands run through /bin/sh, files are copied."""
+
 import errno
 import os
 import platform

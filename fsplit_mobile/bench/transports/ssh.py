@@ -8,6 +8,7 @@ after ``alive_count`` unanswered probes ``alive_interval`` s apart ssh ends with
 responding", which becomes a DeviceDisconnectedError naming that timeout. ssh's log level stays at its
 default so that message (and every other reason ssh gives) reaches the error.
 """
+
 import io
 import subprocess
 import tarfile
@@ -17,17 +18,38 @@ from ..errors import DeviceDisconnectedError, DeviceDiskFullError, DeviceNotFoun
 from .base import Transport, mentions_disk_full, quote, stream_process
 
 SSH_FAILURE = 255
-LINK_LOST_MARKERS = ("connection closed", "connection reset", "broken pipe", "timeout, server",
-                     "client_loop:", "closed by remote host", "connection timed out", "no route to host",
-                     "network is unreachable", "connection refused", "kex_exchange_identification")
+LINK_LOST_MARKERS = (
+    "connection closed",
+    "connection reset",
+    "broken pipe",
+    "timeout, server",
+    "client_loop:",
+    "closed by remote host",
+    "connection timed out",
+    "no route to host",
+    "network is unreachable",
+    "connection refused",
+    "kex_exchange_identification",
+)
 
 
 class SshTransport(Transport):
     kind = "ssh"
 
-    def __init__(self, host: str, user: str | None = None, port: int | None = None, identity: str | None = None,
-                 known_hosts: str | None = None, options=(), ssh_binary: str = "ssh", connect_timeout: int = 10,
-                 stage_root: str | None = None, alive_interval: int = 5, alive_count: int = 3):
+    def __init__(
+        self,
+        host: str,
+        user: str | None = None,
+        port: int | None = None,
+        identity: str | None = None,
+        known_hosts: str | None = None,
+        options=(),
+        ssh_binary: str = "ssh",
+        connect_timeout: int = 10,
+        stage_root: str | None = None,
+        alive_interval: int = 5,
+        alive_count: int = 3,
+    ):
         self.host, self.user, self.port = host, user, port
         self.identity, self.known_hosts = identity, known_hosts
         self.options = list(options)
@@ -46,8 +68,17 @@ class SshTransport(Transport):
         return f"ssh://{self.destination}" + (f":{self.port}" if self.port else "")
 
     def _argv(self, command: str):
-        argv = [self.ssh_binary, "-o", "BatchMode=yes", "-o", f"ConnectTimeout={self.connect_timeout}",
-                "-o", f"ServerAliveInterval={self.alive_interval}", "-o", f"ServerAliveCountMax={self.alive_count}"]
+        argv = [
+            self.ssh_binary,
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"ConnectTimeout={self.connect_timeout}",
+            "-o",
+            f"ServerAliveInterval={self.alive_interval}",
+            "-o",
+            f"ServerAliveCountMax={self.alive_count}",
+        ]
         if self.port:
             argv += ["-p", str(self.port)]
         if self.identity:
@@ -70,7 +101,8 @@ class SshTransport(Transport):
             return DeviceDisconnectedError(
                 f"link to {self.describe()} hung{during}: {self.alive_count} keep-alives {self.alive_interval} s "
                 f"apart went unanswered ({self.alive_count * self.alive_interval} s, ssh ServerAliveInterval/"
-                f"ServerAliveCountMax): {tail}")
+                f"ServerAliveCountMax): {tail}"
+            )
         return DeviceDisconnectedError(f"connection to {self.describe()} lost{during}: {tail}")
 
     def check(self) -> None:
@@ -96,8 +128,9 @@ class SshTransport(Transport):
         """Delete a remote path; raises when it could not be done (the runner then reports it as left)."""
         res = self.run(f"rm -rf {quote(remote_path)}", timeout=60)
         if res.exit_code != 0:
-            raise TransportError(f"could not remove {remote_path} on {self.describe()} (exit {res.exit_code}): "
-                                 f"{res.tail(300)}")
+            raise TransportError(
+                f"could not remove {remote_path} on {self.describe()} (exit {res.exit_code}): {res.tail(300)}"
+            )
 
     def push(self, local_path, remote_path):
         src = Path(local_path)
@@ -118,8 +151,7 @@ class SshTransport(Transport):
             raise DeviceDiskFullError(f"device storage full while pushing to {remote_path}: {res.tail(300)}")
         if res.exit_code == SSH_FAILURE and (self._link_lost(res.stderr) or not self.is_alive()):
             raise self._lost(res.stderr, " during push")
-        raise TransportError(f"push to {self.describe()}:{remote_path} failed (exit {res.exit_code}): "
-                             f"{res.tail(300)}")
+        raise TransportError(f"push to {self.describe()}:{remote_path} failed (exit {res.exit_code}): {res.tail(300)}")
 
     def pull(self, remote_path, local_path):
         argv = self._argv(f"cat {quote(remote_path)}")

@@ -4,6 +4,7 @@ Adding a target = adding `backends/<name>.py` with one Backend subclass, one lin
 Modules are imported on first use; converters are imported inside the hooks, so listing or validating
 options never loads them.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -58,6 +58,7 @@ Verify converts canonical inputs to the file's input spec and its outputs back t
 (NCHW int32 symbols or float32 latent) with fsplit_mobile.runtime.preprocess; a backend that cannot run its
 file here gets VerifyResult(executed=False, reason="not executed on this platform") and never fakes outputs.
 """
+
 from __future__ import annotations
 
 import re
@@ -86,7 +87,7 @@ class Graph:
 
     module: torch.nn.Module
     inputs: Callable[[torch.Tensor], tuple[tuple, dict]] = to_positional
-    prefix: str = ""                # module path of the ExportableEncoder inside `module`
+    prefix: str = ""  # module path of the ExportableEncoder inside `module`
     notes: list[str] = field(default_factory=list)
 
 
@@ -96,8 +97,8 @@ class Captured:
 
     program: torch.export.ExportedProgram
     graph: Graph
-    example: torch.Tensor           # canonical example input (1, 3, H, W)
-    module_names: frozenset[str]    # module names of the eager ExportableEncoder (keep_float must name one)
+    example: torch.Tensor  # canonical example input (1, 3, H, W)
+    module_names: frozenset[str]  # module names of the eager ExportableEncoder (keep_float must name one)
 
     def example_inputs(self) -> tuple[tuple, dict]:
         return self.graph.inputs(self.example)
@@ -122,9 +123,9 @@ class Quantized:
 
     module: torch.fx.GraphModule | None = None
     native: Any = None
-    quantizer: Any = None           # the PT2E quantizer (LiteRT's converter takes it again)
+    quantizer: Any = None  # the PT2E quantizer (LiteRT's converter takes it again)
     notes: list[str] = field(default_factory=list)
-    samples: int = 0                # calibration samples seen
+    samples: int = 0  # calibration samples seen
 
 
 @dataclass
@@ -165,18 +166,19 @@ class Backend:
     quantizations: ClassVar[tuple[str, ...]] = ("none",)
     layout: ClassVar[str] = "NCHW"
     options: ClassVar[Mapping[str, Option]] = COMMON_OPTIONS
-    runtime: ClassVar[str | None] = None          # None: same as name
+    runtime: ClassVar[str | None] = None  # None: same as name
     tools: ClassVar[tuple[str, ...]] = ()
     op_patterns: ClassVar[tuple[re.Pattern, ...]] = (ATEN_OP,)
     op_hints: ClassVar[Mapping[str, str]] = {"capture": CAPTURE_HINT}
-    lower_failure: ClassVar[str] = ""             # message prefix of a lowering failure ("LiteRT conversion failed")
+    lower_failure: ClassVar[str] = ""  # message prefix of a lowering failure ("LiteRT conversion failed")
 
     # ---- hooks ------------------------------------------------------------------------------------------------
     def graph(self, module: torch.nn.Module, req: ExportRequest) -> Graph:
         return Graph(module)
 
-    def quantizer(self, captured: Captured, req: ExportRequest,
-                  keep_float: Sequence[str]) -> PT2EQuantizer | NativeQuantizer:
+    def quantizer(
+        self, captured: Captured, req: ExportRequest, keep_float: Sequence[str]
+    ) -> PT2EQuantizer | NativeQuantizer:
         raise NotImplementedError(f"backend {self.name} declares quantizations but no quantizer")
 
     def lower(self, program: Program, stage_dir: Path, req: ExportRequest) -> LoweredModel:

@@ -22,6 +22,7 @@ compute_precision="float16" the symbol tail (sub, clip, round) is kept in fp32; 
 the fp32 range that int32 holds before the cast, so the cast is defined for any input (finite outputs
 change only where eager torch's own cast would be undefined).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,19 +49,32 @@ from .base import Backend, Captured, Graph, NativeQuantizer, Program, PT2EQuanti
 ENCODER_FILE = "encoder.mlpackage"
 INPUT_NAME = "image"
 # Largest fp32 values that fit in int32: 2**31 - 128 is the largest fp32 below 2**31.
-INT32_SAFE_MIN = -(2.0 ** 31)
-INT32_SAFE_MAX = 2.0 ** 31 - 128
+INT32_SAFE_MIN = -(2.0**31)
+INT32_SAFE_MAX = 2.0**31 - 128
 TAIL_OPS = ("sub", "clip", "round")
 PRECISIONS = ("float32", "float16")
 # Core ML compute units (Apple's names) -> coremltools ComputeUnit, and what the manifest calls the device kind.
 # Core ML itself assigns each op to a unit when the model loads on the Apple device: the placement cannot be
 # measured off-device, so the manifest records the request and the fp16 compute the Neural Engine needs.
-COMPUTE_UNITS = {"all": ("ALL", "any"), "cpuOnly": ("CPU_ONLY", "cpu"), "cpuAndGPU": ("CPU_AND_GPU", "gpu"),
-                 "cpuAndNeuralEngine": ("CPU_AND_NE", "npu")}
-_HINT = ("coremltools has no conversion for it; rewrite the layer with conv/add/mul/div/sqrt/relu, or export "
-         "with --target executorch, tflite or onnx")
-_MIL_DTYPES = {"FLOAT32": "float32", "FLOAT16": "float16", "INT32": "int32", "INT8": "int8", "UINT8": "uint8",
-               "INT4": "int4", "UINT4": "uint4"}
+COMPUTE_UNITS = {
+    "all": ("ALL", "any"),
+    "cpuOnly": ("CPU_ONLY", "cpu"),
+    "cpuAndGPU": ("CPU_AND_GPU", "gpu"),
+    "cpuAndNeuralEngine": ("CPU_AND_NE", "npu"),
+}
+_HINT = (
+    "coremltools has no conversion for it; rewrite the layer with conv/add/mul/div/sqrt/relu, or export "
+    "with --target executorch, tflite or onnx"
+)
+_MIL_DTYPES = {
+    "FLOAT32": "float32",
+    "FLOAT16": "float16",
+    "INT32": "int32",
+    "INT8": "int8",
+    "UINT8": "uint8",
+    "INT4": "int4",
+    "UINT4": "uint4",
+}
 
 
 class ClampedSymbols(nn.Module):
@@ -70,7 +84,7 @@ class ClampedSymbols(nn.Module):
         super().__init__()
         if not hasattr(module, "medians") or getattr(module, "output", None) != "symbols":
             raise ExportError("Core ML symbol output needs an ExportableEncoder with output='symbols'")
-        latent: Any = copy.copy(module)     # shares weights; only the output kind differs
+        latent: Any = copy.copy(module)  # shares weights; only the output kind differs
         latent.output = "latent"
         self.latent = latent
         self.register_buffer("medians", torch.as_tensor(module.medians).clone())
@@ -134,7 +148,7 @@ def inspect_package(path: Path) -> dict:
     for op in block.operations:
         if op.type == "const" or op.type.startswith("constexpr_"):
             for value in op.attributes.values():
-                if value.WhichOneof("value") == "blobFileValue":   # stored tensors (weights), not scalars
+                if value.WhichOneof("value") == "blobFileValue":  # stored tensors (weights), not scalars
                     weights[_tensor_dtype(value.type)] += 1
     by_name = {op.outputs[0].name: op for op in block.operations if op.outputs}
     conv_dtypes = Counter(_tensor_dtype(op.outputs[0].type) for op in block.operations if op.type == "conv")
@@ -147,10 +161,14 @@ def inspect_package(path: Path) -> dict:
     return {
         "spec_version": spec.specificationVersion,
         "opset": spec.mlProgram.functions["main"].opset,
-        "inputs": [{"name": f.name, "shape": list(f.type.multiArrayType.shape), "dtype": _array_dtype(f)}
-                   for f in spec.description.input],
-        "outputs": [{"name": f.name, "shape": list(f.type.multiArrayType.shape), "dtype": _array_dtype(f)}
-                    for f in spec.description.output],
+        "inputs": [
+            {"name": f.name, "shape": list(f.type.multiArrayType.shape), "dtype": _array_dtype(f)}
+            for f in spec.description.input
+        ],
+        "outputs": [
+            {"name": f.name, "shape": list(f.type.multiArrayType.shape), "dtype": _array_dtype(f)}
+            for f in spec.description.output
+        ],
         "ops": dict(ops),
         "weight_dtypes": dict(weights),
         "conv_dtypes": dict(conv_dtypes),
@@ -183,8 +201,9 @@ def check_package(path: Path, lowered: LoweredModel, req: ExportRequest) -> dict
     if req.quantization == "int8" and not (ops.get("quantize") and ops.get("dequantize")):
         raise VerificationError("int8 (W8A8) Core ML model has no activation quantize/dequantize ops")
     if req.options.get("compute_units") == "cpuAndNeuralEngine" and set(facts["conv_dtypes"]) != {"float16"}:
-        raise VerificationError(f"Core ML model for the Neural Engine computes its convs in {facts['conv_dtypes']}, "
-                                "expected float16 only")
+        raise VerificationError(
+            f"Core ML model for the Neural Engine computes its convs in {facts['conv_dtypes']}, expected float16 only"
+        )
     return facts
 
 
@@ -194,12 +213,16 @@ class CoreMLBackend(Backend):
     quantizations = ("none", "int8", "int8-weights")
     runtime = "coreml"
     tools = ("coremltools", "torchao", "executorch")
-    options = {**COMMON_OPTIONS,
-               "compute_precision": Option((str,), "float32", choices=PRECISIONS),
-               "weight_threshold": Option((int,), 2048),
-               "compute_units": Option((str,), "all", choices=tuple(COMPUTE_UNITS))}
-    op_patterns = (re.compile(r"Unsupported fx node .*?, kind (\S+)"),
-                   re.compile(r"convert function for op '([^']+)' not implemented"))
+    options = {
+        **COMMON_OPTIONS,
+        "compute_precision": Option((str,), "float32", choices=PRECISIONS),
+        "weight_threshold": Option((int,), 2048),
+        "compute_units": Option((str,), "all", choices=tuple(COMPUTE_UNITS)),
+    }
+    op_patterns = (
+        re.compile(r"Unsupported fx node .*?, kind (\S+)"),
+        re.compile(r"convert function for op '([^']+)' not implemented"),
+    )
     op_hints = {"lower": _HINT}
     lower_failure = "Core ML conversion failed"
 
@@ -219,29 +242,45 @@ class CoreMLBackend(Backend):
             raise ToolMissingError(f"coremltools is not importable ({e}); pip install coremltools") from None
         if req.output != "symbols":
             return Graph(module)
-        return Graph(ClampedSymbols(module).eval(), prefix="latent.",
-                     notes=["symbols: round(clamp(y - median, int32 range)) in fp32, then int32"])
+        return Graph(
+            ClampedSymbols(module).eval(),
+            prefix="latent.",
+            notes=["symbols: round(clamp(y - median, int32 range)) in fp32, then int32"],
+        )
 
     # ---- quantize: W8A8 by PT2E before conversion, int8-weights on the converted model -----------------------
-    def quantizer(self, captured: Captured, req: ExportRequest,
-                  keep_float: Sequence[str]) -> PT2EQuantizer | NativeQuantizer:
+    def quantizer(
+        self, captured: Captured, req: ExportRequest, keep_float: Sequence[str]
+    ) -> PT2EQuantizer | NativeQuantizer:
         if req.quantization == "int8-weights":
             return NativeQuantizer(functools.partial(self._quantize_weights, req=req))
-        return PT2EQuantizer(xnnpack_quantizer(keep_float, req.options["per_channel"]), notes=[
-            "int8 (W8A8): PT2E XNNPACKQuantizer, symmetric per-channel int8 weights, per-tensor int8 activations, "
-            "converted to Core ML quantize/dequantize"])
+        return PT2EQuantizer(
+            xnnpack_quantizer(keep_float, req.options["per_channel"]),
+            notes=[
+                "int8 (W8A8): PT2E XNNPACKQuantizer, symmetric per-channel int8 weights, per-tensor int8 activations, "
+                "converted to Core ML quantize/dequantize"
+            ],
+        )
 
     def _quantize_weights(self, captured: Captured, _batches: list[torch.Tensor], *, req: ExportRequest) -> Quantized:
         from coremltools.optimize.coreml import OpLinearQuantizerConfig, OptimizationConfig, linear_quantize_weights
 
         threshold = req.options["weight_threshold"]
-        config = OptimizationConfig(global_config=OpLinearQuantizerConfig(
-            mode="linear_symmetric", dtype="int8", granularity="per_channel", weight_threshold=threshold))
+        config = OptimizationConfig(
+            global_config=OpLinearQuantizerConfig(
+                mode="linear_symmetric", dtype="int8", granularity="per_channel", weight_threshold=threshold
+            )
+        )
         with _quiet_stderr():
             model = linear_quantize_weights(self._convert(captured.program, req), config=config)
-        return Quantized(native=model, notes=[f"int8-weights: coremltools linear_quantize_weights, symmetric "
-                                              f"per-channel int8 (tensors with >= {threshold} elements), float "
-                                              "activations"])
+        return Quantized(
+            native=model,
+            notes=[
+                f"int8-weights: coremltools linear_quantize_weights, symmetric "
+                f"per-channel int8 (tensors with >= {threshold} elements), float "
+                "activations"
+            ],
+        )
 
     # ---- lower ----------------------------------------------------------------------------------------------
     def _convert(self, program: torch.export.ExportedProgram, req: ExportRequest):
@@ -249,10 +288,15 @@ class CoreMLBackend(Backend):
 
         precision, units = req.options["compute_precision"], req.options["compute_units"]
         if units == "cpuAndNeuralEngine" and precision != "float16":
-            raise ExportError("coreml compute_units = \"cpuAndNeuralEngine\" needs compute_precision = \"float16\" "
-                              "(the Neural Engine computes in fp16; an fp32 model runs on the CPU/GPU instead)")
-        compute_precision = (ct.precision.FLOAT32 if precision == "float32"
-                             else ct.transform.FP16ComputePrecision(op_selector=_keep_tail_fp32))
+            raise ExportError(
+                'coreml compute_units = "cpuAndNeuralEngine" needs compute_precision = "float16" '
+                "(the Neural Engine computes in fp16; an fp32 model runs on the CPU/GPU instead)"
+            )
+        compute_precision = (
+            ct.precision.FLOAT32
+            if precision == "float32"
+            else ct.transform.FP16ComputePrecision(op_selector=_keep_tail_fp32)
+        )
         with _quiet_stderr():
             return ct.convert(
                 program.run_decompositions({}),
@@ -269,17 +313,24 @@ class CoreMLBackend(Backend):
         native = quantized.native if quantized is not None else None
         model = native if native is not None else self._convert(program.exported(), req)
         precision = req.options["compute_precision"]
-        notes = program.notes + [f"compute precision {precision}" + (" (symbol tail kept in fp32)"
-                                                                      if precision == "float16" else "")]
+        notes = program.notes + [
+            f"compute precision {precision}" + (" (symbol tail kept in fp32)" if precision == "float16" else "")
+        ]
         model.short_description = f"fsplit-mobile encoder {req.model_id}: image -> {req.output}"
-        model.input_description[INPUT_NAME] = (
-            "RGB image NCHW float32, pixel/255" + (", normalised in the graph" if req.normalization_in_graph
-                                                   else ", then (x - mean) / std"))
+        model.input_description[INPUT_NAME] = "RGB image NCHW float32, pixel/255" + (
+            ", normalised in the graph" if req.normalization_in_graph else ", then (x - mean) / std"
+        )
         model.output_description[req.output] = (
-            "int32 symbols round(y - median), NCHW" if req.output == "symbols" else "float32 latent y, NCHW")
-        model.user_defined_metadata.update({"fsplit.model_id": req.model_id, "fsplit.quantization": req.quantization,
-                                            "fsplit.output": req.output,
-                                            "fsplit.compute_units": req.options["compute_units"]})
+            "int32 symbols round(y - median), NCHW" if req.output == "symbols" else "float32 latent y, NCHW"
+        )
+        model.user_defined_metadata.update(
+            {
+                "fsplit.model_id": req.model_id,
+                "fsplit.quantization": req.quantization,
+                "fsplit.output": req.output,
+                "fsplit.compute_units": req.options["compute_units"],
+            }
+        )
         path = stage_dir / ENCODER_FILE
         model.save(str(path))
         return LoweredModel(
@@ -287,13 +338,21 @@ class CoreMLBackend(Backend):
             input=TensorSpec(INPUT_NAME, req.input_shape, "float32", "NCHW"),
             output=TensorSpec(req.output, req.output_shape, req.output_dtype, "NCHW"),
             notes=notes,
-            details={"minimum_deployment_target": "iOS17", "compute_precision": precision,
-                     "compute_units": req.options["compute_units"], **inspect_package(path)},
-            accelerator={"kind": COMPUTE_UNITS[req.options["compute_units"]][1],
-                         "name": "Apple Core ML compute units", "compute_units": req.options["compute_units"],
-                         "compute_precision": precision, "placement": None,
-                         "placement_note": "decided by Core ML per op when the model loads on the Apple device; "
-                                           "not measurable off-device"},
+            details={
+                "minimum_deployment_target": "iOS17",
+                "compute_precision": precision,
+                "compute_units": req.options["compute_units"],
+                **inspect_package(path),
+            },
+            accelerator={
+                "kind": COMPUTE_UNITS[req.options["compute_units"]][1],
+                "name": "Apple Core ML compute units",
+                "compute_units": req.options["compute_units"],
+                "compute_precision": precision,
+                "placement": None,
+                "placement_note": "decided by Core ML per op when the model loads on the Apple device; "
+                "not measurable off-device",
+            },
         )
 
     def checks(self, path: Path, lowered: LoweredModel, req: ExportRequest) -> dict:

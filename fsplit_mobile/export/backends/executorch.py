@@ -4,16 +4,17 @@ int8: PT2E with the XNNPACK quantizer (per-channel symmetric weights, per-tensor
 real images; the layer producing the latent stays float by default (keep_float ["auto"]). The graph is
 delegated to XNNPACK; the final round/cast to int32 symbols runs on ExecuTorch's portable kernels.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..base import ExportRequest, LoweredModel, TensorSpec
 from ..pt2e import xnnpack_quantizer
-from .base import ATEN_OP, CAPTURE_HINT, Backend, Captured, PT2EQuantizer, Program
+from .base import ATEN_OP, CAPTURE_HINT, Backend, Captured, Program, PT2EQuantizer
 
 ENCODER_FILE = "encoder.pte"
 
@@ -35,14 +36,17 @@ class ExecuTorchBackend(Backend):
     quantizations = ("none", "int8")
     tools = ("executorch", "torchao")
     op_patterns = (re.compile(r"Missing out variants?:?\s*\{?([^}\n]*)"), ATEN_OP)
-    op_hints = {"capture": CAPTURE_HINT,
-                "lower": "no XNNPACK delegate and no portable out-variant kernel; replace the op or export with "
-                         "another target"}
+    op_hints = {
+        "capture": CAPTURE_HINT,
+        "lower": "no XNNPACK delegate and no portable out-variant kernel; replace the op or export with another target",
+    }
     lower_failure = "ExecuTorch lowering failed"
 
     def quantizer(self, captured: Captured, req: ExportRequest, keep_float: Sequence[str]) -> PT2EQuantizer:
-        return PT2EQuantizer(xnnpack_quantizer(keep_float, req.options["per_channel"]), notes=[
-            "int8: PT2E XNNPACKQuantizer, symmetric per-channel weights, per-tensor int8 activations"])
+        return PT2EQuantizer(
+            xnnpack_quantizer(keep_float, req.options["per_channel"]),
+            notes=["int8: PT2E XNNPACKQuantizer, symmetric per-channel weights, per-tensor int8 activations"],
+        )
 
     def lower(self, program: Program, stage_dir: Path, req: ExportRequest) -> LoweredModel:
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
@@ -52,8 +56,11 @@ class ExecuTorchBackend(Backend):
         delegated_ops = _graph_ops(edge.exported_program())
         buffer = edge.to_executorch().buffer
         (stage_dir / ENCODER_FILE).write_bytes(buffer)
-        remaining = {op: n for op, n in delegated_ops.items()
-                     if "executorch_call_delegate" not in op and op not in ("getitem", "<built-in function getitem>")}
+        remaining = {
+            op: n
+            for op, n in delegated_ops.items()
+            if "executorch_call_delegate" not in op and op not in ("getitem", "<built-in function getitem>")
+        }
         delegates = sum(n for op, n in delegated_ops.items() if "executorch_call_delegate" in op)
         return LoweredModel(
             files={"encoder": ENCODER_FILE},

@@ -8,6 +8,7 @@ are stored inline; a model over 1.5 GB gets its weights in encoder.onnx.data (ma
 The model is converted in memory and written once, by `lower` (onnxruntime's quantizer works on files: it
 gets a private temporary folder).
 """
+
 from __future__ import annotations
 
 import ast
@@ -29,13 +30,14 @@ ENCODER_FILE = "encoder.onnx"
 INPUT_NAME = "image"
 EXTERNAL_DATA_THRESHOLD = 1_500_000_000  # bytes of initializers above which weights go to <file>.data
 CALIBRATE_METHODS = ("minmax", "percentile", "entropy")
-TRANSLATION_HINT = ("no ONNX translation for it in torch.onnx; rewrite the layer with standard ops or register a "
-                    "custom translation")
+TRANSLATION_HINT = (
+    "no ONNX translation for it in torch.onnx; rewrite the layer with standard ops or register a custom translation"
+)
 OP_PATTERNS = (
     re.compile(r"No ONNX function found for <OpOverload\(op='([\w.]+)'"),
     re.compile(r"target=torch\.ops\.([\w.]+)"),
     ATEN_OP,
-    re.compile(r"implementation for (\w+)\("),     # onnxruntime: no kernel for an ONNX op
+    re.compile(r"implementation for (\w+)\("),  # onnxruntime: no kernel for an ONNX op
 )
 
 
@@ -71,8 +73,16 @@ def to_onnx(model, args: tuple, input_name: str, output_name: str, target: str =
     """torch.onnx.export (dynamo) of a module or ExportedProgram -> onnx.ModelProto (weights inline, torch's
     per-node metadata kept: the int8 path finds layers by their name scopes)."""
     try:
-        program = torch.onnx.export(model, args, kwargs=kwargs, input_names=[input_name],
-                                    output_names=[output_name], dynamo=True, external_data=False, verbose=False)
+        program = torch.onnx.export(
+            model,
+            args,
+            kwargs=kwargs,
+            input_names=[input_name],
+            output_names=[output_name],
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
     except Exception as e:
         op = op_named(e, OP_PATTERNS)
         if op:
@@ -92,15 +102,22 @@ def save_onnx(model, path: Path) -> list[str]:
         del node.metadata_props[:]
     path = Path(path)
     if sum(t.ByteSize() for t in model.graph.initializer) > EXTERNAL_DATA_THRESHOLD:
-        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=path.name + ".data")
+        onnx.save_model(
+            model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=path.name + ".data"
+        )
         return [path.name, path.name + ".data"]
     onnx.save_model(model, str(path))
     return [path.name]
 
 
-def export_onnx(module: torch.nn.Module, example_input: torch.Tensor, path: Path, input_name: str,
-                output_name: str, target: str = "onnx") -> Path:
+def export_onnx(
+    module: torch.nn.Module,
+    example_input: torch.Tensor,
+    path: Path,
+    input_name: str,
+    output_name: str,
+    target: str = "onnx",
+) -> Path:
     """`module` at `example_input` to an ONNX file (server.onnx, e2e workloads)."""
     save_onnx(to_onnx(module, (example_input,), input_name, output_name, target), path)
     return Path(path)
@@ -162,11 +179,22 @@ def store_weights_int8(model, node_names: Sequence[str]) -> int:
         q = np.clip(np.rint(w / scale.reshape(-1, *([1] * (w.ndim - 1)))), -127, 127).astype(np.int8)
         base = node.input[1]
         model.graph.initializer.remove(inits[base])
-        model.graph.initializer.extend([numpy_helper.from_array(q, base + "_int8"),
-                                        numpy_helper.from_array(scale, base + "_scale"),
-                                        numpy_helper.from_array(np.zeros(w.shape[0], np.int8), base + "_zero")])
-        new_nodes.append(helper.make_node("DequantizeLinear", [base + "_int8", base + "_scale", base + "_zero"],
-                                          [base + "_dequantized"], name=base + "_DequantizeLinear", axis=0))
+        model.graph.initializer.extend(
+            [
+                numpy_helper.from_array(q, base + "_int8"),
+                numpy_helper.from_array(scale, base + "_scale"),
+                numpy_helper.from_array(np.zeros(w.shape[0], np.int8), base + "_zero"),
+            ]
+        )
+        new_nodes.append(
+            helper.make_node(
+                "DequantizeLinear",
+                [base + "_int8", base + "_scale", base + "_zero"],
+                [base + "_dequantized"],
+                name=base + "_DequantizeLinear",
+                axis=0,
+            )
+        )
         node.input[1] = base + "_dequantized"
         count += 1
     if count:
@@ -199,8 +227,11 @@ class OnnxBackend(Backend):
         "float_layer_weights": Option((str,), "int8", choices=("int8", "fp32")),
     }
     op_patterns = OP_PATTERNS
-    op_hints = {"capture": CAPTURE_HINT, "lower": TRANSLATION_HINT,
-                "verify": "onnxruntime has no CPU kernel for it at this opset; replace the op or use another target"}
+    op_hints = {
+        "capture": CAPTURE_HINT,
+        "lower": TRANSLATION_HINT,
+        "verify": "onnxruntime has no CPU kernel for it at this opset; replace the op or use another target",
+    }
     lower_failure = "torch.onnx.export failed"
 
     def _convert(self, captured: Captured, req: ExportRequest):
@@ -220,8 +251,9 @@ class OnnxBackend(Backend):
         """Op types the QDQ quantizer quantizes (None: onnxruntime's default set)."""
         return None
 
-    def _quantize(self, captured: Captured, batches: list[torch.Tensor], *, req: ExportRequest,
-                  keep_float: Sequence[str]) -> Quantized:
+    def _quantize(
+        self, captured: Captured, batches: list[torch.Tensor], *, req: ExportRequest, keep_float: Sequence[str]
+    ) -> Quantized:
         import onnx
         from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
         from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -237,25 +269,39 @@ class OnnxBackend(Backend):
             extra: dict[str, bool | float] = {"ActivationSymmetric": False, "WeightSymmetric": True}
             if method == "percentile":
                 extra["CalibPercentile"] = float(opts["percentile"])
-            quantize_static(prepared, str(out), _CalibrationReader(INPUT_NAME, batches), quant_format=QuantFormat.QDQ,
-                            per_channel=opts["per_channel"], reduce_range=reduce_range,
-                            activation_type=self.activation_quant_type(req), weight_type=QuantType.QInt8,
-                            nodes_to_exclude=exclude or None,
-                            op_types_to_quantize=self.op_types_to_quantize(prepared, req),
-                            calibrate_method={"minmax": CalibrationMethod.MinMax,
-                                              "percentile": CalibrationMethod.Percentile,
-                                              "entropy": CalibrationMethod.Entropy}[method],
-                            extra_options=extra)
+            quantize_static(
+                prepared,
+                str(out),
+                _CalibrationReader(INPUT_NAME, batches),
+                quant_format=QuantFormat.QDQ,
+                per_channel=opts["per_channel"],
+                reduce_range=reduce_range,
+                activation_type=self.activation_quant_type(req),
+                weight_type=QuantType.QInt8,
+                nodes_to_exclude=exclude or None,
+                op_types_to_quantize=self.op_types_to_quantize(prepared, req),
+                calibrate_method={
+                    "minmax": CalibrationMethod.MinMax,
+                    "percentile": CalibrationMethod.Percentile,
+                    "entropy": CalibrationMethod.Entropy,
+                }[method],
+                extra_options=extra,
+            )
             model = onnx.load(str(out))
         act = {"QUInt8": "uint8", "QUInt16": "uint16"}.get(self.activation_quant_type(req).name, "?")
-        notes = [f"int8: onnxruntime static QDQ, {act} activations, int8 per-channel weights, {method} calibration "
-                 f"on {len(batches)} images", why]
+        notes = [
+            f"int8: onnxruntime static QDQ, {act} activations, int8 per-channel weights, {method} calibration "
+            f"on {len(batches)} images",
+            why,
+        ]
         if keep_float:
             notes.append(f"kept in float: {', '.join(keep_float)} and the symbol tail ({len(exclude)} ONNX nodes)")
             if opts["float_layer_weights"] == "int8":
                 n = store_weights_int8(model, exclude)
-                notes.append(f"weights of those float layers stored as int8 per-channel behind DequantizeLinear "
-                             f"({n} convs; they compute in fp32)")
+                notes.append(
+                    f"weights of those float layers stored as int8 per-channel behind DequantizeLinear "
+                    f"({n} convs; they compute in fp32)"
+                )
         return Quantized(native=model, notes=notes, samples=len(batches))
 
     def lower(self, program: Program, stage_dir: Path, req: ExportRequest) -> LoweredModel:
@@ -273,6 +319,8 @@ class OnnxBackend(Backend):
             input=TensorSpec(INPUT_NAME, req.input_shape, "float32", "NCHW"),
             output=TensorSpec(req.output, req.output_shape, req.output_dtype, "NCHW"),
             notes=program.notes,
-            details={"opset": max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0),
-                     "ops": ops},
+            details={
+                "opset": max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0),
+                "ops": ops,
+            },
         )

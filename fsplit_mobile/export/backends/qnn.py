@@ -9,6 +9,7 @@ check then fails. `fp16` compiles the fp32 graph with the HTP's fp16 precision. 
 (`variants`); the compiled graph's placement goes into the manifest, and any CPU fallback fails the export
 unless `fallback = "warn"`.
 """
+
 from __future__ import annotations
 
 import functools
@@ -28,7 +29,7 @@ from .base import Captured, NativeQuantizer, Program, Quantized
 from .onnx import ENCODER_FILE, INPUT_NAME, OnnxBackend, save_onnx
 
 PROFILE_FILE = "profile.json"
-FLIP_LIMITS = {"int8": 0.02, "fp16": 0.002}   # symbols differing vs eager fp32 above which the export fails
+FLIP_LIMITS = {"int8": 0.02, "fp16": 0.002}  # symbols differing vs eager fp32 above which the export fails
 
 
 class QnnBackend(OnnxBackend):
@@ -79,8 +80,11 @@ class QnnBackend(OnnxBackend):
         from onnxruntime.quantization import QuantType
         from onnxruntime.quantization.execution_providers.qnn import get_qnn_qdq_config
 
-        return list(get_qnn_qdq_config(model, None, activation_type=self.activation_quant_type(req),
-                                       weight_type=QuantType.QInt8).op_types_to_quantize)
+        return list(
+            get_qnn_qdq_config(
+                model, None, activation_type=self.activation_quant_type(req), weight_type=QuantType.QInt8
+            ).op_types_to_quantize
+        )
 
     def needs_calibration(self, req: ExportRequest) -> bool:
         return req.quantization == "int8"
@@ -92,9 +96,10 @@ class QnnBackend(OnnxBackend):
         return super().quantizer(captured, req, keep_float)
 
     def _fp32(self, captured: Captured, _batches: list[torch.Tensor], *, req: ExportRequest) -> Quantized:
-        return Quantized(native=self._convert(captured, req),
-                         notes=["fp16: fp32 ONNX graph compiled with the HTP's fp16 precision "
-                                "(enable_htp_fp16_precision)"])
+        return Quantized(
+            native=self._convert(captured, req),
+            notes=["fp16: fp32 ONNX graph compiled with the HTP's fp16 precision (enable_htp_fp16_precision)"],
+        )
 
     # ---- lower: compile for the SoC, placement, simulator profile -----------------------------------------------
     def lower(self, program: Program, stage_dir: Path, req: ExportRequest) -> LoweredModel:
@@ -117,23 +122,34 @@ class QnnBackend(OnnxBackend):
         except ExportError:
             (stage_dir / ENCODER_FILE).unlink(missing_ok=True)
             raise
-        notes = program.notes + [f"compiled for {soc} ({qnn.SOCS[soc][0]}, HTP {qnn.SOCS[soc][1]}) in "
-                                 f"{compiled.seconds:.2f} s"] + placed
+        notes = (
+            program.notes
+            + [f"compiled for {soc} ({qnn.SOCS[soc][0]}, HTP {qnn.SOCS[soc][1]}) in {compiled.seconds:.2f} s"]
+            + placed
+        )
         self._simulate = bool(opts["simulate"])
         self._flip_limit = float(opts["max_symbols_differing"])
         files = {"encoder": ENCODER_FILE}
         if self._simulate and opts["profile_runs"] > 0:
-            (stage_dir / PROFILE_FILE).write_text(json.dumps(self._profile(stage_dir, req), indent=1) + "\n",
-                                                  encoding="utf-8")
+            (stage_dir / PROFILE_FILE).write_text(
+                json.dumps(self._profile(stage_dir, req), indent=1) + "\n", encoding="utf-8"
+            )
             files["profile"] = PROFILE_FILE
         accelerator = {
-            "kind": "npu", "name": "Qualcomm Hexagon HTP", "soc": soc, "soc_name": qnn.SOCS[soc][0],
-            "htp_arch": qnn.SOCS[soc][1], "runtime": "onnxruntime + QNN execution provider",
-            "onnxruntime": package_version("onnxruntime"), "onnxruntime_qnn": qnn.ep_version(),
-            "qnn_sdk": qnn.qnn_sdk_version(), "ep_compatibility": compiled.compatibility,
-            "soc_id": compiled.soc_id, "precision": "fp16" if fp16 else f"QDQ {opts['activations']} activations, "
-                                                                       "int8 weights",
-            "compile_s": compiled.seconds, "placement": placement.to_dict(),
+            "kind": "npu",
+            "name": "Qualcomm Hexagon HTP",
+            "soc": soc,
+            "soc_name": qnn.SOCS[soc][0],
+            "htp_arch": qnn.SOCS[soc][1],
+            "runtime": "onnxruntime + QNN execution provider",
+            "onnxruntime": package_version("onnxruntime"),
+            "onnxruntime_qnn": qnn.ep_version(),
+            "qnn_sdk": qnn.qnn_sdk_version(),
+            "ep_compatibility": compiled.compatibility,
+            "soc_id": compiled.soc_id,
+            "precision": "fp16" if fp16 else f"QDQ {opts['activations']} activations, int8 weights",
+            "compile_s": compiled.seconds,
+            "placement": placement.to_dict(),
         }
         if "profile" in files:
             accelerator["profile"] = PROFILE_FILE

@@ -12,14 +12,15 @@
   final int32 CAST/TRANSPOSE. BakedGDN uses sqrt/div (int8 RSQRT is not delegated); a simplified GDN (|x|,
   div) is kept in float under static int8, since its int8 ABS/DIV are not delegated either.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import re
 from collections import Counter
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,14 +29,16 @@ from torch import nn
 from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, ToolMissingError
 from ..options import COMMON_OPTIONS, Option
 from ..pt2e import module_filter
-from .base import Backend, Captured, Graph, PT2EQuantizer, Program
+from .base import Backend, Captured, Graph, Program, PT2EQuantizer
 
 ENCODER_FILE = "encoder.tflite"
 INPUT_NAME = "image"
-SIGNATURE_PREFIX = "io.wrapped."    # where LiteRTSignature puts the ExportableEncoder (module paths)
+SIGNATURE_PREFIX = "io.wrapped."  # where LiteRTSignature puts the ExportableEncoder (module paths)
 SIGNATURE = "serving_default"
-_HINT = ("litert_torch has no lowering for it; rewrite the layer with conv/add/mul/div/sqrt/relu, or export "
-         "with --target executorch or onnx")
+_HINT = (
+    "litert_torch has no lowering for it; rewrite the layer with conv/add/mul/div/sqrt/relu, or export "
+    "with --target executorch or onnx"
+)
 
 
 class LiteRTSignature(nn.Module):
@@ -88,8 +91,9 @@ def _quiet_litert():
             os.environ["LITERT_TORCH_SHOW_PROGRESS"] = old
 
 
-def litert_quantizer(dynamic: bool, per_channel: bool = True, float_types: Sequence[str] = (),
-                     float_modules: Sequence[str] = ()):
+def litert_quantizer(
+    dynamic: bool, per_channel: bool = True, float_types: Sequence[str] = (), float_modules: Sequence[str] = ()
+):
     """litert_torch's PT2E quantizer (int8 symmetric weights; static or dynamic-range activations) that
     leaves modules of `float_types` and the modules named in `float_modules` unannotated, so in float."""
     from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
@@ -190,16 +194,25 @@ class LiteRTBackend(Backend):
         per_channel = req.options["per_channel"]
         granularity = "per-channel" if per_channel else "per-tensor"
         if req.quantization == "int8-dynamic":  # float activations (and a float latent) anyway: no keep_float
-            return PT2EQuantizer(litert_quantizer(True, per_channel), fold_quantize=False, keeps_float=False, notes=[
-                f"int8-dynamic: litert_torch PT2E dynamic-range quantization, int8 {granularity} weights, "
-                "activations quantized at run time"])
+            return PT2EQuantizer(
+                litert_quantizer(True, per_channel),
+                fold_quantize=False,
+                keeps_float=False,
+                notes=[
+                    f"int8-dynamic: litert_torch PT2E dynamic-range quantization, int8 {granularity} weights, "
+                    "activations quantized at run time"
+                ],
+            )
         float_types = float_module_types(captured.graph.module, req.options["float_gdn"])
-        notes = [f"int8: litert_torch PT2E static quantization, symmetric {granularity} int8 weights, "
-                 "per-tensor int8 activations calibrated on {samples} images"]
+        notes = [
+            f"int8: litert_torch PT2E static quantization, symmetric {granularity} int8 weights, "
+            "per-tensor int8 activations calibrated on {samples} images"
+        ]
         if float_types:
             notes.append("GDN layers kept in float (int8 ABS/DIV of a simplified GDN are not taken by XNNPACK)")
-        return PT2EQuantizer(litert_quantizer(False, per_channel, float_types, keep_float), notes=notes,
-                             fold_quantize=False)
+        return PT2EQuantizer(
+            litert_quantizer(False, per_channel, float_types, keep_float), notes=notes, fold_quantize=False
+        )
 
     def lower(self, program: Program, stage_dir: Path, req: ExportRequest) -> LoweredModel:
         import litert_torch
@@ -219,14 +232,17 @@ class LiteRTBackend(Backend):
         interpreter.allocate_tensors()
         signature = interpreter.get_signature_list().get(SIGNATURE, {})
         if signature.get("inputs") != [INPUT_NAME] or signature.get("outputs") != [req.output]:
-            raise ExportError(f"LiteRT file has signature {signature}, expected input {INPUT_NAME!r} and output "
-                              f"{req.output!r}")
+            raise ExportError(
+                f"LiteRT file has signature {signature}, expected input {INPUT_NAME!r} and output {req.output!r}"
+            )
         in_detail = interpreter.get_input_details()[0]
         out_detail = interpreter.get_output_details()[0]
         h, w = req.input_size
         if tuple(in_detail["shape"]) != (1, h, w, 3) or tuple(out_detail["shape"]) != req.output_shape:
-            raise ExportError(f"LiteRT file has input {tuple(in_detail['shape'])} / output "
-                              f"{tuple(out_detail['shape'])}, expected {(1, h, w, 3)} / {req.output_shape}")
+            raise ExportError(
+                f"LiteRT file has input {tuple(in_detail['shape'])} / output "
+                f"{tuple(out_detail['shape'])}, expected {(1, h, w, 3)} / {req.output_shape}"
+            )
         in_q, out_q = tensor_quantization(in_detail), tensor_quantization(out_detail)
         details = delegation_summary(interpreter)
         notes = program.notes
@@ -235,7 +251,9 @@ class LiteRTBackend(Backend):
         if "RSQRT" in details["ops_on_cpu"]:
             notes.append("RSQRT runs outside XNNPACK (int8 RSQRT is not delegated): use sqrt + div (BakedGDN)")
         if details["xnnpack_partitions"] != 1:
-            notes.append(f"XNNPACK partitions: {details['xnnpack_partitions']} (1 expected for a fully delegated graph)")
+            notes.append(
+                f"XNNPACK partitions: {details['xnnpack_partitions']} (1 expected for a fully delegated graph)"
+            )
         return LoweredModel(
             files={"encoder": ENCODER_FILE},
             input=TensorSpec(INPUT_NAME, (1, h, w, 3), np.dtype(in_detail["dtype"]).name, "NHWC", in_q),
@@ -245,8 +263,10 @@ class LiteRTBackend(Backend):
         )
 
     def checks(self, path: Path, lowered: LoweredModel, req: ExportRequest) -> dict:
-        return {"xnnpack_partitions": lowered.details.get("xnnpack_partitions"),
-                "ops_on_cpu": lowered.details.get("ops_on_cpu")}
+        return {
+            "xnnpack_partitions": lowered.details.get("xnnpack_partitions"),
+            "ops_on_cpu": lowered.details.get("ops_on_cpu"),
+        }
 
 
 def conversion_error(err: BaseException) -> ExportError:

@@ -5,6 +5,7 @@ delegate; placement = operators inside the delegate vs portable CPU ops left out
 The PyPI ExecuTorch runtime has no Vulkan backend compiled in (it registers XNNPACK, QNN and OpenVINO), so
 the file is not executed here and its report says so; a device runtime built with Vulkan runs it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -39,8 +40,10 @@ class VulkanBackend(Backend):
     tools = ("executorch",)
     options = {**COMMON_OPTIONS, "fallback": FALLBACK_OPTION}
     op_patterns = (ATEN_OP,)
-    op_hints = {"capture": CAPTURE_HINT,
-                "lower": "neither the Vulkan delegate nor a portable kernel takes it; replace the op"}
+    op_hints = {
+        "capture": CAPTURE_HINT,
+        "lower": "neither the Vulkan delegate nor a portable kernel takes it; replace the op",
+    }
     lower_failure = "ExecuTorch Vulkan lowering failed"
 
     def quantizer(self, captured: Captured, req: ExportRequest, keep_float: Sequence[str]) -> NativeQuantizer:
@@ -57,15 +60,21 @@ class VulkanBackend(Backend):
         from ...accel.executorch_placement import delegate_placement
 
         fp16 = req.quantization == "fp16"
-        edge = to_edge_transform_and_lower(program.captured.program,
-                                           partitioner=[VulkanPartitioner({"force_fp16": fp16})])
+        edge = to_edge_transform_and_lower(
+            program.captured.program, partitioner=[VulkanPartitioner({"force_fp16": fp16})]
+        )
         placement = delegate_placement(edge, "Vulkan GPU (ExecuTorch Vulkan delegate)")
         placed = enforce_placement(placement, req.options["fallback"], self.name, "GPU")
         (stage_dir / ENCODER_FILE).write_bytes(edge.to_executorch().buffer)
-        accelerator = {"kind": "gpu", "name": "Vulkan GPU (ExecuTorch Vulkan delegate)", "api": "Vulkan",
-                       "runtime": "executorch.runtime built with the Vulkan backend",
-                       "executorch": package_version("executorch"), "precision": "fp16" if fp16 else "fp32",
-                       "placement": placement.to_dict()}
+        accelerator = {
+            "kind": "gpu",
+            "name": "Vulkan GPU (ExecuTorch Vulkan delegate)",
+            "api": "Vulkan",
+            "runtime": "executorch.runtime built with the Vulkan backend",
+            "executorch": package_version("executorch"),
+            "precision": "fp16" if fp16 else "fp32",
+            "placement": placement.to_dict(),
+        }
         return LoweredModel(
             files={"encoder": ENCODER_FILE},
             input=TensorSpec("image", req.input_shape, "float32", "NCHW"),
@@ -79,5 +88,6 @@ class VulkanBackend(Backend):
         return runtime_has_vulkan()
 
     def runtime_name(self) -> str:
-        return "executorch.runtime (Vulkan delegate)" + ("" if runtime_has_vulkan() else
-                                                          ": not in this ExecuTorch build")
+        return "executorch.runtime (Vulkan delegate)" + (
+            "" if runtime_has_vulkan() else ": not in this ExecuTorch build"
+        )

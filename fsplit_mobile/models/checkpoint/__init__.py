@@ -10,6 +10,7 @@
 
 Every error derives from :class:`CheckpointError` (:mod:`.errors`).
 """
+
 from __future__ import annotations
 
 import os
@@ -35,10 +36,26 @@ from .layouts import LAYOUTS, load_checkpoint, register_layout
 from .source import Layout, Source
 
 __all__ = [
-    "DEFAULT_MODEL_ARCHITECTURE", "FORMAT", "LAYOUTS", "CheckpointError", "CheckpointReadError", "InvalidTablesError",
-    "Layout", "MissingKeysError", "ShapeMismatchError", "Source", "StoredTablesError", "UnexpectedKeysError",
-    "UnknownLayoutError", "UnsafeCheckpointError", "load_checkpoint", "read_checkpoint", "register_layout",
-    "save_atomically", "save_checkpoint", "write_checkpoint",
+    "DEFAULT_MODEL_ARCHITECTURE",
+    "FORMAT",
+    "LAYOUTS",
+    "CheckpointError",
+    "CheckpointReadError",
+    "InvalidTablesError",
+    "Layout",
+    "MissingKeysError",
+    "ShapeMismatchError",
+    "Source",
+    "StoredTablesError",
+    "UnexpectedKeysError",
+    "UnknownLayoutError",
+    "UnsafeCheckpointError",
+    "load_checkpoint",
+    "read_checkpoint",
+    "register_layout",
+    "save_atomically",
+    "save_checkpoint",
+    "write_checkpoint",
 ]
 
 

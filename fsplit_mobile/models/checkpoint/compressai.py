@@ -3,6 +3,7 @@
 N and M are read from the tensor shapes; ``g_s`` becomes the server part (a decoder with no task tail).
 Hyperprior and autoregressive models are refused by name.
 """
+
 from __future__ import annotations
 
 from .. import registry
@@ -34,17 +35,21 @@ def load_compressai(src: Source, prefix: str) -> SplitModel:
     last = anchor(state, "g_a.6.weight", 4, context)
     cfg = registry.resolve_config(
         _ARCH,
-        {"N": first[0], "M": last[0], "in_channels": first[1],
-         "eb_filters": eb_filters(state, "entropy_bottleneck.", context)},
+        {
+            "N": first[0],
+            "M": last[0],
+            "in_channels": first[1],
+            "eb_filters": eb_filters(state, "entropy_bottleneck.", context),
+        },
     )
     device = registry.build_device_model(_ARCH, cfg)
     parts = [
-        Part(device.encoder, "g_a.", lambda s: "g_a." + s, lambda s: s[len("g_a."):]),
+        Part(device.encoder, "g_a.", lambda s: "g_a." + s, lambda s: s[len("g_a.") :]),
         eb_part(device.entropy_bottleneck, "entropy_bottleneck.", state),
     ]
     decoder = registry.build_decoder(_ARCH, cfg) if any(k.startswith("g_s.") for k in state) else None
     if decoder is not None:
-        parts.append(Part(decoder, "g_s.", lambda s: "g_s." + s, lambda s: s[len("g_s."):]))
+        parts.append(Part(decoder, "g_s.", lambda s: "g_s." + s, lambda s: s[len("g_s.") :]))
     refuse_unclaimed(state, parts, context)
     load_parts(state, parts, context)
     tables = finish_tables(device.entropy_bottleneck, "entropy_bottleneck.", context)

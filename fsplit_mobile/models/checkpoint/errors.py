@@ -5,6 +5,7 @@ them rather than wrapping them in look-alikes. Bad stored CDF tables raise :clas
 both a CheckpointError and the coder's :class:`~fsplit_mobile.codec.errors.InvalidTablesError`, so either
 ``except`` catches it.
 """
+
 from __future__ import annotations
 
 from ...codec.errors import InvalidTablesError
@@ -12,8 +13,16 @@ from ...codec.errors import InvalidTablesError
 _MAX_NAMED = 20
 
 __all__ = [
-    "CheckpointError", "CheckpointReadError", "InvalidTablesError", "MissingKeysError", "ShapeMismatchError",
-    "StoredTablesError", "UnexpectedKeysError", "UnknownLayoutError", "UnsafeCheckpointError", "name_list",
+    "CheckpointError",
+    "CheckpointReadError",
+    "InvalidTablesError",
+    "MissingKeysError",
+    "ShapeMismatchError",
+    "StoredTablesError",
+    "UnexpectedKeysError",
+    "UnknownLayoutError",
+    "UnsafeCheckpointError",
+    "name_list",
 ]
 
 

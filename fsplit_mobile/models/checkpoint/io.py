@@ -7,6 +7,7 @@ part they fill (``encoder.``, ``entropy_bottleneck.``, ``decoder.``). Files are 
 ``trust_pickle=True``. Writes are atomic (a ``.partial`` file renamed into place), so a crash never leaves a
 half-written checkpoint under the real name.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,15 +93,20 @@ def check_envelope(obj: Any, context: str, architecture: str | None = None) -> d
     if not isinstance(obj, Mapping):
         raise UnknownLayoutError(f"{context}expected a {FORMAT} dict, found {type(obj).__name__}")
     if obj.get("format") != FORMAT:
-        raise UnknownLayoutError(f"{context}unsupported checkpoint format {obj.get('format')!r} (this version reads {FORMAT})")
+        raise UnknownLayoutError(
+            f"{context}unsupported checkpoint format {obj.get('format')!r} (this version reads {FORMAT})"
+        )
     absent = [k for k in ("architecture", "config", "state_dict") if k not in obj]
     if absent:
         raise MissingKeysError(absent, context)
     if architecture is not None and obj["architecture"] != architecture:
         raise UnknownLayoutError(f"{context}architecture {obj['architecture']!r} is not {architecture!r}")
     meta = obj.get("meta")
-    if not isinstance(obj["config"], Mapping) or not isinstance(obj["state_dict"], Mapping) \
-            or not isinstance(meta, Mapping | None):
+    if (
+        not isinstance(obj["config"], Mapping)
+        or not isinstance(obj["state_dict"], Mapping)
+        or not isinstance(meta, Mapping | None)
+    ):
         raise CheckpointError(f"{context}'config', 'state_dict' and 'meta' must be dicts")
     return {**obj, "config": dict(obj["config"]), "state_dict": dict(obj["state_dict"]), "meta": dict(meta or {})}
 

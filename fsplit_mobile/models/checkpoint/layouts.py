@@ -4,6 +4,7 @@ Adding a layout means writing its ``match``/``load`` pair (see :class:`~.source.
 passing it to :func:`register_layout`. Envelopes of our own format come first (they are recognised by their
 ``format`` entry), then the foreign state-dict layouts, most specific prefix first.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,16 +19,34 @@ from .io import read_checkpoint
 from .source import Layout, Source, key_groups
 
 LAYOUTS: list[Layout] = [
-    Layout("default-model", f"the bundled default model ({fsplit.DEFAULT_MODEL_ARCHITECTURE})",
-           fsplit.match_default_model, fsplit.load_default_model_layout),
-    Layout("bottleneck-units", f"bottleneck units ({bottleneck_unit.ARCHITECTURE}, one unit per rate point)",
-           bottleneck_unit.match_units_layout, bottleneck_unit.load_units_layout),
+    Layout(
+        "default-model",
+        f"the bundled default model ({fsplit.DEFAULT_MODEL_ARCHITECTURE})",
+        fsplit.match_default_model,
+        fsplit.load_default_model_layout,
+    ),
+    Layout(
+        "bottleneck-units",
+        f"bottleneck units ({bottleneck_unit.ARCHITECTURE}, one unit per rate point)",
+        bottleneck_unit.match_units_layout,
+        bottleneck_unit.load_units_layout,
+    ),
     Layout("fsplit-checkpoint/1", "fsplit-checkpoint/1", fsplit.match_fsplit, fsplit.load_fsplit),
-    Layout("frankensplit", "FrankenSplit (compression_module.g_a.*)",
-           torchdistill.match_frankensplit, torchdistill.load_frankensplit),
-    Layout("sc2bench", "sc2bench (bottleneck_layer.encoder.*)", torchdistill.match_sc2bench, torchdistill.load_sc2bench),
-    Layout("compressai", "CompressAI bmshj2018-factorized (g_a.*, entropy_bottleneck.*)",
-           compressai.match_compressai, compressai.load_compressai),
+    Layout(
+        "frankensplit",
+        "FrankenSplit (compression_module.g_a.*)",
+        torchdistill.match_frankensplit,
+        torchdistill.load_frankensplit,
+    ),
+    Layout(
+        "sc2bench", "sc2bench (bottleneck_layer.encoder.*)", torchdistill.match_sc2bench, torchdistill.load_sc2bench
+    ),
+    Layout(
+        "compressai",
+        "CompressAI bmshj2018-factorized (g_a.*, entropy_bottleneck.*)",
+        compressai.match_compressai,
+        compressai.load_compressai,
+    ),
 ]
 
 
@@ -59,7 +78,9 @@ def load_checkpoint(path: str | os.PathLike, trust_pickle: bool = False) -> Spli
     p = Path(path)
     obj = read_checkpoint(p, trust_pickle=trust_pickle)
     if not isinstance(obj, Mapping):
-        raise UnknownLayoutError(f"{p}: expected a dict (a state dict or a training checkpoint), found {type(obj).__name__}")
+        raise UnknownLayoutError(
+            f"{p}: expected a dict (a state dict or a training checkpoint), found {type(obj).__name__}"
+        )
     src = Source.of(p, obj)
     layout, prefix = detect(src)
     return layout.load(src, prefix)

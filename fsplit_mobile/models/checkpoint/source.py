@@ -1,4 +1,5 @@
 """What a layout sees of a checkpoint file (:class:`Source`) and what a layout provides (:class:`Layout`)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -29,7 +30,7 @@ def _unwrap(obj: Mapping[str, Any]) -> dict[str, Any] | None:
     if state is None:
         return None
     if state and all(k.startswith("module.") for k in state):  # saved from DataParallel / DDP
-        return {k[len("module."):]: v for k, v in state.items()}
+        return {k[len("module.") :]: v for k, v in state.items()}
     return dict(state)
 
 
@@ -88,6 +89,11 @@ def split_model(
     if server is not None:
         server.eval()
     return SplitModel(
-        model_id=src.path.stem, architecture=arch, device=device, server=server, mean=a.mean, std=a.std,
+        model_id=src.path.stem,
+        architecture=arch,
+        device=device,
+        server=server,
+        mean=a.mean,
+        std=a.std,
         meta={"source": str(src.path), "config": cfg, **meta},
     )

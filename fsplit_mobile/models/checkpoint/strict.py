@@ -4,6 +4,7 @@ Missing, unexpected and wrong-shape keys raise, naming the keys as the checkpoin
 (derived from hyper-parameters) and the entropy tables may be absent; stored tables are used verbatim (the CDF
 formula changed in CompressAI 1.2.5) after a validity check, absent ones are built with ``update()``.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,7 +44,7 @@ def optional_key(key: str) -> bool:
 
 def eb_part(eb: EntropyBottleneck, prefix: str, state: Mapping[str, Any]) -> Part:
     """The entropy bottleneck under `prefix`, in whichever parameter spelling the checkpoint uses."""
-    legacy = any(is_legacy_name(k[len(prefix):]) for k in state if k.startswith(prefix))
+    legacy = any(is_legacy_name(k[len(prefix) :]) for k in state if k.startswith(prefix))
     return Part(eb, prefix, current_name, legacy_name if legacy else _same)
 
 
@@ -57,7 +58,7 @@ def load_parts(state: Mapping[str, Any], parts: list[Part], context: str) -> Non
         expected = part.module.state_dict()
         provided: dict[str, torch.Tensor] = {}
         for key in sorted(k for k in state if k.startswith(part.source_prefix)):
-            ours = part.to_ours(key[len(part.source_prefix):])
+            ours = part.to_ours(key[len(part.source_prefix) :])
             if ours is None or ours not in expected:
                 unexpected.append(key)
                 continue
@@ -67,7 +68,9 @@ def load_parts(state: Mapping[str, Any], parts: list[Part], context: str) -> Non
             provided[ours] = value
             if not _TABLE_BUFFER.search(ours) and tuple(value.shape) != tuple(expected[ours].shape):
                 mismatches.append((key, tuple(expected[ours].shape), tuple(value.shape)))
-        missing += [part.source_prefix + part.to_source(k) for k in expected if k not in provided and not optional_key(k)]
+        missing += [
+            part.source_prefix + part.to_source(k) for k in expected if k not in provided and not optional_key(k)
+        ]
         loads.append((part, provided))
     if missing:
         raise MissingKeysError(missing, context, unexpected)
@@ -104,7 +107,7 @@ def eb_filters(state: Mapping[str, Any], prefix: str, context: str) -> tuple[int
     for key, value in state.items():
         if not key.startswith(prefix) or not isinstance(value, torch.Tensor):
             continue
-        suffix = key[len(prefix):]
+        suffix = key[len(prefix) :]
         index = matrix_index(suffix)
         if index is not None and value.dim() == 3:
             shapes[index] = tuple(value.shape)

@@ -7,6 +7,7 @@
   ``bottleneck_layer.decoder.*``, ``layer2.*`` ... are the server's. A detection model nests them under
   ``backbone.body.``.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,12 @@ def _find_prefix(keys: Iterable[str], marker: str) -> str | None:
 
 def _server_meta(src: Source, layout: str, tables: str, device_prefixes: tuple[str, ...]) -> dict:
     server_keys = sorted(k for k in src.keys() if not k.startswith(device_prefixes))
-    return {"layout": layout, "tables": tables, "server_keys": server_keys, "server_key_groups": key_groups(server_keys)}
+    return {
+        "layout": layout,
+        "tables": tables,
+        "server_keys": server_keys,
+        "server_key_groups": key_groups(server_keys),
+    }
 
 
 def match_frankensplit(src: Source) -> str | None:
@@ -69,7 +75,9 @@ def load_frankensplit(src: Source, outer: str) -> SplitModel:
         context,
     )
     tables = finish_tables(device.entropy_bottleneck, eb_prefix, context)
-    return split_model(src, "frankensplit-fp", cfg, device, None, _server_meta(src, "frankensplit", tables, (g_a, eb_prefix)))
+    return split_model(
+        src, "frankensplit-fp", cfg, device, None, _server_meta(src, "frankensplit", tables, (g_a, eb_prefix))
+    )
 
 
 def match_sc2bench(src: Source) -> str | None:
@@ -91,15 +99,22 @@ def load_sc2bench(src: Source, outer: str) -> SplitModel:
     shapes = [anchor(state, f"{enc}{i}.weight", 4, context) for i in (0, 2, 4)]
     cfg = registry.resolve_config(
         "entropic-student",
-        {"num_channels": tuple(s[0] for s in shapes), "in_channels": shapes[0][1],
-         "eb_filters": eb_filters(state, eb_prefix, context)},
+        {
+            "num_channels": tuple(s[0] for s in shapes),
+            "in_channels": shapes[0][1],
+            "eb_filters": eb_filters(state, eb_prefix, context),
+        },
     )
     device = registry.build_device_model("entropic-student", cfg)
     load_parts(
         state,
-        [Part(device.encoder, enc, lambda s: "layers." + s, lambda s: s[len("layers."):]),
-         eb_part(device.entropy_bottleneck, eb_prefix, state)],
+        [
+            Part(device.encoder, enc, lambda s: "layers." + s, lambda s: s[len("layers.") :]),
+            eb_part(device.entropy_bottleneck, eb_prefix, state),
+        ],
         context,
     )
     tables = finish_tables(device.entropy_bottleneck, eb_prefix, context)
-    return split_model(src, "entropic-student", cfg, device, None, _server_meta(src, "sc2bench", tables, (enc, eb_prefix)))
+    return split_model(
+        src, "entropic-student", cfg, device, None, _server_meta(src, "sc2bench", tables, (enc, eb_prefix))
+    )

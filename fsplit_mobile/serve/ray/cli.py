@@ -1,13 +1,27 @@
 """`fsplit-serve --engine ray`: options checked and the artifact loaded here first (errors before any cluster
 is touched), then run.serve_forever."""
+
 import click
 
 from ..limits import LimitsError, ServeLimits
 
 
-def run_ray(artifact_dir, limits: ServeLimits, intra_op_threads: int, *, host: str, port: int, replicas: int,
-            min_replicas: int | None, max_replicas: int | None, cpus_per_replica: float, address: str | None,
-            max_queued: int, ship: str, proxy: str = "EveryNode") -> int:
+def run_ray(
+    artifact_dir,
+    limits: ServeLimits,
+    intra_op_threads: int,
+    *,
+    host: str,
+    port: int,
+    replicas: int,
+    min_replicas: int | None,
+    max_replicas: int | None,
+    cpus_per_replica: float,
+    address: str | None,
+    max_queued: int,
+    ship: str,
+    proxy: str = "EveryNode",
+) -> int:
     from ..engine import ServerEngine
     from ..errors import ArtifactLoadError
 
@@ -20,9 +34,18 @@ def run_ray(artifact_dir, limits: ServeLimits, intra_op_threads: int, *, host: s
     from .run import serve_forever
 
     try:
-        opts = RayOptions(replicas=replicas, min_replicas=min_replicas, max_replicas=max_replicas,
-                          cpus_per_replica=cpus_per_replica, max_queued_requests=max_queued, ship=ship,
-                          address=address, http_host=host, http_port=port, proxy_location=proxy)
+        opts = RayOptions(
+            replicas=replicas,
+            min_replicas=min_replicas,
+            max_replicas=max_replicas,
+            cpus_per_replica=cpus_per_replica,
+            max_queued_requests=max_queued,
+            ship=ship,
+            address=address,
+            http_host=host,
+            http_port=port,
+            proxy_location=proxy,
+        )
     except LimitsError as exc:
         raise click.BadParameter(str(exc)) from exc
     try:

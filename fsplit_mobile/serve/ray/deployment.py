@@ -5,6 +5,7 @@ admission gate) built inside each replica on the artifact folder that Ray shippe
 (`serve run --working-dir DIR fsplit_mobile.serve.ray.deployment:app_builder artifact=. ...`, or a
 `serve deploy` config with the same runtime_env).
 """
+
 from pathlib import Path
 
 from ray import serve
@@ -53,8 +54,9 @@ class NodeHeader:
         return await self.app(scope, receive, tagged)
 
 
-def application(artifact_dir, limits: ServeLimits | None = None, opts: RayOptions | None = None,
-                intra_op_threads: int = 0):
+def application(
+    artifact_dir, limits: ServeLimits | None = None, opts: RayOptions | None = None, intra_op_threads: int = 0
+):
     """A bound Ray Serve application serving `artifact_dir` with these limits and scaling options."""
     limits = limits or ServeLimits()
     opts = opts or RayOptions()
@@ -73,10 +75,14 @@ def app_builder(args: dict):
     option_fields = set(RayOptions.__dataclass_fields__) - {"address", "http_host", "http_port", "proxy_location"}
     unknown = set(args) - limit_fields - option_fields
     if unknown:
-        raise ValueError(f"unknown arguments {sorted(unknown)}; known: artifact, intra_op_threads, "
-                         f"{', '.join(sorted(limit_fields | option_fields))}")
-    types = {**{k: f.type for k, f in ServeLimits.__dataclass_fields__.items()},
-             **{k: f.type for k, f in RayOptions.__dataclass_fields__.items()}}
+        raise ValueError(
+            f"unknown arguments {sorted(unknown)}; known: artifact, intra_op_threads, "
+            f"{', '.join(sorted(limit_fields | option_fields))}"
+        )
+    types = {
+        **{k: f.type for k, f in ServeLimits.__dataclass_fields__.items()},
+        **{k: f.type for k, f in RayOptions.__dataclass_fields__.items()},
+    }
 
     def cast(key, value):
         kind = str(types[key])

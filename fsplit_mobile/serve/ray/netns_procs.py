@@ -1,6 +1,7 @@
 """The processes of one network namespace (Linux /proc): how the Ray tests and benchmarks, which run a whole
 cluster inside a namespace of their own, find and kill everything it started, and nothing else on the host
 (`ray stop` would kill every Ray process of the machine by name)."""
+
 import os
 import signal
 import time

@@ -7,6 +7,7 @@ request reaches the gate and is refused at once with fsplit-serve's JSON instead
 Ray's own queue (`max_queued_requests`, in front of every replica) is the last bound; what it refuses gets
 503 with the same Retry-After from Ray's proxy (Ray's plain-text body: the one answer that differs).
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +36,10 @@ class RayOptions:
         if (self.min_replicas is None) != (self.max_replicas is None):
             raise LimitsError("autoscaling needs both --min-replicas and --max-replicas")
         if self.min_replicas is not None and not 0 <= self.min_replicas <= self.max_replicas >= 1:
-            raise LimitsError(f"autoscaling bounds must satisfy 0 <= min <= max, max >= 1, got "
-                              f"{self.min_replicas}..{self.max_replicas}")
+            raise LimitsError(
+                f"autoscaling bounds must satisfy 0 <= min <= max, max >= 1, got "
+                f"{self.min_replicas}..{self.max_replicas}"
+            )
         if not self.cpus_per_replica > 0:
             raise LimitsError(f"cpus_per_replica must be > 0, got {self.cpus_per_replica}")
         if self.max_queued_requests < 1:
@@ -44,8 +47,9 @@ class RayOptions:
         if self.ship not in SHIP_MODES:
             raise LimitsError(f"ship must be one of {', '.join(SHIP_MODES)}, got {self.ship!r}")
         if self.proxy_location not in PROXY_LOCATIONS:
-            raise LimitsError(f"proxy_location must be one of {', '.join(PROXY_LOCATIONS)}, "
-                              f"got {self.proxy_location!r}")
+            raise LimitsError(
+                f"proxy_location must be one of {', '.join(PROXY_LOCATIONS)}, got {self.proxy_location!r}"
+            )
 
     @property
     def autoscaling(self) -> bool:
@@ -69,10 +73,14 @@ def deployment_options(limits: ServeLimits, opts: RayOptions) -> dict:
     }
     if opts.autoscaling:
         # target: the gate's running slots busy; more waiting than that asks for another replica
-        out["autoscaling_config"] = {"min_replicas": opts.min_replicas, "max_replicas": opts.max_replicas,
-                                     "initial_replicas": max(opts.min_replicas, 1),
-                                     "target_ongoing_requests": limits.max_concurrency,
-                                     "upscale_delay_s": 2.0, "downscale_delay_s": 10.0}
+        out["autoscaling_config"] = {
+            "min_replicas": opts.min_replicas,
+            "max_replicas": opts.max_replicas,
+            "initial_replicas": max(opts.min_replicas, 1),
+            "target_ongoing_requests": limits.max_concurrency,
+            "upscale_delay_s": 2.0,
+            "downscale_delay_s": 10.0,
+        }
     else:
         out["num_replicas"] = opts.replicas
     return out

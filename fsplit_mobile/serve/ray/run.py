@@ -1,6 +1,7 @@
 """Running the application: connect to (or start) a Ray cluster, start Serve's HTTP proxies, deploy, and
 block until SIGINT/SIGTERM; then delete the application (and stop the local cluster if this process
 started it)."""
+
 import os
 import signal
 import threading
@@ -11,8 +12,14 @@ from .options import RayOptions, runtime_env
 APP_NAME = "fsplit"
 
 
-def start(artifact_dir, limits: ServeLimits, opts: RayOptions, intra_op_threads: int = 0, *,
-          ray_init_kwargs: dict | None = None):
+def start(
+    artifact_dir,
+    limits: ServeLimits,
+    opts: RayOptions,
+    intra_op_threads: int = 0,
+    *,
+    ray_init_kwargs: dict | None = None,
+):
     """Deploy and return the app's DeploymentHandle once every replica is up (the model loaded)."""
     import ray
     from ray import serve
@@ -36,8 +43,11 @@ def serve_forever(artifact_dir, limits: ServeLimits, opts: RayOptions, intra_op_
         # after ray.init: its core worker installs its own fatal-signal handlers, which would abort the process
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        print(f"fsplit-serve (ray): serving {artifact_dir} on http://{opts.http_host}:{opts.http_port} "
-              f"(proxies: {opts.proxy_location})", flush=True)
+        print(
+            f"fsplit-serve (ray): serving {artifact_dir} on http://{opts.http_host}:{opts.http_port} "
+            f"(proxies: {opts.proxy_location})",
+            flush=True,
+        )
         stop.wait()
     finally:
         if ray.is_initialized():

@@ -10,6 +10,7 @@ Protocol on stdin/stdout, all little-endian:
 The tensor goes to the model file as is (shape from manifest.json), and its raw output comes back, as the app's
 ExecuTorchEncoder does with Module.forward.
 """
+
 import json
 import struct
 import sys
@@ -18,8 +19,13 @@ from pathlib import Path
 import numpy as np
 
 IN_DTYPES = {0: np.float32, 1: np.int8, 2: np.uint8}
-OUT_CODES = {np.dtype(np.float32): 0, np.dtype(np.int8): 1, np.dtype(np.uint8): 2, np.dtype(np.int32): 3,
-             np.dtype(np.int64): 3}
+OUT_CODES = {
+    np.dtype(np.float32): 0,
+    np.dtype(np.int8): 1,
+    np.dtype(np.uint8): 2,
+    np.dtype(np.int32): 3,
+    np.dtype(np.int64): 3,
+}
 
 
 def _read_exact(stream, n):

@@ -353,5 +353,7 @@ def combine_units(
     for unit, name in zip(units, names):
         unit.name = name
         unit.config = dict(unit.config, name=name)
+    if split is None:
+        raise BottleneckUnitError("no checkpoints given to combine")
     config = model_config(split, [u.config for u in units], model_id)
     return save_units(out, config, units, {**(meta or {}), "sources": metas})

@@ -89,7 +89,7 @@ class OrtAcceleratedBackend:
                 raise AcceleratorUnavailableError(f"--accelerator npu: {e}") from None
             opts.add_provider_for_devices(devices, qnn.provider_options(self.libs, None, fp16, qnn_profile_csv))
             self.name = "onnxruntime-qnn"
-            self._accel_providers = (qnn.EP_NAME,)
+            self._accel_providers: tuple[str, ...] = (qnn.EP_NAME,)
             label = "QNN HTP" + (f" ({soc})" if soc else "")
             self.version = f"{ort.__version__}+qnn-ep-{qnn.ep_version()}"
         elif accelerator == "gpu":

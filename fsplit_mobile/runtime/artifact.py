@@ -146,13 +146,20 @@ class Artifact:
         """The manifest's accelerator block (kind, name, SoC, versions, placement), None for CPU targets."""
         return self.manifest.get("accelerator")
 
+    def required_file(self, role: str) -> Path:
+        """The file of a role every artifact has (the manifest check at open time guarantees it is listed)."""
+        path = self.file(role)
+        if path is None:
+            raise ArtifactError(f"{self.path}: manifest.json lists no {role!r} file")
+        return path
+
     @property
     def encoder_file(self) -> Path:
-        return self.file("encoder")
+        return self.required_file("encoder")
 
     @property
     def tables_file(self) -> Path:
-        return self.file("tables")
+        return self.required_file("tables")
 
     @property
     def input_spec(self) -> dict:

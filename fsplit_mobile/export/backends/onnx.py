@@ -18,6 +18,7 @@ import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -218,7 +219,7 @@ class OnnxBackend(Backend):
     name = "onnx"
     encoder_file = ENCODER_FILE
     quantizations = ("none", "int8")
-    tools = ("onnx", "onnxruntime", "onnxscript")
+    tools: ClassVar[tuple[str, ...]] = ("onnx", "onnxruntime", "onnxscript")
     options = {
         **COMMON_OPTIONS,
         "reduce_range": Option((bool, str), "auto", choices=(True, False, "auto")),

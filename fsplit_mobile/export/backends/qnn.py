@@ -108,6 +108,8 @@ class QnnBackend(OnnxBackend):
         opts = req.options
         soc = opts["soc"] or opts["socs"][0]
         fp16 = req.quantization == "fp16"
+        if program.quantized is None:
+            raise ExportError(f"{self.name}: lower needs the quantize stage's model (int8 QDQ or fp16)")
         model = program.quantized.native
         with tempfile.TemporaryDirectory(prefix="fsplit-qnn-") as tmp:
             source = Path(tmp) / "source.onnx"

@@ -220,7 +220,8 @@ class LiteRTBackend(Backend):
         from litert_torch.quantize.quant_config import QuantConfig
 
         quantized = program.quantized
-        module = _as_eval(quantized.module if quantized is not None else program.captured.program.module())
+        source = quantized.module if quantized is not None else None
+        module = _as_eval(source if source is not None else program.captured.program.module())
         quant_config = QuantConfig(pt2e_quantizer=quantized.quantizer) if quantized is not None else None
         path = stage_dir / ENCODER_FILE
         _, kwargs = program.captured.example_inputs()

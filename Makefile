@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ORACLE := .cache/oracle
 
-.PHONY: setup sysdeps demo test test-fast wheel-check clean
+.PHONY: setup sysdeps demo test test-fast lint wheel-check clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,6 +34,15 @@ test: sysdeps setup $(ORACLE)/.installed
 
 test-fast: setup $(ORACLE)/.installed
 	FSPLIT_ORACLE_DIR=$(CURDIR)/$(ORACLE) $(BIN)/python -m pytest -q -m "not slow"
+
+# Lint and types (issue 11): ruff lint + format check over the tree, mypy on the packages [tool.mypy] names,
+# clang-format (style in .clang-format) on the C/C++ of runtimes/.
+C_SOURCES := $(shell find runtimes -path '*/build*' -prune -o \( -name '*.c' -o -name '*.h' -o -name '*.cpp' -o -name '*.hpp' \) -print)
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	clang-format --dry-run --Werror $(C_SOURCES)
 
 # The wheel is the product: sdist -> wheel -> an EMPTY venv -> fsplit-export (coreml, all) and fsplit-demo from an
 # empty folder outside the checkout (scripts/wheel_check.sh; timings: benchmarks/results/wheel_check.md).

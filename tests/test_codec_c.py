@@ -1,5 +1,6 @@
 """The C99 coder builds warning-free (-std=c99 -Wall -Wextra -Werror -Wpedantic) with gcc and clang, and its
 unit test and conformance program (runtimes/c) pass with each, the latter on every vector."""
+
 import re
 import shutil
 import subprocess
@@ -16,7 +17,9 @@ def build_and_test(tmp_path: Path, cc: str, extra: list[str] = ()) -> str:
         pytest.fail(f"{cc} is not installed (scripts/install_system_deps.sh installs it)")
     proc = subprocess.run(
         ["make", "-C", str(C_DIR), f"CC={cc}", f"BUILD={tmp_path / cc}", "test", *extra],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
@@ -35,7 +38,9 @@ def test_c_builds_and_passes(tmp_path, cc):
 def test_c_under_address_and_undefined_behaviour_sanitizers(tmp_path):
     flags = "CFLAGS=-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
     out = build_and_test(tmp_path, "clang", [flags])
-    assert re.search(r"unit: \d+ checks, 0 failures", out) and re.search(r"interleaved \(\w+\): \d+ checks, 0 failures", out)
+    assert re.search(r"unit: \d+ checks, 0 failures", out) and re.search(
+        r"interleaved \(\w+\): \d+ checks, 0 failures", out
+    )
 
 
 def test_conformance_program_detects_a_wrong_vector(tmp_path):
@@ -46,8 +51,9 @@ def test_conformance_program_detects_a_wrong_vector(tmp_path):
     (tmp_path / "vectors.txt").write_text(bad)
     (tmp_path / "tables").symlink_to(REPO / "runtimes" / "conformance" / "tables")
     build_and_test(tmp_path, "gcc")
-    proc = subprocess.run([str(tmp_path / "gcc" / "conformance"), str(tmp_path / "vectors.txt")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(tmp_path / "gcc" / "conformance"), str(tmp_path / "vectors.txt")], capture_output=True, text=True
+    )
     assert proc.returncode == 1 and "FAIL issue_known_1: encoded bytes differ" in proc.stderr
 
 

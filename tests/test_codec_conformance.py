@@ -1,6 +1,7 @@
 """The committed conformance vectors (runtimes/conformance/vectors.txt): Python reproduces every stream byte
 for byte and decodes it back, refuses every rejection case, and every stream CompressAI can code equals the
 output of CompressAI 1.2.8's compiled RansEncoder (and decodes with its RansDecoder)."""
+
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -178,7 +179,7 @@ def test_compressai_produces_the_same_bytes(vectors):
             continue
         cdfs, sizes, offsets = _compressai_args(t)
         payload = enc.encode_with_indexes(flat.tolist(), idx.tolist(), cdfs, sizes, offsets)
-        assert payload == expected[container.HEADER_SIZE:], name
+        assert payload == expected[container.HEADER_SIZE :], name
         checked.add(name)
     # everything but the 0/1-symbol cases and the escapes beyond 2^28 went through CompressAI
     assert {f"frankensplit_channel_{c}" for c in range(48)} <= checked
@@ -233,9 +234,17 @@ def test_python_streams_in_every_payload_format(vectors):
 def test_generator_reproduces_the_committed_vectors(tmp_path):
     """The committed file is exactly what generate.py makes from the committed FrankenSplit table."""
     subprocess.run(
-        [sys.executable, str(CONFORMANCE / "generate.py"), "--out", str(tmp_path),
-         "--tables", str(CONFORMANCE / "tables" / "frankensplit.fsct")],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            str(CONFORMANCE / "generate.py"),
+            "--out",
+            str(tmp_path),
+            "--tables",
+            str(CONFORMANCE / "tables" / "frankensplit.fsct"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
 
     def data_lines(p):
@@ -243,4 +252,6 @@ def test_generator_reproduces_the_committed_vectors(tmp_path):
 
     assert data_lines(tmp_path / "vectors.txt") == data_lines(VECTORS)
     for name in ("issue", "edge", "frankensplit"):
-        assert (tmp_path / "tables" / f"{name}.fsct").read_bytes() == (CONFORMANCE / "tables" / f"{name}.fsct").read_bytes()
+        assert (tmp_path / "tables" / f"{name}.fsct").read_bytes() == (
+            CONFORMANCE / "tables" / f"{name}.fsct"
+        ).read_bytes()

@@ -1,4 +1,5 @@
 """Stream container: pack/unpack, encode_latent/decode_latent, and refusal of damaged or foreign streams."""
+
 import struct
 import zlib
 

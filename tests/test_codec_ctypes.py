@@ -1,6 +1,7 @@
 """The ctypes build of the C coder (fsplit_mobile/codec/_rans_ctypes.py over libfsplit_rans.so, what the slim
 device-side install ships to boards of another architecture) against the CPython extension: the same bytes,
 the same decoded symbols, the same error codes, and the same refusal of wrongly typed buffers."""
+
 import importlib.util
 import platform
 
@@ -18,8 +19,9 @@ OFFSET = np.array([-1, 0], np.int32)
 @pytest.fixture(scope="module")
 def ctypes_rans(tmp_path_factory):
     lib = coder_library(platform.machine())
-    spec = importlib.util.spec_from_file_location("rans_ctypes_under_test",
-                                                  _rans.__file__.rsplit("/", 1)[0] + "/_rans_ctypes.py")
+    spec = importlib.util.spec_from_file_location(
+        "rans_ctypes_under_test", _rans.__file__.rsplit("/", 1)[0] + "/_rans_ctypes.py"
+    )
     module = importlib.util.module_from_spec(spec)
     mp = pytest.MonkeyPatch()
     mp.setenv("FSPLIT_RANS_LIB", str(lib))

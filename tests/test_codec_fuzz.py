@@ -4,6 +4,7 @@ report or violated property (decoders disagree, an accepted stream or tables fil
 The recorded 10-million-execution run is in benchmarks/results/codec_fuzz_10M.txt. The interleaved payload has its
 own target (runtimes/c/fuzz_interleaved.c: every implementation agrees, accepted payloads are canonical, encoders
 agree byte for byte): a 30 s CI run here, 10.9 million executions recorded in benchmarks/results/codec_fuzz_interleaved_10M.txt."""
+
 import re
 import shutil
 import subprocess
@@ -21,17 +22,29 @@ def run_fuzzer(tmp_path: Path, make_var: str, name: str, seed_args: list[str], s
     if shutil.which("clang") is None:
         pytest.fail("clang missing: scripts/install_system_deps.sh installs clang and libclang-rt-14-dev")
     binary = tmp_path / name
-    build = subprocess.run(["make", "-C", str(C_DIR), f"{make_var}={binary}", str(binary)],
-                           capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        ["make", "-C", str(C_DIR), f"{make_var}={binary}", str(binary)], capture_output=True, text=True, timeout=300
+    )
     assert build.returncode == 0, build.stdout + build.stderr
     seeds, corpus = tmp_path / "seeds", tmp_path / "corpus"
     corpus.mkdir()
-    subprocess.run([sys.executable, str(C_DIR / "fuzz_seeds.py"), *seed_args, str(seeds)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(C_DIR / "fuzz_seeds.py"), *seed_args, str(seeds)], check=True, capture_output=True
+    )
     run = subprocess.run(
-        [str(binary), f"-max_total_time={seconds}", "-max_len=4096", "-print_final_stats=1", "-seed=0",
-         f"-artifact_prefix={tmp_path}/", str(corpus), str(seeds)],
-        capture_output=True, text=True, timeout=seconds + 180,
+        [
+            str(binary),
+            f"-max_total_time={seconds}",
+            "-max_len=4096",
+            "-print_final_stats=1",
+            "-seed=0",
+            f"-artifact_prefix={tmp_path}/",
+            str(corpus),
+            str(seeds),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 180,
     )
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-4000:]

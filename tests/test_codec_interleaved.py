@@ -1,6 +1,7 @@
 """The interleaved payload (docs/formats.md section 4): round trips through the container for 8, 16 and 32 lanes,
 the same bytes from every implementation this CPU runs and from the pure-Python model, 0 and 1 symbols, and
 refusal of truncated, damaged or mislabelled payloads."""
+
 import struct
 import zlib
 
@@ -27,7 +28,7 @@ def _tables(channels=3, seed=0) -> CodecTables:
 def _latent(tables, h, w, seed=1):
     rng = np.random.default_rng(seed)
     sym = rng.integers(-12, 20, (tables.num_channels, h, w)).astype(np.int32)
-    sym.reshape(-1)[:: 97] = rng.integers(-(2**30), 2**30, sym.size // 97 + (sym.size % 97 > 0))  # big escapes
+    sym.reshape(-1)[::97] = rng.integers(-(2**30), 2**30, sym.size // 97 + (sym.size % 97 > 0))  # big escapes
     return sym
 
 
@@ -45,7 +46,11 @@ def test_round_trip_matches_reference_and_every_implementation(lanes, hw):
     data = encode_latent(tables, sym, payload_format="interleaved", lanes=lanes, rate_point=4)
     header, payload = container.unpack(data)
     assert (header.version, header.payload_format, header.lanes, header.rate_point) == (
-        2, container.PayloadFormat.INTERLEAVED, lanes, 4)
+        2,
+        container.PayloadFormat.INTERLEAVED,
+        lanes,
+        4,
+    )
     assert struct.unpack_from("<H", data, 6)[0] == 1 | ((lanes.bit_length() - 1) << 4) | (4 << 8)
     expected, rows, cdfs = _ref_payload(tables, sym, lanes)
     assert bytes(payload) == expected

@@ -1,6 +1,7 @@
 """The pure-Java coder (runtimes/java, package dev.fsplit.codec): compiled for Java 8 (Android) with javac
 -Werror, its JUnit 5 tests (every conformance vector byte for byte and back, corrupt inputs) run through the
 console launcher; any failed JUnit test fails this test. Also: no JNI and no android.* in the sources."""
+
 import re
 import shutil
 import subprocess
@@ -18,20 +19,36 @@ def java_build(tmp_path_factory) -> Path:
     """Compile the library (javac --release 8 -Werror) and the JUnit tests once."""
     missing = [tool for tool in ("javac", "java", "make") if shutil.which(tool) is None]
     if missing or not JUNIT.exists():
-        pytest.fail(f"Java toolchain incomplete (missing {missing or JUNIT}); scripts/install_system_deps.sh installs "
-                    "default-jdk-headless and junit5")
+        pytest.fail(
+            f"Java toolchain incomplete (missing {missing or JUNIT}); scripts/install_system_deps.sh installs "
+            "default-jdk-headless and junit5"
+        )
     out = tmp_path_factory.mktemp("java") / "out"
-    proc = subprocess.run(["make", "-C", str(JAVA_DIR), f"OUT={out}", f"{out}/test.stamp"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        ["make", "-C", str(JAVA_DIR), f"OUT={out}", f"{out}/test.stamp"], capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
 
 
 def run_junit(out: Path, vectors: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["java", f"-Dfsplit.vectors={vectors}", "-jar", str(JUNIT), "-cp", f"{out}/main:{out}/test",
-         "--select-package", "dev.fsplit.codec", "--fail-if-no-tests", "--details=summary", "--disable-banner"],
-        capture_output=True, text=True, timeout=600,
+        [
+            "java",
+            f"-Dfsplit.vectors={vectors}",
+            "-jar",
+            str(JUNIT),
+            "-cp",
+            f"{out}/main:{out}/test",
+            "--select-package",
+            "dev.fsplit.codec",
+            "--fail-if-no-tests",
+            "--details=summary",
+            "--disable-banner",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 

@@ -3,6 +3,7 @@
 Cross-checked against CompressAI 1.2.8's compiled RansEncoder/RansDecoder (tests/oracle.py) on random
 tables built with CompressAI's own pmf_to_quantized_cdf, and against the pure-Python reference model.
 """
+
 import threading
 
 import numpy as np
@@ -51,8 +52,9 @@ def test_numpy_inputs_and_padded_2d_cdfs_match_lists():
     symbols = np.array([0, -2, 2, 7, -9, 1], dtype=np.int64)
     indexes = np.array([0, 1, 0, 1, 0, 1], dtype=np.uint8)
     a = encode_with_indexes(symbols, indexes, cdfs, sizes, offsets)
-    b = encode_with_indexes(symbols.tolist(), indexes.tolist(), [r[:n] for r, n in zip(cdfs.tolist(), [5, 3])],
-                            [5, 3], [0, -2])
+    b = encode_with_indexes(
+        symbols.tolist(), indexes.tolist(), [r[:n] for r, n in zip(cdfs.tolist(), [5, 3])], [5, 3], [0, -2]
+    )
     assert a == b
     for data in (a, bytearray(a), memoryview(a), np.frombuffer(a, dtype=np.uint8)):
         assert decode_with_indexes(data, indexes, cdfs, sizes, offsets).tolist() == symbols.tolist()
@@ -131,8 +133,9 @@ def test_threads_share_tables_safely():
     def work():
         for _ in range(50):
             data = encode_with_indexes(symbols, idx, cdfs, sizes, offsets)
-            results.append(data == expected and decode_with_indexes(data, idx, cdfs, sizes, offsets).tolist()
-                           == symbols.tolist())
+            results.append(
+                data == expected and decode_with_indexes(data, idx, cdfs, sizes, offsets).tolist() == symbols.tolist()
+            )
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:

@@ -1,6 +1,7 @@
 """The drop-in API's content-keyed table cache: equal content in new objects hits one entry, changing the
 caller's lists or arrays afterwards never reaches a cached entry, bad tables are refused on every call, the cache
 stays bounded, and the bytes are those of the uncached conversion."""
+
 import numpy as np
 import pytest
 
@@ -69,4 +70,5 @@ def test_list_inputs_take_the_fast_copy_with_the_same_results_and_errors():
         as_int32([1, 2.5], "s")
     sym, idx = _data()
     assert encode_with_indexes(sym.tolist(), idx.tolist(), CDFS, [5, 3], [0, -3]) == encode_with_indexes(
-        sym, idx, CDFS, [5, 3], [0, -3])
+        sym, idx, CDFS, [5, 3], [0, -3]
+    )

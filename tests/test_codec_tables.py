@@ -1,4 +1,5 @@
 """CodecTables: built from CompressAI EntropyBottleneck buffers, validated, written/read as .fsct files."""
+
 import hashlib
 import struct
 

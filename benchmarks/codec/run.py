@@ -20,6 +20,7 @@ Timings are medians after warm-up. The rate cost of interleaving is measured on 
 latents of every image in fsplit_mobile/data/images/eval; the coding share uses the fastest int8 total of the
 newest benchmarks/results/host-*.json with its entropy time replaced by this run's.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,9 +54,14 @@ def frankensplit_case():
     if DEFAULT_CHECKPOINT.exists():
         return _bundled_model_case(DEFAULT_CHECKPOINT)
     tables = CodecTables.read(REPO / "runtimes/conformance/tables/frankensplit.fsct")
-    return tables, sample_latent(tables, 28, 28, seed=1), (
-        "synthetic FrankenSplit-like tables (runtimes/conformance/tables/frankensplit.fsct); symbols sampled from "
-        "the tables' own distributions (no bundled model yet)")
+    return (
+        tables,
+        sample_latent(tables, 28, 28, seed=1),
+        (
+            "synthetic FrankenSplit-like tables (runtimes/conformance/tables/frankensplit.fsct); symbols sampled from "
+            "the tables' own distributions (no bundled model yet)"
+        ),
+    )
 
 
 def _bundled_model_case(checkpoint: Path):
@@ -69,8 +75,11 @@ def _bundled_model_case(checkpoint: Path):
     with torch.no_grad():
         x = preprocess(DEFAULT_IMAGE, model.input_size, model.mean, model.std)
         symbols = model.device.symbols(x)[0].numpy().astype(np.int32)
-    return tables, symbols, (f"bundled default model ({checkpoint.name}): its tables and its real latent of "
-                             f"{DEFAULT_IMAGE.name}")
+    return (
+        tables,
+        symbols,
+        (f"bundled default model ({checkpoint.name}): its tables and its real latent of {DEFAULT_IMAGE.name}"),
+    )
 
 
 def default_model_latents() -> list[tuple[str, np.ndarray]]:
@@ -96,9 +105,14 @@ def default_model_latents() -> list[tuple[str, np.ndarray]]:
 def student_case():
     cdf, lengths, offsets, _ = synthesize(24, seed=24)
     tables = CodecTables.from_arrays(cdf, lengths, offsets)
-    return tables, sample_latent(tables, 55, 55, seed=2), (
-        "synthetic 24-channel tables (synth_tables.py, seed 24); symbols sampled from the tables' own "
-        "distributions (no trained entropic-student model in the repo)")
+    return (
+        tables,
+        sample_latent(tables, 55, 55, seed=2),
+        (
+            "synthetic 24-channel tables (synth_tables.py, seed 24); symbols sampled from the tables' own "
+            "distributions (no trained entropic-student model in the repo)"
+        ),
+    )
 
 
 # ---------------------------------------------------------------- timing
@@ -119,9 +133,13 @@ def median_seconds(fn, seconds: float) -> tuple[float, int]:
 def row(coder: str, n: int, enc_s: float, dec_s: float, size: int | None, note: str = "", runs=None) -> dict:
     return {
         "coder": coder,
-        "encode_ms": enc_s * 1e3, "decode_ms": dec_s * 1e3,
-        "encode_ns_per_symbol": enc_s * 1e9 / n, "decode_ns_per_symbol": dec_s * 1e9 / n,
-        "bytes": size, "runs": runs, "note": note,
+        "encode_ms": enc_s * 1e3,
+        "decode_ms": dec_s * 1e3,
+        "encode_ns_per_symbol": enc_s * 1e9 / n,
+        "decode_ns_per_symbol": dec_s * 1e9 / n,
+        "bytes": size,
+        "runs": runs,
+        "note": note,
     }
 
 
@@ -132,24 +150,63 @@ def native_rows(tables, symbols, tmp: Path, seconds: float, c_bin: Path, java_ou
     args = [str(tmp / "t.fsct"), str(tmp / "s.i32"), str(c), str(h), str(w), str(seconds)]
     out = []
     res = json.loads(subprocess.run([str(c_bin), *args], check=True, capture_output=True, text=True).stdout)
-    out.append(row("C direct (fsr_encode_planar / fsr_decode_planar + lookup)", res["symbols"], res["encode_ms"] / 1e3,
-                   res["decode_ms"] / 1e3, res["payload_bytes"],
-                   f"decode without the lookup: {res['decode_no_lookup_ns_per_symbol']:.2f} ns/symbol",
-                   [res["encode_runs"], res["decode_runs"]]))
+    out.append(
+        row(
+            "C direct (fsr_encode_planar / fsr_decode_planar + lookup)",
+            res["symbols"],
+            res["encode_ms"] / 1e3,
+            res["decode_ms"] / 1e3,
+            res["payload_bytes"],
+            f"decode without the lookup: {res['decode_no_lookup_ns_per_symbol']:.2f} ns/symbol",
+            [res["encode_runs"], res["decode_runs"]],
+        )
+    )
     single = res["payload_bytes"]
     for r in res["interleaved"]:
-        out.append(row(f"C interleaved {r['lanes']} lanes ({r['impl']})", res["symbols"], r["encode_ms"] / 1e3,
-                       r["decode_ms"] / 1e3, r["payload_bytes"],
-                       f"+{100 * (r['payload_bytes'] - single) / single:.2f} % bytes vs single stream"))
-    java_runs = [json.loads(subprocess.run(["java", "-cp", str(java_out / "main"), "dev.fsplit.codec.Bench", *args,
-                                            str(lanes)], check=True, capture_output=True, text=True).stdout)
-                 for lanes in interleaved.LANES]  # one JVM per lane count (a shared JIT profile skews them)
+        out.append(
+            row(
+                f"C interleaved {r['lanes']} lanes ({r['impl']})",
+                res["symbols"],
+                r["encode_ms"] / 1e3,
+                r["decode_ms"] / 1e3,
+                r["payload_bytes"],
+                f"+{100 * (r['payload_bytes'] - single) / single:.2f} % bytes vs single stream",
+            )
+        )
+    java_runs = [
+        json.loads(
+            subprocess.run(
+                ["java", "-cp", str(java_out / "main"), "dev.fsplit.codec.Bench", *args, str(lanes)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        for lanes in interleaved.LANES
+    ]  # one JVM per lane count (a shared JIT profile skews them)
     res = java_runs[0]
-    out.append(row("Java (RansCodec.encodePlanar / decodePlanar)", res["symbols"], res["encode_ms"] / 1e3,
-                   res["decode_ms"] / 1e3, res["payload_bytes"], res["java"], [res["encode_runs"], res["decode_runs"]]))
+    out.append(
+        row(
+            "Java (RansCodec.encodePlanar / decodePlanar)",
+            res["symbols"],
+            res["encode_ms"] / 1e3,
+            res["decode_ms"] / 1e3,
+            res["payload_bytes"],
+            res["java"],
+            [res["encode_runs"], res["decode_runs"]],
+        )
+    )
     for r in (run["interleaved"][0] for run in java_runs):
-        out.append(row(f"Java interleaved {r['lanes']} lanes (InterleavedCodec)", res["symbols"], r["encode_ms"] / 1e3,
-                       r["decode_ms"] / 1e3, r["payload_bytes"], "scalar Java, own JVM"))
+        out.append(
+            row(
+                f"Java interleaved {r['lanes']} lanes (InterleavedCodec)",
+                res["symbols"],
+                r["encode_ms"] / 1e3,
+                r["decode_ms"] / 1e3,
+                r["payload_bytes"],
+                "scalar Java, own JVM",
+            )
+        )
     return out
 
 
@@ -159,16 +216,33 @@ def python_rows(tables, symbols, seconds: float) -> list[dict]:
     assert np.array_equal(decode_latent(tables, data), symbols)
     enc, r1 = median_seconds(lambda: encode_latent(tables, symbols), seconds)
     dec, r2 = median_seconds(lambda: decode_latent(tables, data), seconds)
-    rows = [row("fsplit_mobile.codec (Python binding: encode_latent / decode_latent)", n, enc, dec, len(data),
-                "container included (header, CRC-32)", [r1, r2])]
+    rows = [
+        row(
+            "fsplit_mobile.codec (Python binding: encode_latent / decode_latent)",
+            n,
+            enc,
+            dec,
+            len(data),
+            "container included (header, CRC-32)",
+            [r1, r2],
+        )
+    ]
     lanes = interleaved.DEFAULT_LANES
     data = encode_latent(tables, symbols, payload_format="interleaved", lanes=lanes)
     assert np.array_equal(decode_latent(tables, data), symbols)
-    enc, r1 = median_seconds(lambda: encode_latent(tables, symbols, payload_format="interleaved", lanes=lanes),
-                             seconds)
+    enc, r1 = median_seconds(lambda: encode_latent(tables, symbols, payload_format="interleaved", lanes=lanes), seconds)
     dec, r2 = median_seconds(lambda: decode_latent(tables, data), seconds)
-    rows.append(row(f"fsplit_mobile.codec interleaved {lanes} lanes (encode_latent / decode_latent)", n, enc, dec,
-                    len(data), f"container included; {interleaved.available_implementations()[0]} path", [r1, r2]))
+    rows.append(
+        row(
+            f"fsplit_mobile.codec interleaved {lanes} lanes (encode_latent / decode_latent)",
+            n,
+            enc,
+            dec,
+            len(data),
+            f"container included; {interleaved.available_implementations()[0]} path",
+            [r1, r2],
+        )
+    )
     return rows
 
 
@@ -188,8 +262,17 @@ def compressai_rows(tables, symbols, seconds: float, payload: bytes) -> list[dic
     assert dec.decode_with_indexes(stream, idx_list, cdfs, sizes, offsets) == sym_list
     e, r1 = median_seconds(lambda: enc.encode_with_indexes(sym_list, idx_list, cdfs, sizes, offsets), seconds)
     d, r2 = median_seconds(lambda: dec.decode_with_indexes(stream, idx_list, cdfs, sizes, offsets), seconds)
-    rows = [row("CompressAI 1.2.8 RansEncoder / RansDecoder (raw, lists prepared)", n, e, d, len(stream),
-                "same bytes as ours", [r1, r2])]
+    rows = [
+        row(
+            "CompressAI 1.2.8 RansEncoder / RansDecoder (raw, lists prepared)",
+            n,
+            e,
+            d,
+            len(stream),
+            "same bytes as ours",
+            [r1, r2],
+        )
+    ]
     # the drop-in API right beside it: the same table lists (converted once, cached by content)
     sym_arr, idx_arr = symbols.reshape(-1).astype(np.int32), np.repeat(np.arange(c), h * w).astype(np.int32)
     assert drop_in_encode(sym_arr, idx_arr, cdfs, sizes, offsets) == stream
@@ -197,9 +280,17 @@ def compressai_rows(tables, symbols, seconds: float, payload: bytes) -> list[dic
     for what, s_in, i_in in [("int32 arrays", sym_arr, idx_arr), ("the same lists", sym_list, idx_list)]:
         e2, r1 = median_seconds(lambda s_in=s_in, i_in=i_in: drop_in_encode(s_in, i_in, cdfs, sizes, offsets), seconds)
         d2, r2 = median_seconds(lambda i_in=i_in: drop_in_decode(stream, i_in, cdfs, sizes, offsets), seconds)
-        rows.append(row(f"fsplit_mobile.codec drop-in encode_with_indexes / decode_with_indexes ({what})", n, e2,
-                        d2, len(stream), f"{e / e2:.1f}x / {d / d2:.1f}x CompressAI raw; tables cached by content",
-                        [r1, r2]))
+        rows.append(
+            row(
+                f"fsplit_mobile.codec drop-in encode_with_indexes / decode_with_indexes ({what})",
+                n,
+                e2,
+                d2,
+                len(stream),
+                f"{e / e2:.1f}x / {d / d2:.1f}x CompressAI raw; tables cached by content",
+                [r1, r2],
+            )
+        )
 
     eb = oracle.compressai_entropy_bottleneck(c)
     eb._quantized_cdf = torch.from_numpy(tables.quantized_cdf.copy())
@@ -213,8 +304,17 @@ def compressai_rows(tables, symbols, seconds: float, payload: bytes) -> list[dic
     assert torch.equal(eb.decompress(strings, (h, w))[0], x[0])
     e, r1 = median_seconds(lambda: eb.compress(x), seconds)
     d, r2 = median_seconds(lambda: eb.decompress(strings, (h, w)), seconds)
-    rows.append(row("CompressAI 1.2.8 EntropyBottleneck.compress / decompress (its own class)", n, e, d,
-                    len(strings[0]), "float latent in, its Python/torch work included", [r1, r2]))
+    rows.append(
+        row(
+            "CompressAI 1.2.8 EntropyBottleneck.compress / decompress (its own class)",
+            n,
+            e,
+            d,
+            len(strings[0]),
+            "float latent in, its Python/torch work included",
+            [r1, r2],
+        )
+    )
     return rows
 
 
@@ -245,8 +345,17 @@ def constriction_rows(tables, symbols, seconds: float) -> list[dict]:
     assert all(np.array_equal(a, b) for a, b in zip(decode(), values))
     e, r1 = median_seconds(encode, seconds)
     d, r2 = median_seconds(decode, seconds)
-    return [row(f"constriction {_version('constriction')} stack.AnsCoder, Categorical per channel", symbols.size, e, d,
-                compressed.nbytes, "peer: other format, no escape payloads", [r1, r2])]
+    return [
+        row(
+            f"constriction {_version('constriction')} stack.AnsCoder, Categorical per channel",
+            symbols.size,
+            e,
+            d,
+            compressed.nbytes,
+            "peer: other format, no escape payloads",
+            [r1, r2],
+        )
+    ]
 
 
 # ---------------------------------------------------------------- machine and report
@@ -276,52 +385,85 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    mem = next((ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")),
-               "0")
+    mem = next(
+        (ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")), "0"
+    )
     return {
-        "cpu": cpu, "logical_cpus": os.cpu_count(), "memory_gib": round(int(mem) / 2**20, 1),
-        "os": platform.platform(), "python": platform.python_version(), "numpy": np.__version__,
-        "torch": _version("torch"), "gcc": _first_line(["gcc", "--version"]),
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "memory_gib": round(int(mem) / 2**20, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": _version("torch"),
+        "gcc": _first_line(["gcc", "--version"]),
         "java": _first_line(["java", "-version"]),
         "load_average_start": [round(v, 2) for v in os.getloadavg()],
     }
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# Entropy coder benchmark ({report['date']})", "",
-             f"Machine: {report['machine']['cpu']}, {report['machine']['logical_cpus']} logical CPUs, "
-             f"{report['machine']['memory_gib']} GiB; {report['machine']['os']}; Python {report['machine']['python']}, "
-             f"{report['machine']['gcc']}, {report['machine']['java']}. Load average (1/5/15 min) at start "
-             f"{report['machine']['load_average_start']}, at end {report['load_average_end']}: the machine was "
-             "shared with other jobs, so absolute numbers are noisy.", "", report["method"], ""]
+    lines = [
+        f"# Entropy coder benchmark ({report['date']})",
+        "",
+        f"Machine: {report['machine']['cpu']}, {report['machine']['logical_cpus']} logical CPUs, "
+        f"{report['machine']['memory_gib']} GiB; {report['machine']['os']}; Python {report['machine']['python']}, "
+        f"{report['machine']['gcc']}, {report['machine']['java']}. Load average (1/5/15 min) at start "
+        f"{report['machine']['load_average_start']}, at end {report['load_average_end']}: the machine was "
+        "shared with other jobs, so absolute numbers are noisy.",
+        "",
+        report["method"],
+        "",
+    ]
     for case in report["cases"]:
-        lines += [f"## {case['name']} ({case['symbols']} symbols)", "", f"Symbols: {case['provenance']}.", "",
-                  "| coder | encode ms | decode ms | encode ns/sym | decode ns/sym | bytes | note |",
-                  "|---|---:|---:|---:|---:|---:|---|"]
+        lines += [
+            f"## {case['name']} ({case['symbols']} symbols)",
+            "",
+            f"Symbols: {case['provenance']}.",
+            "",
+            "| coder | encode ms | decode ms | encode ns/sym | decode ns/sym | bytes | note |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
         for r in case["rows"]:
-            lines.append(f"| {r['coder']} | {r['encode_ms']:.3f} | {r['decode_ms']:.3f} | "
-                         f"{r['encode_ns_per_symbol']:.2f} | {r['decode_ns_per_symbol']:.2f} | {r['bytes']} | "
-                         f"{r['note']} |")
+            lines.append(
+                f"| {r['coder']} | {r['encode_ms']:.3f} | {r['decode_ms']:.3f} | "
+                f"{r['encode_ns_per_symbol']:.2f} | {r['decode_ns_per_symbol']:.2f} | {r['bytes']} | "
+                f"{r['note']} |"
+            )
         lines += ["", "Targets: " + "; ".join(f"{k}: {v}" for k, v in case["targets"].items()), ""]
     rc = report.get("rate_cost")
     if rc and rc["images"]:
-        lines += ["## Rate cost of interleaving (bundled default model, 48x28x28 latents)", "",
-                  f"Images: {', '.join(rc['images'])} (fsplit_mobile/data/images/eval). Payload bytes against the "
-                  "single stream; target <= 0.5 %.", "",
-                  "| lanes | " + " | ".join(rc["images"]) + " | max | mean |",
-                  "|---:|" + "---:|" * (len(rc["images"]) + 2)]
+        lines += [
+            "## Rate cost of interleaving (bundled default model, 48x28x28 latents)",
+            "",
+            f"Images: {', '.join(rc['images'])} (fsplit_mobile/data/images/eval). Payload bytes against the "
+            "single stream; target <= 0.5 %.",
+            "",
+            "| lanes | " + " | ".join(rc["images"]) + " | max | mean |",
+            "|---:|" + "---:|" * (len(rc["images"]) + 2),
+        ]
         for lanes, v in rc["lanes"].items():
             cells = [f"{c['interleaved_bytes']} B (+{c['cost_percent']:.2f} %)" for c in v["per_image"]]
-            lines.append(f"| {lanes} | " + " | ".join(cells) + f" | +{v['max_percent']:.2f} % | "
-                         f"+{v['mean_percent']:.2f} % |")
-        lines += ["", "Single stream bytes: " + ", ".join(
-            f"{c['image']} {c['single_bytes']}" for c in next(iter(rc["lanes"].values()))["per_image"]), ""]
+            lines.append(
+                f"| {lanes} | " + " | ".join(cells) + f" | +{v['max_percent']:.2f} % | +{v['mean_percent']:.2f} % |"
+            )
+        lines += [
+            "",
+            "Single stream bytes: "
+            + ", ".join(f"{c['image']} {c['single_bytes']}" for c in next(iter(rc["lanes"].values()))["per_image"]),
+            "",
+        ]
     share = report.get("coding_share")
     if share and "shares" in share:
-        lines += ["## Coding share of the fastest int8 host total", "",
-                  f"{share['host_file']}: fastest int8 is {share['fastest_int8']}, {share['total_ms']:.3f} ms total, "
-                  f"{share['without_entropy_ms']:.3f} ms without entropy coding. Target {share['target']}.", "",
-                  "| entropy coder | encode ms | share of total |", "|---|---:|---:|"]
+        lines += [
+            "## Coding share of the fastest int8 host total",
+            "",
+            f"{share['host_file']}: fastest int8 is {share['fastest_int8']}, {share['total_ms']:.3f} ms total, "
+            f"{share['without_entropy_ms']:.3f} ms without entropy coding. Target {share['target']}.",
+            "",
+            "| entropy coder | encode ms | share of total |",
+            "|---|---:|---:|",
+        ]
         for k, v in share["shares"].items():
             lines.append(f"| {k} | {v['encode_ms']:.3f} | {v['share_percent']:.2f} % |")
         lines.append("")
@@ -341,29 +483,36 @@ def interleaved_targets(rows: list[dict]) -> dict:
         jv = _find(rows, f"Java interleaved {n} lanes")
         out[f"c_{simd}_{n}_lanes_ns_per_symbol"] = (
             f"{cs['encode_ns_per_symbol']:.2f} encode (target <= 2.5), {cs['decode_ns_per_symbol']:.2f} decode "
-            "(target <= 1.5)")
-        out[f"java_{n}_lanes_over_c_{simd}"] = (f"{jv['encode_ms'] / cs['encode_ms']:.2f}x encode, "
-                                                f"{jv['decode_ms'] / cs['decode_ms']:.2f}x decode (target <= 3x)")
+            "(target <= 1.5)"
+        )
+        out[f"java_{n}_lanes_over_c_{simd}"] = (
+            f"{jv['encode_ms'] / cs['encode_ms']:.2f}x encode, "
+            f"{jv['decode_ms'] / cs['decode_ms']:.2f}x decode (target <= 3x)"
+        )
     raw = _find(rows, "CompressAI 1.2.8 RansEncoder")
     for what in ("int32 arrays", "the same lists"):
         d = _find(rows, f"fsplit_mobile.codec drop-in encode_with_indexes / decode_with_indexes ({what})")
         out[f"drop_in_{what.replace(' ', '_')}_vs_compressai_raw"] = (
             f"{raw['encode_ms'] / d['encode_ms']:.1f}x encode, {raw['decode_ms'] / d['decode_ms']:.1f}x decode "
-            "(target >= 5x)")
+            "(target >= 5x)"
+        )
     return out
 
 
 def targets(rows: list[dict]) -> dict:
-    by = {r["coder"].split(" (")[0].split(" ")[0] + ("" if "EntropyBottleneck" not in r["coder"] else "-eb"): r
-          for r in rows if "interleaved" not in r["coder"] and "drop-in" not in r["coder"]}
+    by = {
+        r["coder"].split(" (")[0].split(" ")[0] + ("" if "EntropyBottleneck" not in r["coder"] else "-eb"): r
+        for r in rows
+        if "interleaved" not in r["coder"] and "drop-in" not in r["coder"]
+    }
     c, java, py, eb = by["C"], by["Java"], by["fsplit_mobile.codec"], by["CompressAI-eb"]
     return {
         "python_vs_compressai_compress_speedup": f"{eb['encode_ms'] / py['encode_ms']:.0f}x encode, "
-                                                 f"{eb['decode_ms'] / py['decode_ms']:.0f}x decode (target >= 50x)",
+        f"{eb['decode_ms'] / py['decode_ms']:.0f}x decode (target >= 50x)",
         "c_ns_per_symbol": f"{c['encode_ns_per_symbol']:.2f} encode, {c['decode_ns_per_symbol']:.2f} decode "
-                           "(target <= 10)",
+        "(target <= 10)",
         "java_over_c": f"{java['encode_ms'] / c['encode_ms']:.2f}x encode, {java['decode_ms'] / c['decode_ms']:.2f}x "
-                       "decode (target <= 2x)",
+        "decode (target <= 2x)",
         **interleaved_targets(rows),
     }
 
@@ -376,10 +525,19 @@ def rate_cost(tables: CodecTables, latents: list[tuple[str, np.ndarray]]) -> dic
         for name, sym in latents:
             single = len(container.unpack(encode_latent(tables, sym))[1])
             ilv = len(container.unpack(encode_latent(tables, sym, payload_format="interleaved", lanes=lanes))[1])
-            costs.append({"image": name, "single_bytes": single, "interleaved_bytes": ilv,
-                          "cost_percent": 100 * (ilv - single) / single})
-        out["lanes"][str(lanes)] = {"per_image": costs, "max_percent": max(c["cost_percent"] for c in costs),
-                                    "mean_percent": float(np.mean([c["cost_percent"] for c in costs]))}
+            costs.append(
+                {
+                    "image": name,
+                    "single_bytes": single,
+                    "interleaved_bytes": ilv,
+                    "cost_percent": 100 * (ilv - single) / single,
+                }
+            )
+        out["lanes"][str(lanes)] = {
+            "per_image": costs,
+            "max_percent": max(c["cost_percent"] for c in costs),
+            "mean_percent": float(np.mean([c["cost_percent"] for c in costs])),
+        }
     out["images"] = [name for name, _ in latents]
     return out
 
@@ -397,16 +555,25 @@ def coding_share(rows: list[dict]) -> dict:
     simd = interleaved.available_implementations()[0]
     candidates = {
         "host run's own entropy time (Python encode_latent, single stream)": best["entropy_ms"],
-        "Python encode_latent, single stream (this run)": _find(rows, "fsplit_mobile.codec (Python binding")["encode_ms"],
+        "Python encode_latent, single stream (this run)": _find(rows, "fsplit_mobile.codec (Python binding")[
+            "encode_ms"
+        ],
         f"Python encode_latent, interleaved {lanes} lanes (this run)": _find(
-            rows, f"fsplit_mobile.codec interleaved {lanes} lanes")["encode_ms"],
-        f"C interleaved {lanes} lanes {simd} (this run)": _find(rows, f"C interleaved {lanes} lanes ({simd})")["encode_ms"],
+            rows, f"fsplit_mobile.codec interleaved {lanes} lanes"
+        )["encode_ms"],
+        f"C interleaved {lanes} lanes {simd} (this run)": _find(rows, f"C interleaved {lanes} lanes ({simd})")[
+            "encode_ms"
+        ],
         f"C interleaved 32 lanes {simd} (this run)": _find(rows, f"C interleaved 32 lanes ({simd})")["encode_ms"],
     }
-    return {"host_file": files[-1].name, "fastest_int8": f"{best['target']} {best['runner']}",
-            "total_ms": best["total_ms"], "without_entropy_ms": base,
-            "shares": {k: {"encode_ms": v, "share_percent": 100 * v / (base + v)} for k, v in candidates.items()},
-            "target": "<= 3 %"}
+    return {
+        "host_file": files[-1].name,
+        "fastest_int8": f"{best['target']} {best['runner']}",
+        "total_ms": best["total_ms"],
+        "without_entropy_ms": base,
+        "shares": {k: {"encode_ms": v, "share_percent": 100 * v / (base + v)} for k, v in candidates.items()},
+        "target": "<= 3 %",
+    }
 
 
 def main() -> None:
@@ -417,15 +584,21 @@ def main() -> None:
     for tool in ("make", "gcc", "javac", "java"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is required (scripts/install_system_deps.sh)")
-    report = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), "method": __doc__.split("\n\n", 2)[2]
-              .strip().replace("\n", " "), "cases": []}
+    report = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": machine(),
+        "method": __doc__.split("\n\n", 2)[2].strip().replace("\n", " "),
+        "cases": [],
+    }
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         c_bin, java_out = tmp / "bench", tmp / "java"
         subprocess.run(["make", "-s", "-C", str(REPO / "runtimes/c"), f"BENCH_BIN={c_bin}", str(c_bin)], check=True)
         subprocess.run(["make", "-s", "-C", str(REPO / "runtimes/java"), f"OUT={java_out}", "bench"], check=True)
-        for name, (tables, symbols, provenance) in [("FrankenSplit latent 48x28x28", frankensplit_case()),
-                                                    ("Entropic-student latent 24x55x55", student_case())]:
+        for name, (tables, symbols, provenance) in [
+            ("FrankenSplit latent 48x28x28", frankensplit_case()),
+            ("Entropic-student latent 24x55x55", student_case()),
+        ]:
             print(f"== {name}: {provenance}", flush=True)
             payload = bytes(container.unpack(encode_latent(tables, symbols))[1])
             rows = native_rows(tables, symbols, tmp, args.seconds, c_bin, java_out)
@@ -433,10 +606,21 @@ def main() -> None:
             rows += compressai_rows(tables, symbols, args.seconds, payload)
             rows += constriction_rows(tables, symbols, args.seconds)
             for r in rows:
-                print(f"  {r['coder']:<80} enc {r['encode_ms']:8.3f} ms {r['encode_ns_per_symbol']:7.2f} ns/sym   "
-                      f"dec {r['decode_ms']:8.3f} ms {r['decode_ns_per_symbol']:7.2f} ns/sym", flush=True)
-            report["cases"].append({"name": name, "symbols": int(symbols.size), "shape": list(symbols.shape),
-                                    "provenance": provenance, "rows": rows, "targets": targets(rows)})
+                print(
+                    f"  {r['coder']:<80} enc {r['encode_ms']:8.3f} ms {r['encode_ns_per_symbol']:7.2f} ns/sym   "
+                    f"dec {r['decode_ms']:8.3f} ms {r['decode_ns_per_symbol']:7.2f} ns/sym",
+                    flush=True,
+                )
+            report["cases"].append(
+                {
+                    "name": name,
+                    "symbols": int(symbols.size),
+                    "shape": list(symbols.shape),
+                    "provenance": provenance,
+                    "rows": rows,
+                    "targets": targets(rows),
+                }
+            )
         fs_rows = report["cases"][0]["rows"]
         report["coding_share"] = coding_share(fs_rows)
         latents = default_model_latents()

@@ -8,6 +8,7 @@ Higher level: :class:`~fsplit_mobile.codec.tables.CodecTables` (the .fsct tables
 :mod:`~fsplit_mobile.codec.container` (``encode_latent`` / ``decode_latent``; ``payload_format="interleaved"``
 selects the SIMD-friendly payload of :mod:`~fsplit_mobile.codec.interleaved`, ``rate_point`` the header field).
 """
+
 from . import interleaved
 from . import table_cache
 from .container import decode_latent, encode_latent

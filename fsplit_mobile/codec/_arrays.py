@@ -1,4 +1,5 @@
 """Conversion of user inputs (lists, numpy arrays, CPU tensors) into contiguous int32 arrays."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,12 @@ def as_int32(values, name: str, error=InvalidInputError, ndim: int | None = 1) -
     """Return ``values`` as a C-contiguous int32 array, refusing non-integers and out-of-range values."""
     if isinstance(values, np.ndarray) and values.dtype == np.int32:
         arr = values
-    elif ndim == 1 and isinstance(values, (list, tuple)) and _fill_int32 is not None and (
-            _fill_int32(values, arr := np.empty(len(values), dtype=np.int32))):
+    elif (
+        ndim == 1
+        and isinstance(values, (list, tuple))
+        and _fill_int32 is not None
+        and (_fill_int32(values, arr := np.empty(len(values), dtype=np.int32)))
+    ):
         pass  # flat list of ints, copied in C; anything unusual takes the numpy path below (clear errors)
     else:
         try:

@@ -7,6 +7,7 @@ device-side install (fsplit_mobile/bench/provision.py) ships it for any architec
 the extension where it was built and this module otherwise. The library is looked up at ``$FSPLIT_RANS_LIB``,
 then next to this file.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -28,9 +29,15 @@ class Error(Exception):
 
 
 class _Tables(ctypes.Structure):
-    _fields_ = [("cdf", ctypes.c_void_p), ("cdf_stride", ctypes.c_size_t), ("cdf_length", ctypes.c_void_p),
-                ("offset", ctypes.c_void_p), ("num_cdfs", ctypes.c_uint32), ("precision", ctypes.c_uint32),
-                ("lookup", ctypes.c_void_p)]
+    _fields_ = [
+        ("cdf", ctypes.c_void_p),
+        ("cdf_stride", ctypes.c_size_t),
+        ("cdf_length", ctypes.c_void_p),
+        ("offset", ctypes.c_void_p),
+        ("num_cdfs", ctypes.c_uint32),
+        ("precision", ctypes.c_uint32),
+        ("lookup", ctypes.c_void_p),
+    ]
 
 
 def library_path() -> Path:
@@ -42,8 +49,10 @@ def _load() -> ctypes.CDLL:
     try:
         lib = ctypes.CDLL(str(path))
     except OSError as e:
-        raise ImportError(f"C coder library {path} not loadable ({e}); build it for this machine with "
-                          "fsplit_mobile.bench.provision.coder_lib or set FSPLIT_RANS_LIB") from None
+        raise ImportError(
+            f"C coder library {path} not loadable ({e}); build it for this machine with "
+            "fsplit_mobile.bench.provision.coder_lib or set FSPLIT_RANS_LIB"
+        ) from None
     P, S = ctypes.c_void_p, ctypes.c_size_t
     tp = ctypes.POINTER(_Tables)
     signatures = {
@@ -58,8 +67,10 @@ def _load() -> ctypes.CDLL:
     }
     optional = {  # the interleaved payload (fsplit_interleaved.c), absent from libraries built without it
         "fsr_ilv_encode_bound": ([S, ctypes.c_uint32], S),
-        "fsr_ilv_encode_planar_with": ([ctypes.c_int, tp, ctypes.c_uint32, P, ctypes.c_uint32, S, P, S,
-                                        ctypes.POINTER(S)], ctypes.c_int),
+        "fsr_ilv_encode_planar_with": (
+            [ctypes.c_int, tp, ctypes.c_uint32, P, ctypes.c_uint32, S, P, S, ctypes.POINTER(S)],
+            ctypes.c_int,
+        ),
         "fsr_ilv_decode_planar_with": ([ctypes.c_int, tp, ctypes.c_uint32, ctypes.c_uint32, S, P, S, P], ctypes.c_int),
         "fsr_ilv_impl_available": ([ctypes.c_int], ctypes.c_int),
         "fsr_ilv_impl_auto": ([], ctypes.c_int),
@@ -86,10 +97,17 @@ def _status(st: int) -> None:
 def _int32(obj, name: str, writable: bool = False) -> np.ndarray:
     """A C-contiguous 4-byte integer view of `obj` (never a silent copy or conversion, as the extension)."""
     arr = np.asarray(obj) if not isinstance(obj, np.ndarray) else obj
-    if arr.dtype.kind not in "iu" or arr.dtype.itemsize != 4 or arr.dtype.kind == "u" \
-            or not arr.flags.c_contiguous or (writable and not arr.flags.writeable):
-        raise TypeError(f"{name} must be a contiguous{' writable' if writable else ''} int32 buffer "
-                        f"(got {arr.dtype}, contiguous={arr.flags.c_contiguous})")
+    if (
+        arr.dtype.kind not in "iu"
+        or arr.dtype.itemsize != 4
+        or arr.dtype.kind == "u"
+        or not arr.flags.c_contiguous
+        or (writable and not arr.flags.writeable)
+    ):
+        raise TypeError(
+            f"{name} must be a contiguous{' writable' if writable else ''} int32 buffer "
+            f"(got {arr.dtype}, contiguous={arr.flags.c_contiguous})"
+        )
     return arr
 
 
@@ -122,7 +140,7 @@ def _encoded(call, n: int) -> bytes:
     buf = ctypes.create_string_buffer(cap)
     out_len = ctypes.c_size_t(0)
     _status(call(buf, cap, ctypes.byref(out_len)))
-    return buf.raw[:out_len.value]
+    return buf.raw[: out_len.value]
 
 
 def encode(symbols, indexes, cdf, cdf_stride, cdf_length, offset, precision, lookup) -> bytes:
@@ -130,8 +148,12 @@ def encode(symbols, indexes, cdf, cdf_stride, cdf_length, offset, precision, loo
     t, _keep = _tables(cdf, cdf_stride, cdf_length, offset, precision, lookup)
     if idx.size != sym.size:
         raise ValueError("symbols and indexes differ in length")
-    return _encoded(lambda buf, cap, out_len: _lib.fsr_encode(ctypes.byref(t), sym.ctypes.data, idx.ctypes.data,
-                                                              sym.size, buf, cap, out_len), sym.size)
+    return _encoded(
+        lambda buf, cap, out_len: _lib.fsr_encode(
+            ctypes.byref(t), sym.ctypes.data, idx.ctypes.data, sym.size, buf, cap, out_len
+        ),
+        sym.size,
+    )
 
 
 def encode_planar(symbols, num_planes, cdf, cdf_stride, cdf_length, offset, precision, lookup) -> bytes:
@@ -139,8 +161,12 @@ def encode_planar(symbols, num_planes, cdf, cdf_stride, cdf_length, offset, prec
     t, _keep = _tables(cdf, cdf_stride, cdf_length, offset, precision, lookup)
     if num_planes <= 0 or num_planes > 0xFFFFFFFF or sym.size % num_planes:
         raise ValueError("symbol count is not a multiple of num_planes")
-    return _encoded(lambda buf, cap, out_len: _lib.fsr_encode_planar(
-        ctypes.byref(t), sym.ctypes.data, num_planes, sym.size // num_planes, buf, cap, out_len), sym.size)
+    return _encoded(
+        lambda buf, cap, out_len: _lib.fsr_encode_planar(
+            ctypes.byref(t), sym.ctypes.data, num_planes, sym.size // num_planes, buf, cap, out_len
+        ),
+        sym.size,
+    )
 
 
 def decode(data, indexes, cdf, cdf_stride, cdf_length, offset, precision, lookup, out) -> None:
@@ -156,8 +182,11 @@ def decode_planar(data, num_planes, cdf, cdf_stride, cdf_length, offset, precisi
     t, _keep = _tables(cdf, cdf_stride, cdf_length, offset, precision, lookup)
     if num_planes <= 0 or num_planes > 0xFFFFFFFF or dst.size % num_planes:
         raise ValueError("out length is not a multiple of num_planes")
-    _status(_lib.fsr_decode_planar(ctypes.byref(t), num_planes, dst.size // num_planes, raw.ctypes.data, raw.size,
-                                   dst.ctypes.data))
+    _status(
+        _lib.fsr_decode_planar(
+            ctypes.byref(t), num_planes, dst.size // num_planes, raw.ctypes.data, raw.size, dst.ctypes.data
+        )
+    )
 
 
 def check_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> None:
@@ -175,8 +204,10 @@ def build_lookup(cdf, cdf_stride, cdf_length, offset, precision, lookup, out) ->
 
 def _need_interleaved() -> None:
     if not hasattr(_lib, "fsr_ilv_encode_planar_with"):
-        raise Error(FSR_ERR_ARGUMENT, f"{library_path()} was built without the interleaved payload "
-                    "(runtimes/c/fsplit_interleaved*.c)")
+        raise Error(
+            FSR_ERR_ARGUMENT,
+            f"{library_path()} was built without the interleaved payload (runtimes/c/fsplit_interleaved*.c)",
+        )
 
 
 def ilv_impls() -> tuple[str, tuple[str, ...]]:
@@ -185,8 +216,9 @@ def ilv_impls() -> tuple[str, tuple[str, ...]]:
     return _lib.fsr_ilv_impl_name(0).decode(), names
 
 
-def ilv_encode_planar(symbols, num_planes, lanes, impl, cdf, cdf_stride, cdf_length, offset, precision,
-                      lookup) -> bytes:
+def ilv_encode_planar(
+    symbols, num_planes, lanes, impl, cdf, cdf_stride, cdf_length, offset, precision, lookup
+) -> bytes:
     _need_interleaved()
     sym = _int32(symbols, "symbols")
     t, _keep = _tables(cdf, cdf_stride, cdf_length, offset, precision, lookup)
@@ -197,17 +229,32 @@ def ilv_encode_planar(symbols, num_planes, lanes, impl, cdf, cdf_stride, cdf_len
         _status(FSR_ERR_ARGUMENT)
     buf = ctypes.create_string_buffer(cap)
     out_len = ctypes.c_size_t(0)
-    _status(_lib.fsr_ilv_encode_planar_with(impl, ctypes.byref(t), lanes, sym.ctypes.data, num_planes,
-                                            sym.size // num_planes, buf, cap, ctypes.byref(out_len)))
-    return buf.raw[:out_len.value]
+    _status(
+        _lib.fsr_ilv_encode_planar_with(
+            impl,
+            ctypes.byref(t),
+            lanes,
+            sym.ctypes.data,
+            num_planes,
+            sym.size // num_planes,
+            buf,
+            cap,
+            ctypes.byref(out_len),
+        )
+    )
+    return buf.raw[: out_len.value]
 
 
-def ilv_decode_planar(data, num_planes, lanes, impl, cdf, cdf_stride, cdf_length, offset, precision, lookup,
-                      out) -> None:
+def ilv_decode_planar(
+    data, num_planes, lanes, impl, cdf, cdf_stride, cdf_length, offset, precision, lookup, out
+) -> None:
     _need_interleaved()
     raw, dst = _bytes(data), _int32(out, "out", writable=True)
     t, _keep = _tables(cdf, cdf_stride, cdf_length, offset, precision, lookup)
     if num_planes <= 0 or num_planes > 0xFFFFFFFF or dst.size % num_planes:
         raise ValueError("out length is not a multiple of num_planes")
-    _status(_lib.fsr_ilv_decode_planar_with(impl, ctypes.byref(t), lanes, num_planes, dst.size // num_planes,
-                                            raw.ctypes.data, raw.size, dst.ctypes.data))
+    _status(
+        _lib.fsr_ilv_decode_planar_with(
+            impl, ctypes.byref(t), lanes, num_planes, dst.size // num_planes, raw.ctypes.data, raw.size, dst.ctypes.data
+        )
+    )

@@ -9,6 +9,7 @@ Version 1 has flags 0: a single CompressAI-compatible stream at rate point 0. Ve
 bits 0-1 payload format, bits 2-3 reserved (0), bits 4-7 log2(interleaved lanes), bits 8-15 rate point.
 Writers emit version 1 whenever the flags would be 0, so readers that only know version 1 keep working.
 """
+
 from __future__ import annotations
 
 import struct
@@ -71,8 +72,9 @@ def encode_flags(payload_format=PayloadFormat.SINGLE, lanes: int = 1, rate_point
     try:
         fmt = PayloadFormat(payload_format)
     except ValueError:
-        raise InvalidInputError(f"payload_format must be one of {[f.name.lower() for f in PayloadFormat]}, "
-                                f"got {payload_format!r}") from None
+        raise InvalidInputError(
+            f"payload_format must be one of {[f.name.lower() for f in PayloadFormat]}, got {payload_format!r}"
+        ) from None
     if fmt is PayloadFormat.SINGLE and lanes != 1:
         raise InvalidInputError(f"lanes must be 1 for the single-stream payload format, got {lanes}")
     if fmt is PayloadFormat.INTERLEAVED and lanes not in INTERLEAVED_LANES:
@@ -100,11 +102,14 @@ def decode_flags(version: int, flags: int) -> tuple[PayloadFormat, int, int]:
     fmt, log2_lanes = PayloadFormat(fmt_bits), (flags & _LANES_MASK) >> _LANES_SHIFT
     lanes = 1 << log2_lanes
     if fmt is PayloadFormat.SINGLE and log2_lanes != 0:
-        raise CorruptStreamError(f"unknown container flags: lanes field {log2_lanes} (bits 4-7) must be 0 for "
-                                 "the single-stream payload")
+        raise CorruptStreamError(
+            f"unknown container flags: lanes field {log2_lanes} (bits 4-7) must be 0 for the single-stream payload"
+        )
     if fmt is PayloadFormat.INTERLEAVED and lanes not in INTERLEAVED_LANES:
-        raise CorruptStreamError(f"unknown container flags: lanes field {log2_lanes} (bits 4-7) gives {lanes} "
-                                 f"interleaved lanes, supported: {INTERLEAVED_LANES}")
+        raise CorruptStreamError(
+            f"unknown container flags: lanes field {log2_lanes} (bits 4-7) gives {lanes} "
+            f"interleaved lanes, supported: {INTERLEAVED_LANES}"
+        )
     return fmt, lanes, flags >> _RATE_SHIFT
 
 
@@ -112,8 +117,15 @@ def _crc(header_without_crc: bytes, payload) -> int:
     return zlib.crc32(payload, zlib.crc32(header_without_crc)) & 0xFFFFFFFF
 
 
-def pack(table_hash: bytes, shape, payload: bytes, *, payload_format=PayloadFormat.SINGLE, lanes: int = 1,
-         rate_point: int = 0) -> bytes:
+def pack(
+    table_hash: bytes,
+    shape,
+    payload: bytes,
+    *,
+    payload_format=PayloadFormat.SINGLE,
+    lanes: int = 1,
+    rate_point: int = 0,
+) -> bytes:
     """Wrap a payload: ``table_hash`` is the tables' content hash (its first 8 bytes are stored).
 
     Version 1 is written when the flags are 0 (single stream, rate point 0), version 2 otherwise."""
@@ -149,8 +161,9 @@ def unpack(data) -> tuple[ContainerHeader, memoryview]:
     actual = _crc(view[:CRC_COVERED], payload)
     if actual != crc:
         raise CorruptStreamError(f"container checksum mismatch (stored {crc:08x}, computed {actual:08x})")
-    header = ContainerHeader(bytes(table_hash), (c, h, w), payload_length, crc, version, payload_format, lanes,
-                             rate_point)
+    header = ContainerHeader(
+        bytes(table_hash), (c, h, w), payload_length, crc, version, payload_format, lanes, rate_point
+    )
     return header, payload
 
 
@@ -171,8 +184,9 @@ def _payload_format(value) -> PayloadFormat:
         raise InvalidInputError(f"payload_format must be 'single' or 'interleaved', got {value!r}") from None
 
 
-def encode_latent(tables: CodecTables, symbols, *, rate_point: int = 0, payload_format="single",
-                  lanes: int | None = None) -> bytes:
+def encode_latent(
+    tables: CodecTables, symbols, *, rate_point: int = 0, payload_format="single", lanes: int | None = None
+) -> bytes:
     """Entropy-code a (C, H, W) int32 latent (index of a symbol = its channel) into a container.
 
     ``rate_point`` (0..255) is stored in the header for variable bit-rate models. ``payload_format``
@@ -202,8 +216,9 @@ def encode_latent(tables: CodecTables, symbols, *, rate_point: int = 0, payload_
             channel = np.repeat(np.arange(arr.shape[0], dtype=np.int32), arr.shape[1] * arr.shape[2])
             raise InvalidInputError(describe_unencodable(flat, channel, tables.raw)) from None
         raise_codec_error(err, "encode_latent")
-    return pack(tables.content_hash_bytes, arr.shape, payload, payload_format=fmt, lanes=lanes,
-                rate_point=flags >> _RATE_SHIFT)
+    return pack(
+        tables.content_hash_bytes, arr.shape, payload, payload_format=fmt, lanes=lanes, rate_point=flags >> _RATE_SHIFT
+    )
 
 
 def decode_latent(tables: CodecTables, data) -> np.ndarray:
@@ -212,7 +227,7 @@ def decode_latent(tables: CodecTables, data) -> np.ndarray:
     if header.table_hash != tables.content_hash_bytes[:HASH_PREFIX]:
         raise TableMismatchError(
             f"stream was coded with tables {header.table_hash.hex()}..., these tables are "
-            f"{tables.content_hash[:2 * HASH_PREFIX]}..."
+            f"{tables.content_hash[: 2 * HASH_PREFIX]}..."
         )
     c, h, w = header.shape
     if c != tables.num_channels:

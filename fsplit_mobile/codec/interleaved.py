@@ -7,6 +7,7 @@ Why 8 lanes by default: each lane ends with a 4-byte state, and that flush is th
 On the bundled default model's latent (4.6 KB single stream) 8 lanes cost +0.45 %, 16 lanes +1.1 %, 32 lanes
 +2.3 % (benchmarks/results/codec.md); more lanes decode faster, so large latents may prefer 32.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,9 @@ def _impl_code(impl: str) -> int:
     if impl not in IMPLEMENTATIONS:
         raise InvalidInputError(f"impl must be one of {sorted(IMPLEMENTATIONS)}, got {impl!r}")
     if impl != "auto" and impl not in available_implementations()[1]:
-        raise InvalidInputError(f"implementation {impl!r} is not available here (available: "
-                                f"{available_implementations()[1]})")
+        raise InvalidInputError(
+            f"implementation {impl!r} is not available here (available: {available_implementations()[1]})"
+        )
     return IMPLEMENTATIONS[impl]
 
 
@@ -51,8 +53,9 @@ def encode_planar(symbols: np.ndarray, tables: RawTables, lanes: int = DEFAULT_L
         raise_codec_error(err, "interleaved encode")
 
 
-def decode_planar(payload, shape: tuple[int, int, int], tables: RawTables, lanes: int = DEFAULT_LANES,
-                  impl: str = "auto") -> np.ndarray:
+def decode_planar(
+    payload, shape: tuple[int, int, int], tables: RawTables, lanes: int = DEFAULT_LANES, impl: str = "auto"
+) -> np.ndarray:
     """Decode an interleaved payload of a (C, H, W) latent; refuses truncated or inconsistent payloads."""
     lanes, code = _check_lanes(lanes), _impl_code(impl)
     if shape[0] < 1:

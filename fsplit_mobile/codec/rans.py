@@ -3,6 +3,7 @@
 ``encode_with_indexes`` / ``decode_with_indexes`` take CompressAI's arguments in CompressAI's order, so
 ``RansEncoder().encode_with_indexes(...)`` becomes ``fsplit_mobile.codec.encode_with_indexes(...)``.
 """
+
 from __future__ import annotations
 
 from typing import NoReturn

@@ -3,6 +3,7 @@
 Slow (one Python step per symbol); used by tests as an independent implementation and by the
 conformance generator to craft streams no valid encoder writes (for rejection vectors).
 """
+
 from __future__ import annotations
 
 RANS_L = 1 << 31

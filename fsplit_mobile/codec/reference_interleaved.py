@@ -2,6 +2,7 @@
 independent of the C core: the conformance generator and the tests check every implementation against it.
 Slow (a few microseconds per symbol); not used for coding.
 """
+
 from __future__ import annotations
 
 from .reference import StrictError
@@ -22,8 +23,9 @@ def _steps(symbol: int, row: list[int], offset: int) -> tuple[tuple[int, int], i
     return (row[max_value], row[max_value + 1] - row[max_value]), raw
 
 
-def encode(symbols: list[int], rows: list[int], cdfs: list[list[int]], offsets: list[int], lanes: int,
-           precision: int = 16) -> bytes:
+def encode(
+    symbols: list[int], rows: list[int], cdfs: list[list[int]], offsets: list[int], lanes: int, precision: int = 16
+) -> bytes:
     """symbols[i] uses CDF row rows[i]; symbol i is lane i % lanes."""
     x = [L] * lanes
     out: list[int] = []  # bytes in emission order (reversed at the end)
@@ -70,12 +72,13 @@ def encode(symbols: list[int], rows: list[int], cdfs: list[list[int]], offsets: 
     return head + bytes(reversed(out))
 
 
-def decode(data: bytes, rows: list[int], cdfs: list[list[int]], offsets: list[int], lanes: int,
-           precision: int = 16) -> list[int]:
+def decode(
+    data: bytes, rows: list[int], cdfs: list[list[int]], offsets: list[int], lanes: int, precision: int = 16
+) -> list[int]:
     """Decode len(rows) symbols; StrictError(kind) for what every decoder must refuse."""
     if len(data) < 4 * lanes:
         raise StrictError("truncated", "shorter than the lane states")
-    x = [int.from_bytes(data[4 * k: 4 * k + 4], "little") for k in range(lanes)]
+    x = [int.from_bytes(data[4 * k : 4 * k + 4], "little") for k in range(lanes)]
     if min(x) < L:
         raise StrictError("corrupt", "initial state below 2^24")
     pos = 4 * lanes

@@ -7,6 +7,7 @@ call, so the converted form is kept, keyed by the tables' content: a key is buil
 (tuples or bytes), so changing the caller's lists or arrays afterwards can never reach a cached entry, and
 equal content under a different object hits the same entry.
 """
+
 from __future__ import annotations
 
 import threading
@@ -29,8 +30,11 @@ def _part(values):
         return ("a", arr.dtype.str, arr.shape, arr.tobytes()) if arr.dtype != object else None
     if isinstance(values, (list, tuple)):
         try:
-            if values and isinstance(values[0], (list, tuple, np.ndarray)) or (
-                    values and hasattr(values[0], "__array__")):
+            if (
+                values
+                and isinstance(values[0], (list, tuple, np.ndarray))
+                or (values and hasattr(values[0], "__array__"))
+            ):
                 rows = tuple(_part(r) for r in values)
                 return None if None in rows else ("r", rows)
             return ("l", tuple(values))

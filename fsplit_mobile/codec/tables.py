@@ -6,6 +6,7 @@ File layout (little-endian, see docs/formats.md)::
     per channel: i32 offset | u32 cdf_length | cdf_length x u32 cdf
     32-byte SHA-256 of everything before it (the content hash)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -163,7 +164,9 @@ class CodecTables:
         if magic != MAGIC:
             raise InvalidTablesError(f"not a codec tables file: magic {magic!r}, expected {MAGIC!r}")
         if version != FORMAT_VERSION:
-            raise InvalidTablesError(f"unsupported tables format version {version} (this reader knows {FORMAT_VERSION})")
+            raise InvalidTablesError(
+                f"unsupported tables format version {version} (this reader knows {FORMAT_VERSION})"
+            )
         if not 1 <= precision <= 16:
             raise InvalidTablesError(f"precision {precision} outside 1..16")
         if not 1 <= channels <= MAX_CHANNELS:

@@ -2,6 +2,7 @@
 target's built-in tables, and the conformance tables files.  python fuzz_seeds.py DIR
 With --interleaved, seeds for fuzz_interleaved.c instead: valid interleaved payloads, symbol runs and
 interleaved containers for the same built-in tables, for 8, 16 and 32 lanes."""
+
 import os
 import struct
 import sys
@@ -16,8 +17,14 @@ INT32_MAX = 2**31 - 1
 
 def builtin_tables() -> CodecTables:
     """The same rows as setup() in fuzz_decode.c."""
-    rows = [[0, 16384, 49152, 65535, 65536], [0, 65536], [0, 1, 65535, 65536], [0, 0, 20000, 65000, 65536],
-            [k * k * 40 for k in range(40)] + [65536], [0, 30000, 65536]]
+    rows = [
+        [0, 16384, 49152, 65535, 65536],
+        [0, 65536],
+        [0, 1, 65535, 65536],
+        [0, 0, 20000, 65000, 65536],
+        [k * k * 40 for k in range(40)] + [65536],
+        [0, 30000, 65536],
+    ]
     cdf = np.zeros((6, 41), dtype=np.int64)
     for r, row in enumerate(rows):
         cdf[r, : len(row)] = row
@@ -63,7 +70,8 @@ def interleaved_seeds(t: CodecTables, rng) -> dict[str, bytes]:
         latent[3][latent[3] == 7] = 8
         latent[5] = INT32_MAX - 1 + np.clip(latent[5], -2, 1)
         seeds[f"ilv_container_{lanes}"] = bytes([(code << 2) | 2]) + encode_latent(
-            t, latent, payload_format="interleaved", lanes=lanes)
+            t, latent, payload_format="interleaved", lanes=lanes
+        )
     return seeds
 
 
@@ -80,7 +88,9 @@ def main(out: str, ilv: bool = False) -> None:
             body = f.read()
         head = struct.pack("<H", len(body))
         seeds[f"tables_{name}"] = bytes([1]) + head + body + bytes([4]) + bytes(40)
-        seeds[f"tables_fixed_{name}"] = bytes([2]) + struct.pack("<H", len(body) - 32) + body[:-32] + bytes([2]) + bytes(16)
+        seeds[f"tables_fixed_{name}"] = (
+            bytes([2]) + struct.pack("<H", len(body) - 32) + body[:-32] + bytes([2]) + bytes(16)
+        )
     if not ilv:
         latent = rng.integers(-3, 3, (6, 3, 4)).astype(np.int32)
         latent[3][latent[3] == 7] = 8

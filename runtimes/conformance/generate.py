@@ -11,6 +11,7 @@ Expected bytes come from the C coder through the Python binding; every stream is
 here against the pure-Python reference model. tests/test_codec_conformance.py cross-checks them
 against CompressAI's compiled coder. The file format is described in vectors.txt's header.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -182,7 +183,11 @@ def issue_vectors(w: Writer, t: Tables) -> None:
         w.encode(t, name, [0], [s])
     # escape payloads at every nibble-count boundary, both signs (raw odd = negative side)
     for nibbles in range(0, 9):
-        raws = [0] if nibbles == 0 else sorted({16 ** (nibbles - 1), 16 ** (nibbles - 1) + 1, 16**nibbles - 2, 16**nibbles - 1})
+        raws = (
+            [0]
+            if nibbles == 0
+            else sorted({16 ** (nibbles - 1), 16 ** (nibbles - 1) + 1, 16**nibbles - 2, 16**nibbles - 1})
+        )
         if nibbles == 8:
             raws.append(2 * (INT32_MAX - 3))  # the largest positive escape an int32 symbol needs
         symbols = [t.raw_to_symbol(0, r) for r in raws]
@@ -204,7 +209,7 @@ def issue_vectors(w: Writer, t: Tables) -> None:
     esc_syms = [t.raw_to_symbol(0, 16**k - 1) for k in range(9)] + [INT32_MIN, INT32_MAX, 0, 1, 2]
     for lanes in (8, 16, 32):
         sym = rng.choice([0, 1, 2], size=(1, 7, 11), p=[0.25, 0.5, 0.25]).astype(np.int64)
-        sym.reshape(-1)[:: 5][: len(esc_syms)] = esc_syms[: len(sym.reshape(-1)[:: 5])]
+        sym.reshape(-1)[::5][: len(esc_syms)] = esc_syms[: len(sym.reshape(-1)[::5])]
         w.stream(t, f"ilv_issue_{lanes}_lanes", sym.astype(np.int32), "interleaved", lanes, lanes)
     long_sym = rng.choice([0, 1, 2], size=(1, 40, 50), p=[0.25, 0.5, 0.25]).astype(np.int32)
     w.stream(t, "ilv_issue_long", long_sym, "interleaved", 32, 0)
@@ -257,8 +262,12 @@ def edge_vectors(w: Writer, t: Tables) -> None:
         w.encode(t, f"edge_channel_{c}", [c] * len(syms), syms)
     # int32 ends through large offsets (escape values up to 32 bits)
     # (INT32_MIN on channel 3 would need a 33-bit escape: the encoders refuse it, see the tests)
-    w.encode(t, "edge_offset_extremes", [3, 4, 3, 4, 3, 4],
-             [INT32_MAX, INT32_MIN, 1_000_000_001, -999_999_999, -1_147_483_648, 1_147_483_647])
+    w.encode(
+        t,
+        "edge_offset_extremes",
+        [3, 4, 3, 4, 3, 4],
+        [INT32_MAX, INT32_MIN, 1_000_000_001, -999_999_999, -1_147_483_648, 1_147_483_647],
+    )
     # the escape of INT32_MIN - offset(4)... that raw value leaves int32 when decoded
     esc4 = (t.cdfs[4][2], t.cdfs[4][3] - t.cdfs[4][2], 16)
     big = [esc4, (8, 1, 4)] + [(15, 1, 4)] * 8  # raw = 2^32 - 1 -> value -2^31 -> symbol < INT32_MIN
@@ -345,8 +354,12 @@ def container_rejects(w: Writer, t: Tables, small: bytes, full: bytes) -> None:
     else:
         raise AssertionError("no single bit flip of the payload is refused")
     w.latent_reject(t, "container_payload_damaged_crc_fixed", with_crc(bytearray(small[:36] + payload)), kind)
-    w.latent_reject(t, "container_payload_cut_crc_fixed",
-                    with_crc(bytearray(patched(28, struct.pack("<I", len(small) - 40))[:-4])), "truncated")
+    w.latent_reject(
+        t,
+        "container_payload_cut_crc_fixed",
+        with_crc(bytearray(patched(28, struct.pack("<I", len(small) - 40))[:-4])),
+        "truncated",
+    )
 
 
 def interleaved_rejects(w: Writer, t: Tables, good: bytes) -> None:
@@ -397,8 +410,10 @@ def main() -> None:
         from synth_tables import synthesize
 
         CodecTables.from_arrays(*synthesize(48, seed=48)[:3]).write(fs_path)
-        origin = origin or ("SYNTHETIC stand-in built by synth_tables.py (Laplace scales, seed 48); "
-                            "regenerate from the bundled model's tables.fsct")
+        origin = origin or (
+            "SYNTHETIC stand-in built by synth_tables.py (Laplace scales, seed 48); "
+            "regenerate from the bundled model's tables.fsct"
+        )
     elif args.bundled_model:
         import hashlib
 
@@ -408,8 +423,9 @@ def main() -> None:
         CodecTables.from_arrays(*model.device.entropy_bottleneck.tables()).write(fs_path)
         with open(DEFAULT_CHECKPOINT, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()
-        origin = origin or (f"bundled default model fsplit_mobile/data/default/{DEFAULT_CHECKPOINT.name} "
-                            f"(file sha256 {digest[:16]}...)")
+        origin = origin or (
+            f"bundled default model fsplit_mobile/data/default/{DEFAULT_CHECKPOINT.name} (file sha256 {digest[:16]}...)"
+        )
     elif args.tables and os.path.abspath(args.tables) != os.path.abspath(fs_path):
         shutil.copyfile(args.tables, fs_path)
         origin = origin or f"copied from {args.tables}"
@@ -424,7 +440,11 @@ def main() -> None:
     sets = [
         (issue_tables(), "the issue's known-vector table", issue_vectors),
         (edge_tables(), "hand-made corner cases", edge_vectors),
-        (Tables("frankensplit", fs_codec), f"FrankenSplit 48-channel table: {origin or 'origin not recorded'}", frankensplit_vectors),
+        (
+            Tables("frankensplit", fs_codec),
+            f"FrankenSplit 48-channel table: {origin or 'origin not recorded'}",
+            frankensplit_vectors,
+        ),
     ]
     for t, comment, _ in sets:
         rel = f"tables/{t.name}.fsct"

@@ -7,6 +7,7 @@ pmf_to_quantized_cdf loaded from $FSPLIT_ORACLE_DIR). Also samples latents from 
 
     python runtimes/conformance/synth_tables.py --channels 48 --seed 48 --out tables.fsct
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,10 @@ def load_oracle_pmf_to_quantized_cdf():
     root = os.environ.get("FSPLIT_ORACLE_DIR") or os.path.join(os.path.dirname(__file__), "../../.cache/oracle")
     found = glob.glob(os.path.join(root, "compressai", "_CXX.cpython-*.so"))
     if not found:
-        raise SystemExit(f"CompressAI oracle not found under {root!r}: run `make test` setup or "
-                         "`pip install --no-deps --target .cache/oracle compressai==1.2.8`")
+        raise SystemExit(
+            f"CompressAI oracle not found under {root!r}: run `make test` setup or "
+            "`pip install --no-deps --target .cache/oracle compressai==1.2.8`"
+        )
     spec = importlib.util.spec_from_file_location("compressai._CXX", found[0])
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -79,8 +82,11 @@ def sample_latent(tables, height: int, width: int, seed: int) -> np.ndarray:
         slot = np.searchsorted(cdf, u, side="right") - 1
         values = slot.astype(np.int64)
         escape = slot == n - 2
-        values[escape] = np.where(rng.random(int(escape.sum())) < 0.5, -1 - rng.integers(0, 40, int(escape.sum())),
-                                  n - 2 + rng.integers(0, 40, int(escape.sum())))
+        values[escape] = np.where(
+            rng.random(int(escape.sum())) < 0.5,
+            -1 - rng.integers(0, 40, int(escape.sum())),
+            n - 2 + rng.integers(0, 40, int(escape.sum())),
+        )
         out[c] = (values + int(tables.offset[c])).reshape(height, width)
     return out
 

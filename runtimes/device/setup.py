@@ -2,6 +2,7 @@
 bench bundle ships: AGENT_PARENTS / AGENT_PACKAGES in fsplit_mobile/bench/bundle.py, read without importing it)
 into build/src, drop the host's CPython extension, and compile the C coder with $CC into
 fsplit_mobile/codec/libfsplit_rans.so. $FSPLIT_PLAT sets the wheel's platform tag for cross builds."""
+
 import ast
 import os
 import shutil
@@ -45,8 +46,9 @@ class BuildWithCoder(build_py):
         super().run()
         out = Path(self.build_lib) / "fsplit_mobile" / "codec" / "libfsplit_rans.so"
         cc = os.environ.get("CC", "cc")
-        subprocess.check_call([cc, "-std=c99", "-O2", "-fPIC", "-shared", *(str(C_DIR / s) for s in C_SOURCES),
-                               "-o", str(out)])
+        subprocess.check_call(
+            [cc, "-std=c99", "-O2", "-fPIC", "-shared", *(str(C_DIR / s) for s in C_SOURCES), "-o", str(out)]
+        )
 
 
 class PlatformWheel(bdist_wheel):
@@ -60,5 +62,10 @@ class BinaryDistribution(Distribution):
 
 
 options = {"bdist_wheel": {"plat_name": os.environ["FSPLIT_PLAT"]}} if os.environ.get("FSPLIT_PLAT") else {}
-setup(packages=stage(), package_dir={"": "build/src"}, cmdclass={"build_py": BuildWithCoder, "bdist_wheel": PlatformWheel},
-      distclass=BinaryDistribution, options=options)
+setup(
+    packages=stage(),
+    package_dir={"": "build/src"},
+    cmdclass={"build_py": BuildWithCoder, "bdist_wheel": PlatformWheel},
+    distclass=BinaryDistribution,
+    options=options,
+)

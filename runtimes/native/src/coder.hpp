@@ -11,27 +11,32 @@ extern "C" {
 #include "fsplit_tables.h"
 }
 
-namespace fsplit {
+namespace fsplit
+{
 
 struct CoderError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+    using std::runtime_error::runtime_error;
 };
 
-class LatentCoder {
- public:
-  explicit LatentCoder(const std::string& tables_path);  // reads and verifies the .fsct file
-  // Encode C x H x W int32 symbols (C order) into a complete container; `out` is resized to the stream.
-  void encode(const std::vector<int32_t>& symbols, uint32_t channels, uint32_t height, uint32_t width,
-              std::vector<uint8_t>& out) const;
-  uint32_t num_channels() const { return view_.num_cdfs; }
-  std::string content_hash_hex() const;
+class LatentCoder
+{
+  public:
+    explicit LatentCoder(const std::string &tables_path); // reads and verifies the .fsct file
+    // Encode C x H x W int32 symbols (C order) into a complete container; `out` is resized to the stream.
+    void encode(const std::vector<int32_t> &symbols, uint32_t channels, uint32_t height, uint32_t width,
+                std::vector<uint8_t> &out) const;
+    uint32_t num_channels() const
+    {
+        return view_.num_cdfs;
+    }
+    std::string content_hash_hex() const;
 
- private:
-  std::vector<int32_t> cdf_, cdf_length_, offset_;
-  fsr_tables view_{};
-  uint8_t hash_[32] = {};
+  private:
+    std::vector<int32_t> cdf_, cdf_length_, offset_;
+    fsr_tables view_{};
+    uint8_t hash_[32] = {};
 };
 
-std::string sha256_hex(const void* data, size_t len);
+std::string sha256_hex(const void *data, size_t len);
 
-}  // namespace fsplit
+} // namespace fsplit

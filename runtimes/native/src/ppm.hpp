@@ -5,13 +5,14 @@
 #include <string>
 #include <vector>
 
-namespace fsplit {
+namespace fsplit
+{
 
 struct RgbImage {
-  int width = 0, height = 0;
-  std::vector<uint8_t> pixels;  // height * width * 3, row-major RGB
+    int width = 0, height = 0;
+    std::vector<uint8_t> pixels; // height * width * 3, row-major RGB
 };
 
-RgbImage read_ppm(const std::string& path);  // throws std::runtime_error naming the file and the problem
+RgbImage read_ppm(const std::string &path); // throws std::runtime_error naming the file and the problem
 
-}  // namespace fsplit
+} // namespace fsplit

@@ -1,7 +1,9 @@
-"""fsplit-demo: run the bundled split model once, end to end, on one image.
+"""fsplit-demo: run the bundled split model once, end to end, on one image, then on the held-out photos.
 
 device part (encoder -> int32 symbols) -> entropy coder (bytes) -> decoder -> server part (decoder + teacher tail),
-printed next to the unsplit teacher's own prediction.
+printed next to the unsplit teacher's own prediction; then, for every rate point of the model, its teacher top-1
+agreement and real coded bytes on the held-out photos (data/images/heldout: never used for training, calibration
+or choosing between runs), next to sending the crop as WebP or JPEG.
 """
 
 from __future__ import annotations
@@ -58,13 +60,14 @@ def preprocess(path, size: tuple[int, int], mean, std) -> torch.Tensor:
 
 @torch.no_grad()
 def run_demo(image_path=DEFAULT_IMAGE, model=None, teacher=None) -> DemoResult:
-    """Encode, entropy code, decode and classify one image with the bundled model (or `model`)."""
+    """Encode, entropy code, decode and classify one image with the bundled model's default rate point (or
+    `model`)."""
     from .codec import CodecTables, decode_latent, encode_latent
     from .codec.container import HEADER_SIZE
-    from .models.default_model import load_default_model
+    from .models.bundled import load_rate_points
     from .models.teacher import load_efficientnet_lite0
 
-    model = load_default_model() if model is None else model
+    model = next(iter(load_rate_points().values())) if model is None else model
     teacher = load_efficientnet_lite0() if teacher is None else teacher
     x = preprocess(image_path, model.input_size, model.mean, model.std)
     symbols = model.device.symbols(x)[0].numpy()
@@ -87,6 +90,78 @@ def run_demo(image_path=DEFAULT_IMAGE, model=None, teacher=None) -> DemoResult:
         teacher_top1=t,
         teacher_prob=float(teacher_probs[t]),
     )
+
+
+@dataclass
+class HeldoutRow:
+    method: str  # rate point name, or "webp q1" / "jpeg q10"
+    kind: str  # "split" or "offload"
+    latent: str  # CxHxW of a rate point, "-" for a codec
+    agreement: float
+    bytes_mean: float
+
+
+@torch.no_grad()
+def heldout_table(
+    models: dict, teacher=None, crops_per_image: int = 2, baselines=(("webp", 1), ("jpeg", 10)), batch: int = 16
+) -> tuple[int, int, list[HeldoutRow]]:
+    """(photos, crops, rows): every rate point's teacher top-1 agreement and mean container bytes on the held-out
+    crops (real rANS streams, decoded and run through the server part), and each baseline codec's on the same
+    crops. Rate points that share the device head (bottleneck units) run it once per crop."""
+    from .codec import CodecTables, decode_latent, encode_latent
+    from .models.bottleneck_unit import HeadWithUnit
+    from .models.teacher import load_efficientnet_lite0
+    from .training.compare import codec_roundtrip, crops_of, top1
+    from .training.data import bundled_images, normalize
+
+    teacher = load_efficientnet_lite0() if teacher is None else teacher
+    x = crops_of("heldout", crops_per_image)
+    reference = top1(teacher, x)
+    encoders = [m.device.encoder for m in models.values()]
+    shared = all(isinstance(e, HeadWithUnit) and e.head is encoders[0].head for e in encoders)
+    hits = {name: 0 for name in models}
+    sizes: dict[str, list[int]] = {name: [] for name in models}
+    shapes: dict[str, str] = {}
+    tables = {name: CodecTables.from_arrays(*m.device.entropy_bottleneck.tables()) for name, m in models.items()}
+    for i in range(0, x.shape[0], batch):
+        xb = normalize(x[i : i + batch])
+        features = encoders[0].head(xb) if shared else None
+        for name, model in models.items():
+            eb = model.device.entropy_bottleneck
+            y = model.device.encoder.unit(features) if shared else model.device.encoder(xb)
+            symbols = eb.symbols(y).numpy()
+            decoded = []
+            for s in symbols:
+                stream = encode_latent(tables[name], s)
+                sizes[name].append(len(stream))
+                decoded.append(decode_latent(tables[name], stream))
+            shapes[name] = "x".join(map(str, symbols.shape[1:]))
+            pred = model.server(torch.from_numpy(np.stack(decoded))).argmax(1)
+            hits[name] += int((pred == reference[i : i + batch]).sum())
+    n = int(x.shape[0])
+    rows = [HeldoutRow(k, "split", shapes[k], hits[k] / n, float(np.mean(sizes[k]))) for k in models]
+    for codec, quality in baselines:
+        decoded, codec_sizes = codec_roundtrip(x, codec, quality)
+        agree = float((top1(teacher, decoded) == reference).float().mean())
+        rows.append(HeldoutRow(f"{codec} q{quality}", "offload", "-", agree, float(np.mean(codec_sizes))))
+    return len(bundled_images("heldout")), n, rows
+
+
+def format_heldout(photos: int, crops: int, rows: list[HeldoutRow]) -> str:
+    lines = [
+        f"held-out     {photos} photos x {crops // max(photos, 1)} crops = {crops} crops (data/images/heldout: never "
+        "trained on, calibrated on or used to choose runs); agreement = same top-1 as the unsplit teacher",
+        "",
+        f"  {'rate point':<12} {'kind':<8} {'latent':<10} {'agreement':>9} {'bytes/crop':>10}",
+    ]
+    for r in rows:
+        lines.append(f"  {r.method:<12} {r.kind:<8} {r.latent:<10} {r.agreement:>9.3f} {r.bytes_mean:>10.0f}")
+    offload = [r for r in rows if r.kind == "offload"]
+    for r in (r for r in rows if r.kind == "split"):
+        beaten = [o.method for o in offload if r.agreement >= o.agreement and r.bytes_mean <= o.bytes_mean]
+        if beaten:
+            lines.append(f"  {r.method}: agreement >= {' and '.join(beaten)} with fewer bytes")
+    return "\n".join(lines)
 
 
 def format_result(result: DemoResult, labels: list[str], model_id: str) -> str:
@@ -122,19 +197,36 @@ def format_result(result: DemoResult, labels: list[str], model_id: str) -> str:
     "--checkpoint",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
-    help="fsplit-checkpoint/1 file (default: the bundled model)",
+    help="checkpoint file (default: the bundled model; a bottleneck-unit file: every rate point)",
 )
-def main(image_path, checkpoint):
-    """Run the bundled split model on one image: latent shape, bits, bpp and top-1 next to the teacher's."""
-    from .models.default_model import CheckpointFormatError, imagenet_labels, load_default_model
+@click.option(
+    "--heldout-crops",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="crops per held-out photo for the per-rate-point table (0: skip it)",
+)
+def main(image_path, checkpoint, heldout_crops):
+    """Run the bundled split model on one image (latent shape, bits, bpp and top-1 next to the teacher's), then
+    print every rate point's held-out agreement and bytes next to WebP and JPEG."""
+    from .models.bundled import load_rate_points
+    from .models.checkpoint import CheckpointError
+    from .models.default_model import imagenet_labels
+    from .models.teacher import load_efficientnet_lite0
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     try:
-        model = load_default_model(checkpoint)
-    except CheckpointFormatError as exc:
+        models = load_rate_points(checkpoint)
+    except CheckpointError as exc:
         raise DemoError(str(exc)) from exc
-    result = run_demo(image_path, model)
-    click.echo(format_result(result, imagenet_labels(), model.model_id))
+    name, model = next(iter(models.items()))
+    teacher = load_efficientnet_lite0()
+    result = run_demo(image_path, model, teacher)
+    label = model.model_id if len(models) == 1 else f"{model.model_id} (rate point {name} of {', '.join(models)})"
+    click.echo(format_result(result, imagenet_labels(), label))
+    if heldout_crops:
+        click.echo("")
+        click.echo(format_heldout(*heldout_table(models, teacher, heldout_crops)))
 
 
 if __name__ == "__main__":

@@ -97,12 +97,24 @@ def _run_demo(args=()):
     return result
 
 
+@pytest.fixture(scope="module")
+def bundled():
+    from fsplit_mobile.models.bundled import load_rate_points
+
+    return load_rate_points()
+
+
 @pytest.mark.slow
-def test_demo_prints_consistent_numbers(model):
+def test_demo_prints_consistent_numbers(bundled):
+    """`fsplit-demo` on the bundled default: the one-image lines for the default rate point, then one held-out row
+    per rate point whose numbers are those of the ordinary deployed path (training/compare.py), computed here
+    independently for the default rate point."""
     result = _run_demo()
     assert result.exit_code == 0, result.output
     out = result.output
-    assert re.search(r"latent\s+48x28x28 int32 symbols", out)
+    name, model = next(iter(bundled.items()))
+    assert f"rate point {name} of {', '.join(bundled)}" in out
+    assert re.search(r"latent\s+320x7x7 int32 symbols", out)
     m = re.search(r"stream\s+(\d+) bytes = (\d+) bits \((\d+) bytes rANS payload \+ (\d+) bytes header\)", out)
     assert m, out
     nbytes, bits, payload, header = map(int, m.groups())
@@ -126,6 +138,34 @@ def test_demo_prints_consistent_numbers(model):
         symbols = model.device.symbols(x)[0].numpy()
     ideal = table_bits(symbols, *model.device.entropy_bottleneck.tables())
     assert ideal <= payload * 8 + 1 and payload * 8 <= ideal + 64
+
+    # held-out table: every rate point, then the two codecs
+    assert re.search(r"held-out\s+94 photos x 2 crops = 188 crops", out)
+    rows = dict(
+        (r[0], (float(r[1]), float(r[2])))
+        for r in re.findall(r"^\s+(\S+(?: q\d+)?)\s+(?:split|offload)\s+\S+\s+([0-9.]+)\s+(\d+)$", out, re.M)
+    )
+    assert set(rows) == {*bundled, "webp q1", "jpeg q10"}, out
+    assert all(0.0 <= a <= 1.0 and b > 0 for a, b in rows.values())
+    by_bytes = sorted(bundled, key=lambda k: rows[k][1])
+    assert [rows[k][0] for k in by_bytes] == sorted(rows[k][0] for k in by_bytes)  # more bytes, more agreement
+    from fsplit_mobile.models.teacher import load_efficientnet_lite0
+    from fsplit_mobile.training.compare import crops_of, split_point, top1
+
+    crops = crops_of("heldout", 2)
+    preds, sizes = split_point(model, crops)
+    agreement = float((preds == top1(load_efficientnet_lite0(), crops)).float().mean())
+    assert rows[name][0] == pytest.approx(agreement, abs=5e-4)
+    assert rows[name][1] == pytest.approx(np.mean(sizes), abs=0.5)
+
+
+def test_demo_checkpoint_option_takes_a_single_rate_model():
+    """--checkpoint with the FrankenSplit-layout model: one rate point; --heldout-crops 0 skips the table."""
+    result = _run_demo(["--checkpoint", str(DEFAULT_CHECKPOINT), "--heldout-crops", "0"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"model\s+frankensplit-lite0$", result.output, re.M)
+    assert re.search(r"latent\s+48x28x28 int32 symbols", result.output)
+    assert "held-out" not in result.output
 
 
 def test_demo_rejects_a_bad_image(tmp_path):

@@ -32,7 +32,7 @@ from fsplit_mobile.export.backends.coreml import (
     conversion_error,
     inspect_package,
 )
-from fsplit_mobile.export.recipe import DEFAULT_RECIPE, load_recipe
+from fsplit_mobile.export.recipe import RECIPES_DIR, load_recipe
 from fsplit_mobile.models import EntropicStudentEncoder, ExportableEncoder, FrankenSplitEncoder, bake_gdn
 from fsplit_mobile.models.checkpoint import load_checkpoint
 from fsplit_mobile.runtime import Artifact, EncoderUnavailableError, open_encoder
@@ -103,7 +103,7 @@ def test_rejects_what_it_cannot_do():
 # ---- direct exports --------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_default_model_fp32_spec_and_no_round_overflow(tmp_path):
-    split = load_checkpoint(load_recipe(DEFAULT_RECIPE).checkpoint)
+    split = load_checkpoint(load_recipe(RECIPES_DIR / "frankensplit_lite0.toml").checkpoint)
     module = split.device.export_module("symbols", (split.mean, split.std)).eval()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -18,7 +18,7 @@ from fsplit_mobile.export.base import (
     UnsupportedOpError,
     UnsupportedQuantizationError,
 )
-from fsplit_mobile.export.recipe import DEFAULT_RECIPE, load_recipe
+from fsplit_mobile.export.recipe import RECIPES_DIR, load_recipe
 from fsplit_mobile.export import stages
 from fsplit_mobile.export.backends.base import Program
 from fsplit_mobile.export.backends.tflite import (
@@ -115,7 +115,7 @@ def test_rejects_quantization_it_cannot_do():
 # ---- direct exports --------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_default_model_fp32_symbols_bit_exact(tmp_path):
-    split = load_checkpoint(load_recipe(DEFAULT_RECIPE).checkpoint)
+    split = load_checkpoint(load_recipe(RECIPES_DIR / "frankensplit_lite0.toml").checkpoint)
     module = split.device.export_module("symbols", (split.mean, split.std)).eval()
     exporter, lowered, req = _lower(tmp_path, module, (224, 224))
     assert lowered.input.to_dict() == {
@@ -159,6 +159,32 @@ def test_float_latent_output(tmp_path, caplog):
     inputs = _canonical((64, 64), 2)
     result = stages.verify(exporter, tmp_path, lowered, inputs, req)
     for got, want in zip(result.outputs, _eager(module, inputs)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_batch_norm_encoder_fp32_keeps_its_eval_statistics(tmp_path, caplog):
+    """An encoder with eval-mode batch norms (the teacher head of the bottleneck units has 49) lowered in fp32 gives
+    the eager latent: the graph is marked eval without torchao's train-to-eval batch-norm rewrite, which changed
+    what the batch norms compute: it put back the default eps 1e-5 in place of the module's (EfficientNet-Lite0's
+    are 1e-3), 0.25 absolute error on its head before the fix."""
+    torch.manual_seed(0)
+    layers = []
+    for c_in, c_out in ((3, 16), (16, 24), (24, 8)):
+        bn = torch.nn.BatchNorm2d(c_out, eps=1e-3)  # a TF-ported network's eps; small variances make it matter
+        bn.running_mean.uniform_(-0.2, 0.2)
+        bn.running_var.uniform_(0.002, 0.02)
+        bn.weight.data.uniform_(0.5, 2)
+        bn.bias.data.uniform_(-1, 1)
+        layers += [torch.nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False), bn, torch.nn.ReLU6()]
+    module = _module(torch.nn.Sequential(*layers).eval(), torch.zeros(8), output="latent")
+    with caplog.at_level(logging.WARNING):
+        exporter, lowered, req = _lower(tmp_path, module, (64, 64), output="latent")
+    assert not _training_mode_warnings(caplog)
+    inputs = _canonical((64, 64), 2)
+    result = stages.verify(exporter, tmp_path, lowered, inputs, req)
+    for got, want in zip(result.outputs, _eager(module, inputs)):
+        assert np.abs(want).max() > 0.5
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 

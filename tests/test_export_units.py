@@ -37,13 +37,16 @@ from fsplit_mobile.runtime.preprocess import (
 # ---- recipes ----------------------------------------------------------------------------------------------------
 def test_shipped_recipes_parse():
     default = load_recipe(DEFAULT_RECIPE)
-    assert default.model_id == "frankensplit-lite0"
+    assert default.model_id == "bottleneck-units-lite0-b16"
+    assert default.architecture == "bottleneck-unit-lite0"
     assert default.input_size == (224, 224)
-    assert default.checkpoint.name == "frankensplit_lite0.pt"
-    assert default.calib_images.resolve() != default.eval_images.resolve()
+    assert default.checkpoint.name == "bottleneck_units_lite0_b16.pt" and default.checkpoint.is_file()
+    assert default.rate_points and default.rate_points[0] == "r2"  # the default rate point is rate point 0
+    # calibration on training photos, evaluation on the held-out ones: never the same folder
+    assert default.calib_images.name == "train" and default.eval_images.name == "heldout"
     assert default.teacher == "efficientnet-lite0"
     names = {p.stem for p in RECIPES.glob("*.toml")}
-    assert {"frankensplit_lite0", "bmshj2018_factorized", "entropic_student"} <= names
+    assert {"lite0_b16_units", "frankensplit_lite0", "bmshj2018_factorized", "entropic_student"} <= names
     for path in RECIPES.glob("*.toml"):
         recipe = load_recipe(path)
         assert recipe.architecture, path

@@ -39,29 +39,56 @@ FORMAT = "fsplit-checkpoint/1"
 TEACHER = "efficientnet-lite0"
 # split_block -> channels of the teacher's features there (blocks[:split_block] run on the device).
 FEATURE_CHANNELS = {3: 24, 5: 40, 8: 80, 11: 112, 15: 192, 16: 320}
-UNIT_DEFAULTS = {"latent_channels": 32, "width": 128, "stride": 1, "act": "gdn", "eb_filters": [3, 3, 3, 3]}
+# kernel: 3 (3x3 convolutions, as in the paper) or 1 (per-pixel units: each feature vector coded on its own, far
+# fewer weights per training sample, which is what generalises from ~100 training photos).
+UNIT_DEFAULTS = {
+    "latent_channels": 32,
+    "width": 128,
+    "stride": 1,
+    "act": "gdn",
+    "kernel": 3,
+    "eb_filters": [3, 3, 3, 3],
+}
+
+
+ACTIVATIONS = ("gdn", "relu", "none")
 
 
 def _activation(kind: str, width: int, inverse: bool = False) -> nn.Module:
     """GDN (as in learned image codecs) or ReLU. GDN starts close to sign(x) * 3 for the large activations of a
-    deep teacher stage (gamma_init 0.1), which a short training run may not get out of: ReLU is the other choice."""
+    deep teacher stage (gamma_init 0.1), which a short training run may not get out of: ReLU is the other choice.
+    "none" (a linear unit: one convolution each side, `width` unused) is handled by the encoder/decoder."""
     if kind == "gdn":
         return GDN(width, inverse=inverse)
     if kind == "relu":
         return nn.ReLU()
-    raise BottleneckUnitError(f"activation must be 'gdn' or 'relu', got {kind!r}")
+    raise BottleneckUnitError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {kind!r}")
+
+
+def _kernel(kernel: int, stride: int) -> int:
+    if kernel not in (1, 3):
+        raise BottleneckUnitError(f"kernel must be 1 or 3, got {kernel}")
+    if kernel == 1 and stride != 1:
+        raise BottleneckUnitError("a per-pixel unit (kernel 1) cannot have stride 2")
+    return kernel
 
 
 class UnitEncoder(nn.Module):
-    """features (N,C,H,W) -> latent (N,L,H/s,W/s): conv3x3, GDN (or ReLU), conv3x3 with stride s."""
+    """features (N,C,H,W) -> latent (N,L,H/s,W/s): conv kxk, GDN (or ReLU), conv kxk with stride s (k = 3 or 1)."""
 
-    def __init__(self, in_channels: int, latent_channels: int, width: int, stride: int = 1, act: str = "gdn"):
+    def __init__(
+        self, in_channels: int, latent_channels: int, width: int, stride: int = 1, act: str = "gdn", kernel: int = 3
+    ):
         super().__init__()
         self.latent_channels = latent_channels
+        k = _kernel(kernel, stride)
+        if act == "none":  # linear unit: a projection (PCA-initialised in training/train.py)
+            self.layers = nn.Sequential(nn.Conv2d(in_channels, latent_channels, k, stride=stride, padding=k // 2))
+            return
         self.layers = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3, padding=1),
+            nn.Conv2d(in_channels, width, k, padding=k // 2),
             _activation(act, width),
-            nn.Conv2d(width, latent_channels, 3, stride=stride, padding=1),
+            nn.Conv2d(width, latent_channels, k, stride=stride, padding=k // 2),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -69,19 +96,27 @@ class UnitEncoder(nn.Module):
 
 
 class UnitDecoder(nn.Module):
-    """latent -> teacher features: (transposed) conv back to full size, inverse GDN, conv3x3, ReLU, conv1x1."""
+    """latent -> teacher features: (transposed) conv back to full size, inverse GDN, conv kxk, ReLU, conv1x1."""
 
-    def __init__(self, latent_channels: int, out_channels: int, width: int, stride: int = 1, act: str = "gdn"):
+    def __init__(
+        self, latent_channels: int, out_channels: int, width: int, stride: int = 1, act: str = "gdn", kernel: int = 3
+    ):
         super().__init__()
+        k = _kernel(kernel, stride)
+        if act == "none":
+            if stride != 1:
+                raise BottleneckUnitError("a linear unit (act 'none') cannot have stride 2")
+            self.layers = nn.Sequential(nn.Conv2d(latent_channels, out_channels, k, padding=k // 2))
+            return
         first = (
             nn.ConvTranspose2d(latent_channels, width, 4, stride=2, padding=1)
             if stride == 2
-            else nn.Conv2d(latent_channels, width, 3, padding=1)
+            else nn.Conv2d(latent_channels, width, k, padding=k // 2)
         )
         self.layers = nn.Sequential(
             first,
             _activation(act, width, inverse=True),
-            nn.Conv2d(width, width, 3, padding=1),
+            nn.Conv2d(width, width, k, padding=k // 2),
             nn.ReLU(),
             nn.Conv2d(width, out_channels, 1),
         )
@@ -141,6 +176,8 @@ def unit_config(name: str, **overrides) -> dict:
     cfg = {"name": str(name), **UNIT_DEFAULTS, **overrides}
     if cfg["stride"] not in (1, 2):
         raise BottleneckUnitError(f"unit {name!r}: stride must be 1 or 2, got {cfg['stride']}")
+    if cfg["act"] not in ACTIVATIONS:
+        raise BottleneckUnitError(f"unit {name!r}: act must be one of {', '.join(ACTIVATIONS)}, got {cfg['act']!r}")
     return cfg
 
 
@@ -148,16 +185,20 @@ def build_unit(split_block: int, cfg: dict) -> Unit:
     """A freshly initialised unit for the teacher's features after `split_block` blocks."""
     cfg = unit_config(cfg["name"], **{k: v for k, v in cfg.items() if k != "name"})
     c = feature_channels(split_block)
-    encoder = UnitEncoder(c, cfg["latent_channels"], cfg["width"], cfg["stride"], cfg["act"])
+    encoder = UnitEncoder(c, cfg["latent_channels"], cfg["width"], cfg["stride"], cfg["act"], cfg["kernel"])
     eb = EntropyBottleneck(cfg["latent_channels"], filters=tuple(cfg["eb_filters"]))
-    decoder = UnitDecoder(cfg["latent_channels"], c, cfg["width"], cfg["stride"], cfg["act"])
+    decoder = UnitDecoder(cfg["latent_channels"], c, cfg["width"], cfg["stride"], cfg["act"], cfg["kernel"])
     return Unit(cfg["name"], encoder, eb, decoder, cfg)
 
 
-def model_config(split_block: int, units: list[dict], model_id: str | None = None) -> dict:
+def model_config(
+    split_block: int, units: list[dict], model_id: str | None = None, default_unit: str | None = None
+) -> dict:
     names = [u["name"] for u in units]
     if not names or len(set(names)) != len(names):
         raise BottleneckUnitError(f"units need distinct names, got {names}")
+    if default_unit is not None and default_unit not in names:
+        raise BottleneckUnitError(f"default unit {default_unit!r} is not one of {', '.join(names)}")
     return {
         "model_id": model_id or f"{ARCHITECTURE}-b{split_block}",
         "teacher": TEACHER,
@@ -166,7 +207,7 @@ def model_config(split_block: int, units: list[dict], model_id: str | None = Non
         "input_size": [224, 224],
         "mean": [0.485, 0.456, 0.406],
         "std": [0.229, 0.224, 0.225],
-        "default_unit": names[0],
+        "default_unit": default_unit or names[0],
         "units": [unit_config(**u) for u in units],
     }
 
@@ -303,14 +344,24 @@ def registry_encoder(cfg: dict) -> nn.Module:
 
     split = int(cfg["split_block"])
     encoder = UnitEncoder(
-        feature_channels(split), cfg["latent_channels"], cfg["width"], cfg["stride"], cfg.get("act", "gdn")
+        feature_channels(split),
+        cfg["latent_channels"],
+        cfg["width"],
+        cfg["stride"],
+        cfg.get("act", "gdn"),
+        cfg.get("kernel", 3),
     )
     return HeadWithUnit(TeacherHead(load_efficientnet_lite0(), split).eval(), encoder)
 
 
 def registry_decoder(cfg: dict) -> nn.Module:
     return UnitDecoder(
-        cfg["latent_channels"], feature_channels(cfg["split_block"]), cfg["width"], cfg["stride"], cfg.get("act", "gdn")
+        cfg["latent_channels"],
+        feature_channels(cfg["split_block"]),
+        cfg["width"],
+        cfg["stride"],
+        cfg.get("act", "gdn"),
+        cfg.get("kernel", 3),
     )
 
 
@@ -332,10 +383,15 @@ def load_units_layout(src, prefix: str) -> SplitModel:
 
 
 def combine_units(
-    paths: list, out, names: list[str] | None = None, model_id: str | None = None, meta: dict | None = None
+    paths: list,
+    out,
+    names: list[str] | None = None,
+    model_id: str | None = None,
+    meta: dict | None = None,
+    default_unit: str | None = None,
 ) -> Path:
     """One checkpoint holding the units of several single- or multi-unit files (same split point), renamed
-    `names` (default: r0, r1, ... in the given order); the first becomes the default rate point."""
+    `names` (default: r0, r1, ... in the given order); the default rate point is `default_unit` (else the first)."""
     from .checkpoint import read_checkpoint
 
     units, split, metas = [], None, {}
@@ -355,5 +411,5 @@ def combine_units(
         unit.config = dict(unit.config, name=name)
     if split is None:
         raise BottleneckUnitError("no checkpoints given to combine")
-    config = model_config(split, [u.config for u in units], model_id)
+    config = model_config(split, [u.config for u in units], model_id, default_unit)
     return save_units(out, config, units, {**(meta or {}), "sources": metas})

@@ -47,12 +47,17 @@ def build_cache(
     seed: int = 0,
     augment: bool = True,
     batch: int = 16,
+    mix: float = 0.0,
     log=print,
 ) -> dict:
     """Features of `crops_per_image` crops of every photo of a bundled split.
 
     augment=True: random-scale crops with flips and colour jitter (training); False: the evaluation crops
     (center + seeded random, by photo name) that training/evaluate.py uses.
+    mix > 0 (training only): that fraction of each photo's crops is blended with a crop of another photo of the
+    same split (weight uniform in [0.3, 0.7]), and the teacher labels the blend: distillation needs no labels, so
+    blends add inputs the teacher can be matched on ("patient and consistent" function matching) without using
+    any image outside the split.
     """
     from ..models.teacher import load_efficientnet_lite0
 
@@ -62,11 +67,18 @@ def build_cache(
     feats: dict[int, list[torch.Tensor]] = {b: [] for b in blocks}
     logits, names = [], []
     started = time.time()
+    partners = None
+    if augment and mix > 0:
+        partners = CropSampler([load_rgb(p) for p in paths], size, min_area=0.15, jitter=0.2, flip=True)
     for n, path in enumerate(paths):
         image = load_rgb(path)
         if augment:
             sampler = CropSampler([image], size, min_area=0.15, jitter=0.2, flip=True)
             x = sampler.batch(rng, crops_per_image)
+            if partners is not None:
+                k = int(round(mix * crops_per_image))
+                w = torch.from_numpy(rng.uniform(0.3, 0.7, (k, 1, 1, 1)).astype(np.float32))
+                x[:k] = w * x[:k] + (1 - w) * partners.batch(rng, k)
         else:
             x = eval_crops(image, size, crops_per_image, seed + zlib.crc32(path.stem.encode()))
         x = normalize(x)
@@ -83,6 +95,7 @@ def build_cache(
         "size": size,
         "seed": seed,
         "augment": augment,
+        "mix": mix,
         "names": names,
         "features": {b: torch.cat(v) for b, v in feats.items()},
         "logits": torch.cat(logits),
@@ -99,12 +112,22 @@ def build_cache(
     help="split blocks whose features are stored",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--mix",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="fraction of training crops blended with a crop of another training photo",
+)
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
-def main(split, crops, blocks, seed, threads, out):
+def main(split, crops, blocks, seed, mix, threads, out):
     """Write the feature cache of one bundled split (augmented crops for train, evaluation crops otherwise)."""
+    if mix and split != "train":
+        raise click.BadParameter("blending is for the training split only", param_hint="--mix")
     torch.set_num_threads(threads)
-    cache = build_cache(split, crops, tuple(int(b) for b in blocks.split(",")), seed=seed, augment=split == "train")
+    blocks_t = tuple(int(b) for b in blocks.split(","))
+    cache = build_cache(split, crops, blocks_t, seed=seed, augment=split == "train", mix=mix)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     torch.save(cache, out)
     click.echo(f"wrote {out}: {len(cache['names'])} crops")

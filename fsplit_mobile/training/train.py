@@ -80,7 +80,9 @@ def split_loss(
 class UnitTask:
     """Bottleneck unit on cached features (train and validation caches from training/features.py)."""
 
-    def __init__(self, split_block: int, unit_cfg: dict, train_cache: str, val_cache: str, device):
+    def __init__(
+        self, split_block: int, unit_cfg: dict, train_cache: str, val_cache: str, device, feature_noise: float = 0.0
+    ):
         from ..models import bottleneck_unit as bu
         from ..models.teacher import TeacherTail, load_efficientnet_lite0
 
@@ -101,8 +103,43 @@ class UnitTask:
         self.val_f, self.val_logits = val["features"][split_block], val["logits"]
         self.device = device
         self.bottleneck = self.unit.entropy_bottleneck
+        # Feature noise (training only): the unit sees f + noise * per-channel std * N(0, 1) and must still
+        # reproduce the clean f and the teacher's logits; this is what an int8 head's error looks like to it.
+        self.feature_noise = float(feature_noise)
+        self.channel_std = self.train_f[:512].float().std(dim=(0, 2, 3)).reshape(1, -1, 1, 1).to(device)
         for m in self.modules.values():
             m.to(device)
+
+    @torch.no_grad()
+    def pca_init(self, step: float, max_crops: int = 2000) -> dict:
+        """Start a linear per-pixel unit (kernel 1, act none) at the principal components of the training
+        features: encoder = projection onto the top-L components divided by one quantisation step for all of
+        them (`step` x the features' RMS standard deviation per channel: equal steps are what minimises the
+        squared error at a given rate), decoder = the transpose times the step, plus the mean. With L = all the
+        channels this is transform coding of the features (a rotation, then a uniform quantiser whose step sets the
+        rate): no subspace is dropped, which is what generalises from ~100 training photos to unseen classes.
+        Training then moves the transform from what reconstructs the features best to what the frozen tail
+        needs. The principal components come from `max_crops` crops drawn at random (seeded) from the cache."""
+        cfg = self.unit.config
+        if cfg["kernel"] != 1 or cfg["act"] != "none":
+            raise click.UsageError("--init pca needs a linear per-pixel unit (--kernel 1 --act none)")
+        pick = torch.randperm(self.train_f.shape[0], generator=torch.Generator().manual_seed(0))[:max_crops]
+        f = self.train_f[pick].float()
+        x = f.permute(0, 2, 3, 1).reshape(-1, f.shape[1])
+        mean = x.mean(0)
+        cov = (x - mean).T @ (x - mean) / x.shape[0]
+        evals, evecs = torch.linalg.eigh(cov.double())
+        order = torch.argsort(evals, descending=True)
+        k = cfg["latent_channels"]
+        p = evecs[:, order[:k]].float()
+        delta = float(step * (evals.clamp_min(0).sum() / evals.numel()).sqrt())
+        enc, dec = self.unit.encoder.layers[0], self.unit.decoder.layers[0]
+        enc.weight.copy_((p.T / delta).reshape(k, -1, 1, 1))
+        enc.bias.copy_(-(mean @ p) / delta)
+        dec.weight.copy_((p * delta).reshape(-1, k, 1, 1))
+        dec.bias.copy_(mean)
+        explained = float(evals[order[:k]].sum() / evals.sum())
+        return {"step": delta, "explained_variance": explained, "pixels": x.shape[0]}
 
     def batch(self, rng: np.random.Generator, n: int):
         idx = torch.from_numpy(rng.integers(0, self.train_f.shape[0], n))
@@ -110,6 +147,8 @@ class UnitTask:
         return self.train_f[idx].float().to(self.device), self.train_logits[idx].to(self.device)
 
     def forward(self, f):
+        if self.feature_noise and torch.is_grad_enabled():
+            f = f + self.feature_noise * self.channel_std * torch.randn_like(f)
         y = self.unit.encoder(f)
         y_tilde, likelihoods = self.bottleneck(y)
         return self.unit.decoder(y_tilde), likelihoods
@@ -224,8 +263,11 @@ def run(
     rng = np.random.default_rng(seed)
     bottleneck = task.bottleneck
     density = [p for n, p in bottleneck.named_parameters() if n != "quantiles"]
-    net = [p for k, m in task.modules.items() if k != "entropy_bottleneck" for p in m.parameters()]
-    opt = torch.optim.Adam([{"params": net, "scale": 1.0}, {"params": density, "scale": density_lr_scale}], lr=lr)
+    net = [p for k, m in task.modules.items() if k != "entropy_bottleneck" for p in m.parameters() if p.requires_grad]
+    groups = [{"params": density, "scale": density_lr_scale}]
+    if net:  # empty when the transform is frozen (--freeze-transform): only the entropy model learns
+        groups.insert(0, {"params": net, "scale": 1.0})
+    opt = torch.optim.Adam(groups, lr=lr)
     aux_opt = torch.optim.Adam([bottleneck.quantiles], lr=1e-3)
     start, history, best = 0, [], {}
     if resume and state_path.exists():
@@ -367,7 +409,41 @@ def main():
 @click.option("--width", type=int, default=128, show_default=True)
 @click.option("--stride", type=int, default=1, show_default=True)
 @click.option(
-    "--act", type=click.Choice(["gdn", "relu"]), default="gdn", show_default=True, help="the unit's nonlinearity"
+    "--act",
+    type=click.Choice(["gdn", "relu", "none"]),
+    default="gdn",
+    show_default=True,
+    help="the unit's nonlinearity (none: a linear unit, one convolution each side)",
+)
+@click.option(
+    "--init",
+    type=click.Choice(["random", "pca"]),
+    default="random",
+    show_default=True,
+    help="pca: start a linear per-pixel unit at the training features' principal components",
+)
+@click.option(
+    "--pca-step",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="with --init pca: quantisation step in RMS standard deviations of the features (sets the rate)",
+)
+@click.option(
+    "--kernel", type=click.Choice(["1", "3"]), default="3", show_default=True, help="3x3 or per-pixel (1x1) unit"
+)
+@click.option(
+    "--feature-noise",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="training noise on the unit's input, in per-channel standard deviations (robustness to an int8 head)",
+)
+@click.option(
+    "--freeze-transform/--train-transform",
+    default=False,
+    show_default=True,
+    help="keep the unit's encoder/decoder as initialised (e.g. --init pca) and train only its entropy model",
 )
 @click.option("--name", default="r0", show_default=True, help="rate-point name of the unit")
 @click.option("--train-cache", default=".cache/features/train.pt", show_default=True)
@@ -391,6 +467,11 @@ def bottleneck_unit(
     width,
     stride,
     act,
+    kernel,
+    feature_noise,
+    init,
+    pca_step,
+    freeze_transform,
     name,
     train_cache,
     val_cache,
@@ -399,12 +480,28 @@ def bottleneck_unit(
     from ..models import bottleneck_unit as bu
 
     out, dev, log, command = _start(out, threads, device)
-    cfg = {"name": name, "latent_channels": latent_channels, "width": width, "stride": stride, "act": act}
-    task = UnitTask(split_block, cfg, train_cache, val_cache, dev)
+    cfg = {
+        "name": name,
+        "latent_channels": latent_channels,
+        "width": width,
+        "stride": stride,
+        "act": act,
+        "kernel": int(kernel),
+    }
+    task = UnitTask(split_block, cfg, train_cache, val_cache, dev, feature_noise)
     log(
         f"# unit {cfg} after block {split_block}; {task.train_f.shape[0]} training crops "
         f"{tuple(task.train_f.shape[1:])}, {task.val_f.shape[0]} validation crops"
     )
+    init_info = None
+    if init == "pca" and not (resume and Path(str(out) + ".state").exists()):
+        init_info = task.pca_init(pca_step)
+        log(f"# pca init: {json.dumps(init_info)}; before training: {json.dumps(task.validate())}")
+    if freeze_transform:
+        for part in ("encoder", "decoder"):
+            for p in task.modules[part].parameters():
+                p.requires_grad_(False)
+        log("# transform frozen: only the entropy model is trained")
     started = time.time()
     result = run(
         task,
@@ -433,7 +530,15 @@ def bottleneck_unit(
     meta = {
         "command": command,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "objective": {"lmbda": lmbda, "mse_weight": mse_weight, "kd_weight": kd_weight, "temperature": temperature},
+        "objective": {
+            "lmbda": lmbda,
+            "mse_weight": mse_weight,
+            "kd_weight": kd_weight,
+            "temperature": temperature,
+            "feature_noise": feature_noise,
+        },
+        "init": {"kind": init, "pca_step": pca_step, **(init_info or {})},
+        "transform_trained": not freeze_transform,
         "steps": steps,
         "batch_size": batch_size,
         "lr": lr,
@@ -451,12 +556,14 @@ def bottleneck_unit(
 @main.command("combine")
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
 @click.option("--name", "names", multiple=True, help="rate-point names, in order (default r0, r1, ...)")
+@click.option("--default", "default_unit", default=None, help="the default rate point (default: the first)")
+@click.option("--model-id", default=None, help="model id (default: bottleneck-unit-lite0-b<split>)")
 @click.argument("checkpoints", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def combine(out, names, checkpoints):
+def combine(out, names, default_unit, model_id, checkpoints):
     """Put the units of several bottleneck-unit checkpoints (same split point) into one, one per rate point."""
     from ..models import bottleneck_unit as bu
 
-    path = bu.combine_units(list(checkpoints), out, list(names) or None)
+    path = bu.combine_units(list(checkpoints), out, list(names) or None, model_id, default_unit=default_unit)
     click.echo(f"wrote {path} with {len(bu.load_units(path, with_server=False))} rate points")
 
 

@@ -1,0 +1,37 @@
+"""The bundled default model: the checkpoint `fsplit-demo` and a bare `fsplit-export` use.
+
+Since issue 10 the default is a variable bit-rate bottleneck-unit model (:mod:`.bottleneck_unit`): the frozen
+EfficientNet-Lite0 head through block 16 on the device, one linear per-pixel unit per rate point (a learned
+transform of the 320 feature channels, a uniform quantiser whose step sets the rate, a factorized entropy model),
+and the teacher's conv head + pooling + fc on the server. How it was made, and every run tried, is in
+``data/README.md``; the FrankenSplit-style ``frankensplit-lite0`` (:mod:`.default_model`) stays bundled as the
+reference of its architecture (conformance vectors, the Android demo's stand-in model).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .split import SplitModel
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+BUNDLED_DEFAULT = DATA_DIR / "default" / "bottleneck_units_lite0_b16.pt"
+
+
+def load_rate_points(path: str | Path | None = None, with_server: bool = True) -> dict[str, SplitModel]:
+    """Every rate point of a checkpoint (default: the bundled default), default rate point first.
+
+    A bottleneck-unit checkpoint gives one SplitModel per unit; any other checkpoint layout (one model, one
+    rate) gives a single entry named after its model id. Errors are the checkpoint reader's (CheckpointError).
+    """
+    from . import bottleneck_unit as bu
+    from .checkpoint import load_checkpoint, read_checkpoint
+
+    path = Path(path) if path is not None else BUNDLED_DEFAULT
+    payload = read_checkpoint(path)
+    if isinstance(payload, dict) and payload.get("architecture") == bu.ARCHITECTURE:
+        models = bu.load_units(path, with_server=with_server)
+        default = next(iter(models.values())).meta["config"].get("default_unit") or next(iter(models))
+        return {default: models[default], **{k: v for k, v in models.items() if k != default}}
+    model = load_checkpoint(path)
+    return {model.model_id: model}

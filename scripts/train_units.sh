@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Train the bundled bottleneck units from scratch: feature caches, two rate points, one combined checkpoint.
-# Uses a CUDA GPU when torch sees one (--device auto); on CPU run it under `nice` in the background.
-# STEPS (default 3000) and CROPS (training crops per photo, default 40) can be overridden from the environment.
-# Not yet run on a GPU (none was available when it was written); on this 2-core CPU one unit took ~40 min.
+# Make the bundled default (fsplit_mobile/data/default/bottleneck_units_lite0_b16.pt) from scratch: feature caches,
+# five linear per-pixel units after block 16 of the frozen EfficientNet-Lite0 (one per quantiser step), one combined
+# checkpoint, and the validation comparison (model selection never looks at the held-out photos).
+# On this 2-core CPU: caches ~8 min, each unit ~3 min (the transform is the training features' principal components,
+# only the entropy model is trained). Uses a CUDA GPU when torch sees one (--device auto); none is needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-STEPS=${STEPS:-3000}
-CROPS=${CROPS:-40}
 RUNS=${RUNS:-.cache/runs}
+OUT=${OUT:-$RUNS/bottleneck_units_lite0_b16.pt}
 mkdir -p .cache/features "$RUNS"
-[ -f .cache/features/val.pt ] || $PY -m fsplit_mobile.training.features --split val --crops 8 --out .cache/features/val.pt
-[ -f .cache/features/train.pt ] || $PY -m fsplit_mobile.training.features --split train --crops "$CROPS" --out .cache/features/train.pt
-$PY -m fsplit_mobile.training.train bottleneck-unit --split-block 16 --latent-channels 32 --width 128 --lmbda 1 \
-    --kd-weight 1 --steps "$STEPS" --batch-size 32 --val-every 500 --out "$RUNS/b16_L32_l1.pt"
-$PY -m fsplit_mobile.training.train bottleneck-unit --split-block 16 --latent-channels 16 --width 128 --lmbda 8 \
-    --kd-weight 1 --steps "$STEPS" --batch-size 32 --val-every 500 --out "$RUNS/b16_L16_l8.pt"
-$PY -m fsplit_mobile.training.train combine --out "$RUNS/bottleneck_unit_lite0_b16.pt" "$RUNS/b16_L32_l1.pt" "$RUNS/b16_L16_l8.pt"
-$PY -m fsplit_mobile.training.compare --split val --crops 4 --model "$RUNS/bottleneck_unit_lite0_b16.pt"
+[ -f .cache/features/val.pt ] || $PY -m fsplit_mobile.training.features --split val --crops 8 --blocks 15,16 \
+    --out .cache/features/val.pt
+[ -f .cache/features/train_mix.pt ] || $PY -m fsplit_mobile.training.features --split train --crops 64 --mix 0.35 \
+    --blocks 15,16 --out .cache/features/train_mix.pt
+units=()
+for step in 1.0 1.6 3.3 4.9 6.5; do
+    run="$RUNS/b16_frozen_s${step/./}.pt"
+    $PY -m fsplit_mobile.training.train bottleneck-unit --split-block 16 --kernel 1 --act none --init pca \
+        --pca-step "$step" --latent-channels 320 --lmbda 1 --kd-weight 0 --freeze-transform --steps 1200 \
+        --val-every 400 --train-cache .cache/features/train_mix.pt --val-cache .cache/features/val.pt --out "$run"
+    units+=("$run")
+done
+$PY -m fsplit_mobile.training.train combine --out "$OUT" --name r0 --name r1 --name r2 --name r3 --name r4 \
+    --default r2 --model-id bottleneck-units-lite0-b16 "${units[@]}"
+$PY -m fsplit_mobile.training.compare --split val --crops 4 --model "$OUT"

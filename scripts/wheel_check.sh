@@ -61,13 +61,14 @@ run() { echo "+ $*" >"$WORK/last.log"; "$@" >>"$WORK/last.log" 2>&1 || { tail -4
 run "$V/fsplit-export" --target coreml --quiet --json
 t_coreml=$(now)
 echo "wheel-check: fsplit-export --target coreml: $(secs "$t_installed" "$t_coreml") s"
-test -f artifacts/frankensplit-lite0/coreml-none/manifest.json
+test -f artifacts/bottleneck-units-lite0-b16/coreml-none/manifest.json
 run "$V/fsplit-export" --target all --quiet --out all
 t_all=$(now)
 echo "wheel-check: fsplit-export --target all: $(secs "$t_coreml" "$t_all") s"
 for t in executorch coreml tflite onnx; do test -f "all/$t-none/manifest.json"; done
 run "$V/fsplit-demo"
 grep -q "split" "$WORK/last.log"
+grep -q "held-out .* 188 crops" "$WORK/last.log"
 t_demo=$(now)
 leftover=$(find "$WORK/user" -maxdepth 1 -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')
 [ "$leftover" = "all artifacts " ] || { echo "wheel-check: unexpected files in the user folder: $leftover" >&2; exit 1; }

@@ -14,6 +14,10 @@ import sys
 import zipfile
 
 REQUIRED = (
+    "fsplit_mobile/recipes/lite0_b16_units.toml",
+    "fsplit_mobile/data/default/bottleneck_units_lite0_b16.pt",
+    "fsplit_mobile/data/images/train/*.jpg",
+    "fsplit_mobile/data/images/heldout/*.jpg",
     "fsplit_mobile/recipes/frankensplit_lite0.toml",
     "fsplit_mobile/recipes/entropic_student.toml",
     "fsplit_mobile/recipes/bmshj2018_factorized.toml",

@@ -1,4 +1,4 @@
-"""fsplit-bench on the real default model: the bundled frankensplit-lite0 exported by the real exporter
+"""fsplit-bench on the real default model: the bundled bottleneck units (default rate point) exported by the real exporter
 (fsplit_mobile.export) to ExecuTorch int8, benchmarked locally with the Python device agent and the native
 runner. Both must produce the same int32 symbols and bytes, and the streams must decode with the artifact's
 tables to the shape the manifest declares."""
@@ -29,7 +29,7 @@ def test_default_model_executorch_int8_python_agent_and_native_runner(default_ex
     from fsplit_mobile.codec import CodecTables, decode_latent
 
     manifest = json.loads((default_executorch_int8 / "manifest.json").read_text())
-    assert manifest["model_id"] == "frankensplit-lite0" and manifest["quantization"] == "int8"
+    assert manifest["model_id"] == "bottleneck-units-lite0-b16" and manifest["quantization"] == "int8"
     config = dict(runs=3, warmup=1, image_limit=2, save_streams=True)
     py = run_benchmark(
         default_executorch_int8, LocalTransport(), BenchConfig(**config), out_dir=tmp_path / "py", progress=False

@@ -269,4 +269,4 @@ def test_default_model_coreml_as_is(tmp_path):
     for r in summary.results:
         assert r.executed is False
         m = Artifact.open(r.path).manifest
-        assert m["model_id"] == "frankensplit-lite0" and m["output"]["shape"] == [1, 48, 28, 28]
+        assert m["model_id"] == "bottleneck-units-lite0-b16" and m["output"]["shape"] == [1, 320, 7, 7]

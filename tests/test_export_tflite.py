@@ -312,7 +312,12 @@ def test_reports_and_delegation(exported):
 # ---- the bundled default model through fsplit_mobile.export --------------------------------------------------------
 @pytest.fixture(scope="module")
 def default_exported(tmp_path_factory):
-    summary = api.export("tflite", ["none", "int8", "int8-dynamic"], out=tmp_path_factory.mktemp("tflite-default"))
+    summary = api.export(
+        "tflite",
+        ["none", "int8", "int8-dynamic"],
+        recipe=RECIPES_DIR / "frankensplit_lite0.toml",  # the FrankenSplit-style model (default before issue 10)
+        out=tmp_path_factory.mktemp("tflite-default"),
+    )
     assert summary.ok, [r.error for r in summary.results]
     return {r.quantization: r for r in summary.results}
 

@@ -48,6 +48,10 @@ def test_wheel_from_sdist_is_the_product(dists):
 
 def test_contents_check_names_what_is_wrong():
     good = [
+        "fsplit_mobile/recipes/lite0_b16_units.toml",
+        "fsplit_mobile/data/default/bottleneck_units_lite0_b16.pt",
+        "fsplit_mobile/data/images/train/t.jpg",
+        "fsplit_mobile/data/images/heldout/h.jpg",
         "fsplit_mobile/recipes/frankensplit_lite0.toml",
         "fsplit_mobile/recipes/entropic_student.toml",
         "fsplit_mobile/recipes/bmshj2018_factorized.toml",
@@ -61,6 +65,6 @@ def test_contents_check_names_what_is_wrong():
     ]
     assert check_names(good) == []
     problems = check_names(good[1:] + ["tests/doubles/adb_standin.py", "fsplit_mobile/bench/testing/sshd.py"])
-    assert "missing fsplit_mobile/recipes/frankensplit_lite0.toml" in problems
+    assert "missing fsplit_mobile/recipes/lite0_b16_units.toml" in problems
     assert any("must not ship tests/doubles/adb_standin.py" in p for p in problems)
     assert any("must not ship fsplit_mobile/bench/testing/sshd.py" in p for p in problems)

@@ -104,10 +104,10 @@ def time_calls(fn, runs: int, warmup: int = 5) -> dict:
 def eager_latency(runs: int, threads: int, x: np.ndarray) -> dict:
     import torch
 
-    from fsplit_mobile.models.default_model import load_default_model
+    from fsplit_mobile.models.bundled import load_rate_points
 
     torch.set_num_threads(threads)
-    split = load_default_model(with_server=False)
+    split = next(iter(load_rate_points(with_server=False).values()))  # the default rate point
     mean = torch.tensor(split.mean).reshape(1, 3, 1, 1)
     std = torch.tensor(split.std).reshape(1, 3, 1, 1)
     xt = torch.from_numpy(x)
@@ -141,7 +141,7 @@ def run(args) -> dict:
     report = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
-        "model": "frankensplit-lite0 (bundled default, recipe frankensplit_lite0)",
+        "model": "bottleneck-units-lite0-b16, default rate point (bundled default, recipe lite0_b16_units)",
         "rows": [],
     }
     out_dir = Path(args.artifacts or tempfile.mkdtemp(prefix="fsplit-export-bench-"))
@@ -268,7 +268,7 @@ def markdown(report: dict) -> str:
         "model loading and the shared preparation are timed separately, above; the first artifact of each target also "
         "pays the import of its converter: executorch.exir, coremltools, litert_torch). Latency = the encoder file alone, "
         "model input to model output, median of the runs after warm-up; '(Nx)' = speed-up over PyTorch eager "
-        "fp32 at the same thread count. Fidelity columns compare with eager fp32 on the 128 held-out samples "
+        "fp32 at the same thread count. Fidelity columns compare with eager fp32 on the recipe's held-out samples (94 photos x 2 views = 188) "
         "(each artifact's report.md has the full report).",
         "",
     ]

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-CHECKPOINT = REPO / "fsplit_mobile/data/units/bottleneck_unit_lite0_b16.pt"
+CHECKPOINT = REPO / "fsplit_mobile/data/default/bottleneck_units_lite0_b16.pt"
 HELDOUT = REPO / "fsplit_mobile/data/images/heldout"
 BANDWIDTHS_MBIT = (0.02, 0.05, 0.1, 0.2, 0.5, 1, 10)
 BUDGETS_MS = (10.0, 50.0)

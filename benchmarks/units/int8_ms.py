@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     calib = _calibration()
     models = {
         "teacher efficientnet-lite0 (local inference)": load_efficientnet_lite0(),
-        "bundled default frankensplit-lite0 encoder": _Latent(
+        "frankensplit-lite0 encoder (the default before issue 10)": _Latent(
             bake_gdn(load_default_model(with_server=False).device.encoder)
         ),
     }

@@ -48,6 +48,7 @@ def count_macs(module: nn.Module, x: torch.Tensor) -> int:
 
 def main(argv=None) -> int:
     from fsplit_mobile.models import bottleneck_unit as bu
+    from fsplit_mobile.models.bundled import load_rate_points
     from fsplit_mobile.models.default_model import load_default_model
     from fsplit_mobile.models.teacher import TeacherHead, load_efficientnet_lite0
 
@@ -60,7 +61,10 @@ def main(argv=None) -> int:
     teacher = load_efficientnet_lite0()
     rows = {
         "teacher efficientnet-lite0 (full, local inference)": count_macs(teacher, x),
-        "bundled default frankensplit-lite0 encoder": count_macs(
+        "bundled default bottleneck-units-lite0-b16 device part (head + linear unit, any rate point)": count_macs(
+            next(iter(load_rate_points(with_server=False).values())).device.encoder, x
+        ),
+        "frankensplit-lite0 encoder (the default before issue 10)": count_macs(
             load_default_model(with_server=False).device.encoder, x
         ),
     }

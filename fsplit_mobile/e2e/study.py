@@ -187,7 +187,7 @@ def run_e2e(
     out_dir,
     bandwidths=DEFAULT_BANDWIDTHS,
     rtt_ms: float = 20.0,
-    crops_per_image: int = 32,
+    crops_per_image: int = 2,
     qualities=DEFAULT_QUALITIES,
     codecs=tuple(CODECS),
     reps: int = 3,
@@ -374,7 +374,7 @@ def _command():
     @click.option("--rtt-ms", default=20.0, show_default=True, type=click.FloatRange(min=0), help="round-trip time")
     @click.option(
         "--crops-per-image",
-        default=32,
+        default=2,
         show_default=True,
         type=click.IntRange(min=1),
         help="held-out crops per image for agreement (as the model's evaluation)",

@@ -1,8 +1,9 @@
 """What the end-to-end benchmark sends and how good it is: held-out crops, the teacher as ONNX, the split
 pipeline's payloads, JPEG/WebP payloads per quality, teacher top-1 agreement, and the matched quality.
 
-Crops are the ones the default model's own evaluation uses (fsplit_mobile.training.evaluate: the center crop
-plus seeded random crops of every held-out image, 224x224), as uint8 RGB, so agreement numbers line up.
+Crops are the ones the default model's own evaluation uses (fsplit_mobile.training.compare / fsplit-demo: the
+center crop plus seeded random crops of every held-out photo, data/images/heldout, 224x224), as uint8 RGB, so
+agreement numbers line up.
 Reference labels are the full teacher's top-1 on the uncompressed crop (ONNX Runtime, the server's runtime).
 """
 
@@ -25,11 +26,11 @@ class WorkloadError(RuntimeError):
     """The benchmark's inputs (images, teacher, artifacts) cannot be prepared."""
 
 
-def heldout_crops(crops_per_image: int = 32, size: int = 224, seed: int = 0, images=None) -> list[np.ndarray]:
-    """HxWx3 uint8 crops: per held-out image its center crop + seeded random crops (same as the evaluation)."""
+def heldout_crops(crops_per_image: int = 2, size: int = 224, seed: int = 0, images=None) -> list[np.ndarray]:
+    """HxWx3 uint8 crops: per held-out photo its center crop + seeded random crops (same as the evaluation)."""
     from ..training.data import bundled_images, eval_crops, load_rgb
 
-    paths = bundled_images("eval") if images is None else [Path(p) for p in images]
+    paths = bundled_images("heldout") if images is None else [Path(p) for p in images]
     if not paths:
         raise WorkloadError("no held-out images found")
     out = []

@@ -1,0 +1,66 @@
+"""The bundled default (bottleneck units after block 16 of EfficientNet-Lite0, recipe lite0_b16_units) exported with
+no arguments: fp32 ExecuTorch, ONNX and LiteRT give the eager symbols (the LiteRT batch-norm fix of issue 10 is what
+makes LiteRT exact on the teacher head), ONNX int8 meets the int8 fidelity targets (symbol flips <= 2 %, bpp change
+<= 2 %, agreement drop <= 1 pp) on the 188 held-out samples, and the manifest names the model, its 320x7x7 symbols
+and a server part that reproduces the eager server's logits."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fsplit_mobile.export import api
+from fsplit_mobile.models.bundled import load_rate_points
+from fsplit_mobile.runtime import Artifact, open_encoder
+from fsplit_mobile.runtime.encoders import open_backend
+from fsplit_mobile.runtime.preprocess import load_rgb
+from fsplit_mobile.training.data import bundled_images
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundled-default")
+    summary = api.export(["executorch", "onnx", "tflite"], ["none"], out=out)
+    int8 = api.export(["onnx"], ["int8"], out=out)
+    return summary, int8
+
+
+def test_fp32_targets_exact(exported):
+    summary, _ = exported
+    assert summary.ok, [r.error for r in summary.results]
+    assert summary.model_id == "bottleneck-units-lite0-b16"
+    for r in summary.results:
+        report = json.loads((r.path / "report.json").read_text())
+        m = report["metrics"]
+        assert report["samples"]["count"] == 188  # 94 held-out photos x 2 views
+        # a symbol may move only where eager's value sat within tie_epsilon of a rounding tie
+        assert m["symbols_unexplained"] == 0, (r.target, m["symbols_differing"], m["symbols_at_ties"])
+        assert m["top1_same_as_reference"] == 1.0, r.target
+
+
+def test_onnx_int8_meets_the_int8_targets(exported):
+    _, int8 = exported
+    assert int8.ok, [r.error for r in int8.results]
+    (r,) = int8.results
+    report = json.loads((r.path / "report.json").read_text())
+    assert all(t["passed"] for t in report["targets"].values()), report["targets"]
+    assert report["metrics"]["symbol_flip_fraction"] <= 0.02
+
+
+def test_manifest_and_server_part(exported):
+    summary, _ = exported
+    model = next(iter(load_rate_points().values()))
+    art = Artifact.open(next(r.path for r in summary.results if r.target == "onnx"))
+    m = art.manifest
+    assert m["model_id"] == "bottleneck-units-lite0-b16" and m["output"]["shape"] == [1, 320, 7, 7]
+    assert m["server"] == {"file": "server.onnx", "input": "symbols", "output": "logits", "num_classes": 1000}
+    enc = open_encoder(art)
+    image = bundled_images("heldout")[0]
+    sym = enc.symbols(load_rgb(image, (224, 224)))
+    logits = open_backend("onnx", art.file("server")).run(sym[None])
+    with torch.no_grad():
+        want = model.server(torch.from_numpy(sym[None])).numpy()
+    np.testing.assert_allclose(logits, want, rtol=1e-3, atol=1e-3)

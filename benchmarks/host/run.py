@@ -38,7 +38,9 @@ QUANTS = ("none", "int8")
 def export_artifacts(out: Path, checkpoint):
     from fsplit_mobile import export
 
-    kwargs = {"recipe": REPO / "export" / "frankensplit_lite0.toml"}
+    from fsplit_mobile.export.recipe import DEFAULT_RECIPE
+
+    kwargs = {"recipe": DEFAULT_RECIPE}  # the bundled default (its default rate point); --checkpoint overrides
     if checkpoint:
         kwargs["checkpoint"] = checkpoint
     summary = export(list(TARGETS), list(QUANTS), out=out, keep_going=True, **kwargs)
@@ -65,7 +67,7 @@ def eager_result(checkpoint, artifact_dir: Path, runs: int, warmup: int, threads
     from fsplit_mobile.bench.inputs import prepare_inputs
     from fsplit_mobile.bench.device.ppm import read_ppm
     from fsplit_mobile.codec import CodecTables, encode_latent
-    from fsplit_mobile.models.default_model import load_default_model
+    from fsplit_mobile.models.bundled import load_rate_points
     from fsplit_mobile.runtime.preprocess import InputConverter
 
     torch.set_num_threads(threads)
@@ -79,7 +81,7 @@ def eager_result(checkpoint, artifact_dir: Path, runs: int, warmup: int, threads
     )
     to_input = InputConverter(spec)
     t0 = time.perf_counter()
-    model = load_default_model(checkpoint, with_server=False).device.eval()
+    model = next(iter(load_rate_points(checkpoint, with_server=False).values())).device.eval()
     t1 = time.perf_counter()
     tables = CodecTables.read(artifact_dir / manifest["files"]["tables"])
     with tempfile.TemporaryDirectory() as tmp:
@@ -245,9 +247,10 @@ def main(argv=None):
 
     from peak import encoder_macs, torch_mm_gflops, xnnpack_gemm_gops
 
-    from fsplit_mobile.models.default_model import load_default_model
+    from fsplit_mobile.models.bundled import load_rate_points
 
-    macs = encoder_macs(load_default_model(args.checkpoint, with_server=False).device.encoder, (1, 3, 224, 224))
+    default = next(iter(load_rate_points(args.checkpoint, with_server=False).values()))
+    macs = encoder_macs(default.device.encoder, (1, 3, 224, 224))
     peaks = {
         "torch_mm_fp32_gflops": torch_mm_gflops(args.threads),
         "xnnpack_gemm_fp32_gflops": xnnpack_gemm_gops(False, args.threads, work),

@@ -20,7 +20,7 @@ from ..runtime.artifact import Artifact
 from .api import ExportSummary, export
 from .base import ExportError, RecipeError
 from .manifest import StagedArtifact
-from .recipe import load_recipe
+from .recipe import DEFAULT_RECIPE, load_recipe
 
 SHARED_ROLES = ("labels",)  # identical for every rate point: stored once
 REPORT_FILES = ("report.json", "report.md")
@@ -119,6 +119,8 @@ def export_rate_points(
     Each unit goes through `export()` (export_kwargs pass on); the summary lists the merged artifacts. A unit
     named by `units` or the recipe but absent from the checkpoint raises RecipeError naming it.
     """
+    if recipe is None and checkpoint is None:  # the bundled default, as a bare export() does
+        recipe = DEFAULT_RECIPE
     rec = load_recipe(recipe) if recipe is not None else None
     if checkpoint is None:
         if rec is None or rec.checkpoint is None:

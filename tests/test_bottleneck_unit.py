@@ -113,3 +113,64 @@ def test_training_entry_point_logs_and_resumes(tmp_path):
     assert "resumed from" in log and "at step 3" in log
     assert "step 5/5" in log
     assert bu.load_units(out, with_server=False)["r0"].device.entropy_bottleneck.has_tables()
+
+
+def test_linear_per_pixel_unit_config():
+    """kernel 1 + act none: one 1x1 convolution each side; invalid combinations are refused, naming the setting;
+    a config without `kernel` (checkpoints from before it existed) is a 3x3 unit."""
+    unit = bu.build_unit(16, {"name": "lin", "latent_channels": 320, "kernel": 1, "act": "none"})
+    (enc,) = unit.encoder.layers
+    (dec,) = unit.decoder.layers
+    assert enc.kernel_size == (1, 1) and (enc.in_channels, enc.out_channels) == (320, 320)
+    assert dec.kernel_size == (1, 1) and (dec.in_channels, dec.out_channels) == (320, 320)
+    assert bu.unit_config("old", latent_channels=8)["kernel"] == 3
+    with pytest.raises(bu.BottleneckUnitError, match="kernel must be 1 or 3"):
+        bu.build_unit(16, {"name": "k", "kernel": 5})
+    with pytest.raises(bu.BottleneckUnitError, match="kernel 1.*stride 2"):
+        bu.build_unit(11, {"name": "k", "kernel": 1, "stride": 2})
+    with pytest.raises(bu.BottleneckUnitError, match="act must be one of"):
+        bu.unit_config("a", act="tanh")
+    with pytest.raises(bu.BottleneckUnitError, match="default unit 'x'"):
+        bu.model_config(16, [{"name": "a"}], default_unit="x")
+
+
+def test_pca_init_and_frozen_transform(tmp_path):
+    """--init pca on a full-rank linear unit is an orthogonal transform coder: decoder(encoder(f)) == f without
+    rounding; --freeze-transform trains only the entropy model, so the transform leaves training unchanged."""
+    torch.manual_seed(0)
+    mix = torch.randn(320, 320) / 320**0.5  # correlated channels, as real features are
+    feats = torch.einsum(
+        "dc,nchw->ndhw", mix, torch.randn(24, 320, 7, 7) * torch.linspace(3, 0.1, 320)[None, :, None, None]
+    )
+    cache = {"features": {16: feats.half()}, "logits": torch.randn(24, 1000), "names": []}
+    torch.save(cache, tmp_path / "c.pt")
+    out = tmp_path / "lin.pt"
+    args = [sys.executable, "-m", "fsplit_mobile.training.train", "bottleneck-unit", "--split-block", "16"]
+    args += ["--kernel", "1", "--act", "none", "--latent-channels", "320", "--init", "pca", "--pca-step", "0.5"]
+    args += ["--freeze-transform", "--kd-weight", "0", "--steps", "4", "--batch-size", "4", "--val-every", "2"]
+    args += ["--train-cache", str(tmp_path / "c.pt"), "--val-cache", str(tmp_path / "c.pt"), "--out", str(out)]
+    subprocess.run(args, check=True, capture_output=True, timeout=300)
+    log = (tmp_path / "lin.pt.log").read_text()
+    assert "# pca init:" in log and "transform frozen" in log
+    payload = read_checkpoint(out)
+    meta = payload["meta"]
+    assert meta["init"]["kind"] == "pca" and meta["transform_trained"] is False
+    assert meta["init"]["explained_variance"] == pytest.approx(1.0, abs=1e-4)
+    (unit,) = bu.units_from_payload(payload)[1]
+    f = feats[:4].float()
+    with torch.no_grad():
+        y = unit.encoder(f)
+        back = unit.decoder(y)
+    assert torch.allclose(back, f, atol=2e-3 * float(f.abs().max()))  # rotation and its inverse
+    # the step is 0.5 RMS standard deviations of the features, so the latent's RMS spread is 1 / 0.5 = 2 steps
+    assert float(y.pow(2).mean().sqrt()) == pytest.approx(2.0, rel=0.2)
+
+
+def test_blending_is_refused_outside_the_training_split(tmp_path):
+    """features --mix blends training crops only: asking for it on another split is refused, naming why."""
+    from click.testing import CliRunner
+
+    from fsplit_mobile.training import features
+
+    result = CliRunner().invoke(features.main, ["--split", "val", "--mix", "0.5", "--out", str(tmp_path / "v.pt")])
+    assert result.exit_code != 0 and "training split only" in result.output

@@ -1,6 +1,6 @@
-"""Variable bit-rate on the bundled bottleneck units (fsplit_mobile/data/units/bottleneck_unit_lite0_b16.pt, two
-rate points): export one ONNX fp32 artifact with both points (bundled recipe: held-out photos x 2 views with the
-teacher, so `measured` carries bytes and teacher top-1 agreement per point), serve it with a real fsplit-serve
+"""Variable bit-rate on the bundled default (fsplit_mobile/data/default/bottleneck_units_lite0_b16.pt, five rate
+points): export one ONNX fp32 artifact with all of them (its recipe lite0_b16_units: held-out photos x 2 views with
+the teacher, so `measured` carries bytes and teacher top-1 agreement per point), serve it with a real fsplit-serve
 process, send held-out photos at each rate point with the Python client, and tabulate what the bandwidth policy
 picks for a latency budget.
 
@@ -56,7 +56,7 @@ def main() -> None:
         export_s = json.loads(previous.read_text())["export_s"]  # the run that made the artifact
     else:
         summary = export_rate_points(
-            "onnx", "none", checkpoint=CHECKPOINT, recipe="bottleneck_unit_lite0", out=Path(args.work)
+            "onnx", "none", checkpoint=CHECKPOINT, recipe="lite0_b16_units", out=Path(args.work)
         )
         art = summary.results[0].path
         export_s = time.perf_counter() - t0
@@ -119,10 +119,10 @@ def main() -> None:
     }
     (out / "rate_points.json").write_text(json.dumps(results, indent=1))
     lines = [
-        "# Variable bit-rate: the bundled bottleneck units as one two-rate-point artifact",
+        "# Variable bit-rate: the bundled default as one artifact with all its rate points",
         "",
         f"Checkpoint `{results['checkpoint']}`, ONNX fp32, exported with `export_rate_points` "
-        f"({results['export_s']} s for both points); served by `fsplit-serve`, driven by the Python client "
+        f"({results['export_s']} s for all points); served by `fsplit-serve`, driven by the Python client "
         f'({args.images} held-out photos per point). Script: `benchmarks/rate_points/run.py`. "export eval" = '
         "the bundled recipe's evaluation (94 held-out photos x 2 views, teacher EfficientNet-Lite0), from "
         "each point's fidelity report.",

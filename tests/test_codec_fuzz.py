@@ -37,6 +37,11 @@ def run_fuzzer(tmp_path: Path, make_var: str, name: str, seed_args: list[str], s
             f"-max_total_time={seconds}",
             "-max_len=4096",
             "-print_final_stats=1",
+            # libFuzzer's RSS limit reads getrusage's peak RSS, which a child inherits from the process that
+            # started it (the pytest worker: 2.1 GB after the model tests, so libFuzzer reported "out-of-memory"
+            # on its first input). The limit on any single allocation stays at libFuzzer's default 2048 MB.
+            "-rss_limit_mb=16384",
+            "-malloc_limit_mb=2048",
             "-seed=0",
             f"-artifact_prefix={tmp_path}/",
             str(corpus),

@@ -64,22 +64,31 @@ def frankensplit_case():
     )
 
 
-def _bundled_model_case(checkpoint: Path):
+def _model_case(model, provenance: str):
+    """(tables, symbols, provenance) of a split model: its tables and its real latent of the demo image."""
     import torch
 
     from fsplit_mobile.demo import DEFAULT_IMAGE, preprocess
-    from fsplit_mobile.models.default_model import load_default_model
 
-    model = load_default_model(with_server=False)
     tables = CodecTables.from_arrays(*model.device.entropy_bottleneck.tables())
     with torch.no_grad():
         x = preprocess(DEFAULT_IMAGE, model.input_size, model.mean, model.std)
         symbols = model.device.symbols(x)[0].numpy().astype(np.int32)
-    return (
-        tables,
-        symbols,
-        (f"bundled default model ({checkpoint.name}): its tables and its real latent of {DEFAULT_IMAGE.name}"),
-    )
+    return tables, symbols, f"{provenance}: its tables and its real latent of {DEFAULT_IMAGE.name}"
+
+
+def _bundled_model_case(checkpoint: Path):
+    from fsplit_mobile.models.default_model import load_default_model
+
+    return _model_case(load_default_model(with_server=False), f"bundled frankensplit-lite0 ({checkpoint.name})")
+
+
+def bundled_default_case():
+    """The bundled default's default rate point (320x7x7 latent)."""
+    from fsplit_mobile.models.bundled import BUNDLED_DEFAULT, load_rate_points
+
+    name, model = next(iter(load_rate_points(with_server=False).items()))
+    return _model_case(model, f"bundled default ({BUNDLED_DEFAULT.name}, rate point {name})")
 
 
 def default_model_latents() -> list[tuple[str, np.ndarray]]:
@@ -598,6 +607,7 @@ def main() -> None:
         for name, (tables, symbols, provenance) in [
             ("FrankenSplit latent 48x28x28", frankensplit_case()),
             ("Entropic-student latent 24x55x55", student_case()),
+            ("Bundled default latent 320x7x7", bundled_default_case()),
         ]:
             print(f"== {name}: {provenance}", flush=True)
             payload = bytes(container.unpack(encode_latent(tables, symbols))[1])

@@ -155,7 +155,9 @@ def test_demo_prints_consistent_numbers(bundled):
     crops = crops_of("heldout", 2)
     preds, sizes = split_point(model, crops)
     agreement = float((preds == top1(load_efficientnet_lite0(), crops)).float().mean())
-    assert rows[name][0] == pytest.approx(agreement, abs=5e-4)
+    # the demo runs the shared head once per batch of 16, compare.py the whole device part per batch of 32: float
+    # sums may round a symbol at a tie the other way, which can move at most a crop here and there
+    assert rows[name][0] == pytest.approx(agreement, abs=1 / len(crops) + 5e-4)
     assert rows[name][1] == pytest.approx(np.mean(sizes), abs=0.5)
 
 

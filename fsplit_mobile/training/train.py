@@ -106,7 +106,8 @@ class UnitTask:
         # Feature noise (training only): the unit sees f + noise * per-channel std * N(0, 1) and must still
         # reproduce the clean f and the teacher's logits; this is what an int8 head's error looks like to it.
         self.feature_noise = float(feature_noise)
-        self.channel_std = self.train_f[:512].float().std(dim=(0, 2, 3)).reshape(1, -1, 1, 1).to(device)
+        pick = torch.randperm(self.train_f.shape[0], generator=torch.Generator().manual_seed(0))[:512]
+        self.channel_std = self.train_f[pick].float().std(dim=(0, 2, 3)).reshape(1, -1, 1, 1).to(device)
         for m in self.modules.values():
             m.to(device)
 

@@ -164,8 +164,9 @@ def slow_artifact(folder: Path, trips: int = SLOW_TRIPS) -> Path:
     return art
 
 
-def start_cli(art: Path, log: Path, env, *extra: str) -> subprocess.Popen:
-    """`fsplit-serve --engine ray` on the running cluster, proxy on the head; waits until it answers."""
+def start_cli(art: Path, log: Path, env, *extra: str, until: str | None = None) -> subprocess.Popen:
+    """`fsplit-serve --engine ray` on the running cluster, proxy on the head; waits until it answers (or,
+    with `until`, until its log shows that text)."""
     cli = subprocess.Popen(
         [
             str(BIN / "fsplit-serve"),
@@ -189,7 +190,10 @@ def start_cli(art: Path, log: Path, env, *extra: str) -> subprocess.Popen:
         stdout=open(log, "w"),
         stderr=subprocess.STDOUT,
     )
-    wait_for(lambda: httpx.get(RAY_URL + "/healthz", timeout=5).status_code == 200, 240, "Ray Serve app")
+    if until is None:
+        wait_for(lambda: httpx.get(RAY_URL + "/healthz", timeout=5).status_code == 200, 240, "Ray Serve app")
+    else:
+        wait_for(lambda: until in log.read_text() or cli.poll() is not None, 240, f"{until!r} in the CLI log")
     return cli
 
 
@@ -311,6 +315,7 @@ def main(workdir: Path, report_path: Path):
         report["cli_exit"], cli = stop_cli(cli), None
         # back-pressure: one replica, 1 running + 0 waiting in its gate (Ray hands it up to 2), 4 in Ray's
         # queue; 8 at once: the gate refuses with fsplit-serve's JSON 503, Ray's queue with its own 503
+        log = workdir / "fsplit-serve-ray-slow.log"
         cli = start_cli(
             slow,
             log,
@@ -329,6 +334,15 @@ def main(workdir: Path, report_path: Path):
         report["burst"] = burst(good[0], BURST)
         with httpx.Client(timeout=60) as http:
             report["burst_after"] = answer(post(http, RAY_URL, good[0]))
+        report["cli_exit_last"], cli = stop_cli(cli), None
+        # SIGTERM while the CLI is still starting (connected, deploying): the start-up is abandoned, the app
+        # deleted, exit 0 (not Ray's failure-signal handler's abort)
+        log = workdir / "fsplit-serve-ray-starting.log"
+        cli = start_cli(art, log, env, "--replicas", "1", until="deploying")
+        report["cli_exit_starting"], cli = stop_cli(cli), None
+        report["log_starting"] = log.read_text()[-3000:]
+        gone = httpx.get(RAY_URL + "/healthz", timeout=10)  # Ray's proxy, no route left: its own text 404
+        report["after_starting"] = {"status": gone.status_code, "text": gone.text[:200]}
         report["timings_s"]["total"] = time.monotonic() - t0
     finally:
         if cli is not None:

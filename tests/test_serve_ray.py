@@ -135,3 +135,14 @@ def test_back_pressure_is_503_with_retry_after(report):
 @pytest.mark.slow
 def test_cli_stops_cleanly_on_sigterm(report):
     assert report["cli_exit"] == 0 and report["cli_exit_last"] == 0, report["log_tail"]
+
+
+@pytest.mark.slow
+def test_cli_stops_cleanly_on_sigterm_while_starting(report):
+    """SIGTERM right after the CLI connected (proxies starting, app deploying; or, on a fast run, just
+    served): exit 0 after deleting the app, never Ray's failure-signal handler (its trace, then SIGABRT)."""
+    log = report["log_starting"]
+    assert report["cli_exit_starting"] == 0, log
+    assert "SIGTERM received" not in log and "Traceback" not in log, log
+    assert "SIGTERM while starting" in log or "serving" in log, log
+    assert report["after_starting"]["status"] == 404, report["after_starting"]  # no app left behind

@@ -1,6 +1,14 @@
 """Running the application: connect to (or start) a Ray cluster, start Serve's HTTP proxies, deploy, and
 block until SIGINT/SIGTERM; then delete the application (and stop the local cluster if this process
-started it)."""
+started it).
+
+Signals. `ray.init` installs, in this (driver) process, Abseil's failure-signal handler for SIGTERM (among
+others): it prints a stack trace, chains to the Python handler and arms a 3 s alarm that aborts the process
+(SIGABRT) if it is still alive then. Deleting the app takes longer than that as soon as a replica is busy, so
+a SIGTERM that reached that handler ended in an abort (exit -6) instead of a clean stop. Hence our handlers are
+put back right after `ray.init`, before anything slow (proxies, deployment), a signal during start-up aborts
+the start-up (the app is deleted all the same), and the clean-up cancels any alarm such a handler armed (a
+signal inside `ray.init` itself, before ours are back)."""
 
 import os
 import signal
@@ -10,6 +18,30 @@ from ..limits import ServeLimits
 from .options import RayOptions, runtime_env
 
 APP_NAME = "fsplit"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopRequested(BaseException):
+    """SIGINT/SIGTERM arrived while the application was still starting."""
+
+
+class _Stopper:
+    """Our SIGINT/SIGTERM handler: during start-up it raises StopRequested in the main thread (where Python
+    runs signal handlers); once serving it only sets the event serve_forever waits on."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.starting = True
+
+    def __call__(self, signum, frame):
+        self.stop.set()
+        if self.starting:
+            self.starting = False  # raise once: a second signal must not interrupt the clean-up
+            raise StopRequested(signal.Signals(signum).name)
+
+    def install(self) -> None:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, self)
 
 
 def start(
@@ -19,8 +51,11 @@ def start(
     intra_op_threads: int = 0,
     *,
     ray_init_kwargs: dict | None = None,
+    on_connected=None,
 ):
-    """Deploy and return the app's DeploymentHandle once every replica is up (the model loaded)."""
+    """Deploy and return the app's DeploymentHandle once every replica is up (the model loaded).
+
+    `on_connected()` runs right after `ray.init`, before the proxies start and the app deploys."""
     import ray
     from ray import serve
 
@@ -29,27 +64,41 @@ def start(
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not ray.is_initialized():
         ray.init(address=opts.address, runtime_env=runtime_env(opts, artifact_dir), **(ray_init_kwargs or {}))
+    if on_connected is not None:
+        on_connected()
     serve.start(proxy_location=opts.proxy_location, http_options={"host": opts.http_host, "port": opts.http_port})
     return serve.run(application(artifact_dir, limits, opts, intra_op_threads), name=APP_NAME, route_prefix="/")
 
 
 def serve_forever(artifact_dir, limits: ServeLimits, opts: RayOptions, intra_op_threads: int = 0) -> int:
+    """Serve until SIGINT/SIGTERM; 0 once the app is deleted, whether the signal came while serving or while
+    starting."""
     import ray
     from ray import serve
 
-    stop = threading.Event()
+    stopper = _Stopper()
+    stopper.install()  # before ray.init (which puts its own in place; `connected` puts ours back)
+
+    def connected():
+        stopper.install()
+        print(f"fsplit-serve (ray): connected to the cluster; deploying {artifact_dir}", flush=True)
+
     try:
-        start(artifact_dir, limits, opts, intra_op_threads)
-        # after ray.init: its core worker installs its own fatal-signal handlers, which would abort the process
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-        print(
-            f"fsplit-serve (ray): serving {artifact_dir} on http://{opts.http_host}:{opts.http_port} "
-            f"(proxies: {opts.proxy_location})",
-            flush=True,
-        )
-        stop.wait()
+        start(artifact_dir, limits, opts, intra_op_threads, on_connected=connected)
+        stopper.install()  # again: nothing Ray did while deploying may leave its handler in place
+        stopper.starting = False
+        if not stopper.stop.is_set():
+            print(
+                f"fsplit-serve (ray): serving {artifact_dir} on http://{opts.http_host}:{opts.http_port} "
+                f"(proxies: {opts.proxy_location})",
+                flush=True,
+            )
+        stopper.stop.wait()
+    except StopRequested as why:
+        print(f"fsplit-serve (ray): {why} while starting; deleting the app", flush=True)
     finally:
+        stopper.starting = False
+        signal.alarm(0)  # an abort alarm armed by Ray's failure-signal handler (see the module docstring)
         if ray.is_initialized():
             try:
                 serve.delete(APP_NAME)

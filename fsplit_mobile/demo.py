@@ -108,10 +108,10 @@ def heldout_table(
     """(photos, crops, rows): every rate point's teacher top-1 agreement and mean container bytes on the held-out
     crops (real rANS streams, decoded and run through the server part), and each baseline codec's on the same
     crops. Rate points that share the device head (bottleneck units) run it once per crop."""
-    from .codec import CodecTables, decode_latent, encode_latent
+    from .codec import CodecTables
     from .models.bottleneck_unit import HeadWithUnit
     from .models.teacher import load_efficientnet_lite0
-    from .training.compare import codec_roundtrip, crops_of, top1
+    from .training.compare import codec_roundtrip, coded_predictions, crops_of, top1
     from .training.data import bundled_images, normalize
 
     teacher = load_efficientnet_lite0() if teacher is None else teacher
@@ -130,13 +130,9 @@ def heldout_table(
             eb = model.device.entropy_bottleneck
             y = model.device.encoder.unit(features) if shared else model.device.encoder(xb)
             symbols = eb.symbols(y).numpy()
-            decoded = []
-            for s in symbols:
-                stream = encode_latent(tables[name], s)
-                sizes[name].append(len(stream))
-                decoded.append(decode_latent(tables[name], stream))
+            pred, batch_sizes = coded_predictions(model, symbols, tables[name])
+            sizes[name].extend(batch_sizes)
             shapes[name] = "x".join(map(str, symbols.shape[1:]))
-            pred = model.server(torch.from_numpy(np.stack(decoded))).argmax(1)
             hits[name] += int((pred == reference[i : i + batch]).sum())
     n = int(x.shape[0])
     rows = [HeldoutRow(k, "split", shapes[k], hits[k] / n, float(np.mean(sizes[k]))) for k in models]

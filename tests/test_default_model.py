@@ -229,3 +229,15 @@ def test_missing_tables(tmp_path):
     torch.save(payload, tmp_path / "c.pt")
     with pytest.raises(CheckpointFormatError, match="no stored CDF tables"):
         load_trainable(tmp_path / "c.pt")
+
+
+def test_compare_names_every_rate_point_of_a_checkpoint():
+    """`training.compare --model`: a bottleneck-unit checkpoint gives one row per unit (`<stem>:<unit>`, default
+    first), a one-rate checkpoint one row named after the file."""
+    from fsplit_mobile.models.bundled import BUNDLED_DEFAULT
+    from fsplit_mobile.training.compare import _load_split_models
+
+    units = _load_split_models(str(BUNDLED_DEFAULT))
+    stem = BUNDLED_DEFAULT.stem
+    assert list(units) == [f"{stem}:{k}" for k in ("r2", "r0", "r1", "r3", "r4")]
+    assert list(_load_split_models(str(DEFAULT_CHECKPOINT))) == [DEFAULT_CHECKPOINT.stem]

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 def exported(tmp_path_factory):
     out = tmp_path_factory.mktemp("bundled-default")
     summary = api.export(["executorch", "onnx", "tflite"], ["none"], out=out)
-    int8 = api.export(["onnx"], ["int8"], out=out)
+    int8 = api.export(["onnx", "executorch", "tflite"], ["int8"], out=out)
     return summary, int8
 
 
@@ -41,13 +41,29 @@ def test_fp32_targets_exact(exported):
         assert m["top1_same_as_reference"] == 1.0, r.target
 
 
-def test_onnx_int8_meets_the_int8_targets(exported):
-    _, int8 = exported
+def _int8_report(int8, target: str) -> dict:
     assert int8.ok, [r.error for r in int8.results]
-    (r,) = int8.results
-    report = json.loads((r.path / "report.json").read_text())
+    (r,) = [r for r in int8.results if r.target == target]
+    return json.loads((r.path / "report.json").read_text())
+
+
+def test_onnx_int8_meets_the_int8_targets(exported):
+    report = _int8_report(exported[1], "onnx")
     assert all(t["passed"] for t in report["targets"].values()), report["targets"]
     assert report["metrics"]["symbol_flip_fraction"] <= 0.02
+
+
+@pytest.mark.parametrize("target", ["executorch", "tflite"])
+def test_pt2e_int8_keeps_symbols_and_rate(exported, target):
+    """ExecuTorch and LiteRT static int8 (PT2E, XNNPACK quantizer) with the recipe's keep_float (normalisation,
+    stem, block 0 and the latent layer in float): at most 2 % of the symbols differ and the rate moves by at most
+    2 %. With the latent layer alone in float 6 % of the symbols differed (issue 10, third session). Their top-1
+    agreement drop (1-3 pp on 188 samples) misses the 1 pp target: the report records it, see export.md."""
+    report = _int8_report(exported[1], target)
+    targets = report["targets"]
+    assert targets["symbol_flip_fraction"]["passed"] and targets["bpp_relative_change"]["passed"], targets
+    kept = [n for n in report["notes"] if n.startswith("kept in float")]
+    assert kept and "normalize" in kept[0] and "encoder.head.blocks.0" in kept[0], report["notes"]
 
 
 def test_manifest_and_server_part(exported):

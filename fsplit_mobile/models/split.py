@@ -37,12 +37,25 @@ class DeviceModel(nn.Module):
         return ExportableEncoder(encoder, self.entropy_bottleneck.medians().clone(), output, normalization)
 
 
-class ExportableEncoder(nn.Module):
-    """Export wrapper: optional in-graph normalisation, encoder, optional symbol rounding."""
+class Normalize(nn.Module):
+    """(x - mean) / std per channel, as a module of its own: export recipes can name it (keep_float "normalize")."""
 
-    medians: torch.Tensor
     mean: torch.Tensor
     inv_std: torch.Tensor
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).reshape(1, -1, 1, 1))
+        self.register_buffer("inv_std", 1.0 / torch.tensor(std, dtype=torch.float32).reshape(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) * self.inv_std
+
+
+class ExportableEncoder(nn.Module):
+    """Export wrapper: optional in-graph normalisation (`normalize`), encoder, optional symbol rounding."""
+
+    medians: torch.Tensor
 
     def __init__(self, encoder: nn.Module, medians: torch.Tensor, output: str = "symbols", normalization=None):
         super().__init__()
@@ -52,14 +65,11 @@ class ExportableEncoder(nn.Module):
         self.output = output
         self.register_buffer("medians", medians.reshape(1, -1, 1, 1).float())
         self.fold_normalization = normalization is not None
-        if normalization is not None:
-            mean, std = normalization
-            self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).reshape(1, -1, 1, 1))
-            self.register_buffer("inv_std", 1.0 / torch.tensor(std, dtype=torch.float32).reshape(1, -1, 1, 1))
+        self.normalize = Normalize(*normalization) if normalization is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fold_normalization:
-            x = (x - self.mean) * self.inv_std
+        if self.normalize is not None:
+            x = self.normalize(x)
         y = self.encoder(x)
         if self.output == "latent":
             return y

@@ -57,33 +57,41 @@ def top1(model, x: torch.Tensor, batch: int = 32) -> torch.Tensor:
 
 
 @torch.no_grad()
-def split_point(split_model, x: torch.Tensor, batch: int = 32) -> tuple[torch.Tensor, list[int]]:
-    """Deployed path: int32 symbols -> container bytes (fsplit_mobile.codec) -> decoded symbols -> server logits."""
+def coded_predictions(split_model, symbols: np.ndarray, tables) -> tuple[torch.Tensor, list[int]]:
+    """A batch of int32 symbols -> container bytes (fsplit_mobile.codec) -> decoded -> server top-1; (top-1, sizes)."""
     from ..codec.container import decode_latent, encode_latent
+
+    decoded, sizes = [], []
+    for s in symbols:
+        data = encode_latent(tables, s)
+        sizes.append(len(data))
+        decoded.append(decode_latent(tables, data))
+    return split_model.server(torch.from_numpy(np.stack(decoded))).argmax(1), sizes
+
+
+@torch.no_grad()
+def split_point(split_model, x: torch.Tensor, batch: int = 32) -> tuple[torch.Tensor, list[int]]:
+    """Deployed path: int32 symbols -> container bytes -> decoded symbols -> server logits (coded_predictions)."""
     from ..codec.tables import CodecTables
 
-    eb = split_model.device.entropy_bottleneck
-    tables = CodecTables.from_arrays(*eb.tables())
+    tables = CodecTables.from_arrays(*split_model.device.entropy_bottleneck.tables())
     preds, sizes = [], []
     for i in range(0, x.shape[0], batch):
-        symbols = split_model.device.symbols(normalize(x[i : i + batch])).numpy()
-        decoded = []
-        for s in symbols:
-            data = encode_latent(tables, s)
-            sizes.append(len(data))
-            decoded.append(decode_latent(tables, data))
-        preds.append(split_model.server(torch.from_numpy(np.stack(decoded))).argmax(1))
+        pred, size = coded_predictions(
+            split_model, split_model.device.symbols(normalize(x[i : i + batch])).numpy(), tables
+        )
+        preds.append(pred)
+        sizes.extend(size)
     return torch.cat(preds), sizes
 
 
 def _load_split_models(path: str) -> dict:
-    from ..models.bottleneck_unit import ARCHITECTURE, load_units
-    from ..models.checkpoint import load_checkpoint, read_checkpoint
+    """Every rate point of a checkpoint, named `<file stem>:<unit>` (one-rate checkpoints: `<file stem>`)."""
+    from ..models.bundled import load_rate_points
 
-    obj = read_checkpoint(path)
-    if isinstance(obj, dict) and obj.get("architecture") == ARCHITECTURE:
-        return {f"{Path(path).stem}:{k}": v for k, v in load_units(path).items()}
-    return {Path(path).stem: load_checkpoint(path)}
+    models = load_rate_points(path)
+    units = any(m.meta.get("config", {}).get("default_unit") for m in models.values())  # bottleneck-unit layout
+    return {f"{Path(path).stem}:{k}" if units else Path(path).stem: v for k, v in models.items()}
 
 
 def compare(

@@ -16,7 +16,7 @@ symbols and indexes as int32 arrays, and as the same lists CompressAI gets); Com
 EntropyBottleneck.compress()/decompress() (the real class from the wheel, loaded by path by tests/oracle.py,
 so including its per-call Python/torch work); and constriction (PyPI) as a peer with one Categorical model per
 channel (no escape payloads: out-of-range symbols are clamped into the escape slot, which is rare here).
-Timings are medians after warm-up. The rate cost of interleaving is measured on the bundled default model's
+Timings are medians after warm-up. The rate cost of interleaving is measured on the bundled frankensplit-lite0's
 latents of every image in fsplit_mobile/data/images/eval; the coding share uses the fastest int8 total of the
 newest benchmarks/results/host-*.json with its entropy time replaced by this run's.
 """
@@ -92,7 +92,7 @@ def bundled_default_case():
 
 
 def default_model_latents() -> list[tuple[str, np.ndarray]]:
-    """(image name, its 48x28x28 latent) of the bundled default model for every eval image (none without it)."""
+    """(image name, its 48x28x28 latent) of the bundled frankensplit-lite0 for every eval image (none without it)."""
     from fsplit_mobile.models.default_model import DEFAULT_CHECKPOINT
 
     if not DEFAULT_CHECKPOINT.exists():
@@ -443,7 +443,7 @@ def markdown(report: dict) -> str:
     rc = report.get("rate_cost")
     if rc and rc["images"]:
         lines += [
-            "## Rate cost of interleaving (bundled default model, 48x28x28 latents)",
+            "## Rate cost of interleaving (bundled frankensplit-lite0, 48x28x28 latents; the default's 320x7x7: table above)",
             "",
             f"Images: {', '.join(rc['images'])} (fsplit_mobile/data/images/eval). Payload bytes against the "
             "single stream; target <= 0.5 %.",

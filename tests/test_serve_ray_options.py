@@ -72,3 +72,34 @@ def test_cli_refuses_before_any_cluster_starts(tmp_path):
     assert r.exit_code == 2 and "max-replicas" in r.output
     r = runner.invoke(main, ["--engine", "ray", "--artifact", str(tmp_path)])  # no manifest: not servable
     assert r.exit_code == 2 and "manifest" in r.output.lower()
+
+
+def test_app_deletion_failure_is_reported_and_still_disconnects(capsys):
+    """Stopping: a failing serve.delete is said on stderr and makes the exit status non-zero (serve_forever), and
+    the driver leaves the cluster all the same. (The real stop paths run on a real cluster: test_serve_ray.py.)"""
+    from fsplit_mobile.serve.ray.run import _delete_and_disconnect
+
+    calls = []
+
+    class Cluster:
+        def is_initialized(self):
+            return True
+
+        def shutdown(self):
+            calls.append("shutdown")
+
+    class Serve:
+        def __init__(self, error):
+            self.error = error
+
+        def delete(self, name):
+            calls.append(f"delete {name}")
+            if self.error:
+                raise self.error
+
+    assert _delete_and_disconnect(Cluster(), Serve(None)) is True
+    assert calls == ["delete fsplit", "shutdown"]
+    calls.clear()
+    assert _delete_and_disconnect(Cluster(), Serve(RuntimeError("There is no Serve instance running"))) is False
+    assert calls == ["delete fsplit", "shutdown"]
+    assert "could not delete the app: There is no Serve instance running" in capsys.readouterr().err

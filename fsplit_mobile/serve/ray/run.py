@@ -12,6 +12,7 @@ signal inside `ray.init` itself, before ours are back)."""
 
 import os
 import signal
+import sys
 import threading
 
 from ..limits import ServeLimits
@@ -96,12 +97,26 @@ def serve_forever(artifact_dir, limits: ServeLimits, opts: RayOptions, intra_op_
         stopper.stop.wait()
     except StopRequested as why:
         print(f"fsplit-serve (ray): {why} while starting; deleting the app", flush=True)
+        during_start_up = True
+    else:
+        during_start_up = False
     finally:
         stopper.starting = False
         signal.alarm(0)  # an abort alarm armed by Ray's failure-signal handler (see the module docstring)
-        if ray.is_initialized():
-            try:
-                serve.delete(APP_NAME)
-            finally:
-                ray.shutdown()
-    return 0
+        deleted = _delete_and_disconnect(ray, serve)
+    # stopped while starting, Serve may not have had the app (or even its controller) yet: nothing to delete
+    return 0 if deleted or during_start_up else 1
+
+
+def _delete_and_disconnect(ray, serve) -> bool:
+    """Delete the app and leave the cluster; False (after saying why) if the app could not be deleted."""
+    if not ray.is_initialized():
+        return True
+    try:
+        serve.delete(APP_NAME)
+        return True
+    except Exception as exc:  # noqa: BLE001 - reported, and the exit status says so
+        print(f"fsplit-serve (ray): could not delete the app: {exc}", file=sys.stderr, flush=True)
+        return False
+    finally:
+        ray.shutdown()

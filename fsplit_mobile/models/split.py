@@ -64,7 +64,6 @@ class ExportableEncoder(nn.Module):
         self.encoder = encoder
         self.output = output
         self.register_buffer("medians", medians.reshape(1, -1, 1, 1).float())
-        self.fold_normalization = normalization is not None
         self.normalize = Normalize(*normalization) if normalization is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -42,6 +42,7 @@ from .checkpoint.fsplit import default_model_from, default_model_parts
 from .checkpoint.io import check_envelope
 from .decoders import FeatureSynthesis
 from .frankensplit import FrankenSplitEncoder
+from .light_encoder import LightEncoder
 from .split import SplitModel
 
 MODEL_ID = registry.LITE0_CONFIG["model_id"]
@@ -72,14 +73,18 @@ __all__ = [
 ]
 
 
-def _typed(encoder: nn.Module, decoder: nn.Module | None) -> tuple[FrankenSplitEncoder, FeatureSynthesis]:
+def _typed(
+    encoder: nn.Module, decoder: nn.Module | None
+) -> tuple[FrankenSplitEncoder | LightEncoder, FeatureSynthesis]:
     """The registry builds these classes for the default model; say so to callers (and type checkers)."""
-    if not isinstance(encoder, FrankenSplitEncoder) or not isinstance(decoder, FeatureSynthesis):
+    if not isinstance(encoder, FrankenSplitEncoder | LightEncoder) or not isinstance(decoder, FeatureSynthesis):
         raise registry.ArchitectureError(f"registry entry {ARCHITECTURE!r} does not build the default model's parts")
     return encoder, decoder
 
 
-def build_trainable(config: dict | None = None) -> tuple[FrankenSplitEncoder, EntropyBottleneck, FeatureSynthesis]:
+def build_trainable(
+    config: dict | None = None,
+) -> tuple[FrankenSplitEncoder | LightEncoder, EntropyBottleneck, FeatureSynthesis]:
     """Fresh (untrained) encoder, entropy bottleneck and decoder for `config` (default: DEFAULT_CONFIG)."""
     device = registry.build_device_model(ARCHITECTURE, config)
     encoder, decoder = _typed(device.encoder, registry.build_decoder(ARCHITECTURE, config))
@@ -88,7 +93,7 @@ def build_trainable(config: dict | None = None) -> tuple[FrankenSplitEncoder, En
 
 def save_checkpoint(
     path: str | os.PathLike,
-    encoder: FrankenSplitEncoder,
+    encoder: FrankenSplitEncoder | LightEncoder,
     bottleneck: EntropyBottleneck,
     decoder: FeatureSynthesis,
     config: dict,
@@ -106,7 +111,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return check_envelope(_read_file(path), f"{path}: ", ARCHITECTURE)
 
 
-def load_trainable(path: str | os.PathLike) -> tuple[FrankenSplitEncoder, EntropyBottleneck, FeatureSynthesis, dict]:
+def load_trainable(
+    path: str | os.PathLike,
+) -> tuple[FrankenSplitEncoder | LightEncoder, EntropyBottleneck, FeatureSynthesis, dict]:
     """(encoder, bottleneck, decoder, payload) from an fsplit-checkpoint/1 file, weights loaded, eval mode."""
     payload = read_checkpoint(path)
     _, device, decoder = default_model_parts(payload, f"{path}: ")

@@ -4,8 +4,9 @@ Names (used by checkpoints in the `fsplit-checkpoint/1` format and by export rec
 - ``frankensplit-fp``: FrankenSplit's shallow FP encoder; config ``channels`` (3 ints, default 48, 64, 48).
 - ``entropic-student``: SC2-benchmark FP-based ResNet bottleneck encoder; config ``num_channels`` (96, 48, 24).
 - ``bmshj2018-factorized``: CompressAI FactorizedPrior g_a (and g_s as decoder); config ``N`` (128), ``M`` (192).
-- ``frankensplit-lite0``: the bundled default model (:mod:`.default_model`): FrankenSplit encoder
-  (``encoder_channels``, whose last entry is ``latent_channels``), FeatureSynthesis decoder (``decoder``), and
+- ``frankensplit-lite0``: head distillation onto EfficientNet-Lite0 at block 5 (:mod:`.default_model`): the
+  FrankenSplit encoder (``encoder_channels``, whose last entry is ``latent_channels``) or, with ``encoder``
+  ``{"kind": "light", ...}``, the lightweight encoder of :mod:`.light_encoder`, FeatureSynthesis decoder (``decoder``), and
   what its server tail and inputs are (``teacher``, ``split_block``, ``input_size``, ``mean``, ``std``, ``model_id``).
 - ``bottleneck-unit-lite0``: frozen EfficientNet-Lite0 head + a bottleneck unit (:mod:`.bottleneck_unit`); config
   ``split_block``, ``latent_channels``, ``width``, ``stride``. Its checkpoints have their own layout (units by name).
@@ -27,6 +28,7 @@ from .decoders import FeatureSynthesis
 from .entropic_student import EntropicStudentEncoder
 from .factorized_prior import FactorizedPriorDecoder, FactorizedPriorEncoder
 from .frankensplit import FrankenSplitEncoder
+from .light_encoder import LightEncoder
 from .split import DeviceModel
 
 
@@ -53,6 +55,9 @@ LITE0_CONFIG: dict[str, Any] = {
     "encoder_channels": [48, 64, 48],
     "latent_channels": 48,
     "decoder": {"in_channels": 48, "out_channels": 40, "width": 96, "blocks": 1},
+    # {"kind": "frankensplit"}: the FrankenSplit encoder of ``encoder_channels``; {"kind": "light", ...}: the
+    # lightweight encoder of :mod:`.light_encoder` (its keys; its ``latent_channels`` must equal the top-level one)
+    "encoder": {"kind": "frankensplit"},
     "teacher": "efficientnet-lite0",
     "split_block": 5,
     "input_size": [224, 224],
@@ -62,6 +67,15 @@ LITE0_CONFIG: dict[str, Any] = {
 
 
 def _lite0_encoder(c: dict[str, Any]) -> nn.Module:
+    kind = c["encoder"].get("kind")
+    if kind == "light":
+        if c["encoder"].get("latent_channels", c["latent_channels"]) != c["latent_channels"]:
+            raise ValueError(
+                f"encoder latent_channels {c['encoder']['latent_channels']} != latent_channels {c['latent_channels']}"
+            )
+        return LightEncoder({**c["encoder"], "latent_channels": c["latent_channels"]}, in_channels=c["in_channels"])
+    if kind != "frankensplit":
+        raise ValueError(f"encoder kind must be 'frankensplit' or 'light', got {kind!r}")
     channels = tuple(c["encoder_channels"])
     if len(channels) != 3 or channels[-1] != c["latent_channels"]:
         raise ValueError(

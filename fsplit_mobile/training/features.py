@@ -49,6 +49,7 @@ def build_cache(
     batch: int = 16,
     mix: float = 0.0,
     log=print,
+    keep_images: bool = False,
 ) -> dict:
     """Features of `crops_per_image` crops of every photo of a bundled split.
 
@@ -58,6 +59,8 @@ def build_cache(
     same split (weight uniform in [0.3, 0.7]), and the teacher labels the blend: distillation needs no labels, so
     blends add inputs the teacher can be matched on ("patient and consistent" function matching) without using
     any image outside the split.
+    keep_images=True also stores the crops themselves (uint8, N x 3 x size x size; the features are computed from
+    exactly these uint8 pixels), for encoders that see images (the lightweight encoder of issue 20).
     """
     from ..models.teacher import load_efficientnet_lite0
 
@@ -65,7 +68,7 @@ def build_cache(
     paths = bundled_images(split)
     rng = np.random.default_rng(seed)
     feats: dict[int, list[torch.Tensor]] = {b: [] for b in blocks}
-    logits, names = [], []
+    logits, names, images = [], [], []
     started = time.time()
     partners = None
     if augment and mix > 0:
@@ -81,6 +84,10 @@ def build_cache(
                 x[:k] = w * x[:k] + (1 - w) * partners.batch(rng, k)
         else:
             x = eval_crops(image, size, crops_per_image, seed + zlib.crc32(path.stem.encode()))
+        if keep_images:
+            pixels = (x.clamp(0, 1) * 255).round().to(torch.uint8)
+            images.append(pixels)
+            x = pixels.float() / 255
         x = normalize(x)
         for i in range(0, x.shape[0], batch):
             f, lg = teacher_features(model, x[i : i + batch], tuple(blocks))
@@ -90,7 +97,7 @@ def build_cache(
         names += [path.stem] * x.shape[0]
         if (n + 1) % 10 == 0 or n + 1 == len(paths):
             log(f"features {split}: {n + 1}/{len(paths)} photos, {time.time() - started:.0f}s")
-    return {
+    cache = {
         "split": split,
         "size": size,
         "seed": seed,
@@ -100,6 +107,9 @@ def build_cache(
         "features": {b: torch.cat(v) for b, v in feats.items()},
         "logits": torch.cat(logits),
     }
+    if keep_images:
+        cache["images"] = torch.cat(images)
+    return cache
 
 
 @click.command()
@@ -120,14 +130,15 @@ def build_cache(
     help="fraction of training crops blended with a crop of another training photo",
 )
 @click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--images/--no-images", default=False, show_default=True, help="also store the crops (uint8)")
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
-def main(split, crops, blocks, seed, mix, threads, out):
+def main(split, crops, blocks, seed, mix, threads, images, out):
     """Write the feature cache of one bundled split (augmented crops for train, evaluation crops otherwise)."""
     if mix and split != "train":
         raise click.BadParameter("blending is for the training split only", param_hint="--mix")
     torch.set_num_threads(threads)
     blocks_t = tuple(int(b) for b in blocks.split(","))
-    cache = build_cache(split, crops, blocks_t, seed=seed, augment=split == "train", mix=mix)
+    cache = build_cache(split, crops, blocks_t, seed=seed, augment=split == "train", mix=mix, keep_images=images)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     torch.save(cache, out)
     click.echo(f"wrote {out}: {len(cache['names'])} crops")

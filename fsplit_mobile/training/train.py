@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import platform
 import shlex
 import sys
@@ -227,6 +228,75 @@ class FrankenSplitTask:
         }
 
 
+class LightTask:
+    """A lightweight image encoder + FeatureSynthesis decoder, distilled onto the teacher's features after block 5
+    (issue 20). Reads image caches (training/features.py --images): the teacher's features and logits for every
+    cached crop were computed once, so feature distillation (kd_weight 0) runs no teacher at all and distillation
+    through the frozen tail runs the tail on the reconstruction only."""
+
+    def __init__(self, config: dict, train_cache: str, val_cache: str, device, init_from: str | None = None):
+        from ..models.default_model import build_trainable, load_trainable
+        from ..models.teacher import TeacherTail, load_efficientnet_lite0
+
+        if init_from:
+            encoder, self.bottleneck, decoder, payload = load_trainable(init_from)
+            self.config = payload["config"]
+        else:
+            self.config = config
+            encoder, self.bottleneck, decoder = build_trainable(config)
+        self.modules = {"encoder": encoder, "entropy_bottleneck": self.bottleneck, "decoder": decoder}
+        split = int(self.config["split_block"])
+        self.tail = TeacherTail(load_efficientnet_lite0(), split).eval().to(device)
+        for p in self.tail.parameters():
+            p.requires_grad_(False)
+        caches = {}
+        for name, path in (("train", train_cache), ("validation", val_cache)):
+            cache = torch.load(path, weights_only=True)
+            if "images" not in cache:
+                raise click.UsageError(f"{name} cache {path} holds no images (build it with --images)")
+            if split not in cache["features"]:
+                raise click.UsageError(f"{name} cache {path} has no features after block {split}")
+            caches[name] = cache
+        self.train_x, self.train_f = caches["train"]["images"], caches["train"]["features"][split]
+        self.train_logits = caches["train"]["logits"]
+        self.val_x, self.val_logits = caches["validation"]["images"], caches["validation"]["logits"]
+        mean = torch.tensor(self.config["mean"]).reshape(1, 3, 1, 1)
+        std = torch.tensor(self.config["std"]).reshape(1, 3, 1, 1)
+        self._norm = (mean.to(device), std.to(device))
+        self.device = device
+        self._x: torch.Tensor | None = None
+        for m in self.modules.values():
+            m.to(device)
+
+    def _images(self, pixels: torch.Tensor) -> torch.Tensor:
+        mean, std = self._norm
+        return (pixels.to(self.device).float() / 255 - mean) / std
+
+    def batch(self, rng: np.random.Generator, n: int):
+        idx = torch.from_numpy(rng.integers(0, self.train_x.shape[0], n))
+        self._x = self._images(self.train_x[idx])
+        return self.train_f[idx].float().to(self.device), self.train_logits[idx].to(self.device)
+
+    def forward(self, f):
+        y = self.modules["encoder"](self._x)
+        y_tilde, likelihoods = self.bottleneck(y)
+        return self.modules["decoder"](y_tilde), likelihoods
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        """Hard-rounded symbols as deployed: agreement with the teacher and ideal bytes under the float model."""
+        agree = bits = 0.0
+        n = self.val_x.shape[0]
+        for i in range(0, n, 32):
+            y = self.modules["encoder"](self._images(self.val_x[i : i + 32]))
+            sym = self.bottleneck.symbols(y)
+            _, likelihoods = self.bottleneck(y, training=False)
+            logits = self.tail(self.modules["decoder"](self.bottleneck.dequantize(sym)))
+            agree += float((logits.argmax(1).cpu() == self.val_logits[i : i + 32].argmax(1)).sum())
+            bits += float(-torch.log2(likelihoods).sum())
+        return {"val_agreement": agree / n, "val_bytes_estimated": bits / 8 / n, "val_crops": n}
+
+
 def _state(task, opt, aux_opt, step: int, rng: np.random.Generator, history: list, best: dict) -> dict:
     return {
         "step": step,
@@ -238,6 +308,14 @@ def _state(task, opt, aux_opt, step: int, rng: np.random.Generator, history: lis
         "history": history,
         "best": best,
     }
+
+
+def _save_atomic(state: dict, path: Path) -> None:
+    """Write the resumable state so that a kill at any instant leaves either the previous file or the new one (a
+    SIGKILL during torch.save would otherwise leave a truncated state that --resume cannot read)."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
 
 
 def run(
@@ -335,7 +413,7 @@ def run(
             )
             best = v
         if done % save_every == 0 or done == steps:
-            torch.save(_state(task, opt, aux_opt, done, rng, history, best), state_path)
+            _save_atomic(_state(task, opt, aux_opt, done, rng, history, best), state_path)
     return {"history": history, "validation": best}
 
 
@@ -392,6 +470,9 @@ def _common(f):
             click.option("--device", default="auto", show_default=True, help="auto (CUDA if available), cpu, cuda"),
             click.option("--resume/--no-resume", default=True, show_default=True, help="continue from <out>.state"),
             click.option("--val-every", type=int, default=500, show_default=True),
+            click.option(
+                "--save-every", type=int, default=200, show_default=True, help="steps between resumable states"
+            ),
         ]
     ):
         f = opt(f)
@@ -463,6 +544,7 @@ def bottleneck_unit(
     device,
     resume,
     val_every,
+    save_every,
     split_block,
     latent_channels,
     width,
@@ -518,6 +600,7 @@ def bottleneck_unit(
         resume,
         log,
         val_every=val_every,
+        save_every=save_every,
         seed=seed,
     )
     for m in task.modules.values():
@@ -568,6 +651,142 @@ def combine(out, names, default_unit, model_id, checkpoints):
     click.echo(f"wrote {path} with {len(bu.load_units(path, with_server=False))} rate points")
 
 
+def _stages(text: str) -> list[list[int]]:
+    try:
+        stages = [[int(w) for w in part.split(",")] for part in text.split(";")]
+    except ValueError:
+        raise click.BadParameter(f"widths per stage as '64;96' or '64,64;96,96', got {text!r}") from None
+    if len(stages) != 2:
+        raise click.BadParameter(f"two stages (at 1/4 and 1/8 of the input), got {text!r}")
+    return stages
+
+
+@main.command("light")
+@_common
+@click.option("--stem", type=click.Choice(["patch", "strided"]), default="patch", show_default=True)
+@click.option("--stem-channels", type=int, default=32, show_default=True)
+@click.option("--stages", default="64;96", show_default=True, help="block widths at 1/4 and 1/8 ('64,64;96')")
+@click.option("--act", type=click.Choice(["relu", "gdn"]), default="relu", show_default=True)
+@click.option("--latent-channels", type=int, default=48, show_default=True)
+@click.option("--decoder-width", type=int, default=96, show_default=True)
+@click.option("--decoder-blocks", type=int, default=2, show_default=True)
+@click.option("--model-id", default="light-lite0", show_default=True)
+@click.option(
+    "--init-from",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="start from this checkpoint's weights and architecture (e.g. the feature-distillation run)",
+)
+@click.option("--train-cache", default=".cache/features/train_images.pt", show_default=True)
+@click.option("--val-cache", default=".cache/features/val_images.pt", show_default=True)
+def light(
+    out,
+    steps,
+    batch_size,
+    lr,
+    lmbda,
+    mse_weight,
+    kd_weight,
+    temperature,
+    seed,
+    threads,
+    device,
+    resume,
+    val_every,
+    save_every,
+    stem,
+    stem_channels,
+    stages,
+    act,
+    latent_channels,
+    decoder_width,
+    decoder_blocks,
+    model_id,
+    init_from,
+    train_cache,
+    val_cache,
+):
+    """Head distillation of a lightweight encoder (issue 20) on cached crops: features first (--kd-weight 0),
+    then through the frozen tail (--init-from the first run)."""
+    from ..models.default_model import DEFAULT_CONFIG, save_checkpoint
+    from ..models.macs import device_share
+
+    out, dev, log, command = _start(out, threads, device)
+    config = {
+        **DEFAULT_CONFIG,
+        "model_id": model_id,
+        "latent_channels": latent_channels,
+        "encoder_channels": [latent_channels] * 3,
+        "encoder": {
+            "kind": "light",
+            "stem": stem,
+            "stem_channels": stem_channels,
+            "stages": _stages(stages),
+            "act": act,
+            "latent_channels": latent_channels,
+        },
+        "decoder": {
+            "in_channels": latent_channels,
+            "out_channels": 40,
+            "width": decoder_width,
+            "blocks": decoder_blocks,
+        },
+    }
+    task = LightTask(config, train_cache, val_cache, dev, init_from)
+    share = device_share(task.modules["encoder"].to("cpu"), tuple(task.config["input_size"]))
+    task.modules["encoder"].to(dev)
+    log(
+        f"# light encoder {json.dumps(task.config['encoder'])}, decoder {json.dumps(task.config['decoder'])}; "
+        f"device {share['device_macs'] / 1e6:.1f} M MACs = {100 * share['share']:.1f} % of the teacher; "
+        f"{task.train_x.shape[0]} training crops, {task.val_x.shape[0]} validation crops"
+        + (f"; from {init_from}" if init_from else "")
+    )
+    started = time.time()
+    result = run(
+        task,
+        steps,
+        batch_size,
+        lr,
+        lmbda,
+        mse_weight,
+        kd_weight,
+        temperature,
+        INPUT_PIXELS,
+        Path(str(out) + ".state"),
+        resume,
+        log,
+        val_every=val_every,
+        save_every=save_every,
+        seed=seed,
+    )
+    for m in task.modules.values():
+        m.to("cpu").eval()
+    task.tail.to("cpu")
+    task.device = torch.device("cpu")
+    task._norm = tuple(t.cpu() for t in task._norm)
+    aux = fit_quantiles(task.bottleneck)
+    task.bottleneck.update(force=True)
+    final = task.validate()
+    log(f"# final (tables built, aux {aux:.4f}) validation: {json.dumps(final)}")
+    meta = {
+        "command": command,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "init_from": init_from,
+        "objective": {"lmbda": lmbda, "mse_weight": mse_weight, "kd_weight": kd_weight, "temperature": temperature},
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr": lr,
+        "seed": seed,
+        "device_compute": share,
+        "train_seconds": round(time.time() - started),
+        "validation": final,
+        "history": result["history"],
+        "data": "train/val splits of fsplit_mobile/data/images (manifest.csv), cached crops",
+    }
+    save_checkpoint(out, task.modules["encoder"], task.bottleneck, task.modules["decoder"], task.config, meta)
+    log(f"# wrote {out} ({out.stat().st_size} bytes)")
+
+
 @main.command("frankensplit")
 @_common
 @click.option("--crop", type=int, default=128, show_default=True, help="training crop side (multiple of 32)")
@@ -585,6 +804,7 @@ def frankensplit(
     device,
     resume,
     val_every,
+    save_every,
     crop,
 ):
     """Train the FrankenSplit-style model (the bundled default's architecture) on the bundled training photos."""
@@ -609,6 +829,7 @@ def frankensplit(
         resume,
         log,
         val_every=val_every,
+        save_every=save_every,
         seed=seed,
     )
     for m in task.modules.values():

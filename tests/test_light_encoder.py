@@ -1,0 +1,152 @@
+"""The lightweight device encoder of issue 20: its compute counted from the exported graph, its registry entry,
+and its training entry point (cached crops, progress log, a SIGKILL mid-run resumed to the end)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from fsplit_mobile.models import registry
+from fsplit_mobile.models.checkpoint import load_checkpoint, read_checkpoint
+from fsplit_mobile.models.default_model import DEFAULT_CONFIG
+from fsplit_mobile.models.light_encoder import LightEncoder
+from fsplit_mobile.models.macs import count_macs, device_share
+
+pytest.importorskip("efficientnet_lite_pytorch")
+
+
+def _light(**encoder):
+    return {**DEFAULT_CONFIG, "encoder": {"kind": "light", **encoder}}
+
+
+def test_macs_are_counted_from_the_exported_graph():
+    # patch 4x4/4 3->32 at 56x56; separable 32->64 at 56x56 (dw 3x3 + pw); separable 64->96 stride 2 at 28x28;
+    # 1x1 96->48 at 28x28
+    expected = 56 * 56 * 32 * 3 * 16 + 56 * 56 * (32 * 9 + 64 * 32) + 28 * 28 * (64 * 9 + 96 * 64) + 28 * 28 * 48 * 96
+    assert count_macs(LightEncoder()) == expected
+    # grouped convolutions count in_channels / groups per output; a Linear counts its in_features per output
+    assert count_macs(torch.nn.Conv2d(3, 6, 3, padding=1, groups=3), (8, 8)) == 8 * 8 * 6 * (3 // 3) * 9
+    flat = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 10))
+    assert count_macs(flat, (4, 4)) == 48 * 10
+
+
+def test_device_share_is_against_the_full_teacher():
+    share = device_share(LightEncoder())
+    assert 385_000_000 < share["network_macs"] < 385_400_000  # EfficientNet-Lite0 at 224x224: 385.2 M
+    assert share["share"] == pytest.approx(share["device_macs"] / share["network_macs"])
+    assert share["share"] < 0.10
+
+
+@pytest.mark.parametrize(
+    "encoder",
+    [{}, {"stem": "strided"}, {"act": "gdn"}, {"stages": [[48, 48], [64, 64]]}],
+)
+def test_light_variants_map_images_to_the_split_resolution(encoder):
+    device = registry.build_device_model("frankensplit-lite0", _light(**encoder))
+    y = device.encoder(torch.zeros(2, 3, 224, 224))
+    assert y.shape == (2, DEFAULT_CONFIG["latent_channels"], 28, 28)
+
+
+def test_bad_light_configs_are_refused_naming_the_field():
+    with pytest.raises(registry.ArchitectureError, match="stem"):
+        registry.build_device_model("frankensplit-lite0", _light(stem="pixelshuffle"))
+    with pytest.raises(registry.ArchitectureError, match="act"):
+        registry.build_device_model("frankensplit-lite0", _light(act="swish"))
+    with pytest.raises(registry.ArchitectureError, match="latent_channels"):
+        registry.build_device_model("frankensplit-lite0", _light(latent_channels=7))
+    with pytest.raises(registry.ArchitectureError, match="encoder kind"):
+        registry.build_device_model("frankensplit-lite0", {**DEFAULT_CONFIG, "encoder": {"kind": "resnet"}})
+
+
+def _caches(tmp_path):
+    torch.manual_seed(0)
+    n = 12
+    cache = {
+        "images": torch.randint(0, 256, (n, 3, 224, 224), dtype=torch.uint8),
+        "features": {5: torch.randn(n, 40, 28, 28).half()},
+        "logits": torch.randn(n, 1000),
+        "names": [],
+    }
+    torch.save(cache, tmp_path / "c.pt")
+    return str(tmp_path / "c.pt")
+
+
+def _command(cache, out, steps):
+    return [
+        sys.executable,
+        "-m",
+        "fsplit_mobile.training.train",
+        "light",
+        "--stem-channels",
+        "8",
+        "--stages",
+        "8;8",
+        "--latent-channels",
+        "4",
+        "--decoder-width",
+        "8",
+        "--decoder-blocks",
+        "1",
+        "--batch-size",
+        "2",
+        "--kd-weight",
+        "0",
+        "--val-every",
+        "1000",
+        "--save-every",
+        "2",
+        "--steps",
+        str(steps),
+        "--train-cache",
+        cache,
+        "--val-cache",
+        cache,
+        "--out",
+        str(out),
+    ]
+
+
+def test_training_killed_with_sigkill_resumes_and_finishes(tmp_path):
+    cache = _caches(tmp_path)
+    out = tmp_path / "light.pt"
+    state = tmp_path / "light.pt.state"
+    steps = 400
+    proc = subprocess.Popen(_command(cache, out, steps), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert state.exists(), "no resumable state was written"
+        os.kill(proc.pid, signal.SIGKILL)  # at an arbitrary instant, possibly while the state is being written
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert not out.exists()
+    killed_at = torch.load(state, weights_only=False)["step"]
+    assert 0 < killed_at < steps
+    done = subprocess.run(_command(cache, out, steps), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = (tmp_path / "light.pt.log").read_text()
+    assert f"resumed from {state} at step {killed_at}" in log
+    assert f"step {steps}/{steps}" in log
+    meta = read_checkpoint(out)["meta"]
+    assert meta["steps"] == steps and meta["device_compute"]["share"] < 0.01
+    model = load_checkpoint(out)
+    assert model.device.entropy_bottleneck.has_tables()
+    assert model.device.encoder(torch.zeros(1, 3, 224, 224)).shape == (1, 4, 28, 28)
+
+
+def test_light_training_refuses_a_cache_without_images(tmp_path):
+    cache = {"features": {5: torch.randn(4, 40, 28, 28).half()}, "logits": torch.randn(4, 1000), "names": []}
+    torch.save(cache, tmp_path / "c.pt")
+    res = subprocess.run(
+        _command(str(tmp_path / "c.pt"), tmp_path / "x.pt", 2), capture_output=True, text=True, timeout=300
+    )
+    assert res.returncode != 0
+    assert "holds no images" in res.stderr

@@ -11,9 +11,9 @@ selects the SIMD-friendly payload of :mod:`~fsplit_mobile.codec.interleaved`, ``
 
 from . import interleaved
 from . import table_cache
+from .compat import RansDecoder, RansEncoder, decode_with_indexes, encode_with_indexes
 from .container import decode_latent, encode_latent
 from .errors import CodecError, CorruptStreamError, InvalidInputError, InvalidTablesError, TableMismatchError
-from .rans import RansDecoder, RansEncoder, decode_with_indexes, encode_with_indexes
 from .tables import CodecTables
 
 __all__ = [

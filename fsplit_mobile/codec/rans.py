@@ -1,7 +1,6 @@
-"""CompressAI-compatible rANS coding with explicit CDF indexes, backed by the C99 core (runtimes/c).
-
-``encode_with_indexes`` / ``decode_with_indexes`` take CompressAI's arguments in CompressAI's order, so
-``RansEncoder().encode_with_indexes(...)`` becomes ``fsplit_mobile.codec.encode_with_indexes(...)``.
+"""rANS coding with explicit CDF indexes over converted tables (:class:`RawTables`), backed by the C99 core
+(runtimes/c). The CompressAI drop-in built on it (``encode_with_indexes`` / ``decode_with_indexes``, its table
+cache) is :mod:`.compat`; this module imports neither.
 """
 
 from __future__ import annotations
@@ -164,35 +163,3 @@ def as_bytes(data) -> bytes | memoryview:
         return memoryview(data).cast("B")
     except TypeError:
         raise InvalidInputError(f"data must be bytes-like, got {type(data).__name__}") from None
-
-
-def encode_with_indexes(symbols, indexes, cdfs, cdf_sizes, offsets) -> bytes:
-    """Encode ``symbols`` (CDF row ``indexes[i]`` for symbol i) exactly as CompressAI's RansEncoder does.
-    The converted tables are cached by content (:mod:`.table_cache`)."""
-    from . import table_cache
-
-    tables = table_cache.tables(cdfs, cdf_sizes, offsets)
-    return encode(as_int32(symbols, "symbols"), as_int32(indexes, "indexes"), tables)
-
-
-def decode_with_indexes(data, indexes, cdfs, cdf_sizes, offsets) -> np.ndarray:
-    """Decode a CompressAI-compatible stream; returns an int32 array with one symbol per index."""
-    from . import table_cache
-
-    indexes = as_int32(indexes, "indexes")
-    tables = table_cache.tables(cdfs, cdf_sizes, offsets, lookup=indexes.shape[0] >= LOOKUP_MIN_SYMBOLS)
-    return decode(data, indexes, tables)
-
-
-class RansEncoder:
-    """Drop-in for ``compressai.ans.RansEncoder`` (same method, same arguments, same bytes)."""
-
-    def encode_with_indexes(self, symbols, indexes, cdfs, cdf_sizes, offsets) -> bytes:
-        return encode_with_indexes(symbols, indexes, cdfs, cdf_sizes, offsets)
-
-
-class RansDecoder:
-    """Drop-in for ``compressai.ans.RansDecoder``; returns an int32 numpy array instead of a list."""
-
-    def decode_with_indexes(self, data, indexes, cdfs, cdf_sizes, offsets) -> np.ndarray:
-        return decode_with_indexes(data, indexes, cdfs, cdf_sizes, offsets)

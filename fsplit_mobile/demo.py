@@ -33,6 +33,8 @@ class DemoResult:
     split_prob: float
     teacher_top1: int
     teacher_prob: float
+    device_macs: int = 0  # MACs of the device encoder, counted from its exported graph
+    device_share: float = 0.0  # their share of the full network's MACs
 
     @property
     def bits(self) -> int:
@@ -65,6 +67,7 @@ def run_demo(image_path=DEFAULT_IMAGE, model=None, teacher=None) -> DemoResult:
     from .codec import CodecTables, decode_latent, encode_latent
     from .codec.container import HEADER_SIZE
     from .models.bundled import load_rate_points
+    from .models.macs import device_share
     from .models.teacher import load_efficientnet_lite0
 
     model = next(iter(load_rate_points().values())) if model is None else model
@@ -79,6 +82,7 @@ def run_demo(image_path=DEFAULT_IMAGE, model=None, teacher=None) -> DemoResult:
     split_probs = model.server(torch.from_numpy(decoded)[None]).softmax(1)[0]
     teacher_probs = teacher(x).softmax(1)[0]
     s, t = int(split_probs.argmax()), int(teacher_probs.argmax())
+    share = device_share(model.device.encoder, model.input_size)
     return DemoResult(
         image=str(image_path),
         latent_shape=tuple(symbols.shape),
@@ -89,6 +93,8 @@ def run_demo(image_path=DEFAULT_IMAGE, model=None, teacher=None) -> DemoResult:
         split_prob=float(split_probs[s]),
         teacher_top1=t,
         teacher_prob=float(teacher_probs[t]),
+        device_macs=int(share["device_macs"]),
+        device_share=float(share["share"]),
     )
 
 
@@ -99,6 +105,7 @@ class HeldoutRow:
     latent: str  # CxHxW of a rate point, "-" for a codec
     agreement: float
     bytes_mean: float
+    device: str = "codec only"  # device compute: the encoder's MACs and share, or "codec only" for offloading
 
 
 @torch.no_grad()
@@ -110,6 +117,7 @@ def heldout_table(
     crops. Rate points that share the device head (bottleneck units) run it once per crop."""
     from .codec import CodecTables
     from .models.bottleneck_unit import HeadWithUnit
+    from .models.macs import describe, device_share
     from .models.teacher import load_efficientnet_lite0
     from .training.compare import codec_roundtrip, coded_predictions, crops_of, top1
     from .training.data import bundled_images, normalize
@@ -135,7 +143,11 @@ def heldout_table(
             shapes[name] = "x".join(map(str, symbols.shape[1:]))
             hits[name] += int((pred == reference[i : i + batch]).sum())
     n = int(x.shape[0])
-    rows = [HeldoutRow(k, "split", shapes[k], hits[k] / n, float(np.mean(sizes[k]))) for k in models]
+    device = {
+        k: describe(device_share(m.device.encoder, m.input_size)).replace(" of the network", "")
+        for k, m in models.items()
+    }
+    rows = [HeldoutRow(k, "split", shapes[k], hits[k] / n, float(np.mean(sizes[k])), device[k]) for k in models]
     for codec, quality in baselines:
         decoded, codec_sizes = codec_roundtrip(x, codec, quality)
         agree = float((top1(teacher, decoded) == reference).float().mean())
@@ -148,10 +160,15 @@ def format_heldout(photos: int, crops: int, rows: list[HeldoutRow]) -> str:
         f"held-out     {photos} photos x {crops // max(photos, 1)} crops = {crops} crops (data/images/heldout: never "
         "trained on, calibrated on or used to choose runs); agreement = same top-1 as the unsplit teacher",
         "",
-        f"  {'rate point':<12} {'kind':<8} {'latent':<10} {'agreement':>9} {'bytes/crop':>10}",
+        "device = MACs the device computes (counted from the exported encoder graph) and their share of the full",
+        "EfficientNet-Lite0; offloading runs only an image codec on the device",
+        "",
+        f"  {'rate point':<12} {'kind':<8} {'latent':<10} {'device':<26} {'agreement':>9} {'bytes/crop':>10}",
     ]
     for r in rows:
-        lines.append(f"  {r.method:<12} {r.kind:<8} {r.latent:<10} {r.agreement:>9.3f} {r.bytes_mean:>10.0f}")
+        lines.append(
+            f"  {r.method:<12} {r.kind:<8} {r.latent:<10} {r.device:<26} {r.agreement:>9.3f} {r.bytes_mean:>10.0f}"
+        )
     offload = [r for r in rows if r.kind == "offload"]
     for r in (r for r in rows if r.kind == "split"):
         beaten = [o.method for o in offload if r.agreement >= o.agreement and r.bytes_mean <= o.bytes_mean]
@@ -168,6 +185,8 @@ def format_result(result: DemoResult, labels: list[str], model_id: str) -> str:
         [
             f"model        {model_id}",
             f"image        {result.image}",
+            f"device       {result.device_macs / 1e6:.1f} M MACs = {100 * result.device_share:.1f} % of the full "
+            "network's (counted from the exported encoder graph)",
             f"latent       {c}x{h}x{w} int32 symbols",
             f"stream       {result.stream_bytes} bytes = {result.bits} bits "
             f"({result.payload_bytes} bytes rANS payload + {result.stream_bytes - result.payload_bytes} bytes header)",

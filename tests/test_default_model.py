@@ -115,6 +115,15 @@ def test_demo_prints_consistent_numbers(bundled):
     name, model = next(iter(bundled.items()))
     assert f"rate point {name} of {', '.join(bundled)}" in out
     assert re.search(r"latent\s+320x7x7 int32 symbols", out)
+    # SC2's first criterion: the device compute, counted from the exported encoder graph
+    from fsplit_mobile.models.macs import device_share
+
+    share = device_share(model.device.encoder, model.input_size)
+    device = re.search(r"device\s+([0-9.]+) M MACs = ([0-9.]+) % of the full network's", out)
+    assert device, out
+    assert float(device.group(1)) == pytest.approx(share["device_macs"] / 1e6, abs=0.05)
+    assert float(device.group(2)) == pytest.approx(100 * share["share"], abs=0.05)
+    assert f"{share['device_macs'] / 1e6:.1f} M MACs ({100 * share['share']:.1f} %)" in out  # held-out rows
     m = re.search(r"stream\s+(\d+) bytes = (\d+) bits \((\d+) bytes rANS payload \+ (\d+) bytes header\)", out)
     assert m, out
     nbytes, bits, payload, header = map(int, m.groups())
@@ -143,7 +152,12 @@ def test_demo_prints_consistent_numbers(bundled):
     assert re.search(r"held-out\s+94 photos x 2 crops = 188 crops", out)
     rows = dict(
         (r[0], (float(r[1]), float(r[2])))
-        for r in re.findall(r"^\s+(\S+(?: q\d+)?)\s+(?:split|offload)\s+\S+\s+([0-9.]+)\s+(\d+)$", out, re.M)
+        for r in re.findall(
+            r"^\s+(\S+(?: q\d+)?)\s+(?:split|offload)\s+\S+\s+(?:[0-9.]+ M MACs \([0-9.]+ %\)|codec only)\s+"
+            r"([0-9.]+)\s+(\d+)$",
+            out,
+            re.M,
+        )
     )
     assert set(rows) == {*bundled, "webp q1", "jpeg q10"}, out
     assert all(0.0 <= a <= 1.0 and b > 0 for a, b in rows.values())

@@ -33,3 +33,19 @@ def test_verdicts_name_the_winner_honestly():
     text = markdown({"crops": 4, "photos": 2, "split": "val", "crops_per_image": 2, "rows": ROWS})
     assert "webp-q1 (0.400 at 1300 B): not matched by units:r0 (0.330 at 530 B)" in text
     assert "jpeg-q5 (0.200 at 2000 B): matched or beaten by units:r0" in text
+
+
+def test_undercut_lists_the_codecs_that_match_a_rate_point_with_fewer_bytes():
+    from fsplit_mobile.training.compare import undercut_by
+
+    rows = ROWS + [{"method": "webp-q5", "kind": "offload", "agreement": 0.5, "bytes_mean": 1500.0}]
+    r0, r1 = rows[2], rows[3]
+    assert undercut_by(rows, r1) == []  # nothing is smaller than 220 B
+    assert undercut_by(rows, r0) == []  # 530 B: no codec is that small
+    big = {"method": "light", "kind": "split", "agreement": 0.45, "bytes_mean": 1600.0}
+    assert [r["method"] for r in undercut_by(rows + [big], big)] == ["webp-q5"]  # 0.5 at 1500 B < 1600 B
+    split = {**big, "device_macs": 21_000_000, "network_macs": 385_000_000, "share": 21 / 385}
+    text = markdown({"crops": 4, "photos": 2, "split": "val", "crops_per_image": 2, "rows": rows + [split]})
+    assert "| light | split | 21.0 M (5.5 %) | 0.450 | 1600 | no: webp-q5 |" in text
+    assert "| units:r0 | split | " in text and "| 0.330 | 530 | yes |" in text
+    assert "| webp-q1 | offload | codec only | 0.400 | 1300 |  |" in text

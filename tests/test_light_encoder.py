@@ -150,3 +150,29 @@ def test_light_training_refuses_a_cache_without_images(tmp_path):
     )
     assert res.returncode != 0
     assert "holds no images" in res.stderr
+
+
+def test_rescaled_rate_point_keeps_the_transform_and_changes_the_step(tmp_path):
+    """--rescale F: the same transform with a quantisation step F times larger (encoder's last layer / F, decoder's
+    first layer x F), only the entropy model trained (--freeze-transform)."""
+    cache = _caches(tmp_path)
+    base = tmp_path / "base.pt"
+    subprocess.run(_command(cache, base, 4), check=True, capture_output=True, timeout=300)
+    point = tmp_path / "coarse.pt"
+    cmd = _command(cache, point, 4) + ["--init-from", str(base), "--rescale", "2", "--freeze-transform"]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    a, b = read_checkpoint(base), read_checkpoint(point)
+    sa, sb = a["state_dict"], b["state_dict"]
+    last = max(int(k.split(".")[2]) for k in sa if k.startswith("encoder.layers."))
+    for key in sa:
+        if key.startswith("entropy_bottleneck."):
+            continue
+        if key.startswith(f"encoder.layers.{last}."):
+            assert torch.allclose(sb[key], sa[key] / 2), key
+        elif key == "decoder.stem.0.weight":
+            assert torch.allclose(sb[key], sa[key] * 2), key
+        else:
+            assert torch.equal(sb[key], sa[key]), key
+    assert b["meta"]["rescale"] == 2.0 and b["meta"]["transform_trained"] is False
+    res = subprocess.run(_command(cache, tmp_path / "x.pt", 2) + ["--rescale", "2"], capture_output=True, text=True)
+    assert res.returncode != 0 and "--init-from" in res.stderr

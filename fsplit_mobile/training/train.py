@@ -268,6 +268,17 @@ class LightTask:
         for m in self.modules.values():
             m.to(device)
 
+    @torch.no_grad()
+    def rescale(self, factor: float) -> None:
+        """Quantisation step x factor for the same transform: y' = y / factor on the device (the last layer's
+        weights and bias divided), y'' * factor on the server (the first layer's weights multiplied); with
+        factor 1 nothing changes. The entropy model must then be retrained (--freeze-transform)."""
+        last = self.modules["encoder"].layers[-1]
+        last.weight.div_(factor)
+        last.bias.div_(factor)
+        first = self.modules["decoder"].stem[0]
+        first.weight.mul_(factor)
+
     def _images(self, pixels: torch.Tensor) -> torch.Tensor:
         mean, std = self._norm
         return (pixels.to(self.device).float() / 255 - mean) / std
@@ -677,6 +688,20 @@ def _stages(text: str) -> list[list[int]]:
     default=None,
     help="start from this checkpoint's weights and architecture (e.g. the feature-distillation run)",
 )
+@click.option(
+    "--rescale",
+    type=click.FloatRange(min=0.01, max=100.0),
+    default=1.0,
+    show_default=True,
+    help="with --init-from: a new rate point of the same transform; the latent's quantisation step is multiplied "
+    "by this (the encoder's last layer divided, the decoder's first multiplied); train with --freeze-transform",
+)
+@click.option(
+    "--freeze-transform/--train-transform",
+    default=False,
+    show_default=True,
+    help="train only the entropy model (a rate point from --rescale)",
+)
 @click.option("--train-cache", default=".cache/features/train_images.pt", show_default=True)
 @click.option("--val-cache", default=".cache/features/val_images.pt", show_default=True)
 def light(
@@ -703,6 +728,8 @@ def light(
     decoder_blocks,
     model_id,
     init_from,
+    rescale,
+    freeze_transform,
     train_cache,
     val_cache,
 ):
@@ -732,7 +759,15 @@ def light(
             "blocks": decoder_blocks,
         },
     }
+    if rescale != 1.0 and not init_from:
+        raise click.BadParameter("needs --init-from (the trained transform to rescale)", param_hint="--rescale")
     task = LightTask(config, train_cache, val_cache, dev, init_from)
+    if rescale != 1.0 and not (resume and Path(str(out) + ".state").exists()):
+        task.rescale(rescale)
+    if freeze_transform:
+        for part in ("encoder", "decoder"):
+            for p in task.modules[part].parameters():
+                p.requires_grad_(False)
     share = device_share(task.modules["encoder"].to("cpu"), tuple(task.config["input_size"]))
     task.modules["encoder"].to(dev)
     log(
@@ -772,6 +807,8 @@ def light(
         "command": command,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "init_from": init_from,
+        "rescale": rescale,
+        "transform_trained": not freeze_transform,
         "objective": {"lmbda": lmbda, "mse_weight": mse_weight, "kd_weight": kd_weight, "temperature": temperature},
         "steps": steps,
         "batch_size": batch_size,

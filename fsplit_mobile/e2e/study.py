@@ -421,10 +421,69 @@ def _command():
         type=click.Path(file_okay=False),
         help="where the teacher's ONNX export is kept",
     )
+    @click.option(
+        "--device-result",
+        "device_results",
+        multiple=True,
+        metavar="[METHOD=]PATH",
+        help="decision report: `fsplit-bench run` result.json of the split encoder on the device (its median total "
+        "replaces this host's device time of every split method, or of METHOD)",
+    )
+    @click.option("--device-result-local", default=None, metavar="PATH", help="same, of the full network")
+    @click.option(
+        "--slowdown",
+        default=1.0,
+        show_default=True,
+        type=click.FloatRange(min=0, min_open=True),
+        help="decision report: stated device slowdown; every device time no result.json replaced is x F",
+    )
+    @click.option(
+        "--min-agreement", default=None, type=click.FloatRange(0, 1), help="decision floor (default: study's)"
+    )
+    @click.option(
+        "--from-study",
+        default=None,
+        type=click.Path(dir_okay=False, exists=True),
+        help="skip the measurement: decision report from this e2e.json only",
+    )
     def e2e(
-        artifacts, bandwidths, rtt_ms, crops_per_image, qualities, reps, transfer_crops, shaping, out_dir, cache_dir
+        artifacts,
+        bandwidths,
+        rtt_ms,
+        crops_per_image,
+        qualities,
+        reps,
+        transfer_crops,
+        shaping,
+        out_dir,
+        cache_dir,
+        device_results,
+        device_result_local,
+        slowdown,
+        min_agreement,
+        from_study,
     ):
-        """Split computing vs offloading the image (JPEG/WebP + full teacher): latency over shaped bandwidth."""
+        """Split computing vs offloading the image (JPEG/WebP + full teacher): latency over shaped bandwidth, and
+        which option (local, split at each rate point, JPEG/WebP) wins per bandwidth and RTT (OUT/decision/)."""
+        from . import decision
+
+        def decide(study_path):
+            try:
+                report, paths = decision.run(
+                    study_path,
+                    Path(out_dir) / "decision",
+                    slowdown=slowdown,
+                    device_results=device_results,
+                    device_result_local=device_result_local,
+                    min_agreement=min_agreement,
+                )
+            except decision.DecisionError as exc:
+                raise click.ClickException(str(exc)) from None
+            click.echo(f"wrote {', '.join(map(str, paths))}")
+
+        if from_study:
+            decide(from_study)
+            return
         if artifacts:
             splits = {}
             for item in artifacts:
@@ -457,6 +516,7 @@ def _command():
             raise click.ClickException(str(exc)) from None
         click.echo((Path(out_dir) / "e2e.md").read_text())
         click.echo(f"wrote {Path(out_dir) / 'e2e.json'}, e2e.md, e2e.png ({results['transfer']['mode']})")
+        decide(Path(out_dir) / "e2e.json")
 
     return e2e
 

@@ -11,8 +11,12 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
 
 # One resolver call installs the whole pinned stack plus the package (and builds the C coder extension).
+# nvidia-pytriton ships the tritonserver binary (fsplit-serve --engine triton); it pins numpy<2 for its own Python
+# API, which we never import, so it goes in with --no-deps after the stack (pyproject.toml, extra "triton").
+TRITON_SERVER := nvidia-pytriton==0.7.0
 $(VENV)/.installed: $(BIN)/python pyproject.toml setup.py $(wildcard runtimes/c/*.c runtimes/c/*.h) fsplit_mobile/codec/_rans.c
-	$(BIN)/pip install -e '.[test,ray]'
+	$(BIN)/pip install -e '.[test,ray,triton]'
+	$(BIN)/pip install --no-deps '$(TRITON_SERVER)'
 	touch $@
 
 setup: $(VENV)/.installed

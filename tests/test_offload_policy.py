@@ -305,6 +305,13 @@ def test_decision_report_winners_crossovers_and_png(tmp_path):
     assert [s["winner"] for s in a["per_rtt"]["5"]["segments"]] == ["s0", "jpeg-q50"]
     assert [s["winner"] for s in a["per_rtt"]["200"]["segments"]] == ["local"]
     assert a["target"]["met"] is False  # local wins below 1.25 Mbit/s
+    # s0 outside its device time: 22 + 10/bw; local 40 at 0.5 Mbit/s leaves 40 - 42 = -2 ms
+    assert a["target"]["split_budget"]["s0"] == {
+        "device_ms": 10.0,
+        "max_device_ms": pytest.approx(-2.0),
+        "binding": "local",
+        "at_mbit": 0.5,
+    }
     md = paths[1].read_text()
     assert "| 20 ms | 0.5-1.25: local; 1.25-15: s0; 15-100: jpeg-q50 |" in md
     assert "**Not met**" in md and "![win map](host.png)" in md

@@ -201,7 +201,28 @@ def target_check(options, floor: float, bandwidths) -> dict:
         "met": all(kinds[s["winner"]] == "split" for s in segs),
         "segments": segs,
         "at": at,
+        "split_budget": split_budget(options, floor, rtt, lo, top),
     }
+
+
+def split_budget(options, floor: float, rtt_ms: float, lo: float, hi: float) -> dict:
+    """Per eligible split option: the device ms below which it beats local and every eligible codec at every
+    bandwidth in [lo, hi] (its bytes and server time as they are), and which option at which bandwidth binds.
+    The latency difference is linear in 1/bandwidth, so the two ends of the range decide."""
+    others = [o for o in options if o.kind != "split" and policy.eligible(o, floor)]
+    out = {}
+    for s in options:
+        if s.kind != "split" or not policy.eligible(s, floor) or not others:
+            continue
+        best = None
+        for o in others:
+            for bw in (lo, hi):
+                room = policy.latency_ms(o, bw, rtt_ms) - (policy.latency_ms(s, bw, rtt_ms) - s.device_ms)
+                if best is None or room < best[0]:
+                    best = (room, o.name, bw)
+        assert best is not None
+        out[s.name] = {"device_ms": s.device_ms, "max_device_ms": best[0], "binding": best[1], "at_mbit": best[2]}
+    return out
 
 
 def analyse(options, floor: float, rtts=DEFAULT_RTTS, bandwidths=TABLE_BANDWIDTHS) -> dict:
@@ -320,6 +341,22 @@ def markdown(report: dict) -> str:
             + " | ".join(f"{cell['others_ms'].get(n, float('nan')):.1f}" for n in _others(t))
             + " |"
         )
+    budget = t.get("split_budget") or {}
+    if budget:
+        lines += [
+            "",
+            "Device time each split option would need to win everywhere there (bytes, agreement and server time as "
+            "they are): below `max device ms` (negative: not even with a free device part); `binding`: the option "
+            "and bandwidth that set the limit.",
+            "",
+            "| split option | device ms | max device ms | binding |",
+            "|---|---|---|---|",
+        ]
+        for name, b in budget.items():
+            lines.append(
+                f"| {name} | {b['device_ms']:.1f} | {b['max_device_ms']:.1f} | {b['binding']} at {_bw(b['at_mbit'])} "
+                "Mbit/s |"
+            )
     check = report.get("model_check") or []
     if check:
         lines += [

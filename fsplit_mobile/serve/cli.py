@@ -101,8 +101,9 @@ from .limits import LimitsError, ServeLimits
     "--engine",
     default="uvicorn",
     show_default=True,
-    type=click.Choice(["uvicorn", "ray"]),
-    help="uvicorn: this host (--workers). ray: a Ray Serve application on a Ray cluster (docs/serve.md).",
+    type=click.Choice(["uvicorn", "ray", "triton"]),
+    help="uvicorn: this host (--workers). ray: a Ray Serve application on a Ray cluster (docs/serve.md). "
+    "triton: a Triton model repository served by the bundled tritonserver (docs/triton.md).",
 )
 @click.option("--replicas", default=1, show_default=True, type=click.IntRange(1), help="[ray] Fixed replica count.")
 @click.option("--min-replicas", type=click.IntRange(0), help="[ray] Autoscaling lower bound (with --max-replicas).")
@@ -132,6 +133,31 @@ from .limits import LimitsError, ServeLimits
     type=click.Choice(["EveryNode", "HeadOnly"]),
     help="[ray] Where Ray runs HTTP proxies on --host:--port.",
 )
+@click.option(
+    "--triton-repository",
+    type=click.Path(file_okay=False),
+    help="[triton] Write the model repository here (default: a temporary folder removed at exit).",
+)
+@click.option("--triton-write-only", is_flag=True, help="[triton] Write the model repository and exit.")
+@click.option("--triton-overwrite", is_flag=True, help="[triton] Replace the model's folder if it exists.")
+@click.option("--triton-model-name", default="fsplit", show_default=True, help="[triton] Model name in the URL.")
+@click.option(
+    "--triton-instances", default=1, show_default=True, type=click.IntRange(1), help="[triton] Model instances."
+)
+@click.option(
+    "--triton-max-batch",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1),
+    help="[triton] Requests the dynamic batcher hands to one execute() call.",
+)
+@click.option(
+    "--triton-queue-delay-us",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="[triton] Microseconds the dynamic batcher waits to fill a batch.",
+)
 def main(
     artifact_dir,
     host,
@@ -156,6 +182,13 @@ def main(
     ray_max_queued,
     ship,
     ray_proxy,
+    triton_repository,
+    triton_write_only,
+    triton_overwrite,
+    triton_model_name,
+    triton_instances,
+    triton_max_batch,
+    triton_queue_delay_us,
 ):
     """Decode stream containers with the C coder and run the artifact's server part.
 
@@ -177,6 +210,26 @@ def main(
         )
     except LimitsError as exc:
         raise click.BadParameter(str(exc)) from exc
+    if engine == "triton":
+        from .triton.cli import run_triton
+
+        if workers != 1:
+            raise click.BadParameter("--workers is for --engine uvicorn; Triton scales with --triton-instances")
+        sys.exit(
+            run_triton(
+                artifact_dir,
+                host=host,
+                port=port,
+                intra_op_threads=intra_op_threads,
+                repository=triton_repository,
+                write_only=triton_write_only,
+                overwrite=triton_overwrite,
+                model_name=triton_model_name,
+                instances=triton_instances,
+                max_batch=triton_max_batch,
+                queue_delay_us=triton_queue_delay_us,
+            )
+        )
     if engine == "ray":
         from .ray.cli import run_ray
 

@@ -1,10 +1,14 @@
 """Measured int8 latency (ONNX Runtime, CPU, 1 thread) of the device parts next to the full teacher, side by side.
 
+Per split model: the int8 encoder, and the entropy coding of its real symbols (the project's C rANS coder, the
+container the device sends), so the device total = encoder + coding and the coding share are measured in the same
+rounds as the full network's int8 time (issue 20's device-time target: split total <= 15 % of the full network's).
+
 Why side by side: the machine is shared and noisy, so only ratios measured in one run, interleaved round by
 round, mean anything. Each model is quantized the same way (ONNX Runtime static QDQ int8, per-channel weights,
 reduce_range on x86 without VNNI, calibrated on 16 crops of the training photos) and fed the same 224x224 input.
 
-    python benchmarks/units/int8_ms.py --unit runs/units.pt --rounds 30 --json out.json
+    python benchmarks/units/int8_ms.py --unit runs/units.pt --model light_lite0.pt --rounds 30 --json out.json
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--unit", action="append", default=[], help="bottleneck-unit checkpoint (repeatable)")
+    parser.add_argument("--model", action="append", default=[], help="any split checkpoint (repeatable)")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
@@ -88,9 +93,17 @@ def main(argv=None) -> int:
             bake_gdn(load_default_model(with_server=False).device.encoder)
         ),
     }
+    splits = {}
     for path in args.unit:
         split = load_checkpoint(path)
-        models[f"{Path(path).stem} device part (head + unit encoder)"] = _Latent(bake_gdn(split.device.encoder))
+        name = f"{Path(path).stem} device part (head + unit encoder)"
+        models[name] = _Latent(bake_gdn(split.device.encoder))
+        splits[name] = split
+    for path in args.model:
+        split = load_checkpoint(path)
+        name = f"{split.model_id} encoder"
+        models[name] = _Latent(bake_gdn(split.device.encoder))
+        splits[name] = split
     folder = Path(tempfile.mkdtemp(prefix="int8-ms-"))
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
@@ -99,8 +112,19 @@ def main(argv=None) -> int:
     for i, (name, module) in enumerate(models.items()):
         path = quantize(module, folder, f"m{i}", calib)
         sessions[name] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    from fsplit_mobile.codec import CodecTables, encode_latent
+    from fsplit_mobile.models.macs import count_macs
+
     x = calib[0]
+    coders = {}
+    for name, split in splits.items():
+        eb = split.device.entropy_bottleneck
+        tables = CodecTables.from_arrays(*eb.tables())
+        with torch.no_grad():
+            symbols = eb.symbols(split.device.encoder(torch.from_numpy(x))).numpy()[0]
+        coders[name] = (tables, symbols)
     times = {name: [] for name in sessions}
+    coding = {name: [] for name in coders}
     for s in sessions.values():  # warm-up
         for _ in range(3):
             s.run(None, {"image": x})
@@ -109,6 +133,10 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             s.run(None, {"image": x})
             times[name].append((time.perf_counter() - t0) * 1e3)
+            if name in coders:
+                t0 = time.perf_counter()
+                encode_latent(*coders[name])
+                coding[name].append((time.perf_counter() - t0) * 1e3)
     result = {
         "machine": f"{platform.machine()} {platform.processor()}".strip(),
         "onnxruntime": ort.__version__,
@@ -116,9 +144,27 @@ def main(argv=None) -> int:
         "rounds": args.rounds,
         "median_ms": {k: float(np.median(v)) for k, v in times.items()},
         "p10_ms": {k: float(np.percentile(v, 10)) for k, v in times.items()},
+        "coding_median_ms": {k: float(np.median(v)) for k, v in coding.items()},
+        "macs": {k: count_macs(m) for k, m in models.items()},
     }
+    full = result["median_ms"]["teacher efficientnet-lite0 (local inference)"]
+    result["device_total"] = {}
     for k in sessions:
-        print(f"{result['median_ms'][k]:8.2f} ms median  {result['p10_ms'][k]:8.2f} ms p10  {k}")
+        line = f"{result['median_ms'][k]:8.2f} ms median  {result['p10_ms'][k]:8.2f} ms p10  {k}"
+        if k in coding:
+            total = result["median_ms"][k] + result["coding_median_ms"][k]
+            result["device_total"][k] = {
+                "encoder_ms": result["median_ms"][k],
+                "coding_ms": result["coding_median_ms"][k],
+                "total_ms": total,
+                "share_of_full_network_time": total / full,
+                "coding_share": result["coding_median_ms"][k] / total,
+            }
+            line += (
+                f"  + coding {result['coding_median_ms'][k]:.3f} ms = {total:.2f} ms "
+                f"({100 * total / full:.1f} % of the full network's int8 time; coding {100 * result['coding_median_ms'][k] / total:.1f} %)"
+            )
+        print(line)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
     return 0

@@ -21,29 +21,33 @@ def percentiles(latencies_ms) -> dict:
     }
 
 
-async def _client(url, payloads, offset, deadline, out, content_type):
+def _fsplit_server_ms(r) -> float:
+    return r.json()["timings_ms"]["total"]
+
+
+async def _client(url, bodies, offset, deadline, out, server_ms_of):
     import httpx
 
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=1)) as http:
         i = offset
         while time.perf_counter() < deadline:
-            data = payloads[i % len(payloads)]
+            data, headers = bodies[i % len(bodies)]
             i += 1
             t0 = time.perf_counter()
             try:
-                r = await http.post(url, content=data, headers={"content-type": content_type})
+                r = await http.post(url, content=data, headers=headers)
                 status = r.status_code
-                server_ms = r.json()["timings_ms"]["total"] if status == 200 else None
+                server_ms = server_ms_of(r) if status == 200 else None
             except httpx.HTTPError as exc:
                 status, server_ms = f"transport:{type(exc).__name__}", None
             out.append((t0, (time.perf_counter() - t0) * 1e3, status, server_ms))
 
 
-async def _run(url, payloads, clients, seconds, content_type):
+async def _run(url, bodies, clients, seconds, server_ms_of):
     out = []
     start = time.perf_counter()
     deadline = start + seconds
-    await asyncio.gather(*[_client(url, payloads, k * 7, deadline, out, content_type) for k in range(clients)])
+    await asyncio.gather(*[_client(url, bodies, k * 7, deadline, out, server_ms_of) for k in range(clients)])
     return out, time.perf_counter() - start
 
 
@@ -54,11 +58,18 @@ def run_load(
     seconds: float,
     path: str = "/v1/infer",
     content_type: str = "application/octet-stream",
+    request=None,
+    server_ms=None,
 ) -> dict:
-    """Run the load; all requests count (no warm-up is dropped). Errors are any non-200 answer."""
+    """Run the load; all requests count (no warm-up is dropped). Errors are any non-200 answer.
+    Other protocols (benchmarks/load/triton.py: KServe v2): `request(payload) -> (body, headers)` builds each
+    request, `server_ms(response) -> float` reads the server's own time from a 200 answer."""
     if clients < 1 or seconds <= 0 or not payloads:
         raise ValueError("need clients >= 1, seconds > 0 and at least one payload")
-    rows, wall = asyncio.run(_run(base_url.rstrip("/") + path, payloads, clients, seconds, content_type))
+    request = request or (lambda p: (p, {"content-type": content_type}))
+    bodies = [request(p) for p in payloads]
+    url = base_url.rstrip("/") + path
+    rows, wall = asyncio.run(_run(url, bodies, clients, seconds, server_ms or _fsplit_server_ms))
     ok = [r for r in rows if r[2] == 200]
     errors = {}
     for r in rows:

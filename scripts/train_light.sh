@@ -18,12 +18,12 @@ mkdir -p .cache/features "$RUNS"
     --images --threads "$THREADS" --out .cache/features/val_images.pt
 [ -f .cache/features/train_images.pt ] || $PY -m fsplit_mobile.training.features --split train --crops 40 \
     --mix 0.35 --blocks 5 --images --threads "$THREADS" --out .cache/features/train_images.pt
-ARCH=(--stem patch --stem-channels 32 --stages "64;96" --act relu --latent-channels 48 --decoder-width 96
+ARCH=(--stem patch --stem-channels 32 --stages "64;96" --act relu --latent-channels 48 --decoder-width 64
       --decoder-blocks 1 --model-id light-lite0)
 [ -f "$RUNS/light_a.pt" ] || $PY -m fsplit_mobile.training.train light "${ARCH[@]}" --kd-weight 0 --lmbda 0.3 \
-    --steps 800 --batch-size 16 --lr 1e-3 --val-every 400 --threads "$THREADS" --out "$RUNS/light_a.pt"
+    --steps 600 --batch-size 16 --lr 1e-3 --val-every 300 --threads "$THREADS" --out "$RUNS/light_a.pt"
 [ -f "$RUNS/light_b.pt" ] || $PY -m fsplit_mobile.training.train light --init-from "$RUNS/light_a.pt" \
-    --model-id light-lite0 --kd-weight 1 --lmbda 0.25 --steps 1500 --batch-size 16 --lr 5e-4 --val-every 300 \
+    --model-id light-lite0 --kd-weight 1 --lmbda 0.25 --steps 1500 --batch-size 16 --lr 5e-4 --val-every 250 --save-every 50 \
     --threads "$THREADS" --out "$RUNS/light_b.pt"
 $PY -m fsplit_mobile.training.compare --split val --crops 4 --model "$RUNS/light_b.pt" \
     --json "$RUNS/light_b_val.json" --markdown "$RUNS/light_b_val.md"

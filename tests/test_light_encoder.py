@@ -28,6 +28,9 @@ def test_macs_are_counted_from_the_exported_graph():
     # 1x1 96->48 at 28x28
     expected = 56 * 56 * 32 * 3 * 16 + 56 * 56 * (32 * 9 + 64 * 32) + 28 * 28 * (64 * 9 + 96 * 64) + 28 * 28 * 48 * 96
     assert count_macs(LightEncoder()) == expected
+    # dense: patch stem, a full 3x3 stride-2 convolution 32->96 at 28x28, 1x1 96->48
+    dense = LightEncoder({"block": "dense", "stages": [[], [96]]})
+    assert count_macs(dense) == 56 * 56 * 32 * 3 * 16 + 28 * 28 * 96 * 32 * 9 + 28 * 28 * 48 * 96
     # grouped convolutions count in_channels / groups per output; a Linear counts its in_features per output
     assert count_macs(torch.nn.Conv2d(3, 6, 3, padding=1, groups=3), (8, 8)) == 8 * 8 * 6 * (3 // 3) * 9
     flat = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 10))
@@ -43,7 +46,13 @@ def test_device_share_is_against_the_full_teacher():
 
 @pytest.mark.parametrize(
     "encoder",
-    [{}, {"stem": "strided"}, {"act": "gdn"}, {"stages": [[48, 48], [64, 64]]}],
+    [
+        {},
+        {"stem": "strided"},
+        {"act": "gdn"},
+        {"stages": [[48, 48], [64, 64]]},
+        {"block": "dense", "stages": [[], [96]]},
+    ],
 )
 def test_light_variants_map_images_to_the_split_resolution(encoder):
     device = registry.build_device_model("frankensplit-lite0", _light(**encoder))
@@ -54,6 +63,10 @@ def test_light_variants_map_images_to_the_split_resolution(encoder):
 def test_bad_light_configs_are_refused_naming_the_field():
     with pytest.raises(registry.ArchitectureError, match="stem"):
         registry.build_device_model("frankensplit-lite0", _light(stem="pixelshuffle"))
+    with pytest.raises(registry.ArchitectureError, match="block"):
+        registry.build_device_model("frankensplit-lite0", _light(block="inverted"))
+    with pytest.raises(registry.ArchitectureError, match="stages"):
+        registry.build_device_model("frankensplit-lite0", _light(stages=[[64], []]))
     with pytest.raises(registry.ArchitectureError, match="act"):
         registry.build_device_model("frankensplit-lite0", _light(act="swish"))
     with pytest.raises(registry.ArchitectureError, match="latent_channels"):

@@ -7,6 +7,8 @@ at a shallow split and the frozen rest of the teacher runs there. The design spa
   first 4x of downsampling) or ``strided`` (two 3x3 stride-2 convolutions, the classic CNN stem);
 - ``blocks``: depthwise-separable blocks (3x3 depthwise + 1x1 pointwise, residual when shapes match), one list of
   widths per resolution; the first block of each later stage downsamples by 2 in its depthwise convolution;
+- ``block``: ``separable`` (the above) or ``dense`` (a full 3x3 convolution per block: more capacity per MAC
+  at 1/8 resolution, where a dense layer is affordable; the design of the shared trial in ``../shared/README.md``);
 - ``act``: ``relu`` or ``gdn`` (generalised divisive normalisation, as in learned image codecs);
 - ``latent_channels``: a final 1x1 projection to the latent that is quantised and entropy-coded.
 
@@ -28,9 +30,11 @@ LIGHT_DEFAULTS: dict[str, Any] = {
     "stem_channels": 32,
     "stages": [[64], [96]],
     "act": "relu",
+    "block": "separable",
     "latent_channels": 48,
 }
 STEMS = ("patch", "strided")
+BLOCKS = ("separable", "dense")
 ACTS = ("relu", "gdn")
 
 
@@ -57,6 +61,20 @@ class SeparableBlock(nn.Module):
         return x + y if self.residual else y
 
 
+class DenseBlock(nn.Module):
+    """act(conv3x3(x)) [+ x when the shape is kept]."""
+
+    def __init__(self, cin: int, cout: int, stride: int, act: str):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
+        self.act = _act(act, cout)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        y = self.act(self.conv(x))
+        return x + y if self.residual else y
+
+
 class LightEncoder(nn.Module):
     """image (N,3,H,W) -> latent (N, latent_channels, H/8, W/8)."""
 
@@ -67,9 +85,14 @@ class LightEncoder(nn.Module):
         c = {**LIGHT_DEFAULTS, **(config or {})}
         if c["stem"] not in STEMS:
             raise ValueError(f"stem must be one of {', '.join(STEMS)}, got {c['stem']!r}")
+        if c["block"] not in BLOCKS:
+            raise ValueError(f"block must be one of {', '.join(BLOCKS)}, got {c['block']!r}")
         stages = [list(map(int, s)) for s in c["stages"]]
-        if len(stages) != 2 or not all(stages):
-            raise ValueError(f"stages must be two non-empty lists of widths (at 1/4 and 1/8), got {c['stages']!r}")
+        if len(stages) != 2 or not stages[1]:
+            raise ValueError(
+                f"stages must be two lists of widths (at 1/4, possibly empty, and at 1/8), got {c['stages']!r}"
+            )
+        block = SeparableBlock if c["block"] == "separable" else DenseBlock
         s = int(c["stem_channels"])
         self.config = {**c, "stages": stages}
         self.latent_channels = int(c["latent_channels"])
@@ -87,7 +110,7 @@ class LightEncoder(nn.Module):
         cin = s
         for i, widths in enumerate(stages):
             for j, w in enumerate(widths):
-                layers.append(SeparableBlock(cin, w, 2 if (i == 1 and j == 0) else 1, c["act"]))
+                layers.append(block(cin, w, 2 if (i == 1 and j == 0) else 1, c["act"]))
                 cin = w
         layers.append(nn.Conv2d(cin, self.latent_channels, 1))
         self.layers = nn.Sequential(*layers)

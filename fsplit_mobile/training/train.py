@@ -664,7 +664,7 @@ def combine(out, names, default_unit, model_id, checkpoints):
 
 def _stages(text: str) -> list[list[int]]:
     try:
-        stages = [[int(w) for w in part.split(",")] for part in text.split(";")]
+        stages = [[int(w) for w in part.split(",") if w.strip()] for part in text.split(";")]
     except ValueError:
         raise click.BadParameter(f"widths per stage as '64;96' or '64,64;96,96', got {text!r}") from None
     if len(stages) != 2:
@@ -678,6 +678,13 @@ def _stages(text: str) -> list[list[int]]:
 @click.option("--stem-channels", type=int, default=32, show_default=True)
 @click.option("--stages", default="64;96", show_default=True, help="block widths at 1/4 and 1/8 ('64,64;96')")
 @click.option("--act", type=click.Choice(["relu", "gdn"]), default="relu", show_default=True)
+@click.option(
+    "--block",
+    type=click.Choice(["separable", "dense"]),
+    default="separable",
+    show_default=True,
+    help="depthwise-separable or full 3x3 convolution blocks",
+)
 @click.option("--latent-channels", type=int, default=48, show_default=True)
 @click.option("--decoder-width", type=int, default=96, show_default=True)
 @click.option("--decoder-blocks", type=int, default=2, show_default=True)
@@ -723,6 +730,7 @@ def light(
     stem_channels,
     stages,
     act,
+    block,
     latent_channels,
     decoder_width,
     decoder_blocks,
@@ -750,6 +758,7 @@ def light(
             "stem_channels": stem_channels,
             "stages": _stages(stages),
             "act": act,
+            "block": block,
             "latent_channels": latent_channels,
         },
         "decoder": {

@@ -3,7 +3,8 @@ placement measured at run time.
 
 The placement comes from ONNX Runtime's own per-node profile of the first inference (each node event names
 the execution provider that ran it), so it reports what actually ran where on *this* device, not what export
-expected. Profiling is switched off after that first run, so timed runs are not slowed by it.
+expected. Profiling is switched off after that first run, so timed runs are not slowed by it. Which backend opens
+an artifact on which accelerator is decided in one place: ``encoders.OPENERS`` (``encoders.open_on_accelerator``).
 """
 
 from __future__ import annotations
@@ -17,16 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from . import qnn
-from .encoders import EncoderUnavailableError
+from .errors import AcceleratorUnavailableError
 from .placement import ON_ACCELERATOR, ON_CPU, NodePlacement, Placement
 
 ACCELERATORS = ("npu", "gpu", "cpu")
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 CPU_PROVIDER = "CPUExecutionProvider"
-
-
-class AcceleratorUnavailableError(EncoderUnavailableError):
-    """This device lacks the accelerator, its execution provider or its libraries (the message names which)."""
 
 
 def placement_from_profile(events: list, accelerator: str, accelerator_providers) -> Placement:
@@ -141,50 +138,3 @@ class OrtAcceleratedBackend:
             os.remove(f)
         os.rmdir(self._profile_dir)
         return placement_from_profile(events, self._label, self._accel_providers)
-
-
-def open_on_accelerator(
-    target: str,
-    path: str,
-    accelerator: str | None,
-    threads: int | None = None,
-    qnn_libs: str | None = None,
-    soc: str | None = None,
-):
-    """The encoder backend for an artifact of `target` on `accelerator` (npu | gpu | cpu; None: the target's
-    own: npu for qnn, gpu for vulkan, cpu otherwise). Raises AcceleratorUnavailableError naming what is
-    missing or which artifact the accelerator needs."""
-    from .encoders import open_backend
-
-    default = {"qnn": "npu", "vulkan": "gpu"}.get(target, "cpu")
-    accelerator = accelerator or default
-    if accelerator not in ACCELERATORS:
-        raise AcceleratorUnavailableError(f"unknown accelerator {accelerator!r} (choose {', '.join(ACCELERATORS)})")
-    if target == "qnn":
-        if accelerator != "npu":
-            raise AcceleratorUnavailableError(
-                f"a qnn artifact (HTP EP-context{' for ' + soc if soc else ''}) runs "
-                f"only with --accelerator npu, not {accelerator}"
-            )
-        return OrtAcceleratedBackend(path, "npu", threads, qnn_libs, soc)
-    if target == "onnx" and accelerator == "gpu":
-        return OrtAcceleratedBackend(path, "gpu", threads)
-    if target == "vulkan" and accelerator == "gpu":
-        try:
-            return open_backend("vulkan", path, threads)
-        except EncoderUnavailableError as e:
-            raise AcceleratorUnavailableError(
-                f"--accelerator gpu: the ExecuTorch runtime here cannot run the "
-                f"Vulkan delegate (it needs a build with the Vulkan backend and a "
-                f"Vulkan driver): {e}"
-            ) from None
-    if accelerator == default:
-        return open_backend(target, path, threads)
-    needs = {
-        "npu": "a qnn artifact (fsplit-export --target qnn --soc ...)",
-        "gpu": "an onnx artifact (CUDA/TensorRT EPs, e.g. Jetson) or a vulkan artifact",
-        "cpu": "a CPU artifact (executorch, tflite or onnx)",
-    }[accelerator]
-    raise AcceleratorUnavailableError(
-        f"--accelerator {accelerator} needs {needs}; this artifact's target is {target!r}"
-    )

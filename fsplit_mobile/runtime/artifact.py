@@ -10,6 +10,7 @@ from pathlib import Path
 SCHEMA = "fsplit-artifact/1"
 TARGETS = ("executorch", "coreml", "tflite", "onnx", "qnn", "vulkan")
 QUANTIZATIONS = ("none", "int8", "int8-dynamic", "int8-weights", "fp16")
+MAX_RATE_POINT_INDEX = 255  # the container's rate point field is 8 bits (docs/formats.md section 3)
 REQUIRED_KEYS = (
     "schema",
     "model_id",
@@ -91,9 +92,40 @@ class Artifact:
             for key in ("name", "shape", "dtype", "layout"):
                 if key not in m[side]:
                     raise ArtifactError(f"{mf}: {side}.{key} missing")
-        from .rate_points import validate as validate_rate_points  # rate_points imports this module
+        self.check_rate_points()
 
-        validate_rate_points(self)
+    def check_rate_points(self) -> None:
+        """The manifest's `rate_points` (docs/artifact.md "rate_points"), when it has them: indices distinct in
+        0..255 with 0 present and equal to the top level; every listed file exists and has a sha256 entry."""
+        m, where = self.manifest, self.path / "manifest.json"
+        listed = m.get("rate_points")
+        if listed is None:
+            return
+        if not isinstance(listed, list) or not listed:
+            raise ArtifactError(f"{where}: rate_points must be a non-empty list")
+        seen = set()
+        for pos, entry in enumerate(listed):
+            if not isinstance(entry, dict):
+                raise ArtifactError(f"{where}: rate_points[{pos}] must be an object")
+            index = entry.get("index")
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index <= MAX_RATE_POINT_INDEX:
+                raise ArtifactError(
+                    f"{where}: rate_points[{pos}].index must be an integer in 0..{MAX_RATE_POINT_INDEX}, got {index!r}"
+                )
+            if index in seen:
+                raise ArtifactError(f"{where}: rate point index {index} listed twice")
+            seen.add(index)
+            for key in ("name", "files", "tables", "latent", "output"):
+                if key not in entry:
+                    raise ArtifactError(f"{where}: rate_points[{pos}] (index {index}) lacks {key}")
+            self.check_files(entry["files"], f"rate point {index}: ")
+            for name in entry["files"].values():
+                if name not in m.get("sha256", {}):
+                    raise ArtifactError(f"{where}: no sha256 for {name} (rate point {index})")
+            if index == 0 and entry["files"] != m["files"]:
+                raise ArtifactError(f"{where}: rate point 0's files differ from the top-level files")
+        if 0 not in seen:
+            raise ArtifactError(f"{where}: rate_points has no index 0 (the top level is rate point 0)")
 
     def check_files(self, files: dict, context: str = "") -> None:
         """A `files` block (the top level's, or a rate point's with `context` naming it): encoder and tables

@@ -2,7 +2,9 @@
 
 Backends: executorch (executorch.runtime, .pte), tflite (ai_edge_litert Interpreter, .tflite), onnx
 (onnxruntime CPU, .onnx), qnn (onnxruntime + QNN EP, an EP-context .onnx; accelerated.py), vulkan (an
-ExecuTorch .pte with the Vulkan delegate: needs a runtime built with it). Core ML files run only on Apple platforms: opening one here raises
+ExecuTorch .pte with the Vulkan delegate: needs a runtime built with it). `open_backend` opens a file in its
+target's own runtime; `open_on_accelerator` (the device agent's entry) picks the opener for a (target, accelerator)
+pair from the one table `OPENERS`. Core ML files run only on Apple platforms: opening one here raises
 EncoderUnavailableError("cannot execute Core ML on this platform ..."). Each runtime is imported only when
 used, so a board needs just the runtime of the artifact it runs.
 """
@@ -14,11 +16,22 @@ from pathlib import Path
 
 import numpy as np
 
+from .accelerated import ACCELERATORS, OrtAcceleratedBackend
+from .errors import AcceleratorUnavailableError, EncoderUnavailableError
 from .preprocess import InputConverter, OutputConverter
 
-
-class EncoderUnavailableError(RuntimeError):
-    """The runtime for this target is not installed here, or cannot load this model file."""
+__all__ = [
+    "ACCELERATORS",
+    "BACKENDS",
+    "OPENERS",
+    "RUNTIME_NAMES",
+    "AcceleratorUnavailableError",
+    "Encoder",
+    "EncoderUnavailableError",
+    "open_backend",
+    "open_encoder",
+    "open_on_accelerator",
+]
 
 
 class ExecuTorchBackend:
@@ -114,8 +127,6 @@ class OnnxRuntimeBackend:
 
 def QnnBackend(path: str, threads: int | None):  # noqa: N802  (a constructor like the classes above)
     """A QNN EP-context .onnx on the Hexagon NPU (QNN libraries found as runtime/qnn.py says)."""
-    from .accelerated import OrtAcceleratedBackend
-
     return OrtAcceleratedBackend(path, "npu", threads)
 
 
@@ -147,6 +158,69 @@ def open_backend(target: str, path, threads: int | None = None):
     if not os.path.exists(path):
         raise EncoderUnavailableError(f"model file {path} does not exist")
     return BACKENDS[target](str(path), threads)
+
+
+def _own_runtime(target: str):
+    return lambda path, threads, qnn_libs, soc: open_backend(target, path, threads)
+
+
+def _vulkan_on_gpu(path, threads, qnn_libs, soc):
+    try:
+        return open_backend("vulkan", path, threads)
+    except EncoderUnavailableError as e:
+        raise AcceleratorUnavailableError(
+            f"--accelerator gpu: the ExecuTorch runtime here cannot run the "
+            f"Vulkan delegate (it needs a build with the Vulkan backend and a "
+            f"Vulkan driver): {e}"
+        ) from None
+
+
+# (target, accelerator) -> opener(path, threads, qnn_libs, soc): every pair an artifact can run on. The target's own
+# accelerator (DEFAULT_ACCELERATOR, else cpu) is what --accelerator defaults to.
+OPENERS = {
+    ("executorch", "cpu"): _own_runtime("executorch"),
+    ("tflite", "cpu"): _own_runtime("tflite"),
+    ("onnx", "cpu"): _own_runtime("onnx"),
+    ("onnx", "gpu"): lambda path, threads, qnn_libs, soc: OrtAcceleratedBackend(path, "gpu", threads),
+    ("qnn", "npu"): lambda path, threads, qnn_libs, soc: OrtAcceleratedBackend(path, "npu", threads, qnn_libs, soc),
+    ("vulkan", "gpu"): _vulkan_on_gpu,
+}
+DEFAULT_ACCELERATOR = {"qnn": "npu", "vulkan": "gpu"}
+
+
+def open_on_accelerator(
+    target: str,
+    path: str,
+    accelerator: str | None,
+    threads: int | None = None,
+    qnn_libs: str | None = None,
+    soc: str | None = None,
+):
+    """The encoder backend for an artifact of `target` on `accelerator` (npu | gpu | cpu; None: the target's
+    own: npu for qnn, gpu for vulkan, cpu otherwise). Raises AcceleratorUnavailableError naming what is
+    missing or which artifact the accelerator needs."""
+    default = DEFAULT_ACCELERATOR.get(target, "cpu")
+    accelerator = accelerator or default
+    if accelerator not in ACCELERATORS:
+        raise AcceleratorUnavailableError(f"unknown accelerator {accelerator!r} (choose {', '.join(ACCELERATORS)})")
+    if target == "qnn" and accelerator != "npu":
+        raise AcceleratorUnavailableError(
+            f"a qnn artifact (HTP EP-context{' for ' + soc if soc else ''}) runs "
+            f"only with --accelerator npu, not {accelerator}"
+        )
+    opener = OPENERS.get((target, accelerator))
+    if opener is not None:
+        return opener(path, threads, qnn_libs, soc)
+    if accelerator == default:  # a target without a runtime here (coreml, unknown): open_backend says why
+        return open_backend(target, path, threads)
+    needs = {
+        "npu": "a qnn artifact (fsplit-export --target qnn --soc ...)",
+        "gpu": "an onnx artifact (CUDA/TensorRT EPs, e.g. Jetson) or a vulkan artifact",
+        "cpu": "a CPU artifact (executorch, tflite or onnx)",
+    }[accelerator]
+    raise AcceleratorUnavailableError(
+        f"--accelerator {accelerator} needs {needs}; this artifact's target is {target!r}"
+    )
 
 
 class Encoder:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .artifact import Artifact, ArtifactError
+from .artifact import MAX_RATE_POINT_INDEX, Artifact, ArtifactError
 
-MAX_INDEX = 255  # the container's rate point field is 8 bits (docs/formats.md section 3)
+MAX_INDEX = MAX_RATE_POINT_INDEX  # the container's rate point field is 8 bits (docs/formats.md section 3)
+
 # keys of a rate point entry that replace the manifest's top-level ones in its view
 VIEW_KEYS = ("files", "tables", "latent", "output", "server")
 
@@ -47,36 +48,9 @@ def entries(manifest: dict) -> list[dict]:
 
 
 def validate(artifact: Artifact) -> None:
-    """Indices distinct in 0..255 with 0 present and equal to the top level; every listed file exists."""
-    m, where = artifact.manifest, artifact.path / "manifest.json"
-    listed = m.get("rate_points")
-    if listed is None:
-        return
-    if not isinstance(listed, list) or not listed:
-        raise ArtifactError(f"{where}: rate_points must be a non-empty list")
-    seen = set()
-    for pos, entry in enumerate(listed):
-        if not isinstance(entry, dict):
-            raise ArtifactError(f"{where}: rate_points[{pos}] must be an object")
-        index = entry.get("index")
-        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index <= MAX_INDEX:
-            raise ArtifactError(
-                f"{where}: rate_points[{pos}].index must be an integer in 0..{MAX_INDEX}, got {index!r}"
-            )
-        if index in seen:
-            raise ArtifactError(f"{where}: rate point index {index} listed twice")
-        seen.add(index)
-        for key in ("name", "files", "tables", "latent", "output"):
-            if key not in entry:
-                raise ArtifactError(f"{where}: rate_points[{pos}] (index {index}) lacks {key}")
-        artifact.check_files(entry["files"], f"rate point {index}: ")
-        for name in entry["files"].values():
-            if name not in m.get("sha256", {}):
-                raise ArtifactError(f"{where}: no sha256 for {name} (rate point {index})")
-        if index == 0 and entry["files"] != m["files"]:
-            raise ArtifactError(f"{where}: rate point 0's files differ from the top-level files")
-    if 0 not in seen:
-        raise ArtifactError(f"{where}: rate_points has no index 0 (the top level is rate point 0)")
+    """Indices distinct in 0..255 with 0 present and equal to the top level; every listed file exists. The check
+    belongs to the manifest and runs in :meth:`Artifact.validate`; this name stays for callers."""
+    artifact.check_rate_points()
 
 
 def view(artifact: Artifact, index: int) -> Artifact:

@@ -109,8 +109,8 @@ def _run(args, sink):
     artifact_dir = os.path.join(args.bundle, "artifact")
     manifest = _load_manifest(artifact_dir)
     try:
-        from fsplit_mobile.runtime.accelerated import AcceleratorUnavailableError, open_on_accelerator
-        from fsplit_mobile.runtime.encoders import EncoderUnavailableError
+        from fsplit_mobile.runtime.encoders import open_on_accelerator
+        from fsplit_mobile.runtime.errors import AcceleratorUnavailableError, EncoderUnavailableError
         from fsplit_mobile.runtime.preprocess import InputConverter, OutputConverter, TensorSpecError
     except ImportError as e:
         raise AgentError(f"fsplit_mobile.runtime not importable on this device: {e}", "setup") from None

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from fsplit_mobile.models import bottleneck_unit as bu
+from fsplit_mobile.models.checkpoint import units as unit_io
 from fsplit_mobile.models.checkpoint import MissingKeysError, UnexpectedKeysError, load_checkpoint, read_checkpoint
 
 pytest.importorskip("efficientnet_lite_pytorch")
@@ -24,10 +25,10 @@ def _units(split: int = 16, names=("low", "high")):
 
 def test_round_trip_every_rate_point_shares_the_teacher(tmp_path):
     cfg, units = _units()
-    path = bu.save_units(tmp_path / "u.pt", cfg, units, {"note": "test"})
+    path = unit_io.save_units(tmp_path / "u.pt", cfg, units, {"note": "test"})
     default = load_checkpoint(path)
     assert default.architecture == bu.ARCHITECTURE and default.meta["rate_point"] == "low"
-    models = bu.load_units(path)
+    models = unit_io.load_units(path)
     assert list(models) == ["low", "high"]
     assert models["low"].device.encoder.head is models["high"].device.encoder.head
     x = torch.rand(2, 3, 224, 224)
@@ -48,7 +49,7 @@ def test_round_trip_every_rate_point_shares_the_teacher(tmp_path):
 
 def test_checkpoint_lacking_a_unit_is_refused_naming_it(tmp_path):
     cfg, units = _units()
-    path = bu.save_units(tmp_path / "u.pt", cfg, units)
+    path = unit_io.save_units(tmp_path / "u.pt", cfg, units)
     payload = read_checkpoint(path)
     payload["state_dict"] = {k: v for k, v in payload["state_dict"].items() if not k.startswith("units.high.")}
     torch.save(payload, tmp_path / "lacking.pt")
@@ -70,10 +71,10 @@ def test_bad_split_and_names_are_refused():
 
 def test_combine_orders_rate_points(tmp_path):
     cfg, units = _units(names=("a", "b"))
-    one = bu.save_units(tmp_path / "one.pt", bu.model_config(16, [units[0].config]), [units[0]])
-    two = bu.save_units(tmp_path / "two.pt", bu.model_config(16, [units[1].config]), [units[1]])
-    out = bu.combine_units([two, one], tmp_path / "both.pt")
-    assert list(bu.load_units(out, with_server=False)) == ["r0", "r1"]
+    one = unit_io.save_units(tmp_path / "one.pt", bu.model_config(16, [units[0].config]), [units[0]])
+    two = unit_io.save_units(tmp_path / "two.pt", bu.model_config(16, [units[1].config]), [units[1]])
+    out = unit_io.combine_units([two, one], tmp_path / "both.pt")
+    assert list(unit_io.load_units(out, with_server=False)) == ["r0", "r1"]
     assert read_checkpoint(out)["config"]["units"][0]["latent_channels"] == units[1].config["latent_channels"]
 
 
@@ -112,7 +113,7 @@ def test_training_entry_point_logs_and_resumes(tmp_path):
     assert "# python -m fsplit_mobile.training.train bottleneck-unit" in log
     assert "resumed from" in log and "at step 3" in log
     assert "step 5/5" in log
-    assert bu.load_units(out, with_server=False)["r0"].device.entropy_bottleneck.has_tables()
+    assert unit_io.load_units(out, with_server=False)["r0"].device.entropy_bottleneck.has_tables()
 
 
 def test_linear_per_pixel_unit_config():
@@ -156,7 +157,7 @@ def test_pca_init_and_frozen_transform(tmp_path):
     meta = payload["meta"]
     assert meta["init"]["kind"] == "pca" and meta["transform_trained"] is False
     assert meta["init"]["explained_variance"] == pytest.approx(1.0, abs=1e-4)
-    (unit,) = bu.units_from_payload(payload)[1]
+    (unit,) = unit_io.units_from_payload(payload)[1]
     f = feats[:4].float()
     with torch.no_grad():
         y = unit.encoder(f)

@@ -9,6 +9,7 @@ import torch
 
 from fsplit_mobile.export import api
 from fsplit_mobile.models import bottleneck_unit as bu
+from fsplit_mobile.models.checkpoint import units as unit_io
 from fsplit_mobile.runtime import Artifact
 
 pytestmark = pytest.mark.slow
@@ -20,7 +21,7 @@ def test_onnx_fp32_export_matches_eager(tmp_path):
     cfg = bu.model_config(16, [{"name": "r0", "latent_channels": 8, "width": 32}])
     unit = bu.build_unit(16, cfg["units"][0])
     unit.entropy_bottleneck.update(force=True)
-    ckpt = bu.save_units(tmp_path / "unit.pt", cfg, [unit])
+    ckpt = unit_io.save_units(tmp_path / "unit.pt", cfg, [unit])
     summary = api.export("onnx", "none", checkpoint=ckpt, recipe="bottleneck_unit_lite0", out=tmp_path / "out")
     assert summary.ok, [r.error for r in summary.results]
     (result,) = summary.results

@@ -21,6 +21,7 @@ from fsplit_mobile.codec.container import encode_latent, read_header
 from fsplit_mobile.export.base import RecipeError
 from fsplit_mobile.export.rate_points import export_rate_points
 from fsplit_mobile.models import bottleneck_unit as bu
+from fsplit_mobile.models.checkpoint import units as unit_io
 from fsplit_mobile.runtime import Artifact, rate_points
 from fsplit_mobile.runtime.artifact import ArtifactError
 from fsplit_mobile.runtime.preprocess import load_rgb
@@ -40,7 +41,7 @@ def _checkpoint(path, units=UNITS):
     built = [bu.build_unit(16, u) for u in cfg["units"]]
     for unit in built:
         unit.entropy_bottleneck.update(force=True)
-    return bu.save_units(path, cfg, built)
+    return unit_io.save_units(path, cfg, built)
 
 
 def _recipe(folder, names):
@@ -64,7 +65,7 @@ def exported(tmp_path_factory):
     ckpt = _checkpoint(tmp / "units.pt")
     summary = export_rate_points("onnx", "none", checkpoint=ckpt, recipe=_recipe(tmp, ["hi", "lo"]), out=tmp / "art")
     (result,) = summary.results
-    return result.path, bu.load_units(ckpt)
+    return result.path, unit_io.load_units(ckpt)
 
 
 @pytest.fixture(scope="module")

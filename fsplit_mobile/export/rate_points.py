@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from ..models import bottleneck_unit as bu
+from ..models.checkpoint import units as unit_io
 from ..runtime.artifact import Artifact
 from .api import ExportSummary, export
 from .base import ExportError, RecipeError
@@ -33,7 +34,7 @@ def _units(checkpoint: Path, names: list[str] | None) -> tuple[dict, dict[str, b
     payload = read_checkpoint(checkpoint)
     if not isinstance(payload, dict) or payload.get("architecture") != bu.ARCHITECTURE:
         raise RecipeError(f"{checkpoint}: rate points need a {bu.ARCHITECTURE} checkpoint (one unit per rate point)")
-    config, units = bu.units_from_payload(payload, f"{checkpoint}: ")
+    config, units = unit_io.units_from_payload(payload, f"{checkpoint}: ")
     by_name = {u.name: u for u in units}
     missing = [n for n in (names or []) if n not in by_name]
     if missing:
@@ -140,7 +141,7 @@ def export_rate_points(
         for index, name in enumerate(names):
             unit = by_name[name]
             single = bu.model_config(config["split_block"], [unit.config], config.get("model_id"))
-            ckpt = bu.save_units(Path(tmp) / f"rp{index}.pt", single, [unit], {**meta, "rate_point": name})
+            ckpt = unit_io.save_units(Path(tmp) / f"rp{index}.pt", single, [unit], {**meta, "rate_point": name})
             summary = export(
                 target, quantize, checkpoint=ckpt, recipe=recipe, out=Path(tmp) / f"rp{index}", **export_kwargs
             )

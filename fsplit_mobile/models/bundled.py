@@ -26,11 +26,12 @@ def load_rate_points(path: str | Path | None = None, with_server: bool = True) -
     """
     from . import bottleneck_unit as bu
     from .checkpoint import load_checkpoint, read_checkpoint
+    from .checkpoint.units import load_units
 
     path = Path(path) if path is not None else BUNDLED_DEFAULT
     payload = read_checkpoint(path)
     if isinstance(payload, dict) and payload.get("architecture") == bu.ARCHITECTURE:
-        models = bu.load_units(path, with_server=with_server)
+        models = load_units(path, with_server=with_server)
         default = next(iter(models.values())).meta["config"].get("default_unit") or next(iter(models))
         return {default: models[default], **{k: v for k, v in models.items() if k != default}}
     model = load_checkpoint(path)

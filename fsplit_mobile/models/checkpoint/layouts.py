@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import bottleneck_unit
 from ..split import SplitModel
-from . import compressai, fsplit, torchdistill
+from . import compressai, fsplit, torchdistill, units
 from .errors import UnknownLayoutError, name_list
 from .io import read_checkpoint
 from .source import Layout, Source, key_groups
@@ -28,8 +28,8 @@ LAYOUTS: list[Layout] = [
     Layout(
         "bottleneck-units",
         f"bottleneck units ({bottleneck_unit.ARCHITECTURE}, one unit per rate point)",
-        bottleneck_unit.match_units_layout,
-        bottleneck_unit.load_units_layout,
+        units.match_units_layout,
+        units.load_units_layout,
     ),
     Layout("fsplit-checkpoint/1", "fsplit-checkpoint/1", fsplit.match_fsplit, fsplit.load_fsplit),
     Layout(

@@ -1,6 +1,6 @@
 """fsplit-mobile: learned feature codecs for split computing, from a PyTorch checkpoint to a phone or an edge board."""
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 try:
     # The export API: `fsplit_mobile.export(...)`. Importing the (import-free) package here, before binding the

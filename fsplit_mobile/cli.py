@@ -9,7 +9,10 @@ def export_main():
 
 def bench_main():
     from .bench.cli import main
+    from .e2e.study import e2e_command
 
+    # fsplit-bench e2e (split vs offloading): e2e uses bench, so the command is added here, above both
+    main.add_command(e2e_command)
     main()
 
 

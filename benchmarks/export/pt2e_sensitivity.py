@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from fsplit_mobile.export.pt2e import xnnpack_quantizer
+from fsplit_mobile.export.backends.pt2e import xnnpack_quantizer
 from fsplit_mobile.models.bundled import BUNDLED_DEFAULT, load_rate_points
 from fsplit_mobile.runtime.preprocess import load_rgb
 from fsplit_mobile.training.data import bundled_images

@@ -18,8 +18,9 @@ from .elf_deps import bundled_dependencies, is_elf
 from .errors import NativeRunnerError
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-# The parents' __init__.py files make the subpackages importable; each of them imports nothing (see its docstring).
-AGENT_PARENTS = ("__init__.py", "bench/__init__.py")
+# The parents' __init__.py files make the subpackages importable; each of them imports nothing (see its docstring)
+# but the package root's version (_version.py, a leaf).
+AGENT_PARENTS = ("__init__.py", "_version.py", "bench/__init__.py")
 AGENT_PACKAGES = ("bench/device", "runtime", "codec")
 AGENT_MODULE = "fsplit_mobile.bench.device.agent"
 NATIVE_NAME = "fsplit-bench-native"

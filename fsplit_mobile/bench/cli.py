@@ -1,4 +1,6 @@
-"""``fsplit-bench``: ``run`` (also the default: ``fsplit-bench --artifact DIR ...``) and ``compare``."""
+"""``fsplit-bench``: ``run`` (also the default: ``fsplit-bench --artifact DIR ...``) and ``compare``. Its ``e2e``
+command (fsplit_mobile/e2e, which sits above bench in the layering) is registered by the console entry point,
+:func:`fsplit_mobile.cli.bench_main`."""
 
 import sys
 from dataclasses import replace
@@ -264,8 +266,3 @@ def _write_comparison(results, out_dir: Path):
     out_dir.mkdir(parents=True, exist_ok=True)
     write_markdown(results, out_dir / "report.md")
     plot_results(results, out_dir)
-
-
-from ..e2e.study import e2e_command  # noqa: E402  fsplit-bench e2e (split vs offloading; fsplit_mobile/e2e)
-
-main.add_command(e2e_command)

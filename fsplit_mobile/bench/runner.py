@@ -293,7 +293,7 @@ def _write_reports(out_dir, result):
 
 def _package_version():
     try:
-        from .. import __version__
+        from .._version import __version__
 
         return __version__
     except ImportError:

@@ -28,16 +28,15 @@ import torch
 
 from .base import ExportError, VerificationError
 from .calibration import calibration_batches, canonical_inputs, list_images, load_views
+from .context import EVAL_BATCH, ExportContext
 from .fidelity import Reference, to_symbols
 
 if TYPE_CHECKING:
     from ..codec import CodecTables
-    from .api import ExportContext
 
 TABLES_FILE = "tables.fsct"
 SERVER_FILE = "server.onnx"
 LABELS_FILE = "labels.txt"
-EVAL_BATCH = 16  # held-out samples per eager call (reference, teacher, server part)
 MAX_SERVER_LOGIT_DIFF = 1e-2
 
 

@@ -15,39 +15,17 @@ import torch
 
 from ..runtime.encoders import EncoderUnavailableError
 from ..runtime.preprocess import from_model_output, to_model_input
-from .backends.base import Backend, Captured, NativeQuantizer, Program, Quantized
+from .backends.base import Backend, Captured, NativeQuantizer, Program, Quantized, converter_error
+from .backends.pt2e import quantize_pt2e, resolve_keep_float
 from .base import (
     ExportError,
     ExportRequest,
     LoweredModel,
-    UnsupportedOpError,
     UnsupportedQuantizationError,
     VerifyResult,
 )
 from .fidelity import NOT_EXECUTED, Reference, build_report
 from .options import OptionError, validate_options
-from .pt2e import quantize_pt2e, resolve_keep_float
-
-
-def first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
-def converter_error(backend: Backend, stage: str, err: BaseException) -> ExportError:
-    """UnsupportedOpError when the error names an operator (with the backend's hint for `stage`), else a
-    one-line ExportError; ExportErrors pass through."""
-    if isinstance(err, ExportError):
-        return err
-    op = backend.op_from_error(err)
-    if op:
-        return UnsupportedOpError(op, backend.name, backend.op_hints.get(stage, ""))
-    what = {
-        "capture": f"torch.export failed for target {backend.name}",
-        "lower": backend.lower_failure,
-        "verify": f"{backend.name} runtime cannot load the file",
-    }[stage]
-    return ExportError(f"{what or backend.name + ' lowering failed'}: {first_line(err)}")
 
 
 def check_request(backend: Backend, req: ExportRequest) -> ExportRequest:

@@ -69,7 +69,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..base import ExportRequest, LoweredModel, package_version
+from ..base import ExportError, ExportRequest, LoweredModel, UnsupportedOpError, package_version
 from ..options import COMMON_OPTIONS, Option
 
 # ATen operator names as torch.export and the ExecuTorch/LiteRT converters print them.
@@ -230,3 +230,25 @@ def op_named(err: BaseException, patterns: Sequence[re.Pattern]) -> str | None:
             if m and m.group(1).strip():
                 return m.group(1).strip().strip("{}").split(",")[0].strip("'\" .")
     return None
+
+
+# ---- converter errors (the stages and the backends' own lowering both report them) ------------------------------
+def first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def converter_error(backend: Backend, stage: str, err: BaseException) -> ExportError:
+    """UnsupportedOpError when the error names an operator (with the backend's hint for `stage`), else a
+    one-line ExportError; ExportErrors pass through."""
+    if isinstance(err, ExportError):
+        return err
+    op = backend.op_from_error(err)
+    if op:
+        return UnsupportedOpError(op, backend.name, backend.op_hints.get(stage, ""))
+    what = {
+        "capture": f"torch.export failed for target {backend.name}",
+        "lower": backend.lower_failure,
+        "verify": f"{backend.name} runtime cannot load the file",
+    }[stage]
+    return ExportError(f"{what or backend.name + ' lowering failed'}: {first_line(err)}")

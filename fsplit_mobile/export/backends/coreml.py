@@ -43,7 +43,7 @@ from torch import nn
 from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, ToolMissingError, VerificationError
 from ..fidelity import NOT_EXECUTED  # noqa: F401  (re-exported: what verify reports here)
 from ..options import COMMON_OPTIONS, Option
-from ..pt2e import xnnpack_quantizer
+from .pt2e import xnnpack_quantizer
 from .base import Backend, Captured, Graph, NativeQuantizer, Program, PT2EQuantizer, Quantized
 
 ENCODER_FILE = "encoder.mlpackage"
@@ -374,6 +374,6 @@ class _Predictor:
 
 def conversion_error(err: BaseException) -> ExportError:
     """What the lower stage raises for a Core ML converter failure (UnsupportedOpError when it names an op)."""
-    from ..stages import converter_error
+    from .base import converter_error
 
     return converter_error(CoreMLBackend(), "lower", err)

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from .backends.base import Captured, PT2EQuantizer, Quantized
-from .base import CalibrationError, ExportError
+from ..base import CalibrationError, ExportError
+from .base import Captured, PT2EQuantizer, Quantized
 
 CALIB_BATCH = 8  # calibration images per observer call
 

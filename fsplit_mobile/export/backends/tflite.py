@@ -28,7 +28,7 @@ from torch import nn
 
 from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, ToolMissingError
 from ..options import COMMON_OPTIONS, Option
-from ..pt2e import module_filter
+from .pt2e import module_filter
 from .base import Backend, Captured, Graph, Program, PT2EQuantizer
 
 ENCODER_FILE = "encoder.tflite"
@@ -271,6 +271,6 @@ class LiteRTBackend(Backend):
 
 def conversion_error(err: BaseException) -> ExportError:
     """What the lower stage raises for a LiteRT converter failure (UnsupportedOpError when it names an op)."""
-    from ..stages import converter_error
+    from .base import converter_error
 
     return converter_error(LiteRTBackend(), "lower", err)

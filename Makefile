@@ -33,19 +33,22 @@ demo: setup
 	$(BIN)/fsplit-demo
 	$(BIN)/fsplit-export --target all --quantize int8 --out artifacts/default
 
+# --durations=25: the slowest tests, printed after every run (issue 21).
 test: sysdeps setup $(ORACLE)/.installed
-	FSPLIT_ORACLE_DIR=$(CURDIR)/$(ORACLE) $(BIN)/python -m pytest -q
+	FSPLIT_ORACLE_DIR=$(CURDIR)/$(ORACLE) $(BIN)/python -m pytest -q --durations=25
 
 test-fast: setup $(ORACLE)/.installed
-	FSPLIT_ORACLE_DIR=$(CURDIR)/$(ORACLE) $(BIN)/python -m pytest -q -m "not slow"
+	FSPLIT_ORACLE_DIR=$(CURDIR)/$(ORACLE) $(BIN)/python -m pytest -q -m "not slow" --durations=25
 
 # Lint and types (issue 11): ruff lint + format check over the tree, mypy on the packages [tool.mypy] names,
-# clang-format (style in .clang-format) on the C/C++ of runtimes/.
+# the import layering (issue 21: lint-imports checks pyproject.toml's [tool.importlinter] contracts, imports inside
+# functions included), clang-format (style in .clang-format; installed by `make sysdeps`) on the C/C++ of runtimes/.
 C_SOURCES := $(shell find runtimes -path '*/build*' -prune -o \( -name '*.c' -o -name '*.h' -o -name '*.cpp' -o -name '*.hpp' \) -print)
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	clang-format --dry-run --Werror $(C_SOURCES)
 
 # The wheel is the product: sdist -> wheel -> an EMPTY venv -> fsplit-export (coreml, all) and fsplit-demo from an

@@ -47,5 +47,10 @@ def test_undercut_lists_the_codecs_that_match_a_rate_point_with_fewer_bytes():
     split = {**big, "device_macs": 21_000_000, "network_macs": 385_000_000, "share": 21 / 385}
     text = markdown({"crops": 4, "photos": 2, "split": "val", "crops_per_image": 2, "rows": rows + [split]})
     assert "| light | split | 21.0 M (5.5 %) | 0.450 | 1600 | no: webp-q5 |" in text
-    assert "| units:r0 | split | " in text and "| 0.330 | 530 | yes |" in text
+    assert (
+        "| units:r0 | split | " in text and "| 0.330 | 530 | yes, vacuously: no codec setting is this small |" in text
+    )
+    middle = {**split, "method": "mid", "agreement": 0.45, "bytes_mean": 1400.0}
+    text = markdown({"crops": 4, "photos": 2, "split": "val", "crops_per_image": 2, "rows": rows + [middle]})
+    assert "| mid | split | 21.0 M (5.5 %) | 0.450 | 1400 | yes: webp-q1 smaller but agree less |" in text
     assert "| webp-q1 | offload | codec only | 0.400 | 1300 |  |" in text

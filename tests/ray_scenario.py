@@ -23,13 +23,12 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from serve_support import ThreadedServer, build_tiny_artifact, random_images  # noqa: E402
-from test_serve_faults import generate_cases  # noqa: E402
-
 from fsplit_mobile.client import SplitClient  # noqa: E402
 from fsplit_mobile.serve.app import create_app  # noqa: E402
 from fsplit_mobile.serve.limits import ServeLimits  # noqa: E402
 from fsplit_mobile.serve.ray.netns_procs import kill_netns, netns_of  # noqa: E402
+from serve_support import ThreadedServer, build_tiny_artifact, random_images  # noqa: E402
+from test_serve_faults import generate_cases  # noqa: E402
 
 HEAD_PORT, HTTP_PORT, WORKER_NM_PORT = 6390, 8000, 7390
 RAY_URL = f"http://127.0.0.1:{HTTP_PORT}"

@@ -12,9 +12,9 @@ from bench_support import (
     Tmpfs,
     build_native_runner,
     corrupt_encoder_artifact,
-    tiny_artifacts,
     crashing_runner,
     free_port,
+    tiny_artifacts,
     used_kb,
 )
 from doubles.adb_standin import AdbStandin

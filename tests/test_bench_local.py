@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from bench_support import build_native_runner, copy_artifact, reference_symbols, tiny_artifacts
 from fsplit_mobile.bench.bundle import RunnerSpec
-from fsplit_mobile.bench.errors import ArtifactError, InputImageError
 from fsplit_mobile.bench.device.ppm import read_ppm
+from fsplit_mobile.bench.errors import ArtifactError, InputImageError
 from fsplit_mobile.bench.result import load_result
 from fsplit_mobile.bench.runner import BenchConfig, run_benchmark
 from fsplit_mobile.bench.transports import LocalTransport

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from fsplit_mobile.models import bottleneck_unit as bu
-from fsplit_mobile.models.checkpoint import units as unit_io
 from fsplit_mobile.models.checkpoint import MissingKeysError, UnexpectedKeysError, load_checkpoint, read_checkpoint
+from fsplit_mobile.models.checkpoint import units as unit_io
 
 pytest.importorskip("efficientnet_lite_pytorch")
 

@@ -14,9 +14,8 @@ from torch import nn
 
 import oracle
 from fsplit_mobile.entropy import EntropyBottleneck
-from fsplit_mobile.models import FactorizedPriorDecoder, FrankenSplitEncoder, SplitModel
+from fsplit_mobile.models import FactorizedPriorDecoder, FrankenSplitEncoder, SplitModel, registry
 from fsplit_mobile.models import checkpoint as ck
-from fsplit_mobile.models import registry
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "fsplit_mobile" / "data" / "default" / "frankensplit_lite0.pt"

@@ -20,9 +20,9 @@ from fsplit_mobile.codec import (
     decode_with_indexes,
     encode_latent,
     encode_with_indexes,
+    reference,
+    reference_interleaved,
 )
-from fsplit_mobile.codec import reference
-from fsplit_mobile.codec import reference_interleaved
 
 REPO = Path(__file__).resolve().parents[1]
 CONFORMANCE = REPO / "runtimes" / "conformance"

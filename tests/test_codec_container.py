@@ -5,8 +5,8 @@ import zlib
 
 import numpy as np
 import pytest
-from codec_support import random_tables
 
+from codec_support import random_tables
 from fsplit_mobile.codec import (
     CodecTables,
     CorruptStreamError,

@@ -16,8 +16,8 @@ from fsplit_mobile.codec import (
     InvalidTablesError,
     decode_with_indexes,
     encode_with_indexes,
+    reference,
 )
-from fsplit_mobile.codec import reference
 
 ISSUE_CDF = [[0, 16384, 49152, 65535, 65536]]
 KNOWN = [

@@ -8,8 +8,8 @@ import onnx
 import pytest
 import torch
 from click.testing import CliRunner
-from export_support import make_checkpoint
 
+from export_support import make_checkpoint
 from fsplit_mobile.accel.executorch_placement import delegate_placement
 from fsplit_mobile.export import api
 from fsplit_mobile.export.accelerated import PlacementError

@@ -5,8 +5,8 @@ import json
 import textwrap
 
 import pytest
-from export_support import make_checkpoint
 
+from export_support import make_checkpoint
 from fsplit_mobile.export import api, stages
 from fsplit_mobile.export.backends import backend_class, backend_names, get_backend
 from fsplit_mobile.export.backends.base import Backend

@@ -11,17 +11,7 @@ import pytest
 import torch
 
 from export_support import RECIPES, make_checkpoint
-from fsplit_mobile.export import api
-from fsplit_mobile.export.base import (
-    ExportError,
-    ExportRequest,
-    LoweredModel,
-    TensorSpec,
-    UnsupportedOpError,
-    UnsupportedQuantizationError,
-    VerificationError,
-)
-from fsplit_mobile.export import stages
+from fsplit_mobile.export import api, stages
 from fsplit_mobile.export.backends.base import Program
 from fsplit_mobile.export.backends.coreml import (
     INT32_SAFE_MAX,
@@ -31,6 +21,15 @@ from fsplit_mobile.export.backends.coreml import (
     CoreMLBackend,
     conversion_error,
     inspect_package,
+)
+from fsplit_mobile.export.base import (
+    ExportError,
+    ExportRequest,
+    LoweredModel,
+    TensorSpec,
+    UnsupportedOpError,
+    UnsupportedQuantizationError,
+    VerificationError,
 )
 from fsplit_mobile.export.recipe import RECIPES_DIR, load_recipe
 from fsplit_mobile.models import EntropicStudentEncoder, ExportableEncoder, FrankenSplitEncoder, bake_gdn

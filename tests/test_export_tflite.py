@@ -11,15 +11,7 @@ import torch
 
 from export_support import EVAL_DIR, RECIPES, eager_unrounded, make_checkpoint, one_torch_thread
 from fsplit_mobile.codec import decode_latent, encode_latent
-from fsplit_mobile.export import api
-from fsplit_mobile.export.base import (
-    ExportError,
-    ExportRequest,
-    UnsupportedOpError,
-    UnsupportedQuantizationError,
-)
-from fsplit_mobile.export.recipe import RECIPES_DIR, load_recipe
-from fsplit_mobile.export import stages
+from fsplit_mobile.export import api, stages
 from fsplit_mobile.export.backends.base import Program
 from fsplit_mobile.export.backends.tflite import (
     LiteRTBackend,
@@ -27,6 +19,13 @@ from fsplit_mobile.export.backends.tflite import (
     float_module_types,
     tensor_quantization,
 )
+from fsplit_mobile.export.base import (
+    ExportError,
+    ExportRequest,
+    UnsupportedOpError,
+    UnsupportedQuantizationError,
+)
+from fsplit_mobile.export.recipe import RECIPES_DIR, load_recipe
 from fsplit_mobile.models import (
     EntropicStudentEncoder,
     ExportableEncoder,

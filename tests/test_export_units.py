@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from export_support import CALIB_DIR, EVAL_DIR, RECIPES
+from fsplit_mobile.export import stages
+from fsplit_mobile.export.backends import get_backend, resolve_targets
 from fsplit_mobile.export.base import (
     CalibrationError,
     ExportError,
@@ -22,8 +24,6 @@ from fsplit_mobile.export.calibration import MAX_VIEWS, list_images, load_views
 from fsplit_mobile.export.fidelity import Reference, check_targets, compute_metrics, render_markdown
 from fsplit_mobile.export.manifest import StagedArtifact
 from fsplit_mobile.export.recipe import DEFAULT_RECIPE, bundled_recipes, load_recipe
-from fsplit_mobile.export import stages
-from fsplit_mobile.export.backends import get_backend, resolve_targets
 from fsplit_mobile.runtime.artifact import Artifact, ArtifactError, sha256_path
 from fsplit_mobile.runtime.preprocess import (
     InputConverter,

@@ -18,8 +18,8 @@ from fsplit_mobile.models import (
     FactorizedPriorEncoder,
     FrankenSplitEncoder,
     bake_gdn,
+    registry,
 )
-from fsplit_mobile.models import registry
 
 
 @pytest.fixture(autouse=True)

@@ -381,10 +381,9 @@ def test_decision_module_cli(tmp_path):
 
 def test_client_policy_routes_per_request(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
-    from serve_support import build_tiny_artifact
-
     from fsplit_mobile.client import RouteElsewhere, SplitClient
     from fsplit_mobile.runtime.rate_policy import RatePolicyError
+    from serve_support import build_tiny_artifact
 
     art = build_tiny_artifact(tmp_path / "art")
     profile = {

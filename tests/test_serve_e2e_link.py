@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from fsplit_mobile.e2e.study import measure_transfer_computed
 from fsplit_mobile.e2e.netns import ShapedLink, probe_modes
 from fsplit_mobile.e2e.report import crossover, speedups
+from fsplit_mobile.e2e.study import measure_transfer_computed
 from fsplit_mobile.e2e.workload import MethodRun, match_quality
 from serve_support import build_tiny_artifact, random_images
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from fsplit_mobile.models.default_model import (
-    CheckpointFormatError,
     DEFAULT_CONFIG,
+    CheckpointFormatError,
     load_default_model,
     load_trainable,
     save_checkpoint,

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import warnings
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]

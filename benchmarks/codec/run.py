@@ -40,10 +40,11 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "runtimes" / "conformance"))
 sys.path.insert(0, str(REPO / "tests"))
 
+from synth_tables import sample_latent, synthesize  # noqa: E402
+
 from fsplit_mobile.codec import CodecTables, container, decode_latent, encode_latent, interleaved  # noqa: E402
 from fsplit_mobile.codec import decode_with_indexes as drop_in_decode  # noqa: E402
 from fsplit_mobile.codec import encode_with_indexes as drop_in_encode  # noqa: E402
-from synth_tables import sample_latent, synthesize  # noqa: E402
 
 
 # ---------------------------------------------------------------- inputs
@@ -256,8 +257,9 @@ def python_rows(tables, symbols, seconds: float) -> list[dict]:
 
 
 def compressai_rows(tables, symbols, seconds: float, payload: bytes) -> list[dict]:
-    import oracle
     import torch
+
+    import oracle
 
     c, h, w = symbols.shape
     n = symbols.size

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import warnings
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np

@@ -37,7 +37,6 @@ QUANTS = ("none", "int8")
 
 def export_artifacts(out: Path, checkpoint):
     from fsplit_mobile import export
-
     from fsplit_mobile.export.recipe import DEFAULT_RECIPE
 
     kwargs = {"recipe": DEFAULT_RECIPE}  # the bundled default (its default rate point); --checkpoint overrides
@@ -64,8 +63,8 @@ def eager_result(checkpoint, artifact_dir: Path, runs: int, warmup: int, threads
 
     import torch
 
-    from fsplit_mobile.bench.inputs import prepare_inputs
     from fsplit_mobile.bench.device.ppm import read_ppm
+    from fsplit_mobile.bench.inputs import prepare_inputs
     from fsplit_mobile.codec import CodecTables, encode_latent
     from fsplit_mobile.models.bundled import load_rate_points
     from fsplit_mobile.runtime.preprocess import InputConverter

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from fsplit_mobile.client import SplitClient
 from fsplit_mobile.e2e.study import machine_description
 from fsplit_mobile.e2e.workload import heldout_crops
-from fsplit_mobile.client import SplitClient
 from fsplit_mobile.serve.loadgen import run_load
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ..runtime.preprocess import TensorSpecError, input_geometry, load_rgb
-from .errors import InputImageError
 from .device.ppm import write_ppm
+from .errors import InputImageError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp", ".tif", ".tiff")
 DEFAULT_IMAGES = ("chelsea", "coffee", "astronaut", "rocket")

@@ -16,6 +16,7 @@ from . import device_info
 from .app_runner import APP_STAGE_ROOT, AppNotFinishedError, run_app
 from .artifact import RUNNABLE_TARGETS, load_artifact, summary
 from .bundle import EVENTS_FILE, STREAMS_DIR, RunnerSpec, build_bundle, runner_command
+from .device.events import EventFormatError, parse_event_line
 from .errors import (
     ArtifactError,
     BenchError,
@@ -25,7 +26,6 @@ from .errors import (
     RunnerFailedError,
     TransportError,
 )
-from .device.events import EventFormatError, parse_event_line
 from .inputs import prepare_inputs
 from .result import ResultRecorder, read_events_file
 from .transports.base import mentions_disk_full, retry

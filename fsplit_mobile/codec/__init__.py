@@ -9,8 +9,7 @@ Higher level: :class:`~fsplit_mobile.codec.tables.CodecTables` (the .fsct tables
 selects the SIMD-friendly payload of :mod:`~fsplit_mobile.codec.interleaved`, ``rate_point`` the header field).
 """
 
-from . import interleaved
-from . import table_cache
+from . import interleaved, table_cache
 from .compat import RansDecoder, RansEncoder, decode_with_indexes, encode_with_indexes
 from .container import decode_latent, encode_latent
 from .errors import CodecError, CorruptStreamError, InvalidInputError, InvalidTablesError, TableMismatchError

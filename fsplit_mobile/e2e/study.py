@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .workload import DEFAULT_QUALITIES, CODECS, WorkloadError, parse_split
+from .workload import CODECS, DEFAULT_QUALITIES, WorkloadError, parse_split
 
 DEFAULT_BANDWIDTHS = (1, 5, 10, 25, 50, 100)
 SERVER_PORT = 8470

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from .backends import NAMED_ONLY, backend_names
 from .base import (
     QUANTIZATIONS,
     CalibrationError,
@@ -30,7 +31,6 @@ from .base import (
     UnsupportedOpError,
     UnsupportedQuantizationError,
 )
-from .backends import NAMED_ONLY, backend_names
 
 EXIT_FAILED = 1
 

@@ -12,9 +12,9 @@ Artifacts that cannot run here (Core ML on Linux) get no metrics and say "not ex
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np

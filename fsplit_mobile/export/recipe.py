@@ -20,9 +20,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .backends import BACKENDS, backend_class
 from .base import RecipeError
 from .calibration import MAX_VIEWS
-from .backends import BACKENDS, backend_class
 from .options import OptionError, validate_options
 
 SCHEMA = "fsplit-recipe/1"

@@ -20,8 +20,8 @@ from pydantic import BaseModel
 
 from .engine import ServerEngine
 from .limits import ServeLimits
-from .protocol import STATS
 from .plumbing import CONNECTION_ERRORS, admit_and_run, base_app, binary_body_doc, error_responses
+from .protocol import STATS
 
 CONTENT_TYPE = "application/octet-stream"
 CONFIG_ENV = "FSPLIT_SERVE_CONFIG"

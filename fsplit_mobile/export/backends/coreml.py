@@ -43,8 +43,8 @@ from torch import nn
 from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, ToolMissingError, VerificationError
 from ..fidelity import NOT_EXECUTED  # noqa: F401  (re-exported: what verify reports here)
 from ..options import COMMON_OPTIONS, Option
-from .pt2e import xnnpack_quantizer
 from .base import Backend, Captured, Graph, NativeQuantizer, Program, PT2EQuantizer, Quantized
+from .pt2e import xnnpack_quantizer
 
 ENCODER_FILE = "encoder.mlpackage"
 INPUT_NAME = "image"

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..base import ExportRequest, LoweredModel, TensorSpec
-from .pt2e import xnnpack_quantizer
 from .base import ATEN_OP, CAPTURE_HINT, Backend, Captured, Program, PT2EQuantizer
+from .pt2e import xnnpack_quantizer
 
 ENCODER_FILE = "encoder.pte"
 

@@ -28,8 +28,8 @@ from torch import nn
 
 from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, ToolMissingError
 from ..options import COMMON_OPTIONS, Option
-from .pt2e import module_filter
 from .base import Backend, Captured, Graph, Program, PT2EQuantizer
+from .pt2e import module_filter
 
 ENCODER_FILE = "encoder.tflite"
 INPUT_NAME = "image"

@@ -10,6 +10,8 @@ RANS_EXTENSION = Extension(
         "runtimes/c/fsplit_interleaved.c",
         "runtimes/c/fsplit_interleaved_avx2.c",
         "runtimes/c/fsplit_interleaved_neon.c",
+        "runtimes/c/fsplit_interleaved2.c",
+        "runtimes/c/fsplit_interleaved2_avx2.c",
     ],
     include_dirs=["runtimes/c"],
     depends=[
@@ -17,6 +19,8 @@ RANS_EXTENSION = Extension(
         "runtimes/c/fsplit_interleaved.h",
         "runtimes/c/fsplit_ilv_internal.h",
         "runtimes/c/fsplit_ilv_tables.h",
+        "runtimes/c/fsplit_interleaved2.h",
+        "runtimes/c/fsplit_ilv2_internal.h",
     ],
     extra_compile_args=["-std=c99", "-O2", "-Wall", "-Wextra"],
 )

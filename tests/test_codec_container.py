@@ -172,7 +172,7 @@ def test_flags_layout():
     [
         ({"rate_point": 256}, "rate_point must be an integer in 0..255"),
         ({"rate_point": -1}, "rate_point"),
-        ({"payload_format": 2}, "payload_format must be one of"),
+        ({"payload_format": 3}, "payload_format must be one of"),
         ({"lanes": 8}, "lanes must be 1 for the single-stream"),
         ({"payload_format": 1, "lanes": 4}, r"lanes must be one of \(8, 16, 32\)"),
     ],
@@ -188,7 +188,7 @@ def test_unstorable_formats_are_refused_by_writers(kwargs, message):
         (1, 0x0100, "version 1 defines none"),
         (2, 0, "version 2 with flags 0"),
         (3, 0x0100, "unsupported container version 3"),
-        (2, 0x0002, "payload format 2"),
+        (2, 0x0002, r"lanes field 0 .bits 4-7. gives 1 interleaved lanes"),
         (2, 0x0003, "payload format 3"),
         (2, 0x0004, "reserved bits 2-3"),
         (2, 0x0008, "reserved bits 2-3"),

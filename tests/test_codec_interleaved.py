@@ -110,7 +110,7 @@ def test_bad_arguments_are_named():
     sym = _latent(tables, 2, 2)
     with pytest.raises(InvalidInputError, match=r"lanes must be one of \(8, 16, 32\)"):
         encode_latent(tables, sym, payload_format="interleaved", lanes=4)
-    with pytest.raises(InvalidInputError, match="payload_format must be 'single' or 'interleaved'"):
+    with pytest.raises(InvalidInputError, match="payload_format must be 'single', 'interleaved' or 'interleaved2'"):
         encode_latent(tables, sym, payload_format="simd")
     with pytest.raises(InvalidInputError, match="impl must be one of"):
         interleaved.encode_planar(sym, tables.raw, 8, "sse9")

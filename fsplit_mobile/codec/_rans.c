@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "fsplit_interleaved.h"
+#include "fsplit_interleaved2.h"
 #include "fsplit_rans.h"
 
 static PyObject *RansError; /* module-level exception type, args = (code, message) */
@@ -469,7 +470,142 @@ static PyObject *py_build_lookup(PyObject *self, PyObject *args)
     return result;
 }
 
+PyDoc_STRVAR(ilv2_build_doc,
+             "ilv2_build(cdf, cdf_stride, cdf_length, offset, precision, None) -> (bytearray, sym_stride)\n"
+             "The derived tables of the version 2 interleaved payload (14-bit requantization, slot lookup).");
+
+static PyObject *py_ilv2_build(PyObject *self, PyObject *args)
+{
+    PyObject *cdf_o, *len_o, *off_o, *lookup_o, *buf = NULL, *result = NULL;
+    Py_ssize_t stride;
+    unsigned precision;
+    tables_arg t;
+    fsr_ilv2_tables q;
+    size_t size;
+    int st;
+    (void)self;
+    if (!PyArg_ParseTuple(args, TABLES_FORMAT, &cdf_o, &stride, &len_o, &off_o, &precision, &lookup_o))
+        return NULL;
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, Py_None) == 0) {
+        size = fsr_ilv2_tables_size(&t.view);
+        if (size == 0) {
+            raise_status(FSR_ERR_TABLES);
+        } else if ((buf = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)size)) != NULL) {
+            st = fsr_ilv2_tables_build(&t.view, PyByteArray_AS_STRING(buf), size, &q);
+            if (st != FSR_OK)
+                raise_status(st);
+            else
+                result = Py_BuildValue("(OI)", buf, q.sym_stride);
+            Py_DECREF(buf);
+        }
+    }
+    tables_release(&t);
+    return result;
+}
+
+/* The derived-tables arguments of ilv2 calls: (bytearray from ilv2_build, num_rows, sym_stride). */
+static int ilv2_attach(Py_buffer *mem, unsigned rows, unsigned stride, fsr_ilv2_tables *q)
+{
+    if (fsr_ilv2_tables_attach(mem->buf, (size_t)mem->len, rows, stride, q) != FSR_OK) {
+        PyErr_SetString(PyExc_ValueError, "derived tables do not match num_rows / sym_stride");
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(ilv2_encode_planar_doc,
+             "ilv2_encode_planar(symbols, num_planes, lanes, impl, derived, num_rows, sym_stride) -> bytes\n"
+             "Interleaved payload version 2 (docs/formats.md section 5).");
+
+static PyObject *py_ilv2_encode_planar(PyObject *self, PyObject *args)
+{
+    PyObject *sym_o, *out = NULL;
+    Py_ssize_t planes;
+    unsigned lanes, rows, stride;
+    int impl, st;
+    Py_buffer sym, mem;
+    fsr_ilv2_tables q;
+    uint8_t *buf;
+    size_t cap, len = 0, n;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OnIiy*II", &sym_o, &planes, &lanes, &impl, &mem, &rows, &stride))
+        return NULL;
+    if (get_int32(sym_o, &sym, 0, "symbols") != 0) {
+        PyBuffer_Release(&mem);
+        return NULL;
+    }
+    if (ilv2_attach(&mem, rows, stride, &q) != 0)
+        goto done;
+    n = (size_t)(sym.len / 4);
+    if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
+        PyErr_SetString(PyExc_ValueError, "symbol count is not a multiple of num_planes");
+        goto done;
+    }
+    if ((cap = fsr_ilv2_encode_bound(n, lanes)) == 0) {
+        raise_status(FSR_ERR_ARGUMENT);
+        goto done;
+    }
+    if ((buf = (uint8_t *)malloc(cap)) == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = fsr_ilv2_encode_planar_with(impl, &q, lanes, (const int32_t *)sym.buf, (uint32_t)planes,
+                                     n / (size_t)planes, buf, cap, &len);
+    Py_END_ALLOW_THREADS
+    out = bytes_from_encoder(st, buf, len);
+done:
+    PyBuffer_Release(&mem);
+    PyBuffer_Release(&sym);
+    return out;
+}
+
+PyDoc_STRVAR(ilv2_decode_planar_doc,
+             "ilv2_decode_planar(data, num_planes, lanes, impl, derived, num_rows, sym_stride, out) -> None");
+
+static PyObject *py_ilv2_decode_planar(PyObject *self, PyObject *args)
+{
+    PyObject *out_o, *result = NULL;
+    Py_ssize_t planes;
+    unsigned lanes, rows, stride;
+    int impl, st;
+    Py_buffer data, out, mem;
+    fsr_ilv2_tables q;
+    size_t n;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*nIiy*IIO", &data, &planes, &lanes, &impl, &mem, &rows, &stride, &out_o))
+        return NULL;
+    if (get_int32(out_o, &out, 1, "out") != 0) {
+        PyBuffer_Release(&data);
+        PyBuffer_Release(&mem);
+        return NULL;
+    }
+    if (ilv2_attach(&mem, rows, stride, &q) != 0)
+        goto done;
+    n = (size_t)(out.len / 4);
+    if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
+        PyErr_SetString(PyExc_ValueError, "out length is not a multiple of num_planes");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    st = fsr_ilv2_decode_planar_with(impl, &q, lanes, (uint32_t)planes, n / (size_t)planes,
+                                     (const uint8_t *)data.buf, (size_t)data.len, (int32_t *)out.buf);
+    Py_END_ALLOW_THREADS
+    if (st != FSR_OK)
+        raise_status(st);
+    else
+        result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&mem);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"ilv2_build", py_ilv2_build, METH_VARARGS, ilv2_build_doc},
+    {"ilv2_encode_planar", py_ilv2_encode_planar, METH_VARARGS, ilv2_encode_planar_doc},
+    {"ilv2_decode_planar", py_ilv2_decode_planar, METH_VARARGS, ilv2_decode_planar_doc},
     {"encode", py_encode, METH_VARARGS, encode_doc},
     {"encode_planar", py_encode_planar, METH_VARARGS, encode_planar_doc},
     {"decode", py_decode, METH_VARARGS, decode_doc},

@@ -68,3 +68,51 @@ def decode_planar(
     except _rans.Error as err:
         raise_codec_error(err, "interleaved decode")
     return out
+
+
+# ---------------------------------------------------------------- version 2 (docs/formats.md, section 5)
+# 14-bit requantized tables, lane states in [2^16, 2^32), 16-bit words, one refill round per group. The
+# derived tables (requantized rows and the slot lookup) are built once per RawTables and cached on it.
+V2_PRECISION = 14
+_DERIVED: dict[int, tuple[object, bytearray, int]] = {}  # id(RawTables) -> (tables, derived memory, sym_stride)
+
+
+def derived_tables(tables: RawTables) -> tuple[bytearray, int, int]:
+    """(derived memory, num_rows, sym_stride) of the version 2 coder for these tables (built once, cached)."""
+    hit = _DERIVED.get(id(tables))
+    if hit is not None and hit[0] is tables:
+        return hit[1], tables.num_cdfs, hit[2]
+    try:
+        mem, stride = _rans.ilv2_build(*tables.args()[:-1], None)
+    except _rans.Error as err:
+        raise_codec_error(err, "interleaved v2 tables")
+    if len(_DERIVED) > 64:
+        _DERIVED.clear()
+    _DERIVED[id(tables)] = (tables, mem, stride)
+    return mem, tables.num_cdfs, stride
+
+
+def encode_planar_v2(symbols: np.ndarray, tables: RawTables, lanes: int = DEFAULT_LANES, impl: str = "auto") -> bytes:
+    """Code a contiguous int32 (C, H, W) latent as an interleaved payload version 2."""
+    lanes, code = _check_lanes(lanes), _impl_code(impl)
+    mem, rows, stride = derived_tables(tables)
+    try:
+        return _rans.ilv2_encode_planar(symbols, max(symbols.shape[0], 1), lanes, code, mem, rows, stride)
+    except _rans.Error as err:
+        raise_codec_error(err, "interleaved v2 encode")
+
+
+def decode_planar_v2(
+    payload, shape: tuple[int, int, int], tables: RawTables, lanes: int = DEFAULT_LANES, impl: str = "auto"
+) -> np.ndarray:
+    """Decode an interleaved payload version 2 of a (C, H, W) latent; refuses truncated or inconsistent payloads."""
+    lanes, code = _check_lanes(lanes), _impl_code(impl)
+    if shape[0] < 1:
+        raise InvalidInputError(f"a latent needs at least one channel, got shape {shape}")
+    mem, rows, stride = derived_tables(tables)
+    out = np.empty(shape, dtype=np.int32)
+    try:
+        _rans.ilv2_decode_planar(payload, shape[0], lanes, code, mem, rows, stride, out)
+    except _rans.Error as err:
+        raise_codec_error(err, "interleaved v2 decode")
+    return out

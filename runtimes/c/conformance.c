@@ -20,6 +20,8 @@ typedef struct {
     fsr_tables fast; /* same tables with the decoder lookup */
     int32_t *cdf, *length, *offset;
     uint16_t *lookup;
+    void *q_mem;       /* derived tables of the version 2 interleaved payload (NULL: not representable) */
+    fsr_ilv2_tables q;
     uint8_t hash[32];
 } table_entry;
 
@@ -204,6 +206,14 @@ static void load_table(table_entry *t, const char *dir, const char *rel)
     }
     t->fast = t->view;
     t->fast.lookup = t->lookup;
+    {
+        size_t qsize = fsr_ilv2_tables_size(&t->view);
+        t->q_mem = qsize > 0 ? malloc(qsize) : NULL;
+        if (t->q_mem != NULL && fsr_ilv2_tables_build(&t->view, t->q_mem, qsize, &t->q) != FSR_OK) {
+            free(t->q_mem);
+            t->q_mem = NULL;
+        }
+    }
     /* the writer must reproduce the file byte for byte */
     {
         size_t size = fsr_tables_file_size(&t->view), out_len = 0;
@@ -301,6 +311,34 @@ static void check_interleaved_impls(const char *name, table_entry *t, uint32_t l
     free(back);
 }
 
+/* A version 2 interleaved payload, written and read by every implementation this CPU runs. */
+static void check_ilv2_impls(const char *name, table_entry *t, uint32_t lanes, uint32_t c, size_t plane,
+                             const int32_t *sym, const uint8_t *payload, size_t payload_len)
+{
+    static const int impls[] = {FSR_IMPL_SCALAR, FSR_IMPL_AVX2, FSR_IMPL_NEON};
+    size_t n = (size_t)c * plane, cap = fsr_ilv2_encode_bound(n, lanes), len = 0, i;
+    uint8_t *out = (uint8_t *)malloc(cap);
+    int32_t *back = (int32_t *)malloc(n > 0 ? n * sizeof(int32_t) : 1);
+    for (i = 0; i < sizeof impls / sizeof *impls; i++) {
+        char what[96];
+        int st;
+        if (!fsr_ilv_impl_available(impls[i]))
+            continue;
+        snprintf(what, sizeof what, "%s v2 payload differs", fsr_ilv_impl_name(impls[i]));
+        st = fsr_ilv2_encode_planar_with(impls[i], &t->q, lanes, sym, c, plane, out, cap, &len);
+        checks++;
+        if (st != FSR_OK || len != payload_len || memcmp(out, payload, len) != 0)
+            fail(name, what);
+        snprintf(what, sizeof what, "%s v2 decode differs", fsr_ilv_impl_name(impls[i]));
+        st = fsr_ilv2_decode_planar_with(impls[i], &t->q, lanes, c, plane, payload, payload_len, back);
+        checks++;
+        if (st != FSR_OK || (n > 0 && memcmp(back, sym, n * sizeof(int32_t)) != 0))
+            fail(name, what);
+    }
+    free(out);
+    free(back);
+}
+
 static void check_latent(const char *name, table_entry *t, const fsr_stream_format *format, uint32_t c,
                          uint32_t h, uint32_t w, const int32_t *sym, const uint8_t *expected,
                          size_t expected_len)
@@ -309,13 +347,14 @@ static void check_latent(const char *name, table_entry *t, const fsr_stream_form
     uint8_t *out = (uint8_t *)malloc(cap);
     int32_t *back = (int32_t *)malloc(n > 0 ? n * sizeof(int32_t) : 1);
     fsr_container_header header;
-    int st = fsr_latent_encode_format(&t->view, t->hash, sym, c, h, w, format, out, cap, &len);
+    const fsr_ilv2_tables *q = t->q_mem != NULL ? &t->q : NULL;
+    int st = fsr_latent_encode_format2(&t->view, q, t->hash, sym, c, h, w, format, out, cap, &len);
     checks++;
     if (st != FSR_OK)
         fail(name, fsr_strerror(st));
     else if (len != expected_len || memcmp(out, expected, len) != 0)
         fail(name, "container bytes differ");
-    st = fsr_latent_decode(&t->fast, t->hash, expected, expected_len, &header, back, n);
+    st = fsr_latent_decode2(&t->fast, q, t->hash, expected, expected_len, &header, back, n);
     checks++;
     if (st != FSR_OK)
         fail(name, fsr_strerror(st));
@@ -329,6 +368,9 @@ static void check_latent(const char *name, table_entry *t, const fsr_stream_form
         check_interleaved_impls(name, t, format->lanes, c, (size_t)h * w, sym,
                                 expected + FSR_CONTAINER_HEADER_SIZE,
                                 expected_len - FSR_CONTAINER_HEADER_SIZE);
+    if (format->payload_format == FSR_FORMAT_INTERLEAVED2 && q != NULL && expected_len >= FSR_CONTAINER_HEADER_SIZE)
+        check_ilv2_impls(name, t, format->lanes, c, (size_t)h * w, sym, expected + FSR_CONTAINER_HEADER_SIZE,
+                         expected_len - FSR_CONTAINER_HEADER_SIZE);
     free(out);
     free(back);
 }
@@ -339,7 +381,7 @@ static void check_latent_reject(const char *name, table_entry *t, const uint8_t 
     fsr_container_header header;
     size_t cap = 1u << 16;
     int32_t *back = (int32_t *)malloc(cap * sizeof(int32_t));
-    int st = fsr_latent_decode(&t->view, t->hash, data, len, &header, back, cap);
+    int st = fsr_latent_decode2(&t->view, t->q_mem != NULL ? &t->q : NULL, t->hash, data, len, &header, back, cap);
     checks++;
     if (st != expected) {
         char msg[160];
@@ -411,8 +453,9 @@ int main(int argc, char **argv)
             uint8_t *data;
             if (strcmp(tok, "stream") == 0) { /* stream <table> <format> <lanes> <rate point> C H W */
                 const char *fmt = expect_token(&tk);
-                format.payload_format =
-                    strcmp(fmt, "interleaved") == 0 ? FSR_FORMAT_INTERLEAVED : FSR_FORMAT_SINGLE;
+                format.payload_format = strcmp(fmt, "interleaved2") == 0  ? FSR_FORMAT_INTERLEAVED2
+                                        : strcmp(fmt, "interleaved") == 0 ? FSR_FORMAT_INTERLEAVED
+                                                                          : FSR_FORMAT_SINGLE;
                 format.lanes = (uint32_t)expect_int(&tk);
                 format.rate_point = (uint32_t)expect_int(&tk);
             }
@@ -441,6 +484,7 @@ int main(int argc, char **argv)
         free(tables[i].length);
         free(tables[i].offset);
         free(tables[i].lookup);
+        free(tables[i].q_mem);
     }
     free(tk.text);
     printf("conformance: %d cases, %d tables, %d checks, %d failures\n", cases, num_tables, checks, failures);

@@ -35,7 +35,7 @@ int fsr_container_flags(const fsr_stream_format *f, uint16_t *flags)
     if (f->payload_format == FSR_FORMAT_SINGLE) {
         if (f->lanes != 1)
             return FSR_ERR_ARGUMENT;
-    } else if (f->payload_format == FSR_FORMAT_INTERLEAVED) {
+    } else if (f->payload_format == FSR_FORMAT_INTERLEAVED || f->payload_format == FSR_FORMAT_INTERLEAVED2) {
         if (!interleaved_lanes_supported(f->lanes))
             return FSR_ERR_ARGUMENT;
     } else {
@@ -61,13 +61,14 @@ int fsr_container_parse_flags(uint16_t version, uint16_t flags, fsr_stream_forma
         why = "unknown container flags (version 1 defines none)";
     else if (version == FSR_CONTAINER_VERSION_FLAGS && flags == 0)
         why = "container version 2 with flags 0 (such a stream is written as version 1)";
-    else if (f->payload_format != FSR_FORMAT_SINGLE && f->payload_format != FSR_FORMAT_INTERLEAVED)
+    else if (f->payload_format != FSR_FORMAT_SINGLE && f->payload_format != FSR_FORMAT_INTERLEAVED &&
+             f->payload_format != FSR_FORMAT_INTERLEAVED2)
         why = "unknown container flags: payload format (bits 0-1)";
     else if ((flags & FLAGS_RESERVED_MASK) != 0)
         why = "unknown container flags: reserved bits 2-3 set";
     else if (f->payload_format == FSR_FORMAT_SINGLE && log2_lanes != 0)
         why = "unknown container flags: lanes (bits 4-7) must be 0 for the single stream";
-    else if (f->payload_format == FSR_FORMAT_INTERLEAVED && !interleaved_lanes_supported(f->lanes))
+    else if (f->payload_format != FSR_FORMAT_SINGLE && !interleaved_lanes_supported(f->lanes))
         why = "unknown container flags: unsupported interleaved lane count (bits 4-7)";
     if (problem != NULL)
         *problem = why;
@@ -157,10 +158,13 @@ size_t fsr_latent_encode_bound(size_t num_symbols)
     /* the single stream's bound (4 * (2 + 10 n)) covers the interleaved one (4 * 32 + 11 n) for n >= 4;
      * the larger of the two covers both formats for every n */
     size_t payload = fsr_encode_bound(num_symbols), ilv = fsr_ilv_encode_bound(num_symbols, 32);
-    if (ilv == 0 || payload == 0)
+    size_t ilv2 = fsr_ilv2_encode_bound(num_symbols, 32);
+    if (ilv == 0 || payload == 0 || ilv2 == 0)
         return 0;
     if (ilv > payload)
         payload = ilv;
+    if (ilv2 > payload)
+        payload = ilv2;
     if (payload == 0 || payload > SIZE_MAX - FSR_CONTAINER_HEADER_SIZE)
         return 0;
     return FSR_CONTAINER_HEADER_SIZE + payload;
@@ -189,6 +193,15 @@ int fsr_latent_encode_format(const fsr_tables *t, const uint8_t content_hash[32]
                              const fsr_stream_format *format, uint8_t *out, size_t out_capacity,
                              size_t *out_len)
 {
+    return fsr_latent_encode_format2(t, NULL, content_hash, symbols, channels, height, width, format, out,
+                                     out_capacity, out_len);
+}
+
+int fsr_latent_encode_format2(const fsr_tables *t, const fsr_ilv2_tables *q, const uint8_t content_hash[32],
+                              const int32_t *symbols, uint32_t channels, uint32_t height, uint32_t width,
+                              const fsr_stream_format *format, uint8_t *out, size_t out_capacity,
+                              size_t *out_len)
+{
     static const fsr_stream_format single = {FSR_FORMAT_SINGLE, 1, 0};
     fsr_container_header h;
     size_t payload_len;
@@ -205,7 +218,13 @@ int fsr_latent_encode_format(const fsr_tables *t, const uint8_t content_hash[32]
         return st;
     if (out_capacity < FSR_CONTAINER_HEADER_SIZE)
         return FSR_ERR_BUFFER;
-    if (format->payload_format == FSR_FORMAT_INTERLEAVED)
+    if (format->payload_format == FSR_FORMAT_INTERLEAVED2 && q == NULL)
+        return FSR_ERR_ARGUMENT;
+    if (format->payload_format == FSR_FORMAT_INTERLEAVED2)
+        st = fsr_ilv2_encode_planar_with(FSR_IMPL_AUTO, q, format->lanes, symbols, channels,
+                                         (size_t)height * width, out + FSR_CONTAINER_HEADER_SIZE,
+                                         out_capacity - FSR_CONTAINER_HEADER_SIZE, &payload_len);
+    else if (format->payload_format == FSR_FORMAT_INTERLEAVED)
         st = fsr_ilv_encode_planar(t, format->lanes, symbols, channels, (size_t)height * width,
                                    out + FSR_CONTAINER_HEADER_SIZE, out_capacity - FSR_CONTAINER_HEADER_SIZE,
                                    &payload_len);
@@ -230,6 +249,13 @@ int fsr_latent_encode_format(const fsr_tables *t, const uint8_t content_hash[32]
 int fsr_latent_decode(const fsr_tables *t, const uint8_t content_hash[32], const uint8_t *data, size_t len,
                       fsr_container_header *h, int32_t *symbols_out, size_t symbols_capacity)
 {
+    return fsr_latent_decode2(t, NULL, content_hash, data, len, h, symbols_out, symbols_capacity);
+}
+
+int fsr_latent_decode2(const fsr_tables *t, const fsr_ilv2_tables *q, const uint8_t content_hash[32],
+                       const uint8_t *data, size_t len, fsr_container_header *h, int32_t *symbols_out,
+                       size_t symbols_capacity)
+{
     const uint8_t *payload;
     size_t n;
     int st;
@@ -244,6 +270,11 @@ int fsr_latent_decode(const fsr_tables *t, const uint8_t content_hash[32], const
     n = (size_t)h->channels * h->height * h->width;
     if (n > symbols_capacity)
         return FSR_ERR_BUFFER;
+    if (h->format.payload_format == FSR_FORMAT_INTERLEAVED2)
+        return q == NULL ? FSR_ERR_ARGUMENT
+                         : fsr_ilv2_decode_planar_with(FSR_IMPL_AUTO, q, h->format.lanes, h->channels,
+                                                       (size_t)h->height * h->width, payload, h->payload_len,
+                                                       symbols_out);
     if (h->format.payload_format == FSR_FORMAT_INTERLEAVED)
         return fsr_ilv_decode_planar(t, h->format.lanes, h->channels, (size_t)h->height * h->width, payload,
                                      h->payload_len, symbols_out);

@@ -11,6 +11,7 @@
 #ifndef FSPLIT_CONTAINER_H
 #define FSPLIT_CONTAINER_H
 
+#include "fsplit_interleaved2.h"
 #include "fsplit_rans.h"
 
 #ifdef __cplusplus
@@ -28,6 +29,7 @@ extern "C" {
 /* Payload formats (flags bits 0-1). */
 #define FSR_FORMAT_SINGLE 0u      /* one 64-bit state, CompressAI-compatible (fsplit_rans.h) */
 #define FSR_FORMAT_INTERLEAVED 1u /* N interleaved 32-bit states (fsplit_interleaved.h) */
+#define FSR_FORMAT_INTERLEAVED2 2u /* version 2: 14-bit tables, 16-bit words (fsplit_interleaved2.h) */
 #define FSR_MAX_RATE_POINT 255u
 
 /* How a latent is (to be) coded: the fields the container's flags carry. */
@@ -84,6 +86,16 @@ int fsr_latent_encode_format(const fsr_tables *t, const uint8_t content_hash[32]
  * *header receives its shape, format and rate point. */
 int fsr_latent_decode(const fsr_tables *t, const uint8_t content_hash[32], const uint8_t *data, size_t len,
                       fsr_container_header *header, int32_t *symbols_out, size_t symbols_capacity);
+
+/* The same, with the derived tables of the version 2 interleaved payload (FSR_FORMAT_INTERLEAVED2,
+ * fsr_ilv2_tables_build); q may be NULL, and then that format gives FSR_ERR_ARGUMENT. */
+int fsr_latent_encode_format2(const fsr_tables *t, const fsr_ilv2_tables *q, const uint8_t content_hash[32],
+                              const int32_t *symbols, uint32_t channels, uint32_t height, uint32_t width,
+                              const fsr_stream_format *format, uint8_t *out, size_t out_capacity,
+                              size_t *out_len);
+int fsr_latent_decode2(const fsr_tables *t, const fsr_ilv2_tables *q, const uint8_t content_hash[32],
+                       const uint8_t *data, size_t len, fsr_container_header *h, int32_t *symbols_out,
+                       size_t symbols_capacity);
 
 #ifdef __cplusplus
 }

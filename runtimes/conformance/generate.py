@@ -29,6 +29,7 @@ sys.path.insert(0, HERE)
 from fsplit_mobile.codec import CodecTables, container, encode_with_indexes  # noqa: E402
 from fsplit_mobile.codec import reference as ref  # noqa: E402
 from fsplit_mobile.codec import reference_interleaved as ref_ilv  # noqa: E402
+from fsplit_mobile.codec import reference_interleaved2 as ref_ilv2  # noqa: E402
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 FORMAT_DOC = """\
@@ -39,7 +40,7 @@ FORMAT_DOC = """\
 #   latent <name> <table> <C> <H> <W>  then C*H*W symbols (C order), hex of the expected container
 #   latent-reject <name> <table> <kind>  then hex of a container decoding must refuse
 #   stream <name> <table> <format> <lanes> <rate_point> <C> <H> <W>  then C*H*W symbols, hex of the expected
-#          container written in that payload format (single|interleaved), lane count and rate point
+#          container written in that payload format (single|interleaved|interleaved2), lane count and rate point
 # kinds: truncated corrupt format checksum mismatch limit (C: FSR_ERR_<KIND>). Empty hex is '-'.
 """
 
@@ -116,7 +117,10 @@ class Writer:
         assert (header.payload_format.name.lower(), header.lanes, header.rate_point) == (fmt, lanes, rate_point)
         flat = symbols.reshape(-1).tolist()
         idx = np.repeat(np.arange(symbols.shape[0]), symbols.shape[1] * symbols.shape[2]).tolist()
-        if fmt == "interleaved":
+        if fmt == "interleaved2":
+            assert bytes(payload) == ref_ilv2.encode(flat, idx, t.cdfs, t.offsets, lanes), name
+            assert ref_ilv2.decode(bytes(payload), idx, t.cdfs, t.offsets, lanes) == flat, name
+        elif fmt == "interleaved":
             assert bytes(payload) == ref_ilv.encode(flat, idx, t.cdfs, t.offsets, lanes), name
             assert ref_ilv.decode(bytes(payload), idx, t.cdfs, t.offsets, lanes) == flat, name
         else:
@@ -213,6 +217,15 @@ def issue_vectors(w: Writer, t: Tables) -> None:
         w.stream(t, f"ilv_issue_{lanes}_lanes", sym.astype(np.int32), "interleaved", lanes, lanes)
     long_sym = rng.choice([0, 1, 2], size=(1, 40, 50), p=[0.25, 0.5, 0.25]).astype(np.int32)
     w.stream(t, "ilv_issue_long", long_sym, "interleaved", 32, 0)
+    # the version 2 interleaved payload: the same shapes
+    w.stream(t, "ilv2_zero_symbols", np.zeros((1, 0, 0), dtype=np.int32), "interleaved2", 8, 0)
+    w.stream(t, "ilv2_one_symbol", np.array([[[2]]], dtype=np.int32), "interleaved2", 8, 0)
+    w.stream(t, "ilv2_one_escape", np.array([[[-123456]]], dtype=np.int32), "interleaved2", 16, 0)
+    for lanes in (8, 16, 32):
+        sym = rng.choice([0, 1, 2], size=(1, 7, 11), p=[0.25, 0.5, 0.25]).astype(np.int64)
+        sym.reshape(-1)[::5][: len(esc_syms)] = esc_syms[: len(sym.reshape(-1)[::5])]
+        w.stream(t, f"ilv2_issue_{lanes}_lanes", sym.astype(np.int32), "interleaved2", lanes, lanes)
+    w.stream(t, "ilv2_issue_long", long_sym, "interleaved2", 32, 0)
 
     # streams the decoder must refuse
     w.reject(t, "empty_stream", [], b"", "truncated")
@@ -287,6 +300,8 @@ def edge_vectors(w: Writer, t: Tables) -> None:
     lat[4, 0, :3] = [INT32_MIN, -999_999_999, 1_147_483_647]
     for lanes in (8, 16, 32):
         w.stream(t, f"ilv_edge_{lanes}_lanes", lat, "interleaved", lanes, 0)
+    for lanes in (8, 16, 32):
+        w.stream(t, f"ilv2_edge_{lanes}_lanes", lat, "interleaved2", lanes, 0)
 
 
 def frankensplit_vectors(w: Writer, t: Tables) -> None:
@@ -314,6 +329,10 @@ def frankensplit_vectors(w: Writer, t: Tables) -> None:
         w.stream(t, f"frankensplit_ilv_28x28_{lanes}_lanes", full_latent, "interleaved", lanes, 0)
     ilv_small = w.stream(t, "frankensplit_ilv_5x7", sample_latent(t.codec, 5, 7, seed=15), "interleaved", 8, 3)
     interleaved_rejects(w, t, ilv_small)
+    for lanes in (8, 16, 32):
+        w.stream(t, f"frankensplit_ilv2_28x28_{lanes}_lanes", full_latent, "interleaved2", lanes, 0)
+    ilv2_small = w.stream(t, "frankensplit_ilv2_5x7", sample_latent(t.codec, 5, 7, seed=15), "interleaved2", 8, 3)
+    interleaved2_rejects(w, t, ilv2_small)
 
 
 def container_rejects(w: Writer, t: Tables, small: bytes, full: bytes) -> None:
@@ -387,10 +406,39 @@ def interleaved_rejects(w: Writer, t: Tables, good: bytes) -> None:
     w.latent_reject(t, "ilv_lane_state_below_2_24", wrap(head, b"\xff\xff\xff\x00" + payload[4:]), "corrupt")
     w.latent_reject(t, "ilv_flags_4_lanes", flags(0x0321), "format")
     w.latent_reject(t, "ilv_flags_64_lanes", flags(0x0361), "format")
-    w.latent_reject(t, "ilv_flags_payload_format_2", flags(0x0332), "format")
+    w.latent_reject(t, "ilv_flags_payload_format_3", flags(0x0333), "format")
     w.latent_reject(t, "ilv_flags_reserved_bit", flags(0x0335), "format")
     w.latent_reject(t, "ilv_flags_single_with_lanes", flags(0x0330), "format")
     w.latent_reject(t, "ilv_flags_in_version_1", wrap(head[:4] + b"\x01\x00" + head[6:], payload), "format")
+
+
+def interleaved2_rejects(w: Writer, t: Tables, good: bytes) -> None:
+    """Version 2 interleaved containers every decoder must refuse (CRC recomputed: the payload decoder decides)."""
+
+    def wrap(head: bytes, payload: bytes) -> bytes:
+        h = bytearray(head[:32])
+        h[28:32] = struct.pack("<I", len(payload))
+        return bytes(h) + struct.pack("<I", zlib.crc32(payload, zlib.crc32(bytes(h))) & 0xFFFFFFFF) + payload
+
+    head, payload = good[:36], good[36:]
+    idx = np.repeat(np.arange(t.codec.num_channels), 35).tolist()
+    cases = [
+        ("ilv2_payload_cut", payload[:-2], "truncated"),
+        ("ilv2_lane_states_cut", payload[:30], "truncated"),
+        ("ilv2_odd_length", payload[:-1], "corrupt"),
+        ("ilv2_trailing_word", payload + b"\x00\x00", "corrupt"),
+        ("ilv2_lane_state_below_2_16", b"\xff\xff\x00\x00" + payload[4:], "corrupt"),
+        ("ilv2_final_state_wrong", payload[:4] + bytes([payload[4] ^ 1]) + payload[5:], None),
+    ]
+    for name, data, kind in cases:
+        try:
+            ref_ilv2.decode(data, idx, t.cdfs, t.offsets, 8)
+            raise AssertionError(name)
+        except ref.StrictError as exc:
+            assert kind is None or exc.kind == kind, (name, exc)
+            kind = exc.kind  # the damaged lane state: whatever the model finds first
+        w.latent_reject(t, name, wrap(head, data), kind)
+    w.latent_reject(t, "ilv2_flags_4_lanes", wrap(head[:6] + struct.pack("<H", 0x0322) + head[8:], payload), "format")
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ public final class Container {
     public static final int VERSION_FLAGS = 2;
     public static final int FORMAT_SINGLE = 0;
     public static final int FORMAT_INTERLEAVED = 1;
+    public static final int FORMAT_INTERLEAVED2 = 2; // version 2: 14-bit tables, 16-bit words (InterleavedCodec2)
     public static final int MAX_RATE_POINT = 255;
     public static final int HEADER_SIZE = 36;
     public static final int HASH_PREFIX = 8;
@@ -38,7 +39,7 @@ public final class Container {
                 if (lanes != 1) {
                     throw new IllegalArgumentException("lanes must be 1 for the single stream, got " + lanes);
                 }
-            } else if (payloadFormat == FORMAT_INTERLEAVED) {
+            } else if (payloadFormat == FORMAT_INTERLEAVED || payloadFormat == FORMAT_INTERLEAVED2) {
                 if (!lanesSupported(lanes)) {
                     throw new IllegalArgumentException("lanes must be 8, 16 or 32 for the interleaved format, got "
                             + lanes);
@@ -87,7 +88,7 @@ public final class Container {
             }
             int fmt = flags & 3;
             int log2Lanes = (flags >> 4) & 15;
-            if (fmt != FORMAT_SINGLE && fmt != FORMAT_INTERLEAVED) {
+            if (fmt != FORMAT_SINGLE && fmt != FORMAT_INTERLEAVED && fmt != FORMAT_INTERLEAVED2) {
                 throw format("unknown container flags: payload format " + fmt + " (bits 0-1)");
             }
             if ((flags & 0xC) != 0) {
@@ -97,7 +98,7 @@ public final class Container {
                 throw format("unknown container flags: lanes field " + log2Lanes
                         + " (bits 4-7) must be 0 for the single stream");
             }
-            if (fmt == FORMAT_INTERLEAVED && !lanesSupported(1 << log2Lanes)) {
+            if (fmt != FORMAT_SINGLE && !lanesSupported(1 << log2Lanes)) {
                 throw format("unknown container flags: lanes field " + log2Lanes + " (bits 4-7) gives "
                         + (1 << log2Lanes) + " lanes, supported: 8, 16, 32");
             }
@@ -242,7 +243,9 @@ public final class Container {
         if (symbols.length > MAX_SYMBOLS) {
             throw new InvalidInputException(CodecException.Kind.LIMIT, "latent exceeds " + MAX_SYMBOLS + " symbols");
         }
-        byte[] payload = format.payloadFormat == FORMAT_INTERLEAVED
+        byte[] payload = format.payloadFormat == FORMAT_INTERLEAVED2
+                ? InterleavedCodec2.encodePlanar(t, symbols, channels, format.lanes)
+                : format.payloadFormat == FORMAT_INTERLEAVED
                 ? InterleavedCodec.encodePlanar(t, symbols, channels, format.lanes)
                 : RansCodec.encodePlanar(t, symbols, channels);
         return pack(t.contentHash(), channels, height, width, payload, format);
@@ -265,7 +268,9 @@ public final class Container {
                     + " latent, beyond the limit of " + MAX_SYMBOLS + " symbols");
         }
         int[] out = new int[(int) (c * hh * w)];
-        if (h.format.payloadFormat == FORMAT_INTERLEAVED) {
+        if (h.format.payloadFormat == FORMAT_INTERLEAVED2) {
+            InterleavedCodec2.decodePlanar(t, data, HEADER_SIZE, h.payloadLength, (int) c, h.format.lanes, out);
+        } else if (h.format.payloadFormat == FORMAT_INTERLEAVED) {
             InterleavedCodec.decodePlanar(t, data, HEADER_SIZE, h.payloadLength, (int) c, h.format.lanes, out);
         } else {
             RansCodec.decodePlanar(t, data, HEADER_SIZE, h.payloadLength, (int) c, out);

@@ -53,7 +53,7 @@ class ContainerFormatTest {
         byte[] data = Container.encodeLatent(tables(), new int[8], 2, 2, 2);
         String[][] cases = {
             {"1", "256", "version 1"}, {"2", "0", "version 2 with flags 0"}, {"3", "0", "version 3"},
-            {"2", "2", "payload format 2"}, {"2", "4", "reserved bits"}, {"2", "16", "must be 0 for the single"},
+            {"2", "3", "payload format 3"}, {"2", "4", "reserved bits"}, {"2", "16", "must be 0 for the single"},
             {"2", "33", "gives 4 lanes"},
         };
         for (String[] c : cases) {

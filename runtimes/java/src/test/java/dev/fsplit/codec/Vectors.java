@@ -130,7 +130,8 @@ final class Vectors {
                     String format = it.next();
                     int lanes = Integer.parseInt(it.next());
                     int ratePoint = Integer.parseInt(it.next());
-                    l.format = new Container.Format(format.equals("interleaved") ? Container.FORMAT_INTERLEAVED
+                    l.format = new Container.Format(format.equals("interleaved2") ? Container.FORMAT_INTERLEAVED2
+                            : format.equals("interleaved") ? Container.FORMAT_INTERLEAVED
                             : Container.FORMAT_SINGLE, lanes, ratePoint);
                     l.channels = Integer.parseInt(it.next());
                     l.height = Integer.parseInt(it.next());

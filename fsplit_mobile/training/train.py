@@ -572,6 +572,7 @@ def bottleneck_unit(
 ):
     """Train one bottleneck unit (one rate point) on cached teacher features."""
     from ..models import bottleneck_unit as bu
+    from ..models.checkpoint import units as unit_io
 
     out, dev, log, command = _start(out, threads, device)
     cfg = {
@@ -644,7 +645,7 @@ def bottleneck_unit(
         "data": "train/val splits of fsplit_mobile/data/images (manifest.csv)",
     }
     config = bu.model_config(split_block, [cfg])
-    bu.save_units(out, config, [task.unit], meta)
+    unit_io.save_units(out, config, [task.unit], meta)
     log(f"# wrote {out} ({out.stat().st_size} bytes)")
 
 
@@ -656,10 +657,10 @@ def bottleneck_unit(
 @click.argument("checkpoints", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def combine(out, names, default_unit, model_id, checkpoints):
     """Put the units of several bottleneck-unit checkpoints (same split point) into one, one per rate point."""
-    from ..models import bottleneck_unit as bu
+    from ..models.checkpoint import units as unit_io
 
-    path = bu.combine_units(list(checkpoints), out, list(names) or None, model_id, default_unit=default_unit)
-    click.echo(f"wrote {path} with {len(bu.load_units(path, with_server=False))} rate points")
+    path = unit_io.combine_units(list(checkpoints), out, list(names) or None, model_id, default_unit=default_unit)
+    click.echo(f"wrote {path} with {len(unit_io.load_units(path, with_server=False))} rate points")
 
 
 def _stages(text: str) -> list[list[int]]:

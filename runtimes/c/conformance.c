@@ -20,7 +20,7 @@ typedef struct {
     fsr_tables fast; /* same tables with the decoder lookup */
     int32_t *cdf, *length, *offset;
     uint16_t *lookup;
-    void *q_mem;       /* derived tables of the version 2 interleaved payload (NULL: not representable) */
+    void *q_mem; /* derived tables of the version 2 interleaved payload (NULL: not representable) */
     fsr_ilv2_tables q;
     uint8_t hash[32];
 } table_entry;
@@ -368,7 +368,8 @@ static void check_latent(const char *name, table_entry *t, const fsr_stream_form
         check_interleaved_impls(name, t, format->lanes, c, (size_t)h * w, sym,
                                 expected + FSR_CONTAINER_HEADER_SIZE,
                                 expected_len - FSR_CONTAINER_HEADER_SIZE);
-    if (format->payload_format == FSR_FORMAT_INTERLEAVED2 && q != NULL && expected_len >= FSR_CONTAINER_HEADER_SIZE)
+    if (format->payload_format == FSR_FORMAT_INTERLEAVED2 && q != NULL &&
+        expected_len >= FSR_CONTAINER_HEADER_SIZE)
         check_ilv2_impls(name, t, format->lanes, c, (size_t)h * w, sym, expected + FSR_CONTAINER_HEADER_SIZE,
                          expected_len - FSR_CONTAINER_HEADER_SIZE);
     free(out);
@@ -381,7 +382,8 @@ static void check_latent_reject(const char *name, table_entry *t, const uint8_t 
     fsr_container_header header;
     size_t cap = 1u << 16;
     int32_t *back = (int32_t *)malloc(cap * sizeof(int32_t));
-    int st = fsr_latent_decode2(&t->view, t->q_mem != NULL ? &t->q : NULL, t->hash, data, len, &header, back, cap);
+    int st =
+        fsr_latent_decode2(&t->view, t->q_mem != NULL ? &t->q : NULL, t->hash, data, len, &header, back, cap);
     checks++;
     if (st != expected) {
         char msg[160];

@@ -27,8 +27,8 @@ extern "C" {
 #define FSR_CONTAINER_MAX_SYMBOLS (UINT32_C(1) << 26)
 
 /* Payload formats (flags bits 0-1). */
-#define FSR_FORMAT_SINGLE 0u      /* one 64-bit state, CompressAI-compatible (fsplit_rans.h) */
-#define FSR_FORMAT_INTERLEAVED 1u /* N interleaved 32-bit states (fsplit_interleaved.h) */
+#define FSR_FORMAT_SINGLE 0u       /* one 64-bit state, CompressAI-compatible (fsplit_rans.h) */
+#define FSR_FORMAT_INTERLEAVED 1u  /* N interleaved 32-bit states (fsplit_interleaved.h) */
 #define FSR_FORMAT_INTERLEAVED2 2u /* version 2: 14-bit tables, 16-bit words (fsplit_interleaved2.h) */
 #define FSR_MAX_RATE_POINT 255u
 

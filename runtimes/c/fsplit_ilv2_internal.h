@@ -12,7 +12,8 @@
 
 int ilv2_encode_group(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t m, const int32_t *symbols,
                       const int32_t *index);
-int ilv2_decode_group(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t m, const int32_t *index, int32_t *out);
+int ilv2_decode_group(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t m, const int32_t *index,
+                      int32_t *out);
 int ilv2_decode_escape(ilv_decoder *d, uint32_t k, int32_t max_value, int64_t *value);
 int ilv2_encode_scalar(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lanes, const int32_t *symbols,
                        size_t plane_size, size_t n);

@@ -302,7 +302,8 @@ static inline uint32_t ilv2_slot(const fsr_ilv2_tables *q, uint32_t r, uint32_t 
     return s;
 }
 
-int ilv2_decode_group(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t m, const int32_t *index, int32_t *out)
+int ilv2_decode_group(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t m, const int32_t *index,
+                      int32_t *out)
 {
     uint32_t slot[ILV_MAX_LANES], k;
     int st;

@@ -17,18 +17,18 @@
 extern "C" {
 #endif
 
-#define FSR_ILV2_PRECISION 14u                  /* coding precision of version 2 */
+#define FSR_ILV2_PRECISION 14u                 /* coding precision of version 2 */
 #define FSR_ILV2_STATE_LOW (UINT32_C(1) << 16) /* lane states stay in [2^16, 2^32) */
-#define FSR_ILV2_BUCKET_BITS 10u                /* slot lookup: 1024 buckets of 16 cum values */
+#define FSR_ILV2_BUCKET_BITS 10u               /* slot lookup: 1024 buckets of 16 cum values */
 #define FSR_ILV2_BUCKET_STRIDE ((1u << FSR_ILV2_BUCKET_BITS) + 2u) /* uint16 entries per row (padded) */
 
 /* The derived tables version 2 codes with (a view into the caller's memory). */
 typedef struct {
     uint32_t num_rows;
-    uint32_t sym_stride;     /* entries per row of sym: max cdf_length - 1 */
-    const uint32_t *sym;     /* per row and slot: start | freq << 16 (14-bit CDF) */
-    const uint16_t *bucket;  /* per row: the slot of cum = 16 b, for b < 1024 */
-    const int32_t *offset;   /* per row */
+    uint32_t sym_stride;      /* entries per row of sym: max cdf_length - 1 */
+    const uint32_t *sym;      /* per row and slot: start | freq << 16 (14-bit CDF) */
+    const uint16_t *bucket;   /* per row: the slot of cum = 16 b, for b < 1024 */
+    const int32_t *offset;    /* per row */
     const int32_t *max_value; /* per row: cdf_length - 2 (the escape slot) */
 } fsr_ilv2_tables;
 
@@ -56,7 +56,8 @@ int fsr_ilv2_encode_planar_with(int impl, const fsr_ilv2_tables *q, uint32_t lan
                                 uint32_t num_planes, size_t plane_size, uint8_t *out, size_t out_capacity,
                                 size_t *out_len);
 int fsr_ilv2_decode_planar_with(int impl, const fsr_ilv2_tables *q, uint32_t lanes, uint32_t num_planes,
-                                size_t plane_size, const uint8_t *data, size_t data_len, int32_t *symbols_out);
+                                size_t plane_size, const uint8_t *data, size_t data_len,
+                                int32_t *symbols_out);
 
 #ifdef __cplusplus
 }

@@ -68,8 +68,8 @@ AVX2 static inline int mbits(__m256i m)
 
 /* ---------------------------------------------------------------- decoder */
 
-AVX2 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lanes, size_t plane_size, size_t n,
-                          int32_t *out)
+AVX2 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lanes, size_t plane_size,
+                          size_t n, int32_t *out)
 {
     const uint32_t nb = lanes / 8;
     const size_t full = n - n % lanes;
@@ -184,8 +184,8 @@ AVX2 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lan
  * made sure 16 bytes below e->ptr are inside the buffer. */
 AVX2 static inline void put_words(ilv_encoder *e, __m256i v, int m)
 {
-    const __m256i pick = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1, 0, 1, 4, 5,
-                                          8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i pick = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1, 0, 1, 4,
+                                          5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1);
     __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)ilv_compress8[m]));
     __m256i packed = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(v, perm), pick);
     __m128i words = _mm_unpacklo_epi64(_mm256_castsi256_si128(packed), _mm256_extracti128_si256(packed, 1));
@@ -236,8 +236,9 @@ AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lan
             __m256i value = _mm256_sub_epi32(s, off);
             __m256i wrapped =
                 _mm256_srai_epi32(_mm256_and_si256(_mm256_xor_si256(s, off), _mm256_xor_si256(s, value)), 31);
-            __m256i plain = _mm256_andnot_si256(
-                wrapped, _mm256_and_si256(_mm256_cmpgt_epi32(value, ones), _mm256_cmpgt_epi32(max_value, value)));
+            __m256i plain =
+                _mm256_andnot_si256(wrapped, _mm256_and_si256(_mm256_cmpgt_epi32(value, ones),
+                                                              _mm256_cmpgt_epi32(max_value, value)));
             __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(r, sstride), value);
             __m256i ent = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), sym, at, plain, 4);
             start[b] = _mm256_and_si256(ent, low16);
@@ -266,8 +267,9 @@ AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lan
             }
             for (b = 0; b < nb; b++) {
                 __m256i y = _mm256_blendv_epi8(x[b], _mm256_srli_epi32(x[b], 16), c[b]);
-                __m256 yf = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_andnot_si256(sign, y)),
-                                          _mm256_and_ps(_mm256_castsi256_ps(_mm256_srai_epi32(y, 31)), two31));
+                __m256 yf =
+                    _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_andnot_si256(sign, y)),
+                                  _mm256_and_ps(_mm256_castsi256_ps(_mm256_srai_epi32(y, 31)), two31));
                 __m256i qv = _mm256_cvttps_epi32(_mm256_div_ps(yf, _mm256_cvtepi32_ps(freq[b])));
                 __m256i rem = _mm256_sub_epi32(y, _mm256_mullo_epi32(qv, freq[b]));
                 __m256i neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), rem);

@@ -278,7 +278,8 @@ static void test_container_flags(void)
     CHECK(fsr_container_parse_flags(3, 0, &back, &why) == FSR_ERR_FORMAT && strstr(why, "version"));
     CHECK(fsr_container_parse_flags(2, 0x0003, &back, &why) == FSR_ERR_FORMAT && strstr(why, "format"));
     CHECK(fsr_container_parse_flags(2, 0x0002, &back, &why) == FSR_ERR_FORMAT && strstr(why, "lane"));
-    CHECK(fsr_container_parse_flags(2, 0x0032, &back, &why) == FSR_OK && back.payload_format == FSR_FORMAT_INTERLEAVED2);
+    CHECK(fsr_container_parse_flags(2, 0x0032, &back, &why) == FSR_OK &&
+          back.payload_format == FSR_FORMAT_INTERLEAVED2);
     CHECK(fsr_container_parse_flags(2, 0x0004, &back, &why) == FSR_ERR_FORMAT && strstr(why, "reserved"));
     CHECK(fsr_container_parse_flags(2, 0x0010, &back, &why) == FSR_ERR_FORMAT && strstr(why, "lanes"));
     CHECK(fsr_container_parse_flags(2, 0x0021, &back, &why) == FSR_ERR_FORMAT && strstr(why, "lane"));

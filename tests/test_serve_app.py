@@ -66,8 +66,9 @@ def test_client_infer_reports_timings(artifact, server):
     assert t.total_ms >= t.preprocess_ms + t.encode_ms + t.coding_ms + t.request_ms - 1e-6
     assert t.network_ms == pytest.approx(t.request_ms - result.server_timings_ms["total"])
     s = result.server_timings_ms
-    assert set(s) == {"queue_wait", "parse", "decode", "dequant_tail", "total"}
+    assert set(s) == {"queue_wait", "parse", "decode", "dequant_tail", "total", "cpu"}
     assert s["total"] >= s["parse"] + s["decode"] + s["dequant_tail"]
+    assert 0 <= s["cpu"] <= s["total"] + 1.0  # a thread's CPU time over a span cannot exceed its wall time
 
 
 def test_client_image_file(artifact, server, tmp_path):

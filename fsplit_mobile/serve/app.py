@@ -38,7 +38,8 @@ class StageTimings(BaseModel):
     parse: float
     decode: float
     dequant_tail: float
-    total: float
+    total: float  # wall clock, parse through top-5
+    cpu: float  # CPU time of the thread over the same span (total minus waiting for a CPU)
 
 
 class InferResponse(BaseModel):

@@ -189,3 +189,37 @@ def test_rescaled_rate_point_keeps_the_transform_and_changes_the_step(tmp_path):
     assert b["meta"]["rescale"] == 2.0 and b["meta"]["transform_trained"] is False
     res = subprocess.run(_command(cache, tmp_path / "x.pt", 2) + ["--rescale", "2"], capture_output=True, text=True)
     assert res.returncode != 0 and "--init-from" in res.stderr
+
+
+def test_bundled_light_model_is_within_the_budget_and_its_recorded_validation_reproduces():
+    """The bundled light-lite0: under 10 % of the network's MACs (counted now, equal to what training recorded),
+    its recipe, its documentation, and the validation agreement its meta records, recomputed on the deployed path
+    (symbols -> rANS container -> decoded -> server part)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from fsplit_mobile.export.recipe import load_recipe
+    from fsplit_mobile.models.teacher import load_efficientnet_lite0
+    from fsplit_mobile.training.compare import crops_of, split_point, top1
+
+    data = Path(__file__).resolve().parent.parent / "fsplit_mobile" / "data"
+    path = data / "default" / "light_lite0.pt"
+    assert path.stat().st_size < 1_000_000
+    model = load_checkpoint(path)
+    assert model.model_id == "light-lite0" and model.architecture == "frankensplit-lite0"
+    share = device_share(model.device.encoder, model.input_size)
+    meta = model.meta["checkpoint_meta"] if "checkpoint_meta" in model.meta else model.meta
+    assert share["share"] < 0.10 and share["device_macs"] == meta["device_compute"]["device_macs"]
+    recipe = load_recipe("light_lite0")
+    assert recipe.checkpoint == path.resolve() and recipe.architecture == "frankensplit-lite0"
+    assert recipe.calib_images.name == "train" and recipe.eval_images.name == "heldout"
+    assert "default/light_lite0.pt" in (data / "README.md").read_text()
+
+    crops = crops_of("val", 4)
+    assert crops.shape[0] == meta["validation"]["val_crops"]
+    preds, sizes = split_point(model, crops)
+    agreement = float((preds == top1(load_efficientnet_lite0(), crops)).float().mean())
+    assert agreement == pytest.approx(meta["validation"]["val_agreement"], abs=1 / crops.shape[0] + 1e-6)
+    # real container bytes: the ideal code length plus the header and the coder's few bytes of overhead
+    assert meta["validation"]["val_bytes_estimated"] < np.mean(sizes) < meta["validation"]["val_bytes_estimated"] + 80

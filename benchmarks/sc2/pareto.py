@@ -53,7 +53,7 @@ def plot(result: dict, out: Path) -> None:
     ax.set_ylim(0, 1.02)
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(f"{result['crops']} crops of the {result['split']} split ({result['photos']} photos)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)

@@ -43,6 +43,7 @@ from serve_support import (  # noqa: E402
 )
 
 SERVE = str(Path(sys.executable).parent / "fsplit-serve")
+WAIT_HEALTHY_S = 90.0  # --engine ray: a local Ray cluster starts first (minutes on a loaded host)
 OCTET = {"content-type": "application/octet-stream"}
 
 STOCK_SERVER = """
@@ -86,7 +87,8 @@ def serve_argv(artifact, port, *extra) -> list[str]:
     return [SERVE, "--artifact", str(artifact), "--port", str(port), "--log-level", "warning", *extra]
 
 
-def wait_healthy(url, proc, seconds=90):
+def wait_healthy(url, proc, seconds=None):
+    seconds = seconds or WAIT_HEALTHY_S
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -504,7 +506,16 @@ def main():
     p.add_argument("--load-seconds", type=float, default=6.0, help="per throughput row")
     p.add_argument("--schemathesis-examples", type=int, default=300)
     p.add_argument("--out", default="benchmarks/results")
+    p.add_argument(
+        "--engine",
+        default="uvicorn",
+        choices=["uvicorn", "ray"],
+        help="ray: `fsplit-serve --engine ray` (its guarded front before a local Ray cluster), in a network "
+        "namespace of its own (run under `unshare -n`); the connection-level sections only",
+    )
     args = p.parse_args()
+    if args.engine == "ray":
+        return main_ray(args)
     from fsplit_mobile.e2e.study import machine_description
 
     art = Path(args.artifact)
@@ -558,6 +569,116 @@ def main():
     (out / "attack.json").write_text(json.dumps(result, indent=1))
     (out / "attack.md").write_text(render_md(result, machine_text))
     print(f"wrote {out / 'attack.json'} and {out / 'attack.md'}")
+
+
+def main_ray(args):
+    """The connection-level sections against `fsplit-serve --engine ray --replicas 1`: the guarded front
+    (fsplit_mobile/serve/ray/front.py) on 127.0.0.1:PORT, Ray's proxy behind it on loopback. Results:
+    attack-ray.{json,md}."""
+    global WAIT_HEALTHY_S
+    from fsplit_mobile.e2e.study import machine_description
+    from fsplit_mobile.serve.ray.netns_procs import kill_netns, netns_of
+
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout.splitlines()
+    if [line.split(": ")[1] for line in links] != ["lo"]:  # kill_netns() must find Ray's processes only
+        raise SystemExit("--engine ray: run this in a network namespace of its own: unshare -n ...")
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    WAIT_HEALTHY_S = 600.0
+    art = Path(args.artifact)
+    work = Path(tempfile.mkdtemp(prefix="fsplit-attack-ray-"))
+    payloads = encode_payloads(art)
+    result = {
+        "schema": "fsplit-attack/1",
+        "engine": "ray",
+        "artifact": str(art),
+        "payload_bytes_mean": float(np.mean([len(x) for x in payloads])),
+        "server_defaults": "fsplit-serve --engine ray --replicas 1 (guarded front, defaults)",
+    }
+
+    def section(name, fn, *a):
+        t0 = time.monotonic()
+        print(f"[attack] {name} ...", flush=True)
+        result[name] = fn(*a)
+        result[name]["wall_s"] = time.monotonic() - t0
+        print(f"[attack] {name}: {json.dumps(result[name])[:400]}", flush=True)
+
+    port = free_port()
+    t0 = time.monotonic()
+    try:
+        with Server(serve_argv(art, port, "--engine", "ray", "--replicas", "1"), port, work / "main.log") as srv:
+            result["startup_s"] = time.monotonic() - t0
+            pid = srv.proc.pid  # the fsplit-serve process: the Ray driver and the front
+            section("framing", framing, srv.url, port)
+            section("huge_bodies", huge_bodies, srv.url, port, pid)
+            section("stalled_senders", stalled_senders, srv.url, port, payloads)
+            section("under_attack", under_attack, srv.url, port, pid, payloads, args.seconds)
+            result["health_after"] = httpx.get(srv.url + "/healthz").json()
+            result["server_log_bytes"] = (work / "main.log").stat().st_size
+    finally:
+        kill_netns(netns_of())
+    machine, machine_text = machine_description()
+    result["machine"] = machine
+    out = Path(args.out)
+    (out / "attack-ray.json").write_text(json.dumps(result, indent=1))
+    (out / "attack-ray.md").write_text(render_md_ray(result, machine_text))
+    print(f"wrote {out / 'attack-ray.json'} and {out / 'attack-ray.md'}")
+
+
+def render_md_ray(r, machine_text) -> str:
+    f, h, st, ua = r["framing"], r["huge_bodies"], r["stalled_senders"], r["under_attack"]
+    lines = [
+        f"# fsplit-serve --engine ray under attack (loopback, network namespace): {r['artifact']}",
+        "",
+        "`unshare -n nice -n 10 .venv/bin/python benchmarks/attack/run.py --engine ray --artifact DIR`: "
+        "`fsplit-serve --engine ray --replicas 1` with its defaults (the guarded front, fsplit-serve's own "
+        "connection layer, on 127.0.0.1:PORT; Ray's proxy on a loopback port behind it; a local Ray cluster), "
+        f"started in {r['startup_s']:.0f} s; payloads {r['payload_bytes_mean']:.0f} B on average. Client, "
+        "attackers, front and Ray share the host's cores. Byte counts are the front's own (`/healthz` "
+        "`connections.bytes_read`); RSS and CPU are the fsplit-serve process (Ray driver + front).",
+        "",
+        "| target | result |",
+        "|---|---|",
+        f"| framing errors: documented JSON status + Connection: close | {f['as_documented']} of {f['cases']} cases |",
+    ]
+    for name, v in h.items():
+        if not isinstance(v, dict):
+            continue
+        lines.append(
+            f"| refusing a {name} body: < 1 MiB read (chunked: the limit + bounded slack) | {v['status']}, front read "
+            f"{v['server_read_bytes'] / 1024:.0f} KiB (client pushed {(v['client_sent_bytes'] or 0) / 2**20:.1f}"
+            f" MiB into the socket before it closed) |"
+        )
+    lines += [
+        f"| 6 stalled senders: 0 503s for valid requests | valid: {st['valid_statuses']}; stalled got "
+        f"{st['stalled_answers']} |",
+        f"| 1,000 idle + 50 slow-header: valid p99 within 2x unloaded | p99 {ua['under_attack_ms']['p99']:.1f} ms vs "
+        f"{ua['unloaded_ms']['p99']:.1f} ms unloaded ({ua['p99_ratio']:.2f}x; per round "
+        f"{', '.join(f'{x:.2f}' for x in ua['p99_ratio_per_round'])}); p50 {ua['under_attack_ms']['p50']:.1f}"
+        f" vs {ua['unloaded_ms']['p50']:.1f} ms; statuses {ua['under_attack_statuses']} ({ua['rounds']} alternating "
+        f"rounds of {ua['seconds_per_phase']:.0f} s) |",
+        f"| /healthz answers under that attack | {ua['healthz']['ok']} OK, other {ua['healthz']['other']}, p99 "
+        f"{ua['healthz']['ms'].get('p99', float('nan')):.1f} ms |",
+        "",
+        f"- Under attack: the front held {ua['server_open_fds_during']} open descriptors; RSS "
+        f"{ua['rss_kb']['before']} KiB before, max {ua['rss_kb']['during_max']} KiB during, {ua['rss_kb']['after']} "
+        f"KiB after. Attacker: {ua['attacker']['connects']} connections, {ua['attacker']['closed_by_server']} "
+        f"ended by the front, answers {ua['attacker']['answers']}.",
+        f"- Front + driver CPU per valid request: {ua['server_cpu_ms_per_valid_request']['unloaded']:.1f} ms "
+        f"unloaded, {ua['server_cpu_ms_per_valid_request']['under_attack']:.1f} ms under attack.",
+        f"- Front counters after the run: {r['health_after']['connections']}.",
+        "",
+        "| request | expected | status | JSON | Connection: close | closed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in f["rows"]:
+        req = row["request"].replace("\r\n", "\\r\\n").replace("|", "\\|").replace("`", "'")
+        lines.append(
+            f"| `{req}` | {row['expected']} | {row['status']} | {row['json_error']} | "
+            f"{row['connection_close']} | {row['closed']} |"
+        )
+    lines += ["", "```", machine_text.strip(), "```", ""]
+    return "\n".join(lines)
 
 
 def render_md(r, machine_text) -> str:

@@ -134,6 +134,21 @@ from .limits import LimitsError, ServeLimits
     help="[ray] Where Ray runs HTTP proxies on --host:--port.",
 )
 @click.option(
+    "--ray-front",
+    default="guarded",
+    show_default=True,
+    type=click.Choice(["guarded", "none"]),
+    help="[ray] guarded: fsplit-serve's connection layer (caps, timeouts, body limits) on --host:--port, "
+    "forwarding to Ray's proxy on loopback. none: Ray's proxy itself on --host:--port (every node).",
+)
+@click.option(
+    "--ray-proxy-port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="[ray] Loopback port of Ray's proxy behind the guarded front (0: a free one).",
+)
+@click.option(
     "--triton-repository",
     type=click.Path(file_okay=False),
     help="[triton] Write the model repository here (default: a temporary folder removed at exit).",
@@ -182,6 +197,8 @@ def main(
     ray_max_queued,
     ship,
     ray_proxy,
+    ray_front,
+    ray_proxy_port,
     triton_repository,
     triton_write_only,
     triton_overwrite,
@@ -251,6 +268,8 @@ def main(
                 max_queued=ray_max_queued,
                 ship=ship,
                 proxy=ray_proxy,
+                front=ray_front,
+                proxy_port=ray_proxy_port,
             )
         )
     try:

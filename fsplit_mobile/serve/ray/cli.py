@@ -21,6 +21,8 @@ def run_ray(
     max_queued: int,
     ship: str,
     proxy: str = "EveryNode",
+    front: str = "guarded",
+    proxy_port: int = 0,
 ) -> int:
     from ..engine import ServerEngine
     from ..errors import ArtifactLoadError
@@ -33,6 +35,10 @@ def run_ray(
     from .options import RayOptions
     from .run import serve_forever
 
+    front_addr = None
+    if front == "guarded":  # fsplit-serve's connection layer on host:port, Ray's proxy on loopback behind it
+        front_addr = (host, port)
+        host, port = "127.0.0.1", proxy_port or free_loopback_port()
     try:
         opts = RayOptions(
             replicas=replicas,
@@ -53,4 +59,13 @@ def run_ray(
     except (ArtifactLoadError, OSError, ValueError) as exc:
         click.echo(f"fsplit-serve: {exc}", err=True)
         return 2
-    return serve_forever(artifact_dir, limits, opts, intra_op_threads)
+    return serve_forever(artifact_dir, limits, opts, intra_op_threads, front=front_addr)
+
+
+def free_loopback_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for Ray's proxy behind the front)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -71,12 +71,20 @@ def start(
     return serve.run(application(artifact_dir, limits, opts, intra_op_threads), name=APP_NAME, route_prefix="/")
 
 
-def serve_forever(artifact_dir, limits: ServeLimits, opts: RayOptions, intra_op_threads: int = 0) -> int:
+def serve_forever(
+    artifact_dir,
+    limits: ServeLimits,
+    opts: RayOptions,
+    intra_op_threads: int = 0,
+    front: tuple[str, int] | None = None,
+) -> int:
     """Serve until SIGINT/SIGTERM; 0 once the app is deleted, whether the signal came while serving or while
-    starting."""
+    starting. `front=(host, port)`: fsplit-serve's guarded connection layer listens there (front.py) and
+    forwards to Ray's proxy at opts.http_host:opts.http_port (loopback)."""
     import ray
     from ray import serve
 
+    guard = None
     stopper = _Stopper()
     stopper.install()  # before ray.init (which puts its own in place; `connected` puts ours back)
 
@@ -87,13 +95,16 @@ def serve_forever(artifact_dir, limits: ServeLimits, opts: RayOptions, intra_op_
     try:
         start(artifact_dir, limits, opts, intra_op_threads, on_connected=connected)
         stopper.install()  # again: nothing Ray did while deploying may leave its handler in place
+        where = f"http://{opts.http_host}:{opts.http_port}"
+        if front is not None and not stopper.stop.is_set():
+            from .front import Front
+
+            guard = Front(front[0], front[1], where, limits)
+            guard.start()
+            where = f"http://{front[0]}:{front[1]} (guarded front; Ray's proxy on {where})"
         stopper.starting = False
         if not stopper.stop.is_set():
-            print(
-                f"fsplit-serve (ray): serving {artifact_dir} on http://{opts.http_host}:{opts.http_port} "
-                f"(proxies: {opts.proxy_location})",
-                flush=True,
-            )
+            print(f"fsplit-serve (ray): serving {artifact_dir} on {where} (proxies: {opts.proxy_location})", flush=True)
         stopper.stop.wait()
     except StopRequested as why:
         print(f"fsplit-serve (ray): {why} while starting; deleting the app", flush=True)
@@ -102,6 +113,8 @@ def serve_forever(artifact_dir, limits: ServeLimits, opts: RayOptions, intra_op_
         during_start_up = False
     finally:
         stopper.starting = False
+        if guard is not None:
+            guard.stop()  # new connections are refused from here on; Ray's in-flight answers are not awaited
         signal.alarm(0)  # an abort alarm armed by Ray's failure-signal handler (see the module docstring)
         deleted = _delete_and_disconnect(ray, serve)
     # stopped while starting, Serve may not have had the app (or even its controller) yet: nothing to delete

@@ -1,0 +1,260 @@
+"""What each split model trains on: a task gives batches (features at the split and the teacher's logits), the
+split model's reconstruction of those features, and its validation numbers; the loop (training/loop.py) is the same
+for all. Tasks raise :class:`TrainingInputError` for bad inputs (caches, configurations); the CLI
+(training/train.py) turns that into a usage error.
+
+- :class:`UnitTask`: a bottleneck unit on cached teacher features (training/features.py);
+- :class:`FrankenSplitTask`: the FrankenSplit encoder on images, crops drawn on the fly;
+- :class:`LightTask`: the lightweight encoder of issue 20 on image caches (features.py --images).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+INPUT_PIXELS = 224 * 224
+
+
+class TrainingInputError(ValueError):
+    """A cache or a configuration a task cannot train on (the message names the file or field)."""
+
+
+class UnitTask:
+    """Bottleneck unit on cached features (train and validation caches from training/features.py)."""
+
+    def __init__(
+        self, split_block: int, unit_cfg: dict, train_cache: str, val_cache: str, device, feature_noise: float = 0.0
+    ):
+        from ..models import bottleneck_unit as bu
+        from ..models.teacher import TeacherTail, load_efficientnet_lite0
+
+        self.split_block = split_block
+        self.unit = bu.build_unit(split_block, unit_cfg)
+        self.modules = self.unit.modules()
+        self.tail = TeacherTail(load_efficientnet_lite0(), split_block).eval().to(device)
+        for p in self.tail.parameters():
+            p.requires_grad_(False)
+        train = torch.load(train_cache, weights_only=True)
+        val = torch.load(val_cache, weights_only=True)
+        for name, cache in (("train", train), ("validation", val)):
+            if split_block not in cache["features"]:
+                raise TrainingInputError(
+                    f"{name} cache has no features after block {split_block} (has {sorted(cache['features'])})"
+                )
+        self.train_f, self.train_logits = train["features"][split_block], train["logits"]
+        self.val_f, self.val_logits = val["features"][split_block], val["logits"]
+        self.device = device
+        self.bottleneck = self.unit.entropy_bottleneck
+        # Feature noise (training only): the unit sees f + noise * per-channel std * N(0, 1) and must still
+        # reproduce the clean f and the teacher's logits; this is what an int8 head's error looks like to it.
+        self.feature_noise = float(feature_noise)
+        pick = torch.randperm(self.train_f.shape[0], generator=torch.Generator().manual_seed(0))[:512]
+        self.channel_std = self.train_f[pick].float().std(dim=(0, 2, 3)).reshape(1, -1, 1, 1).to(device)
+        for m in self.modules.values():
+            m.to(device)
+
+    @torch.no_grad()
+    def pca_init(self, step: float, max_crops: int = 2000) -> dict:
+        """Start a linear per-pixel unit (kernel 1, act none) at the principal components of the training
+        features: encoder = projection onto the top-L components divided by one quantisation step for all of
+        them (`step` x the features' RMS standard deviation per channel: equal steps are what minimises the
+        squared error at a given rate), decoder = the transpose times the step, plus the mean. With L = all the
+        channels this is transform coding of the features (a rotation, then a uniform quantiser whose step sets the
+        rate): no subspace is dropped, which is what generalises from ~100 training photos to unseen classes.
+        Training then moves the transform from what reconstructs the features best to what the frozen tail
+        needs. The principal components come from `max_crops` crops drawn at random (seeded) from the cache."""
+        cfg = self.unit.config
+        if cfg["kernel"] != 1 or cfg["act"] != "none":
+            raise TrainingInputError("--init pca needs a linear per-pixel unit (--kernel 1 --act none)")
+        pick = torch.randperm(self.train_f.shape[0], generator=torch.Generator().manual_seed(0))[:max_crops]
+        f = self.train_f[pick].float()
+        x = f.permute(0, 2, 3, 1).reshape(-1, f.shape[1])
+        mean = x.mean(0)
+        cov = (x - mean).T @ (x - mean) / x.shape[0]
+        evals, evecs = torch.linalg.eigh(cov.double())
+        order = torch.argsort(evals, descending=True)
+        k = cfg["latent_channels"]
+        p = evecs[:, order[:k]].float()
+        delta = float(step * (evals.clamp_min(0).sum() / evals.numel()).sqrt())
+        enc, dec = self.unit.encoder.layers[0], self.unit.decoder.layers[0]
+        enc.weight.copy_((p.T / delta).reshape(k, -1, 1, 1))
+        enc.bias.copy_(-(mean @ p) / delta)
+        dec.weight.copy_((p * delta).reshape(-1, k, 1, 1))
+        dec.bias.copy_(mean)
+        explained = float(evals[order[:k]].sum() / evals.sum())
+        return {"step": delta, "explained_variance": explained, "pixels": x.shape[0]}
+
+    def batch(self, rng: np.random.Generator, n: int):
+        idx = torch.from_numpy(rng.integers(0, self.train_f.shape[0], n))
+        # flips, crops and colour jitter were drawn when the cache was built
+        return self.train_f[idx].float().to(self.device), self.train_logits[idx].to(self.device)
+
+    def forward(self, f):
+        if self.feature_noise and torch.is_grad_enabled():
+            f = f + self.feature_noise * self.channel_std * torch.randn_like(f)
+        y = self.unit.encoder(f)
+        y_tilde, likelihoods = self.bottleneck(y)
+        return self.unit.decoder(y_tilde), likelihoods
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        """Hard-rounded symbols as deployed: agreement with the teacher and ideal bytes under the float model."""
+        agree = bits = 0.0
+        n = self.val_f.shape[0]
+        for i in range(0, n, 64):
+            f = self.val_f[i : i + 64].float().to(self.device)
+            y = self.unit.encoder(f)
+            sym = self.bottleneck.symbols(y)
+            _, likelihoods = self.bottleneck(y, training=False)
+            logits = self.tail(self.unit.decoder(self.bottleneck.dequantize(sym)))
+            agree += float((logits.argmax(1).cpu() == self.val_logits[i : i + 64].argmax(1)).sum())
+            bits += float(-torch.log2(likelihoods).sum())
+        return {"val_agreement": agree / n, "val_bytes_estimated": bits / 8 / n, "val_crops": n}
+
+
+class FrankenSplitTask:
+    """FrankenSplit encoder + FeatureSynthesis decoder on images (split after block 5), crops drawn on the fly."""
+
+    def __init__(self, crop: int, device):
+        from ..models.default_model import DEFAULT_CONFIG, build_trainable
+        from ..models.teacher import load_teacher
+        from .data import CropSampler, bundled_images, load_rgb
+
+        self.config = dict(DEFAULT_CONFIG)
+        encoder, self.bottleneck, decoder = build_trainable(self.config)
+        self.modules = {"encoder": encoder, "entropy_bottleneck": self.bottleneck, "decoder": decoder}
+        _, self.head, self.tail = load_teacher()
+        self.head.to(device), self.tail.to(device)
+        self.sampler = CropSampler([load_rgb(p) for p in bundled_images("train")], crop)
+        self.val_paths = bundled_images("val")
+        self.device = device
+        for m in self.modules.values():
+            m.to(device)
+
+    def batch(self, rng: np.random.Generator, n: int):
+        from .data import normalize
+
+        x = normalize(self.sampler.batch(rng, n)).to(self.device)
+        with torch.no_grad():
+            f = self.head(x)
+            logits = self.tail(f)
+        self._x = x
+        return f, logits
+
+    def forward(self, f):
+        y = self.modules["encoder"](self._x)
+        y_tilde, likelihoods = self.bottleneck(y)
+        return self.modules["decoder"](y_tilde), likelihoods
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        from .evaluate import evaluate_split
+
+        m = evaluate_split(
+            self.modules["encoder"],
+            self.bottleneck,
+            self.modules["decoder"],
+            self.head,
+            self.tail,
+            images=self.val_paths,
+            crops_per_image=8,
+            use_coder=False,
+        )
+        for mod in self.modules.values():
+            mod.train()
+        return {
+            "val_agreement": m["top1_agreement"],
+            "val_bytes_estimated": m["bpp_estimated"] * INPUT_PIXELS / 8,
+            "val_crops": m["crops"],
+        }
+
+
+class LightTask:
+    """A lightweight image encoder + FeatureSynthesis decoder, distilled onto the teacher's features after block 5
+    (issue 20). Reads image caches (training/features.py --images): the teacher's features and logits for every
+    cached crop were computed once, so feature distillation (kd_weight 0) runs no teacher at all and distillation
+    through the frozen tail runs the tail on the reconstruction only."""
+
+    def __init__(self, config: dict, train_cache: str, val_cache: str, device, init_from: str | None = None):
+        from ..models.default_model import build_trainable, load_trainable
+        from ..models.teacher import TeacherTail, load_efficientnet_lite0
+
+        if init_from:
+            encoder, self.bottleneck, decoder, payload = load_trainable(init_from)
+            self.config = payload["config"]
+        else:
+            self.config = config
+            encoder, self.bottleneck, decoder = build_trainable(config)
+        self.modules = {"encoder": encoder, "entropy_bottleneck": self.bottleneck, "decoder": decoder}
+        split = int(self.config["split_block"])
+        self.tail = TeacherTail(load_efficientnet_lite0(), split).eval().to(device)
+        for p in self.tail.parameters():
+            p.requires_grad_(False)
+        caches = {}
+        for name, path in (("train", train_cache), ("validation", val_cache)):
+            cache = torch.load(path, weights_only=True)
+            if "images" not in cache:
+                raise TrainingInputError(f"{name} cache {path} holds no images (build it with --images)")
+            if split not in cache["features"]:
+                raise TrainingInputError(f"{name} cache {path} has no features after block {split}")
+            caches[name] = cache
+        self.train_x, self.train_f = caches["train"]["images"], caches["train"]["features"][split]
+        self.train_logits = caches["train"]["logits"]
+        self.val_x, self.val_logits = caches["validation"]["images"], caches["validation"]["logits"]
+        mean = torch.tensor(self.config["mean"]).reshape(1, 3, 1, 1)
+        std = torch.tensor(self.config["std"]).reshape(1, 3, 1, 1)
+        self._norm = (mean.to(device), std.to(device))
+        self.device = device
+        self._x: torch.Tensor | None = None
+        for m in self.modules.values():
+            m.to(device)
+
+    @torch.no_grad()
+    def rescale(self, factor: float) -> None:
+        """Quantisation step x factor for the same transform: y' = y / factor on the device (the last layer's
+        weights and bias divided), y'' * factor on the server (the first layer's weights multiplied); with
+        factor 1 nothing changes. The entropy model must then be retrained (--freeze-transform)."""
+        last = self.modules["encoder"].layers[-1]
+        last.weight.div_(factor)
+        last.bias.div_(factor)
+        first = self.modules["decoder"].stem[0]
+        first.weight.mul_(factor)
+
+    def to_cpu(self) -> None:
+        self._norm = (self._norm[0].cpu(), self._norm[1].cpu())
+
+    def _images(self, pixels: torch.Tensor) -> torch.Tensor:
+        mean, std = self._norm
+        return (pixels.to(self.device).float() / 255 - mean) / std
+
+    def batch(self, rng: np.random.Generator, n: int):
+        idx = torch.from_numpy(rng.integers(0, self.train_x.shape[0], n))
+        self._x = self._images(self.train_x[idx])
+        return self.train_f[idx].float().to(self.device), self.train_logits[idx].to(self.device)
+
+    def forward(self, f):
+        y = self.modules["encoder"](self._x)
+        y_tilde, likelihoods = self.bottleneck(y)
+        return self.modules["decoder"](y_tilde), likelihoods
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        """Hard-rounded symbols as deployed: agreement with the teacher and ideal bytes under the float model."""
+        agree = bits = 0.0
+        n = self.val_x.shape[0]
+        for i in range(0, n, 32):
+            y = self.modules["encoder"](self._images(self.val_x[i : i + 32]))
+            sym = self.bottleneck.symbols(y)
+            _, likelihoods = self.bottleneck(y, training=False)
+            logits = self.tail(self.modules["decoder"](self.bottleneck.dequantize(sym)))
+            agree += float((logits.argmax(1).cpu() == self.val_logits[i : i + 32].argmax(1)).sum())
+            bits += float(-torch.log2(likelihoods).sum())
+        return {"val_agreement": agree / n, "val_bytes_estimated": bits / 8 / n, "val_crops": n}
+
+
+def freeze_transform(task) -> None:
+    """Keep the task's encoder and decoder as they are: only the entropy model trains."""
+    for part in ("encoder", "decoder"):
+        for p in task.modules[part].parameters():
+            p.requires_grad_(False)

@@ -72,3 +72,27 @@ def test_list_inputs_take_the_fast_copy_with_the_same_results_and_errors():
     assert encode_with_indexes(sym.tolist(), idx.tolist(), CDFS, [5, 3], [0, -3]) == encode_with_indexes(
         sym, idx, CDFS, [5, 3], [0, -3]
     )
+
+
+def test_lists_of_ints_are_keyed_by_a_copy_built_in_c():
+    from fsplit_mobile.codec import _rans
+
+    if not hasattr(_rans, "content_key"):
+        pytest.skip("extension without content_key (ctypes build)")
+    k = table_cache.key(CDFS, [5, 3], [0, -3])
+    assert k[0] == "c" and k == table_cache.key([tuple(r) for r in CDFS], (5, 3), [0, -3])  # equal content
+    # any other content, row boundaries included, gives another key
+    assert table_cache.key([[0, 16384], [49152, 65535, 65536, 0, 20000, 65536]], [5, 3], [0, -3]) != k
+    assert table_cache.key(CDFS, [5, 3], [0, -4]) != k and table_cache.key(CDFS, [3, 5], [0, -3]) != k
+    # anything but exact ints within int32 takes the Python key, arrays included
+    for odd in ([[0, True], [0, 65536]], [[0, 2**31], [0, 65536]], [[0, 1.0], [0, 65536]], [np.array([0, 65536])]):
+        assert table_cache.key(odd, [2, 2], [0, 0]) is None or table_cache.key(odd, [2, 2], [0, 0])[0] != "c"
+    # the caller editing its lists after a call is seen (the key is a copy)
+    sym, idx = _data()
+    cdfs, sizes, offsets = [list(r) for r in CDFS], [5, 3], [0, -3]
+    first = encode_with_indexes(sym, idx, cdfs, sizes, offsets)
+    cdfs[1][1], offsets[1] = 30000, -4
+    second = encode_with_indexes(sym, idx, cdfs, sizes, offsets)
+    assert second == encode(sym, idx, RawTables.from_compressai(cdfs, sizes, offsets)) and second != first
+    assert np.array_equal(decode_with_indexes(second, idx, cdfs, sizes, offsets), sym)
+    assert table_cache.size() == 2

@@ -2,14 +2,17 @@
 
     .venv/bin/python benchmarks/codec/run.py [--seconds 1.5] [--out benchmarks/results]
 
-Latents: FrankenSplit 48x28x28 and entropic-student 24x55x55. The FrankenSplit case uses the bundled model's
-tables and its real latent of the demo image when fsplit_mobile/data/default exists; otherwise (and for the
-entropic student, which has no trained model here) symbols are drawn from the tables' own quantized
-distributions (runtimes/conformance/synth_tables.py); the results file says which.
+Latents: FrankenSplit 48x28x28, entropic-student 24x55x55, the bundled default's 320x7x7 and the lightweight
+light-lite0's 48x28x28. The model cases use the bundled model's tables and its real latent of the demo image when
+fsplit_mobile/data/default exists; otherwise (and for the entropic student, which has no trained model here)
+symbols are drawn from the tables' own quantized distributions (runtimes/conformance/synth_tables.py); the
+results file says which.
 Coders: C direct (runtimes/c/bench.c, -O3): the CompressAI-compatible single stream and the interleaved
-payload at 8, 16 and 32 lanes, scalar and with the SIMD path chosen at run time (AVX2 here; checked
-byte-identical to scalar); the Python binding (encode_latent/decode_latent, container included, single and
-interleaved); Java (dev.fsplit.codec.Bench, after JIT warm-up, single and interleaved); CompressAI 1.2.8's
+payload (v1, docs/formats.md section 4) and payload version 2 (v2, section 5: 14-bit tables, 16-bit words; its
+derived tables built once beforehand) at 8, 16 and 32 lanes, scalar and with the SIMD path chosen at run time
+(AVX2 here; checked byte-identical to scalar); the Python binding (encode_latent/decode_latent, container
+included, single, interleaved v1 and v2); Java (dev.fsplit.codec.Bench, after JIT warm-up, single, interleaved
+v1 and v2, one JVM per lane count); CompressAI 1.2.8's
 raw RansEncoder/RansDecoder (lists prepared beforehand) side by side with this package's drop-in
 encode_with_indexes/decode_with_indexes (tables as the same lists, converted once and cached by content;
 symbols and indexes as int32 arrays, and as the same lists CompressAI gets); CompressAI's own
@@ -112,6 +115,14 @@ def default_model_latents() -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def light_case():
+    """The bundled lightweight encoder light-lite0 (48x28x28 latent)."""
+    from fsplit_mobile.models.checkpoint import load_checkpoint
+
+    path = REPO / "fsplit_mobile" / "data" / "default" / "light_lite0.pt"
+    return _model_case(load_checkpoint(path), f"bundled light-lite0 ({path.name})")
+
+
 def student_case():
     cdf, lengths, offsets, _ = synthesize(24, seed=24)
     tables = CodecTables.from_arrays(cdf, lengths, offsets)
@@ -183,6 +194,18 @@ def native_rows(tables, symbols, tmp: Path, seconds: float, c_bin: Path, java_ou
                 f"+{100 * (r['payload_bytes'] - single) / single:.2f} % bytes vs single stream",
             )
         )
+    for r in res["interleaved2"]:
+        out.append(
+            row(
+                f"C interleaved v2 {r['lanes']} lanes ({r['impl']})",
+                res["symbols"],
+                r["encode_ms"] / 1e3,
+                r["decode_ms"] / 1e3,
+                r["payload_bytes"],
+                f"+{100 * (r['payload_bytes'] - single) / single:.2f} % bytes vs single stream",
+                [r["encode_runs"], r["decode_runs"]],
+            )
+        )
     java_runs = [
         json.loads(
             subprocess.run(
@@ -217,6 +240,17 @@ def native_rows(tables, symbols, tmp: Path, seconds: float, c_bin: Path, java_ou
                 "scalar Java, own JVM",
             )
         )
+    for r in (run["interleaved2"][0] for run in java_runs):
+        out.append(
+            row(
+                f"Java interleaved v2 {r['lanes']} lanes (InterleavedCodec2)",
+                res["symbols"],
+                r["encode_ms"] / 1e3,
+                r["decode_ms"] / 1e3,
+                r["payload_bytes"],
+                f"scalar Java, own JVM; +{100 * (r['payload_bytes'] - single) / single:.2f} % bytes vs single stream",
+            )
+        )
     return out
 
 
@@ -245,6 +279,23 @@ def python_rows(tables, symbols, seconds: float) -> list[dict]:
     rows.append(
         row(
             f"fsplit_mobile.codec interleaved {lanes} lanes (encode_latent / decode_latent)",
+            n,
+            enc,
+            dec,
+            len(data),
+            f"container included; {interleaved.available_implementations()[0]} path",
+            [r1, r2],
+        )
+    )
+    data = encode_latent(tables, symbols, payload_format="interleaved2", lanes=lanes)
+    assert np.array_equal(decode_latent(tables, data), symbols)
+    enc, r1 = median_seconds(
+        lambda: encode_latent(tables, symbols, payload_format="interleaved2", lanes=lanes), seconds
+    )
+    dec, r2 = median_seconds(lambda: decode_latent(tables, data), seconds)
+    rows.append(
+        row(
+            f"fsplit_mobile.codec interleaved v2 {lanes} lanes (encode_latent / decode_latent)",
             n,
             enc,
             dec,
@@ -423,6 +474,14 @@ def markdown(report: dict) -> str:
         f"{report['machine']['load_average_start']}, at end {report['load_average_end']}: the machine was "
         "shared with other jobs, so absolute numbers are noisy.",
         "",
+        "## Issue 22 targets (this run)",
+        "",
+        "The machine is shared (see the load average above): absolute times are noisy, only ratios between rows "
+        "of one run mean much. Encode/decode in ns/symbol; rate cost in payload bytes against the "
+        "CompressAI-compatible single stream of the same latent.",
+        "",
+        *report.get("issue22", []),
+        "",
         report["method"],
         "",
     ]
@@ -448,7 +507,7 @@ def markdown(report: dict) -> str:
             "## Rate cost of interleaving (bundled frankensplit-lite0, 48x28x28 latents; the default's 320x7x7: table above)",
             "",
             f"Images: {', '.join(rc['images'])} (fsplit_mobile/data/images/eval). Payload bytes against the "
-            "single stream; target <= 0.5 %.",
+            "single stream; lanes `N` is payload v1 (target <= 0.5 %), `v2 N` payload version 2 (issue 22: <= 1 %).",
             "",
             "| lanes | " + " | ".join(rc["images"]) + " | max | mean |",
             "|---:|" + "---:|" * (len(rc["images"]) + 2),
@@ -500,6 +559,20 @@ def interleaved_targets(rows: list[dict]) -> dict:
             f"{jv['encode_ms'] / cs['encode_ms']:.2f}x encode, "
             f"{jv['decode_ms'] / cs['decode_ms']:.2f}x decode (target <= 3x)"
         )
+    for n in interleaved.LANES:
+        v2 = _find(rows, f"C interleaved v2 {n} lanes ({simd})")
+        out[f"c_v2_{simd}_{n}_lanes"] = (
+            f"{v2['encode_ns_per_symbol']:.2f} encode, {v2['decode_ns_per_symbol']:.2f} decode ns/symbol (target "
+            f"<= 1.5), {_rate(rows, v2):+.2f} % bytes (target <= 1 %)"
+        )
+    for n in interleaved.LANES:
+        for v, c_name, j_name in (
+            ("v1", "C interleaved", "Java interleaved"),
+            ("v2", "C interleaved v2", "Java interleaved v2"),
+        ):
+            cs = _find(rows, f"{c_name} {n} lanes (scalar)")
+            jv = _find(rows, f"{j_name} {n} lanes")
+            out[f"java_{v}_{n}_lanes_encode_over_c_scalar"] = f"{jv['encode_ms'] / cs['encode_ms']:.2f}x (target <= 2x)"
     raw = _find(rows, "CompressAI 1.2.8 RansEncoder")
     for what in ("int32 arrays", "the same lists"):
         d = _find(rows, f"fsplit_mobile.codec drop-in encode_with_indexes / decode_with_indexes ({what})")
@@ -508,6 +581,93 @@ def interleaved_targets(rows: list[dict]) -> dict:
             "(target >= 5x)"
         )
     return out
+
+
+def _rate(rows: list[dict], r: dict) -> float:
+    """Percent bytes of row r over the single stream of the same rows."""
+    single = _find(rows, "C direct")["bytes"]
+    return 100 * (r["bytes"] - single) / single
+
+
+def issue22_verdicts(report: dict) -> list[str]:
+    """The issue-22 targets over every case of this run, each with its margin (markdown bullet lines)."""
+    simd = interleaved.available_implementations()[0]
+    lines = []
+    # 1. AVX2 <= 1.5 ns/symbol encode and decode (payload v2), at which lane count, at what rate cost
+    parts, met = [], []
+    for case in report["cases"]:
+        rows = case["rows"]
+        cells = []
+        for n in interleaved.LANES:
+            r = _find(rows, f"C interleaved v2 {n} lanes ({simd})")
+            e, d = r["encode_ns_per_symbol"], r["decode_ns_per_symbol"]
+            ok = e <= 1.5 and d <= 1.5
+            met.append(ok)
+            cells.append(f"{n} lanes {e:.2f}/{d:.2f} ({'met' if ok else 'not met'}, {_rate(rows, r):+.2f} % bytes)")
+        parts.append(f"{case['name']}: " + "; ".join(cells))
+    lines.append(
+        f"- **{simd} <= 1.5 ns/symbol encode and decode (payload v2, encode/decode ns/symbol):** "
+        f"{'met' if all(met) else 'met on ' + str(sum(met)) + ' of ' + str(len(met)) + ' case x lane count'}. "
+        + " | ".join(parts)
+    )
+    # 2. rate cost <= 1 % over the single stream
+    parts, met = [], []
+    for case in report["cases"]:
+        rows = case["rows"]
+        cells = []
+        for n in interleaved.LANES:
+            pct = _rate(rows, _find(rows, f"C interleaved v2 {n} lanes (scalar)"))
+            met.append(pct <= 1.0)
+            cells.append(f"{n}: {pct:+.2f} %")
+        parts.append(f"{case['name']}: " + ", ".join(cells))
+    rc = report.get("rate_cost") or {}
+    for n in interleaved.LANES:
+        v = (rc.get("lanes") or {}).get(f"v2 {n}")
+        if v:
+            parts.append(f"frankensplit-lite0 eval images, v2 {n} lanes: max {v['max_percent']:+.2f} %")
+            met.append(v["max_percent"] <= 1.0)
+    lines.append(
+        f"- **Rate cost <= 1 % over the single stream (payload v2):** met on {sum(met)} of {len(met)}. "
+        + " | ".join(parts)
+    )
+    # 3. drop-in decode_with_indexes >= 5x CompressAI's raw decoder
+    parts, met = [], []
+    for case in report["cases"]:
+        rows = case["rows"]
+        raw = _find(rows, "CompressAI 1.2.8 RansEncoder")
+        cells = []
+        for what in ("int32 arrays", "the same lists"):
+            d = _find(rows, f"fsplit_mobile.codec drop-in encode_with_indexes / decode_with_indexes ({what})")
+            ratio = raw["decode_ms"] / d["decode_ms"]
+            met.append(ratio >= 5)
+            cells.append(f"{what} {ratio:.1f}x")
+        parts.append(f"{case['name']}: " + ", ".join(cells))
+    lines.append(
+        f"- **Drop-in decode_with_indexes >= 5x CompressAI's raw RansDecoder:** met on {sum(met)} of {len(met)}. "
+        + " | ".join(parts)
+    )
+    # 4. Java interleaved encoder <= 2x the C scalar interleaved encoder
+    parts, met = [], []
+    for case in report["cases"]:
+        rows = case["rows"]
+        cells = []
+        for v, c_name, j_name in (
+            ("v1", "C interleaved", "Java interleaved"),
+            ("v2", "C interleaved v2", "Java interleaved v2"),
+        ):
+            for n in interleaved.LANES:
+                ratio = (
+                    _find(rows, f"{j_name} {n} lanes")["encode_ms"]
+                    / _find(rows, f"{c_name} {n} lanes (scalar)")["encode_ms"]
+                )
+                met.append(ratio <= 2)
+                cells.append(f"{v} {n} {ratio:.2f}x")
+        parts.append(f"{case['name']}: " + ", ".join(cells))
+    lines.append(
+        f"- **Java interleaved encoder <= 2x the C scalar interleaved encoder:** met on {sum(met)} of {len(met)}. "
+        + " | ".join(parts)
+    )
+    return lines
 
 
 def targets(rows: list[dict]) -> dict:
@@ -531,11 +691,11 @@ def targets(rows: list[dict]) -> dict:
 def rate_cost(tables: CodecTables, latents: list[tuple[str, np.ndarray]]) -> dict:
     """Bytes of the interleaved payload against the single stream, per lane count, on every latent."""
     out = {"images": [], "lanes": {}}
-    for lanes in interleaved.LANES:
+    for fmt, lanes in [(f, n) for f in ("interleaved", "interleaved2") for n in interleaved.LANES]:
         costs = []
         for name, sym in latents:
             single = len(container.unpack(encode_latent(tables, sym))[1])
-            ilv = len(container.unpack(encode_latent(tables, sym, payload_format="interleaved", lanes=lanes))[1])
+            ilv = len(container.unpack(encode_latent(tables, sym, payload_format=fmt, lanes=lanes))[1])
             costs.append(
                 {
                     "image": name,
@@ -544,7 +704,7 @@ def rate_cost(tables: CodecTables, latents: list[tuple[str, np.ndarray]]) -> dic
                     "cost_percent": 100 * (ilv - single) / single,
                 }
             )
-        out["lanes"][str(lanes)] = {
+        out["lanes"][str(lanes) if fmt == "interleaved" else f"v2 {lanes}"] = {
             "per_image": costs,
             "max_percent": max(c["cost_percent"] for c in costs),
             "mean_percent": float(np.mean([c["cost_percent"] for c in costs])),
@@ -610,6 +770,7 @@ def main() -> None:
             ("FrankenSplit latent 48x28x28", frankensplit_case()),
             ("Entropic-student latent 24x55x55", student_case()),
             ("Bundled default latent 320x7x7", bundled_default_case()),
+            ("Light-lite0 latent 48x28x28", light_case()),
         ]:
             print(f"== {name}: {provenance}", flush=True)
             payload = bytes(container.unpack(encode_latent(tables, symbols))[1])
@@ -637,6 +798,7 @@ def main() -> None:
         report["coding_share"] = coding_share(fs_rows)
         latents = default_model_latents()
         report["rate_cost"] = rate_cost(frankensplit_case()[0], latents) if latents else {"images": []}
+    report["issue22"] = issue22_verdicts(report)
     report["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -4,10 +4,12 @@
  *   bench TABLES.fsct SYMBOLS.i32 C H W [SECONDS_PER_PHASE]
  * SYMBOLS.i32 holds C*H*W little-endian int32 symbols in C order. The single stream is timed first,
  * then the interleaved payload for 8, 16 and 32 lanes, scalar and with the SIMD path chosen at run
- * time (checked byte-identical to scalar), all phases interleaved in one process.
+ * time (checked byte-identical to scalar), then the same for payload version 2 ("interleaved2" list;
+ * derived 14-bit tables built once beforehand), all phases in one process.
  */
 #define _POSIX_C_SOURCE 199309L
 #include "fsplit_interleaved.h"
+#include "fsplit_interleaved2.h"
 #include "fsplit_rans.h"
 #include "fsplit_tables.h"
 
@@ -58,6 +60,7 @@ typedef struct {
     uint8_t *stream;
     uint32_t lanes;
     int impl;
+    const fsr_ilv2_tables *q;
 } job;
 
 static int run_encode(job *j)
@@ -80,6 +83,71 @@ static int run_ilv_decode(job *j)
 {
     return fsr_ilv_decode_planar_with(j->impl, j->t, j->lanes, j->channels, j->plane, j->stream, j->len,
                                       j->decoded);
+}
+
+static double time_phase(job *j, int (*body)(job *), double seconds, double *samples, long *runs);
+
+static int run_ilv2_encode(job *j)
+{
+    return fsr_ilv2_encode_planar_with(j->impl, j->q, j->lanes, j->symbols, j->channels, j->plane, j->stream,
+                                       j->cap, &j->len);
+}
+
+static int run_ilv2_decode(job *j)
+{
+    return fsr_ilv2_decode_planar_with(j->impl, j->q, j->lanes, j->channels, j->plane, j->stream, j->len,
+                                       j->decoded);
+}
+
+/* Times the interleaved payload (version 1 or 2) at 8, 16 and 32 lanes, scalar and the SIMD path chosen at
+ * run time (checked byte-identical to scalar), printing a JSON list; 0 on success. */
+static int time_interleaved(job *j, int version, size_t n, double seconds, double *samples)
+{
+    static const uint32_t lane_counts[] = {8, 16, 32};
+    const int impls[] = {FSR_IMPL_SCALAR, fsr_ilv_impl_auto()};
+    int (*enc_body)(job *) = version == 2 ? run_ilv2_encode : run_ilv_encode;
+    int (*dec_body)(job *) = version == 2 ? run_ilv2_decode : run_ilv_decode;
+    size_t bound = version == 2 ? fsr_ilv2_encode_bound(n, 32) : fsr_ilv_encode_bound(n, 32);
+    uint8_t *ref = (uint8_t *)malloc(bound);
+    size_t li, ii, ref_len = 0;
+    long enc_runs, dec_runs;
+    double enc, dec;
+    int first = 1;
+    if (ref == NULL)
+        return 3;
+    printf("[");
+    for (li = 0; li < 3; li++) {
+        j->lanes = lane_counts[li];
+        j->cap = version == 2 ? fsr_ilv2_encode_bound(n, j->lanes) : fsr_ilv_encode_bound(n, j->lanes);
+        for (ii = 0; ii < 2; ii++) {
+            j->impl = impls[ii];
+            if (ii == 1 && impls[1] == FSR_IMPL_SCALAR)
+                break;
+            if (enc_body(j) != FSR_OK || dec_body(j) != FSR_OK ||
+                memcmp(j->decoded, j->symbols, n * 4) != 0) {
+                fprintf(stderr, "interleaved (version %d) round trip failed\n", version);
+                return 3;
+            }
+            if (ii == 0) {
+                memcpy(ref, j->stream, j->len);
+                ref_len = j->len;
+            } else if (j->len != ref_len || memcmp(ref, j->stream, j->len) != 0) {
+                fprintf(stderr, "SIMD stream (version %d) differs from scalar\n", version);
+                return 3;
+            }
+            enc = time_phase(j, enc_body, seconds, samples, &enc_runs);
+            dec = time_phase(j, dec_body, seconds, samples, &dec_runs);
+            printf("%s{\"lanes\": %u, \"impl\": \"%s\", \"payload_bytes\": %zu, "
+                   "\"encode_ns_per_symbol\": %.4f, \"decode_ns_per_symbol\": %.4f, "
+                   "\"encode_ms\": %.5f, \"decode_ms\": %.5f, \"encode_runs\": %ld, \"decode_runs\": %ld}",
+                   first ? "" : ", ", j->lanes, fsr_ilv_impl_name(j->impl), j->len, enc / (double)n,
+                   dec / (double)n, enc / 1e6, dec / 1e6, enc_runs, dec_runs);
+            first = 0;
+        }
+    }
+    printf("]");
+    free(ref);
+    return 0;
 }
 
 /* Warm up for 0.3 s, then time runs for `seconds`; returns the median ns per run. */
@@ -170,46 +238,25 @@ int main(int argc, char **argv)
     printf("{\"symbols\": %zu, \"payload_bytes\": %zu, \"encode_ms\": %.5f, \"decode_ms\": %.5f, "
            "\"encode_ns_per_symbol\": %.4f, \"decode_ns_per_symbol\": %.4f, \"encode_runs\": %ld, "
            "\"decode_runs\": %ld, \"decode_no_lookup_ns_per_symbol\": %.4f, \"simd\": \"%s\", "
-           "\"interleaved\": [",
+           "\"interleaved\": ",
            n, j.len, enc / 1e6, dec / 1e6, enc / (double)n, dec / (double)n, enc_runs, dec_runs,
            dec_search / (double)n, fsr_ilv_impl_name(FSR_IMPL_AUTO));
+    if (time_interleaved(&j, 1, n, seconds, samples) != 0)
+        return 3;
     {
-        static const uint32_t lane_counts[] = {8, 16, 32};
-        const int impls[] = {FSR_IMPL_SCALAR, fsr_ilv_impl_auto()};
-        uint8_t *ref = (uint8_t *)malloc(fsr_ilv_encode_bound(n, 32));
-        size_t li, ii, ref_len = 0;
-        int first = 1;
-        for (li = 0; li < 3; li++) {
-            j.lanes = lane_counts[li];
-            j.cap = fsr_ilv_encode_bound(n, j.lanes);
-            for (ii = 0; ii < 2; ii++) {
-                j.impl = impls[ii];
-                if (ii == 1 && impls[1] == FSR_IMPL_SCALAR)
-                    break;
-                if (run_ilv_encode(&j) != FSR_OK || run_ilv_decode(&j) != FSR_OK ||
-                    memcmp(j.decoded, j.symbols, n * 4) != 0) {
-                    fprintf(stderr, "interleaved round trip failed\n");
-                    return 3;
-                }
-                if (ii == 0) {
-                    memcpy(ref, j.stream, j.len);
-                    ref_len = j.len;
-                } else if (j.len != ref_len || memcmp(ref, j.stream, j.len) != 0) {
-                    fprintf(stderr, "SIMD stream differs from scalar\n");
-                    return 3;
-                }
-                enc = time_phase(&j, run_ilv_encode, seconds, samples, &enc_runs);
-                dec = time_phase(&j, run_ilv_decode, seconds, samples, &dec_runs);
-                printf("%s{\"lanes\": %u, \"impl\": \"%s\", \"payload_bytes\": %zu, "
-                       "\"encode_ns_per_symbol\": %.4f, \"decode_ns_per_symbol\": %.4f, "
-                       "\"encode_ms\": %.5f, \"decode_ms\": %.5f}",
-                       first ? "" : ", ", j.lanes, fsr_ilv_impl_name(j.impl), j.len, enc / (double)n,
-                       dec / (double)n, enc / 1e6, dec / 1e6);
-                first = 0;
-            }
+        size_t q_size = fsr_ilv2_tables_size(&t);
+        void *q_mem = q_size > 0 ? malloc(q_size) : NULL;
+        fsr_ilv2_tables q;
+        if (q_mem == NULL || fsr_ilv2_tables_build(&t, q_mem, q_size, &q) != FSR_OK) {
+            fprintf(stderr, "cannot build the version 2 tables\n");
+            return 3;
         }
-        free(ref);
+        j.q = &q;
+        printf(", \"interleaved2\": ");
+        if (time_interleaved(&j, 2, n, seconds, samples) != 0)
+            return 3;
+        free(q_mem);
     }
-    printf("]}\n");
+    printf("}\n");
     return 0;
 }

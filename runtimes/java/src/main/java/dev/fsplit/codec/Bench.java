@@ -13,7 +13,8 @@ import java.util.Arrays;
  *
  * <pre>java -cp out/main dev.fsplit.codec.Bench TABLES.fsct SYMBOLS.i32 C H W [SECONDS_PER_PHASE [LANES,...]]</pre>
  * SYMBOLS.i32 holds C*H*W little-endian int32 symbols in C order. After the single stream, the interleaved
- * payload is timed for 8, 16 and 32 lanes, or the comma-separated LANES ("interleaved" list in the JSON line).
+ * payload is timed for 8, 16 and 32 lanes, or the comma-separated LANES ("interleaved" list in the JSON line),
+ * then payload version 2 (InterleavedCodec2, "interleaved2" list) for the same lane counts.
  * benchmarks/codec runs one JVM per lane count: sharing one JIT profile across lane counts slowed the first
  * measured one by up to 2x.
  */
@@ -48,6 +49,7 @@ public final class Bench {
         double[] enc = time(seconds, () -> RansCodec.encodePlanar(tables, symbols, c));
         double[] dec = time(seconds, () -> RansCodec.decodePlanar(tables, payload, 0, payload.length, c, out));
         StringBuilder ilv = new StringBuilder();
+        StringBuilder ilv2 = new StringBuilder();
         int[] laneCounts = args.length > 6 ? Arrays.stream(args[6].split(",")).mapToInt(Integer::parseInt).toArray()
                 : new int[] {8, 16, 32};
         for (int lanes : laneCounts) {
@@ -58,17 +60,31 @@ public final class Bench {
             }
             double[] e = time(seconds, () -> InterleavedCodec.encodePlanar(tables, symbols, c, lanes));
             double[] d = time(seconds, () -> InterleavedCodec.decodePlanar(tables, p, 0, p.length, c, lanes, out));
-            ilv.append(ilv.length() == 0 ? "" : ", ").append(String.format(java.util.Locale.ROOT,
-                    "{\"lanes\": %d, \"payload_bytes\": %d, \"encode_ns_per_symbol\": %.4f, "
-                            + "\"decode_ns_per_symbol\": %.4f, \"encode_ms\": %.5f, \"decode_ms\": %.5f}",
-                    lanes, p.length, e[0] / n, d[0] / n, e[0] / 1e6, d[0] / 1e6));
+            append(ilv, lanes, p.length, e, d, n);
+        }
+        for (int lanes : laneCounts) {
+            byte[] p = InterleavedCodec2.encodePlanar(tables, symbols, c, lanes);
+            InterleavedCodec2.decodePlanar(tables, p, 0, p.length, c, lanes, out);
+            if (!Arrays.equals(out, symbols)) {
+                throw new IllegalStateException("interleaved version 2 round trip failed");
+            }
+            double[] e = time(seconds, () -> InterleavedCodec2.encodePlanar(tables, symbols, c, lanes));
+            double[] d = time(seconds, () -> InterleavedCodec2.decodePlanar(tables, p, 0, p.length, c, lanes, out));
+            append(ilv2, lanes, p.length, e, d, n);
         }
         System.out.printf(java.util.Locale.ROOT,
                 "{\"symbols\": %d, \"payload_bytes\": %d, \"encode_ms\": %.5f, \"decode_ms\": %.5f, "
                         + "\"encode_ns_per_symbol\": %.4f, \"decode_ns_per_symbol\": %.4f, \"encode_runs\": %d, "
-                        + "\"decode_runs\": %d, \"java\": \"%s\", \"interleaved\": [%s]}%n",
+                        + "\"decode_runs\": %d, \"java\": \"%s\", \"interleaved\": [%s], \"interleaved2\": [%s]}%n",
                 n, payload.length, enc[0] / 1e6, dec[0] / 1e6, enc[0] / n, dec[0] / n, (long) enc[1], (long) dec[1],
-                System.getProperty("java.vm.name") + " " + System.getProperty("java.version"), ilv);
+                System.getProperty("java.vm.name") + " " + System.getProperty("java.version"), ilv, ilv2);
+    }
+
+    private static void append(StringBuilder sb, int lanes, int bytes, double[] e, double[] d, int n) {
+        sb.append(sb.length() == 0 ? "" : ", ").append(String.format(java.util.Locale.ROOT,
+                "{\"lanes\": %d, \"payload_bytes\": %d, \"encode_ns_per_symbol\": %.4f, "
+                        + "\"decode_ns_per_symbol\": %.4f, \"encode_ms\": %.5f, \"decode_ms\": %.5f}",
+                lanes, bytes, e[0] / n, d[0] / n, e[0] / 1e6, d[0] / 1e6));
     }
 
     private interface Body {

@@ -30,8 +30,9 @@ from fsplit_mobile.serve.ray.netns_procs import kill_netns, netns_of  # noqa: E4
 from serve_support import ThreadedServer, build_tiny_artifact, random_images  # noqa: E402
 from test_serve_faults import generate_cases  # noqa: E402
 
-HEAD_PORT, HTTP_PORT, WORKER_NM_PORT = 6390, 8000, 7390
-RAY_URL = f"http://127.0.0.1:{HTTP_PORT}"
+HEAD_PORT, HTTP_PORT, WORKER_NM_PORT, PROXY_PORT = 6390, 8000, 7390, 8100
+RAY_URL = f"http://127.0.0.1:{HTTP_PORT}"  # the CLI's guarded front (fsplit_mobile/serve/ray/front.py)
+PROXY_URL = f"http://127.0.0.1:{PROXY_PORT}"  # Ray's own proxy behind it (kept by Serve across CLI runs)
 LIMITS = dict(max_payload=4096, timeout_s=5.0, max_concurrency=2, max_queue=16)
 BAD_EVERY = 5  # every 5th generated bad input (~560 of ~2,800, all kinds)
 LOAD_S, KILL_AT_S, LOAD_CLIENTS = 16.0, 5.0, 3
@@ -181,6 +182,8 @@ def start_cli(art: Path, log: Path, env, *extra: str, until: str | None = None) 
             "HeadOnly",
             "--port",
             str(HTTP_PORT),
+            "--ray-proxy-port",
+            str(PROXY_PORT),
             "--intra-op-threads",
             "1",
             *extra,
@@ -340,7 +343,7 @@ def main(workdir: Path, report_path: Path):
         cli = start_cli(art, log, env, "--replicas", "1", until="deploying")
         report["cli_exit_starting"], cli = stop_cli(cli), None
         report["log_starting"] = log.read_text()[-3000:]
-        gone = httpx.get(RAY_URL + "/healthz", timeout=10)  # Ray's proxy, no route left: its own text 404
+        gone = httpx.get(PROXY_URL + "/healthz", timeout=10)  # Ray's proxy, no route left: its own text 404
         report["after_starting"] = {"status": gone.status_code, "text": gone.text[:200]}
         report["timings_s"]["total"] = time.monotonic() - t0
     finally:

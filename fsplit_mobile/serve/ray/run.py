@@ -95,7 +95,7 @@ def serve_forever(
     try:
         start(artifact_dir, limits, opts, intra_op_threads, on_connected=connected)
         stopper.install()  # again: nothing Ray did while deploying may leave its handler in place
-        where = f"http://{opts.http_host}:{opts.http_port}"
+        where = proxy_url(opts)
         if front is not None and not stopper.stop.is_set():
             from .front import Front
 
@@ -119,6 +119,20 @@ def serve_forever(
         deleted = _delete_and_disconnect(ray, serve)
     # stopped while starting, Serve may not have had the app (or even its controller) yet: nothing to delete
     return 0 if deleted or during_start_up else 1
+
+
+def proxy_url(opts: RayOptions) -> str:
+    """Where Serve's HTTP proxies really listen: on a cluster where Serve already runs (an earlier
+    `fsplit-serve --engine ray --ray-address ...`), `serve.start` keeps the HTTP options it started with and
+    ignores ours, so the front must forward to those."""
+    try:
+        from ray.serve.context import _get_global_client
+
+        cfg = _get_global_client().http_config
+        host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::", "") else cfg.host
+        return f"http://{host}:{cfg.port}"
+    except Exception:  # noqa: BLE001 - an internal API: fall back to what we asked for
+        return f"http://{opts.http_host}:{opts.http_port}"
 
 
 def _delete_and_disconnect(ray, serve) -> bool:

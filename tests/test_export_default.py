@@ -52,6 +52,12 @@ def test_manifest_server_and_labels(exported, model):
         assert m["files"]["server"] == "server.onnx" and m["files"]["labels"] == "labels.txt"
         assert m["server"] == {"file": "server.onnx", "input": "symbols", "output": "logits", "num_classes": 1000}
         assert len(art.labels()) == 1000 and art.labels()[285].startswith("Egyptian cat")
+        # device compute, counted from the captured graph: the encoder's MACs and their share of the teacher's
+        from fsplit_mobile.models.macs import count_macs
+
+        dc = m["device_compute"]
+        assert dc["macs"] == count_macs(model.device.encoder) and dc["network"] == "efficientnet-lite0"
+        assert dc["share"] == pytest.approx(dc["macs"] / dc["network_macs"]) and 1.3 < dc["share"] < 1.4
         # server.onnx gives the eager server part's logits for real symbols
         enc = open_encoder(art)
         sym = enc.symbols(load_rgb(EVAL_DIR / "chelsea.jpg", (224, 224)))

@@ -151,6 +151,7 @@ def _export_one(
     timings = result.timings_s
     with _step(timings, "capture", progress, label):
         captured = stages.capture(backend, ctx.module, ctx.example, req)
+        device_compute = _device_compute(captured.program, ctx.recipe.teacher, req.input_size)
     with _step(timings, "quantize", progress, label):
         calibrate = quant != "none" and backend.needs_calibration(req)
         quantized = stages.quantize(backend, captured, shared.calibration_batches() if calibrate else [], req)
@@ -180,6 +181,7 @@ def _export_one(
             extra={
                 "server_check": shared.server.get("check"),
                 "size_bytes": result.size_bytes,
+                "device_compute": device_compute,
                 "timings_s": dict(timings),
             },
         )
@@ -211,9 +213,22 @@ def _export_one(
         resize=ctx.recipe.resize,
         server=shared.server_manifest(),
         tool_versions=tool_versions,
+        device_compute=device_compute,
     )
     result.path = staged.commit(manifest)
     result.ok = True
+
+
+def _device_compute(program, teacher: str | None, input_size) -> dict:
+    """SC2's first criterion for the artifact: the MACs of the captured encoder graph (per image) and, for a task
+    model whose teacher is known, their share of the full network's MACs at the same input size."""
+    from ..models.macs import graph_macs, teacher_macs
+
+    out: dict = {"macs": int(graph_macs(program)), "counted_from": "torch.export graph of the device encoder"}
+    if teacher == "efficientnet-lite0":
+        network = teacher_macs((int(input_size[0]), int(input_size[1])))
+        out.update({"network": teacher, "network_macs": int(network), "share": out["macs"] / network})
+    return out
 
 
 # ---- entry point -----------------------------------------------------------------------------------------------

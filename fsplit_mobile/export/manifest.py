@@ -25,6 +25,7 @@ def build_manifest(
     server: dict | None,
     tool_versions: dict[str, str],
     notes: list[str] | None = None,
+    device_compute: dict | None = None,
 ) -> dict:
     """The manifest without its sha256 section (filled by `finish_manifest`)."""
     c, h, w = req.latent_shape
@@ -65,6 +66,8 @@ def build_manifest(
         manifest["accelerator"] = dict(lowered.accelerator)
     if server is not None:
         manifest["server"] = dict(server)
+    if device_compute is not None:
+        manifest["device_compute"] = dict(device_compute)
     if notes:
         manifest["notes"] = list(notes)
     return manifest

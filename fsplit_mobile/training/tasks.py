@@ -202,6 +202,7 @@ class LightTask:
         self.train_x, self.train_f = caches["train"]["images"], caches["train"]["features"][split]
         self.train_logits = caches["train"]["logits"]
         self.val_x, self.val_logits = caches["validation"]["images"], caches["validation"]["logits"]
+        self.val_f = caches["validation"]["features"][split]
         mean = torch.tensor(self.config["mean"]).reshape(1, 3, 1, 1)
         std = torch.tensor(self.config["std"]).reshape(1, 3, 1, 1)
         self._norm = (mean.to(device), std.to(device))
@@ -241,16 +242,25 @@ class LightTask:
     @torch.no_grad()
     def validate(self) -> dict:
         """Hard-rounded symbols as deployed: agreement with the teacher and ideal bytes under the float model."""
-        agree = bits = 0.0
+        agree = bits = err = power = 0.0
         n = self.val_x.shape[0]
         for i in range(0, n, 32):
             y = self.modules["encoder"](self._images(self.val_x[i : i + 32]))
             sym = self.bottleneck.symbols(y)
             _, likelihoods = self.bottleneck(y, training=False)
-            logits = self.tail(self.modules["decoder"](self.bottleneck.dequantize(sym)))
+            f_hat = self.modules["decoder"](self.bottleneck.dequantize(sym))
+            f = self.val_f[i : i + 32].float().to(f_hat.device)
+            err += float(((f_hat - f) ** 2).sum())
+            power += float((f**2).sum())
+            logits = self.tail(f_hat)
             agree += float((logits.argmax(1).cpu() == self.val_logits[i : i + 32].argmax(1)).sum())
             bits += float(-torch.log2(likelihoods).sum())
-        return {"val_agreement": agree / n, "val_bytes_estimated": bits / 8 / n, "val_crops": n}
+        return {
+            "val_agreement": agree / n,
+            "val_bytes_estimated": bits / 8 / n,
+            "val_crops": n,
+            "val_nmse": err / max(power, 1e-12),
+        }
 
 
 def freeze_transform(task) -> None:

@@ -143,10 +143,7 @@ def heldout_table(
             shapes[name] = "x".join(map(str, symbols.shape[1:]))
             hits[name] += int((pred == reference[i : i + batch]).sum())
     n = int(x.shape[0])
-    device = {
-        k: describe(device_share(m.device.encoder, m.input_size)).replace(" of the network", "")
-        for k, m in models.items()
-    }
+    device = {k: describe(device_share(m.device.encoder, m.input_size), short=True) for k, m in models.items()}
     rows = [HeldoutRow(k, "split", shapes[k], hits[k] / n, float(np.mean(sizes[k])), device[k]) for k in models]
     for codec, quality in baselines:
         decoded, codec_sizes = codec_roundtrip(x, codec, quality)

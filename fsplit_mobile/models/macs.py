@@ -80,6 +80,7 @@ def device_share(encoder: nn.Module, input_size: tuple[int, int] = (224, 224)) -
     return {"device_macs": device, "network_macs": network, "share": device / network}
 
 
-def describe(share: dict[str, Any]) -> str:
-    """'28.9 M MACs (7.5 % of the network)'."""
-    return f"{share['device_macs'] / 1e6:.1f} M MACs ({100 * share['share']:.1f} % of the network)"
+def describe(share: dict[str, Any], short: bool = False) -> str:
+    """'21.0 M MACs (5.5 % of the network)', or with short=True '21.0 M MACs (5.5 %)'."""
+    tail = " %)" if short else " % of the network)"
+    return f"{share['device_macs'] / 1e6:.1f} M MACs ({100 * share['share']:.1f}{tail}"

@@ -9,7 +9,9 @@ state left it. :func:`finish` builds the tables and validates as deployed.
 
 from __future__ import annotations
 
+import math
 import os
+import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,9 +19,48 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .distill import fit_quantiles, lr_at, seed_everything
 from .losses import split_loss
 from .tasks import INPUT_PIXELS
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@torch.no_grad()
+def fit_quantiles(bottleneck, iterations: int = 100) -> float:
+    """Set `quantiles` to the exact minimiser of the auxiliary loss, by bisection; returns the final aux loss.
+
+    The cumulative logits are strictly increasing in their input, so each (channel, target) pair has one root.
+    This replaces thousands of aux-optimizer steps at the end of a short training run.
+    """
+    q = bottleneck.quantiles
+    target = bottleneck.target.reshape(1, 1, 3).expand_as(q)
+    low = torch.full_like(q, -1.0)
+    high = torch.full_like(q, 1.0)
+    for _ in range(64):  # widen the brackets until they hold the roots
+        f_low = bottleneck._logits_cumulative(low, stop_gradient=True)
+        f_high = bottleneck._logits_cumulative(high, stop_gradient=True)
+        if bool((f_low <= target).all() and (f_high >= target).all()):
+            break
+        low = torch.where(f_low > target, low * 2, low)
+        high = torch.where(f_high < target, high * 2, high)
+    for _ in range(iterations):
+        mid = (low + high) / 2
+        above = bottleneck._logits_cumulative(mid, stop_gradient=True) > target
+        high = torch.where(above, mid, high)
+        low = torch.where(above, low, mid)
+    q.copy_((low + high) / 2)
+    return float(bottleneck.loss())
+
+
+def lr_at(step: int, steps: int, base: float, warmup: int = 20, floor: float = 0.05) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 @dataclass(frozen=True)
@@ -170,4 +211,4 @@ def finish(task) -> tuple[float, dict]:
     return aux, task.validate()
 
 
-__all__ = ["INPUT_PIXELS", "TrainConfig", "finish", "run"]
+__all__ = ["INPUT_PIXELS", "TrainConfig", "finish", "fit_quantiles", "lr_at", "run", "seed_everything"]

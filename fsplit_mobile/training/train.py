@@ -382,7 +382,6 @@ def light(
         **DEFAULT_CONFIG,
         "model_id": model_id,
         "latent_channels": latent_channels,
-        "encoder_channels": [latent_channels] * 3,
         "encoder": {
             "kind": "light",
             "stem": stem,

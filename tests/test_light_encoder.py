@@ -223,3 +223,32 @@ def test_bundled_light_model_is_within_the_budget_and_its_recorded_validation_re
     assert agreement == pytest.approx(meta["validation"]["val_agreement"], abs=1 / crops.shape[0] + 1e-6)
     # real container bytes: the ideal code length plus the header and the coder's few bytes of overhead
     assert meta["validation"]["val_bytes_estimated"] < np.mean(sizes) < meta["validation"]["val_bytes_estimated"] + 80
+
+
+def test_selection_by_validation_keeps_the_weights_of_the_best_agreement(tmp_path):
+    """--select agreement: the checkpoint holds the weights of the validation with the highest teacher agreement
+    (the first such step), not those after the last step; --select last (the default) keeps the last ones."""
+    cache = _caches(tmp_path)
+    steps = 6
+    runs = {}
+    for select in ("agreement", "last"):
+        out = tmp_path / f"{select}.pt"
+        cmd = _command(cache, out, steps) + ["--val-every", "1", "--select", select]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+        runs[select] = read_checkpoint(out)
+    meta = runs["agreement"]["meta"]
+    vals = [(r["step"], r["val_agreement"]) for r in meta["history"] if "val_agreement" in r]
+    assert [s for s, _ in vals] == list(range(1, steps + 1))
+    best = max(a for _, a in vals)
+    assert meta["select"] == "agreement"
+    assert meta["selected_step"] == next(s for s, a in vals if a == best)
+    assert runs["last"]["meta"]["selected_step"] == steps
+    same = all(
+        torch.equal(runs["agreement"]["state_dict"][k], runs["last"]["state_dict"][k])
+        for k in runs["last"]["state_dict"]
+        if k.startswith("encoder.")
+    )
+    if meta["selected_step"] < steps:
+        assert not same, "the selected weights are those of the last step"
+    res = subprocess.run(_command(cache, tmp_path / "x.pt", 2) + ["--select", "best"], capture_output=True, text=True)
+    assert res.returncode != 0 and "--select" in res.stderr

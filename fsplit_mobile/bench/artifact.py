@@ -1,8 +1,11 @@
 """Host-side view of an artifact folder: :class:`fsplit_mobile.runtime.Artifact` plus what bench ships."""
 
 from ..runtime.artifact import Artifact
+from ..runtime.targets import accelerator_targets, device_agent_targets
 
-RUNNABLE_TARGETS = ("executorch", "tflite", "onnx", "qnn", "vulkan")
+# the targets the Python device agent runs, and those compiled for an accelerator (fsplit_mobile/runtime/targets.py)
+RUNNABLE_TARGETS = device_agent_targets()
+ACCELERATOR_TARGETS = accelerator_targets()
 
 
 def load_artifact(path) -> Artifact:

@@ -159,9 +159,10 @@ def run(
         )
     except BenchError as e:
         raise click.UsageError(str(e)) from None
+    from .artifact import ACCELERATOR_TARGETS
     from .provision import AutoRunner, wants_auto
 
-    accelerated = accelerator in ("npu", "gpu") or any(_target_of(a) in ("qnn", "vulkan") for a in artifacts)
+    accelerated = accelerator in ("npu", "gpu") or any(_target_of(a) in ACCELERATOR_TARGETS for a in artifacts)
     auto = not accelerated and wants_auto(
         transport.kind, runner, python_cmd, installed_agent, native_runner, native_lib_dir
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import device_info
 from .app_runner import APP_STAGE_ROOT, AppNotFinishedError, run_app
-from .artifact import RUNNABLE_TARGETS, load_artifact, summary
+from .artifact import ACCELERATOR_TARGETS, RUNNABLE_TARGETS, load_artifact, summary
 from .bundle import EVENTS_FILE, STREAMS_DIR, RunnerSpec, build_bundle, runner_command
 from .device.events import EventFormatError, parse_event_line
 from .errors import (
@@ -86,7 +86,7 @@ def run_benchmark(
             f"the native runner runs ExecuTorch artifacts only, not {art.target!r}"
             + (
                 " (accelerator artifacts run in the Python agent: --runner python)"
-                if art.target in ("qnn", "vulkan")
+                if art.target in ACCELERATOR_TARGETS
                 else ""
             )
         )

@@ -19,7 +19,9 @@ import numpy as np
 # ValueError, not an ExportError), re-exported here for the code that imports it from the export package.
 from ..models.checkpoint.errors import CheckpointError as CheckpointError
 
-QUANTIZATIONS = ("none", "int8", "int8-dynamic", "int8-weights", "fp16")
+# Every quantization any target knows: from the one description of the targets (runtime/targets.py).
+from ..runtime.targets import QUANTIZATIONS as QUANTIZATIONS
+
 OUTPUT_KINDS = ("symbols", "latent")
 
 

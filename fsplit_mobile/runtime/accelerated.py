@@ -20,8 +20,8 @@ import numpy as np
 from . import qnn
 from .errors import AcceleratorUnavailableError
 from .placement import ON_ACCELERATOR, ON_CPU, NodePlacement, Placement
+from .targets import ACCELERATORS
 
-ACCELERATORS = ("npu", "gpu", "cpu")
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 CPU_PROVIDER = "CPUExecutionProvider"
 

@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .targets import QUANTIZATIONS, TARGETS
+
 SCHEMA = "fsplit-artifact/1"
-TARGETS = ("executorch", "coreml", "tflite", "onnx", "qnn", "vulkan")
-QUANTIZATIONS = ("none", "int8", "int8-dynamic", "int8-weights", "fp16")
 MAX_RATE_POINT_INDEX = 255  # the container's rate point field is 8 bits (docs/formats.md section 3)
 REQUIRED_KEYS = (
     "schema",

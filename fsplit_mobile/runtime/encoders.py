@@ -16,13 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .accelerated import ACCELERATORS, OrtAcceleratedBackend
+from .accelerated import OrtAcceleratedBackend
 from .errors import AcceleratorUnavailableError, EncoderUnavailableError
 from .preprocess import InputConverter, OutputConverter
+from .targets import ACCELERATORS, TARGETS, default_accelerator
 
 __all__ = [
     "ACCELERATORS",
     "BACKENDS",
+    "ENGINES",
     "OPENERS",
     "RUNTIME_NAMES",
     "AcceleratorUnavailableError",
@@ -130,21 +132,16 @@ def QnnBackend(path: str, threads: int | None):  # noqa: N802  (a constructor li
     return OrtAcceleratedBackend(path, "npu", threads)
 
 
-BACKENDS = {
+# engine name (a target's `runtime` in targets.py) -> the class that opens its encoder file
+ENGINES = {
     "executorch": ExecuTorchBackend,
-    "tflite": LiteRtBackend,
-    "onnx": OnnxRuntimeBackend,
-    "qnn": QnnBackend,
-    "vulkan": ExecuTorchBackend,
+    "litert": LiteRtBackend,
+    "onnxruntime": OnnxRuntimeBackend,
+    "onnxruntime-qnn": QnnBackend,
 }
-RUNTIME_NAMES = {
-    "executorch": "executorch.runtime",
-    "tflite": "ai_edge_litert Interpreter",
-    "onnx": "onnxruntime CPUExecutionProvider",
-    "coreml": "coremltools",
-    "qnn": "onnxruntime + QNN EP (HTP)",
-    "vulkan": "executorch.runtime (Vulkan delegate)",
-}
+# target -> its engine, and target -> how reports name its runtime (both read from targets.py)
+BACKENDS = {name: ENGINES[t.runtime] for name, t in TARGETS.items() if t.runtime is not None}
+RUNTIME_NAMES = {name: t.runtime_label for name, t in TARGETS.items()}
 
 
 def open_backend(target: str, path, threads: int | None = None):
@@ -176,7 +173,7 @@ def _vulkan_on_gpu(path, threads, qnn_libs, soc):
 
 
 # (target, accelerator) -> opener(path, threads, qnn_libs, soc): every pair an artifact can run on. The target's own
-# accelerator (DEFAULT_ACCELERATOR, else cpu) is what --accelerator defaults to.
+# accelerator (its `accelerator` in targets.py) is what --accelerator defaults to.
 OPENERS = {
     ("executorch", "cpu"): _own_runtime("executorch"),
     ("tflite", "cpu"): _own_runtime("tflite"),
@@ -185,7 +182,6 @@ OPENERS = {
     ("qnn", "npu"): lambda path, threads, qnn_libs, soc: OrtAcceleratedBackend(path, "npu", threads, qnn_libs, soc),
     ("vulkan", "gpu"): _vulkan_on_gpu,
 }
-DEFAULT_ACCELERATOR = {"qnn": "npu", "vulkan": "gpu"}
 
 
 def open_on_accelerator(
@@ -199,7 +195,7 @@ def open_on_accelerator(
     """The encoder backend for an artifact of `target` on `accelerator` (npu | gpu | cpu; None: the target's
     own: npu for qnn, gpu for vulkan, cpu otherwise). Raises AcceleratorUnavailableError naming what is
     missing or which artifact the accelerator needs."""
-    default = DEFAULT_ACCELERATOR.get(target, "cpu")
+    default = default_accelerator(target)
     accelerator = accelerator or default
     if accelerator not in ACCELERATORS:
         raise AcceleratorUnavailableError(f"unknown accelerator {accelerator!r} (choose {', '.join(ACCELERATORS)})")

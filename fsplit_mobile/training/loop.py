@@ -63,6 +63,9 @@ def lr_at(step: int, steps: int, base: float, warmup: int = 20, floor: float = 0
     return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+SELECTIONS = ("last", "agreement")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Schedule and objective of one run (the CLI's common options)."""
@@ -80,8 +83,13 @@ class TrainConfig:
     save_every: int = 200
     log_every: int = 50
     density_lr_scale: float = 10.0
+    # "last": the weights after the last step; "agreement": the weights of the validation with the highest teacher
+    # agreement (model selection on the validation split, never the held-out one)
+    select: str = "last"
 
     def __post_init__(self):
+        if self.select not in SELECTIONS:
+            raise ValueError(f"select must be one of {', '.join(SELECTIONS)}, got {self.select!r}")
         for name in ("steps", "batch_size", "val_every", "save_every", "log_every"):
             value = getattr(self, name)
             if value < (0 if name == "steps" else 1):
@@ -91,8 +99,9 @@ class TrainConfig:
         return {k: v for k, v in asdict(self).items() if k in ("lmbda", "mse_weight", "kd_weight", "temperature")}
 
 
-def _state(task, opt, aux_opt, step: int, rng: np.random.Generator, history: list, best: dict) -> dict:
+def _state(task, opt, aux_opt, step: int, rng, history: list, best: dict, chosen: dict | None) -> dict:
     return {
+        "chosen": chosen,
         "step": step,
         "modules": {k: m.state_dict() for k, m in task.modules.items()},
         "opt": opt.state_dict(),
@@ -126,6 +135,7 @@ def run(task, cfg: TrainConfig, pixels_per_sample: int, state_path: Path, log) -
     opt = torch.optim.Adam(groups, lr=lr)
     aux_opt = torch.optim.Adam([bottleneck.quantiles], lr=1e-3)
     start, history, best = 0, [], {}
+    chosen: dict | None = None  # with select="agreement": {"step", "validation", "modules"} of the best validation
     if cfg.resume and state_path.exists():
         state = torch.load(state_path, weights_only=False)
         for k, m in task.modules.items():
@@ -135,6 +145,7 @@ def run(task, cfg: TrainConfig, pixels_per_sample: int, state_path: Path, log) -
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         start, history, best = state["step"], state["history"], state["best"]
+        chosen = state.get("chosen")
         log(f"# resumed from {state_path} at step {start}")
     for m in task.modules.values():
         m.train()
@@ -189,9 +200,23 @@ def run(task, cfg: TrainConfig, pixels_per_sample: int, state_path: Path, log) -
                 f"per 224x224 crop ({v['val_crops']} crops)"
             )
             best = v
+            if cfg.select == "agreement" and (
+                chosen is None or v["val_agreement"] > chosen["validation"]["val_agreement"]
+            ):
+                modules = {
+                    k: {n: t.detach().clone() for n, t in m.state_dict().items()} for k, m in task.modules.items()
+                }
+                chosen = {"step": done, "validation": v, "modules": modules}
         if done % cfg.save_every == 0 or done == steps:
-            _save_atomic(_state(task, opt, aux_opt, done, rng, history, best), state_path)
-    return {"history": history, "validation": best}
+            _save_atomic(_state(task, opt, aux_opt, done, rng, history, best, chosen), state_path)
+    if chosen is not None:
+        for k, m in task.modules.items():
+            m.load_state_dict(chosen["modules"][k])
+        best = chosen["validation"]
+        log(
+            f"# selected the weights of step {chosen['step']} (highest validation agreement {best['val_agreement']:.3f})"
+        )
+    return {"history": history, "validation": best, "selected_step": chosen["step"] if chosen else steps}
 
 
 def finish(task) -> tuple[float, dict]:

@@ -28,7 +28,7 @@ from pathlib import Path
 import click
 import torch
 
-from .loop import TrainConfig, finish, run
+from .loop import SELECTIONS, TrainConfig, finish, run
 from .tasks import INPUT_PIXELS, FrankenSplitTask, LightTask, TrainingInputError, UnitTask
 from .tasks import freeze_transform as freeze_transform_of
 
@@ -39,7 +39,9 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _config(steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, resume, val_every, save_every):
+def _config(
+    steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, resume, val_every, save_every, select
+):
     """The common options as the loop's TrainConfig (a bad value: a usage error naming it)."""
     try:
         return TrainConfig(
@@ -54,6 +56,7 @@ def _config(steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, se
             resume=resume,
             val_every=val_every,
             save_every=save_every,
+            select=select,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -85,6 +88,8 @@ def _meta(command: str, cfg: TrainConfig, seconds: int, final: dict, result: dic
         "batch_size": cfg.batch_size,
         "lr": cfg.lr,
         "seed": cfg.seed,
+        "select": cfg.select,
+        "selected_step": result["selected_step"],
         "train_seconds": seconds,
         "validation": final,
         "history": result["history"],
@@ -147,6 +152,13 @@ def _common(f):
             click.option("--val-every", type=int, default=500, show_default=True),
             click.option(
                 "--save-every", type=int, default=200, show_default=True, help="steps between resumable states"
+            ),
+            click.option(
+                "--select",
+                type=click.Choice(SELECTIONS),
+                default="last",
+                show_default=True,
+                help="weights to keep: after the last step, or of the validation with the highest agreement",
             ),
         ]
     ):
@@ -220,6 +232,7 @@ def bottleneck_unit(
     resume,
     val_every,
     save_every,
+    select,
     split_block,
     latent_channels,
     width,
@@ -260,7 +273,7 @@ def bottleneck_unit(
         freeze_transform_of(task)
         log("# transform frozen: only the entropy model is trained")
     train_cfg = _config(
-        steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, resume, val_every, save_every
+        steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, resume, val_every, save_every, select
     )
     result, final, seconds = _train(task, train_cfg, INPUT_PIXELS, out, log)
     meta = _meta(
@@ -357,6 +370,7 @@ def light(
     resume,
     val_every,
     save_every,
+    select,
     stem,
     stem_channels,
     stages,
@@ -414,7 +428,7 @@ def light(
         + (f"; from {init_from}" if init_from else "")
     )
     train_cfg = _config(
-        steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, resume, val_every, save_every
+        steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, resume, val_every, save_every, select
     )
     result, final, seconds = _train(task, train_cfg, INPUT_PIXELS, out, log)
     meta = _meta(
@@ -451,6 +465,7 @@ def frankensplit(
     resume,
     val_every,
     save_every,
+    select,
     crop,
 ):
     """Train the FrankenSplit-style model (the bundled default's architecture) on the bundled training photos."""
@@ -461,7 +476,7 @@ def frankensplit(
     out, dev, log, command = _start(out, threads, device)
     task = FrankenSplitTask(crop, dev)
     train_cfg = _config(
-        steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, resume, val_every, save_every
+        steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, resume, val_every, save_every, select
     )
     result, final, seconds = _train(task, train_cfg, crop * crop, out, log)
     meta = _meta(

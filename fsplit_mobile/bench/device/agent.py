@@ -53,20 +53,15 @@ def _ms(t0, t1):
     return (t1 - t0) / 1e6
 
 
-RUNTIME_MODULES = {
-    "executorch": ("torch", "executorch.runtime"),
-    "tflite": ("ai_edge_litert.interpreter",),
-    "onnx": ("onnxruntime",),
-    "qnn": ("onnxruntime", "onnxruntime_qnn"),
-    "vulkan": ("torch", "executorch.runtime"),
-}
-
-
 def _preimport(target):
-    """Import the runtime before timing model load (Python import time is reported on its own)."""
+    """Import the runtime before timing model load (Python import time is reported on its own); what a target's
+    runtime imports is in its description (fsplit_mobile/runtime/targets.py)."""
     import importlib
 
-    for name in RUNTIME_MODULES.get(target, ()):
+    from fsplit_mobile.runtime.targets import TARGETS
+
+    described = TARGETS.get(target)
+    for name in described.runtime_modules if described is not None else ():
         try:
             importlib.import_module(name)
         except ImportError:
@@ -112,6 +107,7 @@ def _run(args, sink):
         from fsplit_mobile.runtime.encoders import open_on_accelerator
         from fsplit_mobile.runtime.errors import AcceleratorUnavailableError, EncoderUnavailableError
         from fsplit_mobile.runtime.preprocess import InputConverter, OutputConverter, TensorSpecError
+        from fsplit_mobile.runtime.targets import default_accelerator
     except ImportError as e:
         raise AgentError(f"fsplit_mobile.runtime not importable on this device: {e}", "setup") from None
     try:
@@ -161,7 +157,7 @@ def _run(args, sink):
         pid=os.getpid(),
         python=platform.python_version(),
         machine=platform.machine(),
-        accelerator=args.accelerator or {"qnn": "npu", "vulkan": "gpu"}.get(manifest["target"], "cpu"),
+        accelerator=args.accelerator or default_accelerator(manifest["target"]),
     )
     sink.emit("load", model_load_ms=_ms(t0, t1), tables_load_ms=_ms(t1, t2), runtime_import_ms=_ms(ti, t0))
 

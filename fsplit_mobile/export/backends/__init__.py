@@ -1,8 +1,9 @@
 """Backend registry: target name -> the Backend class of one module in this package (see backends/base.py).
 
-Adding a target = adding `backends/<name>.py` with one Backend subclass, one line in BACKENDS, and its tests.
-Modules are imported on first use; converters are imported inside the hooks, so listing or validating
-options never loads them.
+The targets, their order and their backend classes are read from the one description of every target,
+fsplit_mobile/runtime/targets.py. Adding a target = one entry there, `backends/<name>.py` with one Backend
+subclass, and one flow in the contract tests (docs/export.md "Adding a CPU target"). Modules are imported on
+first use; converters are imported inside the hooks, so listing or validating options never loads them.
 """
 
 from __future__ import annotations
@@ -10,21 +11,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 
+from ...runtime.targets import TARGETS, accelerator_targets
 from ..base import UnknownTargetError
 from .base import Backend
 
 # name -> "module:ClassName" inside fsplit_mobile.export.backends; the order is the order of --target all
-BACKENDS: dict[str, str] = {
-    "executorch": "executorch:ExecuTorchBackend",
-    "coreml": "coreml:CoreMLBackend",
-    "tflite": "tflite:LiteRTBackend",
-    "onnx": "onnx:OnnxBackend",
-    "qnn": "qnn:QnnBackend",
-    "vulkan": "vulkan:VulkanBackend",
-}
+BACKENDS: dict[str, str] = {name: t.backend for name, t in TARGETS.items()}
 # Accelerator targets are compiled for a named chip or GPU API and fail on ops it lacks: "all" (the portable CPU
 # targets) leaves them out; they are exported when named (docs/accelerators.md).
-NAMED_ONLY = ("qnn", "vulkan")
+NAMED_ONLY = accelerator_targets()
 
 
 def backend_names() -> tuple[str, ...]:

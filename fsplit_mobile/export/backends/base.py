@@ -12,12 +12,17 @@ in this order; a backend only supplies the target-specific parts:
 
 Capture, PT2E calibration, keep_float resolution, verification and the report exist once, in those stages.
 
-A backend is one module `fsplit_mobile/export/backends/<name>.py` holding one `Backend` subclass, listed
-by name in `backends/__init__.py` (BACKENDS). It declares (class attributes):
+A backend is one module `fsplit_mobile/export/backends/<name>.py` holding one `Backend` subclass, named by
+its target's entry in the one description of the targets, `fsplit_mobile/runtime/targets.py` (which
+`backends/__init__.py` reads). That entry holds the facts export, runtime and bench share; a subclass whose
+`name` is described gets them as class attributes:
+
+- `encoder_file`: the file `lower` writes into the artifact folder (manifest `files.encoder`).
+- `quantizations`: the values of `--quantize` it supports (a subset of targets.QUANTIZATIONS).
+
+It declares (class attributes):
 
 - `name`: the target name (`--target`, `[targets.<name>]`, manifest `target`).
-- `encoder_file`: the file `lower` writes into the artifact folder (manifest `files.encoder`).
-- `quantizations`: the values of `--quantize` it supports (a subset of base.QUANTIZATIONS).
 - `layout`: input layout of the written file (NCHW | NHWC).
 - `options`: schema of its recipe table (options.COMMON_OPTIONS, i.e. keep_float and per_channel, plus its
   own); unknown or mistyped options are errors naming the recipe file and field. Hooks read
@@ -69,6 +74,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from ...runtime.targets import TARGETS
 from ..base import ExportError, ExportRequest, LoweredModel, UnsupportedOpError, package_version
 from ..options import COMMON_OPTIONS, Option
 
@@ -171,6 +177,14 @@ class Backend:
     op_patterns: ClassVar[tuple[re.Pattern, ...]] = (ATEN_OP,)
     op_hints: ClassVar[Mapping[str, str]] = {"capture": CAPTURE_HINT}
     lower_failure: ClassVar[str] = ""  # message prefix of a lowering failure ("LiteRT conversion failed")
+
+    def __init_subclass__(cls, **kwargs):
+        """A backend of a described target takes its encoder file and quantizations from the description."""
+        super().__init_subclass__(**kwargs)
+        described = TARGETS.get(cls.__dict__.get("name", ""))
+        if described is not None:
+            cls.encoder_file = described.encoder_file
+            cls.quantizations = described.quantizations
 
     # ---- hooks ------------------------------------------------------------------------------------------------
     def graph(self, module: torch.nn.Module, req: ExportRequest) -> Graph:

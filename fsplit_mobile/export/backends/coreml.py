@@ -40,13 +40,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...runtime.targets import TARGETS
 from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, ToolMissingError, VerificationError
 from ..fidelity import NOT_EXECUTED  # noqa: F401  (re-exported: what verify reports here)
 from ..options import COMMON_OPTIONS, Option
 from .base import Backend, Captured, Graph, NativeQuantizer, Program, PT2EQuantizer, Quantized
 from .pt2e import xnnpack_quantizer
 
-ENCODER_FILE = "encoder.mlpackage"
+ENCODER_FILE = TARGETS["coreml"].encoder_file
 INPUT_NAME = "image"
 # Largest fp32 values that fit in int32: 2**31 - 128 is the largest fp32 below 2**31.
 INT32_SAFE_MIN = -(2.0**31)
@@ -209,9 +210,6 @@ def check_package(path: Path, lowered: LoweredModel, req: ExportRequest) -> dict
 
 class CoreMLBackend(Backend):
     name = "coreml"
-    encoder_file = ENCODER_FILE
-    quantizations = ("none", "int8", "int8-weights")
-    runtime = "coreml"
     tools = ("coremltools", "torchao", "executorch")
     options = {
         **COMMON_OPTIONS,

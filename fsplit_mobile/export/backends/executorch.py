@@ -12,11 +12,12 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from ...runtime.targets import TARGETS
 from ..base import ExportRequest, LoweredModel, TensorSpec
 from .base import ATEN_OP, CAPTURE_HINT, Backend, Captured, Program, PT2EQuantizer
 from .pt2e import xnnpack_quantizer
 
-ENCODER_FILE = "encoder.pte"
+ENCODER_FILE = TARGETS["executorch"].encoder_file
 
 
 def _graph_ops(program) -> Counter:
@@ -32,8 +33,6 @@ def _graph_ops(program) -> Counter:
 
 class ExecuTorchBackend(Backend):
     name = "executorch"
-    encoder_file = ENCODER_FILE
-    quantizations = ("none", "int8")
     tools = ("executorch", "torchao")
     op_patterns = (re.compile(r"Missing out variants?:?\s*\{?([^}\n]*)"), ATEN_OP)
     op_hints = {

@@ -23,11 +23,12 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from ...runtime.targets import TARGETS
 from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, UnsupportedOpError
 from ..options import COMMON_OPTIONS, Option
 from .base import ATEN_OP, CAPTURE_HINT, Backend, Captured, NativeQuantizer, Program, Quantized, op_named
 
-ENCODER_FILE = "encoder.onnx"
+ENCODER_FILE = TARGETS["onnx"].encoder_file
 INPUT_NAME = "image"
 EXTERNAL_DATA_THRESHOLD = 1_500_000_000  # bytes of initializers above which weights go to <file>.data
 CALIBRATE_METHODS = ("minmax", "percentile", "entropy")
@@ -217,8 +218,6 @@ class _CalibrationReader:
 
 class OnnxBackend(Backend):
     name = "onnx"
-    encoder_file = ENCODER_FILE
-    quantizations = ("none", "int8")
     tools: ClassVar[tuple[str, ...]] = ("onnx", "onnxruntime", "onnxscript")
     options = {
         **COMMON_OPTIONS,

@@ -34,8 +34,6 @@ FLIP_LIMITS = {"int8": 0.02, "fp16": 0.002}  # symbols differing vs eager fp32 a
 
 class QnnBackend(OnnxBackend):
     name = "qnn"
-    encoder_file = ENCODER_FILE
-    quantizations = ("int8", "fp16")
     tools = ("onnx", "onnxruntime", "onnxruntime-qnn", "onnxscript")
     options = {
         **OnnxBackend.options,
@@ -50,7 +48,6 @@ class QnnBackend(OnnxBackend):
         # fraction of symbols differing from eager fp32 above which the export fails; 0: FLIP_LIMITS (the targets)
         "max_symbols_differing": Option((float,), 0.0),
     }
-    runtime = "qnn"
     lower_failure = "QNN compile failed"
 
     _simulate = True

@@ -26,12 +26,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...runtime.targets import TARGETS
 from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, ToolMissingError
 from ..options import COMMON_OPTIONS, Option
 from .base import Backend, Captured, Graph, Program, PT2EQuantizer
 from .pt2e import module_filter
 
-ENCODER_FILE = "encoder.tflite"
+ENCODER_FILE = TARGETS["tflite"].encoder_file
 INPUT_NAME = "image"
 SIGNATURE_PREFIX = "io.wrapped."  # where LiteRTSignature puts the ExportableEncoder (module paths)
 SIGNATURE = "serving_default"
@@ -173,8 +174,6 @@ def float_module_types(module: nn.Module, float_gdn="auto") -> tuple[str, ...]:
 
 class LiteRTBackend(Backend):
     name = "tflite"
-    encoder_file = ENCODER_FILE
-    quantizations = ("none", "int8", "int8-dynamic")
     layout = "NHWC"
     tools = ("litert-torch", "ai-edge-litert", "torchao")
     options = {**COMMON_OPTIONS, "float_gdn": Option((str, bool), "auto", choices=("auto", True, False))}

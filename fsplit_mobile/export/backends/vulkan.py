@@ -14,12 +14,13 @@ from pathlib import Path
 
 import torch
 
+from ...runtime.targets import TARGETS
 from ..accelerated import FALLBACK_OPTION, enforce_placement
 from ..base import ExportRequest, LoweredModel, TensorSpec, package_version
 from ..options import COMMON_OPTIONS
 from .base import ATEN_OP, CAPTURE_HINT, Backend, Captured, NativeQuantizer, Program, Quantized
 
-ENCODER_FILE = "encoder.pte"
+ENCODER_FILE = TARGETS["vulkan"].encoder_file
 VULKAN_BACKEND = "VulkanBackend"
 
 
@@ -35,8 +36,6 @@ def runtime_has_vulkan() -> bool:
 
 class VulkanBackend(Backend):
     name = "vulkan"
-    encoder_file = ENCODER_FILE
-    quantizations = ("none", "fp16")
     tools = ("executorch",)
     options = {**COMMON_OPTIONS, "fallback": FALLBACK_OPTION}
     op_patterns = (ATEN_OP,)

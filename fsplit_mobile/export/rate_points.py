@@ -1,7 +1,8 @@
 """Variable bit-rate export: one artifact per (target, quantization) carrying several rate points.
 
 A bottleneck-unit checkpoint (models/bottleneck_unit.py) holds one unit per rate point, all sharing the frozen
-teacher. Each named unit is exported with the ordinary `export()` (same backends, verification and fidelity
+teacher; a rate-point set (models/checkpoint/point_set.py) holds one complete checkpoint per point (the lightweight
+encoder's rate points). Each named point is exported with the ordinary `export()` (same backends, verification and fidelity
 report), then the folders are merged: rate point 0's files keep their usual names (so the artifact is a valid
 single-rate artifact for readers that know nothing of rate points), rate point i > 0 gets `rp<i>-encoder.<ext>`,
 `rp<i>-tables.fsct`, `rp<i>-server.onnx` and `rp<i>-report.{json,md}`; the manifest lists all of them under
@@ -13,9 +14,11 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from ..models import bottleneck_unit as bu
+from ..models.checkpoint import point_set
 from ..models.checkpoint import units as unit_io
 from ..runtime.artifact import Artifact
 from .api import ExportSummary, export
@@ -27,22 +30,42 @@ SHARED_ROLES = ("labels",)  # identical for every rate point: stored once
 REPORT_FILES = ("report.json", "report.md")
 
 
-def _units(checkpoint: Path, names: list[str] | None) -> tuple[dict, dict[str, bu.Unit], dict]:
-    """(config, units by name, meta) of the checkpoint; a requested name it lacks is refused, naming it."""
+def _missing(checkpoint: Path, names: list[str] | None, have: list[str], kind: str) -> None:
+    missing = [n for n in (names or []) if n not in have]
+    if missing:
+        raise RecipeError(
+            f"{checkpoint}: no {kind} {', '.join(map(repr, missing))} (rate points named by the recipe); "
+            f"the checkpoint has {', '.join(map(repr, have))}"
+        )
+
+
+def _points(checkpoint: Path, names: list[str] | None) -> tuple[list[str], Callable[[str, Path], Path], str]:
+    """(rate point names in export order, a writer of one point as a single-rate checkpoint, model id) of a
+    bottleneck-unit checkpoint or a rate-point set; a requested name the checkpoint lacks is refused, naming it."""
     from ..models.checkpoint import read_checkpoint
 
     payload = read_checkpoint(checkpoint)
+    if point_set.is_point_set(payload):
+        default, named = point_set.points_of(payload, f"{checkpoint}: ")
+        _missing(checkpoint, names, list(named), "rate point")
+        order = names or [default, *(n for n in named if n != default)]
+        model_id = named[order[0]]["config"].get("model_id") or "rate-points"
+        return order, lambda name, path: point_set.single_checkpoint(checkpoint, name, path), model_id
     if not isinstance(payload, dict) or payload.get("architecture") != bu.ARCHITECTURE:
-        raise RecipeError(f"{checkpoint}: rate points need a {bu.ARCHITECTURE} checkpoint (one unit per rate point)")
+        raise RecipeError(
+            f"{checkpoint}: rate points need a {bu.ARCHITECTURE} checkpoint (one unit per rate point) or a "
+            f"rate-point set ({point_set.POINT_SET_FORMAT})"
+        )
     config, units = unit_io.units_from_payload(payload, f"{checkpoint}: ")
     by_name = {u.name: u for u in units}
-    missing = [n for n in (names or []) if n not in by_name]
-    if missing:
-        raise RecipeError(
-            f"{checkpoint}: no unit {', '.join(map(repr, missing))} (rate points named by the recipe); "
-            f"the checkpoint has {', '.join(map(repr, by_name))}"
-        )
-    return config, by_name, payload.get("meta") or {}
+    _missing(checkpoint, names, list(by_name), "unit")
+    meta = payload.get("meta") or {}
+
+    def write(name: str, path: Path) -> Path:
+        single = bu.model_config(config["split_block"], [by_name[name].config], config.get("model_id"))
+        return unit_io.save_units(path, single, [by_name[name]], {**meta, "rate_point": name})
+
+    return names or list(by_name), write, config.get("model_id") or bu.ARCHITECTURE
 
 
 def _measured(folder: Path, input_size: list[int]) -> dict:
@@ -69,6 +92,8 @@ def _entry(index: int, name: str, manifest: dict, files: dict, measured: dict) -
     }
     if "server" in manifest:
         entry["server"] = dict(manifest["server"], file=files["server"])
+    if "payload" in manifest:  # each point's own measured choice (its tables and latents)
+        entry["payload"] = manifest["payload"]
     return entry
 
 
@@ -130,18 +155,15 @@ def export_rate_points(
             )
         checkpoint = rec.checkpoint
     checkpoint = Path(checkpoint)
-    names = list(units) if units else (rec.rate_points if rec is not None and rec.rate_points else None)
-    config, by_name, meta = _units(checkpoint, names)
-    names = names or list(by_name)
+    requested = list(units) if units else (rec.rate_points if rec is not None and rec.rate_points else None)
+    names, write_point, model_id = _points(checkpoint, requested)
     if len(names) > 256:
         raise RecipeError(f"{len(names)} rate points: the stream container names at most 256")
-    out_dir = Path(out) if out is not None else Path("artifacts") / (config.get("model_id") or bu.ARCHITECTURE)
+    out_dir = Path(out) if out is not None else Path("artifacts") / model_id
     with tempfile.TemporaryDirectory(prefix="fsplit-rate-points-") as tmp:
         summaries = []
         for index, name in enumerate(names):
-            unit = by_name[name]
-            single = bu.model_config(config["split_block"], [unit.config], config.get("model_id"))
-            ckpt = unit_io.save_units(Path(tmp) / f"rp{index}.pt", single, [unit], {**meta, "rate_point": name})
+            ckpt = write_point(name, Path(tmp) / f"rp{index}.pt")
             summary = export(
                 target, quantize, checkpoint=ckpt, recipe=recipe, out=Path(tmp) / f"rp{index}", **export_kwargs
             )

@@ -21,15 +21,19 @@ BUNDLED_DEFAULT = DATA_DIR / "default" / "bottleneck_units_lite0_b16.pt"
 def load_rate_points(path: str | Path | None = None, with_server: bool = True) -> dict[str, SplitModel]:
     """Every rate point of a checkpoint (default: the bundled default), default rate point first.
 
-    A bottleneck-unit checkpoint gives one SplitModel per unit; any other checkpoint layout (one model, one
-    rate) gives a single entry named after its model id. Errors are the checkpoint reader's (CheckpointError).
+    A bottleneck-unit checkpoint gives one SplitModel per unit, a rate-point set (checkpoint/point_set.py) one
+    per point; any other checkpoint layout (one model, one rate) gives a single entry named after its model id.
+    Errors are the checkpoint reader's (CheckpointError).
     """
     from . import bottleneck_unit as bu
     from .checkpoint import load_checkpoint, read_checkpoint
+    from .checkpoint.point_set import is_point_set, load_point_set
     from .checkpoint.units import load_units
 
     path = Path(path) if path is not None else BUNDLED_DEFAULT
     payload = read_checkpoint(path)
+    if is_point_set(payload):
+        return load_point_set(path, with_server=with_server)
     if isinstance(payload, dict) and payload.get("architecture") == bu.ARCHITECTURE:
         models = load_units(path, with_server=with_server)
         default = next(iter(models.values())).meta["config"].get("default_unit") or next(iter(models))

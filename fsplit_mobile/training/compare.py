@@ -87,12 +87,13 @@ def split_point(split_model, x: torch.Tensor, batch: int = 32) -> tuple[torch.Te
 
 
 def _load_split_models(path: str) -> dict:
-    """Every rate point of a checkpoint, named `<file stem>:<unit>` (one-rate checkpoints: `<file stem>`)."""
+    """Every rate point of a checkpoint, named `<file stem>:<rate point>` (one-rate checkpoints: `<file stem>`)."""
     from ..models.bundled import load_rate_points
 
     models = load_rate_points(path)
     units = any(m.meta.get("config", {}).get("default_unit") for m in models.values())  # bottleneck-unit layout
-    return {f"{Path(path).stem}:{k}" if units else Path(path).stem: v for k, v in models.items()}
+    points = units or len(models) > 1  # units, or a rate-point set
+    return {f"{Path(path).stem}:{k}" if points else Path(path).stem: v for k, v in models.items()}
 
 
 def compare(

@@ -13,12 +13,18 @@ from pathlib import Path
 
 from .. import bottleneck_unit
 from ..split import SplitModel
-from . import compressai, fsplit, torchdistill, units
+from . import compressai, fsplit, point_set, torchdistill, units
 from .errors import UnknownLayoutError, name_list
 from .io import read_checkpoint
 from .source import Layout, Source, key_groups
 
 LAYOUTS: list[Layout] = [
+    Layout(
+        "rate-point-set",
+        f"a rate-point set ({point_set.POINT_SET_FORMAT}, one checkpoint per rate point)",
+        point_set.match_point_set,
+        point_set.load_point_set_layout,
+    ),
     Layout(
         "default-model",
         f"the bundled default model ({fsplit.DEFAULT_MODEL_ARCHITECTURE})",

@@ -99,3 +99,20 @@ def test_set_exports_as_the_rate_points_of_one_artifact(point_set, tmp_path):
     assert json.loads((Path(result.path) / "report.json").read_text())["metrics"]["bpp_artifact"] > 0
     with pytest.raises(Exception, match="'r9'"):
         export_rate_points("onnx", "none", checkpoint=point_set, units=["r9"], out=tmp_path / "x")
+
+
+def test_training_cli_combines_light_checkpoints_into_a_set(tmp_path):
+    from click.testing import CliRunner
+
+    from fsplit_mobile.training.train import main
+
+    coarse = _coarser(LIGHT, tmp_path / "coarse.pt", 2.0)
+    out = tmp_path / "set.pt"
+    res = CliRunner().invoke(
+        main, ["combine", "--out", str(out), "--name", "a", "--name", "b", str(LIGHT), str(coarse)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "2 rate points" in res.output
+    assert list(load_rate_points(out, with_server=False)) == ["a", "b"]
+    res = CliRunner().invoke(main, ["combine", "--out", str(tmp_path / "x.pt"), "--name", "a", str(LIGHT), str(coarse)])
+    assert res.exit_code != 0 and "2 checkpoints but 1 names" in res.output

@@ -299,11 +299,28 @@ def bottleneck_unit(
 @click.option("--model-id", default=None, help="model id (default: bottleneck-unit-lite0-b<split>)")
 @click.argument("checkpoints", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def combine(out, names, default_unit, model_id, checkpoints):
-    """Put the units of several bottleneck-unit checkpoints (same split point) into one, one per rate point."""
+    """Put several checkpoints of one model into one file, one per rate point: the units of bottleneck-unit
+    checkpoints (same split point) into one unit checkpoint, any other checkpoints of our format (e.g. the light
+    encoder's rate points) into a rate-point set (models/checkpoint/point_set.py)."""
+    from ..models import bottleneck_unit as bu
+    from ..models.checkpoint import CheckpointError, read_checkpoint
+    from ..models.checkpoint import point_set as sets
     from ..models.checkpoint import units as unit_io
 
-    path = unit_io.combine_units(list(checkpoints), out, list(names) or None, model_id, default_unit=default_unit)
-    click.echo(f"wrote {path} with {len(unit_io.load_units(path, with_server=False))} rate points")
+    try:
+        if read_checkpoint(checkpoints[0]).get("architecture") == bu.ARCHITECTURE:
+            path = unit_io.combine_units(
+                list(checkpoints), out, list(names) or None, model_id, default_unit=default_unit
+            )
+            count = len(unit_io.load_units(path, with_server=False))
+        else:
+            if model_id:
+                raise click.BadParameter("a rate-point set keeps each checkpoint's model id", param_hint="--model-id")
+            path = sets.combine_points(list(checkpoints), out, list(names) or None, default_unit)
+            count = len(sets.points_of(read_checkpoint(path), "")[1])
+    except CheckpointError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"wrote {path} with {count} rate points")
 
 
 def _stages(text: str) -> list[list[int]]:

@@ -83,7 +83,7 @@ def qnn_artifact(onnx_artifact: Path, dest: Path, soc: str = "SM8650", inject: s
     import json
     import shutil
 
-    from fsplit_mobile.accel.qnn_compile import compile_for_soc
+    from fsplit_mobile.export.backends.qnn.compile import compile_for_soc
     from fsplit_mobile.runtime import qnn
     from fsplit_mobile.runtime.artifact import sha256_path
 

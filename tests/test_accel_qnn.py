@@ -10,8 +10,8 @@ import onnxruntime as ort
 import pytest
 
 from accel_support import float_model, inputs, qdq_model
-from fsplit_mobile.accel.qnn_compile import QnnCompileError, compile_for_soc, resolve_socs
-from fsplit_mobile.accel.qnn_simulator import PROFILE_KIND, simulate
+from fsplit_mobile.export.backends.qnn.compile import QnnCompileError, compile_for_soc, resolve_socs
+from fsplit_mobile.export.backends.qnn.simulator import PROFILE_KIND, simulate
 from fsplit_mobile.runtime import qnn
 from fsplit_mobile.runtime.accelerated import AcceleratorUnavailableError, OrtAcceleratedBackend
 from fsplit_mobile.runtime.placement import Placement

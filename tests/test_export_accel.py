@@ -10,9 +10,9 @@ import torch
 from click.testing import CliRunner
 
 from export_support import make_checkpoint
-from fsplit_mobile.accel.executorch_placement import delegate_placement
 from fsplit_mobile.export import api
-from fsplit_mobile.export.accelerated import PlacementError
+from fsplit_mobile.export.backends.delegate_placement import delegate_placement
+from fsplit_mobile.export.backends.fallback import PlacementError
 from fsplit_mobile.export.backends.qnn import QnnBackend
 from fsplit_mobile.export.base import ExportError
 from fsplit_mobile.runtime import Artifact

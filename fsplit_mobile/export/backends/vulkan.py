@@ -15,10 +15,10 @@ from pathlib import Path
 import torch
 
 from ...runtime.targets import TARGETS
-from ..accelerated import FALLBACK_OPTION, enforce_placement
 from ..base import ExportRequest, LoweredModel, TensorSpec, package_version
 from ..options import COMMON_OPTIONS
 from .base import ATEN_OP, CAPTURE_HINT, Backend, Captured, NativeQuantizer, Program, Quantized
+from .fallback import FALLBACK_OPTION, enforce_placement
 
 ENCODER_FILE = TARGETS["vulkan"].encoder_file
 VULKAN_BACKEND = "VulkanBackend"
@@ -56,7 +56,7 @@ class VulkanBackend(Backend):
         from executorch.backends.vulkan.partitioner.vulkan_partitioner import VulkanPartitioner
         from executorch.exir import to_edge_transform_and_lower
 
-        from ...accel.executorch_placement import delegate_placement
+        from .delegate_placement import delegate_placement
 
         fp16 = req.quantization == "fp16"
         edge = to_edge_transform_and_lower(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime.accelerated import OrtAcceleratedBackend
+from ....runtime.accelerated import OrtAcceleratedBackend
 
 PROFILE_KIND = "qnn-htp-simulator-cycles"
 PROFILE_NOTE = (
@@ -42,10 +42,13 @@ def parse_profile_csv(path: Path) -> dict:
             elif row.get("Message") == "NODE":
                 name = ident.removesuffix(" (cycles)")
                 per_op.setdefault(name, []).append(value)
-    ops = [{"op": name, "cycles_mean": round(float(np.mean(v)), 1), "runs": len(v)} for name, v in per_op.items()]
     total = round(float(np.mean(totals)), 1) if totals else None
-    for op in ops:
-        op["share"] = round(op["cycles_mean"] / total, 4) if total else None
+    ops = []
+    for name, v in per_op.items():
+        mean = round(float(np.mean(v)), 1)
+        ops.append(
+            {"op": name, "cycles_mean": mean, "runs": len(v), "share": round(mean / total, 4) if total else None}
+        )
     return {
         "kind": PROFILE_KIND,
         "note": PROFILE_NOTE,

@@ -8,6 +8,11 @@ round -> int32 tail is off by one on about half the symbols (measured in the sim
 check then fails. `fp16` compiles the fp32 graph with the HTP's fp16 precision. One artifact per SoC
 (`variants`); the compiled graph's placement goes into the manifest, and any CPU fallback fails the export
 unless `fallback = "warn"`.
+
+QNN's export side is this package: the backend (here), the ahead-of-time compile per SoC (`compile.py`) and the
+x86_64 HTP simulator runs with their cycle profile (`simulator.py`); it runs on the exporting host only. The
+run side (locating and registering the QNN libraries, the ONNX Runtime session on the NPU, placement) stays in
+fsplit_mobile.runtime (qnn, accelerated, placement), which the device bundle ships.
 """
 
 from __future__ import annotations
@@ -21,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...runtime import qnn
-from ..accelerated import FALLBACK_OPTION, enforce_placement
-from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, package_version
-from ..options import Option, validate_options
-from .base import Captured, NativeQuantizer, Program, Quantized
-from .onnx import ENCODER_FILE, INPUT_NAME, OnnxBackend, save_onnx
+from ....runtime import qnn
+from ...base import ExportError, ExportRequest, LoweredModel, TensorSpec, package_version
+from ...options import Option, validate_options
+from ..base import Captured, NativeQuantizer, Program, Quantized
+from ..fallback import FALLBACK_OPTION, enforce_placement
+from ..onnx import ENCODER_FILE, INPUT_NAME, OnnxBackend, save_onnx
 
 PROFILE_FILE = "profile.json"
 FLIP_LIMITS = {"int8": 0.02, "fp16": 0.002}  # symbols differing vs eager fp32 above which the export fails
@@ -55,7 +60,7 @@ class QnnBackend(OnnxBackend):
 
     # ---- one artifact per SoC ------------------------------------------------------------------------------------
     def variants(self, options: Mapping) -> list[tuple[str, dict]]:
-        from ...accel.qnn_compile import QnnCompileError, resolve_socs
+        from .compile import QnnCompileError, resolve_socs
 
         socs = validate_options(self.options, options, self.name)["socs"]
         try:
@@ -100,7 +105,7 @@ class QnnBackend(OnnxBackend):
 
     # ---- lower: compile for the SoC, placement, simulator profile -----------------------------------------------
     def lower(self, program: Program, stage_dir: Path, req: ExportRequest) -> LoweredModel:
-        from ...accel.qnn_compile import QnnCompileError, compile_for_soc
+        from .compile import QnnCompileError, compile_for_soc
 
         opts = req.options
         soc = opts["soc"] or opts["socs"][0]
@@ -164,7 +169,7 @@ class QnnBackend(OnnxBackend):
     def _profile(self, stage_dir: Path, req: ExportRequest) -> dict:
         """Simulator cycle profile of the compiled model on a fixed pseudo-random input (cycles of dense convs
         hardly depend on the pixels)."""
-        from ...accel.qnn_simulator import simulate
+        from .simulator import simulate
 
         rng = np.random.default_rng(0)
         x = rng.random(req.input_shape, dtype=np.float32)
@@ -185,7 +190,7 @@ class QnnBackend(OnnxBackend):
         return True
 
     def open_runtime(self, path: Path):
-        from ...runtime.accelerated import OrtAcceleratedBackend
+        from ....runtime.accelerated import OrtAcceleratedBackend
 
         return OrtAcceleratedBackend(str(path), "npu")
 

@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..runtime import qnn
-from ..runtime.placement import ON_ACCELERATOR, ON_CPU, NodePlacement, Placement
+from ....runtime import qnn
+from ....runtime.placement import ON_ACCELERATOR, ON_CPU, NodePlacement, Placement
 
 EPCONTEXT_OP = "EPContext"
 COMPAT_KEY = "ep_compatibility_info.QNNExecutionProvider"

@@ -8,7 +8,7 @@ ExecuTorch's portable CPU kernels. Plumbing (``getitem``, the delegate calls the
 
 from __future__ import annotations
 
-from ..runtime.placement import ON_ACCELERATOR, ON_CPU, NodePlacement, Placement
+from ...runtime.placement import ON_ACCELERATOR, ON_CPU, NodePlacement, Placement
 
 _PLUMBING = ("getitem", "executorch_call_delegate")
 

@@ -116,11 +116,11 @@ def heldout_table(
     crops (real rANS streams, decoded and run through the server part), and each baseline codec's on the same
     crops. Rate points that share the device head (bottleneck units) run it once per crop."""
     from .codec import CodecTables
+    from .evaluation.compare import codec_roundtrip, coded_predictions, crops_of, top1
+    from .evaluation.images import bundled_images, normalize
     from .models.bottleneck_unit import HeadWithUnit
     from .models.macs import describe, device_share
     from .models.teacher import load_efficientnet_lite0
-    from .training.compare import codec_roundtrip, coded_predictions, crops_of, top1
-    from .training.data import bundled_images, normalize
 
     teacher = load_efficientnet_lite0() if teacher is None else teacher
     x = crops_of("heldout", crops_per_image)

@@ -25,5 +25,5 @@ ARCH=(--stem patch --stem-channels 32 --stages "64;96" --act relu --latent-chann
 [ -f "$RUNS/light_b.pt" ] || $PY -m fsplit_mobile.training.train light --init-from "$RUNS/light_a.pt" \
     --model-id light-lite0 --kd-weight 1 --lmbda 0.25 --steps 1500 --batch-size 16 --lr 5e-4 --val-every 250 --save-every 50 \
     --threads "$THREADS" --out "$RUNS/light_b.pt"
-$PY -m fsplit_mobile.training.compare --split val --crops 4 --model "$RUNS/light_b.pt" \
+$PY -m fsplit_mobile.evaluation.compare --split val --crops 4 --model "$RUNS/light_b.pt" \
     --json "$RUNS/light_b_val.json" --markdown "$RUNS/light_b_val.md"

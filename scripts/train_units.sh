@@ -24,4 +24,4 @@ for step in 1.0 1.6 3.3 4.9 6.5; do
 done
 $PY -m fsplit_mobile.training.train combine --out "$OUT" --name r0 --name r1 --name r2 --name r3 --name r4 \
     --default r2 --model-id bottleneck-units-lite0-b16 "${units[@]}"
-$PY -m fsplit_mobile.training.compare --split val --crops 4 --model "$OUT"
+$PY -m fsplit_mobile.evaluation.compare --split val --crops 4 --model "$OUT"

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fsplit_mobile.training.data import BUNDLED_IMAGES_DIR, bundled_images
+from fsplit_mobile.evaluation.images import BUNDLED_IMAGES_DIR, bundled_images
 
 MANIFEST = BUNDLED_IMAGES_DIR / "manifest.csv"
 

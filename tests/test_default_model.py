@@ -61,9 +61,9 @@ def test_labels():
 @pytest.mark.slow
 def test_recorded_heldout_metrics_reproduce(model):
     """Re-evaluate the committed checkpoint on one held-out image and compare with the numbers in its meta."""
+    from fsplit_mobile.evaluation.evaluate import evaluate_split
+    from fsplit_mobile.evaluation.images import bundled_images
     from fsplit_mobile.models.teacher import load_teacher
-    from fsplit_mobile.training.data import bundled_images
-    from fsplit_mobile.training.evaluate import evaluate_split
 
     metrics = model.meta["metrics"]
     image = next(p for p in bundled_images("eval") if p.stem == "chelsea")
@@ -107,7 +107,7 @@ def bundled():
 @pytest.mark.slow
 def test_demo_prints_consistent_numbers(bundled):
     """`fsplit-demo` on the bundled default: the one-image lines for the default rate point, then one held-out row
-    per rate point whose numbers are those of the ordinary deployed path (training/compare.py), computed here
+    per rate point whose numbers are those of the ordinary deployed path (evaluation/compare.py), computed here
     independently for the default rate point."""
     result = _run_demo()
     assert result.exit_code == 0, result.output
@@ -140,7 +140,7 @@ def test_demo_prints_consistent_numbers(bundled):
     assert re.search(rf"agree\s+{agree}", out)
     # the coded size matches the ideal code length of the same symbols under the same tables
     from fsplit_mobile.demo import DEFAULT_IMAGE, preprocess
-    from fsplit_mobile.training.evaluate import table_bits
+    from fsplit_mobile.evaluation.evaluate import table_bits
 
     x = preprocess(DEFAULT_IMAGE, model.input_size, model.mean, model.std)
     with torch.no_grad():
@@ -163,8 +163,8 @@ def test_demo_prints_consistent_numbers(bundled):
     assert all(0.0 <= a <= 1.0 and b > 0 for a, b in rows.values())
     by_bytes = sorted(bundled, key=lambda k: rows[k][1])
     assert [rows[k][0] for k in by_bytes] == sorted(rows[k][0] for k in by_bytes)  # more bytes, more agreement
+    from fsplit_mobile.evaluation.compare import crops_of, split_point, top1
     from fsplit_mobile.models.teacher import load_efficientnet_lite0
-    from fsplit_mobile.training.compare import crops_of, split_point, top1
 
     crops = crops_of("heldout", 2)
     preds, sizes = split_point(model, crops)
@@ -246,10 +246,10 @@ def test_missing_tables(tmp_path):
 
 
 def test_compare_names_every_rate_point_of_a_checkpoint():
-    """`training.compare --model`: a bottleneck-unit checkpoint gives one row per unit (`<stem>:<unit>`, default
+    """`evaluation.compare --model`: a bottleneck-unit checkpoint gives one row per unit (`<stem>:<unit>`, default
     first), a one-rate checkpoint one row named after the file."""
+    from fsplit_mobile.evaluation.compare import _load_split_models
     from fsplit_mobile.models.bundled import BUNDLED_DEFAULT
-    from fsplit_mobile.training.compare import _load_split_models
 
     units = _load_split_models(str(BUNDLED_DEFAULT))
     stem = BUNDLED_DEFAULT.stem

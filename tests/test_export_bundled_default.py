@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 
+from fsplit_mobile.evaluation.images import bundled_images
 from fsplit_mobile.export import api
 from fsplit_mobile.export.backends.onnx import cpu_has_vnni
 from fsplit_mobile.models.bundled import load_rate_points
 from fsplit_mobile.runtime import Artifact, open_encoder
 from fsplit_mobile.runtime.encoders import open_backend
 from fsplit_mobile.runtime.preprocess import load_rgb
-from fsplit_mobile.training.data import bundled_images
 
 pytestmark = pytest.mark.slow
 

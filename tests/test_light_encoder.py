@@ -199,9 +199,9 @@ def test_bundled_light_model_is_within_the_budget_and_its_recorded_validation_re
 
     import numpy as np
 
+    from fsplit_mobile.evaluation.compare import crops_of, split_point, top1
     from fsplit_mobile.export.recipe import load_recipe
     from fsplit_mobile.models.teacher import load_efficientnet_lite0
-    from fsplit_mobile.training.compare import crops_of, split_point, top1
 
     data = Path(__file__).resolve().parent.parent / "fsplit_mobile" / "data"
     path = data / "default" / "light_lite0.pt"

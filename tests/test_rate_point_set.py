@@ -53,7 +53,7 @@ def test_set_reads_as_every_point_and_as_its_default(point_set):
 
 
 def test_comparison_names_each_point(point_set):
-    from fsplit_mobile.training.compare import _load_split_models
+    from fsplit_mobile.evaluation.compare import _load_split_models
 
     assert list(_load_split_models(str(point_set))) == ["set:fine", "set:coarse"]
     assert list(_load_split_models(str(LIGHT))) == ["light_lite0"]

@@ -38,8 +38,8 @@ def exported(tmp_path_factory):
 
 
 def test_served_logits_equal_the_eager_server_part(exported):
+    from fsplit_mobile.evaluation.images import bundled_images
     from fsplit_mobile.runtime.preprocess import load_rgb
-    from fsplit_mobile.training.data import bundled_images
 
     art, split = exported
     engine = ServerEngine(art)

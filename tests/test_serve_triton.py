@@ -24,6 +24,7 @@ if importlib.util.find_spec("pytriton") is None:  # located, never imported (its
 from fsplit_mobile.client import SplitClient  # noqa: E402
 from fsplit_mobile.codec import container  # noqa: E402
 from fsplit_mobile.e2e.workload import heldout_crops  # noqa: E402
+from fsplit_mobile.evaluation.images import bundled_images  # noqa: E402
 from fsplit_mobile.serve.app import create_app  # noqa: E402
 from fsplit_mobile.serve.limits import ServeLimits  # noqa: E402
 from fsplit_mobile.serve.triton import kserve  # noqa: E402
@@ -33,7 +34,6 @@ from fsplit_mobile.serve.triton.repository import (  # noqa: E402
     write_model_repository,
 )
 from fsplit_mobile.serve.triton.server import TritonProcess  # noqa: E402
-from fsplit_mobile.training.data import bundled_images  # noqa: E402
 from serve_support import LATENT, ThreadedServer, build_tiny_artifact, free_port, random_images  # noqa: E402
 from test_serve_faults import generate_cases  # noqa: E402
 

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from fsplit_mobile.evaluation.images import center_crop, load_source, normalize, to_tensor
 from fsplit_mobile.models.teacher import HEAD_CHANNELS, load_teacher
-from fsplit_mobile.training.data import center_crop, load_source, normalize, to_tensor
 
 
 @pytest.fixture(scope="module")

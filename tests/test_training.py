@@ -4,14 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from fsplit_mobile.models.default_model import (
-    DEFAULT_CONFIG,
-    CheckpointFormatError,
-    load_default_model,
-    load_trainable,
-    save_checkpoint,
-)
-from fsplit_mobile.training.data import (
+from fsplit_mobile.evaluation.evaluate import table_bits
+from fsplit_mobile.evaluation.images import (
     CALIB_IMAGES,
     EVAL_IMAGES,
     TRAIN_IMAGES,
@@ -22,8 +16,14 @@ from fsplit_mobile.training.data import (
     normalize,
     source_path,
 )
+from fsplit_mobile.models.default_model import (
+    DEFAULT_CONFIG,
+    CheckpointFormatError,
+    load_default_model,
+    load_trainable,
+    save_checkpoint,
+)
 from fsplit_mobile.training.distill import fit_quantiles, train
-from fsplit_mobile.training.evaluate import table_bits
 
 
 def _loss_on(batch, encoder, bottleneck, decoder, head, lmbda):

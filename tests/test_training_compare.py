@@ -2,7 +2,7 @@
 
 import torch
 
-from fsplit_mobile.training.compare import at_most_bytes, codec_roundtrip, markdown
+from fsplit_mobile.evaluation.compare import at_most_bytes, codec_roundtrip, markdown
 
 ROWS = [
     {"method": "webp-q1", "kind": "offload", "agreement": 0.40, "bytes_mean": 1300.0},
@@ -36,7 +36,7 @@ def test_verdicts_name_the_winner_honestly():
 
 
 def test_undercut_lists_the_codecs_that_match_a_rate_point_with_fewer_bytes():
-    from fsplit_mobile.training.compare import undercut_by
+    from fsplit_mobile.evaluation.compare import undercut_by
 
     rows = ROWS + [{"method": "webp-q5", "kind": "offload", "agreement": 0.5, "bytes_mean": 1500.0}]
     r0, r1 = rows[2], rows[3]

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 
+from fsplit_mobile.evaluation.images import bundled_images
 from fsplit_mobile.export.backends.pt2e import xnnpack_quantizer
 from fsplit_mobile.models.bundled import BUNDLED_DEFAULT, load_rate_points
 from fsplit_mobile.runtime.preprocess import load_rgb
-from fsplit_mobile.training.data import bundled_images
 
 REPO = Path(__file__).resolve().parents[2]
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -67,8 +67,8 @@ def main() -> None:
     p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "pt2e_sensitivity.md"))
     args = p.parse_args()
     torch.manual_seed(0)
+    from fsplit_mobile.evaluation.compare import crops_of, top1
     from fsplit_mobile.models.teacher import load_efficientnet_lite0
-    from fsplit_mobile.training.compare import crops_of, top1
 
     name, model = next(iter(load_rate_points().items()))
     module = model.device.export_module("symbols", (MEAN, STD)).eval()

@@ -2,7 +2,7 @@
 rate points; the legend states the device compute, MACs counted from the exported encoder graph, and their share of
 the full network) and one curve per image codec (WebP, JPEG: the device runs only the codec).
 
-Input: the JSON of `python -m fsplit_mobile.training.compare --json` (one run, all methods on the same crops).
+Input: the JSON of `python -m fsplit_mobile.evaluation.compare --json` (one run, all methods on the same crops).
 
     python benchmarks/sc2/pareto.py benchmarks/results/sc2/heldout.json --out benchmarks/results/sc2/pareto.png
 """

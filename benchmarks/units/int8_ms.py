@@ -25,10 +25,10 @@ import torch
 
 
 def _calibration(n: int = 16) -> list[np.ndarray]:
-    from fsplit_mobile.training.data import bundled_images, center_crop, load_rgb, normalize, to_tensor
+    from fsplit_mobile.evaluation.images import bundled_images, center_crop, normalize, open_rgb, to_tensor
 
     paths = bundled_images("train")[:n]
-    return [normalize(to_tensor(center_crop(load_rgb(p), 224)))[None].numpy() for p in paths]
+    return [normalize(to_tensor(center_crop(open_rgb(p), 224)))[None].numpy() for p in paths]
 
 
 def quantize(module: torch.nn.Module, folder: Path, name: str, calib: list[np.ndarray]) -> Path:

@@ -1,7 +1,7 @@
 """What the end-to-end benchmark sends and how good it is: held-out crops, the teacher as ONNX, the split
 pipeline's payloads, JPEG/WebP payloads per quality, teacher top-1 agreement, and the matched quality.
 
-Crops are the ones the default model's own evaluation uses (fsplit_mobile.training.compare / fsplit-demo: the
+Crops are the ones the default model's own evaluation uses (fsplit_mobile.evaluation.compare / fsplit-demo: the
 center crop plus seeded random crops of every held-out photo, data/images/heldout, 224x224), as uint8 RGB, so
 agreement numbers line up.
 Reference labels are the full teacher's top-1 on the uncompressed crop (ONNX Runtime, the server's runtime).
@@ -28,15 +28,15 @@ class WorkloadError(RuntimeError):
 
 def heldout_crops(crops_per_image: int = 2, size: int = 224, seed: int = 0, images=None) -> list[np.ndarray]:
     """HxWx3 uint8 crops: per held-out photo its center crop + seeded random crops (same as the evaluation)."""
-    from ..training.data import bundled_images, eval_crops, load_rgb
+    from ..evaluation.images import bundled_images, eval_crops, open_rgb
 
     paths = bundled_images("heldout") if images is None else [Path(p) for p in images]
     if not paths:
         raise WorkloadError("no held-out images found")
     out = []
     for path in paths:
-        # seeded by the image's name, as fsplit_mobile.training.evaluate does
-        x = eval_crops(load_rgb(path), size, crops_per_image, seed + zlib.crc32(path.stem.encode())).numpy()
+        # seeded by the image's name, as fsplit_mobile.evaluation.evaluate does
+        x = eval_crops(open_rgb(path), size, crops_per_image, seed + zlib.crc32(path.stem.encode())).numpy()
         out += [np.clip(np.rint(c.transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8) for c in x]
     return out
 

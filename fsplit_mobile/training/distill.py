@@ -3,7 +3,7 @@
 loss = MSE(decoder(y_tilde), teacher_head(x)) + lambda * bpp(likelihoods) [+ kd_weight * KL(teacher || split) of
 the class distributions through the frozen teacher tail], with y_tilde = y + U(-0.5, 0.5);
 the entropy bottleneck's quantiles are fitted by its auxiliary loss with a separate optimizer. Crops are drawn on
-the fly from package-shipped photographs (training/data.py); teacher features are computed per crop.
+the fly from package-shipped photographs (evaluation/images.py); teacher features are computed per crop.
 
     python -m fsplit_mobile.training.distill --out fsplit_mobile/data/default/frankensplit_lite0.pt
 """
@@ -22,10 +22,10 @@ import click
 import numpy as np
 import torch
 
+from ..evaluation.evaluate import evaluate_split
+from ..evaluation.images import EVAL_IMAGES, TRAIN_IMAGES, normalize, training_sampler
 from ..models.default_model import DEFAULT_CONFIG, build_trainable, save_checkpoint
 from ..models.teacher import load_teacher
-from .data import EVAL_IMAGES, TRAIN_IMAGES, normalize, training_sampler
-from .evaluate import evaluate_split
 from .loop import fit_quantiles, lr_at, seed_everything  # shared with the one loop (training/loop.py)
 
 

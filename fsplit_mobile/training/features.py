@@ -18,7 +18,7 @@ import click
 import numpy as np
 import torch
 
-from .data import CropSampler, bundled_images, eval_crops, load_rgb, normalize
+from ..evaluation.images import CropSampler, bundled_images, eval_crops, normalize, open_rgb
 
 DEFAULT_BLOCKS = (5, 11, 15, 16)
 
@@ -54,7 +54,7 @@ def build_cache(
     """Features of `crops_per_image` crops of every photo of a bundled split.
 
     augment=True: random-scale crops with flips and colour jitter (training); False: the evaluation crops
-    (center + seeded random, by photo name) that training/evaluate.py uses.
+    (center + seeded random, by photo name) that evaluation/evaluate.py uses.
     mix > 0 (training only): that fraction of each photo's crops is blended with a crop of another photo of the
     same split (weight uniform in [0.3, 0.7]), and the teacher labels the blend: distillation needs no labels, so
     blends add inputs the teacher can be matched on ("patient and consistent" function matching) without using
@@ -72,9 +72,9 @@ def build_cache(
     started = time.time()
     partners = None
     if augment and mix > 0:
-        partners = CropSampler([load_rgb(p) for p in paths], size, min_area=0.15, jitter=0.2, flip=True)
+        partners = CropSampler([open_rgb(p) for p in paths], size, min_area=0.15, jitter=0.2, flip=True)
     for n, path in enumerate(paths):
-        image = load_rgb(path)
+        image = open_rgb(path)
         if augment:
             sampler = CropSampler([image], size, min_area=0.15, jitter=0.2, flip=True)
             x = sampler.batch(rng, crops_per_image)

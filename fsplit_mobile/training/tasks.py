@@ -117,23 +117,23 @@ class FrankenSplitTask:
     """FrankenSplit encoder + FeatureSynthesis decoder on images (split after block 5), crops drawn on the fly."""
 
     def __init__(self, crop: int, device):
+        from ..evaluation.images import CropSampler, bundled_images, open_rgb
         from ..models.default_model import DEFAULT_CONFIG, build_trainable
         from ..models.teacher import load_teacher
-        from .data import CropSampler, bundled_images, load_rgb
 
         self.config = dict(DEFAULT_CONFIG)
         encoder, self.bottleneck, decoder = build_trainable(self.config)
         self.modules = {"encoder": encoder, "entropy_bottleneck": self.bottleneck, "decoder": decoder}
         _, self.head, self.tail = load_teacher()
         self.head.to(device), self.tail.to(device)
-        self.sampler = CropSampler([load_rgb(p) for p in bundled_images("train")], crop)
+        self.sampler = CropSampler([open_rgb(p) for p in bundled_images("train")], crop)
         self.val_paths = bundled_images("val")
         self.device = device
         for m in self.modules.values():
             m.to(device)
 
     def batch(self, rng: np.random.Generator, n: int):
-        from .data import normalize
+        from ..evaluation.images import normalize
 
         x = normalize(self.sampler.batch(rng, n)).to(self.device)
         with torch.no_grad():
@@ -149,7 +149,7 @@ class FrankenSplitTask:
 
     @torch.no_grad()
     def validate(self) -> dict:
-        from .evaluate import evaluate_split
+        from ..evaluation.evaluate import evaluate_split
 
         m = evaluate_split(
             self.modules["encoder"],

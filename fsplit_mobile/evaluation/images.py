@@ -91,7 +91,7 @@ def source_path(name: str) -> Path:
     return path
 
 
-def load_rgb(path: str | os.PathLike) -> Image.Image:
+def open_rgb(path: str | os.PathLike) -> Image.Image:
     """Open an image file as 8-bit RGB (grayscale is replicated; transparency is composited on white)."""
     try:
         image = Image.open(path)
@@ -106,7 +106,7 @@ def load_rgb(path: str | os.PathLike) -> Image.Image:
 
 
 def load_source(name: str) -> Image.Image:
-    return load_rgb(source_path(name))
+    return open_rgb(source_path(name))
 
 
 def resize_short_side(image: Image.Image, short: int) -> Image.Image:

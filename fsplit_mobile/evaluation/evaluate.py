@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import bundled_images, eval_crops, load_rgb, normalize
+from .images import bundled_images, eval_crops, normalize, open_rgb
 
 
 def table_bits(
@@ -80,7 +80,7 @@ def evaluate_split(
     for path in paths:
         name = Path(path).stem
         # crops depend on the image's name, not its position, so any subset reproduces the same numbers
-        x = normalize(eval_crops(load_rgb(path), size, crops_per_image, seed + zlib.crc32(name.encode())))
+        x = normalize(eval_crops(open_rgb(path), size, crops_per_image, seed + zlib.crc32(name.encode())))
         target = head(x)
         y = encoder(x)
         symbols = bottleneck.symbols(y)

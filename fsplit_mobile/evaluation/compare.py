@@ -3,10 +3,10 @@
 Why here and not in the e2e study: the e2e study measures latency over shaped links on a handful of photos; model
 selection and the headline "does split computing beat the codecs" need agreement/bytes on many photos, with
 nothing but the models and the codecs in the loop. All methods see the same crops (per photo: the center crop
-plus seeded random crops, seeded by the photo's name, as training/evaluate.py does) and are judged against the
+plus seeded random crops, seeded by the photo's name, as evaluation/evaluate.py does) and are judged against the
 teacher's top-1 on the uncompressed crop.
 
-    python -m fsplit_mobile.training.compare --split heldout --crops 2 --model runs/units.pt --json out.json
+    python -m fsplit_mobile.evaluation.compare --split heldout --crops 2 --model runs/units.pt --json out.json
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 
 from ..models.macs import describe, device_share
-from .data import bundled_images, eval_crops, load_rgb, normalize
+from .images import bundled_images, eval_crops, normalize, open_rgb
 
 CODECS = {"webp": "WEBP", "jpeg": "JPEG"}
 DEFAULT_QUALITIES = (1, 5, 10, 20, 40, 70)
@@ -34,7 +34,7 @@ def crops_of(split: str, crops_per_image: int, seed: int = 0) -> torch.Tensor:
     """(N, 3, 224, 224) crops in [0, 1], quantised to 8 bits (what a camera frame / codec input is)."""
     out = []
     for path in bundled_images(split):
-        x = eval_crops(load_rgb(path), 224, crops_per_image, seed + zlib.crc32(path.stem.encode()))
+        x = eval_crops(open_rgb(path), 224, crops_per_image, seed + zlib.crc32(path.stem.encode()))
         out.append(torch.round(x * 255) / 255)
     return torch.cat(out)
 

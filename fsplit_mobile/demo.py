@@ -223,7 +223,7 @@ def main(image_path, checkpoint, heldout_crops):
     print every rate point's held-out agreement and bytes next to WebP and JPEG."""
     from .models.bundled import load_rate_points
     from .models.checkpoint import CheckpointError
-    from .models.default_model import imagenet_labels
+    from .models.frankensplit_lite0 import imagenet_labels
     from .models.teacher import load_efficientnet_lite0
 
     torch.set_num_threads(min(2, torch.get_num_threads()))

@@ -188,7 +188,7 @@ def _untrained_default_checkpoint(path: Path) -> Path:
     used only when the bundled trained checkpoint is absent: Java and Python must agree either way."""
     import torch
 
-    from fsplit_mobile.models import default_model as dm
+    from fsplit_mobile.models import frankensplit_lite0 as dm
 
     torch.manual_seed(0)
     enc, eb, dec = dm.build_trainable()
@@ -200,7 +200,7 @@ def _untrained_default_checkpoint(path: Path) -> Path:
 def artifact(tmp_path_factory):
     """A real `fsplit-export --target executorch` artifact of the default model (architecture and recipe)."""
     from fsplit_mobile.export import api
-    from fsplit_mobile.models import default_model as dm
+    from fsplit_mobile.models import frankensplit_lite0 as dm
 
     reuse = os.environ.get("FSPLIT_ANDROID_TEST_ARTIFACT")  # local iteration: an artifact exported earlier
     if reuse:

@@ -287,14 +287,19 @@ def test_fsplit_checkpoint_round_trip(tmp_path, arch, config):
 
 
 def _lite0_checkpoint(tmp_path: Path, seed: int = 7):
-    from fsplit_mobile.models import default_model
+    from fsplit_mobile.models import frankensplit_lite0
 
-    encoder, bottleneck, decoder = default_model.build_trainable()
+    encoder, bottleneck, decoder = frankensplit_lite0.build_trainable()
     _randomize(encoder, seed)
     _random_eb(bottleneck, seed)
     bottleneck.update()
-    path = default_model.save_checkpoint(
-        tmp_path / "lite0.pt", encoder, bottleneck, decoder, dict(default_model.DEFAULT_CONFIG), {"note": "synthetic"}
+    path = frankensplit_lite0.save_checkpoint(
+        tmp_path / "lite0.pt",
+        encoder,
+        bottleneck,
+        decoder,
+        dict(frankensplit_lite0.DEFAULT_CONFIG),
+        {"note": "synthetic"},
     )
     return encoder, bottleneck, decoder, path
 
@@ -385,12 +390,12 @@ def test_each_error_class_is_defined_once():
     """The export package and the default model use the checkpoint errors; the coder's table error is shared."""
     from fsplit_mobile import codec
     from fsplit_mobile.export import base as export_base
-    from fsplit_mobile.models import default_model
+    from fsplit_mobile.models import frankensplit_lite0
 
     assert ck.InvalidTablesError is codec.InvalidTablesError
     assert issubclass(ck.StoredTablesError, codec.InvalidTablesError)
     assert export_base.CheckpointError is ck.CheckpointError
-    assert default_model.CheckpointFormatError is ck.CheckpointError
+    assert frankensplit_lite0.CheckpointFormatError is ck.CheckpointError
 
 
 def test_no_error_class_is_defined_twice():

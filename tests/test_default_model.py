@@ -7,7 +7,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from fsplit_mobile.models.default_model import (
+from fsplit_mobile.models.frankensplit_lite0 import (
     DEFAULT_CHECKPOINT,
     MODEL_ID,
     CheckpointFormatError,

@@ -12,7 +12,7 @@ import torch
 from export_support import EVAL_DIR
 from fsplit_mobile.export import api
 from fsplit_mobile.export.recipe import RECIPES_DIR
-from fsplit_mobile.models.default_model import load_default_model
+from fsplit_mobile.models.frankensplit_lite0 import load_default_model
 from fsplit_mobile.runtime import Artifact, open_encoder
 from fsplit_mobile.runtime.encoders import open_backend
 from fsplit_mobile.runtime.preprocess import load_rgb

@@ -12,7 +12,7 @@ import torch
 
 from fsplit_mobile.models import registry
 from fsplit_mobile.models.checkpoint import load_checkpoint, read_checkpoint
-from fsplit_mobile.models.default_model import DEFAULT_CONFIG
+from fsplit_mobile.models.frankensplit_lite0 import DEFAULT_CONFIG
 from fsplit_mobile.models.light_encoder import LightEncoder
 from fsplit_mobile.models.macs import count_macs, device_share
 

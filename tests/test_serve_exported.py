@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     from fsplit_mobile.export import api
-    from fsplit_mobile.models.default_model import (
+    from fsplit_mobile.models.frankensplit_lite0 import (
         DEFAULT_CHECKPOINT,
         DEFAULT_CONFIG,
         build_trainable,

@@ -16,7 +16,7 @@ from fsplit_mobile.evaluation.images import (
     normalize,
     source_path,
 )
-from fsplit_mobile.models.default_model import (
+from fsplit_mobile.models.frankensplit_lite0 import (
     DEFAULT_CONFIG,
     CheckpointFormatError,
     load_default_model,
@@ -83,7 +83,7 @@ def test_checkpoint_round_trip(tiny_run, tmp_path):
 
 
 def test_save_refuses_a_bottleneck_without_tables(tmp_path):
-    from fsplit_mobile.models.default_model import build_trainable
+    from fsplit_mobile.models.frankensplit_lite0 import build_trainable
 
     encoder, bottleneck, decoder = build_trainable()
     with pytest.raises(CheckpointFormatError, match="update"):

@@ -53,7 +53,7 @@ from fsplit_mobile.codec import encode_with_indexes as drop_in_encode  # noqa: E
 # ---------------------------------------------------------------- inputs
 def frankensplit_case():
     """(tables, symbols, provenance) for the 48x28x28 latent."""
-    from fsplit_mobile.models.default_model import DEFAULT_CHECKPOINT
+    from fsplit_mobile.models.frankensplit_lite0 import DEFAULT_CHECKPOINT
 
     if DEFAULT_CHECKPOINT.exists():
         return _bundled_model_case(DEFAULT_CHECKPOINT)
@@ -82,7 +82,7 @@ def _model_case(model, provenance: str):
 
 
 def _bundled_model_case(checkpoint: Path):
-    from fsplit_mobile.models.default_model import load_default_model
+    from fsplit_mobile.models.frankensplit_lite0 import load_default_model
 
     return _model_case(load_default_model(with_server=False), f"bundled frankensplit-lite0 ({checkpoint.name})")
 
@@ -97,14 +97,14 @@ def bundled_default_case():
 
 def default_model_latents() -> list[tuple[str, np.ndarray]]:
     """(image name, its 48x28x28 latent) of the bundled frankensplit-lite0 for every eval image (none without it)."""
-    from fsplit_mobile.models.default_model import DEFAULT_CHECKPOINT
+    from fsplit_mobile.models.frankensplit_lite0 import DEFAULT_CHECKPOINT
 
     if not DEFAULT_CHECKPOINT.exists():
         return []
     import torch
 
     from fsplit_mobile.demo import DEFAULT_IMAGE, preprocess
-    from fsplit_mobile.models.default_model import load_default_model
+    from fsplit_mobile.models.frankensplit_lite0 import load_default_model
 
     model = load_default_model(with_server=False)
     out = []

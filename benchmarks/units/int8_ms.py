@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     import onnxruntime as ort
 
     from fsplit_mobile.models.checkpoint import load_checkpoint
-    from fsplit_mobile.models.default_model import load_default_model
+    from fsplit_mobile.models.frankensplit_lite0 import load_default_model
     from fsplit_mobile.models.gdn import bake_gdn
     from fsplit_mobile.models.teacher import load_efficientnet_lite0
 

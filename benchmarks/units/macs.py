@@ -49,7 +49,7 @@ def count_macs(module: nn.Module, x: torch.Tensor) -> int:
 def main(argv=None) -> int:
     from fsplit_mobile.models import bottleneck_unit as bu
     from fsplit_mobile.models.bundled import load_rate_points
-    from fsplit_mobile.models.default_model import load_default_model
+    from fsplit_mobile.models.frankensplit_lite0 import load_default_model
     from fsplit_mobile.models.teacher import TeacherHead, load_efficientnet_lite0
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

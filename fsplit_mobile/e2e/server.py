@@ -25,7 +25,7 @@ def build_app(splits: dict, teacher, labels, limits):
 def main(argv=None):
     import uvicorn
 
-    from ..models.default_model import imagenet_labels
+    from ..models.frankensplit_lite0 import imagenet_labels
     from ..serve.limits import ServeLimits
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -67,7 +67,7 @@ def _log(progress, msg):
 
 
 def measure_quality(splits: dict, crops, qualities, codecs, cache_dir, progress=None) -> dict:
-    from ..models.default_model import imagenet_labels
+    from ..models.frankensplit_lite0 import imagenet_labels
     from .offload import OffloadEngine
     from .workload import run_local_teacher, run_offload, run_split, teacher_onnx, teacher_reference
 

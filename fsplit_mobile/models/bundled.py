@@ -4,7 +4,7 @@ Since issue 10 the default is a variable bit-rate bottleneck-unit model (:mod:`.
 EfficientNet-Lite0 head through block 16 on the device, one linear per-pixel unit per rate point (a learned
 transform of the 320 feature channels, a uniform quantiser whose step sets the rate, a factorized entropy model),
 and the teacher's conv head + pooling + fc on the server. How it was made, and every run tried, is in
-``data/README.md``; the FrankenSplit-style ``frankensplit-lite0`` (:mod:`.default_model`) stays bundled as the
+``data/README.md``; the FrankenSplit-style ``frankensplit-lite0`` (:mod:`.frankensplit_lite0`) stays bundled as the
 reference of its architecture (conformance vectors, the Android demo's stand-in model).
 """
 

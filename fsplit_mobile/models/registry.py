@@ -4,7 +4,7 @@ Names (used by checkpoints in the `fsplit-checkpoint/1` format and by export rec
 - ``frankensplit-fp``: FrankenSplit's shallow FP encoder; config ``channels`` (3 ints, default 48, 64, 48).
 - ``entropic-student``: SC2-benchmark FP-based ResNet bottleneck encoder; config ``num_channels`` (96, 48, 24).
 - ``bmshj2018-factorized``: CompressAI FactorizedPrior g_a (and g_s as decoder); config ``N`` (128), ``M`` (192).
-- ``frankensplit-lite0``: head distillation onto EfficientNet-Lite0 at block 5 (:mod:`.default_model`): the
+- ``frankensplit-lite0``: head distillation onto EfficientNet-Lite0 at block 5 (:mod:`.frankensplit_lite0`): the
   FrankenSplit encoder (``encoder_channels``, whose last entry is ``latent_channels``) or, with ``encoder``
   ``{"kind": "light", ...}``, the lightweight encoder of :mod:`.light_encoder`, FeatureSynthesis decoder (``decoder``), and
   what its server tail and inputs are (``teacher``, ``split_block``, ``input_size``, ``mean``, ``std``, ``model_id``).

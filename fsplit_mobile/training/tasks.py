@@ -118,7 +118,7 @@ class FrankenSplitTask:
 
     def __init__(self, crop: int, device):
         from ..evaluation.images import CropSampler, bundled_images, open_rgb
-        from ..models.default_model import DEFAULT_CONFIG, build_trainable
+        from ..models.frankensplit_lite0 import DEFAULT_CONFIG, build_trainable
         from ..models.teacher import load_teacher
 
         self.config = dict(DEFAULT_CONFIG)
@@ -177,7 +177,7 @@ class LightTask:
     through the frozen tail runs the tail on the reconstruction only."""
 
     def __init__(self, config: dict, train_cache: str, val_cache: str, device, init_from: str | None = None):
-        from ..models.default_model import build_trainable, load_trainable
+        from ..models.frankensplit_lite0 import build_trainable, load_trainable
         from ..models.teacher import TeacherTail, load_efficientnet_lite0
 
         if init_from:

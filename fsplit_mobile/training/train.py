@@ -405,7 +405,7 @@ def light(
 ):
     """Head distillation of a lightweight encoder (issue 20) on cached crops: features first (--kd-weight 0),
     then through the frozen tail (--init-from the first run)."""
-    from ..models.default_model import DEFAULT_CONFIG, save_checkpoint
+    from ..models.frankensplit_lite0 import DEFAULT_CONFIG, save_checkpoint
     from ..models.macs import device_share
 
     out, dev, log, command = _start(out, threads, device)
@@ -486,7 +486,7 @@ def frankensplit(
     crop,
 ):
     """Train the FrankenSplit-style model (the bundled default's architecture) on the bundled training photos."""
-    from ..models.default_model import save_checkpoint
+    from ..models.frankensplit_lite0 import save_checkpoint
 
     if crop % 32:
         raise click.BadParameter(f"must be a multiple of 32, got {crop}", param_hint="--crop")

@@ -465,7 +465,7 @@ def main() -> None:
     elif args.bundled_model:
         import hashlib
 
-        from fsplit_mobile.models.default_model import DEFAULT_CHECKPOINT, load_default_model
+        from fsplit_mobile.models.frankensplit_lite0 import DEFAULT_CHECKPOINT, load_default_model
 
         model = load_default_model(with_server=False)
         CodecTables.from_arrays(*model.device.entropy_bottleneck.tables()).write(fs_path)

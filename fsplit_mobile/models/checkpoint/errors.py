@@ -1,6 +1,6 @@
 """Every error the checkpoint reader and writer raise; all derive from :class:`CheckpointError`.
 
-These are the only definitions: ``fsplit_mobile.export`` and ``fsplit_mobile.models.default_model`` re-export
+These are the only definitions: ``fsplit_mobile.export`` and ``fsplit_mobile.models.frankensplit_lite0`` re-export
 them rather than wrapping them in look-alikes. Bad stored CDF tables raise :class:`StoredTablesError`, which is
 both a CheckpointError and the coder's :class:`~fsplit_mobile.codec.errors.InvalidTablesError`, so either
 ``except`` catches it.

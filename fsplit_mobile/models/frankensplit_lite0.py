@@ -1,4 +1,5 @@
-"""The bundled default model "frankensplit-lite0" and its checkpoint format.
+"""The bundled FrankenSplit-style model "frankensplit-lite0" (the first default model; models/bundled.py names
+the default now) and its checkpoint format.
 
 FrankenSplit encoder (device) + EntropyBottleneck(48) + FeatureSynthesis decoder and the tail of ImageNet
 EfficientNet-Lite0 (server), trained by head distillation (fsplit_mobile.training.distill).

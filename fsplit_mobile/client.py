@@ -151,6 +151,7 @@ class SplitClient:
         self.points = rate_points.rate_points(self.artifact)
         self._threads = threads
         self._opened: dict[int, tuple] = {}  # rate point index -> (tables, encoder), opened on first use
+        self._payloads: dict[int, tuple[str, int]] = {}  # rate point index -> (payload format, lanes) to write
         self.rate_point = rate_point
         self.latency_budget_ms = latency_budget_ms
         self.bandwidth = rate_policy.BandwidthEstimator(bandwidth_bps)
@@ -183,7 +184,14 @@ class SplitClient:
 
             view = rate_points.view(self.artifact, index)
             self._opened[index] = (view.tables(), open_encoder(view, threads=self._threads))
+            self._payloads[index] = view.payload
         return self._opened[index]
+
+    def payload(self, rate_point: int = 0) -> tuple[str, int]:
+        """(payload format, lanes) this client writes at a rate point: what the artifact's manifest names
+        (docs/artifact.md "payload"; the single stream without it)."""
+        self._open(rate_point)
+        return self._payloads[rate_point]
 
     def min_agreement(self) -> float:
         """The policy's floor: the profile's min_agreement, else its rate point 0 option's agreement, else 0."""
@@ -244,7 +252,14 @@ class SplitClient:
         t1 = time.perf_counter()
         symbols = encoder.output_converter(encoder.run(model_input))
         t2 = time.perf_counter()
-        payload = encode_latent(tables, np.ascontiguousarray(symbols, dtype=np.int32), rate_point=rate_point)
+        fmt, lanes = self._payloads[rate_point]
+        payload = encode_latent(
+            tables,
+            np.ascontiguousarray(symbols, dtype=np.int32),
+            rate_point=rate_point,
+            payload_format=fmt,
+            lanes=lanes,
+        )
         t3 = time.perf_counter()
         return payload, ClientTimings(
             preprocess_ms=(t1 - t0) * 1e3, encode_ms=(t2 - t1) * 1e3, coding_ms=(t3 - t2) * 1e3

@@ -81,8 +81,9 @@ def _server_onnx(medians, w, b):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 
-def build_tiny_artifact(folder, seed: int = 0, model_id: str = "tiny-test") -> Path:
-    """Write a complete artifact folder; different seeds give different tables (hashes) and weights."""
+def build_tiny_artifact(folder, seed: int = 0, model_id: str = "tiny-test", payload: dict | None = None) -> Path:
+    """Write a complete artifact folder; different seeds give different tables (hashes) and weights. `payload`:
+    the manifest's payload block (docs/artifact.md; none: the single stream)."""
     import onnx
 
     from fsplit_mobile.runtime.artifact import sha256_path
@@ -138,6 +139,8 @@ def build_tiny_artifact(folder, seed: int = 0, model_id: str = "tiny-test") -> P
         "tool_versions": {"fsplit_mobile": "test"},
         "sha256": {name: sha256_path(folder / name) for name in files.values()},
     }
+    if payload is not None:
+        manifest["payload"] = dict(payload)
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return folder
 

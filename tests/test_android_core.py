@@ -177,6 +177,7 @@ def test_junit_core_units(classes, tmp_path):
         "BenchmarkRunnerTest",
         "ServeClientTest",
         "RatePointTest",
+        "PayloadTest",
     }
     assert expected <= ran, f"test classes not run: {expected - ran}"
     assert len(results) >= 35

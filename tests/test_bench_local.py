@@ -14,6 +14,7 @@ from fsplit_mobile.bench.errors import ArtifactError, InputImageError
 from fsplit_mobile.bench.result import load_result
 from fsplit_mobile.bench.runner import BenchConfig, run_benchmark
 from fsplit_mobile.bench.transports import LocalTransport
+from fsplit_mobile.codec import CodecTables, decode_latent
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +46,6 @@ def _check_complete(result, runs=3, images=2):
 
 @pytest.mark.slow
 def test_local_python_agent_executorch_onnx_litert_match_pytorch_eager(tiny, tmp_path):
-    from fsplit_mobile.codec import CodecTables, decode_latent
-
     by_target = {}
     for target in ("executorch", "onnx", "tflite"):
         result = run_benchmark(tiny[target], LocalTransport(), _config(), out_dir=tmp_path / target, progress=False)
@@ -95,6 +94,39 @@ def test_local_native_runner_matches_python_agent_bit_for_bit(tiny, tmp_path, na
         assert (tmp_path / "py" / "streams" / f"{name}.fscl").read_bytes() == (
             tmp_path / "native" / "streams" / f"{name}.fscl"
         ).read_bytes()
+
+
+@pytest.mark.slow
+def test_manifest_payload_interleaved2_python_agent_and_native_runner_write_it(tiny, tmp_path, native_runner):
+    """An artifact whose manifest names payload v2 (docs/artifact.md "payload"): the Python device agent and the
+    native runner both write v2 containers, byte for byte the same, decoding to the single-stream run's symbols."""
+    from fsplit_mobile.codec import container
+
+    art = copy_artifact(tiny["executorch"], tmp_path / "executorch-none")
+    manifest = json.loads((art / "manifest.json").read_text())
+    manifest["payload"] = {"format": "interleaved2", "lanes": 8, "choice": "interleaved2"}
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    config = _config(runs=1)
+    single = run_benchmark(tiny["executorch"], LocalTransport(), config, out_dir=tmp_path / "single", progress=False)
+    py = run_benchmark(art, LocalTransport(), config, out_dir=tmp_path / "py", progress=False)
+    nat = run_benchmark(
+        art,
+        LocalTransport(),
+        _config(runs=1, runner=RunnerSpec(kind="native", native_binary=str(native_runner))),
+        out_dir=tmp_path / "native",
+        progress=False,
+    )
+    tables = CodecTables.read(art / "tables.fsct")
+    for item in py["images"]:
+        name = item["image"]
+        stream = (tmp_path / "py" / "streams" / f"{name}.fscl").read_bytes()
+        assert stream == (tmp_path / "native" / "streams" / f"{name}.fscl").read_bytes()
+        header = container.read_header(stream)
+        assert header.payload_format is container.PayloadFormat.INTERLEAVED2 and header.lanes == 8
+        plain = (tmp_path / "single" / "streams" / f"{name}.fscl").read_bytes()
+        assert container.read_header(plain).payload_format is container.PayloadFormat.SINGLE
+        np.testing.assert_array_equal(decode_latent(tables, stream), decode_latent(tables, plain))
+    assert [i["symbols_sha256"] for i in nat["images"]] == [i["symbols_sha256"] for i in single["images"]]
 
 
 def test_native_runner_refuses_non_executorch(tiny, tmp_path):

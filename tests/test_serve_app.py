@@ -57,6 +57,51 @@ def test_results_identical_to_in_process_decoding(artifact, server):
             assert answer["latent_shape"] == list(LATENT)
 
 
+V2_PAYLOAD = {"format": "interleaved2", "lanes": 8, "choice": "interleaved2"}
+
+
+def test_manifest_payload_interleaved2_client_writes_it_server_reads_it(tmp_path):
+    """An artifact whose manifest names payload v2 (docs/artifact.md "payload"): the client writes v2 containers, the
+    server decodes them to the same symbols and answers as for the single stream."""
+    single = build_tiny_artifact(tmp_path / "single")
+    v2 = build_tiny_artifact(tmp_path / "v2", payload=V2_PAYLOAD)
+    images = random_images(3, seed=11)
+    with ThreadedServer(create_app(v2)) as srv, SplitClient(v2, srv.url) as client, SplitClient(single, srv.url) as one:
+        assert client.payload() == ("interleaved2", 8) and one.payload() == ("single", 1)
+        for img in images:
+            payload, _ = client.encode(img)
+            header = container.read_header(payload)
+            assert header.payload_format is container.PayloadFormat.INTERLEAVED2 and header.lanes == 8
+            symbols, expected = reference_top5(v2, payload)
+            np.testing.assert_array_equal(symbols, client.encoder.symbols(img))
+            plain, _ = one.encode(img)
+            assert container.read_header(plain).payload_format is container.PayloadFormat.SINGLE
+            answer, _ = client.post(payload)
+            assert answer == {**answer, "payload_bytes": len(payload)}
+            assert [c["index"] for c in answer["top5"]] == [e[0] for e in expected]
+            assert [c["index"] for c in one.post(plain)[0]["top5"]] == [e[0] for e in expected]
+
+
+@pytest.mark.parametrize(
+    "block, problem",
+    [
+        ({"format": "interleaved3", "lanes": 8}, "payload.format"),
+        ({"format": "interleaved2", "lanes": 12}, "payload.lanes"),
+        ({"format": "single", "lanes": 8}, "payload.lanes"),
+        ("interleaved2", "payload must be an object"),
+    ],
+)
+def test_manifest_payload_unknown_values_refused(tmp_path, block, problem):
+    from fsplit_mobile.runtime.artifact import Artifact, ArtifactError
+
+    art = build_tiny_artifact(tmp_path / "a", payload=None)
+    manifest = json.loads((art / "manifest.json").read_text())
+    manifest["payload"] = block
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=problem):
+        Artifact.open(art)
+
+
 def test_client_infer_reports_timings(artifact, server):
     with SplitClient(artifact, server.url) as client:
         result = client.infer(random_images(1, seed=9)[0])

@@ -161,6 +161,7 @@ def run_split(name: str, artifact_dir, crops, threads: int | None = None, rate_p
 
     art = rate_points.view(Artifact.open(artifact_dir), rate_point)
     tables = art.tables()
+    payload_format, lanes = art.payload
     encoder = open_encoder(art, threads=threads)
     engine = ServerEngine(artifact_dir)
     if tuple(encoder.input_size) != crops[0].shape[:2]:
@@ -182,7 +183,7 @@ def run_split(name: str, artifact_dir, crops, threads: int | None = None, rate_p
         t1 = time.perf_counter()
         symbols = encoder.output_converter(encoder.run(x))
         t2 = time.perf_counter()
-        payload = encode_latent(tables, symbols, rate_point=rate_point)
+        payload = encode_latent(tables, symbols, rate_point=rate_point, payload_format=payload_format, lanes=lanes)
         t3 = time.perf_counter()
         result = engine.infer(payload)
         run.payloads.append(payload)

@@ -33,6 +33,7 @@ from .base import (
 from .context import ExportContext
 from .fidelity import write_report
 from .manifest import StagedArtifact, build_manifest
+from .payload import CHOICES as PAYLOAD_CHOICES
 from .prepare import Shared, prepare
 from .recipe import DEFAULT_RECIPE, checkpoint_recipe, load_recipe
 
@@ -166,8 +167,6 @@ def _export_one(
     with _step(timings, "verify", progress, label):
         verified = stages.verify(backend, stage, lowered, shared.eval_inputs, req)
     with _step(timings, "report", progress, label):
-        from ..codec import encode_latent
-
         result.size_bytes = _tree_size(stage / lowered.encoder_file)
         report = stages.report(
             req,
@@ -175,7 +174,7 @@ def _export_one(
             lowered,
             shared.reference,
             medians=ctx.medians,
-            encode=lambda s: encode_latent(shared.tables, s),
+            encode=shared.encode,
             server_top1=ctx.server_top1 if shared.classifier else None,
             notes=notes + shared.notes,
             extra={
@@ -214,6 +213,7 @@ def _export_one(
         server=shared.server_manifest(),
         tool_versions=tool_versions,
         device_compute=device_compute,
+        payload=shared.payload,
     )
     result.path = staged.commit(manifest)
     result.ok = True
@@ -261,6 +261,7 @@ def export(
     torch_threads: int | None = 1,
     target_options: dict[str, dict] | None = None,
     progress: Progress | None = None,
+    payload: str = "auto",
 ) -> ExportSummary:
     """Export a model to one artifact folder per (target, quantization) under `out` (docs/artifact.md).
 
@@ -279,6 +280,10 @@ def export(
     target_options: {target: {option: value}} over the recipe's [targets.<name>] tables (the CLI's --soc and
     --allow-fallback). A backend may make several artifacts per quantization (qnn: one per SoC, folder
     qnn-<soc>-<quant>).
+
+    payload: the stream payload the artifact's writers use, recorded in the manifest (docs/artifact.md "payload"):
+    "auto" (default) measures the single stream and the interleaved payload version 2 on the reference latents and
+    takes version 2 when its bytes are within 1 % of the single stream's; "single" / "interleaved2" force one.
     """
     with _torch_threads(torch_threads):
         return _export(
@@ -294,6 +299,7 @@ def export(
             keep_going=keep_going,
             target_options=target_options or {},
             progress=progress,
+            payload=payload,
         )
 
 
@@ -311,8 +317,11 @@ def _export(
     keep_going,
     target_options,
     progress,
+    payload="auto",
 ) -> ExportSummary:
     progress = progress or _noop
+    if payload not in PAYLOAD_CHOICES:
+        raise ExportError(f"payload must be one of {', '.join(PAYLOAD_CHOICES)}, got {payload!r}")
     targets = resolve_targets(target)
     quants = [quantize] if isinstance(quantize, str) else list(quantize)
     for q in quants:
@@ -347,7 +356,7 @@ def _export(
     progress("load_end", model_id=ctx.model_id, latent_shape=list(ctx.latent_shape), seconds=load_s)
     out_dir = Path(out) if out is not None else Path("artifacts") / ctx.model_id
     summary = ExportSummary(ctx.model_id, out_dir, timings_s={"load": load_s})
-    shared, shared_error = _prepare(ctx, targets, quants, summary, progress)
+    shared, shared_error = _prepare(ctx, targets, quants, summary, progress, payload)
     try:
         for t in targets:
             for q in quants:
@@ -377,7 +386,12 @@ def _export(
 
 
 def _prepare(
-    ctx: ExportContext, targets: list[str], quants: list[str], summary: ExportSummary, progress: Progress
+    ctx: ExportContext,
+    targets: list[str],
+    quants: list[str],
+    summary: ExportSummary,
+    progress: Progress,
+    payload: str = "auto",
 ) -> tuple[Shared | None, Exception | None]:
     """The shared preparation, timed as the run's "prepare" step; (None, error) when it failed, (None, None)
     when no artifact of the run can be made (every (target, quantization) is unsupported: fail at once)."""
@@ -390,7 +404,7 @@ def _prepare(
     progress("prepare_start", calibration=calibrate)
     t0 = time.perf_counter()
     try:
-        shared, error = prepare(ctx, calibrate), None
+        shared, error = prepare(ctx, calibrate, payload), None
     except Exception as e:
         shared, error = None, e
     summary.timings_s["prepare"] = round(time.perf_counter() - t0, 3)

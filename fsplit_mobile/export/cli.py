@@ -197,6 +197,14 @@ def _summary_line(r) -> str:
     help="variable bit-rate (bottleneck-unit checkpoint): these units, comma-separated, as rate points "
     "0, 1, ... of one artifact; 'auto': the recipe's model.rate_points, else every unit",
 )
+@click.option(
+    "--payload",
+    type=click.Choice(("auto", "single", "interleaved2")),
+    default="auto",
+    show_default=True,
+    help="stream payload the artifact's writers use (manifest 'payload'): auto = interleaved payload v2 when its "
+    "bytes on the reference latents are within 1 %% of the single stream's, else the single stream",
+)
 def main(
     targets,
     quantize,
@@ -212,6 +220,7 @@ def main(
     socs,
     allow_fallback,
     rate_points,
+    payload,
 ):
     """Export a model to verified artifact folders (docs/artifact.md)."""
     from .api import export
@@ -245,6 +254,7 @@ def main(
                 out=out,
                 target_options=target_options,
                 progress=view,
+                payload=payload,
             )
         except (ExportError, CheckpointError) as e:
             error = str(e)

@@ -26,6 +26,7 @@ def build_manifest(
     tool_versions: dict[str, str],
     notes: list[str] | None = None,
     device_compute: dict | None = None,
+    payload: dict | None = None,
 ) -> dict:
     """The manifest without its sha256 section (filled by `finish_manifest`)."""
     c, h, w = req.latent_shape
@@ -68,6 +69,8 @@ def build_manifest(
         manifest["server"] = dict(server)
     if device_compute is not None:
         manifest["device_compute"] = dict(device_compute)
+    if payload is not None:
+        manifest["payload"] = dict(payload)
     if notes:
         manifest["notes"] = list(notes)
     return manifest

@@ -6,6 +6,7 @@ progress events, the summary and benchmarks/results/export.json), so no artifact
 - the codec tables (tables.fsct) of the entropy bottleneck,
 - the held-out evaluation inputs and the eager fp32 reference (outputs, symbols, coded sizes, server and
   teacher top-1),
+- the stream payload the artifact's writers use (payload.py: measured on the reference latents),
 - server.onnx (only when the server part ends in class logits), checked against eager with onnxruntime,
   and labels.txt when the bundled labels match its classes,
 - the calibration inputs, when some artifact of the run calibrates (an unusable calibration folder fails
@@ -56,6 +57,15 @@ class Shared:
     calibration_error: ExportError | None = None
     calib_desc: str = ""
     notes: list[str] = field(default_factory=list)
+    payload: dict = field(default_factory=lambda: {"format": "single", "lanes": 1})  # the manifest's block
+
+    def encode(self, symbols) -> bytes:
+        """A stream container of `symbols` in the artifact's payload (what its writers will send)."""
+        from ..codec import encode_latent
+
+        return encode_latent(
+            self.tables, symbols, payload_format=self.payload["format"], lanes=int(self.payload["lanes"])
+        )
 
     @property
     def tables_file(self) -> Path:
@@ -91,8 +101,11 @@ class Shared:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def prepare(ctx: ExportContext, calibrate: bool) -> Shared:
-    """Build the shared preparation of `ctx` (calibration inputs only when `calibrate`)."""
+def prepare(ctx: ExportContext, calibrate: bool, payload: str = "auto") -> Shared:
+    """Build the shared preparation of `ctx` (calibration inputs only when `calibrate`; `payload`: the choice
+    payload.choose makes, "auto" by default)."""
+    from . import payload as payload_choice
+
     workdir = Path(tempfile.mkdtemp(prefix="fsplit-export-"))
     try:
         notes: list[str] = []
@@ -109,7 +122,9 @@ def prepare(ctx: ExportContext, calibrate: bool) -> Shared:
             eval_inputs=inputs,
             server=server,
             notes=notes,
+            payload=payload_choice.choose(tables, reference.symbols, payload),
         )
+        reference.bytes_per_sample = [len(shared.encode(s)) for s in reference.symbols]
         if shared.classifier:
             shared.server_file = _server_onnx(ctx, reference, workdir / SERVER_FILE, server)
             shared.labels_file = _labels(server["num_classes"])

@@ -11,6 +11,10 @@ from .targets import QUANTIZATIONS, TARGETS
 
 SCHEMA = "fsplit-artifact/1"
 MAX_RATE_POINT_INDEX = 255  # the container's rate point field is 8 bits (docs/formats.md section 3)
+# The stream payloads a manifest's `payload` block may name (docs/artifact.md "payload", docs/formats.md sections 1,
+# 4, 5) and the lane counts of the interleaved ones. Without the block the artifact's streams are the single stream.
+PAYLOAD_FORMATS = ("single", "interleaved", "interleaved2")
+PAYLOAD_LANES = (8, 16, 32)
 REQUIRED_KEYS = (
     "schema",
     "model_id",
@@ -28,6 +32,27 @@ REQUIRED_KEYS = (
 
 class ArtifactError(Exception):
     """The folder is not a complete, consistent artifact. The message names the file and the problem."""
+
+
+def payload_of(manifest: dict, where: str = "manifest.json") -> tuple[str, int]:
+    """(payload format, lanes) the artifact's streams are written in: the manifest's `payload` block
+    (docs/artifact.md), ("single", 1) without it. ArtifactError names a value no writer knows."""
+    block = manifest.get("payload")
+    if block is None:
+        return "single", 1
+    if not isinstance(block, dict):
+        raise ArtifactError(f"{where}: payload must be an object")
+    fmt = block.get("format")
+    if fmt not in PAYLOAD_FORMATS:
+        raise ArtifactError(f"{where}: payload.format must be one of {', '.join(PAYLOAD_FORMATS)}, got {fmt!r}")
+    if fmt == "single":
+        if block.get("lanes", 1) != 1:
+            raise ArtifactError(f"{where}: payload.lanes must be 1 for the single stream, got {block.get('lanes')!r}")
+        return fmt, 1
+    lanes = block.get("lanes")
+    if isinstance(lanes, bool) or lanes not in PAYLOAD_LANES:
+        raise ArtifactError(f"{where}: payload.lanes must be one of {PAYLOAD_LANES} for {fmt}, got {lanes!r}")
+    return fmt, int(lanes)
 
 
 def sha256_path(path: Path) -> str:
@@ -92,6 +117,10 @@ class Artifact:
             for key in ("name", "shape", "dtype", "layout"):
                 if key not in m[side]:
                     raise ArtifactError(f"{mf}: {side}.{key} missing")
+        payload_of(m, str(mf))
+        for entry in m.get("rate_points") or []:
+            if isinstance(entry, dict) and "payload" in entry:
+                payload_of(entry, f"{mf}: rate point {entry.get('index')!r}")
         self.check_rate_points()
 
     def check_rate_points(self) -> None:
@@ -177,6 +206,11 @@ class Artifact:
     def accelerator(self) -> dict | None:
         """The manifest's accelerator block (kind, name, SoC, versions, placement), None for CPU targets."""
         return self.manifest.get("accelerator")
+
+    @property
+    def payload(self) -> tuple[str, int]:
+        """(payload format, lanes) to write this artifact's streams in (docs/artifact.md "payload")."""
+        return payload_of(self.manifest, str(self.path / "manifest.json"))
 
     def required_file(self, role: str) -> Path:
         """The file of a role every artifact has (the manifest check at open time guarantees it is listed)."""

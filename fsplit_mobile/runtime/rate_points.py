@@ -16,7 +16,7 @@ from .artifact import MAX_RATE_POINT_INDEX, Artifact, ArtifactError
 MAX_INDEX = MAX_RATE_POINT_INDEX  # the container's rate point field is 8 bits (docs/formats.md section 3)
 
 # keys of a rate point entry that replace the manifest's top-level ones in its view
-VIEW_KEYS = ("files", "tables", "latent", "output", "server")
+VIEW_KEYS = ("files", "tables", "latent", "output", "server", "payload")
 
 
 @dataclass(frozen=True)

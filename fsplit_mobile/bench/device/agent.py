@@ -117,6 +117,12 @@ def _run(args, sink):
         raise AgentError(f"fsplit_mobile.codec (C coder binding) not importable on this device: {e}", "setup") from None
 
     try:
+        from fsplit_mobile.runtime.artifact import ArtifactError, payload_of
+
+        payload_format, lanes = payload_of(manifest)
+    except ArtifactError as e:
+        raise AgentError(str(e), "artifact") from None
+    try:
         to_input = InputConverter(manifest["input"])
         to_symbols = OutputConverter(manifest["output"], manifest["latent"])
     except (TensorSpecError, KeyError) as e:
@@ -180,7 +186,7 @@ def _run(args, sink):
         y = backend.run(x)
         c = time.perf_counter_ns()
         symbols = to_symbols(y)
-        stream = encode_latent(tables, symbols)
+        stream = encode_latent(tables, symbols, payload_format=payload_format, lanes=lanes)
         d = time.perf_counter_ns()
         report_placement()
         return (a, b, c, d), symbols, stream

@@ -1,5 +1,6 @@
 #include "coder.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -31,7 +32,8 @@ std::string sha256_hex(const void *data, size_t len)
     return hex(digest, 32);
 }
 
-LatentCoder::LatentCoder(const std::string &tables_path)
+LatentCoder::LatentCoder(const std::string &tables_path, const std::string &payload, uint32_t lanes)
+    : payload_(payload)
 {
     std::ifstream in(tables_path, std::ios::binary);
     if (!in)
@@ -51,6 +53,26 @@ LatentCoder::LatentCoder(const std::string &tables_path)
                               offset_.data(), info.num_channels, &view_, hash_);
     if (rc != FSR_OK)
         throw CoderError(tables_path + ": " + fsr_strerror(rc));
+    if (payload == "single") {
+        format_ = {FSR_FORMAT_SINGLE, 1, 0};
+    } else if (payload == "interleaved" || payload == "interleaved2") {
+        format_ = {payload == "interleaved" ? FSR_FORMAT_INTERLEAVED : FSR_FORMAT_INTERLEAVED2, lanes, 0};
+    } else {
+        throw CoderError("unknown payload format '" + payload + "' (single, interleaved, interleaved2)");
+    }
+    uint16_t flags = 0;
+    if (fsr_container_flags(&format_, &flags) != FSR_OK)
+        throw CoderError("payload " + payload + " with " + std::to_string(lanes) +
+                         " lanes cannot be written");
+    if (format_.payload_format == FSR_FORMAT_INTERLEAVED2) {
+        const size_t size = fsr_ilv2_tables_size(&view_);
+        if (size == 0)
+            throw CoderError(tables_path + ": these tables cannot be coded as payload interleaved2");
+        ilv2_mem_.assign((size + 3) / 4, 0);
+        rc = fsr_ilv2_tables_build(&view_, ilv2_mem_.data(), ilv2_mem_.size() * 4, &ilv2_);
+        if (rc != FSR_OK)
+            throw CoderError(tables_path + ": payload interleaved2: " + fsr_strerror(rc));
+    }
 }
 
 void LatentCoder::encode(const std::vector<int32_t> &symbols, uint32_t channels, uint32_t height,
@@ -60,12 +82,19 @@ void LatentCoder::encode(const std::vector<int32_t> &symbols, uint32_t channels,
         throw CoderError("latent has " + std::to_string(channels) + " channels, tables have " +
                          std::to_string(view_.num_cdfs));
     size_t bound = fsr_latent_encode_bound(symbols.size());
+    if (format_.payload_format != FSR_FORMAT_SINGLE) {
+        const size_t ilv = format_.payload_format == FSR_FORMAT_INTERLEAVED2
+                               ? fsr_ilv2_encode_bound(symbols.size(), format_.lanes)
+                               : fsr_ilv_encode_bound(symbols.size(), format_.lanes);
+        bound = ilv == 0 || bound == 0 ? 0 : std::max(bound, ilv + FSR_CONTAINER_HEADER_SIZE);
+    }
     if (bound == 0)
         throw CoderError("latent too large to encode");
     out.resize(bound);
     size_t len = 0;
-    int rc = fsr_latent_encode(&view_, hash_, symbols.data(), channels, height, width, out.data(), out.size(),
-                               &len);
+    int rc = fsr_latent_encode_format2(
+        &view_, format_.payload_format == FSR_FORMAT_INTERLEAVED2 ? &ilv2_ : nullptr, hash_, symbols.data(),
+        channels, height, width, &format_, out.data(), out.size(), &len);
     if (rc != FSR_OK)
         throw CoderError(std::string("entropy coding failed: ") + fsr_strerror(rc));
     out.resize(len);

@@ -8,6 +8,7 @@
 
 extern "C" {
 #include "fsplit_container.h"
+#include "fsplit_interleaved2.h"
 #include "fsplit_tables.h"
 }
 
@@ -21,7 +22,10 @@ struct CoderError : std::runtime_error {
 class LatentCoder
 {
   public:
-    explicit LatentCoder(const std::string &tables_path); // reads and verifies the .fsct file
+    // Reads and verifies the .fsct file; streams are written in `payload` ("single", "interleaved" or
+    // "interleaved2": the manifest's payload block, docs/artifact.md) with `lanes` interleaved states.
+    explicit LatentCoder(const std::string &tables_path, const std::string &payload = "single",
+                         uint32_t lanes = 1);
     // Encode C x H x W int32 symbols (C order) into a complete container; `out` is resized to the stream.
     void encode(const std::vector<int32_t> &symbols, uint32_t channels, uint32_t height, uint32_t width,
                 std::vector<uint8_t> &out) const;
@@ -30,9 +34,17 @@ class LatentCoder
         return view_.num_cdfs;
     }
     std::string content_hash_hex() const;
+    const std::string &payload() const
+    {
+        return payload_;
+    }
 
   private:
     std::vector<int32_t> cdf_, cdf_length_, offset_;
+    std::vector<uint32_t> ilv2_mem_; // derived tables of payload v2 (fsr_ilv2_tables_build)
+    fsr_ilv2_tables ilv2_{};
+    fsr_stream_format format_{FSR_FORMAT_SINGLE, 1, 0};
+    std::string payload_;
     fsr_tables view_{};
     uint8_t hash_[32] = {};
 };

@@ -176,7 +176,8 @@ int run(const Args &args, fsplit::EventSink &sink)
     }
     fsplit::InputSpec in_spec;
     fsplit::OutputSpec out_spec;
-    std::string encoder_file, tables_file;
+    std::string encoder_file, tables_file, payload = "single";
+    uint32_t lanes = 1;
     try {
         if (manifest["target"].str() != "executorch")
             throw KindError("artifact",
@@ -185,6 +186,15 @@ int run(const Args &args, fsplit::EventSink &sink)
         tables_file = manifest["files"]["tables"].str();
         in_spec = fsplit::InputSpec::from_manifest(manifest["input"]);
         out_spec = fsplit::OutputSpec::from_manifest(manifest["output"], manifest["latent"]);
+        if (manifest.has("payload")) { // the stream payload to write (docs/artifact.md "payload")
+            const fsplit::Json &block = manifest["payload"];
+            payload = block["format"].str();
+            const long long n = block.has("lanes") ? block["lanes"].integer() : 1;
+            if (n < 1 || n > 32)
+                throw KindError("artifact",
+                                "manifest.json: payload.lanes " + std::to_string(n) + " out of range");
+            lanes = static_cast<uint32_t>(n);
+        }
     } catch (const fsplit::JsonError &e) {
         throw KindError("artifact", std::string("manifest.json: ") + e.what());
     } catch (const fsplit::SpecError &e) {
@@ -204,7 +214,7 @@ int run(const Args &args, fsplit::EventSink &sink)
     const auto t1 = clock::now();
     std::unique_ptr<fsplit::LatentCoder> coder;
     try {
-        coder = std::make_unique<fsplit::LatentCoder>(art + "/" + tables_file);
+        coder = std::make_unique<fsplit::LatentCoder>(art + "/" + tables_file, payload, lanes);
     } catch (const fsplit::CoderError &e) {
         throw KindError("artifact", std::string("tables file ") + e.what());
     }

@@ -8,7 +8,8 @@ import java.nio.file.Files;
 
 /**
  * Reads the artifact's tables file with the pure-Java coder and checks it is the one the manifest names (its
- * content hash), so the phone never codes with tables the server will refuse.
+ * content hash), so the phone never codes with tables the server will refuse. Streams are written in the payload
+ * the manifest names (docs/artifact.md "payload").
  */
 public final class JavaCoderLoader implements CoderLoader {
     @Override
@@ -34,6 +35,6 @@ public final class JavaCoderLoader implements CoderLoader {
             throw new CodingException(tablesFile + " has precision " + tables.precision() + ", manifest.json says "
                     + manifest.tablesPrecision);
         }
-        return new JavaLatentCoder(tables);
+        return new JavaLatentCoder(tables, manifest.streamFormat(0)); // the payload the manifest names
     }
 }

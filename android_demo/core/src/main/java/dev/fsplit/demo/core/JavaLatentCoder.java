@@ -15,8 +15,21 @@ public final class JavaLatentCoder implements LatentCoder {
 
     /** A coder whose containers name {@code ratePoint} (0..255; the tables must be that rate point's). */
     public JavaLatentCoder(CodecTables tables, int ratePoint) {
+        this(tables, Container.Format.singleStream(ratePoint));
+    }
+
+    /**
+     * A coder writing containers in {@code format} (payload, lanes, rate point): what the manifest's payload block
+     * names ({@link Manifest#streamFormat}).
+     */
+    public JavaLatentCoder(CodecTables tables, Container.Format format) {
         this.tables = tables;
-        this.format = Container.Format.singleStream(ratePoint);
+        this.format = format;
+    }
+
+    /** The payload format, lanes and rate point written into every container. */
+    public Container.Format format() {
+        return format;
     }
 
     /** The rate point index written into every container. */

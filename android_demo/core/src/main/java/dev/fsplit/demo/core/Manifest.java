@@ -1,5 +1,6 @@
 package dev.fsplit.demo.core;
 
+import dev.fsplit.codec.Container;
 import dev.fsplit.demo.core.json.JsonException;
 import dev.fsplit.demo.core.json.JsonObject;
 import java.io.File;
@@ -128,12 +129,19 @@ public final class Manifest {
     public final Map<String, String> sha256;
     /** The rate points (docs/artifact.md "rate_points"); one, index 0, for an artifact without them. */
     public final List<RatePoint> ratePoints;
+    /**
+     * The stream payload to write (docs/artifact.md "payload"): "single", "interleaved" or "interleaved2"; "single"
+     * for a manifest without the block.
+     */
+    public final String payloadFormat;
+    /** Interleaved lanes of {@link #payloadFormat} (1 for the single stream). */
+    public final int payloadLanes;
     private final JsonObject root;
 
     private Manifest(String modelId, String target, String quantization, Map<String, String> files,
                      InputSpec input, OutputSpec output, LatentSpec latent, String tablesFile,
                      String tablesContentHash, int tablesPrecision, int numClasses, Map<String, String> sha256,
-                     List<RatePoint> ratePoints, JsonObject root) {
+                     List<RatePoint> ratePoints, JsonObject root) throws ManifestException {
         this.modelId = modelId;
         this.target = target;
         this.quantization = quantization;
@@ -148,6 +156,45 @@ public final class Manifest {
         this.sha256 = sha256;
         this.ratePoints = ratePoints;
         this.root = root;
+        String[] payload = parsePayload(root);
+        this.payloadFormat = payload[0];
+        this.payloadLanes = Integer.parseInt(payload[1]);
+    }
+
+    /** The container format this artifact's streams are written in at a rate point (its payload and lanes). */
+    public Container.Format streamFormat(int ratePoint) {
+        int fmt = "interleaved2".equals(payloadFormat) ? Container.FORMAT_INTERLEAVED2
+                : "interleaved".equals(payloadFormat) ? Container.FORMAT_INTERLEAVED : Container.FORMAT_SINGLE;
+        return new Container.Format(fmt, payloadLanes, ratePoint);
+    }
+
+    private static String[] parsePayload(JsonObject root) throws ManifestException {
+        if (root.isNull("payload")) {
+            return new String[] {"single", "1"};
+        }
+        JsonObject block;
+        String format;
+        int lanes;
+        try {
+            block = root.getObject("payload");
+            format = block.getString("format");
+            lanes = block.optInt("lanes", 1);
+        } catch (JsonException e) {
+            throw new ManifestException(e.getMessage(), e);
+        }
+        if ("single".equals(format)) {
+            if (lanes != 1) {
+                throw new ManifestException("payload.lanes must be 1 for the single stream, got " + lanes);
+            }
+        } else if ("interleaved".equals(format) || "interleaved2".equals(format)) {
+            if (lanes != 8 && lanes != 16 && lanes != 32) {
+                throw new ManifestException("payload.lanes must be 8, 16 or 32 for " + format + ", got " + lanes);
+            }
+        } else {
+            throw new ManifestException("payload.format must be single, interleaved or interleaved2, got '" + format
+                    + "'");
+        }
+        return new String[] {format, Integer.toString(lanes)};
     }
 
     /**
@@ -164,7 +211,7 @@ public final class Manifest {
         for (JsonObject e : RatePoint.entries(root)) {
             if (e.getInt("index") == index) {
                 Map<String, Object> view = new LinkedHashMap<>(root.raw());
-                for (String key : new String[] {"files", "tables", "latent", "output", "server"}) {
+                for (String key : new String[] {"files", "tables", "latent", "output", "server", "payload"}) {
                     if (e.has(key)) {
                         view.put(key, e.raw().get(key));
                     }

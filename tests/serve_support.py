@@ -209,7 +209,9 @@ def session_pids(sid: int) -> list[int]:
 def run_schemathesis(base_url: str, report_dir, max_examples: int, seed: int = 1, timeout_s: float = 600) -> dict:
     """The schemathesis CLI (all phases, positive and negative data, every default check except "schema-valid
     bodies are accepted": random bytes are schema-valid yet not stream containers) against a running server.
-    Returns {"rc", "cases", "statuses": {status: count}, "output"} from its ndjson report."""
+    Returns {"rc", "cases", "statuses": {status: count}, "interactions", "output"} from its ndjson report;
+    "interactions": [{"method", "uri", "headers": {name: [values]}, "body": bytes | None, "status", "content"}]."""
+    import base64
     import subprocess
     import sys
 
@@ -238,6 +240,13 @@ def run_schemathesis(base_url: str, report_dir, max_examples: int, seed: int = 1
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     statuses: dict[int, int] = {}
     cases = 0
+    interactions = []
+
+    def raw(field) -> bytes | None:
+        if isinstance(field, dict) and "$base64" in field:
+            return base64.b64decode(field["$base64"])
+        return None if field is None else str(field).encode()
+
     for line in ndjson.read_text().splitlines():
         event = json.loads(line)
         finished = event.get("ScenarioFinished")
@@ -248,10 +257,22 @@ def run_schemathesis(base_url: str, report_dir, max_examples: int, seed: int = 1
             if "status_code" in response:
                 cases += 1
                 statuses[response["status_code"]] = statuses.get(response["status_code"], 0) + 1
+                request = interaction["request"]
+                interactions.append(
+                    {
+                        "method": request["method"],
+                        "uri": request["uri"],
+                        "headers": request.get("headers") or {},
+                        "body": raw(request.get("body")),
+                        "status": response["status_code"],
+                        "content": raw(response.get("content")) or b"",
+                    }
+                )
     return {
         "rc": out.returncode,
         "cases": cases,
         "statuses": dict(sorted(statuses.items())),
+        "interactions": interactions,
         "output": out.stdout[-4000:] + out.stderr[-2000:],
     }
 

@@ -3,7 +3,10 @@ the real `tritonserver` 2.51 binary of the nvidia-pytriton wheel on a free loopb
 model repository that `write_model_repository` writes, beside a uvicorn fsplit-serve. The same streams get the
 same answers (top-5, labels, scores, hashes: everything but timings), every refused stream the same error code in
 a 4xx, malformed KServe requests a refusal while the server stays up, and dynamic batching answers every request
-of a batch correctly. One server for the module (two models in its repository); ~30 s here."""
+of a batch correctly. The guarded front (fsplit_mobile/serve/triton/front.py, the CLI's default) before the same
+Triton answers fsplit-serve's API with fsplit-serve's statuses (409/422 included) on refused streams and on the
+schemathesis cases of fsplit-serve's OpenAPI document, and garbage, KServe or not, with a 4xx. One server for
+the module (two models in its repository); ~30 s here, plus ~20-70 s for schemathesis."""
 
 import importlib.util
 import json
@@ -28,21 +31,30 @@ from fsplit_mobile.evaluation.images import bundled_images  # noqa: E402
 from fsplit_mobile.serve.app import create_app  # noqa: E402
 from fsplit_mobile.serve.limits import ServeLimits  # noqa: E402
 from fsplit_mobile.serve.triton import kserve  # noqa: E402
+from fsplit_mobile.serve.triton.front import Front, is_parse_error  # noqa: E402
 from fsplit_mobile.serve.triton.repository import (  # noqa: E402
     RepositoryError,
     TritonModelOptions,
     write_model_repository,
 )
 from fsplit_mobile.serve.triton.server import TritonProcess  # noqa: E402
-from serve_support import LATENT, ThreadedServer, build_tiny_artifact, free_port, random_images  # noqa: E402
+from serve_support import (  # noqa: E402
+    LATENT,
+    ThreadedServer,
+    build_tiny_artifact,
+    connect,
+    free_port,
+    random_images,
+    read_response,
+    run_schemathesis,
+)
 from test_serve_faults import generate_cases  # noqa: E402
 
 READY_TIMEOUT_S = 180  # the model loads in ~1 s here; generous for a loaded CI machine
 BATCHED = "fsplit_batched"  # second model of the repository: the batcher waits up to 2 s to fill a batch of 4
-# Triton 2.51's HTTP front flags its own JSON-header parse errors INTERNAL, so they come back as 500 (not ours to
-# change from inside a model; docs/triton.md): a body that is not JSON, a `data` field that does not fit the shape
-TRITON_PARSE_500 = ("failed to parse the request JSON buffer", "Unable to parse 'data'")
 BAD_EVERY = 10  # every 10th generated bad stream (~280 of ~2,800, all kinds)
+SCHEMA_EXAMPLES = 10  # schemathesis examples per operation and phase (~40 cases; tests/test_serve_schema.py runs 60)
+OCTET = {"content-type": "application/octet-stream"}
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +72,23 @@ def servers(tmp_path_factory):
     triton.start()
     try:
         triton.wait_ready(READY_TIMEOUT_S)
-        app = create_app(art, limits=ServeLimits(max_payload=1 << 20, max_concurrency=2, max_queue=64))
-        with ThreadedServer(app) as ref, httpx.Client(timeout=60) as http:
-            yield {"art": art, "other": other, "triton": triton, "ref": ref, "http": http, "log": log}
+        limits = ServeLimits(max_payload=1 << 20, max_concurrency=2, max_queue=64)
+        front = Front("127.0.0.1", free_port(), triton.url, art, limits)
+        front.start()
+        try:
+            with ThreadedServer(create_app(art, limits=limits)) as ref, httpx.Client(timeout=60) as http:
+                yield {
+                    "art": art,
+                    "other": other,
+                    "triton": triton,
+                    "ref": ref,
+                    "http": http,
+                    "log": log,
+                    "front": f"http://127.0.0.1:{front.server.config.port}",
+                    "front_port": front.server.config.port,
+                }
+        finally:
+            front.stop()
     except Exception:
         print(log.read_text()[-4000:] if log.exists() else "no tritonserver log")
         raise
@@ -143,16 +169,22 @@ def named_bad_streams(good: bytes, foreign: bytes, tables) -> dict[str, bytes]:
     }
 
 
-def test_refused_streams_get_4xx_with_fsplit_serves_error_code(servers):
+def refused_cases(s, every: int = BAD_EVERY) -> tuple[list[bytes], list[tuple[bytes, str]]]:
+    """(good streams, [(bad stream, kind)]): the named bad streams and every `every`-th generated one."""
     from fsplit_mobile.serve.engine import ServerEngine
 
-    s = servers
     good = [p for p in heldout_streams(s["art"], n_images=2)]
     with SplitClient(s["other"], "http://unused") as theirs:
         foreign = [theirs.encode(img)[0] for img in random_images(4, seed=12)]
     named = named_bad_streams(good[0], foreign[0], ServerEngine(s["art"]).tables)
     cases = [(p, kind) for kind, p in named.items()]
-    cases += [(p, kind) for p, _want, kind in generate_cases(good, foreign)[::BAD_EVERY]]
+    cases += [(p, kind) for p, _want, kind in generate_cases(good, foreign)[::every]]
+    return good, cases
+
+
+def test_refused_streams_get_4xx_with_fsplit_serves_error_code(servers):
+    s = servers
+    good, cases = refused_cases(s)
     seen = {}
     for i, (payload, kind) in enumerate(cases):
         ref, got = fsplit_serve(s, payload), triton(s, payload)
@@ -174,12 +206,7 @@ def test_refused_streams_get_4xx_with_fsplit_serves_error_code(servers):
     assert s["triton"].alive()
 
 
-def test_malformed_requests_are_refused_and_the_server_stays_up(servers):
-    """KServe-level garbage is Triton's own business: refused (400; 500 for the JSON-header parse errors Triton 2.51
-    flags INTERNAL), never a crash; the model keeps answering."""
-    s = servers
-    url = s["triton"].url + kserve.infer_path()
-    stream = heldout_streams(s["art"], n_images=1)[0]
+def malformed_kserve_requests() -> list[tuple[bytes, dict]]:
     rng = np.random.default_rng(3)
     H = kserve.HEADER_LENGTH
     requests = [
@@ -203,12 +230,33 @@ def test_malformed_requests_are_refused_and_the_server_stays_up(servers):
         )
         for junk in (b"\0" * 8, b"FSCL\0\0\0\0")
     ]
+    requests += [
+        (b, {})
+        for b in (
+            b"[]",
+            b"null",
+            b'{"inputs":5}',
+            b'{"inputs":[{"name":"stream","shape":"x","datatype":"UINT8","data":[1]}]}',
+            b'{"inputs":[{"name":"stream","shape":[1,3],"datatype":"UINT8","data":["a","b","c"]}]}',
+            b'{"inputs":[{"name":"stream","shape":[1,3],"datatype":"UINT8","data":[1,2,3]}],"outputs":5}',
+            b'{"inputs":[{"name":"stream","shape":[1,3],"datatype":"UINT8","data":[1,2,3]}],"parameters":5}',
+        )
+    ]
+    return requests
+
+
+def test_malformed_requests_are_refused_and_the_server_stays_up(servers):
+    """KServe-level garbage sent to Triton itself is Triton's own business: refused (400; 500 for the JSON-header
+    parse errors Triton 2.51 flags INTERNAL), never a crash; the model keeps answering."""
+    s = servers
+    url = s["triton"].url + kserve.infer_path()
+    stream = heldout_streams(s["art"], n_images=1)[0]
     statuses = {}
-    for body, headers in requests:
+    for body, headers in malformed_kserve_requests():
         r = s["http"].post(url, content=body, headers=headers)
         statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
         assert r.status_code != 200 or body == b"", (body[:80], r.text)
-        parse_failure = r.status_code == 500 and any(m in r.text for m in TRITON_PARSE_500)
+        parse_failure = is_parse_error(r.status_code, r.content)  # Triton 2.51 flags these INTERNAL (front.py)
         assert 400 <= r.status_code < 500 or parse_failure, (body[:80], r.status_code, r.text)
         assert "error" in r.json()
     print("malformed KServe requests, statuses:", statuses)
@@ -217,6 +265,87 @@ def test_malformed_requests_are_refused_and_the_server_stays_up(servers):
     ok = triton(s, stream)
     assert ok.status_code == 200
     assert same_but_timings(kserve.answer(ok.content, ok.headers), fsplit_serve(s, stream).json())
+
+
+def test_front_gives_garbage_a_4xx(servers):
+    """Through the guarded front, every malformed KServe request gets a 4xx: Triton's own answer, but 400 where
+    Triton 2.51 says 500 for a body it cannot parse (same message); bytes that are not HTTP at all get the
+    connection layer's 400. The front and Triton stay up and answer exactly afterwards."""
+    s = servers
+    url = s["front"] + kserve.infer_path()
+    stream = heldout_streams(s["art"], n_images=1)[0]
+    statuses: dict[int, int] = {}
+    rewritten = 0
+    for body, headers in malformed_kserve_requests():
+        direct = s["http"].post(s["triton"].url + kserve.infer_path(), content=body, headers=headers)
+        r = s["http"].post(url, content=body, headers=headers)
+        statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+        assert 400 <= r.status_code < 500 or body == b"" and r.status_code == 200, (body[:80], r.status_code, r.text)
+        assert r.content == direct.content  # Triton's own body, unchanged
+        assert r.status_code == (400 if direct.status_code == 500 else direct.status_code), (body[:80], r.text)
+        rewritten += direct.status_code == 500
+    print("malformed KServe requests through the front, statuses:", statuses, "rewritten 500s:", rewritten)
+    assert rewritten >= 30  # the random bodies, "not json at all", the wrong `data` fields
+    for junk in (b"\x00\xff\xfe garbage\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", bytes(range(256)) + b"\r\n\r\n"):
+        sock = connect(s["front_port"])
+        sock.sendall(junk)
+        status, _headers, _body, _closed = read_response(sock)
+        sock.close()
+        assert 400 <= status < 500, (junk[:20], status)
+    assert s["triton"].alive()
+    ok = s["http"].post(url, content=kserve.request_body(stream)[0], headers=kserve.request_body(stream)[1])
+    assert ok.status_code == 200
+    assert same_but_timings(kserve.answer(ok.content, ok.headers), fsplit_serve(s, stream).json())
+
+
+def test_front_answers_fsplit_serves_api_like_fsplit_serve(servers):
+    """POST /v1/infer through the front: the held-out crops get fsplit-serve's answer (timings aside, queue_wait
+    added), refused streams fsplit-serve's exact status and body (409 and 422 included, where Triton itself has
+    only 400), /healthz and /v1/model fsplit-serve's identity."""
+    s = servers
+    for stream in heldout_streams(s["art"], n_images=3):
+        got, want = s["http"].post(s["front"] + "/v1/infer", content=stream, headers=OCTET), fsplit_serve(s, stream)
+        assert got.status_code == 200, got.text
+        assert same_but_timings(got.json(), want.json())
+        assert set(got.json()["timings_ms"]) == set(want.json()["timings_ms"])
+    _good, cases = refused_cases(s, every=4 * BAD_EVERY)
+    statuses = set()
+    for payload, kind in cases:
+        got, want = s["http"].post(s["front"] + "/v1/infer", content=payload, headers=OCTET), fsplit_serve(s, payload)
+        assert (got.status_code, got.json()) == (want.status_code, want.json()), kind
+        statuses.add(got.status_code)
+    assert {400, 409, 422} <= statuses
+    health, ref = s["http"].get(s["front"] + "/healthz").json(), s["http"].get(s["ref"].url + "/healthz").json()
+    assert health["status"] == "ok" and (health["model_id"], health["table_hash"]) == (
+        ref["model_id"],
+        ref["table_hash"],
+    )
+    model, ref = s["http"].get(s["front"] + "/v1/model").json(), s["http"].get(s["ref"].url + "/v1/model").json()
+    assert model.pop("engine") == {"name": "triton", "model": "fsplit"} and model == ref
+    assert s["http"].get(s["front"] + "/openapi.json").json()["paths"].keys() == {"/v1/infer", "/healthz", "/v1/model"}
+
+
+def test_schemathesis_cases_get_fsplit_serves_statuses(servers, tmp_path):
+    """schemathesis (fsplit-serve's OpenAPI document, served by the front) against the Triton engine: every answer
+    documented, none a 5xx; each recorded request replayed to fsplit-serve gets the same status, and the same
+    error code or the same answer (timings aside)."""
+    s = servers
+    run = run_schemathesis(s["front"], tmp_path, SCHEMA_EXAMPLES)
+    assert run["rc"] == 0, run["output"]
+    assert run["cases"] >= 30, run["statuses"]
+    assert not any(status >= 500 for status in run["statuses"]), run["statuses"]
+    assert {400, 405, 415} <= set(run["statuses"]), run["statuses"]
+    for case in run["interactions"]:
+        uri = s["ref"].url + case["uri"].removeprefix(s["front"])
+        headers = [(k, v) for k, values in case["headers"].items() for v in values]
+        ref = s["http"].request(case["method"], uri, content=case["body"], headers=headers)
+        where = (case["method"], case["uri"], (case["body"] or b"")[:40])
+        assert case["status"] == ref.status_code, (where, case["content"][:200], ref.text[:200])
+        if ref.status_code >= 400:
+            assert json.loads(case["content"])["error"] == ref.json()["error"], where
+        elif case["uri"].endswith("/v1/infer"):
+            assert same_but_timings(json.loads(case["content"]), ref.json()), where
+    print("schemathesis through the Triton front:", run["cases"], "cases, statuses", run["statuses"])
 
 
 def test_dynamic_batching_answers_every_request_of_a_batch(servers):
@@ -311,6 +440,9 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path):
         body, headers = kserve.request_body(stream)
         r = httpx.post(f"http://127.0.0.1:{port}" + kserve.infer_path(), content=body, headers=headers, timeout=60)
         assert r.status_code == 200 and kserve.answer(r.content, r.headers)["top5"]
+        v1 = httpx.post(f"http://127.0.0.1:{port}/v1/infer", content=stream, headers=OCTET, timeout=60)
+        assert v1.status_code == 200 and same_but_timings(v1.json(), kserve.answer(r.content, r.headers))
+        assert httpx.post(f"http://127.0.0.1:{port}" + kserve.infer_path(), content=b"garbage").status_code == 400
         servers = children(proc.pid)  # tritonserver (its own session), and below it the python stubs
         spawned = servers + [pid for server in servers for pid in children(server)]
         assert len(spawned) >= 2

@@ -173,6 +173,21 @@ from .limits import LimitsError, ServeLimits
     type=click.IntRange(0),
     help="[triton] Microseconds the dynamic batcher waits to fill a batch.",
 )
+@click.option(
+    "--triton-front",
+    default="guarded",
+    show_default=True,
+    type=click.Choice(["guarded", "none"]),
+    help="[triton] guarded: fsplit-serve's connection layer and API (/v1/infer, /healthz, /v1/model) on "
+    "--host:--port, KServe /v2 forwarded to tritonserver on loopback. none: tritonserver itself on --host:--port.",
+)
+@click.option(
+    "--triton-port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="[triton] Loopback HTTP port of tritonserver behind the guarded front (0: a free one).",
+)
 def main(
     artifact_dir,
     host,
@@ -206,6 +221,8 @@ def main(
     triton_instances,
     triton_max_batch,
     triton_queue_delay_us,
+    triton_front,
+    triton_port,
 ):
     """Decode stream containers with the C coder and run the artifact's server part.
 
@@ -245,6 +262,9 @@ def main(
                 instances=triton_instances,
                 max_batch=triton_max_batch,
                 queue_delay_us=triton_queue_delay_us,
+                limits=limits,
+                front=triton_front,
+                triton_port=triton_port,
             )
         )
     if engine == "ray":

@@ -134,19 +134,7 @@ class ServerEngine:
         return session, input_name, output_name
 
     def describe(self) -> dict:
-        m = self.artifact.manifest
-        return {
-            "model_id": self.model_id,
-            "target": m.get("target"),
-            "quantization": m.get("quantization"),
-            "table_hash": self.table_hash,
-            "latent_shape": list(self.latent_shape),
-            "num_classes": m.get("server", {}).get("num_classes"),
-            "rate_points": [
-                {"index": p.index, "name": p.name, "table_hash": p.table_hash, "latent_shape": list(p.latent_shape)}
-                for p in self.points.values()
-            ],
-        }
+        return _description(self.artifact, self.points)
 
     # -- the three stages -------------------------------------------------------------------------------
 
@@ -237,3 +225,38 @@ class ServerEngine:
             rate_point=point.index,
             rate_point_hash=point.table_hash if point.index else None,
         )
+
+
+def _description(artifact, points: dict[int, ServedRatePoint]) -> dict:
+    m = artifact.manifest
+    default = points[0]
+    return {
+        "model_id": artifact.model_id,
+        "target": m.get("target"),
+        "quantization": m.get("quantization"),
+        "table_hash": default.table_hash,
+        "latent_shape": list(default.latent_shape),
+        "num_classes": m.get("server", {}).get("num_classes"),
+        "rate_points": [
+            {"index": p.index, "name": p.name, "table_hash": p.table_hash, "latent_shape": list(p.latent_shape)}
+            for p in points.values()
+        ],
+    }
+
+
+def describe_artifact(artifact_dir) -> dict:
+    """`ServerEngine(artifact_dir).describe()` without opening the server models (codec tables and manifest
+    only): for a front whose engine runs elsewhere (triton/front.py)."""
+    from ..runtime import rate_points
+    from ..runtime.artifact import Artifact
+
+    try:
+        artifact = Artifact.open(Path(artifact_dir))
+        points = {}
+        for index in rate_points.indices(artifact):
+            view = rate_points.view(artifact, index)
+            name = view.manifest["rate_point"]["name"]
+            points[index] = ServedRatePoint(index, name, view.tables(), view.latent_shape, None, "", "")
+    except Exception as exc:
+        raise ArtifactLoadError(f"cannot serve {artifact_dir}: {exc}") from exc
+    return _description(artifact, points)

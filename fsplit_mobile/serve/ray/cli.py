@@ -3,6 +3,7 @@ is touched), then run.serve_forever."""
 
 import click
 
+from ..front import free_loopback_port
 from ..limits import LimitsError, ServeLimits
 
 
@@ -60,12 +61,3 @@ def run_ray(
         click.echo(f"fsplit-serve: {exc}", err=True)
         return 2
     return serve_forever(artifact_dir, limits, opts, intra_op_threads, front=front_addr)
-
-
-def free_loopback_port() -> int:
-    """A TCP port free on 127.0.0.1 now (for Ray's proxy behind the front)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -12,6 +12,7 @@ RANS_EXTENSION = Extension(
         "runtimes/c/fsplit_interleaved_neon.c",
         "runtimes/c/fsplit_interleaved2.c",
         "runtimes/c/fsplit_interleaved2_avx2.c",
+        "runtimes/c/fsplit_interleaved2_neon.c",
     ],
     include_dirs=["runtimes/c"],
     depends=[

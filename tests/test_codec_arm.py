@@ -1,6 +1,7 @@
 """ARM: the C coder cross-compiled with aarch64-linux-gnu-gcc passes its unit tests and every conformance vector
 under qemu-aarch64-static, i.e. it produces the same bytes on aarch64 as on x86 (the vectors come from x86), the
-interleaved payload's NEON path included (run time there is functional only: qemu emulates it)."""
+interleaved payloads' NEON paths included (version 1 and version 2: test_ilv checks that NEON writes the scalar bytes
+and gives the scalar verdict on damaged payloads; run time there is functional only: qemu emulates it)."""
 
 import re
 import shutil

@@ -1,6 +1,6 @@
 /*
- * fsplit_ilv2_internal.h - pieces of the version 2 interleaved coder shared by its scalar and AVX2
- * code (not installed). The scalar group functions define the byte order (docs/formats.md,
+ * fsplit_ilv2_internal.h - pieces of the version 2 interleaved coder shared by its scalar, AVX2 and
+ * NEON code (not installed). The scalar group functions define the byte order (docs/formats.md,
  * section 5); the AVX2 path hands every unusual group (an escape, a tail, an out-of-range value)
  * to them.
  */
@@ -22,6 +22,10 @@ int ilv2_decode_scalar(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lanes,
 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lanes, const int32_t *symbols,
                      size_t plane_size, size_t n);
 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lanes, size_t plane_size, size_t n,
+                     int32_t *out);
+int ilv2_encode_neon(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lanes, const int32_t *symbols,
+                     size_t plane_size, size_t n);
+int ilv2_decode_neon(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lanes, size_t plane_size, size_t n,
                      int32_t *out);
 
 #endif /* FSPLIT_ILV2_INTERNAL_H */

@@ -379,8 +379,9 @@ int fsr_ilv2_encode_planar_with(int impl, const fsr_ilv2_tables *q, uint32_t lan
         e.x[k] = FSR_ILV2_STATE_LOW;
     e.begin = out;
     e.ptr = out + out_capacity;
-    st = impl == FSR_IMPL_AVX2 ? ilv2_encode_avx2(&e, q, lanes, symbols, plane_size, n)
-                               : ilv2_encode_scalar(&e, q, lanes, symbols, plane_size, n);
+    st = impl == FSR_IMPL_AVX2   ? ilv2_encode_avx2(&e, q, lanes, symbols, plane_size, n)
+         : impl == FSR_IMPL_NEON ? ilv2_encode_neon(&e, q, lanes, symbols, plane_size, n)
+                                 : ilv2_encode_scalar(&e, q, lanes, symbols, plane_size, n);
     if (st != FSR_OK)
         return st;
     if ((size_t)(e.ptr - e.begin) < 4 * (size_t)lanes)
@@ -422,8 +423,9 @@ int fsr_ilv2_decode_planar_with(int impl, const fsr_ilv2_tables *q, uint32_t lan
     }
     d.ptr = data + 4 * (size_t)lanes;
     d.end = data + data_len;
-    st = impl == FSR_IMPL_AVX2 ? ilv2_decode_avx2(&d, q, lanes, plane_size, n, symbols_out)
-                               : ilv2_decode_scalar(&d, q, lanes, plane_size, n, symbols_out);
+    st = impl == FSR_IMPL_AVX2   ? ilv2_decode_avx2(&d, q, lanes, plane_size, n, symbols_out)
+         : impl == FSR_IMPL_NEON ? ilv2_decode_neon(&d, q, lanes, plane_size, n, symbols_out)
+                                 : ilv2_decode_scalar(&d, q, lanes, plane_size, n, symbols_out);
     if (st != FSR_OK)
         return st;
     if (d.ptr != d.end)

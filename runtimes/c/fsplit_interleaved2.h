@@ -5,7 +5,7 @@
  * (2 KiB) and a packed start/frequency row, both built once per tables (fsr_ilv2_tables_build),
  * so the SIMD coders need one or two gathers per 8 symbols and no search.
  *
- * Scalar C99, AVX2 (x86_64) and NEON (aarch64: the scalar code) write identical bytes. No global
+ * Scalar C99, AVX2 (x86_64) and NEON (aarch64) write identical bytes. No global
  * state, no allocation (the caller gives the derived tables' memory), safe on untrusted input.
  */
 #ifndef FSPLIT_INTERLEAVED2_H

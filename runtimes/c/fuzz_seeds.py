@@ -1,7 +1,8 @@
 """Write a seed corpus for fuzz_decode.c into DIR: valid streams, tables files and containers for the
 target's built-in tables, and the conformance tables files.  python fuzz_seeds.py DIR
 With --interleaved, seeds for fuzz_interleaved.c instead: valid interleaved payloads, symbol runs and
-interleaved containers for the same built-in tables, for 8, 16 and 32 lanes."""
+interleaved containers for the same built-in tables, for 8, 16 and 32 lanes; with --interleaved2 the same for
+fuzz_interleaved2.c (payload version 2)."""
 
 import os
 import struct
@@ -48,9 +49,12 @@ def stream_seed(t: CodecTables, n: int, rng) -> bytes:
     return bytes([0, n // 16, (n % 16) | (idx_byte & 0xF0)]) + data
 
 
-def interleaved_seeds(t: CodecTables, rng) -> dict[str, bytes]:
+def interleaved_seeds(t: CodecTables, rng, version: int = 1) -> dict[str, bytes]:
     """First byte: target (mod 3) and lane choice (bits 2-3: 8, 16, 32 lanes)."""
     from fsplit_mobile.codec import interleaved
+
+    encode = interleaved.encode_planar_v2 if version == 2 else interleaved.encode_planar
+    fmt = "interleaved2" if version == 2 else "interleaved"
 
     seeds = {}
     for code, lanes in enumerate((8, 16, 32)):
@@ -62,7 +66,7 @@ def interleaved_seeds(t: CodecTables, rng) -> dict[str, bytes]:
             if planes > 5:
                 sym[5] = INT32_MAX - 1 + np.clip(sym[5], -2, 1)
             lat = np.ascontiguousarray(sym.reshape(planes, plane, 1))
-            payload = interleaved.encode_planar(lat, t.raw, lanes)
+            payload = encode(lat, t.raw, lanes)
             head = bytes([code << 2, planes - 1]) + struct.pack("<H", plane)
             seeds[f"ilv_payload_{lanes}_{planes}x{plane}"] = head + payload
         seeds[f"ilv_symbols_{lanes}"] = bytes([(code << 2) | 1, 5]) + bytes(rng.integers(0, 256, 400, dtype=np.uint8))
@@ -70,16 +74,16 @@ def interleaved_seeds(t: CodecTables, rng) -> dict[str, bytes]:
         latent[3][latent[3] == 7] = 8
         latent[5] = INT32_MAX - 1 + np.clip(latent[5], -2, 1)
         seeds[f"ilv_container_{lanes}"] = bytes([(code << 2) | 2]) + encode_latent(
-            t, latent, payload_format="interleaved", lanes=lanes
+            t, latent, payload_format=fmt, lanes=lanes
         )
     return seeds
 
 
-def main(out: str, ilv: bool = False) -> None:
+def main(out: str, ilv: bool = False, version: int = 1) -> None:
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(0)
     t = builtin_tables()
-    seeds = interleaved_seeds(t, rng) if ilv else {}
+    seeds = interleaved_seeds(t, rng, version) if ilv else {}
     for k, n in [] if ilv else enumerate([0, 1, 2, 16, 100, 500]):
         seeds[f"stream_{k}"] = stream_seed(t, n, rng)
     for name in () if ilv else ("issue", "edge", "frankensplit"):
@@ -104,4 +108,5 @@ def main(out: str, ilv: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[-1], ilv="--interleaved" in sys.argv[1:-1])
+    v2 = "--interleaved2" in sys.argv[1:-1]
+    main(sys.argv[-1], ilv=v2 or "--interleaved" in sys.argv[1:-1], version=2 if v2 else 1)

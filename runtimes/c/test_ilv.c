@@ -2,9 +2,12 @@
  * test_ilv.c - the interleaved payload: every implementation available here (scalar, AVX2 or
  * NEON) writes the same bytes and decodes them back, for every lane count, on random tables and
  * latents with escapes, odd plane sizes, 0 and 1 symbols; every truncation and many byte changes
- * are refused or decode without out-of-bounds access; bad arguments give error codes.
+ * are refused or decode without out-of-bounds access; bad arguments give error codes. The same for
+ * the version 2 payload (test_v2: every implementation writes the scalar code's bytes, and gives its
+ * verdict on every truncation and byte change).
  */
 #include "fsplit_interleaved.h"
+#include "fsplit_interleaved2.h"
 
 #include "test_check.h"
 
@@ -220,12 +223,67 @@ static void test_stale_lookup(void)
     }
 }
 
+/* Payload version 2: every implementation here writes the scalar bytes, decodes them, and gives the
+ * scalar verdict (and symbols) on every truncation and many byte changes. */
+static void test_v2(void)
+{
+    static int32_t sym[ROWS * 300], back[ROWS * 300], back_ref[ROWS * 300];
+    static uint8_t ref[ROWS * 300 * 64 + 4096], out[ROWS * 300 * 64 + 4096];
+    static uint32_t mem[1 << 14];
+    static const size_t sizes[] = {0, 1, 7, 8, 13, 64, 299};
+    static const unsigned precs[] = {16, 14, 12};
+    fsr_ilv2_tables q;
+    tables t;
+    size_t si, pi, li, ii, k;
+    for (pi = 0; pi < sizeof precs / sizeof *precs; pi++) {
+        make_tables(&t, precs[pi]);
+        CHECK(fsr_ilv2_tables_size(&t.view) <= sizeof mem);
+        CHECK(fsr_ilv2_tables_build(&t.view, mem, sizeof mem, &q) == FSR_OK);
+        for (si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+            size_t ps = sizes[si], n = ROWS * ps;
+            make_latent(&t, sym, ROWS, ps);
+            for (li = 0; li < 3; li++) {
+                uint32_t lanes = lane_counts[li];
+                size_t cap = fsr_ilv2_encode_bound(n, lanes), ref_len = 0, len = 0;
+                CHECK(cap <= sizeof ref);
+                CHECK(fsr_ilv2_encode_planar_with(FSR_IMPL_SCALAR, &q, lanes, sym, ROWS, ps, ref, cap,
+                                                  &ref_len) == FSR_OK);
+                for (ii = 0; ii < 3; ii++) {
+                    int impl = impls[ii];
+                    if (!fsr_ilv_impl_available(impl))
+                        continue;
+                    CHECK(fsr_ilv2_encode_planar_with(impl, &q, lanes, sym, ROWS, ps, out, cap, &len) ==
+                          FSR_OK);
+                    CHECK(len == ref_len && memcmp(out, ref, len) == 0);
+                    memset(back, 0, sizeof back);
+                    CHECK(fsr_ilv2_decode_planar_with(impl, &q, lanes, ROWS, ps, ref, ref_len, back) ==
+                          FSR_OK);
+                    CHECK(memcmp(back, sym, n * sizeof *sym) == 0);
+                    if (ps != 64)
+                        continue;
+                    for (k = 0; k < ref_len; k++) { /* truncations and byte changes: the scalar verdict */
+                        int st_ref, st;
+                        CHECK(fsr_ilv2_decode_planar_with(impl, &q, lanes, ROWS, ps, ref, k, back) != FSR_OK);
+                        ref[k] ^= (uint8_t)(1u << (k % 8));
+                        st_ref = fsr_ilv2_decode_planar_with(FSR_IMPL_SCALAR, &q, lanes, ROWS, ps, ref,
+                                                             ref_len, back_ref);
+                        st = fsr_ilv2_decode_planar_with(impl, &q, lanes, ROWS, ps, ref, ref_len, back);
+                        CHECK(st == st_ref && (st != FSR_OK || memcmp(back, back_ref, n * sizeof *sym) == 0));
+                        ref[k] ^= (uint8_t)(1u << (k % 8));
+                    }
+                }
+            }
+        }
+    }
+}
+
 int main(void)
 {
     test_round_trips();
     test_empty_and_errors();
     test_damage();
     test_stale_lookup();
+    test_v2();
     printf("interleaved (%s): %d checks, %d failures\n", fsr_ilv_impl_name(FSR_IMPL_AUTO), checks, failures);
     return failures == 0 ? 0 : 1;
 }

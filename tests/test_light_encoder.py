@@ -192,37 +192,46 @@ def test_rescaled_rate_point_keeps_the_transform_and_changes_the_step(tmp_path):
 
 
 def test_bundled_light_model_is_within_the_budget_and_its_recorded_validation_reproduces():
-    """The bundled light-lite0: under 10 % of the network's MACs (counted now, equal to what training recorded),
-    its recipe, its documentation, and the validation agreement its meta records, recomputed on the deployed path
-    (symbols -> rANS container -> decoded -> server part)."""
+    """The bundled light-lite0, a rate-point set: every point under 10 % of the network's MACs (counted now, equal
+    to what training recorded), its recipe, its documentation, and the validation agreement each point's meta
+    records, recomputed on the deployed path (symbols -> rANS container -> decoded -> server part); the points
+    trade bytes for agreement in their order."""
     from pathlib import Path
 
     import numpy as np
 
     from fsplit_mobile.evaluation.compare import crops_of, split_point, top1
     from fsplit_mobile.export.recipe import load_recipe
+    from fsplit_mobile.models.bundled import load_rate_points
     from fsplit_mobile.models.teacher import load_efficientnet_lite0
 
     data = Path(__file__).resolve().parent.parent / "fsplit_mobile" / "data"
     path = data / "default" / "light_lite0.pt"
-    assert path.stat().st_size < 1_000_000
-    model = load_checkpoint(path)
-    assert model.model_id == "light-lite0" and model.architecture == "frankensplit-lite0"
-    share = device_share(model.device.encoder, model.input_size)
-    meta = model.meta["checkpoint_meta"] if "checkpoint_meta" in model.meta else model.meta
-    assert share["share"] < 0.10 and share["device_macs"] == meta["device_compute"]["device_macs"]
+    assert path.stat().st_size < 6_000_000
+    points = load_rate_points(path)
+    assert list(points) == ["r0", "r1", "r2"]
+    assert load_checkpoint(path).meta["rate_point"] == "r0"  # the default point
     recipe = load_recipe("light_lite0")
     assert recipe.checkpoint == path.resolve() and recipe.architecture == "frankensplit-lite0"
     assert recipe.calib_images.name == "train" and recipe.eval_images.name == "heldout"
     assert "default/light_lite0.pt" in (data / "README.md").read_text()
-
     crops = crops_of("val", 4)
-    assert crops.shape[0] == meta["validation"]["val_crops"]
-    preds, sizes = split_point(model, crops)
-    agreement = float((preds == top1(load_efficientnet_lite0(), crops)).float().mean())
-    assert agreement == pytest.approx(meta["validation"]["val_agreement"], abs=1 / crops.shape[0] + 1e-6)
-    # real container bytes: the ideal code length plus the header and the coder's few bytes of overhead
-    assert meta["validation"]["val_bytes_estimated"] < np.mean(sizes) < meta["validation"]["val_bytes_estimated"] + 80
+    reference = top1(load_efficientnet_lite0(), crops)
+    mean_bytes = []
+    for name, model in points.items():
+        assert model.model_id == "light-lite0" and model.architecture == "frankensplit-lite0", name
+        share = device_share(model.device.encoder, model.input_size)
+        meta = model.meta["checkpoint_meta"] if "checkpoint_meta" in model.meta else model.meta
+        assert share["share"] < 0.10 and share["device_macs"] == meta["device_compute"]["device_macs"], name
+        assert crops.shape[0] == meta["validation"]["val_crops"]
+        preds, sizes = split_point(model, crops)
+        agreement = float((preds == reference).float().mean())
+        assert agreement == pytest.approx(meta["validation"]["val_agreement"], abs=1 / crops.shape[0] + 1e-6), name
+        # real container bytes: the ideal code length plus the header and the coder's few bytes of overhead
+        estimated = meta["validation"]["val_bytes_estimated"]
+        assert estimated < np.mean(sizes) < estimated + 80, name
+        mean_bytes.append(float(np.mean(sizes)))
+    assert mean_bytes == sorted(mean_bytes, reverse=True)  # r0 the largest, r2 the smallest
 
 
 def test_selection_by_validation_keeps_the_weights_of_the_best_agreement(tmp_path):

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..bottleneck_unit import ARCHITECTURE as UNITS_ARCHITECTURE
 from ..split import SplitModel
 from .errors import CheckpointError
 from .io import FORMAT, read_checkpoint, save_atomically
@@ -48,6 +49,11 @@ def points_of(obj: Any, context: str) -> tuple[str, dict[str, dict]]:
         ckpt = point.get("checkpoint")
         if not isinstance(ckpt, Mapping) or ckpt.get("format") != FORMAT:
             raise CheckpointError(f"{context}point {name!r} does not hold a {FORMAT} checkpoint")
+        if ckpt.get("architecture") == UNITS_ARCHITECTURE:
+            raise CheckpointError(
+                f"{context}point {name!r} is a bottleneck-unit checkpoint: units are combined into one unit "
+                "checkpoint (train combine), not into a set"
+            )
         named[name] = dict(ckpt)
     first = next(iter(named.values()))
     for name, ckpt in named.items():
@@ -89,16 +95,15 @@ def combine_points(
 
 
 def _load(path: Path, ckpt: dict, name: str, with_server: bool) -> SplitModel:
-    from .fsplit import DEFAULT_MODEL_ARCHITECTURE, default_model_from
-    from .layouts import detect
+    """One point: the bundled-model architecture with its server part, any other registry architecture as an
+    fsplit-checkpoint/1 file is loaded (points_of refused everything else)."""
+    from .fsplit import DEFAULT_MODEL_ARCHITECTURE, default_model_from, load_fsplit
     from .source import Source
 
     if ckpt.get("architecture") == DEFAULT_MODEL_ARCHITECTURE:
         model = default_model_from(path, ckpt, with_server=with_server)
     else:
-        src = Source.of(path, ckpt)
-        layout, prefix = detect(src)
-        model = layout.load(src, prefix)
+        model = load_fsplit(Source.of(path, ckpt), "")
     model.meta["rate_point"] = name
     return model
 

@@ -41,6 +41,13 @@ def configs(args) -> list[tuple[str, list[str], str]]:
             "triton",
         ),
     ]
+    if args.triton_fronts:  # the CLI's default is the guarded front: also /v1/infer through it, and no front
+        triton = ["--engine", "triton", "--triton-instances", str(args.concurrency)]
+        rows[1] = (f"triton, {args.concurrency} instances, front, KServe /v2", triton, "triton")
+        rows.append((f"triton, {args.concurrency} instances, front, /v1/infer", triton, "fsplit"))
+        rows.append(
+            (f"triton, {args.concurrency} instances, no front (KServe)", [*triton, "--triton-front", "none"], "triton")
+        )
     if args.ray:
         rows.append(
             (
@@ -209,6 +216,11 @@ def main():
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--intra-op-threads", type=int, default=1)
     p.add_argument("--ray", action="store_true", help="also Ray Serve (run under `unshare -n`)")
+    p.add_argument(
+        "--triton-fronts",
+        action="store_true",
+        help="Triton three ways: through its guarded front (KServe, /v1/infer) and with --triton-front none",
+    )
     p.add_argument("--work", default="/tmp/fsplit-triton-load")
     p.add_argument("--out", default="benchmarks/results/load")
     p.add_argument("--render", metavar="JSON", help="only write the Markdown of an earlier run's JSON")

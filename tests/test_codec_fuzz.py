@@ -72,7 +72,7 @@ def test_fuzz_interleaved_payload(tmp_path):
 
 @pytest.mark.slow
 def test_fuzz_interleaved2_payload(tmp_path):
-    """Payload version 2 (issue 22 item 5): a short run here; the 10 M-execution run is recorded in
+    """Payload version 2 (issue 22 item 5): a short run here; the long runs are recorded in
     benchmarks/results/fuzz_interleaved2.md."""
     run_fuzzer(tmp_path, "FUZZ_ILV2_BIN", "fuzz_interleaved2", ["--interleaved2"], 15, 2_000)
     assert len(list((tmp_path / "seeds").iterdir())) >= 18

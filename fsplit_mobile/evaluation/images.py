@@ -32,9 +32,12 @@ def _package_dir(module: str) -> Path:
     import importlib
 
     try:
-        return Path(importlib.import_module(module).__file__).resolve().parent
+        file = importlib.import_module(module).__file__
     except ImportError as exc:
         raise ImageSourceError(f"image source package {module!r} is not installed ({exc})") from exc
+    if file is None:  # a namespace package has no __file__
+        raise ImageSourceError(f"image source package {module!r} has no directory of its own")
+    return Path(file).resolve().parent
 
 
 # name -> (package, path inside the package, kind)
@@ -94,7 +97,7 @@ def source_path(name: str) -> Path:
 def open_rgb(path: str | os.PathLike) -> Image.Image:
     """Open an image file as 8-bit RGB (grayscale is replicated; transparency is composited on white)."""
     try:
-        image = Image.open(path)
+        image: Image.Image = Image.open(path)
         image.load()
     except (OSError, ValueError) as exc:
         raise ImageSourceError(f"cannot read image {path}: {exc}") from exc
@@ -113,7 +116,7 @@ def resize_short_side(image: Image.Image, short: int) -> Image.Image:
     w, h = image.size
     scale = short / min(w, h)
     size = (max(short, round(w * scale)), max(short, round(h * scale)))
-    return image.resize(size, Image.BICUBIC)
+    return image.resize(size, Image.Resampling.BICUBIC)
 
 
 def to_tensor(image: Image.Image) -> torch.Tensor:
@@ -157,7 +160,7 @@ class CropSampler:
         side = max(8, int(round(math.sqrt(rng.uniform(self.min_area, 1.0)) * min(w, h))))
         left = int(rng.integers(0, w - side + 1))
         top = int(rng.integers(0, h - side + 1))
-        crop = image.resize((self.size, self.size), Image.BILINEAR, box=(left, top, left + side, top + side))
+        crop = image.resize((self.size, self.size), Image.Resampling.BILINEAR, box=(left, top, left + side, top + side))
         x = to_tensor(crop)
         if self.flip and rng.random() < 0.5:
             x = x.flip(-1)
@@ -192,7 +195,7 @@ def training_sampler(size: int, names=TRAIN_IMAGES, max_side: int = 512) -> Crop
         image = load_source(name)
         if max(image.size) > max_side:
             scale = max_side / max(image.size)
-            image = image.resize((round(image.size[0] * scale), round(image.size[1] * scale)), Image.BICUBIC)
+            image = image.resize((round(image.size[0] * scale), round(image.size[1] * scale)), Image.Resampling.BICUBIC)
         images.append(image)
         weights.append(PHOTO_WEIGHT if name in PHOTOS else 1.0)
     return CropSampler(images, size, weights)

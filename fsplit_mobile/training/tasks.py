@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import nn
 
 INPUT_PIXELS = 224 * 224
 
@@ -78,6 +79,8 @@ class UnitTask:
         p = evecs[:, order[:k]].float()
         delta = float(step * (evals.clamp_min(0).sum() / evals.numel()).sqrt())
         enc, dec = self.unit.encoder.layers[0], self.unit.decoder.layers[0]
+        assert isinstance(enc, nn.Conv2d) and isinstance(dec, nn.Conv2d)  # kernel 1, no activation: one conv each
+        assert enc.bias is not None and dec.bias is not None
         enc.weight.copy_((p.T / delta).reshape(k, -1, 1, 1))
         enc.bias.copy_(-(mean @ p) / delta)
         dec.weight.copy_((p * delta).reshape(-1, k, 1, 1))
@@ -123,7 +126,12 @@ class FrankenSplitTask:
 
         self.config = dict(DEFAULT_CONFIG)
         encoder, self.bottleneck, decoder = build_trainable(self.config)
-        self.modules = {"encoder": encoder, "entropy_bottleneck": self.bottleneck, "decoder": decoder}
+        self.encoder, self.decoder = encoder, decoder
+        self.modules: dict[str, nn.Module] = {
+            "encoder": encoder,
+            "entropy_bottleneck": self.bottleneck,
+            "decoder": decoder,
+        }
         _, self.head, self.tail = load_teacher()
         self.head.to(device), self.tail.to(device)
         self.sampler = CropSampler([open_rgb(p) for p in bundled_images("train")], crop)
@@ -186,7 +194,12 @@ class LightTask:
         else:
             self.config = config
             encoder, self.bottleneck, decoder = build_trainable(config)
-        self.modules = {"encoder": encoder, "entropy_bottleneck": self.bottleneck, "decoder": decoder}
+        self.encoder, self.decoder = encoder, decoder
+        self.modules: dict[str, nn.Module] = {
+            "encoder": encoder,
+            "entropy_bottleneck": self.bottleneck,
+            "decoder": decoder,
+        }
         split = int(self.config["split_block"])
         self.tail = TeacherTail(load_efficientnet_lite0(), split).eval().to(device)
         for p in self.tail.parameters():
@@ -216,10 +229,12 @@ class LightTask:
         """Quantisation step x factor for the same transform: y' = y / factor on the device (the last layer's
         weights and bias divided), y'' * factor on the server (the first layer's weights multiplied); with
         factor 1 nothing changes. The entropy model must then be retrained (--freeze-transform)."""
-        last = self.modules["encoder"].layers[-1]
+        last = self.encoder.layers[-1]
+        first = self.decoder.stem[0]
+        assert isinstance(last, nn.Conv2d) and isinstance(first, nn.Conv2d)  # LightEncoder's 1x1 head, the stem's conv
         last.weight.div_(factor)
+        assert last.bias is not None
         last.bias.div_(factor)
-        first = self.modules["decoder"].stem[0]
         first.weight.mul_(factor)
 
     def to_cpu(self) -> None:

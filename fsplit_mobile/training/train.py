@@ -460,7 +460,7 @@ def light(
         device_compute=share,
         data="train/val splits of fsplit_mobile/data/images (manifest.csv), cached crops",
     )
-    save_checkpoint(out, task.modules["encoder"], task.bottleneck, task.modules["decoder"], task.config, meta)
+    save_checkpoint(out, task.encoder, task.bottleneck, task.decoder, task.config, meta)
     log(f"# wrote {out} ({out.stat().st_size} bytes)")
 
 
@@ -506,7 +506,7 @@ def frankensplit(
         # the names this model's checkpoints always had (read by training/report.py and the default-model docs)
         **{"lambda": lmbda, "kd_weight": kd_weight, "mse_weight": mse_weight, "temperature": temperature},
     )
-    save_checkpoint(out, task.modules["encoder"], task.bottleneck, task.modules["decoder"], task.config, meta)
+    save_checkpoint(out, task.encoder, task.bottleneck, task.decoder, task.config, meta)
     log(f"# wrote {out} ({out.stat().st_size} bytes)")
 
 

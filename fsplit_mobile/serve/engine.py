@@ -11,10 +11,14 @@ Synchronous and thread-safe (the codec tables are read-only, ONNX Runtime sessio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import ArtifactLoadError, CorruptPayload, EmptyPayload, LatentShapeMismatch, UnknownRatePoint, WrongTables
+
+if TYPE_CHECKING:
+    from ..codec.tables import CodecTables
 
 
 @dataclass
@@ -63,9 +67,9 @@ class ServedRatePoint:
 
     index: int
     name: str
-    tables: object  # codec.CodecTables
+    tables: "CodecTables"
     latent_shape: tuple
-    session: object
+    session: Any  # an onnxruntime.InferenceSession (untyped)
     input_name: str
     output_name: str
 

@@ -36,7 +36,7 @@ async def _client(url, bodies, offset, deadline, out, server_ms_of):
             t0 = time.perf_counter()
             try:
                 r = await http.post(url, content=data, headers=headers)
-                status = r.status_code
+                status: int | str = r.status_code
                 server_ms = server_ms_of(r) if status == 200 else None
             except httpx.HTTPError as exc:
                 status, server_ms = f"transport:{type(exc).__name__}", None
@@ -44,7 +44,7 @@ async def _client(url, bodies, offset, deadline, out, server_ms_of):
 
 
 async def _run(url, bodies, clients, seconds, server_ms_of):
-    out = []
+    out: list[tuple[float, float, int | str, float | None]] = []  # (start, latency ms, status, server ms)
     start = time.perf_counter()
     deadline = start + seconds
     await asyncio.gather(*[_client(url, bodies, k * 7, deadline, out, server_ms_of) for k in range(clients)])
@@ -71,7 +71,7 @@ def run_load(
     url = base_url.rstrip("/") + path
     rows, wall = asyncio.run(_run(url, bodies, clients, seconds, server_ms or _fsplit_server_ms))
     ok = [r for r in rows if r[2] == 200]
-    errors = {}
+    errors: dict[str, int] = {}
     for r in rows:
         if r[2] != 200:
             errors[str(r[2])] = errors.get(str(r[2]), 0) + 1

@@ -7,6 +7,7 @@ framing checks in framing.py; the engine (decode + tail) knows nothing of HTTP."
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -55,7 +56,7 @@ def error_responses(docs: dict[int, str]) -> dict:
     return out
 
 
-def error_response(status: int, code: str, detail: str, headers: dict | None = None) -> JSONResponse:
+def error_response(status: int, code: str, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
 
 

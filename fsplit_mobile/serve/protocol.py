@@ -25,6 +25,7 @@ import random
 import resource
 import sys
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -136,7 +137,8 @@ class GuardedH11Protocol(H11Protocol):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.timeout_keep_alive = self.limits.keep_alive_s
+        # uvicorn annotates timeout_keep_alive as int but only hands it to loop.call_later, which takes seconds as float
+        self.timeout_keep_alive = self.limits.keep_alive_s  # type: ignore[assignment]
         self._head_timer: asyncio.TimerHandle | None = None
         self._linger_timer: asyncio.TimerHandle | None = None
         self._raw_transport: asyncio.Transport | None = None
@@ -150,7 +152,8 @@ class GuardedH11Protocol(H11Protocol):
         STATS.open += 1
         STATS.accepted += 1
         self._raw_transport = transport
-        self.transport = _LingeringTransport(transport, self)
+        # a duck-typed proxy (unknown attributes go to the real transport), not an asyncio.Transport subclass
+        self.transport = cast(asyncio.Transport, _LingeringTransport(transport, self))
         if len(self.connections) > self.max_connections:
             STATS.refused_over_cap += 1
             log.warning(
@@ -209,6 +212,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        assert self._raw_transport is not None  # set by connection_made, before any response
         if self.lingering or self._raw_transport.is_closing():
             return
         if self.conn.their_state is h11.IDLE and self.conn.trailing_data[0]:
@@ -231,6 +235,7 @@ class GuardedH11Protocol(H11Protocol):
         if self.cycle is not None:  # a request in progress: its app must not write after this answer
             self.cycle.disconnected = True
             self.cycle.message_event.set()
+        assert self._raw_transport is not None  # set by connection_made, before any request is parsed
         self._raw_transport.write(raw_error(status, PARSER_ERRORS[status], detail))
         self.begin_lingering_close()
 

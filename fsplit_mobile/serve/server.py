@@ -24,7 +24,8 @@ def uvicorn_config(app, limits: ServeLimits, log_level: str = "info", **kwargs):
     return uvicorn.Config(
         app,
         http=protocol_class(limits),
-        timeout_keep_alive=limits.keep_alive_s,
+        # uvicorn annotates it int but only hands it to loop.call_later, which takes seconds as float
+        timeout_keep_alive=limits.keep_alive_s,  # type: ignore[arg-type]
         log_level=log_level,
         backlog=ACCEPT_BACKLOG,
         **kwargs,

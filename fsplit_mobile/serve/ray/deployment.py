@@ -60,7 +60,8 @@ def application(
     """A bound Ray Serve application serving `artifact_dir` with these limits and scaling options."""
     limits = limits or ServeLimits()
     opts = opts or RayOptions()
-    deployment = serve.deployment(FsplitReplica, name=DEPLOYMENT_NAME)
+    # the decorator form: ray types serve.deployment(cls, name=...) as returning the decorator, not the Deployment
+    deployment = serve.deployment(name=DEPLOYMENT_NAME)(FsplitReplica)
     deployment = deployment.options(**deployment_options(limits, opts))
     return deployment.bind(replica_artifact(opts, artifact_dir), limits.as_dict(), intra_op_threads)
 

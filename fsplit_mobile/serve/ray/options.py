@@ -35,7 +35,11 @@ class RayOptions:
             raise LimitsError(f"replicas must be >= 1, got {self.replicas}")
         if (self.min_replicas is None) != (self.max_replicas is None):
             raise LimitsError("autoscaling needs both --min-replicas and --max-replicas")
-        if self.min_replicas is not None and not 0 <= self.min_replicas <= self.max_replicas >= 1:
+        if (
+            self.min_replicas is not None
+            and self.max_replicas is not None
+            and not 0 <= self.min_replicas <= self.max_replicas >= 1
+        ):
             raise LimitsError(
                 f"autoscaling bounds must satisfy 0 <= min <= max, max >= 1, got "
                 f"{self.min_replicas}..{self.max_replicas}"
@@ -71,7 +75,7 @@ def deployment_options(limits: ServeLimits, opts: RayOptions) -> dict:
         "backpressure_config": BackpressureConfig(status_code=503, retry_after_s=limits.retry_after_s),
         "ray_actor_options": {"num_cpus": opts.cpus_per_replica},
     }
-    if opts.autoscaling:
+    if opts.min_replicas is not None:  # opts.autoscaling, spelled so that mypy sees the bound is set
         # target: the gate's running slots busy; more waiting than that asks for another replica
         out["autoscaling_config"] = {
             "min_replicas": opts.min_replicas,

@@ -128,7 +128,10 @@ def proxy_url(opts: RayOptions) -> str:
     try:
         from ray.serve.context import _get_global_client
 
-        cfg = _get_global_client().http_config
+        client = _get_global_client()
+        if client is None:  # Serve is not running here
+            return f"http://{opts.http_host}:{opts.http_port}"
+        cfg = client.http_config
         host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::", "") else cfg.host
         return f"http://{host}:{cfg.port}"
     except Exception:  # noqa: BLE001 - an internal API: fall back to what we asked for

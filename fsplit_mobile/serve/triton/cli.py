@@ -97,7 +97,8 @@ def run_triton(
             click.echo(f"fsplit-serve: Triton serving {opts.name} on {where} (ready after {waited:.1f} s)", err=True)
             while not stop.wait(0.5):
                 if not triton.alive():
-                    click.echo(f"fsplit-serve: tritonserver exited (rc {triton.proc.returncode})", err=True)
+                    rc = None if triton.proc is None else triton.proc.returncode
+                    click.echo(f"fsplit-serve: tritonserver exited (rc {rc})", err=True)
                     return 1
             return 0
         finally:

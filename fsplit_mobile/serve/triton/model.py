@@ -19,8 +19,12 @@ be imported (and tested) anywhere.
 import ctypes
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..engine import ServerEngine
 
 INPUT = "stream"
 OUTPUTS = ("top5_index", "top5_score", "rate_point", "answer")
@@ -59,6 +63,8 @@ def to_triton(pb_utils, name: str, array: np.ndarray):
 class TritonPythonModel:
     """Triton's python-backend entry points: initialize(args), execute(requests), finalize()."""
 
+    engine: "ServerEngine | None"  # set by initialize, dropped by finalize
+
     def initialize(self, args):
         from ..engine import ServerEngine
 
@@ -74,6 +80,7 @@ class TritonPythonModel:
         """The output arrays for one request's streams (uint8 [n, bytes]); RequestError (fsplit-serve's) when the
         engine refuses one."""
         engine = self.engine
+        assert engine is not None, "answer() called before initialize() or after finalize()"
         results = [engine.infer(bytes(row)) for row in np.asarray(streams, dtype=np.uint8).reshape(len(streams), -1)]
         answers = [json.dumps(r.to_json(engine.model_id, engine.table_hash)).encode() for r in results]
         width = max(len(a) for a in answers)

@@ -80,7 +80,7 @@ def study_options(
     study: dict,
     slowdown: float = 1.0,
     device_split: dict | None = None,
-    device_local: dict | None = None,
+    device_local: tuple[float, str] | None = None,
 ) -> tuple[list[policy.Option], dict]:
     """The study's methods as policy options, with each device time's source.
 
@@ -370,10 +370,10 @@ def markdown(report: dict) -> str:
         mbits = sorted({r["mbit"] for r in check})
         lines += ["| method | " + " | ".join(f"{_bw(b)} Mbit/s" for b in mbits) + " |", "|---|" + "---|" * len(mbits)]
         for name in dict.fromkeys(r["method"] for r in check):
-            cells = {r["mbit"]: r for r in check if r["method"] == name}
+            by_mbit = {r["mbit"]: r for r in check if r["method"] == name}
             lines.append(
                 f"| {name} | "
-                + " | ".join(f"{cells[b]['model_ms']:.1f} / {cells[b]['measured_ms']:.1f}" for b in mbits)
+                + " | ".join(f"{by_mbit[b]['model_ms']:.1f} / {by_mbit[b]['measured_ms']:.1f}" for b in mbits)
                 + " |"
             )
     lines += ["", f"![win map]({report['name']}.png)", "", "Reproduce:", "", "```", report["command"], "```", ""]
@@ -393,6 +393,7 @@ def plot(report: dict, options, floor: float, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.artist import Artist
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
@@ -429,7 +430,7 @@ def plot(report: dict, options, floor: float, path: Path) -> None:
     ax.set_ylabel("RTT (ms)")
     ax.set_title(f"Fastest option, agreement >= {floor:.3f}: {report['name']}", fontsize=10)
     winners = sorted(set(index.ravel().tolist()))
-    handles = [Patch(color=colours[i], label=f"{names[i]} ({options[i].kind})") for i in winners]
+    handles: list[Artist] = [Patch(color=colours[i], label=f"{names[i]} ({options[i].kind})") for i in winners]
     handles.append(ax.get_lines()[-1])
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     note = textwrap.wrap("Device: " + report["device"], 190)

@@ -59,13 +59,13 @@ class ShapedLink:
         self.rate_mbit = rate_mbit
         self.rtt_ms = rtt_ms
         self.requested_mode = mode
-        self.mode = None
+        self.mode: str | None = None
         tag = uuid.uuid4().hex[:6]
         self.client_ns = f"fsplit-c-{tag}"
         self.server_ns = f"fsplit-s-{tag}"
         self._dev_c = f"fspc{tag}"
         self._dev_s = f"fsps{tag}"
-        self._relay = None
+        self._relay: DelayRelay | None = None
         self.client_ip, self.server_ip = CLIENT_IP, SERVER_IP
 
     # -- set-up / tear-down -----------------------------------------------------------------------------
@@ -167,14 +167,14 @@ class ShapedLink:
         except LinkUnavailable:
             os.close(fd_c)
             raise
-        self._relay = DelayRelay(fd_c, fd_s, self.rtt_ms / 2e3)
+        self._relay = relay = DelayRelay(fd_c, fd_s, self.rtt_ms / 2e3)
         _run(["ip", "link", "set", self._dev_c, "netns", self.client_ns])
         _run(["ip", "link", "set", self._dev_s, "netns", self.server_ns])
         self._up(self.client_ns, self._dev_c, CLIENT_IP, SERVER_IP)
         self._up(self.server_ns, self._dev_s, SERVER_IP, CLIENT_IP)
         for ns, dev in ((self.client_ns, self._dev_c), (self.server_ns, self._dev_s)):
             _run(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", *_tbf_args(self.rate_mbit)])
-        self._relay.start()
+        relay.start()
 
     def set_rate(self, rate_mbit: float):
         """Change the bandwidth of both directions in place."""
@@ -224,7 +224,7 @@ class DelayRelay:
         self.delay_s = delay_s
         self.forwarded = 0
         self.dropped = 0
-        self.realtime = None
+        self.realtime: bool | None = None
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         self._thread = threading.Thread(target=self._loop, name="fsplit-delay-relay", daemon=True)
@@ -255,7 +255,9 @@ class DelayRelay:
         self._realtime()
         fd_a, fd_b = self.fds
         other = {fd_a: fd_b, fd_b: fd_a}
-        pending = []  # (due, seq, out_fd, packet): constant delay keeps each direction in order
+        pending: list[
+            tuple[float, int, int, bytes]
+        ] = []  # (due, seq, out_fd, packet): constant delay keeps each direction in order
         seq = 0
         while not self._stop.is_set():
             now = time.monotonic()
@@ -287,7 +289,7 @@ class DelayRelay:
 
 def probe_modes() -> dict:
     """Which shaping modes work on this machine: {"netem": bool|reason, "tun-delay": bool|reason}."""
-    out = {}
+    out: dict[str, bool | str] = {}
     for mode in ("netem", "tun-delay"):
         try:
             with ShapedLink(rate_mbit=10, rtt_ms=2, mode=mode):

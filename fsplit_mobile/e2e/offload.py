@@ -53,11 +53,11 @@ class OffloadEngine:
             with Image.open(io.BytesIO(data)) as img:
                 if img.width * img.height > MAX_PIXELS:
                     raise CorruptPayload(f"image of {img.width}x{img.height} exceeds {MAX_PIXELS} pixels")
-                img = img.convert("RGB")
+                rgb = img.convert("RGB")
                 h, w = self.size
-                if img.size != (w, h):
-                    img = img.resize((w, h), resample=Image.Resampling.BILINEAR)
-                return np.asarray(img, dtype=np.uint8)
+                if rgb.size != (w, h):
+                    rgb = rgb.resize((w, h), resample=Image.Resampling.BILINEAR)
+                return np.asarray(rgb, dtype=np.uint8)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             raise CorruptPayload(f"not a decodable image: {exc}") from exc
 

@@ -37,6 +37,8 @@ def link_check(base_url: str) -> dict:
     import httpx
 
     u = urlsplit(base_url)
+    if u.port is None:
+        raise ValueError(f"link_check needs a URL with an explicit port, got {base_url!r}")
     connects = []
     for _ in range(3):
         t0 = time.perf_counter()

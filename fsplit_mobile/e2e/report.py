@@ -25,7 +25,7 @@ def speedups(results: dict) -> dict:
     """{split: {codec: {"per_bandwidth": {bw: offload/split}, "max": .., "crossover": [...]}}}."""
     bws = results["bandwidths_mbit"]
     e2e = results["e2e_ms"]
-    out = {}
+    out: dict[str, dict] = {}
     for split in results["split_methods"]:
         out[split] = {}
         for codec in results["offload_methods"]:
@@ -168,7 +168,7 @@ def markdown(results: dict) -> str:
     lines += ["", "## Speedup of split computing over offloading (offload latency / split latency)", ""]
     for split, per_codec in results["speedup"].items():
         for codec, s in per_codec.items():
-            cells = ", ".join(f"{b} Mbit/s: {s['per_bandwidth'][str(b)]:.2f}x" for b in bws)
+            per_bw = ", ".join(f"{b} Mbit/s: {s['per_bandwidth'][str(b)]:.2f}x" for b in bws)
             if s["crossover"]:
                 cross = "; ".join(
                     f"crossover at {c['mbit']} Mbit/s (split faster {'below' if c['split_faster_below'] else 'above'})"
@@ -182,7 +182,7 @@ def markdown(results: dict) -> str:
                     if s["max"] < 1
                     else "no crossing"
                 )
-            lines.append(f"- {split} vs {codec}: {cells}; max {s['max']:.2f}x; {cross}")
+            lines.append(f"- {split} vs {codec}: {per_bw}; max {s['max']:.2f}x; {cross}")
     lines += local_lines(results)
     lines += ["", "## Why", ""] + summary_lines(results)
     lines += ["", "## Machine", "", "```", results["machine_text"], "```", ""]

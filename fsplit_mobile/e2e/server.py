@@ -10,12 +10,12 @@ import argparse
 def build_app(splits: dict, teacher, labels, limits):
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse
-    from starlette.routing import Mount, Route
+    from starlette.routing import BaseRoute, Mount, Route
 
     from ..serve.app import create_app
     from .offload import OffloadEngine, create_offload_app
 
-    routes = [Route("/healthz", lambda _r: JSONResponse({"status": "ok"}))]
+    routes: list[BaseRoute] = [Route("/healthz", lambda _r: JSONResponse({"status": "ok"}))]
     routes += [Mount(f"/split/{name}", app=create_app(path, limits=limits)) for name, path in splits.items()]
     if teacher:
         routes.append(Mount("/offload", app=create_offload_app(OffloadEngine(teacher, labels), limits)))

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,7 +83,7 @@ def measure_quality(splits: dict, crops, qualities, codecs, cache_dir, progress=
         _log(progress, f"split pipeline {name}: {path}")
         artifact_dir, rate_point = parse_split(path)
         split_runs[name] = run_split(name, artifact_dir, crops, rate_point=rate_point)
-    offload_runs = {}
+    offload_runs: dict[str, dict] = {}
     for codec in codecs:
         offload_runs[codec] = {}
         for q in qualities:
@@ -111,7 +112,7 @@ def measure_transfer_shaped(jobs, splits, teacher, bandwidths, rtt_ms, reps, sha
     from .netns import ShapedLink
 
     mode = "auto" if shaping == "auto" else shaping
-    out = {m["method"]: {} for m in jobs}
+    out: dict[str, dict] = {m["method"]: {} for m in jobs}
     checks = {}
     with ShapedLink(rate_mbit=bandwidths[0], rtt_ms=rtt_ms, mode=mode) as link:
         base_url = f"http://{link.server_ip}:{SERVER_PORT}"
@@ -161,7 +162,7 @@ def measure_transfer_shaped(jobs, splits, teacher, bandwidths, rtt_ms, reps, sha
 
 
 def measure_transfer_computed(jobs, server_ms_by_file, bandwidths, rtt_ms):
-    out = {m["method"]: {} for m in jobs}
+    out: dict[str, dict] = {m["method"]: {} for m in jobs}
     for job in jobs:
         for bw in bandwidths:
             rows = []
@@ -265,7 +266,7 @@ def run_e2e(
             }
         )
 
-    transfer = {"payloads": len(pick), "reps": reps}
+    transfer: dict[str, Any] = {"payloads": len(pick), "reps": reps}
     checks = {}
     if shaping == "computed":
         rows = measure_transfer_computed(jobs, server_ms_by_file, bandwidths, rtt_ms)
@@ -289,7 +290,7 @@ def run_e2e(
     errors = {m: sum(r["status"] != 200 for bw in per.values() for r in bw) for m, per in rows.items()}
     if any(errors.values()):
         raise WorkloadError(f"requests failed during the transfer runs: {errors}")
-    e2e = {}
+    e2e: dict[str, dict] = {}
     for name, per_bw in rows.items():
         client = methods[name]["client_total_ms"]
         e2e[name] = {}

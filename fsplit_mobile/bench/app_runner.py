@@ -26,6 +26,8 @@ POLL_INTERVAL_S = 1.0
 class AppNotFinishedError(RunnerFailedError):
     """The app's benchmark mode did not write its exit marker in time (not started, hung or killed)."""
 
+    events: list[dict]  # the events pulled so far, set by run_app before it raises
+
 
 def am_start_command(stage: str, runs: int, warmup: int, threads: int | None) -> str:
     """The ``adb shell`` command line that starts the app's benchmark mode on the staged bundle."""
@@ -52,7 +54,7 @@ def run_app(
     events). Raises AppNotFinishedError (with the events so far in ``.events``) when no marker comes in time."""
     events_remote = f"{stage}/{EVENTS_FILE}"
     q = shlex.quote
-    out = []
+    out: list[str] = []
     started = transport.run(am_start_command(stage, runs, warmup, threads), on_stdout_line=out.append, timeout=120)
     text = "".join(out) + started.stderr
     if started.exit_code != 0 or "Error" in text or "Exception" in text:
@@ -65,7 +67,7 @@ def run_app(
     limit = DEFAULT_WAIT_S if wait_s is None else wait_s
     deadline = time.monotonic() + limit
     while True:
-        lines = []  # the transport's own exit-status marker line is kept out of the callback
+        lines: list[str] = []  # the transport's own exit-status marker line is kept out of the callback
         probe = transport.run(
             f"cat {q(events_remote + EXIT_SUFFIX)} 2>/dev/null", on_stdout_line=lines.append, timeout=60
         )

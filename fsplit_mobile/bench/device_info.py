@@ -5,6 +5,7 @@ Anything unreadable on a device is simply absent.
 """
 
 import re
+from typing import Any
 
 SECTION = "@@fsplit-section "
 
@@ -26,8 +27,9 @@ true
 """
 
 
-def _sections(text: str) -> dict:
-    out, current = {}, None
+def _sections(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    current: str | None = None
     for line in text.splitlines():
         if line.startswith(SECTION):
             current = line[len(SECTION) :].strip()
@@ -60,7 +62,7 @@ def _cpu_model(lines):
 def parse_probe(text: str) -> dict:
     """Turn the probe output into device facts."""
     sec = _sections(text)
-    info = {}
+    info: dict[str, Any] = {}
     uname = " ".join(sec.get("uname", [])).split()
     if len(uname) >= 3:
         info["os"], info["kernel"], info["arch"] = uname[0], uname[1], uname[-1]
@@ -70,7 +72,7 @@ def parse_probe(text: str) -> dict:
     model = _cpu_model(sec.get("cpuinfo", []))
     if model:
         info["cpu_model"] = model
-    flags = next(
+    flags: list[str] = next(
         (
             line.split(":", 1)[1].split()
             for line in sec.get("cpuinfo", [])
@@ -89,7 +91,7 @@ def parse_probe(text: str) -> dict:
         m = re.match(r"(MemTotal|MemAvailable):\s+(\d+)", line)
         if m:
             info["mem_total_kb" if m.group(1) == "MemTotal" else "mem_available_kb"] = int(m.group(2))
-    governors = {}
+    governors: dict[str, list[int]] = {}
     for line in sec.get("governor", []):
         m = re.search(r"cpu(\d+)/cpufreq/scaling_governor (\S+)", line)
         if m:
@@ -116,7 +118,7 @@ def parse_probe(text: str) -> dict:
     for line in sec.get("os", []):
         if line.startswith("PRETTY_NAME="):
             info["distribution"] = line.split("=", 1)[1].strip().strip('"')
-    props = {}
+    props: dict[str, str] = {}
     for line in sec.get("getprop", []):
         m = re.match(r"\[([^\]]+)\]: \[(.*)\]", line.strip())
         if m:

@@ -60,7 +60,8 @@ def needed_libraries(path) -> list[str]:
 def bundled_dependencies(binary, lib_dirs) -> list[Path]:
     """Libraries (recursively) that `binary` needs and that live in one of lib_dirs (system libs excluded)."""
     dirs = [Path(d) for d in lib_dirs]
-    found, queue = {}, list(needed_libraries(binary))
+    found: dict[str, Path | None] = {}
+    queue = list(needed_libraries(binary))
     while queue:
         name = queue.pop()
         if name in found:

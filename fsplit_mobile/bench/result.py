@@ -25,7 +25,7 @@ class ResultRecorder:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.meta = dict(meta)
-        self.events = []
+        self.events: list[dict] = []
         self._events_file = open(self.out_dir / "events.jsonl", "w", encoding="utf-8")
 
     def add(self, event: dict) -> None:
@@ -53,8 +53,8 @@ class ResultRecorder:
 
 
 def build_result(events, meta: dict, status: str, error: BaseException | None = None) -> dict:
-    hello = next((e for e in events if e["event"] == "hello"), {})
-    load = next((e for e in events if e["event"] == "load"), {})
+    hello: dict = next((e for e in events if e["event"] == "hello"), {})
+    load: dict = next((e for e in events if e["event"] == "load"), {})
     end = next((e for e in events if e["event"] == "end"), None)
     device_error = next((e for e in events if e["event"] == "error"), None)
     placement = next(({k: v for k, v in e.items() if k != "event"} for e in events if e["event"] == "placement"), None)

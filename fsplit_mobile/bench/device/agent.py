@@ -170,7 +170,7 @@ def _run(args, sink):
     images = _load_inputs(os.path.join(args.bundle, "inputs"))
     height, width = to_input.height, to_input.width
 
-    placement_sent = []
+    placement_sent: list[bool] = []
 
     def report_placement():
         """Once, right after the first inference: where the runtime placed each node (accelerated backends)."""
@@ -222,6 +222,7 @@ def _run(args, sink):
             with open(os.path.join(args.streams_dir, f"{name}.fscl"), "wb") as f:
                 f.write(first_stream)
         if first_stream is not None:
+            assert symbols is not None  # set by the same pass as first_stream
             sink.emit(
                 "image",
                 image=name,

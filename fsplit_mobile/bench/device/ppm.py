@@ -14,7 +14,8 @@ def read_ppm(path) -> np.ndarray:
     """Read a binary PPM (P6, maxval 255) into an HxWx3 uint8 array."""
     with open(path, "rb") as f:
         data = f.read()
-    fields, pos = [], 0
+    fields: list[bytes] = []
+    pos = 0
     while len(fields) < 4:
         while pos < len(data) and data[pos : pos + 1].isspace():
             pos += 1

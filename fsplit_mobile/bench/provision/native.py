@@ -73,7 +73,8 @@ def native_runner(profile) -> tuple[Path, tuple[Path, ...]]:
             f"no cross build of the native runner for {profile.platform} (known: linux-"
             f"{', linux-'.join(CROSS_TARGETS)}): pass --native-runner PATH --native-lib-dir DIR"
         )
-    if _glibc(profile.libc) and _glibc(profile.libc) < CROSS_MIN_GLIBC:
+    glibc = _glibc(profile.libc)
+    if glibc and glibc < CROSS_MIN_GLIBC:
         raise NativeRunnerError(
             f"the {target} native runner is built against glibc "
             f"{'.'.join(map(str, CROSS_MIN_GLIBC))} (Debian bookworm's cross toolchain); the "

@@ -73,7 +73,7 @@ def download(requirements: list[str], machine: str, python: str) -> list[Path]:
         found = [_cached(dest, r) for r in requirements]
     if None in found:
         raise NativeRunnerError(f"pip download gave no wheel for {requirements[found.index(None)]} in {dest}")
-    return found
+    return [p for p in found if p is not None]  # all of them (checked above)
 
 
 def _cached(folder: Path, requirement: str) -> Path | None:

@@ -40,7 +40,7 @@ class AdbTransport(Transport):
         self.adb_binary = adb_binary or os.environ.get("ADB", "adb")
         self.server_port = server_port
         self._stage_root = stage_root
-        self._shell_v2 = None
+        self._shell_v2: bool | None = None
 
     def describe(self) -> str:
         return f"adb:{self.serial or '?'}"

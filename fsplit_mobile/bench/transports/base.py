@@ -90,19 +90,22 @@ def stream_process(argv, on_stdout_line=None, timeout=None, env=None, stdin_data
         stderr=subprocess.PIPE,
         env=env,
     )
+    in_pipe, out_pipe, err_pipe = proc.stdin, proc.stdout, proc.stderr
+    assert out_pipe is not None and err_pipe is not None  # both PIPE
     err_chunks = []
-    err_thread = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
+    err_thread = threading.Thread(target=lambda: err_chunks.append(err_pipe.read()), daemon=True)
     err_thread.start()
     if stdin_data is not None:
+        assert in_pipe is not None  # PIPE when there is data to feed
 
         def feed():
             try:
-                proc.stdin.write(stdin_data)
+                in_pipe.write(stdin_data)
             except (BrokenPipeError, OSError):
                 pass
             finally:
                 try:
-                    proc.stdin.close()
+                    in_pipe.close()
                 except OSError:
                     pass
 
@@ -119,7 +122,7 @@ def stream_process(argv, on_stdout_line=None, timeout=None, env=None, stdin_data
         timer.start()
     out_lines = []
     try:
-        for raw in proc.stdout:
+        for raw in out_pipe:
             line = raw.decode("utf-8", errors="replace")
             out_lines.append(line)
             if on_stdout_line is not None:

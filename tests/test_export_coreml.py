@@ -1,8 +1,8 @@
-"""Core ML target: exports of the bundled default model, a factorized-prior and an entropic-student encoder
-(fp32, int8-weights, W8A8), validated by reloading the .mlpackage spec (Core ML cannot predict on Linux, and
-the reports must say so), with manifests, the int32 symbol tail and unsupported-op errors."""
+"""What only the Core ML target has (its contract, over every target, is test_export_contract.py with the coreml
+flow of export_flows.py): the int32 symbol tail (clamped, kept fp32 under fp16 compute), its spec checks, a latent
+output, what each quantization puts in the .mlpackage (Core ML cannot predict on Linux: the spec is reloaded),
+and the bundled default model exported as is."""
 
-import json
 import sys
 import warnings
 
@@ -10,52 +10,28 @@ import numpy as np
 import pytest
 import torch
 
-from export_support import RECIPES, make_checkpoint
+from export_flows import CASES, COREML_SYMBOL_TAIL, FLOWS, export_case, flow_summary, make_module
+from export_flows import lower as lower_with
 from fsplit_mobile.export import api, stages
-from fsplit_mobile.export.backends.base import Program
 from fsplit_mobile.export.backends.coreml import (
     INT32_SAFE_MAX,
     INT32_SAFE_MIN,
-    NOT_EXECUTED,
     ClampedSymbols,
     CoreMLBackend,
-    conversion_error,
     inspect_package,
 )
-from fsplit_mobile.export.base import (
-    ExportError,
-    ExportRequest,
-    LoweredModel,
-    TensorSpec,
-    UnsupportedOpError,
-    UnsupportedQuantizationError,
-    VerificationError,
-)
-from fsplit_mobile.export.recipe import RECIPES_DIR, load_recipe
-from fsplit_mobile.models import EntropicStudentEncoder, ExportableEncoder, FrankenSplitEncoder, bake_gdn
-from fsplit_mobile.models.checkpoint import load_checkpoint
-from fsplit_mobile.runtime import Artifact, EncoderUnavailableError, open_encoder
-from fsplit_mobile.runtime.artifact import sha256_path
+from fsplit_mobile.export.base import ExportError, ExportRequest, LoweredModel, TensorSpec, VerificationError
+from fsplit_mobile.models import EntropicStudentEncoder, FrankenSplitEncoder
+from fsplit_mobile.runtime import Artifact
 
 pytestmark = pytest.mark.skipif(sys.platform == "darwin", reason="these tests check the Linux (spec-only) path")
 
-SYMBOL_TAIL = ["clip:float32", "round:float32", "cast:int32"]
+SYMBOL_TAIL = COREML_SYMBOL_TAIL
+_module = make_module
 
 
-def _module(encoder, medians, output="symbols"):
-    norm = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-    return ExportableEncoder(bake_gdn(encoder).eval(), medians, output, norm).eval()
-
-
-def _lower(tmp_path, module, size, quant="none", output="symbols", options=None, calib=()):
-    with torch.no_grad():
-        latent = tuple(module.encoder(torch.zeros(1, 3, *size)).shape[1:])
-    req = ExportRequest("test", "coreml", quant, size, output=output, latent_shape=latent, options=options or {})
-    exporter = CoreMLBackend()
-    req = stages.check_request(exporter, req)
-    captured = stages.capture(exporter, module, torch.zeros(1, 3, *size), req)
-    quantized = stages.quantize(exporter, captured, list(calib), req)
-    return exporter, stages.lower(exporter, Program(captured, quantized), tmp_path, req), req
+def _lower(tmp_path, module, size, quant="none", output="symbols", options=None):
+    return lower_with(CoreMLBackend(), tmp_path, module, size, quant, output, options)
 
 
 # ---- units -----------------------------------------------------------------------------------------------------
@@ -80,49 +56,15 @@ def test_clamped_symbols_needs_a_symbols_module():
         ClampedSymbols(_module(FrankenSplitEncoder((8, 8, 8)), torch.zeros(8), output="latent"))
 
 
-def test_converter_errors_name_the_op():
-    err = conversion_error(NotImplementedError("Unsupported fx node linalg_det, kind linalg_det"))
-    assert isinstance(err, UnsupportedOpError) and (err.op, err.target) == ("linalg_det", "coreml") and err.hint
-    err = conversion_error(NotImplementedError("PyTorch convert function for op 'fft_rfft2' not implemented."))
-    assert isinstance(err, UnsupportedOpError) and err.op == "fft_rfft2"
-    err = conversion_error(ValueError("odd\nmore"))
-    assert type(err) is ExportError and str(err) == "Core ML conversion failed: odd"
-
-
-def test_rejects_what_it_cannot_do():
+def test_rejects_an_unknown_compute_precision():
+    # the refused quantization and can_execute: test_export_contract.py
     exporter = CoreMLBackend()
-    with pytest.raises(UnsupportedQuantizationError, match="int8-weights"):
-        stages.check_request(exporter, ExportRequest("m", "coreml", "int8-dynamic", (64, 64), latent_shape=(8, 8, 8)))
     req = ExportRequest("m", "coreml", "none", (32, 32), latent_shape=(8, 4, 4), options={"compute_precision": "int4"})
     with pytest.raises(ExportError, match="compute_precision"):
         stages.check_request(exporter, req)
-    assert exporter.can_execute() is False
 
 
 # ---- direct exports --------------------------------------------------------------------------------------------
-@pytest.mark.slow
-def test_default_model_fp32_spec_and_no_round_overflow(tmp_path):
-    split = load_checkpoint(load_recipe(RECIPES_DIR / "frankensplit_lite0.toml").checkpoint)
-    module = split.device.export_module("symbols", (split.mean, split.std)).eval()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        exporter, lowered, req = _lower(tmp_path, module, (224, 224))
-    assert not [w for w in caught if "overflow" in str(w.message)]  # fp32 compute: no fp16 cast chain
-    inputs = [np.zeros((1, 3, 224, 224), np.float32)]
-    result = stages.verify(exporter, tmp_path, lowered, inputs, req)
-    assert result.executed is False and result.reason == NOT_EXECUTED and result.outputs is None
-    checks = result.checks
-    assert checks["inputs"] == [{"name": "image", "shape": [1, 3, 224, 224], "dtype": "float32"}]
-    assert checks["outputs"] == [{"name": "symbols", "shape": [1, 48, 28, 28], "dtype": "int32"}]
-    assert checks["tail"][-3:] == SYMBOL_TAIL and checks["opset"] == "CoreML7"
-    assert checks["ops"]["conv"] == 9 and "int8" not in checks["weight_dtypes"]
-    assert checks["size_bytes"] > 4 * 141_000  # fp32 weights of the 141k-parameter encoder
-    import coremltools as ct
-
-    reloaded = ct.models.MLModel(str(tmp_path / "encoder.mlpackage"), skip_model_load=True)
-    assert reloaded.user_defined_metadata["fsplit.output"] == "symbols"
-
-
 @pytest.mark.slow
 def test_fp16_compute_keeps_the_symbol_tail_in_fp32(tmp_path):
     torch.manual_seed(0)
@@ -163,72 +105,11 @@ def test_latent_output(tmp_path):
     assert "clip" not in result.checks["ops"] and "round" not in result.checks["ops"]
 
 
-@pytest.mark.slow
-def test_unsupported_op_names_op_target_and_hint(tmp_path):
-    class WithDeterminant(torch.nn.Module):
-        def forward(self, x):
-            return x + torch.linalg.det(x[0, 0, :4, :4])
-
-    req = ExportRequest("m", "coreml", "none", (16, 16), output="latent", latent_shape=(3, 16, 16))
-    exporter = CoreMLBackend()
-    req = stages.check_request(exporter, req)
-    captured = stages.capture(exporter, WithDeterminant(), torch.zeros(1, 3, 16, 16), req)
-    with pytest.raises(UnsupportedOpError) as info:
-        stages.lower(exporter, Program(captured), tmp_path, req)
-    assert info.value.op == "linalg_det" and info.value.target == "coreml"
-    assert "executorch, tflite or onnx" in str(info.value)
-    assert not (tmp_path / "encoder.mlpackage").exists()
-
-
-# ---- end to end through fsplit_mobile.export ----------------------------------------------------------------------
-QUANTS = ["none", "int8", "int8-weights"]
-SIZE = (64, 64)
-CASES = {
-    "factorized-prior": ("bmshj2018-factorized", RECIPES / "bmshj2018_factorized.toml"),
-    "entropic-student": ("entropic-student", RECIPES / "entropic_student.toml"),
-}
-
-
+# ---- end to end through fsplit_mobile.export (the exports the contract suite shares) --------------------------------
 @pytest.fixture(scope="module", params=sorted(CASES))
 def exported(request, tmp_path_factory):
-    arch, recipe = CASES[request.param]
-    tmp = tmp_path_factory.mktemp(f"coreml-{request.param}")
-    ckpt = make_checkpoint(tmp / "model.pt", arch)
-    summary = api.export("coreml", QUANTS, recipe=recipe, checkpoint=ckpt, input_size=SIZE, out=tmp / "art")
-    return summary, load_checkpoint(ckpt), tmp / "art"
-
-
-@pytest.mark.slow
-def test_artifacts_exported_and_manifests(exported):
-    summary, split, out = exported
-    assert summary.ok, [r.error for r in summary.results]
-    assert sorted(r.quantization for r in summary.results) == sorted(QUANTS)
-    assert not list(out.glob("*.partial"))
-    for r in summary.results:
-        assert r.executed is False and r.path == out / f"coreml-{r.quantization}"
-        art = Artifact.open(r.path)  # validates schema, files and sha256s (of the package dir)
-        m = art.manifest
-        assert (m["target"], m["quantization"], m["files"]["encoder"]) == (
-            "coreml",
-            r.quantization,
-            "encoder.mlpackage",
-        )
-        assert (r.path / "encoder.mlpackage").is_dir()
-        assert m["sha256"]["encoder.mlpackage"] == sha256_path(r.path / "encoder.mlpackage")
-        assert m["input"]["shape"] == [1, 3, *SIZE] and m["input"]["layout"] == "NCHW"
-        assert m["input"]["dtype"] == "float32" and m["input"]["quantization"] is None
-        c, h, w = (m["latent"][k] for k in ("channels", "height", "width"))
-        assert m["output"] == {
-            "name": "symbols",
-            "kind": "symbols",
-            "shape": [1, c, h, w],
-            "dtype": "int32",
-            "layout": "NCHW",
-            "quantization": None,
-        }
-        assert "coremltools" in m["tool_versions"]
-        with pytest.raises(EncoderUnavailableError, match="cannot execute Core ML on this platform"):
-            open_encoder(art)
+    summary, split, out = export_case(tmp_path_factory, request.param)
+    return flow_summary(summary, FLOWS["coreml"]), split, out
 
 
 @pytest.mark.slow
@@ -244,17 +125,6 @@ def test_packages_hold_what_the_quantization_says(exported):
     assert facts["int8"]["ops"]["quantize"] > 0 and facts["int8"]["ops"]["dequantize"] > 0
     assert facts["int8-weights"]["size_bytes"] < facts["none"]["size_bytes"]
     assert facts["int8"]["size_bytes"] < facts["none"]["size_bytes"]
-
-
-@pytest.mark.slow
-def test_reports_say_not_executed(exported):
-    summary, _, _ = exported
-    for r in summary.results:
-        report = json.loads((r.path / "report.json").read_text())
-        assert report["executed"] is False and report["target"] == "coreml"
-        assert report["metrics"] is None and r.metrics is None
-        assert report["checks"]["outputs"][0]["dtype"] == "int32"
-        assert NOT_EXECUTED in (r.path / "report.md").read_text()
 
 
 # ---- the bundled default model through fsplit_mobile.export --------------------------------------------------------

@@ -40,7 +40,7 @@ test: sysdeps setup $(ORACLE)/.installed
 test-fast: setup $(ORACLE)/.installed
 	FSPLIT_ORACLE_DIR=$(CURDIR)/$(ORACLE) $(BIN)/python -m pytest -q -m "not slow" --durations=25
 
-# Lint and types (issue 11): ruff lint + format check over the tree, mypy on the packages [tool.mypy] names,
+# Lint and types (issue 11): ruff lint + format check over the tree, mypy on every package ([tool.mypy] files),
 # the import layering (issue 21: lint-imports checks pyproject.toml's [tool.importlinter] contracts, imports inside
 # functions included), clang-format (style in .clang-format; installed by `make sysdeps`) on the C/C++ of runtimes/.
 C_SOURCES := $(shell find runtimes -path '*/build*' -prune -o \( -name '*.c' -o -name '*.h' -o -name '*.cpp' -o -name '*.hpp' \) -print)

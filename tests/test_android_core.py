@@ -415,6 +415,7 @@ def _check_bench_events(events: Path, bundle: Path, index):
     from fsplit_mobile.bench.result import build_result, read_events_file
     from fsplit_mobile.codec import CodecTables
     from fsplit_mobile.codec.container import encode_latent
+    from fsplit_mobile.runtime.artifact import payload_of
     from fsplit_mobile.runtime.encoders import open_backend
     from fsplit_mobile.runtime.preprocess import InputConverter, OutputConverter
 
@@ -439,7 +440,8 @@ def _check_bench_events(events: Path, bundle: Path, index):
     for item in index:
         rgb = read_ppm(bundle / "inputs" / item["file"])
         symbols = to_symbols(backend.run(to_input(rgb)))
-        stream = encode_latent(tables, symbols)
+        fmt, lanes = payload_of(manifest)  # the app writes the payload the manifest names, as every writer does
+        stream = encode_latent(tables, symbols, payload_format=fmt, lanes=lanes)
         got = images[item["name"]]
         assert got["symbols_sha256"] == hashlib.sha256(symbols.astype("<i4").tobytes()).hexdigest(), item["name"]
         assert got["stream_sha256"] == hashlib.sha256(stream).hexdigest(), item["name"]

@@ -26,7 +26,8 @@ from export_support import EVAL_DIR, RECIPES, eager_unrounded, make_checkpoint, 
 from fsplit_mobile.export import api, stages
 from fsplit_mobile.export.api import ExportSummary
 from fsplit_mobile.export.backends.base import Backend, Program, converter_error
-from fsplit_mobile.export.base import ExportError, ExportRequest
+from fsplit_mobile.export.errors import ExportError
+from fsplit_mobile.export.request import ExportRequest
 from fsplit_mobile.models import ExportableEncoder, bake_gdn
 from fsplit_mobile.models.checkpoint import load_checkpoint
 from fsplit_mobile.runtime import EncoderUnavailableError, open_encoder

@@ -389,12 +389,12 @@ def test_all_errors_share_one_base_class():
 def test_each_error_class_is_defined_once():
     """The export package and the default model use the checkpoint errors; the coder's table error is shared."""
     from fsplit_mobile import codec
-    from fsplit_mobile.export import base as export_base
+    from fsplit_mobile.export import errors as export_errors
     from fsplit_mobile.models import frankensplit_lite0
 
     assert ck.InvalidTablesError is codec.InvalidTablesError
     assert issubclass(ck.StoredTablesError, codec.InvalidTablesError)
-    assert export_base.CheckpointError is ck.CheckpointError
+    assert export_errors.CheckpointError is ck.CheckpointError
     assert frankensplit_lite0.CheckpointFormatError is ck.CheckpointError
 
 

@@ -14,7 +14,7 @@ from fsplit_mobile.export import api
 from fsplit_mobile.export.backends.delegate_placement import delegate_placement
 from fsplit_mobile.export.backends.fallback import PlacementError
 from fsplit_mobile.export.backends.qnn import QnnBackend
-from fsplit_mobile.export.base import ExportError
+from fsplit_mobile.export.errors import ExportError
 from fsplit_mobile.runtime import Artifact
 from fsplit_mobile.runtime.placement import Placement
 
@@ -220,7 +220,8 @@ def test_coreml_compute_units_for_the_neural_engine(tmp_path):
     from fsplit_mobile.export import stages
     from fsplit_mobile.export.backends.base import Program
     from fsplit_mobile.export.backends.coreml import CoreMLBackend, check_package
-    from fsplit_mobile.export.base import ExportRequest, VerificationError
+    from fsplit_mobile.export.errors import VerificationError
+    from fsplit_mobile.export.request import ExportRequest
     from fsplit_mobile.models import ExportableEncoder, FrankenSplitEncoder, bake_gdn
 
     torch.manual_seed(0)

@@ -10,9 +10,11 @@ from export_support import make_checkpoint
 from fsplit_mobile.export import api, stages
 from fsplit_mobile.export.backends import backend_class, backend_names, get_backend
 from fsplit_mobile.export.backends.base import Backend
-from fsplit_mobile.export.base import QUANTIZATIONS, ExportError, ExportRequest, RecipeError
+from fsplit_mobile.export.errors import ExportError, RecipeError
 from fsplit_mobile.export.options import DEFAULT_KEEP_FLOAT
 from fsplit_mobile.export.recipe import load_recipe
+from fsplit_mobile.export.request import ExportRequest
+from fsplit_mobile.runtime.targets import QUANTIZATIONS
 
 
 @pytest.mark.parametrize("name", backend_names())

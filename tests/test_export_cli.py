@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from export_support import make_checkpoint
 from fsplit_mobile.export import api
-from fsplit_mobile.export.base import ExportError, UnsupportedOpError
 from fsplit_mobile.export.cli import main
+from fsplit_mobile.export.errors import ExportError, UnsupportedOpError
 from fsplit_mobile.models.checkpoint import load_checkpoint
 
 

@@ -17,8 +17,9 @@ from export_support import EVAL_DIR
 from fsplit_mobile.codec import decode_latent, encode_latent
 from fsplit_mobile.export import stages
 from fsplit_mobile.export.backends.base import Program
-from fsplit_mobile.export.base import ExportError, ExportRequest, UnsupportedOpError, UnsupportedQuantizationError
+from fsplit_mobile.export.errors import ExportError, UnsupportedOpError, UnsupportedQuantizationError
 from fsplit_mobile.export.recipe import RECIPES_DIR, load_recipe
+from fsplit_mobile.export.request import ExportRequest
 from fsplit_mobile.models.checkpoint import load_checkpoint
 from fsplit_mobile.runtime import Artifact, open_encoder
 from fsplit_mobile.runtime.preprocess import load_rgb

@@ -20,7 +20,9 @@ from fsplit_mobile.export.backends.coreml import (
     CoreMLBackend,
     inspect_package,
 )
-from fsplit_mobile.export.base import ExportError, ExportRequest, LoweredModel, TensorSpec, VerificationError
+from fsplit_mobile.export.errors import ExportError, VerificationError
+from fsplit_mobile.export.request import ExportRequest
+from fsplit_mobile.export.results import LoweredModel, TensorSpec
 from fsplit_mobile.models import EntropicStudentEncoder, FrankenSplitEncoder
 from fsplit_mobile.runtime import Artifact
 

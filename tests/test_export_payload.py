@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from export_support import make_checkpoint
 from fsplit_mobile.codec import container
 from fsplit_mobile.export import api
-from fsplit_mobile.export.base import ExportError
+from fsplit_mobile.export.errors import ExportError
 from fsplit_mobile.export.payload import MAX_RATE_COST, choose
 from serve_support import laplace_tables
 

@@ -13,7 +13,7 @@ from export_flows import LITERT_CPU_TAIL, canonical, eager, make_module
 from export_flows import lower as lower_with
 from fsplit_mobile.export import api, stages
 from fsplit_mobile.export.backends.tflite import LiteRTBackend, float_module_types, tensor_quantization
-from fsplit_mobile.export.base import ExportError
+from fsplit_mobile.export.errors import ExportError
 from fsplit_mobile.export.recipe import RECIPES_DIR
 from fsplit_mobile.models import EntropicStudentEncoder, FactorizedPriorEncoder, FrankenSplitEncoder, bake_gdn
 from fsplit_mobile.runtime import Artifact

@@ -11,19 +11,19 @@ import pytest
 from export_support import CALIB_DIR, EVAL_DIR, RECIPES
 from fsplit_mobile.export import stages
 from fsplit_mobile.export.backends import get_backend, resolve_targets
-from fsplit_mobile.export.base import (
+from fsplit_mobile.export.calibration import MAX_VIEWS, list_images, load_views
+from fsplit_mobile.export.errors import (
     CalibrationError,
     ExportError,
-    ExportRequest,
     RecipeError,
     UnknownTargetError,
     UnsupportedOpError,
-    VerifyResult,
 )
-from fsplit_mobile.export.calibration import MAX_VIEWS, list_images, load_views
 from fsplit_mobile.export.fidelity import Reference, check_targets, compute_metrics, render_markdown
 from fsplit_mobile.export.manifest import StagedArtifact
 from fsplit_mobile.export.recipe import DEFAULT_RECIPE, bundled_recipes, load_recipe
+from fsplit_mobile.export.request import ExportRequest
+from fsplit_mobile.export.results import VerifyResult
 from fsplit_mobile.runtime.artifact import Artifact, ArtifactError, sha256_path
 from fsplit_mobile.runtime.preprocess import (
     InputConverter,
@@ -389,7 +389,7 @@ def test_report_for_unexecuted_artifact_says_so():
 
 def test_package_level_export_api_stays_callable_after_submodule_imports():
     import fsplit_mobile
-    import fsplit_mobile.export.base  # noqa: F401  (rebinds fsplit_mobile.export to the package)
+    import fsplit_mobile.export.errors  # noqa: F401  (rebinds fsplit_mobile.export to the package)
     from fsplit_mobile.export.api import export as api_export
 
     assert callable(fsplit_mobile.export)

@@ -214,11 +214,11 @@ import fsplit_mobile
 assert "torch" not in sys.modules, "import fsplit_mobile must stay cheap"
 import fsplit_mobile.export.recipe
 import fsplit_mobile.export.api
-from fsplit_mobile.export import api, base
+from fsplit_mobile.export import api, errors
 assert isinstance(fsplit_mobile.export, types.FunctionType), type(fsplit_mobile.export)
 assert type(sys.modules["fsplit_mobile.export"]) is types.ModuleType
 assert sys.modules["fsplit_mobile.export"].export is fsplit_mobile.export
-assert api.export is not fsplit_mobile.export and base.ExportError
+assert api.export is not fsplit_mobile.export and errors.ExportError
 try:
     fsplit_mobile.export("no-such-target", out="/nonexistent")
 except Exception as exc:

@@ -18,7 +18,7 @@ import torch
 
 from fsplit_mobile.client import ServerRejected, SplitClient
 from fsplit_mobile.codec.container import encode_latent, read_header
-from fsplit_mobile.export.base import RecipeError
+from fsplit_mobile.export.errors import RecipeError
 from fsplit_mobile.export.rate_points import export_rate_points
 from fsplit_mobile.models import bottleneck_unit as bu
 from fsplit_mobile.models.checkpoint import units as unit_io

@@ -23,19 +23,14 @@ from .._version import __version__
 from . import stages
 from .backends import backend_class, get_backend, resolve_targets
 from .backends.base import Program, first_line
-from .base import (
-    ExportError,
-    ExportRequest,
-    RecipeError,
-    VerificationError,
-    check_quantization,
-)
 from .context import ExportContext
+from .errors import ExportError, RecipeError, VerificationError
 from .fidelity import write_report
 from .manifest import StagedArtifact, build_manifest
 from .payload import CHOICES as PAYLOAD_CHOICES
 from .prepare import Shared, prepare
 from .recipe import DEFAULT_RECIPE, checkpoint_recipe, load_recipe
+from .request import ExportRequest, check_quantization
 
 STEPS = ("capture", "quantize", "lower", "verify", "report")
 # Sanity limits: beyond these the export is considered broken and the folder is not completed.
@@ -269,7 +264,7 @@ def export(
     list. With neither `checkpoint` nor `recipe` the bundled default model is exported (bundled recipe
     frankensplit_lite0); `checkpoint` alone uses the checkpoint's own settings; both: the recipe with
     that checkpoint. Raises ExportError (one clear line; a bad checkpoint: the reader's CheckpointError, which
-    fsplit_mobile.export.base re-exports) on the first failure unless keep_going (default: True
+    fsplit_mobile.export.errors re-exports) on the first failure unless keep_going (default: True
     for several targets), in which case every failure is in the summary.
 
     torch_threads: torch intra-op threads during the export (default 1). Export is graph work plus small

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..runtime.preprocess import InputConverter, load_rgb
-from .base import CalibrationError
+from .errors import CalibrationError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp", ".tif", ".tiff")
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import click
 
+from ..runtime.targets import QUANTIZATIONS
 from .backends import NAMED_ONLY, backend_names
-from .base import (
-    QUANTIZATIONS,
+from .errors import (
     CalibrationError,
     CheckpointError,
     ExportError,

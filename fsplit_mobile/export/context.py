@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .base import CheckpointError, ExportError, RecipeError
+from .errors import CheckpointError, ExportError, RecipeError
 from .recipe import Recipe
 
 EVAL_BATCH = 16  # held-out samples per eager call (reference, teacher, server part)

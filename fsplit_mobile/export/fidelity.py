@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..runtime.symbol_check import compare_many
-from .base import VerifyResult
 from .manifest import write_json_atomic
+from .results import VerifyResult
 
 REPORT_SCHEMA = "fsplit-fidelity/1"
 NOT_EXECUTED = "not executed on this platform"

@@ -8,7 +8,9 @@ import shutil
 from pathlib import Path
 
 from ..runtime.artifact import SCHEMA, sha256_path
-from .base import ExportError, ExportRequest, LoweredModel
+from .errors import ExportError
+from .request import ExportRequest
+from .results import LoweredModel
 
 PARTIAL_SUFFIX = ".partial"
 

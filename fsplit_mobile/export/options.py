@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .base import ExportError
+from .errors import ExportError
 
 # The layer producing the latent stays float under int8 by default: an int8 latent has a step of range/255
 # (0.1-0.2 for typical latents) right before round(y - median), which flips many symbols (bundled model:

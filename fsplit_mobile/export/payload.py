@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .base import ExportError
+from .errors import ExportError
 
 CHOICES = ("auto", "single", "interleaved2", "interleaved")
 MAX_RATE_COST = 0.01  # version 2 is written when its bytes are at most 1 % above the single stream's

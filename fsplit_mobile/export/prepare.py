@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .base import ExportError, VerificationError
 from .calibration import calibration_batches, canonical_inputs, list_images, load_views
 from .context import EVAL_BATCH, ExportContext
+from .errors import ExportError, VerificationError
 from .fidelity import Reference, to_symbols
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from ..models.checkpoint import point_set
 from ..models.checkpoint import units as unit_io
 from ..runtime.artifact import Artifact
 from .api import ExportSummary, export
-from .base import ExportError, RecipeError
+from .errors import ExportError, RecipeError
 from .manifest import StagedArtifact
 from .recipe import DEFAULT_RECIPE, load_recipe
 

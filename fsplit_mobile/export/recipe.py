@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .backends import BACKENDS, backend_class
-from .base import RecipeError
 from .calibration import MAX_VIEWS
+from .errors import RecipeError
 from .options import OptionError, validate_options
 
 SCHEMA = "fsplit-recipe/1"

@@ -17,15 +17,11 @@ from ..runtime.encoders import EncoderUnavailableError
 from ..runtime.preprocess import from_model_output, to_model_input
 from .backends.base import Backend, Captured, NativeQuantizer, Program, Quantized, converter_error
 from .backends.pt2e import quantize_pt2e, resolve_keep_float
-from .base import (
-    ExportError,
-    ExportRequest,
-    LoweredModel,
-    UnsupportedQuantizationError,
-    VerifyResult,
-)
+from .errors import ExportError, UnsupportedQuantizationError
 from .fidelity import NOT_EXECUTED, Reference, build_report
 from .options import OptionError, validate_options
+from .request import ExportRequest
+from .results import LoweredModel, VerifyResult
 
 
 def check_request(backend: Backend, req: ExportRequest) -> ExportRequest:

@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Sequence
 
 from ...runtime.targets import TARGETS, accelerator_targets
-from ..base import UnknownTargetError
+from ..errors import UnknownTargetError
 from .base import Backend
 
 # name -> "module:ClassName" inside fsplit_mobile.export.backends; the order is the order of --target all

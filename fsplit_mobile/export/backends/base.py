@@ -75,12 +75,24 @@ from typing import Any, ClassVar
 import torch
 
 from ...runtime.targets import TARGETS
-from ..base import ExportError, ExportRequest, LoweredModel, UnsupportedOpError, package_version
+from ..errors import ExportError, UnsupportedOpError
 from ..options import COMMON_OPTIONS, Option
+from ..request import ExportRequest
+from ..results import LoweredModel
 
 # ATen operator names as torch.export and the ExecuTorch/LiteRT converters print them.
 ATEN_OP = re.compile(r"((?:aten|prims)[.:]+[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)")
 CAPTURE_HINT = "torch.export cannot capture it; rewrite the layer with traceable ops"
+
+
+def package_version(dist: str) -> str:
+    """Installed version of a distribution, or 'not installed' (the tool versions a backend reports)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def to_positional(x: torch.Tensor) -> tuple[tuple, dict]:

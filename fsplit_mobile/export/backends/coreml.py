@@ -41,9 +41,11 @@ import torch
 from torch import nn
 
 from ...runtime.targets import TARGETS
-from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, ToolMissingError, VerificationError
+from ..errors import ExportError, ToolMissingError, VerificationError
 from ..fidelity import NOT_EXECUTED  # noqa: F401  (re-exported: what verify reports here)
 from ..options import COMMON_OPTIONS, Option
+from ..request import ExportRequest
+from ..results import LoweredModel, TensorSpec
 from .base import Backend, Captured, Graph, NativeQuantizer, Program, PT2EQuantizer, Quantized
 from .pt2e import xnnpack_quantizer
 

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ...runtime.targets import TARGETS
-from ..base import ExportRequest, LoweredModel, TensorSpec
+from ..request import ExportRequest
+from ..results import LoweredModel, TensorSpec
 from .base import ATEN_OP, CAPTURE_HINT, Backend, Captured, Program, PT2EQuantizer
 from .pt2e import xnnpack_quantizer
 

@@ -8,7 +8,7 @@ artifact anyway and says so in its notes.
 from __future__ import annotations
 
 from ...runtime.placement import Placement
-from ..base import ExportError
+from ..errors import ExportError
 from ..options import Option
 
 FALLBACK_OPTION = Option((str,), "fail", choices=("fail", "warn"), fold_case=True)

@@ -24,8 +24,10 @@ import numpy as np
 import torch
 
 from ...runtime.targets import TARGETS
-from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, UnsupportedOpError
+from ..errors import ExportError, UnsupportedOpError
 from ..options import COMMON_OPTIONS, Option
+from ..request import ExportRequest
+from ..results import LoweredModel, TensorSpec
 from .base import ATEN_OP, CAPTURE_HINT, Backend, Captured, NativeQuantizer, Program, Quantized, op_named
 
 ENCODER_FILE = TARGETS["onnx"].encoder_file

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from ..base import CalibrationError, ExportError
+from ..errors import CalibrationError, ExportError
 from .base import Captured, PT2EQuantizer, Quantized
 
 CALIB_BATCH = 8  # calibration images per observer call

@@ -27,8 +27,10 @@ import torch
 from torch import nn
 
 from ...runtime.targets import TARGETS
-from ..base import ExportError, ExportRequest, LoweredModel, TensorSpec, ToolMissingError
+from ..errors import ExportError, ToolMissingError
 from ..options import COMMON_OPTIONS, Option
+from ..request import ExportRequest
+from ..results import LoweredModel, TensorSpec
 from .base import Backend, Captured, Graph, Program, PT2EQuantizer
 from .pt2e import module_filter
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import torch
 
 from ...runtime.targets import TARGETS
-from ..base import ExportRequest, LoweredModel, TensorSpec, package_version
 from ..options import COMMON_OPTIONS
-from .base import ATEN_OP, CAPTURE_HINT, Backend, Captured, NativeQuantizer, Program, Quantized
+from ..request import ExportRequest
+from ..results import LoweredModel, TensorSpec
+from .base import ATEN_OP, CAPTURE_HINT, Backend, Captured, NativeQuantizer, Program, Quantized, package_version
 from .fallback import FALLBACK_OPTION, enforce_placement
 
 ENCODER_FILE = TARGETS["vulkan"].encoder_file

@@ -27,9 +27,11 @@ import numpy as np
 import torch
 
 from ....runtime import qnn
-from ...base import ExportError, ExportRequest, LoweredModel, TensorSpec, package_version
+from ...errors import ExportError
 from ...options import Option, validate_options
-from ..base import Captured, NativeQuantizer, Program, Quantized
+from ...request import ExportRequest
+from ...results import LoweredModel, TensorSpec
+from ..base import Captured, NativeQuantizer, Program, Quantized, package_version
 from ..fallback import FALLBACK_OPTION, enforce_placement
 from ..onnx import ENCODER_FILE, INPUT_NAME, OnnxBackend, save_onnx
 

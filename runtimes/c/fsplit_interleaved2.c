@@ -17,6 +17,9 @@ static size_t align4(size_t v)
     return (v + 3u) & ~(size_t)3u;
 }
 
+/* Bytes per row of the derived tables: sym, offset, max_value, window, bucket. */
+#define ILV2_ROW_BYTES(stride) (4 * (size_t)(stride) + 12 + align4(2 * (size_t)FSR_ILV2_BUCKET_STRIDE))
+
 size_t fsr_ilv2_tables_size(const fsr_tables *t)
 {
     size_t maxlen = 0, rows, per;
@@ -27,7 +30,7 @@ size_t fsr_ilv2_tables_size(const fsr_tables *t)
         if ((size_t)t->cdf_length[c] > maxlen)
             maxlen = (size_t)t->cdf_length[c];
     rows = t->num_cdfs;
-    per = 4 * (maxlen - 1) + align4(2 * (size_t)FSR_ILV2_BUCKET_STRIDE) + 8;
+    per = ILV2_ROW_BYTES(maxlen - 1);
     if (rows > SIZE_MAX / per)
         return 0;
     return rows * per;
@@ -79,7 +82,7 @@ int fsr_ilv2_tables_build(const fsr_tables *t, void *mem, size_t mem_size, fsr_i
     size_t need = fsr_ilv2_tables_size(t), maxlen = 0;
     uint32_t c, *sym;
     uint16_t *bucket;
-    int32_t *offset, *max_value;
+    int32_t *offset, *max_value, *window;
     if (need == 0 || mem == NULL || out == NULL || mem_size < need || ((uintptr_t)mem & 3u))
         return need == 0 && t != NULL ? FSR_ERR_TABLES : FSR_ERR_ARGUMENT;
     for (c = 0; c < t->num_cdfs; c++)
@@ -90,7 +93,8 @@ int fsr_ilv2_tables_build(const fsr_tables *t, void *mem, size_t mem_size, fsr_i
     sym = (uint32_t *)mem;
     offset = (int32_t *)(sym + (size_t)t->num_cdfs * out->sym_stride);
     max_value = offset + t->num_cdfs;
-    bucket = (uint16_t *)(max_value + t->num_cdfs);
+    window = max_value + t->num_cdfs;
+    bucket = (uint16_t *)(window + t->num_cdfs);
     memset(mem, 0, need);
     for (c = 0; c < t->num_cdfs; c++) {
         uint32_t *row = sym + (size_t)c * out->sym_stride;
@@ -106,6 +110,20 @@ int fsr_ilv2_tables_build(const fsr_tables *t, void *mem, size_t mem_size, fsr_i
         }
         offset[c] = t->offset[c];
         max_value[c] = t->cdf_length[c] - 2;
+        { /* the window: FSR_ILV2_WINDOW consecutive slots of the most 14-bit probability (first of ties) */
+            uint32_t w = slots < FSR_ILV2_WINDOW ? slots : FSR_ILV2_WINDOW, best = 0, mass = 0, top;
+            for (s = 0; s < w; s++)
+                mass += row[s] >> 16;
+            top = mass;
+            for (s = w; s < slots; s++) {
+                mass += (row[s] >> 16) - (row[s - w] >> 16);
+                if (mass > top) {
+                    top = mass;
+                    best = s - w + 1;
+                }
+            }
+            window[c] = (int32_t)best;
+        }
         for (b = 0, s = 0; b < (1u << FSR_ILV2_BUCKET_BITS); b++) {
             uint32_t cum = b << (ILV2_P - FSR_ILV2_BUCKET_BITS);
             while ((row[s] & 0xFFFFu) + (row[s] >> 16) <= cum)
@@ -117,13 +135,14 @@ int fsr_ilv2_tables_build(const fsr_tables *t, void *mem, size_t mem_size, fsr_i
     out->bucket = bucket;
     out->offset = offset;
     out->max_value = max_value;
+    out->window = window;
     return FSR_OK;
 }
 
 int fsr_ilv2_tables_attach(const void *mem, size_t mem_size, uint32_t num_rows, uint32_t sym_stride,
                            fsr_ilv2_tables *out)
 {
-    size_t per = 4 * (size_t)sym_stride + align4(2 * (size_t)FSR_ILV2_BUCKET_STRIDE) + 8;
+    size_t per = ILV2_ROW_BYTES(sym_stride);
     const uint32_t *sym = (const uint32_t *)mem;
     if (mem == NULL || out == NULL || num_rows == 0 || sym_stride == 0 || ((uintptr_t)mem & 3u) ||
         num_rows > SIZE_MAX / per || mem_size < (size_t)num_rows * per)
@@ -133,7 +152,8 @@ int fsr_ilv2_tables_attach(const void *mem, size_t mem_size, uint32_t num_rows, 
     out->sym = sym;
     out->offset = (const int32_t *)(sym + (size_t)num_rows * sym_stride);
     out->max_value = out->offset + num_rows;
-    out->bucket = (const uint16_t *)(out->max_value + num_rows);
+    out->window = out->max_value + num_rows;
+    out->bucket = (const uint16_t *)(out->window + num_rows);
     return FSR_OK;
 }
 

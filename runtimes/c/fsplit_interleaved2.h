@@ -20,6 +20,7 @@ extern "C" {
 #define FSR_ILV2_PRECISION 14u                 /* coding precision of version 2 */
 #define FSR_ILV2_STATE_LOW (UINT32_C(1) << 16) /* lane states stay in [2^16, 2^32) */
 #define FSR_ILV2_BUCKET_BITS 10u               /* slot lookup: 1024 buckets of 16 cum values */
+#define FSR_ILV2_WINDOW 16u                    /* slots per row the AVX2 coder looks up in registers */
 #define FSR_ILV2_BUCKET_STRIDE ((1u << FSR_ILV2_BUCKET_BITS) + 2u) /* uint16 entries per row (padded) */
 
 /* The derived tables version 2 codes with (a view into the caller's memory). */
@@ -30,6 +31,8 @@ typedef struct {
     const uint16_t *bucket;   /* per row: the slot of cum = 16 b, for b < 1024 */
     const int32_t *offset;    /* per row */
     const int32_t *max_value; /* per row: cdf_length - 2 (the escape slot) */
+    const int32_t *window;    /* per row: the first of the FSR_ILV2_WINDOW consecutive slots with the
+                               * most probability (a speed hint: the AVX2 coder keeps them in registers) */
 } fsr_ilv2_tables;
 
 /* Bytes of memory fsr_ilv2_tables_build needs for t (0 if t is invalid or too large). */

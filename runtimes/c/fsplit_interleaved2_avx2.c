@@ -4,12 +4,20 @@
  * group with an escape, an out-of-range value or a zero-frequency symbol, and the tail group, go to
  * the scalar group functions.
  *
- * Decode per 8 lanes: one gather of the bucket's first slot, one gather of its packed start|freq
- * (a masked re-gather for the rare lane whose bucket holds a slot boundary), one multiply, and one
- * refill round: a compare, a popcount, one 16-byte load and a lane permutation of 16-bit words.
- * Encode per 8 lanes: one gather of start|freq, one compare for the renormalisation, the words
- * compressed to the write position, and x / freq as a float division corrected to the exact
- * quotient (the quotient is below 2^18, the float error below 1).
+ * Both keep the row's window (FSR_ILV2_WINDOW = 16 consecutive slots of the most probability,
+ * chosen by fsr_ilv2_tables_build) in registers for the run of a plane, so the common group needs
+ * no gather (AVX2 gathers are slow: about 25 cycles of latency on the decoder's dependency chain,
+ * and 10 of throughput, on the Zen 4 of benchmarks/results/codec.md):
+ * Decode per 8 lanes: the slot as the count of the window's 15 upper starts at or below cum (15
+ * compares and an adder tree), its packed start|freq by two lane permutations, one multiply, and
+ * the refill round: a compare, a popcount, one 16-byte load and a lane permutation of 16-bit words
+ * (taken only when a lane needs a word: the branch lets the next group start early). A lane
+ * outside the window sends its 8 lanes to the gathers: the bucket's first slot, its packed
+ * start|freq, and a masked re-gather for the rare lane whose bucket holds a slot boundary.
+ * Encode per 8 lanes: start|freq by two lane permutations of the window (a gather when a value
+ * lies outside it), one compare for the renormalisation, the words compressed to the write
+ * position, and x / freq as a float product with the reciprocal computed off the dependency chain,
+ * corrected to the exact quotient (the quotient is below 2^18, the float error below 1/8).
  */
 #include "fsplit_ilv2_internal.h"
 
@@ -66,7 +74,67 @@ AVX2 static inline int mbits(__m256i m)
     return _mm256_movemask_ps(_mm256_castsi256_ps(m));
 }
 
+/* ---------------------------------------------------------------- the window */
+
+/* The row's window in registers: its 16 packed entries (padding past the row: start 2^14, freq 0)
+ * and, for the decoder, each upper start - 1 and the window's cum range. */
+typedef struct {
+    __m256i lo, hi, w0;
+    __m256i stm1[FSR_ILV2_WINDOW - 1]; /* start of slot w0 + j, minus 1, for j = 1 .. 15 */
+    __m256i clo, chi;                  /* cum >= start[w0] (clo = start - 1), cum < chi */
+    size_t plane;
+} window16;
+
+AVX2 static inline void window_load(window16 *v, const fsr_ilv2_tables *q, size_t plane, int decoder)
+{
+    const uint32_t *row = q->sym + plane * q->sym_stride;
+    const uint32_t slots = (uint32_t)q->max_value[plane] + 1, w0 = (uint32_t)q->window[plane];
+    uint32_t ent[FSR_ILV2_WINDOW], j;
+    for (j = 0; j < FSR_ILV2_WINDOW; j++)
+        ent[j] = w0 + j < slots ? row[w0 + j] : (UINT32_C(1) << P2);
+    v->lo = _mm256_loadu_si256((const __m256i *)ent);
+    v->hi = _mm256_loadu_si256((const __m256i *)(ent + 8));
+    v->w0 = _mm256_set1_epi32((int32_t)w0);
+    v->plane = plane;
+    if (decoder) {
+        for (j = 1; j < FSR_ILV2_WINDOW; j++)
+            v->stm1[j - 1] = _mm256_set1_epi32((int32_t)(ent[j] & 0xFFFFu) - 1);
+        v->clo = _mm256_set1_epi32((int32_t)(ent[0] & 0xFFFFu) - 1);
+        v->chi = _mm256_set1_epi32(w0 + FSR_ILV2_WINDOW < slots ? (int32_t)(row[w0 + FSR_ILV2_WINDOW] & 0xFFFFu)
+                                                                 : (int32_t)(1u << P2));
+    }
+}
+
+/* The packed entries of window positions idx (0 .. 15). */
+AVX2 static inline __m256i window_entry(const window16 *v, __m256i idx)
+{
+    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(_mm256_permutevar8x32_epi32(v->lo, idx)),
+                                                _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(v->hi, idx)),
+                                                _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28))));
+}
+
 /* ---------------------------------------------------------------- decoder */
+
+/* The slot of cum (8 lanes of one row) from the window: the count of its upper starts <= cum;
+ * *inside is 0 unless every lane's cum lies in the window. */
+AVX2 static inline __m256i window_slot(const window16 *v, __m256i cum, int *inside)
+{
+    __m256i c[FSR_ILV2_WINDOW - 1], in;
+    int j;
+    for (j = 0; j < (int)FSR_ILV2_WINDOW - 1; j++)
+        c[j] = _mm256_cmpgt_epi32(cum, v->stm1[j]);
+    for (j = 0; j < 7; j++) /* 15 masks of -1 summed as a tree */
+        c[j] = _mm256_add_epi32(c[2 * j], c[2 * j + 1]);
+    c[0] = _mm256_add_epi32(c[0], c[14]);
+    c[0] = _mm256_add_epi32(c[0], c[1]);
+    c[2] = _mm256_add_epi32(c[2], c[3]);
+    c[4] = _mm256_add_epi32(c[4], c[5]);
+    c[0] = _mm256_add_epi32(c[0], c[2]);
+    c[4] = _mm256_add_epi32(c[4], c[6]);
+    in = _mm256_and_si256(_mm256_cmpgt_epi32(cum, v->clo), _mm256_cmpgt_epi32(v->chi, cum));
+    *inside = mbits(in) == 0xFF;
+    return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(c[0], c[4]));
+}
 
 AVX2 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lanes, size_t plane_size,
                           size_t n, int32_t *out)
@@ -81,6 +149,7 @@ AVX2 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lan
     const int *bucket = (const int *)(const void *)q->bucket;
     __m256i x[4], slot[4];
     int32_t index[ILV_MAX_LANES];
+    window16 win;
     walk2 w;
     size_t i0;
     uint32_t b, k;
@@ -91,31 +160,46 @@ AVX2 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lan
     w.plane = 0;
     w.pos = 0;
     w.plane_size = plane_size;
+    window_load(&win, q, 0, 1);
     for (b = 0; b < nb; b++)
         x[b] = _mm256_loadu_si256((const __m256i *)(d->x + 8 * b));
 
     for (i0 = 0; i0 < full; i0 += lanes) {
         int special = 0;
         for (b = 0; b < nb; b++) {
-            int uniform;
+            int uniform, inside = 0;
+            const size_t plane = w.plane;
             __m256i r = rows8(&w, &uniform);
             __m256i cum = _mm256_and_si256(x[b], cum_mask);
-            __m256i bi = _mm256_add_epi32(_mm256_mullo_epi32(r, bstride),
-                                          _mm256_srli_epi32(cum, P2 - FSR_ILV2_BUCKET_BITS));
-            __m256i s = _mm256_and_si256(_mm256_i32gather_epi32(bucket, bi, 2), low16);
-            __m256i base = _mm256_mullo_epi32(r, sstride);
-            __m256i e = _mm256_i32gather_epi32(sym, _mm256_add_epi32(base, s), 4);
-            __m256i start = _mm256_and_si256(e, low16), freq = _mm256_srli_epi32(e, 16);
-            __m256i bias = _mm256_sub_epi32(cum, start);
-            __m256i past = _mm256_cmpgt_epi32(_mm256_add_epi32(bias, one), freq); /* bias >= freq */
-            __m256i max_value, off, v;
-            while (mbits(past)) { /* bucket with a slot boundary below cum: step up */
-                s = _mm256_sub_epi32(s, past);
-                e = _mm256_mask_i32gather_epi32(e, sym, _mm256_add_epi32(base, s), past, 4);
+            __m256i s, e, start, freq, bias, max_value, off, v;
+            if (uniform) {
+                if (plane != win.plane)
+                    window_load(&win, q, plane, 1);
+                s = window_slot(&win, cum, &inside);
+                e = window_entry(&win, s);
+                s = _mm256_add_epi32(s, win.w0);
                 start = _mm256_and_si256(e, low16);
                 freq = _mm256_srli_epi32(e, 16);
                 bias = _mm256_sub_epi32(cum, start);
-                past = _mm256_cmpgt_epi32(_mm256_add_epi32(bias, one), freq);
+            }
+            if (!inside) { /* gathers: the bucket's first slot, its entry, then step up past boundaries */
+                __m256i bi = _mm256_add_epi32(_mm256_mullo_epi32(r, bstride),
+                                              _mm256_srli_epi32(cum, P2 - FSR_ILV2_BUCKET_BITS));
+                __m256i base = _mm256_mullo_epi32(r, sstride), past;
+                s = _mm256_and_si256(_mm256_i32gather_epi32(bucket, bi, 2), low16);
+                e = _mm256_i32gather_epi32(sym, _mm256_add_epi32(base, s), 4);
+                start = _mm256_and_si256(e, low16);
+                freq = _mm256_srli_epi32(e, 16);
+                bias = _mm256_sub_epi32(cum, start);
+                past = _mm256_cmpgt_epi32(_mm256_add_epi32(bias, one), freq); /* bias >= freq */
+                while (mbits(past)) {
+                    s = _mm256_sub_epi32(s, past);
+                    e = _mm256_mask_i32gather_epi32(e, sym, _mm256_add_epi32(base, s), past, 4);
+                    start = _mm256_and_si256(e, low16);
+                    freq = _mm256_srli_epi32(e, 16);
+                    bias = _mm256_sub_epi32(cum, start);
+                    past = _mm256_cmpgt_epi32(_mm256_add_epi32(bias, one), freq);
+                }
             }
             x[b] = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srli_epi32(x[b], P2)), bias);
             max_value = per_row(q->max_value, r, uniform);
@@ -200,11 +284,13 @@ AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lan
     const size_t full = n - n % lanes;
     const __m256i sstride = _mm256_set1_epi32((int32_t)q->sym_stride), low16 = _mm256_set1_epi32(0xFFFF);
     const __m256i one = _mm256_set1_epi32(1), ones = _mm256_set1_epi32(-1);
-    const __m256i sign = _mm256_set1_epi32(INT32_MIN);
-    const __m256 two31 = _mm256_set1_ps(2147483648.0f);
+    const __m256i wsize = _mm256_set1_epi32((int32_t)FSR_ILV2_WINDOW), scale = _mm256_set1_epi32(1 << P2);
+    const __m256 onef = _mm256_set1_ps(1.0f), two32 = _mm256_set1_ps(4294967296.0f);
     const int *sym = (const int *)q->sym;
     int32_t index[ILV_MAX_LANES];
     __m256i x[4], start[4], freq[4];
+    __m256 rcp[4];
+    window16 win;
     size_t g;
     uint32_t b;
     int st;
@@ -219,6 +305,8 @@ AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lan
     }
     for (b = 0; b < nb; b++)
         x[b] = _mm256_loadu_si256((const __m256i *)(e->x + 8 * b));
+    memset(&win, 0, sizeof win);
+    win.plane = SIZE_MAX;
 
     for (g = full / lanes; g-- > 0;) {
         const size_t i0 = g * lanes;
@@ -229,6 +317,7 @@ AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lan
         w.plane_size = plane_size;
         for (b = 0; b < nb; b++) {
             int uniform;
+            const size_t plane = w.plane;
             __m256i r = rows8(&w, &uniform);
             __m256i s = _mm256_loadu_si256((const __m256i *)(symbols + i0 + 8 * b));
             __m256i off = per_row(q->offset, r, uniform);
@@ -239,12 +328,27 @@ AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lan
             __m256i plain =
                 _mm256_andnot_si256(wrapped, _mm256_and_si256(_mm256_cmpgt_epi32(value, ones),
                                                               _mm256_cmpgt_epi32(max_value, value)));
-            __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(r, sstride), value);
-            __m256i ent = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), sym, at, plain, 4);
+            __m256i ent;
+            int inside = 0;
+            if (uniform) {
+                __m256i idx;
+                if (plane != win.plane)
+                    window_load(&win, q, plane, 0);
+                idx = _mm256_sub_epi32(value, win.w0);
+                inside = mbits(_mm256_and_si256(plain, _mm256_and_si256(_mm256_cmpgt_epi32(idx, ones),
+                                                                       _mm256_cmpgt_epi32(wsize, idx)))) == 0xFF;
+                if (inside)
+                    ent = window_entry(&win, idx);
+            }
+            if (!inside) {
+                __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(r, sstride), value);
+                ent = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), sym, at, plain, 4);
+            }
             start[b] = _mm256_and_si256(ent, low16);
             freq[b] = _mm256_srli_epi32(ent, 16);
             special |= mbits(_mm256_or_si256(_mm256_xor_si256(plain, ones),
                                              _mm256_cmpeq_epi32(freq[b], _mm256_setzero_si256())));
+            rcp[b] = _mm256_div_ps(onef, _mm256_cvtepi32_ps(freq[b])); /* off the chain; unused when special */
         }
         if (special || (size_t)(e->ptr - e->begin) < 2 * (size_t)lanes + 16) {
             for (b = 0; b < nb; b++)
@@ -257,29 +361,29 @@ AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lan
             continue;
         }
         {
-            __m256i c[4];
-            for (b = 0; b < nb; b++) /* a word out if x >> (32 - 14) >= freq */
-                c[b] = _mm256_xor_si256(_mm256_cmpgt_epi32(freq[b], _mm256_srli_epi32(x[b], 32 - P2)), ones);
+            __m256i keep[4];
+            for (b = 0; b < nb; b++) /* no word out if x >> (32 - 14) < freq */
+                keep[b] = _mm256_cmpgt_epi32(freq[b], _mm256_srli_epi32(x[b], 32 - P2));
             for (b = nb; b-- > 0;) {
-                int m = mbits(c[b]);
+                int m = mbits(keep[b]) ^ 0xFF;
                 if (m)
                     put_words(e, x[b], m);
             }
             for (b = 0; b < nb; b++) {
-                __m256i y = _mm256_blendv_epi8(x[b], _mm256_srli_epi32(x[b], 16), c[b]);
-                __m256 yf =
-                    _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_andnot_si256(sign, y)),
-                                  _mm256_and_ps(_mm256_castsi256_ps(_mm256_srai_epi32(y, 31)), two31));
-                __m256i qv = _mm256_cvttps_epi32(_mm256_div_ps(yf, _mm256_cvtepi32_ps(freq[b])));
+                /* q = y / freq: y as float (y >= 2^31 only without a word out, and then freq > 2^13;
+                 * signed, plus 2^32 / freq), times the reciprocal: within 1/8 of the quotient, then
+                 * corrected to it exactly by the remainder's sign and size */
+                __m256i y = _mm256_blendv_epi8(_mm256_srli_epi32(x[b], 16), x[b], keep[b]);
+                __m256i cfreq = _mm256_sub_epi32(scale, freq[b]);
+                __m256 hi = _mm256_and_ps(_mm256_castsi256_ps(_mm256_srai_epi32(y, 31)), _mm256_mul_ps(two32, rcp[b]));
+                __m256i qv = _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(y), rcp[b]), hi));
                 __m256i rem = _mm256_sub_epi32(y, _mm256_mullo_epi32(qv, freq[b]));
                 __m256i neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), rem);
-                __m256i big;
-                qv = _mm256_add_epi32(qv, neg);
-                rem = _mm256_add_epi32(rem, _mm256_and_si256(neg, freq[b]));
-                big = _mm256_cmpgt_epi32(rem, _mm256_sub_epi32(freq[b], one));
-                qv = _mm256_sub_epi32(qv, big);
-                rem = _mm256_sub_epi32(rem, _mm256_and_si256(big, freq[b]));
-                x[b] = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(qv, P2), rem), start[b]);
+                __m256i big = _mm256_cmpgt_epi32(rem, _mm256_sub_epi32(freq[b], one));
+                /* x = q * 2^14 + rem + start = y + start + q * (2^14 - freq), q corrected by +1 / -1 */
+                __m256i acc = _mm256_add_epi32(_mm256_add_epi32(y, start[b]), _mm256_mullo_epi32(qv, cfreq));
+                x[b] = _mm256_add_epi32(
+                    acc, _mm256_sub_epi32(_mm256_and_si256(big, cfreq), _mm256_and_si256(neg, cfreq)));
             }
         }
     }

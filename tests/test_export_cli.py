@@ -32,6 +32,19 @@ def small_ckpt(tmp_path_factory):
     return make_checkpoint(tmp_path_factory.mktemp("ck") / "fp.pt", "frankensplit-fp")
 
 
+def test_target_help_is_read_from_the_target_description():
+    from fsplit_mobile.export.cli import target_help
+    from fsplit_mobile.runtime.targets import TARGETS
+
+    text = target_help()
+    for name, t in TARGETS.items():
+        assert f"{name}: {', '.join(t.quantizations)}" in text, name
+        if t.named_only:
+            assert f"{name} ({t.accelerator})" in text.split("exported only when named")[0], name
+    code, out, _ = run_cli("--help")
+    assert code == 0 and "--target NAME" in out
+
+
 def test_unknown_target(tmp_path):
     code, out, err = run_cli("--target", "tensorrt", "--out", str(tmp_path), "--quiet")
     assert code == 1

@@ -1,4 +1,5 @@
-"""`fsplit-export`: export a model to ExecuTorch / Core ML / TFLite (LiteRT) / ONNX artifact folders.
+"""`fsplit-export`: export a model to one artifact folder per target and quantization (the targets:
+fsplit_mobile/runtime/targets.py, which --target's help is read from).
 
 Progress goes to stderr (the shared preparation's time, then one bar per artifact, steps capture, quantize,
 lower, verify, report); converter chatter (torch.onnx prints, ExecuTorch cpuinfo lines, warnings) goes to a
@@ -20,8 +21,8 @@ from pathlib import Path
 
 import click
 
-from ..runtime.targets import QUANTIZATIONS
-from .backends import NAMED_ONLY, backend_names
+from ..runtime.targets import QUANTIZATIONS, TARGETS
+from .backends import NAMED_ONLY
 from .errors import (
     CalibrationError,
     CheckpointError,
@@ -147,6 +148,18 @@ def _summary_line(r) -> str:
     )
 
 
+def target_help() -> str:
+    """--target's help, read from the one description of the targets (runtime/targets.py) so it cannot drift:
+    the names, what `all` exports, the accelerator targets exported only when named, each one's quantizations."""
+    cpu = [name for name, t in TARGETS.items() if not t.named_only]
+    named = [f"{name} ({t.accelerator})" for name, t in TARGETS.items() if t.named_only]
+    quants = "; ".join(f"{name}: {', '.join(t.quantizations)}" for name, t in TARGETS.items())
+    text = f"{', '.join(TARGETS)} or all (repeatable). all: the CPU targets ({', '.join(cpu)})"
+    if named:
+        text += f"; the accelerator targets {', '.join(named)} are exported only when named"
+    return f"{text}. --quantize values each takes: {quants}"
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--target",
@@ -154,7 +167,7 @@ def _summary_line(r) -> str:
     required=True,
     multiple=True,
     metavar="NAME",
-    help=f"{', '.join(backend_names())} or all (CPU targets; qnn and vulkan must be named) (repeatable)",
+    help=target_help(),
 )
 @click.option(
     "--soc",

@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .backends import BACKENDS, backend_class
+from .backends import backend_class, backend_names
 from .calibration import MAX_VIEWS
 from .errors import RecipeError
 from .options import OptionError, validate_options
@@ -197,9 +197,10 @@ def parse_recipe(data: dict, path: Path | None = None) -> Recipe:
     targets = data.get("targets", {})
     if not isinstance(targets, dict):
         raise f.error("targets", "expected a table of [targets.<name>] tables")
+    known = backend_names()  # read when a recipe is parsed (runtime/targets.py), not when this module loads
     for name, opts in targets.items():
-        if name not in BACKENDS:
-            raise f.error(f"targets.{name}", f"unknown target (known: {', '.join(BACKENDS)})")
+        if name not in known:
+            raise f.error(f"targets.{name}", f"unknown target (known: {', '.join(known)})")
         try:  # each backend's option schema (backends/<name>.py): typos and wrong types name the field
             validate_options(backend_class(name).options, opts, name)
         except OptionError as e:

@@ -136,10 +136,12 @@ AVX2 static inline __m256i window_slot(const window16 *v, __m256i cum, int *insi
     return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(c[0], c[4]));
 }
 
-AVX2 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lanes, size_t plane_size,
-                          size_t n, int32_t *out)
+/* nb registers of 8 lanes; inlined with a constant nb so the lane states stay in registers. */
+AVX2 static inline __attribute__((always_inline)) int decode_lanes(ilv_decoder *d, const fsr_ilv2_tables *q,
+                                                                   const uint32_t nb, size_t plane_size, size_t n,
+                                                                   int32_t *out)
 {
-    const uint32_t nb = lanes / 8;
+    const uint32_t lanes = 8 * nb;
     const size_t full = n - n % lanes;
     const __m256i cum_mask = _mm256_set1_epi32((1 << P2) - 1), low16 = _mm256_set1_epi32(0xFFFF);
     const __m256i sstride = _mm256_set1_epi32((int32_t)q->sym_stride);
@@ -155,8 +157,6 @@ AVX2 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lan
     uint32_t b, k;
     int st;
 
-    if (!gather_safe2(q) || plane_size == 0)
-        return ilv2_decode_scalar(d, q, lanes, plane_size, n, out);
     w.plane = 0;
     w.pos = 0;
     w.plane_size = plane_size;
@@ -166,6 +166,7 @@ AVX2 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lan
 
     for (i0 = 0; i0 < full; i0 += lanes) {
         int special = 0;
+        #pragma GCC unroll 4
         for (b = 0; b < nb; b++) {
             int uniform, inside = 0;
             const size_t plane = w.plane;
@@ -209,6 +210,7 @@ AVX2 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lan
             _mm256_storeu_si256((__m256i *)(out + i0 + 8 * b), v);
             slot[b] = s;
         }
+        #pragma GCC unroll 4
         for (b = 0; b < nb; b++) { /* the refill round: one 16-bit word per lane below 2^16 */
             __m256i need = _mm256_cmpeq_epi32(_mm256_srli_epi32(x[b], 16), _mm256_setzero_si256());
             int m = mbits(need);
@@ -262,6 +264,18 @@ AVX2 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lan
     return FSR_OK;
 }
 
+AVX2 int ilv2_decode_avx2(ilv_decoder *d, const fsr_ilv2_tables *q, uint32_t lanes, size_t plane_size,
+                          size_t n, int32_t *out)
+{
+    if (!gather_safe2(q) || plane_size == 0)
+        return ilv2_decode_scalar(d, q, lanes, plane_size, n, out);
+    switch (lanes) {
+        case 8: return decode_lanes(d, q, 1, plane_size, n, out);
+        case 16: return decode_lanes(d, q, 2, plane_size, n, out);
+        default: return decode_lanes(d, q, 4, plane_size, n, out);
+    }
+}
+
 /* ---------------------------------------------------------------- encoder */
 
 /* Write the low 16 bits of the lanes in mask m (ascending lane order) just below e->ptr; the caller
@@ -277,10 +291,11 @@ AVX2 static inline void put_words(ilv_encoder *e, __m256i v, int m)
     e->ptr -= 2 * __builtin_popcount((unsigned)m);
 }
 
-AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lanes, const int32_t *symbols,
-                          size_t plane_size, size_t n)
+AVX2 static inline __attribute__((always_inline)) int encode_lanes(ilv_encoder *e, const fsr_ilv2_tables *q,
+                                                                   const uint32_t nb, const int32_t *symbols,
+                                                                   size_t plane_size, size_t n)
 {
-    const uint32_t nb = lanes / 8;
+    const uint32_t lanes = 8 * nb;
     const size_t full = n - n % lanes;
     const __m256i sstride = _mm256_set1_epi32((int32_t)q->sym_stride), low16 = _mm256_set1_epi32(0xFFFF);
     const __m256i one = _mm256_set1_epi32(1), ones = _mm256_set1_epi32(-1);
@@ -295,8 +310,6 @@ AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lan
     uint32_t b;
     int st;
 
-    if (!gather_safe2(q) || plane_size == 0)
-        return ilv2_encode_scalar(e, q, lanes, symbols, plane_size, n);
     if (full < n) {
         uint32_t m = (uint32_t)(n - full);
         ilv_planar_index(full, plane_size, m, index);
@@ -315,6 +328,7 @@ AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lan
         w.plane = i0 / plane_size;
         w.pos = i0 % plane_size;
         w.plane_size = plane_size;
+        #pragma GCC unroll 4
         for (b = 0; b < nb; b++) {
             int uniform;
             const size_t plane = w.plane;
@@ -362,13 +376,16 @@ AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lan
         }
         {
             __m256i keep[4];
+            #pragma GCC unroll 4
             for (b = 0; b < nb; b++) /* no word out if x >> (32 - 14) < freq */
                 keep[b] = _mm256_cmpgt_epi32(freq[b], _mm256_srli_epi32(x[b], 32 - P2));
+            #pragma GCC unroll 4
             for (b = nb; b-- > 0;) {
                 int m = mbits(keep[b]) ^ 0xFF;
                 if (m)
                     put_words(e, x[b], m);
             }
+            #pragma GCC unroll 4
             for (b = 0; b < nb; b++) {
                 /* q = y / freq: y as float (y >= 2^31 only without a word out, and then freq > 2^13;
                  * signed, plus 2^32 / freq), times the reciprocal: within 1/8 of the quotient, then
@@ -390,6 +407,18 @@ AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lan
     for (b = 0; b < nb; b++)
         _mm256_storeu_si256((__m256i *)(e->x + 8 * b), x[b]);
     return FSR_OK;
+}
+
+AVX2 int ilv2_encode_avx2(ilv_encoder *e, const fsr_ilv2_tables *q, uint32_t lanes, const int32_t *symbols,
+                          size_t plane_size, size_t n)
+{
+    if (!gather_safe2(q) || plane_size == 0)
+        return ilv2_encode_scalar(e, q, lanes, symbols, plane_size, n);
+    switch (lanes) {
+        case 8: return encode_lanes(e, q, 1, symbols, plane_size, n);
+        case 16: return encode_lanes(e, q, 2, symbols, plane_size, n);
+        default: return encode_lanes(e, q, 4, symbols, plane_size, n);
+    }
 }
 
 #endif

@@ -17,8 +17,33 @@ static size_t align4(size_t v)
     return (v + 3u) & ~(size_t)3u;
 }
 
-/* Bytes per row of the derived tables: sym, offset, max_value, window, bucket. */
-#define ILV2_ROW_BYTES(stride) (4 * (size_t)(stride) + 12 + align4(2 * (size_t)FSR_ILV2_BUCKET_STRIDE))
+/* Bytes per row of the derived tables: sym, offset, max_value, bucket, window. */
+#define ILV2_ROW_BYTES(stride)                                                                                 \
+    (4 * (size_t)(stride) + 8 + align4(2 * (size_t)FSR_ILV2_BUCKET_STRIDE) + 4 * (size_t)FSR_ILV2_WINDOW_WORDS)
+
+/* The window of row c (fsr_ilv2_tables.window) from its packed entries row[0 .. slots). */
+static void ilv2_window_build(const uint32_t *row, uint32_t slots, int32_t *win)
+{
+    uint32_t w = slots < FSR_ILV2_WINDOW ? slots : FSR_ILV2_WINDOW, best = 0, mass = 0, top, s, j;
+    for (s = 0; s < w; s++)
+        mass += row[s] >> 16;
+    top = mass;
+    for (s = w; s < slots; s++) { /* the first of the windows with the most 14-bit frequency */
+        mass += (row[s] >> 16) - (row[s - w] >> 16);
+        if (mass > top) {
+            top = mass;
+            best = s - w + 1;
+        }
+    }
+    for (j = 0; j < FSR_ILV2_WINDOW; j++)
+        win[j] = (int32_t)(best + j < slots ? row[best + j] : ILV2_MAX_SLOTS);
+    for (j = 1; j < FSR_ILV2_WINDOW; j++)
+        win[FSR_ILV2_WINDOW + j - 1] = (win[j] & 0xFFFF) - 1;
+    win[2 * FSR_ILV2_WINDOW - 1] = best + FSR_ILV2_WINDOW < slots ? (int32_t)(row[best + FSR_ILV2_WINDOW] & 0xFFFFu)
+                                                                  : (int32_t)ILV2_MAX_SLOTS;
+    win[2 * FSR_ILV2_WINDOW] = (win[0] & 0xFFFF) - 1;
+    win[2 * FSR_ILV2_WINDOW + 1] = (int32_t)best;
+}
 
 size_t fsr_ilv2_tables_size(const fsr_tables *t)
 {
@@ -93,8 +118,8 @@ int fsr_ilv2_tables_build(const fsr_tables *t, void *mem, size_t mem_size, fsr_i
     sym = (uint32_t *)mem;
     offset = (int32_t *)(sym + (size_t)t->num_cdfs * out->sym_stride);
     max_value = offset + t->num_cdfs;
-    window = max_value + t->num_cdfs;
-    bucket = (uint16_t *)(window + t->num_cdfs);
+    bucket = (uint16_t *)(max_value + t->num_cdfs);
+    window = (int32_t *)(void *)((uint8_t *)bucket + align4(2 * (size_t)FSR_ILV2_BUCKET_STRIDE) * t->num_cdfs);
     memset(mem, 0, need);
     for (c = 0; c < t->num_cdfs; c++) {
         uint32_t *row = sym + (size_t)c * out->sym_stride;
@@ -110,20 +135,7 @@ int fsr_ilv2_tables_build(const fsr_tables *t, void *mem, size_t mem_size, fsr_i
         }
         offset[c] = t->offset[c];
         max_value[c] = t->cdf_length[c] - 2;
-        { /* the window: FSR_ILV2_WINDOW consecutive slots of the most 14-bit probability (first of ties) */
-            uint32_t w = slots < FSR_ILV2_WINDOW ? slots : FSR_ILV2_WINDOW, best = 0, mass = 0, top;
-            for (s = 0; s < w; s++)
-                mass += row[s] >> 16;
-            top = mass;
-            for (s = w; s < slots; s++) {
-                mass += (row[s] >> 16) - (row[s - w] >> 16);
-                if (mass > top) {
-                    top = mass;
-                    best = s - w + 1;
-                }
-            }
-            window[c] = (int32_t)best;
-        }
+        ilv2_window_build(row, slots, window + (size_t)c * FSR_ILV2_WINDOW_WORDS);
         for (b = 0, s = 0; b < (1u << FSR_ILV2_BUCKET_BITS); b++) {
             uint32_t cum = b << (ILV2_P - FSR_ILV2_BUCKET_BITS);
             while ((row[s] & 0xFFFFu) + (row[s] >> 16) <= cum)
@@ -152,8 +164,9 @@ int fsr_ilv2_tables_attach(const void *mem, size_t mem_size, uint32_t num_rows, 
     out->sym = sym;
     out->offset = (const int32_t *)(sym + (size_t)num_rows * sym_stride);
     out->max_value = out->offset + num_rows;
-    out->window = out->max_value + num_rows;
-    out->bucket = (const uint16_t *)(out->window + num_rows);
+    out->bucket = (const uint16_t *)(out->max_value + num_rows);
+    out->window = (const int32_t *)(const void *)((const uint8_t *)out->bucket +
+                                                  align4(2 * (size_t)FSR_ILV2_BUCKET_STRIDE) * num_rows);
     return FSR_OK;
 }
 

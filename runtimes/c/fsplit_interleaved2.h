@@ -21,6 +21,7 @@ extern "C" {
 #define FSR_ILV2_STATE_LOW (UINT32_C(1) << 16) /* lane states stay in [2^16, 2^32) */
 #define FSR_ILV2_BUCKET_BITS 10u               /* slot lookup: 1024 buckets of 16 cum values */
 #define FSR_ILV2_WINDOW 16u                    /* slots per row the AVX2 coder looks up in registers */
+#define FSR_ILV2_WINDOW_WORDS 36u              /* int32 per row of fsr_ilv2_tables.window */
 #define FSR_ILV2_BUCKET_STRIDE ((1u << FSR_ILV2_BUCKET_BITS) + 2u) /* uint16 entries per row (padded) */
 
 /* The derived tables version 2 codes with (a view into the caller's memory). */
@@ -31,8 +32,12 @@ typedef struct {
     const uint16_t *bucket;   /* per row: the slot of cum = 16 b, for b < 1024 */
     const int32_t *offset;    /* per row */
     const int32_t *max_value; /* per row: cdf_length - 2 (the escape slot) */
-    const int32_t *window;    /* per row: the first of the FSR_ILV2_WINDOW consecutive slots with the
-                               * most probability (a speed hint: the AVX2 coder keeps them in registers) */
+    const int32_t *window;    /* per row, FSR_ILV2_WINDOW_WORDS words: the window of FSR_ILV2_WINDOW
+                               * consecutive slots w0 .. w0+15 of the most probability (a speed hint: the
+                               * AVX2 coder looks them up in registers): [0, 16) their packed entries (past
+                               * the row: start 2^14, freq 0); [16, 31) start of slot w0+j minus 1, j = 1..15;
+                               * [31] the window's end (start of slot w0+16, or 2^14); [32] start of slot w0
+                               * minus 1; [33] w0; [34, 36) zero */
 } fsr_ilv2_tables;
 
 /* Bytes of memory fsr_ilv2_tables_build needs for t (0 if t is invalid or too large). */

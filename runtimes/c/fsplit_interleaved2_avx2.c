@@ -76,53 +76,32 @@ AVX2 static inline int mbits(__m256i m)
 
 /* ---------------------------------------------------------------- the window */
 
-/* The row's window in registers: its 16 packed entries (padding past the row: start 2^14, freq 0)
- * and, for the decoder, each upper start - 1 and the window's cum range. */
-typedef struct {
-    __m256i lo, hi, w0;
-    __m256i stm1[FSR_ILV2_WINDOW - 1]; /* start of slot w0 + j, minus 1, for j = 1 .. 15 */
-    __m256i clo, chi;                  /* cum >= start[w0] (clo = start - 1), cum < chi */
-    size_t plane;
-} window16;
+/* Word positions in a row of fsr_ilv2_tables.window. */
+#define WIN_STM1 FSR_ILV2_WINDOW           /* start of slot w0 + j, minus 1, j = 1 .. 15 */
+#define WIN_END (2 * FSR_ILV2_WINDOW - 1)  /* cum < end */
+#define WIN_LOW (2 * FSR_ILV2_WINDOW)      /* cum > low */
+#define WIN_W0 (2 * FSR_ILV2_WINDOW + 1)   /* the window's first slot */
 
-AVX2 static inline void window_load(window16 *v, const fsr_ilv2_tables *q, size_t plane, int decoder)
+/* The packed entries of window positions idx (0 .. 15) of the row's window wt: two lane
+ * permutations and a blend on bit 3. */
+AVX2 static inline __m256i window_entry(const int32_t *wt, __m256i idx)
 {
-    const uint32_t *row = q->sym + plane * q->sym_stride;
-    const uint32_t slots = (uint32_t)q->max_value[plane] + 1, w0 = (uint32_t)q->window[plane];
-    uint32_t ent[FSR_ILV2_WINDOW], j;
-    for (j = 0; j < FSR_ILV2_WINDOW; j++)
-        ent[j] = w0 + j < slots ? row[w0 + j] : (UINT32_C(1) << P2);
-    v->lo = _mm256_loadu_si256((const __m256i *)ent);
-    v->hi = _mm256_loadu_si256((const __m256i *)(ent + 8));
-    v->w0 = _mm256_set1_epi32((int32_t)w0);
-    v->plane = plane;
-    if (decoder) {
-        for (j = 1; j < FSR_ILV2_WINDOW; j++)
-            v->stm1[j - 1] = _mm256_set1_epi32((int32_t)(ent[j] & 0xFFFFu) - 1);
-        v->clo = _mm256_set1_epi32((int32_t)(ent[0] & 0xFFFFu) - 1);
-        v->chi = _mm256_set1_epi32(w0 + FSR_ILV2_WINDOW < slots ? (int32_t)(row[w0 + FSR_ILV2_WINDOW] & 0xFFFFu)
-                                                                 : (int32_t)(1u << P2));
-    }
-}
-
-/* The packed entries of window positions idx (0 .. 15). */
-AVX2 static inline __m256i window_entry(const window16 *v, __m256i idx)
-{
-    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(_mm256_permutevar8x32_epi32(v->lo, idx)),
-                                                _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(v->hi, idx)),
+    __m256i lo = _mm256_loadu_si256((const __m256i *)wt), hi = _mm256_loadu_si256((const __m256i *)(wt + 8));
+    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(_mm256_permutevar8x32_epi32(lo, idx)),
+                                                _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(hi, idx)),
                                                 _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28))));
 }
 
 /* ---------------------------------------------------------------- decoder */
 
-/* The slot of cum (8 lanes of one row) from the window: the count of its upper starts <= cum;
- * *inside is 0 unless every lane's cum lies in the window. */
-AVX2 static inline __m256i window_slot(const window16 *v, __m256i cum, int *inside)
+/* The window position of cum (8 lanes of one row): the count of the window's upper starts <= cum
+ * (15 compares, an adder tree); *inside is 0 unless every lane's cum lies in the window. */
+AVX2 static inline __m256i window_slot(const int32_t *wt, __m256i cum, int *inside)
 {
     __m256i c[FSR_ILV2_WINDOW - 1], in;
     int j;
     for (j = 0; j < (int)FSR_ILV2_WINDOW - 1; j++)
-        c[j] = _mm256_cmpgt_epi32(cum, v->stm1[j]);
+        c[j] = _mm256_cmpgt_epi32(cum, _mm256_set1_epi32(wt[WIN_STM1 + j]));
     for (j = 0; j < 7; j++) /* 15 masks of -1 summed as a tree */
         c[j] = _mm256_add_epi32(c[2 * j], c[2 * j + 1]);
     c[0] = _mm256_add_epi32(c[0], c[14]);
@@ -131,7 +110,8 @@ AVX2 static inline __m256i window_slot(const window16 *v, __m256i cum, int *insi
     c[4] = _mm256_add_epi32(c[4], c[5]);
     c[0] = _mm256_add_epi32(c[0], c[2]);
     c[4] = _mm256_add_epi32(c[4], c[6]);
-    in = _mm256_and_si256(_mm256_cmpgt_epi32(cum, v->clo), _mm256_cmpgt_epi32(v->chi, cum));
+    in = _mm256_and_si256(_mm256_cmpgt_epi32(cum, _mm256_set1_epi32(wt[WIN_LOW])),
+                          _mm256_cmpgt_epi32(_mm256_set1_epi32(wt[WIN_END]), cum));
     *inside = mbits(in) == 0xFF;
     return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(c[0], c[4]));
 }
@@ -151,7 +131,6 @@ AVX2 static inline __attribute__((always_inline)) int decode_lanes(ilv_decoder *
     const int *bucket = (const int *)(const void *)q->bucket;
     __m256i x[4], slot[4];
     int32_t index[ILV_MAX_LANES];
-    window16 win;
     walk2 w;
     size_t i0;
     uint32_t b, k;
@@ -160,7 +139,6 @@ AVX2 static inline __attribute__((always_inline)) int decode_lanes(ilv_decoder *
     w.plane = 0;
     w.pos = 0;
     w.plane_size = plane_size;
-    window_load(&win, q, 0, 1);
     for (b = 0; b < nb; b++)
         x[b] = _mm256_loadu_si256((const __m256i *)(d->x + 8 * b));
 
@@ -174,11 +152,10 @@ AVX2 static inline __attribute__((always_inline)) int decode_lanes(ilv_decoder *
             __m256i cum = _mm256_and_si256(x[b], cum_mask);
             __m256i s, e, start, freq, bias, max_value, off, v;
             if (uniform) {
-                if (plane != win.plane)
-                    window_load(&win, q, plane, 1);
-                s = window_slot(&win, cum, &inside);
-                e = window_entry(&win, s);
-                s = _mm256_add_epi32(s, win.w0);
+                const int32_t *wt = q->window + plane * FSR_ILV2_WINDOW_WORDS;
+                s = window_slot(wt, cum, &inside);
+                e = window_entry(wt, s);
+                s = _mm256_add_epi32(s, _mm256_set1_epi32(wt[WIN_W0]));
                 start = _mm256_and_si256(e, low16);
                 freq = _mm256_srli_epi32(e, 16);
                 bias = _mm256_sub_epi32(cum, start);
@@ -305,7 +282,6 @@ AVX2 static inline __attribute__((always_inline)) int encode_lanes(ilv_encoder *
     int32_t index[ILV_MAX_LANES];
     __m256i x[4], start[4], freq[4];
     __m256 rcp[4];
-    window16 win;
     size_t g;
     uint32_t b;
     int st;
@@ -318,8 +294,6 @@ AVX2 static inline __attribute__((always_inline)) int encode_lanes(ilv_encoder *
     }
     for (b = 0; b < nb; b++)
         x[b] = _mm256_loadu_si256((const __m256i *)(e->x + 8 * b));
-    memset(&win, 0, sizeof win);
-    win.plane = SIZE_MAX;
 
     for (g = full / lanes; g-- > 0;) {
         const size_t i0 = g * lanes;
@@ -346,13 +320,12 @@ AVX2 static inline __attribute__((always_inline)) int encode_lanes(ilv_encoder *
             int inside = 0;
             if (uniform) {
                 __m256i idx;
-                if (plane != win.plane)
-                    window_load(&win, q, plane, 0);
-                idx = _mm256_sub_epi32(value, win.w0);
+                const int32_t *wt = q->window + plane * FSR_ILV2_WINDOW_WORDS;
+                idx = _mm256_sub_epi32(value, _mm256_set1_epi32(wt[WIN_W0]));
                 inside = mbits(_mm256_and_si256(plain, _mm256_and_si256(_mm256_cmpgt_epi32(idx, ones),
                                                                        _mm256_cmpgt_epi32(wsize, idx)))) == 0xFF;
                 if (inside)
-                    ent = window_entry(&win, idx);
+                    ent = window_entry(wt, idx);
             }
             if (!inside) {
                 __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(r, sstride), value);

@@ -41,32 +41,36 @@ typedef struct {
     size_t plane, pos, plane_size;
 } walk2;
 
-/* Rows of the next 8 symbols; *uniform when they are one row. */
-AVX2 static inline __m256i rows8(walk2 *w, int *uniform)
+/* The next 8 symbols: the plane of the first, and how many of the 8 lie in it. */
+static inline uint32_t next8(walk2 *w, size_t *plane)
 {
-    __m256i r;
-    if (w->pos + 8 <= w->plane_size) {
-        r = _mm256_set1_epi32((int32_t)w->plane);
-        *uniform = 1;
-    } else {
-        int32_t idx[8];
-        ilv_planar_index(w->plane * w->plane_size + w->pos, w->plane_size, 8, idx);
-        r = _mm256_loadu_si256((const __m256i *)idx);
-        *uniform = 0;
-    }
+    const size_t left = w->plane_size - w->pos;
+    *plane = w->plane;
     w->pos += 8;
     while (w->pos >= w->plane_size) {
         w->pos -= w->plane_size;
         w->plane++;
     }
-    return r;
+    return left >= 8 ? 8u : (uint32_t)left;
 }
 
-AVX2 static inline __m256i per_row(const int32_t *values, __m256i rows, int uniform)
+/* The rows of the 8 symbols from i (planar latent). */
+AVX2 static inline __m256i rows_at(size_t i, size_t plane_size)
 {
-    if (uniform)
-        return _mm256_set1_epi32(values[_mm256_cvtsi256_si32(rows)]);
-    return _mm256_i32gather_epi32((const int *)values, rows, 4);
+    int32_t idx[8];
+    ilv_planar_index(i, plane_size, 8, idx);
+    return _mm256_loadu_si256((const __m256i *)idx);
+}
+
+/* values[row] per lane: of plane (lanes below split) and plane + 1 (mb: the lanes from split on) when
+ * two, of plane when neither two nor many, else gathered by rows. */
+AVX2 static inline __m256i per_row(const int32_t *values, size_t plane, __m256i mb, int two, int many, __m256i rows)
+{
+    if (many)
+        return _mm256_i32gather_epi32((const int *)values, rows, 4);
+    if (two)
+        return _mm256_blendv_epi8(_mm256_set1_epi32(values[plane]), _mm256_set1_epi32(values[plane + 1]), mb);
+    return _mm256_set1_epi32(values[plane]);
 }
 
 AVX2 static inline int mbits(__m256i m)
@@ -82,9 +86,16 @@ AVX2 static inline int mbits(__m256i m)
 #define WIN_LOW (2 * FSR_ILV2_WINDOW)      /* cum > low */
 #define WIN_W0 (2 * FSR_ILV2_WINDOW + 1)   /* the window's first slot */
 
-/* The packed entries of window positions idx (0 .. 15) of the row's window wt: two lane
- * permutations and a blend on bit 3. */
-AVX2 static inline __m256i window_entry(const int32_t *wt, __m256i idx)
+/* Word k of each lane's window: wa's, or wb's in the lanes of mb when two. */
+AVX2 static inline __m256i wword(const int32_t *wa, const int32_t *wb, __m256i mb, int two, int k)
+{
+    __m256i a = _mm256_set1_epi32(wa[k]);
+    return two ? _mm256_blendv_epi8(a, _mm256_set1_epi32(wb[k]), mb) : a;
+}
+
+/* The packed entries of window positions idx (0 .. 15) of window wt: two lane permutations and a
+ * blend on bit 3. */
+AVX2 static inline __m256i window_entry1(const int32_t *wt, __m256i idx)
 {
     __m256i lo = _mm256_loadu_si256((const __m256i *)wt), hi = _mm256_loadu_si256((const __m256i *)(wt + 8));
     return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(_mm256_permutevar8x32_epi32(lo, idx)),
@@ -92,16 +103,24 @@ AVX2 static inline __m256i window_entry(const int32_t *wt, __m256i idx)
                                                 _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28))));
 }
 
+/* The same from window wa, or from wb in the lanes of mb when two. */
+AVX2 static inline __m256i window_entry(const int32_t *wa, const int32_t *wb, __m256i mb, int two, __m256i idx)
+{
+    __m256i e = window_entry1(wa, idx);
+    return two ? _mm256_blendv_epi8(e, window_entry1(wb, idx), mb) : e;
+}
+
 /* ---------------------------------------------------------------- decoder */
 
 /* The window position of cum (8 lanes of one row): the count of the window's upper starts <= cum
  * (15 compares, an adder tree); *inside is 0 unless every lane's cum lies in the window. */
-AVX2 static inline __m256i window_slot(const int32_t *wt, __m256i cum, int *inside)
+AVX2 static inline __m256i window_slot(const int32_t *wa, const int32_t *wb, __m256i mb, int two, __m256i cum,
+                                       int *inside)
 {
     __m256i c[FSR_ILV2_WINDOW - 1], in;
     int j;
     for (j = 0; j < (int)FSR_ILV2_WINDOW - 1; j++)
-        c[j] = _mm256_cmpgt_epi32(cum, _mm256_set1_epi32(wt[WIN_STM1 + j]));
+        c[j] = _mm256_cmpgt_epi32(cum, wword(wa, wb, mb, two, WIN_STM1 + j));
     for (j = 0; j < 7; j++) /* 15 masks of -1 summed as a tree */
         c[j] = _mm256_add_epi32(c[2 * j], c[2 * j + 1]);
     c[0] = _mm256_add_epi32(c[0], c[14]);
@@ -110,8 +129,8 @@ AVX2 static inline __m256i window_slot(const int32_t *wt, __m256i cum, int *insi
     c[4] = _mm256_add_epi32(c[4], c[5]);
     c[0] = _mm256_add_epi32(c[0], c[2]);
     c[4] = _mm256_add_epi32(c[4], c[6]);
-    in = _mm256_and_si256(_mm256_cmpgt_epi32(cum, _mm256_set1_epi32(wt[WIN_LOW])),
-                          _mm256_cmpgt_epi32(_mm256_set1_epi32(wt[WIN_END]), cum));
+    in = _mm256_and_si256(_mm256_cmpgt_epi32(cum, wword(wa, wb, mb, two, WIN_LOW)),
+                          _mm256_cmpgt_epi32(wword(wa, wb, mb, two, WIN_END), cum));
     *inside = mbits(in) == 0xFF;
     return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(c[0], c[4]));
 }
@@ -126,7 +145,7 @@ AVX2 static inline __attribute__((always_inline)) int decode_lanes(ilv_decoder *
     const __m256i cum_mask = _mm256_set1_epi32((1 << P2) - 1), low16 = _mm256_set1_epi32(0xFFFF);
     const __m256i sstride = _mm256_set1_epi32((int32_t)q->sym_stride);
     const __m256i bstride = _mm256_set1_epi32((int32_t)FSR_ILV2_BUCKET_STRIDE);
-    const __m256i one = _mm256_set1_epi32(1);
+    const __m256i one = _mm256_set1_epi32(1), iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const int *sym = (const int *)q->sym;
     const int *bucket = (const int *)(const void *)q->bucket;
     __m256i x[4], slot[4];
@@ -146,16 +165,25 @@ AVX2 static inline __attribute__((always_inline)) int decode_lanes(ilv_decoder *
         int special = 0;
         #pragma GCC unroll 4
         for (b = 0; b < nb; b++) {
-            int uniform, inside = 0;
-            const size_t plane = w.plane;
-            __m256i r = rows8(&w, &uniform);
+            size_t plane;
+            const uint32_t split = next8(&w, &plane);
+            const int two = split < 8 && plane_size >= 8, many = split < 8 && plane_size < 8;
+            const int32_t *wa = q->window + plane * FSR_ILV2_WINDOW_WORDS, *wb = wa + FSR_ILV2_WINDOW_WORDS;
+            const __m256i mb = _mm256_cmpgt_epi32(iota, _mm256_set1_epi32((int32_t)split - 1));
             __m256i cum = _mm256_and_si256(x[b], cum_mask);
+            __m256i r = many ? rows_at(i0 + 8 * b, plane_size) : _mm256_sub_epi32(_mm256_set1_epi32((int32_t)plane), mb);
             __m256i s, e, start, freq, bias, max_value, off, v;
-            if (uniform) {
-                const int32_t *wt = q->window + plane * FSR_ILV2_WINDOW_WORDS;
-                s = window_slot(wt, cum, &inside);
-                e = window_entry(wt, s);
-                s = _mm256_add_epi32(s, _mm256_set1_epi32(wt[WIN_W0]));
+            int inside = 0;
+            if (!many) { /* the row's window (two rows' windows blended at a plane boundary) */
+                if (two) {
+                    s = window_slot(wa, wb, mb, 1, cum, &inside);
+                    e = window_entry(wa, wb, mb, 1, s);
+                    s = _mm256_add_epi32(s, wword(wa, wb, mb, 1, WIN_W0));
+                } else {
+                    s = window_slot(wa, wa, mb, 0, cum, &inside);
+                    e = window_entry(wa, wa, mb, 0, s);
+                    s = _mm256_add_epi32(s, wword(wa, wa, mb, 0, WIN_W0));
+                }
                 start = _mm256_and_si256(e, low16);
                 freq = _mm256_srli_epi32(e, 16);
                 bias = _mm256_sub_epi32(cum, start);
@@ -180,8 +208,8 @@ AVX2 static inline __attribute__((always_inline)) int decode_lanes(ilv_decoder *
                 }
             }
             x[b] = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srli_epi32(x[b], P2)), bias);
-            max_value = per_row(q->max_value, r, uniform);
-            off = per_row(q->offset, r, uniform);
+            max_value = per_row(q->max_value, plane, mb, two, many, r);
+            off = per_row(q->offset, plane, mb, two, many, r);
             v = _mm256_add_epi32(s, off);
             special |= mbits(_mm256_or_si256(_mm256_cmpeq_epi32(s, max_value), _mm256_cmpgt_epi32(off, v)));
             _mm256_storeu_si256((__m256i *)(out + i0 + 8 * b), v);
@@ -276,6 +304,7 @@ AVX2 static inline __attribute__((always_inline)) int encode_lanes(ilv_encoder *
     const size_t full = n - n % lanes;
     const __m256i sstride = _mm256_set1_epi32((int32_t)q->sym_stride), low16 = _mm256_set1_epi32(0xFFFF);
     const __m256i one = _mm256_set1_epi32(1), ones = _mm256_set1_epi32(-1);
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i wsize = _mm256_set1_epi32((int32_t)FSR_ILV2_WINDOW), scale = _mm256_set1_epi32(1 << P2);
     const __m256 onef = _mm256_set1_ps(1.0f), two32 = _mm256_set1_ps(4294967296.0f);
     const int *sym = (const int *)q->sym;
@@ -304,12 +333,15 @@ AVX2 static inline __attribute__((always_inline)) int encode_lanes(ilv_encoder *
         w.plane_size = plane_size;
         #pragma GCC unroll 4
         for (b = 0; b < nb; b++) {
-            int uniform;
-            const size_t plane = w.plane;
-            __m256i r = rows8(&w, &uniform);
+            size_t plane;
+            const uint32_t split = next8(&w, &plane);
+            const int two = split < 8 && plane_size >= 8, many = split < 8 && plane_size < 8;
+            const int32_t *wa = q->window + plane * FSR_ILV2_WINDOW_WORDS, *wb = wa + FSR_ILV2_WINDOW_WORDS;
+            const __m256i mb = _mm256_cmpgt_epi32(iota, _mm256_set1_epi32((int32_t)split - 1));
+            __m256i r = many ? rows_at(i0 + 8 * b, plane_size) : _mm256_sub_epi32(_mm256_set1_epi32((int32_t)plane), mb);
             __m256i s = _mm256_loadu_si256((const __m256i *)(symbols + i0 + 8 * b));
-            __m256i off = per_row(q->offset, r, uniform);
-            __m256i max_value = per_row(q->max_value, r, uniform);
+            __m256i off = per_row(q->offset, plane, mb, two, many, r);
+            __m256i max_value = per_row(q->max_value, plane, mb, two, many, r);
             __m256i value = _mm256_sub_epi32(s, off);
             __m256i wrapped =
                 _mm256_srai_epi32(_mm256_and_si256(_mm256_xor_si256(s, off), _mm256_xor_si256(s, value)), 31);
@@ -318,14 +350,12 @@ AVX2 static inline __attribute__((always_inline)) int encode_lanes(ilv_encoder *
                                                               _mm256_cmpgt_epi32(max_value, value)));
             __m256i ent;
             int inside = 0;
-            if (uniform) {
-                __m256i idx;
-                const int32_t *wt = q->window + plane * FSR_ILV2_WINDOW_WORDS;
-                idx = _mm256_sub_epi32(value, _mm256_set1_epi32(wt[WIN_W0]));
+            if (!many) { /* the row's window (two rows' windows blended at a plane boundary) */
+                __m256i idx = _mm256_sub_epi32(value, two ? wword(wa, wb, mb, 1, WIN_W0) : wword(wa, wa, mb, 0, WIN_W0));
                 inside = mbits(_mm256_and_si256(plain, _mm256_and_si256(_mm256_cmpgt_epi32(idx, ones),
                                                                        _mm256_cmpgt_epi32(wsize, idx)))) == 0xFF;
                 if (inside)
-                    ent = window_entry(wt, idx);
+                    ent = two ? window_entry(wa, wb, mb, 1, idx) : window_entry(wa, wa, mb, 0, idx);
             }
             if (!inside) {
                 __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(r, sstride), value);

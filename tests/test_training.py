@@ -131,3 +131,40 @@ def test_table_bits_matches_the_pmf_code_length():
     # an out-of-range symbol costs the escape slot (16 bits) plus its bypass-coded value
     escaped = table_bits(np.array([[[5]]], dtype=np.int32), cdf, lengths, offsets)
     assert escaped > 16
+
+
+def test_deep_feature_term_is_zero_on_the_teachers_features_and_grows_off_them():
+    """--deep-weight: the tail's deeper features on the reconstruction against the same tail's on the teacher's
+    features; exactly zero when the reconstruction is the teacher's features, positive and differentiable when not."""
+    from fsplit_mobile.models.teacher import TeacherTail, load_efficientnet_lite0
+    from fsplit_mobile.training.losses import DEEP_LEVELS, split_loss
+
+    torch.manual_seed(0)
+    tail = TeacherTail(load_efficientnet_lite0(), 5).eval()
+    f = torch.randn(2, 40, 28, 28)
+    logits, levels = tail.with_levels(f, DEEP_LEVELS)
+    assert [t.shape[1] for t in levels] == [80, 112, 192, 1280]
+    assert torch.allclose(logits, tail(f))
+    likelihoods = torch.full((2, 8, 4, 4), 0.5)
+    args = (likelihoods, logits.detach(), tail, 224 * 224 * 2, 1.0, 0.0, 0.0, 1.0)
+    _, parts = split_loss(f, f, *args, deep_weight=1.0)
+    assert parts["deep"] == 0.0
+    f_hat = (f + 0.5 * torch.randn_like(f)).requires_grad_(True)
+    loss, parts = split_loss(f_hat, f, *args, deep_weight=1.0)
+    _, without = split_loss(f_hat, f, *args, deep_weight=0.0)
+    assert parts["deep"] > 0 and without["deep"] == 0.0
+    assert parts["loss"] == pytest.approx(without["loss"] + parts["deep"], rel=1e-5)
+    loss.backward()
+    assert f_hat.grad is not None and float(f_hat.grad.abs().sum()) > 0
+
+
+def test_feature_cache_of_a_folder_is_for_training_only(tmp_path):
+    from click.testing import CliRunner
+
+    from fsplit_mobile.training.features import main
+
+    (tmp_path / "pool").mkdir()
+    result = CliRunner().invoke(main, ["--split", "val", "--dir", str(tmp_path / "pool"), "--out", "x.pt"])
+    assert result.exit_code == 2 and "training only" in result.output
+    result = CliRunner().invoke(main, ["--split", "train", "--dir", str(tmp_path / "pool"), "--out", "x.pt"])
+    assert result.exit_code == 2 and "no .jpg/.jpeg/.png images" in result.output

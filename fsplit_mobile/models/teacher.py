@@ -81,16 +81,27 @@ class TeacherTail(nn.Module):
     def __init__(self, model: EfficientNetModel, split: int = SPLIT_BLOCK):
         super().__init__()
         self.blocks = nn.ModuleList(model._blocks[split:])
+        self.first = split  # the network's index of self.blocks[0]
         self.rates = _drop_connect_rates(model)[split:]
         self.conv_head, self.bn1, self.act = model._conv_head, model._bn1, model._swish
         self.pool, self.dropout, self.fc = model._avg_pooling, model._dropout, model._fc
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block, rate in zip(self.blocks, self.rates):
+        return self.with_levels(x, ())[0]
+
+    def with_levels(self, x: torch.Tensor, levels: tuple[int, ...]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(logits, [the features after each of the network's blocks in `levels`]); a level past the last block is
+        the conv head's output."""
+        first, out = self.first, []
+        for i, (block, rate) in enumerate(zip(self.blocks, self.rates)):
             x = block(x, drop_connect_rate=rate)
+            if first + i + 1 in levels:
+                out.append(x)
         x = self.act(self.bn1(self.conv_head(x)))
+        if any(level > first + len(self.blocks) for level in levels):
+            out.append(x)
         x = self.pool(x).flatten(1)
-        return self.fc(self.dropout(x))
+        return self.fc(self.dropout(x)), out
 
 
 def load_teacher() -> tuple[nn.Module, TeacherHead, TeacherTail]:

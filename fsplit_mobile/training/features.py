@@ -50,6 +50,7 @@ def build_cache(
     mix: float = 0.0,
     log=print,
     keep_images: bool = False,
+    paths: list[Path] | None = None,
 ) -> dict:
     """Features of `crops_per_image` crops of every photo of a bundled split.
 
@@ -61,11 +62,14 @@ def build_cache(
     any image outside the split.
     keep_images=True also stores the crops themselves (uint8, N x 3 x size x size; the features are computed from
     exactly these uint8 pixels), for encoders that see images (the lightweight encoder of issue 20).
+    paths: these image files instead of the bundled split (e.g. the training-only extra pool that
+    scripts/build_extra_pool.py writes); `split` then only names the cache.
     """
     from ..models.teacher import load_efficientnet_lite0
 
     model = load_efficientnet_lite0()
-    paths = bundled_images(split)
+    given = paths
+    paths = bundled_images(split) if paths is None else paths
     rng = np.random.default_rng(seed)
     feats: dict[int, list[torch.Tensor]] = {b: [] for b in blocks}
     logits, names, images = [], [], []
@@ -99,6 +103,7 @@ def build_cache(
             log(f"features {split}: {n + 1}/{len(paths)} photos, {time.time() - started:.0f}s")
     cache = {
         "split": split,
+        "source": f"bundled {split} split" if given is None else f"{len(paths)} files of {paths[0].parent}",
         "size": size,
         "seed": seed,
         "augment": augment,
@@ -112,8 +117,23 @@ def build_cache(
     return cache
 
 
+def image_files(folder: str) -> list[Path]:
+    """The image files of a folder (sorted), or a usage error naming the folder."""
+    files = sorted(p for p in Path(folder).glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    if not files:
+        raise click.BadParameter(f"no .jpg/.jpeg/.png images in {folder}", param_hint="--dir")
+    return files
+
+
 @click.command()
 @click.option("--split", type=click.Choice(["train", "val", "heldout"]), required=True)
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="with --split train: the images of this folder (e.g. .cache/extra_pool) instead of the bundled split",
+)
 @click.option("--crops", type=int, default=40, show_default=True, help="crops per photo")
 @click.option(
     "--blocks",
@@ -132,13 +152,20 @@ def build_cache(
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("--images/--no-images", default=False, show_default=True, help="also store the crops (uint8)")
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
-def main(split, crops, blocks, seed, mix, threads, images, out):
+def main(split, folder, crops, blocks, seed, mix, threads, images, out):
     """Write the feature cache of one bundled split (augmented crops for train, evaluation crops otherwise)."""
     if mix and split != "train":
         raise click.BadParameter("blending is for the training split only", param_hint="--mix")
+    if folder and split != "train":
+        raise click.BadParameter(
+            "an image folder is for training only (never validation or held-out)", param_hint="--dir"
+        )
+    paths = image_files(folder) if folder else None
     torch.set_num_threads(threads)
     blocks_t = tuple(int(b) for b in blocks.split(","))
-    cache = build_cache(split, crops, blocks_t, seed=seed, augment=split == "train", mix=mix, keep_images=images)
+    cache = build_cache(
+        split, crops, blocks_t, seed=seed, augment=split == "train", mix=mix, keep_images=images, paths=paths
+    )
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     torch.save(cache, out)
     click.echo(f"wrote {out}: {len(cache['names'])} crops")

@@ -76,6 +76,7 @@ class TrainConfig:
     lmbda: float = 1.0
     mse_weight: float = 1.0
     kd_weight: float = 1.0
+    deep_weight: float = 0.0  # NMSE of the tail's deeper features (losses.DEEP_LEVELS); 0: off
     temperature: float = 1.0
     seed: int = 0
     resume: bool = True
@@ -96,7 +97,11 @@ class TrainConfig:
                 raise ValueError(f"{name} must be {'>= 0' if name == 'steps' else '>= 1'}, got {value}")
 
     def objective(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k in ("lmbda", "mse_weight", "kd_weight", "temperature")}
+        return {
+            k: v
+            for k, v in asdict(self).items()
+            if k in ("lmbda", "mse_weight", "kd_weight", "deep_weight", "temperature")
+        }
 
 
 def _state(task, opt, aux_opt, step: int, rng, history: list, best: dict, chosen: dict | None) -> dict:
@@ -166,6 +171,7 @@ def run(task, cfg: TrainConfig, pixels_per_sample: int, state_path: Path, log) -
             cfg.kd_weight,
             cfg.lmbda,
             cfg.temperature,
+            cfg.deep_weight,
         )
         opt.zero_grad()
         loss.backward()
@@ -183,7 +189,8 @@ def run(task, cfg: TrainConfig, pixels_per_sample: int, state_path: Path, log) -
             eta = (steps - done) / max(rate, 1e-9)
             log(
                 f"step {done}/{steps} loss {mean['loss']:.4f} nmse {mean['nmse']:.4f} kd {mean['kd']:.4f} "
-                f"bpp {mean['bpp']:.5f} (~{mean['bpp'] * INPUT_PIXELS / 8:.0f} B) train-agree {mean['agree']:.3f} "
+                + (f"deep {mean['deep']:.4f} " if cfg.deep_weight else "")
+                + f"bpp {mean['bpp']:.5f} (~{mean['bpp'] * INPUT_PIXELS / 8:.0f} B) train-agree {mean['agree']:.3f} "
                 f"lr {opt.param_groups[0]['lr']:.2e} | {rate:.1f} steps/s, eta {eta / 60:.1f} min"
             )
             history.append({"step": done, **mean})

@@ -184,7 +184,9 @@ class LightTask:
     cached crop were computed once, so feature distillation (kd_weight 0) runs no teacher at all and distillation
     through the frozen tail runs the tail on the reconstruction only."""
 
-    def __init__(self, config: dict, train_cache: str, val_cache: str, device, init_from: str | None = None):
+    def __init__(
+        self, config: dict, train_cache: str | list[str], val_cache: str, device, init_from: str | None = None
+    ):
         from ..models.frankensplit_lite0 import build_trainable, load_trainable
         from ..models.teacher import TeacherTail, load_efficientnet_lite0
 
@@ -204,18 +206,21 @@ class LightTask:
         self.tail = TeacherTail(load_efficientnet_lite0(), split).eval().to(device)
         for p in self.tail.parameters():
             p.requires_grad_(False)
-        caches = {}
-        for name, path in (("train", train_cache), ("validation", val_cache)):
+        train_paths = [train_cache] if isinstance(train_cache, str) else list(train_cache)
+        loaded = []
+        for name, path in [("train", p) for p in train_paths] + [("validation", val_cache)]:
             cache = torch.load(path, weights_only=True)
             if "images" not in cache:
                 raise TrainingInputError(f"{name} cache {path} holds no images (build it with --images)")
             if split not in cache["features"]:
                 raise TrainingInputError(f"{name} cache {path} has no features after block {split}")
-            caches[name] = cache
-        self.train_x, self.train_f = caches["train"]["images"], caches["train"]["features"][split]
-        self.train_logits = caches["train"]["logits"]
-        self.val_x, self.val_logits = caches["validation"]["images"], caches["validation"]["logits"]
-        self.val_f = caches["validation"]["features"][split]
+            loaded.append(cache)
+        *train, val = loaded
+        # several training caches (the photo set, the extra pool) are one training set
+        self.train_x = torch.cat([c["images"] for c in train])
+        self.train_f = torch.cat([c["features"][split] for c in train])
+        self.train_logits = torch.cat([c["logits"] for c in train])
+        self.val_x, self.val_logits, self.val_f = val["images"], val["logits"], val["features"][split]
         mean = torch.tensor(self.config["mean"]).reshape(1, 3, 1, 1)
         std = torch.tensor(self.config["std"]).reshape(1, 3, 1, 1)
         self._norm = (mean.to(device), std.to(device))

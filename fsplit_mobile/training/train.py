@@ -18,6 +18,7 @@ frankensplit_lite0.pt; it is kept so that its recorded command still reproduces 
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import platform
 import shlex
@@ -37,29 +38,6 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def _config(
-    steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, resume, val_every, save_every, select
-):
-    """The common options as the loop's TrainConfig (a bad value: a usage error naming it)."""
-    try:
-        return TrainConfig(
-            steps=steps,
-            batch_size=batch_size,
-            lr=lr,
-            lmbda=lmbda,
-            mse_weight=mse_weight,
-            kd_weight=kd_weight,
-            temperature=temperature,
-            seed=seed,
-            resume=resume,
-            val_every=val_every,
-            save_every=save_every,
-            select=select,
-        )
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
 
 
 def _task(make):
@@ -128,7 +106,37 @@ def _start(out: str, threads: int, device: str):
     return path, dev, log, _header(log, path, dev)
 
 
+# the loop's TrainConfig fields that are command-line options common to every command
+_CONFIG_OPTIONS = (
+    "steps",
+    "batch_size",
+    "lr",
+    "lmbda",
+    "mse_weight",
+    "kd_weight",
+    "deep_weight",
+    "temperature",
+    "seed",
+    "resume",
+    "val_every",
+    "save_every",
+    "select",
+)
+
+
 def _common(f):
+    """The options every command shares; the command receives them as one TrainConfig (`cfg`, a bad value is a
+    usage error naming it) beside `out`, `threads` and `device`."""
+
+    @functools.wraps(f)
+    def command(**kwargs):
+        values = {k: kwargs.pop(k) for k in _CONFIG_OPTIONS}
+        try:
+            cfg = TrainConfig(**values)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+        return f(cfg=cfg, **kwargs)
+
     for opt in reversed(
         [
             click.option("--out", type=click.Path(dir_okay=False), required=True, help="checkpoint to write"),
@@ -143,6 +151,13 @@ def _common(f):
                 default=1.0,
                 show_default=True,
                 help="KL through the frozen tail (0: feature distillation only)",
+            ),
+            click.option(
+                "--deep-weight",
+                type=float,
+                default=0.0,
+                show_default=True,
+                help="NMSE of the tail's deeper features (after 8, 11, 15 blocks and the conv head) against the teacher's",
             ),
             click.option("--temperature", type=float, default=1.0, show_default=True),
             click.option("--seed", type=int, default=0, show_default=True),
@@ -162,8 +177,8 @@ def _common(f):
             ),
         ]
     ):
-        f = opt(f)
-    return f
+        command = opt(command)
+    return command
 
 
 @click.group()
@@ -219,20 +234,9 @@ def main():
 @click.option("--val-cache", default=".cache/features/val.pt", show_default=True)
 def bottleneck_unit(
     out,
-    steps,
-    batch_size,
-    lr,
-    lmbda,
-    mse_weight,
-    kd_weight,
-    temperature,
-    seed,
+    cfg,
     threads,
     device,
-    resume,
-    val_every,
-    save_every,
-    select,
     split_block,
     latent_channels,
     width,
@@ -252,7 +256,7 @@ def bottleneck_unit(
     from ..models.checkpoint import units as unit_io
 
     out, dev, log, command = _start(out, threads, device)
-    cfg = {
+    unit_cfg = {
         "name": name,
         "latent_channels": latent_channels,
         "width": width,
@@ -260,34 +264,31 @@ def bottleneck_unit(
         "act": act,
         "kernel": int(kernel),
     }
-    task = _task(lambda: UnitTask(split_block, cfg, train_cache, val_cache, dev, feature_noise))
+    task = _task(lambda: UnitTask(split_block, unit_cfg, train_cache, val_cache, dev, feature_noise))
     log(
-        f"# unit {cfg} after block {split_block}; {task.train_f.shape[0]} training crops "
+        f"# unit {unit_cfg} after block {split_block}; {task.train_f.shape[0]} training crops "
         f"{tuple(task.train_f.shape[1:])}, {task.val_f.shape[0]} validation crops"
     )
     init_info = None
-    if init == "pca" and not (resume and Path(str(out) + ".state").exists()):
+    if init == "pca" and not (cfg.resume and Path(str(out) + ".state").exists()):
         init_info = _task(lambda: task.pca_init(pca_step))
         log(f"# pca init: {json.dumps(init_info)}; before training: {json.dumps(task.validate())}")
     if freeze_transform:
         freeze_transform_of(task)
         log("# transform frozen: only the entropy model is trained")
-    train_cfg = _config(
-        steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, resume, val_every, save_every, select
-    )
-    result, final, seconds = _train(task, train_cfg, INPUT_PIXELS, out, log)
+    result, final, seconds = _train(task, cfg, INPUT_PIXELS, out, log)
     meta = _meta(
         command,
-        train_cfg,
+        cfg,
         seconds,
         final,
         result,
-        objective={**train_cfg.objective(), "feature_noise": feature_noise},
+        objective={**cfg.objective(), "feature_noise": feature_noise},
         init={"kind": init, "pca_step": pca_step, **(init_info or {})},
         transform_trained=not freeze_transform,
         data="train/val splits of fsplit_mobile/data/images (manifest.csv)",
     )
-    config = bu.model_config(split_block, [cfg])
+    config = bu.model_config(split_block, [unit_cfg])
     unit_io.save_units(out, config, [task.unit], meta)
     log(f"# wrote {out} ({out.stat().st_size} bytes)")
 
@@ -370,24 +371,19 @@ def _stages(text: str) -> list[list[int]]:
     show_default=True,
     help="train only the entropy model (a rate point from --rescale)",
 )
-@click.option("--train-cache", default=".cache/features/train_images.pt", show_default=True)
+@click.option(
+    "--train-cache",
+    multiple=True,
+    default=[".cache/features/train_images.pt"],
+    show_default=True,
+    help="image caches to train on (repeat the option: their crops are one training set)",
+)
 @click.option("--val-cache", default=".cache/features/val_images.pt", show_default=True)
 def light(
     out,
-    steps,
-    batch_size,
-    lr,
-    lmbda,
-    mse_weight,
-    kd_weight,
-    temperature,
-    seed,
+    cfg,
     threads,
     device,
-    resume,
-    val_every,
-    save_every,
-    select,
     stem,
     stem_channels,
     stages,
@@ -431,8 +427,8 @@ def light(
     }
     if rescale != 1.0 and not init_from:
         raise click.BadParameter("needs --init-from (the trained transform to rescale)", param_hint="--rescale")
-    task = _task(lambda: LightTask(config, train_cache, val_cache, dev, init_from))
-    if rescale != 1.0 and not (resume and Path(str(out) + ".state").exists()):
+    task = _task(lambda: LightTask(config, list(train_cache), val_cache, dev, init_from))
+    if rescale != 1.0 and not (cfg.resume and Path(str(out) + ".state").exists()):
         task.rescale(rescale)
     if freeze_transform:
         freeze_transform_of(task)
@@ -444,13 +440,10 @@ def light(
         f"{task.train_x.shape[0]} training crops, {task.val_x.shape[0]} validation crops"
         + (f"; from {init_from}" if init_from else "")
     )
-    train_cfg = _config(
-        steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, resume, val_every, save_every, select
-    )
-    result, final, seconds = _train(task, train_cfg, INPUT_PIXELS, out, log)
+    result, final, seconds = _train(task, cfg, INPUT_PIXELS, out, log)
     meta = _meta(
         command,
-        train_cfg,
+        cfg,
         seconds,
         final,
         result,
@@ -459,6 +452,7 @@ def light(
         transform_trained=not freeze_transform,
         device_compute=share,
         data="train/val splits of fsplit_mobile/data/images (manifest.csv), cached crops",
+        train_caches=list(train_cache),
     )
     save_checkpoint(out, task.encoder, task.bottleneck, task.decoder, task.config, meta)
     log(f"# wrote {out} ({out.stat().st_size} bytes)")
@@ -469,20 +463,9 @@ def light(
 @click.option("--crop", type=int, default=128, show_default=True, help="training crop side (multiple of 32)")
 def frankensplit(
     out,
-    steps,
-    batch_size,
-    lr,
-    lmbda,
-    mse_weight,
-    kd_weight,
-    temperature,
-    seed,
+    cfg,
     threads,
     device,
-    resume,
-    val_every,
-    save_every,
-    select,
     crop,
 ):
     """Train the FrankenSplit-style model (the bundled default's architecture) on the bundled training photos."""
@@ -492,19 +475,21 @@ def frankensplit(
         raise click.BadParameter(f"must be a multiple of 32, got {crop}", param_hint="--crop")
     out, dev, log, command = _start(out, threads, device)
     task = FrankenSplitTask(crop, dev)
-    train_cfg = _config(
-        steps, batch_size, lr, lmbda, mse_weight, kd_weight, temperature, seed, resume, val_every, save_every, select
-    )
-    result, final, seconds = _train(task, train_cfg, crop * crop, out, log)
+    result, final, seconds = _train(task, cfg, crop * crop, out, log)
     meta = _meta(
         command,
-        train_cfg,
+        cfg,
         seconds,
         final,
         result,
         crop=crop,
         # the names this model's checkpoints always had (read by training/report.py and the default-model docs)
-        **{"lambda": lmbda, "kd_weight": kd_weight, "mse_weight": mse_weight, "temperature": temperature},
+        **{
+            "lambda": cfg.lmbda,
+            "kd_weight": cfg.kd_weight,
+            "mse_weight": cfg.mse_weight,
+            "temperature": cfg.temperature,
+        },
     )
     save_checkpoint(out, task.encoder, task.bottleneck, task.decoder, task.config, meta)
     log(f"# wrote {out} ({out.stat().st_size} bytes)")

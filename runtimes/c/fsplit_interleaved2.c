@@ -18,8 +18,9 @@ static size_t align4(size_t v)
 }
 
 /* Bytes per row of the derived tables: sym, offset, max_value, bucket, window. */
-#define ILV2_ROW_BYTES(stride)                                                                                 \
-    (4 * (size_t)(stride) + 8 + align4(2 * (size_t)FSR_ILV2_BUCKET_STRIDE) + 4 * (size_t)FSR_ILV2_WINDOW_WORDS)
+#define ILV2_ROW_BYTES(stride)                                                                               \
+    (4 * (size_t)(stride) + 8 + align4(2 * (size_t)FSR_ILV2_BUCKET_STRIDE) +                                 \
+     4 * (size_t)FSR_ILV2_WINDOW_WORDS)
 
 /* The window of row c (fsr_ilv2_tables.window) from its packed entries row[0 .. slots). */
 static void ilv2_window_build(const uint32_t *row, uint32_t slots, int32_t *win)
@@ -39,8 +40,9 @@ static void ilv2_window_build(const uint32_t *row, uint32_t slots, int32_t *win)
         win[j] = (int32_t)(best + j < slots ? row[best + j] : ILV2_MAX_SLOTS);
     for (j = 1; j < FSR_ILV2_WINDOW; j++)
         win[FSR_ILV2_WINDOW + j - 1] = (win[j] & 0xFFFF) - 1;
-    win[2 * FSR_ILV2_WINDOW - 1] = best + FSR_ILV2_WINDOW < slots ? (int32_t)(row[best + FSR_ILV2_WINDOW] & 0xFFFFu)
-                                                                  : (int32_t)ILV2_MAX_SLOTS;
+    win[2 * FSR_ILV2_WINDOW - 1] = best + FSR_ILV2_WINDOW < slots
+                                       ? (int32_t)(row[best + FSR_ILV2_WINDOW] & 0xFFFFu)
+                                       : (int32_t)ILV2_MAX_SLOTS;
     win[2 * FSR_ILV2_WINDOW] = (win[0] & 0xFFFF) - 1;
     win[2 * FSR_ILV2_WINDOW + 1] = (int32_t)best;
 }
@@ -119,7 +121,8 @@ int fsr_ilv2_tables_build(const fsr_tables *t, void *mem, size_t mem_size, fsr_i
     offset = (int32_t *)(sym + (size_t)t->num_cdfs * out->sym_stride);
     max_value = offset + t->num_cdfs;
     bucket = (uint16_t *)(max_value + t->num_cdfs);
-    window = (int32_t *)(void *)((uint8_t *)bucket + align4(2 * (size_t)FSR_ILV2_BUCKET_STRIDE) * t->num_cdfs);
+    window =
+        (int32_t *)(void *)((uint8_t *)bucket + align4(2 * (size_t)FSR_ILV2_BUCKET_STRIDE) * t->num_cdfs);
     memset(mem, 0, need);
     for (c = 0; c < t->num_cdfs; c++) {
         uint32_t *row = sym + (size_t)c * out->sym_stride;

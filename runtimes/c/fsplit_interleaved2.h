@@ -2,8 +2,9 @@
  * fsplit_interleaved2.h - the interleaved rANS payload, version 2 (docs/formats.md, section 5): N
  * lanes of 32-bit states in [2^16, 2^32) with 16-bit renormalisation words, over the tables
  * requantized to 14 bits. One refill round per group, and per channel a 1024-bucket slot lookup
- * (2 KiB) and a packed start/frequency row, both built once per tables (fsr_ilv2_tables_build),
- * so the SIMD coders need one or two gathers per 8 symbols and no search.
+ * (2 KiB), a packed start/frequency row and a window of its 16 most probable consecutive slots, all
+ * built once per tables (fsr_ilv2_tables_build), so the SIMD coders need no search, and the AVX2
+ * coder no gather for 8 symbols inside the window.
  *
  * Scalar C99, AVX2 (x86_64) and NEON (aarch64) write identical bytes. No global
  * state, no allocation (the caller gives the derived tables' memory), safe on untrusted input.

@@ -64,7 +64,8 @@ AVX2 static inline __m256i rows_at(size_t i, size_t plane_size)
 
 /* values[row] per lane: of plane (lanes below split) and plane + 1 (mb: the lanes from split on) when
  * two, of plane when neither two nor many, else gathered by rows. */
-AVX2 static inline __m256i per_row(const int32_t *values, size_t plane, __m256i mb, int two, int many, __m256i rows)
+AVX2 static inline __m256i per_row(const int32_t *values, size_t plane, __m256i mb, int two, int many,
+                                   __m256i rows)
 {
     if (many)
         return _mm256_i32gather_epi32((const int *)values, rows, 4);
@@ -81,10 +82,10 @@ AVX2 static inline int mbits(__m256i m)
 /* ---------------------------------------------------------------- the window */
 
 /* Word positions in a row of fsr_ilv2_tables.window. */
-#define WIN_STM1 FSR_ILV2_WINDOW           /* start of slot w0 + j, minus 1, j = 1 .. 15 */
-#define WIN_END (2 * FSR_ILV2_WINDOW - 1)  /* cum < end */
-#define WIN_LOW (2 * FSR_ILV2_WINDOW)      /* cum > low */
-#define WIN_W0 (2 * FSR_ILV2_WINDOW + 1)   /* the window's first slot */
+#define WIN_STM1 FSR_ILV2_WINDOW          /* start of slot w0 + j, minus 1, j = 1 .. 15 */
+#define WIN_END (2 * FSR_ILV2_WINDOW - 1) /* cum < end */
+#define WIN_LOW (2 * FSR_ILV2_WINDOW)     /* cum > low */
+#define WIN_W0 (2 * FSR_ILV2_WINDOW + 1)  /* the window's first slot */
 
 /* Word k of each lane's window: wa's, or wb's in the lanes of mb when two. */
 AVX2 static inline __m256i wword(const int32_t *wa, const int32_t *wb, __m256i mb, int two, int k)
@@ -104,7 +105,8 @@ AVX2 static inline __m256i window_entry1(const int32_t *wt, __m256i idx)
 }
 
 /* The same from window wa, or from wb in the lanes of mb when two. */
-AVX2 static inline __m256i window_entry(const int32_t *wa, const int32_t *wb, __m256i mb, int two, __m256i idx)
+AVX2 static inline __m256i window_entry(const int32_t *wa, const int32_t *wb, __m256i mb, int two,
+                                        __m256i idx)
 {
     __m256i e = window_entry1(wa, idx);
     return two ? _mm256_blendv_epi8(e, window_entry1(wb, idx), mb) : e;
@@ -119,8 +121,10 @@ AVX2 static inline __m256i window_slot(const int32_t *wa, const int32_t *wb, __m
 {
     __m256i c[FSR_ILV2_WINDOW - 1], in;
     int j;
+#pragma GCC unroll 16
     for (j = 0; j < (int)FSR_ILV2_WINDOW - 1; j++)
         c[j] = _mm256_cmpgt_epi32(cum, wword(wa, wb, mb, two, WIN_STM1 + j));
+#pragma GCC unroll 8
     for (j = 0; j < 7; j++) /* 15 masks of -1 summed as a tree */
         c[j] = _mm256_add_epi32(c[2 * j], c[2 * j + 1]);
     c[0] = _mm256_add_epi32(c[0], c[14]);
@@ -137,8 +141,8 @@ AVX2 static inline __m256i window_slot(const int32_t *wa, const int32_t *wb, __m
 
 /* nb registers of 8 lanes; inlined with a constant nb so the lane states stay in registers. */
 AVX2 static inline __attribute__((always_inline)) int decode_lanes(ilv_decoder *d, const fsr_ilv2_tables *q,
-                                                                   const uint32_t nb, size_t plane_size, size_t n,
-                                                                   int32_t *out)
+                                                                   const uint32_t nb, size_t plane_size,
+                                                                   size_t n, int32_t *out)
 {
     const uint32_t lanes = 8 * nb;
     const size_t full = n - n % lanes;
@@ -163,7 +167,7 @@ AVX2 static inline __attribute__((always_inline)) int decode_lanes(ilv_decoder *
 
     for (i0 = 0; i0 < full; i0 += lanes) {
         int special = 0;
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (b = 0; b < nb; b++) {
             size_t plane;
             const uint32_t split = next8(&w, &plane);
@@ -171,7 +175,8 @@ AVX2 static inline __attribute__((always_inline)) int decode_lanes(ilv_decoder *
             const int32_t *wa = q->window + plane * FSR_ILV2_WINDOW_WORDS, *wb = wa + FSR_ILV2_WINDOW_WORDS;
             const __m256i mb = _mm256_cmpgt_epi32(iota, _mm256_set1_epi32((int32_t)split - 1));
             __m256i cum = _mm256_and_si256(x[b], cum_mask);
-            __m256i r = many ? rows_at(i0 + 8 * b, plane_size) : _mm256_sub_epi32(_mm256_set1_epi32((int32_t)plane), mb);
+            __m256i r = many ? rows_at(i0 + 8 * b, plane_size)
+                             : _mm256_sub_epi32(_mm256_set1_epi32((int32_t)plane), mb);
             __m256i s, e, start, freq, bias, max_value, off, v;
             int inside = 0;
             if (!many) { /* the row's window (two rows' windows blended at a plane boundary) */
@@ -215,7 +220,7 @@ AVX2 static inline __attribute__((always_inline)) int decode_lanes(ilv_decoder *
             _mm256_storeu_si256((__m256i *)(out + i0 + 8 * b), v);
             slot[b] = s;
         }
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (b = 0; b < nb; b++) { /* the refill round: one 16-bit word per lane below 2^16 */
             __m256i need = _mm256_cmpeq_epi32(_mm256_srli_epi32(x[b], 16), _mm256_setzero_si256());
             int m = mbits(need);
@@ -331,14 +336,15 @@ AVX2 static inline __attribute__((always_inline)) int encode_lanes(ilv_encoder *
         w.plane = i0 / plane_size;
         w.pos = i0 % plane_size;
         w.plane_size = plane_size;
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (b = 0; b < nb; b++) {
             size_t plane;
             const uint32_t split = next8(&w, &plane);
             const int two = split < 8 && plane_size >= 8, many = split < 8 && plane_size < 8;
             const int32_t *wa = q->window + plane * FSR_ILV2_WINDOW_WORDS, *wb = wa + FSR_ILV2_WINDOW_WORDS;
             const __m256i mb = _mm256_cmpgt_epi32(iota, _mm256_set1_epi32((int32_t)split - 1));
-            __m256i r = many ? rows_at(i0 + 8 * b, plane_size) : _mm256_sub_epi32(_mm256_set1_epi32((int32_t)plane), mb);
+            __m256i r = many ? rows_at(i0 + 8 * b, plane_size)
+                             : _mm256_sub_epi32(_mm256_set1_epi32((int32_t)plane), mb);
             __m256i s = _mm256_loadu_si256((const __m256i *)(symbols + i0 + 8 * b));
             __m256i off = per_row(q->offset, plane, mb, two, many, r);
             __m256i max_value = per_row(q->max_value, plane, mb, two, many, r);
@@ -351,9 +357,11 @@ AVX2 static inline __attribute__((always_inline)) int encode_lanes(ilv_encoder *
             __m256i ent;
             int inside = 0;
             if (!many) { /* the row's window (two rows' windows blended at a plane boundary) */
-                __m256i idx = _mm256_sub_epi32(value, two ? wword(wa, wb, mb, 1, WIN_W0) : wword(wa, wa, mb, 0, WIN_W0));
-                inside = mbits(_mm256_and_si256(plain, _mm256_and_si256(_mm256_cmpgt_epi32(idx, ones),
-                                                                       _mm256_cmpgt_epi32(wsize, idx)))) == 0xFF;
+                __m256i idx = _mm256_sub_epi32(value, two ? wword(wa, wb, mb, 1, WIN_W0)
+                                                          : wword(wa, wa, mb, 0, WIN_W0));
+                inside =
+                    mbits(_mm256_and_si256(plain, _mm256_and_si256(_mm256_cmpgt_epi32(idx, ones),
+                                                                   _mm256_cmpgt_epi32(wsize, idx)))) == 0xFF;
                 if (inside)
                     ent = two ? window_entry(wa, wb, mb, 1, idx) : window_entry(wa, wa, mb, 0, idx);
             }
@@ -365,7 +373,8 @@ AVX2 static inline __attribute__((always_inline)) int encode_lanes(ilv_encoder *
             freq[b] = _mm256_srli_epi32(ent, 16);
             special |= mbits(_mm256_or_si256(_mm256_xor_si256(plain, ones),
                                              _mm256_cmpeq_epi32(freq[b], _mm256_setzero_si256())));
-            rcp[b] = _mm256_div_ps(onef, _mm256_cvtepi32_ps(freq[b])); /* off the chain; unused when special */
+            rcp[b] =
+                _mm256_div_ps(onef, _mm256_cvtepi32_ps(freq[b])); /* off the chain; unused when special */
         }
         if (special || (size_t)(e->ptr - e->begin) < 2 * (size_t)lanes + 16) {
             for (b = 0; b < nb; b++)
@@ -379,24 +388,26 @@ AVX2 static inline __attribute__((always_inline)) int encode_lanes(ilv_encoder *
         }
         {
             __m256i keep[4];
-            #pragma GCC unroll 4
+#pragma GCC unroll 4
             for (b = 0; b < nb; b++) /* no word out if x >> (32 - 14) < freq */
                 keep[b] = _mm256_cmpgt_epi32(freq[b], _mm256_srli_epi32(x[b], 32 - P2));
-            #pragma GCC unroll 4
+#pragma GCC unroll 4
             for (b = nb; b-- > 0;) {
                 int m = mbits(keep[b]) ^ 0xFF;
                 if (m)
                     put_words(e, x[b], m);
             }
-            #pragma GCC unroll 4
+#pragma GCC unroll 4
             for (b = 0; b < nb; b++) {
                 /* q = y / freq: y as float (y >= 2^31 only without a word out, and then freq > 2^13;
                  * signed, plus 2^32 / freq), times the reciprocal: within 1/8 of the quotient, then
                  * corrected to it exactly by the remainder's sign and size */
                 __m256i y = _mm256_blendv_epi8(_mm256_srli_epi32(x[b], 16), x[b], keep[b]);
                 __m256i cfreq = _mm256_sub_epi32(scale, freq[b]);
-                __m256 hi = _mm256_and_ps(_mm256_castsi256_ps(_mm256_srai_epi32(y, 31)), _mm256_mul_ps(two32, rcp[b]));
-                __m256i qv = _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(y), rcp[b]), hi));
+                __m256 hi = _mm256_and_ps(_mm256_castsi256_ps(_mm256_srai_epi32(y, 31)),
+                                          _mm256_mul_ps(two32, rcp[b]));
+                __m256i qv =
+                    _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(y), rcp[b]), hi));
                 __m256i rem = _mm256_sub_epi32(y, _mm256_mullo_epi32(qv, freq[b]));
                 __m256i neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), rem);
                 __m256i big = _mm256_cmpgt_epi32(rem, _mm256_sub_epi32(freq[b], one));

@@ -2,8 +2,9 @@
 one `ExportFlow` per target: how to export to it, how its artifact runs or is checked here). Covered: converter
 errors that name the op, refused quantizations, the bundled FrankenSplit encoder lowered in fp32, unsupported
 ops, and end-to-end exports of a factorized-prior and an entropic-student checkpoint (manifests, the runtime's
-symbols against eager where the runtime runs here, reports). What only one target has is in its own file
-(test_export_coreml.py, test_export_tflite.py)."""
+symbols against eager where the runtime runs here, reports). The flows: Core ML, LiteRT, ExecuTorch and ONNX Runtime.
+What only one target has is in its own file (test_export_coreml.py, test_export_tflite.py; the bundled default
+model's ExecuTorch and ONNX artifacts: test_export_default.py)."""
 
 import json
 import warnings
@@ -12,8 +13,18 @@ import numpy as np
 import pytest
 import torch
 
-from export_flows import CASES, FLOWS, SIZE, executing, export_case, flow_summary, lower
-from export_support import EVAL_DIR
+from export_flows import (
+    CASES,
+    FLOWS,
+    SIZE,
+    artifact_lowered,
+    default_export,
+    executing,
+    export_case,
+    flow_summary,
+    lower,
+)
+from export_support import EVAL_DIR, eager_unrounded
 from fsplit_mobile.codec import decode_latent, encode_latent
 from fsplit_mobile.export import stages
 from fsplit_mobile.export.backends.base import Program
@@ -59,37 +70,43 @@ def test_rejects_quantization_it_cannot_do(flow):
 # ---- direct exports --------------------------------------------------------------------------------------------
 @pytest.mark.slow
 @flows
-def test_default_model_fp32(flow, tmp_path):
-    """The FrankenSplit encoder lowered in fp32 at 224x224 and verified: what the file and the runtime say."""
+def test_default_model_fp32(flow, tmp_path, tmp_path_factory):
+    """The FrankenSplit encoder lowered in fp32 at 224x224 and verified: what the file and the runtime say. A flow
+    with `default_artifact` verifies the fp32 file the shared export of that model wrote (default_export, checked
+    by test_export_default.py) rather than lowering the encoder once more."""
     split = load_checkpoint(load_recipe(RECIPES_DIR / "frankensplit_lite0.toml").checkpoint)
     module = split.device.export_module("symbols", (split.mean, split.std)).eval()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        exporter, lowered, req = lower(flow.backend(), tmp_path, module, (224, 224))
+    if flow.default_artifact:
+        summary, _ = default_export(tmp_path_factory)
+        (r,) = [r for r in summary.results if (r.target, r.quantization) == (flow.target, "none")]
+        assert r.ok, r.error
+        exporter, stage_dir, caught = flow.backend(), r.path, []
+        lowered, req = artifact_lowered(stage_dir)
+    else:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            exporter, lowered, req = lower(flow.backend(), tmp_path, module, (224, 224))
+        stage_dir = tmp_path
     assert (lowered.output.name, lowered.output.dtype) == ("symbols", "int32")
     inputs = flow.default_inputs()
-    result = stages.verify(exporter, tmp_path, lowered, inputs, req)
+    result = stages.verify(exporter, stage_dir, lowered, inputs, req)
     assert result.executed is flow.executes
-    flow.check_default_fp32(lowered, result, module, inputs, tmp_path, caught)
+    flow.check_default_fp32(lowered, result, module, inputs, stage_dir, caught)
 
 
 @pytest.mark.slow
 @flows
 def test_unsupported_op_names_op_target_and_hint(flow, tmp_path):
-    class WithDeterminant(torch.nn.Module):
-        def forward(self, x):
-            return x + torch.linalg.det(x[0, 0, :4, :4])
-
     req = ExportRequest("m", flow.target, "none", (16, 16), output="latent", latent_shape=(3, 16, 16))
     exporter = flow.backend()
     req = stages.check_request(exporter, req)
-    captured = stages.capture(exporter, WithDeterminant(), torch.zeros(1, 3, 16, 16), req)
+    captured = stages.capture(exporter, flow.unsupported_layer(), torch.zeros(1, 3, 16, 16), req)
     with pytest.raises(UnsupportedOpError) as info:
         stages.lower(exporter, Program(captured), tmp_path, req)
-    assert "linalg_det" in info.value.op and info.value.target == flow.target
-    if flow.det_op is not None:
-        assert info.value.op == flow.det_op
-    assert flow.det_hint in str(info.value)
+    assert flow.unsupported_op in info.value.op and info.value.target == flow.target
+    if flow.unsupported_exact is not None:
+        assert info.value.op == flow.unsupported_exact
+    assert flow.unsupported_hint in str(info.value)
     assert not (tmp_path / exporter.encoder_file).exists()
 
 
@@ -126,9 +143,11 @@ def test_runtime_symbols_match_eager_and_decode(flow, exported):
     mean = torch.tensor(split.mean).reshape(1, 3, 1, 1)
     std = torch.tensor(split.std).reshape(1, 3, 1, 1)
     images = [load_rgb(p, SIZE) for p in sorted(EVAL_DIR.iterdir())[:2]]
+    medians = split.device.entropy_bottleneck.medians()
     for r in flow_summary(summary, flow).results:
         art = Artifact.open(r.path)
         encoder, tables = open_encoder(art), art.tables()
+        compared = []
         for rgb in images:
             got = encoder.symbols(rgb)
             x = torch.from_numpy(rgb.astype(np.float32).transpose(2, 0, 1)[None] / 255.0)
@@ -139,6 +158,8 @@ def test_runtime_symbols_match_eager_and_decode(flow, exported):
             flips = np.mean(got != want)
             assert flips <= (1e-3 if r.quantization == "none" else 0.25), (r.quantization, flips)
             np.testing.assert_array_equal(decode_latent(tables, encode_latent(tables, got)), got)
+            compared.append((got, want, eager_unrounded(split.device.encoder, medians, (x - mean) / std)))
+        flow.check_symbols(r, compared)
 
 
 @pytest.mark.slow

@@ -1,7 +1,9 @@
 """The bundled FrankenSplit-style model (recipe fsplit_mobile/recipes/frankensplit_lite0.toml, the default before
 issue 10) exported to ExecuTorch and ONNX, fp32 and int8: verified in the real runtimes, full manifest with
 server.onnx and labels, and the int8 fidelity targets (symbol flips <= 2 %, bpp change <= 2 %, teacher top-1
-agreement drop <= 1 pp). The current default (bottleneck units) is tested in test_export_bundled_default.py."""
+agreement drop <= 1 pp). The export is shared (export_flows.default_export): the export contract suite verifies its
+fp32 ExecuTorch and ONNX files too. The current default (bottleneck units) is tested in
+test_export_bundled_default.py."""
 
 import json
 
@@ -9,9 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from export_flows import default_export
 from export_support import EVAL_DIR
-from fsplit_mobile.export import api
-from fsplit_mobile.export.recipe import RECIPES_DIR
 from fsplit_mobile.models.frankensplit_lite0 import load_default_model
 from fsplit_mobile.runtime import Artifact, open_encoder
 from fsplit_mobile.runtime.encoders import open_backend
@@ -23,11 +24,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    out = tmp_path_factory.mktemp("default")
-    summary = api.export(
-        ["executorch", "onnx"], ["none", "int8"], recipe=RECIPES_DIR / "frankensplit_lite0.toml", out=out
-    )
-    return summary, out
+    return default_export(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

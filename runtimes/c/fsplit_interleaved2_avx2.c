@@ -4,16 +4,19 @@
  * group with an escape, an out-of-range value or a zero-frequency symbol, and the tail group, go to
  * the scalar group functions.
  *
- * Both keep the row's window (FSR_ILV2_WINDOW = 16 consecutive slots of the most probability,
- * chosen by fsr_ilv2_tables_build) in registers for the run of a plane, so the common group needs
- * no gather (AVX2 gathers are slow: about 25 cycles of latency on the decoder's dependency chain,
- * and 10 of throughput, on the Zen 4 of benchmarks/results/codec.md):
+ * Both look the common group up in the row's window (FSR_ILV2_WINDOW = 16 consecutive slots of
+ * the most probability, laid out by fsr_ilv2_tables_build in 36 words that stay in L1 for the run
+ * of a plane; 8 lanes across a plane boundary blend both rows' windows per lane), so it needs no
+ * gather (AVX2 gathers are slow: about 25 cycles of latency on the decoder's dependency chain and
+ * 10 of throughput on the Zen 4 of benchmarks/results/codec.md). The body is inlined once per
+ * register count, so the lane states stay in registers.
  * Decode per 8 lanes: the slot as the count of the window's 15 upper starts at or below cum (15
  * compares and an adder tree), its packed start|freq by two lane permutations, one multiply, and
  * the refill round: a compare, a popcount, one 16-byte load and a lane permutation of 16-bit words
- * (taken only when a lane needs a word: the branch lets the next group start early). A lane
- * outside the window sends its 8 lanes to the gathers: the bucket's first slot, its packed
- * start|freq, and a masked re-gather for the rare lane whose bucket holds a slot boundary.
+ * by an in-register prefix count (taken only when a lane needs a word: the branch lets the next
+ * group start early; a branch-free round was slower here). A lane outside the window sends its 8
+ * lanes to the gathers: the bucket's first slot, its packed start|freq, and a masked re-gather for
+ * the rare lane whose bucket holds a slot boundary.
  * Encode per 8 lanes: start|freq by two lane permutations of the window (a gather when a value
  * lies outside it), one compare for the renormalisation, the words compressed to the write
  * position, and x / freq as a float product with the reciprocal computed off the dependency chain,
@@ -237,7 +240,14 @@ AVX2 static inline __attribute__((always_inline)) int decode_lanes(ilv_decoder *
                     memcpy(tmp, d->ptr, (size_t)(d->end - d->ptr));
                     raw = _mm_loadu_si128((const __m128i *)tmp);
                 }
-                perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)ilv_expand8[m]));
+                { /* lane k takes word (the count of needing lanes below k): an in-register prefix sum */
+                    __m256i n1 = _mm256_srli_epi32(need, 31), p;
+                    p = _mm256_add_epi32(n1, _mm256_slli_si256(n1, 4));
+                    p = _mm256_add_epi32(p, _mm256_slli_si256(p, 8));
+                    p = _mm256_add_epi32(p,
+                                         _mm256_permute2x128_si256(_mm256_shuffle_epi32(p, 0xFF), p, 0x08));
+                    perm = _mm256_sub_epi32(p, n1);
+                }
                 words = _mm256_permutevar8x32_epi32(_mm256_cvtepu16_epi32(raw), perm);
                 x[b] = _mm256_blendv_epi8(x[b], _mm256_or_si256(_mm256_slli_epi32(x[b], 16), words), need);
                 d->ptr += 2 * cnt;

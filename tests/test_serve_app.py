@@ -158,3 +158,39 @@ def test_engine_refuses_inconsistent_artifact(tmp_path):
         ServerEngine(art)
     with pytest.raises(ArtifactLoadError, match="does not exist"):
         ServerEngine(tmp_path / "missing")
+
+
+def test_info_routes_ask_a_fronts_ready_check_first():
+    """add_info_routes: fsplit-serve's /healthz and /v1/model, shared with the Triton front. /healthz answers the
+    `ready` check's response while it gives one (the engine behind a front not ready: 503 + Retry-After), the
+    health document (the identity given, the app's gate counters) once it gives none; /v1/model is describe()."""
+    import asyncio
+
+    from fsplit_mobile.serve.app import add_info_routes
+    from fsplit_mobile.serve.plumbing import base_app, error_response
+
+    engine_ready = False
+
+    async def ready():
+        return None if engine_ready else error_response(503, "unavailable", "not ready", {"Retry-After": "1"})
+
+    app = base_app("t", "t", ServeLimits())
+    add_info_routes(app, "m-id", "t-hash", lambda: {"model_id": "m-id", "limits": {}}, ready=ready)
+
+    async def get(path):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            return await http.get(path)
+
+    refused = asyncio.run(get("/healthz"))
+    assert (refused.status_code, refused.json()["error"], refused.headers["retry-after"]) == (503, "unavailable", "1")
+    engine_ready = True
+    health = asyncio.run(get("/healthz"))
+    assert health.status_code == 200
+    doc = health.json()
+    assert (doc["status"], doc["model_id"], doc["table_hash"], doc["capacity"]) == (
+        "ok",
+        "m-id",
+        "t-hash",
+        app.state.gate.capacity,
+    )
+    assert asyncio.run(get("/v1/model")).json() == {"model_id": "m-id", "limits": {}}

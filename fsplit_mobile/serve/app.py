@@ -14,8 +14,9 @@ over the timeout, 500 a bug (logged; the process goes on). Every error is the JS
 
 import json
 import os
+from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel
 
 from .engine import ServerEngine
@@ -77,6 +78,41 @@ ERROR_DOCS = {
 }
 
 
+def add_info_routes(
+    app: FastAPI,
+    model_id: str,
+    table_hash: str,
+    describe: Callable[[], dict],
+    ready: Callable[[], Awaitable[Response | None]] | None = None,
+) -> None:
+    """GET /healthz and GET /v1/model of fsplit-serve's API on `app` (a plumbing.base_app: its admission gate,
+    receiving gate and limits), for fsplit-serve itself and for a front whose engine runs elsewhere
+    (triton/front.py). `describe()`: /v1/model's document. `ready`: awaited first by /healthz; a response it
+    returns (the engine behind a front is not ready) is the answer instead of the health document."""
+    gate = app.state.gate
+
+    @app.get("/healthz", response_model=Health, responses=error_responses(CONNECTION_ERRORS))
+    async def healthz():
+        if ready is not None:
+            refusal = await ready()
+            if refusal is not None:
+                return refusal
+        return Health(
+            status="ok",
+            model_id=model_id,
+            table_hash=table_hash,
+            admitted=gate.admitted,
+            capacity=gate.capacity,
+            refused=gate.refused,
+            receiving=app.state.receiving.admitted,
+            connections=STATS.as_dict(),
+        )
+
+    @app.get("/v1/model", responses=error_responses(CONNECTION_ERRORS))
+    async def model_info():
+        return describe()
+
+
 def create_app(
     artifact_dir=None,
     *,
@@ -96,24 +132,7 @@ def create_app(
         limits,
     )
     app.state.engine = engine
-    gate = app.state.gate
-
-    @app.get("/healthz", response_model=Health, responses=error_responses(CONNECTION_ERRORS))
-    async def healthz():
-        return Health(
-            status="ok",
-            model_id=engine.model_id,
-            table_hash=engine.table_hash,
-            admitted=gate.admitted,
-            capacity=gate.capacity,
-            refused=gate.refused,
-            receiving=app.state.receiving.admitted,
-            connections=STATS.as_dict(),
-        )
-
-    @app.get("/v1/model", responses=error_responses(CONNECTION_ERRORS))
-    async def model_info():
-        return {**engine.describe(), "limits": limits.as_dict()}
+    add_info_routes(app, engine.model_id, engine.table_hash, lambda: {**engine.describe(), "limits": limits.as_dict()})
 
     @app.post(
         "/v1/infer",

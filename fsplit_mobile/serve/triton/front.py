@@ -23,11 +23,10 @@ from fastapi.responses import JSONResponse
 
 from .. import errors
 from .. import front as guarded
-from ..app import CONTENT_TYPE, ERROR_DOCS, Health, InferResponse
+from ..app import CONTENT_TYPE, ERROR_DOCS, InferResponse, add_info_routes
 from ..engine import describe_artifact
 from ..limits import Saturated, ServeLimits
-from ..plumbing import CONNECTION_ERRORS, base_app, binary_body_doc, check_headers, error_response, error_responses
-from ..protocol import STATS
+from ..plumbing import base_app, binary_body_doc, check_headers, error_response, error_responses
 from . import kserve
 
 # Triton 2.51's HTTP front: its own request-parse failures, sent as 500 (measured; docs/triton.md)
@@ -88,27 +87,21 @@ def create_front(upstream: str, artifact_dir, limits: ServeLimits, model: str = 
     infer_path = kserve.infer_path(model)
     what = "Triton"
 
-    @app.get("/healthz", response_model=Health, responses=error_responses(CONNECTION_ERRORS))
-    async def healthz():
+    async def triton_ready() -> JSONResponse | None:
         ready = await guarded.send_upstream(client, "GET", f"/v2/models/{model}/ready", what=what)
         if isinstance(ready, JSONResponse):
             return ready
         if ready.status_code != 200:
             return error_response(503, "unavailable", f"Triton's model {model} is not ready", headers=retry)
-        return Health(
-            status="ok",
-            model_id=info["model_id"],
-            table_hash=info["table_hash"],
-            admitted=gate.admitted,
-            capacity=gate.capacity,
-            refused=gate.refused,
-            receiving=app.state.receiving.admitted,
-            connections=STATS.as_dict(),
-        )
+        return None
 
-    @app.get("/v1/model", responses=error_responses(CONNECTION_ERRORS))
-    async def model_info():
-        return {**info, "limits": limits.as_dict(), "engine": {"name": "triton", "model": model}}
+    add_info_routes(
+        app,
+        info["model_id"],
+        info["table_hash"],
+        lambda: {**info, "limits": limits.as_dict(), "engine": {"name": "triton", "model": model}},
+        ready=triton_ready,
+    )
 
     @app.post(
         "/v1/infer",

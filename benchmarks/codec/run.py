@@ -1,9 +1,7 @@
 """Entropy-coder benchmark: encode/decode ns per symbol and ms per latent, all coders in one run.
 
     .venv/bin/python benchmarks/codec/run.py [--seconds 1.5] [--out benchmarks/results] [--pause PATTERN]
-
---pause PATTERN stops the processes whose command line matches PATTERN (pkill -f, SIGSTOP) while each latent's
-coders are timed and resumes them (SIGCONT) after it, always, so no pause outlasts one latent.
+    (--pause PATTERN: SIGSTOP the processes matching PATTERN, pgrep -f, while each latent is timed; SIGCONT after)
 
 Latents: FrankenSplit 48x28x28, entropic-student 24x55x55, the bundled default's 320x7x7 and the lightweight
 light-lite0's latent (its shape is in the case title). The model cases use the bundled model's tables and its real latent of the demo image when

@@ -441,12 +441,15 @@ def _first_line(cmd: list[str]) -> str:
 
 
 def machine() -> dict:
-    cpu = "unknown"
+    cpu, info = "unknown", {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+        cpu = info.get("model name", cpu)
+        if "cpu family" in info:  # e.g. AMD family 25 model 17 is Zen 4 (a VM may hide the marketing name)
+            simd = [f for f in ("avx2", "avx512f", "neon", "asimd") if f in info.get("flags", info.get("Features", ""))]
+            cpu += f" (family {info['cpu family']} model {info.get('model', '?')}; {', '.join(simd) or 'no avx2'})"
     except OSError:
         pass
     mem = next(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import click
 
+from ..runtime.qnn import SOCS
 from ..runtime.targets import QUANTIZATIONS, TARGETS
 from .backends import NAMED_ONLY
 from .errors import (
@@ -174,7 +175,7 @@ def target_help() -> str:
     "socs",
     multiple=True,
     metavar="SOC",
-    help="qnn: Snapdragon SoC to compile for (SM8550, SM8650, SM8750, SM8850 or all; repeatable; default: "
+    help=f"qnn: Snapdragon SoC to compile for ({', '.join(SOCS)} or all; repeatable; default: "
     "recipe, SM8650); one artifact qnn-<soc>-<quant> each",
 )
 @click.option(

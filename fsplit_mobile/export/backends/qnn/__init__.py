@@ -46,7 +46,7 @@ class QnnBackend(OnnxBackend):
         **OnnxBackend.options,
         "reduce_range": Option((bool, str), False, choices=(True, False, "auto")),  # HTP: no u8s8 saturation
         "float_layer_weights": Option((str,), "fp32", choices=("int8", "fp32")),
-        "socs": Option((list,), ["SM8650"], items=str, what="a list of SoC names (SM8550, SM8650, SM8750, SM8850)"),
+        "socs": Option((list,), ["SM8650"], items=str, what=f"a list of SoC names ({', '.join(qnn.SOCS)})"),
         "soc": Option((str,), "", what="one SoC name (set per artifact from socs)"),
         "activations": Option((str,), "u8", choices=("u8", "u16"), fold_case=True),
         "fallback": FALLBACK_OPTION,

@@ -27,7 +27,7 @@ from fsplit_mobile.client import SplitClient
 from fsplit_mobile.e2e.study import machine_description
 from fsplit_mobile.e2e.workload import heldout_crops
 from fsplit_mobile.serve.loadgen import run_load
-from fsplit_mobile.serve.ray.netns_procs import kill_netns, netns_of, netns_pids
+from fsplit_mobile.serve.ray.netns_procs import kill_netns, netns_of, netns_pids, process_tree
 
 PORT = 8000
 URL = f"http://127.0.0.1:{PORT}"
@@ -190,24 +190,6 @@ def run_config(name, extra, env_extra, args, payloads, reference):
     }, got
 
 
-def descendants(pid: int) -> set[int]:
-    """pid and its descendants (Linux /proc)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
-    out, todo = set(), [pid]
-    while todo:
-        p = todo.pop()
-        out.add(p)
-        todo += [c for c, parent in parents.items() if parent == p]
-    return out
-
-
 def interleaved(keys, args, payloads) -> list[dict]:
     """Every configuration's server up at once (each on its own loopback port, started one after another), then
     `args.rounds` rounds; in each, every server gets a warm-up and its load rows, the servers' order rotating
@@ -240,7 +222,7 @@ def interleaved(keys, args, payloads) -> list[dict]:
                 }
             )
             print(f"{name}: up on {url} after {startup:.1f} s, {diffs} top-5 differences", flush=True)
-        trees = [descendants(server.pid) for server, _ in servers]
+        trees = [process_tree(server.pid) for server, _ in servers]
         everything = set(netns_pids(netns_of()))
         for row, tree, key in zip(rows, trees, keys):
             others = set().union(*(t for t in trees if t is not tree))

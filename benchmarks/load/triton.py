@@ -23,7 +23,7 @@ from fsplit_mobile.client import SplitClient
 from fsplit_mobile.e2e.study import machine_description
 from fsplit_mobile.e2e.workload import heldout_crops
 from fsplit_mobile.serve.loadgen import run_load
-from fsplit_mobile.serve.ray.netns_procs import kill_netns, netns_of, netns_pids
+from fsplit_mobile.serve.ray.netns_procs import kill_netns, netns_of, netns_pids, process_tree
 from fsplit_mobile.serve.triton import kserve
 
 PORT = 8000
@@ -62,24 +62,6 @@ def configs(args) -> list[tuple[str, list[str], str]]:
 def own_netns() -> bool:
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout.splitlines()
     return [line.split(": ")[1] for line in links] == ["lo"]
-
-
-def tree(pid: int) -> list[int]:
-    """pid and its descendants (Linux /proc)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += [c for c, parent in parents.items() if parent == p]
-    return out
 
 
 def pss_mib(pids) -> float:
@@ -150,7 +132,7 @@ def run_config(name, extra, kind, args, payloads, reference):
                 f"p99 {r['latency_ms']['p99']:.1f} ms errors {r['error_count']}",
                 flush=True,
             )
-        memory = pss_mib(netns_pids(netns_of()) if own_netns() else tree(server.pid))
+        memory = pss_mib(netns_pids(netns_of()) if own_netns() else process_tree(server.pid))
     finally:
         server.send_signal(signal.SIGTERM)
         try:

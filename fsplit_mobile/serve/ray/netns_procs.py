@@ -39,3 +39,21 @@ def kill_netns(ns: str, rounds: int = 5, pause_s: float = 0.5) -> list[int]:
                 pass
         time.sleep(pause_s)
     return netns_pids(ns)
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants, from the parent ids in /proc/<pid>/stat (Linux)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])  # after "pid (comm) state"
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += [c for c, parent in parents.items() if parent == p]
+    return out

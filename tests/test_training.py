@@ -148,11 +148,11 @@ def test_deep_feature_term_is_zero_on_the_teachers_features_and_grows_off_them()
     likelihoods = torch.full((2, 8, 4, 4), 0.5)
     args = (likelihoods, logits.detach(), tail, 224 * 224 * 2, 1.0, 0.0, 0.0, 1.0)
     _, parts = split_loss(f, f, *args, deep_weight=1.0)
-    assert parts["deep"] == 0.0
+    assert parts["deep"] < 1e-10  # the same tail on the same input (two passes: float-level equality only)
     f_hat = (f + 0.5 * torch.randn_like(f)).requires_grad_(True)
     loss, parts = split_loss(f_hat, f, *args, deep_weight=1.0)
     _, without = split_loss(f_hat, f, *args, deep_weight=0.0)
-    assert parts["deep"] > 0 and without["deep"] == 0.0
+    assert parts["deep"] > 1e-3 and without["deep"] == 0.0
     assert parts["loss"] == pytest.approx(without["loss"] + parts["deep"], rel=1e-5)
     loss.backward()
     assert f_hat.grad is not None and float(f_hat.grad.abs().sum()) > 0

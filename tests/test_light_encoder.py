@@ -60,7 +60,39 @@ def test_light_variants_map_images_to_the_split_resolution(encoder):
     assert y.shape == (2, DEFAULT_CONFIG["latent_channels"], 28, 28)
 
 
+def test_teacher_blocks_put_the_pretrained_frozen_stem_first():
+    """teacher_blocks 1: the teacher's own stem + block 0 (its pretrained weights, frozen, BatchNorm statistics
+    included even in training mode), then the learned layers from 1/2 of the input; MACs add up."""
+    from fsplit_mobile.models.teacher import TeacherHead, load_efficientnet_lite0
+
+    enc = LightEncoder(
+        {"teacher_blocks": 1, "stem_channels": 24, "block": "dense", "stages": [[], [48]], "latent_channels": 24}
+    )
+    assert enc.teacher is not None
+    assert all(not p.requires_grad for p in enc.teacher.parameters())
+    assert any(p.requires_grad for p in enc.layers.parameters())
+    head = TeacherHead(load_efficientnet_lite0(), 1).eval()
+    x = torch.randn(2, 3, 224, 224)
+    enc.train()  # the loop's train() must leave the teacher's BatchNorm in eval mode
+    assert not enc.teacher.training and enc.layers.training
+    before = [b.clone() for b in enc.teacher.buffers()]
+    with torch.no_grad():
+        torch.testing.assert_close(enc.teacher(x), head(x))
+        assert enc(x).shape == (2, 24, 28, 28)
+    assert all(torch.equal(a, b) for a, b in zip(before, enc.teacher.buffers()))
+    # stem 3->32 3x3/2 at 112; block 0: depthwise 3x3 32 + pointwise 32->16 at 112; patch 2x2/2 16->24 at 56;
+    # dense 3x3/2 24->48 at 28; 1x1 48->24 at 28
+    teacher = 112 * 112 * (32 * 3 * 9 + 32 * 9 + 16 * 32)
+    learned = 56 * 56 * 24 * 16 * 4 + 28 * 28 * 48 * 24 * 9 + 28 * 28 * 24 * 48
+    assert count_macs(enc) == teacher + learned
+    assert device_share(enc)["share"] < 0.10
+
+
 def test_bad_light_configs_are_refused_naming_the_field():
+    with pytest.raises(registry.ArchitectureError, match="teacher_blocks"):
+        registry.build_device_model("frankensplit-lite0", _light(teacher_blocks=7))
+    with pytest.raises(registry.ArchitectureError, match="teacher_blocks"):
+        registry.build_device_model("frankensplit-lite0", _light(teacher_blocks=1, stem="strided"))
     with pytest.raises(registry.ArchitectureError, match="stem"):
         registry.build_device_model("frankensplit-lite0", _light(stem="pixelshuffle"))
     with pytest.raises(registry.ArchitectureError, match="block"):

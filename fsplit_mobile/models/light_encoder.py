@@ -10,7 +10,12 @@ at a shallow split and the frozen rest of the teacher runs there. The design spa
 - ``block``: ``separable`` (the above) or ``dense`` (a full 3x3 convolution per block: more capacity per MAC
   at 1/8 resolution, where a dense layer is affordable; the design of the shared trial in ``../shared/README.md``);
 - ``act``: ``relu`` or ``gdn`` (generalised divisive normalisation, as in learned image codecs);
-- ``latent_channels``: a final 1x1 projection to the latent that is quantised and entropy-coded.
+- ``latent_channels``: a final 1x1 projection to the latent that is quantised and entropy-coded;
+- ``teacher_blocks``: 0, or run the teacher's own stem and its first ``teacher_blocks`` MBConv blocks first
+  (pretrained ImageNet layers, frozen: their BatchNorm statistics and weights never train), then the learned
+  layers on their output. EfficientNet-Lite0's stem + block 0 cost 20.9 M MACs (5.4 %) and give 16x112x112
+  features at 1/2; the patch stem then covers the remaining 2x to 1/4. With a few hundred training photos the
+  pretrained layers generalise where layers learned from scratch overfit.
 
 With the defaults a 224x224 image becomes a 48x28x28 latent for about 29 M MACs, 7.5 % of EfficientNet-Lite0's
 385.2 M (MACs are counted from the exported graph by :mod:`fsplit_mobile.models.macs`).
@@ -32,6 +37,7 @@ LIGHT_DEFAULTS: dict[str, Any] = {
     "act": "relu",
     "block": "separable",
     "latent_channels": 48,
+    "teacher_blocks": 0,
 }
 STEMS = ("patch", "strided")
 BLOCKS = ("separable", "dense")
@@ -75,6 +81,21 @@ class DenseBlock(nn.Module):
         return x + y if self.residual else y
 
 
+# stride and channels of the teacher's output after its stem and k blocks (EfficientNet-Lite0)
+TEACHER_HEAD_SHAPES = {1: (2, 16), 2: (4, 24), 3: (4, 24)}
+
+
+def _teacher_head(blocks: int) -> nn.Module:
+    """The pretrained EfficientNet-Lite0's stem + blocks 0..blocks-1, frozen (weights loaded here are replaced by
+    a checkpoint's own when one is loaded)."""
+    from .teacher import TeacherHead, load_efficientnet_lite0
+
+    head = TeacherHead(load_efficientnet_lite0(), blocks).eval()
+    for p in head.parameters():
+        p.requires_grad_(False)
+    return head
+
+
 class LightEncoder(nn.Module):
     """image (N,3,H,W) -> latent (N, latent_channels, H/8, W/8)."""
 
@@ -83,6 +104,13 @@ class LightEncoder(nn.Module):
     def __init__(self, config: dict[str, Any] | None = None, in_channels: int = 3):
         super().__init__()
         c = {**LIGHT_DEFAULTS, **(config or {})}
+        teacher_blocks = int(c["teacher_blocks"])
+        if teacher_blocks and teacher_blocks not in TEACHER_HEAD_SHAPES:
+            raise ValueError(
+                f"teacher_blocks must be 0 or one of {sorted(TEACHER_HEAD_SHAPES)}, got {c['teacher_blocks']!r}"
+            )
+        if teacher_blocks and in_channels != 3:
+            raise ValueError(f"teacher_blocks needs RGB input (3 channels), got {in_channels}")
         if c["stem"] not in STEMS:
             raise ValueError(f"stem must be one of {', '.join(STEMS)}, got {c['stem']!r}")
         if c["block"] not in BLOCKS:
@@ -96,8 +124,20 @@ class LightEncoder(nn.Module):
         s = int(c["stem_channels"])
         self.config = {**c, "stages": stages}
         self.latent_channels = int(c["latent_channels"])
+        self.teacher: nn.Module | None = None
+        stride = 1
+        if teacher_blocks:
+            stride, in_channels = TEACHER_HEAD_SHAPES[teacher_blocks]
+            self.teacher = _teacher_head(teacher_blocks)
         if c["stem"] == "patch":
-            stem: list[nn.Module] = [nn.Conv2d(in_channels, s, 4, stride=4), _act(c["act"], s)]
+            k = 4 // stride
+            stem: list[nn.Module] = (
+                [nn.Conv2d(in_channels, s, k, stride=k), _act(c["act"], s)]
+                if k > 1
+                else [nn.Conv2d(in_channels, s, 1), _act(c["act"], s)]
+            )
+        elif stride > 1:
+            raise ValueError("teacher_blocks needs the patch stem (the teacher's layers already downsample)")
         else:
             half = max(8, s // 2)
             stem = [
@@ -115,5 +155,13 @@ class LightEncoder(nn.Module):
         layers.append(nn.Conv2d(cin, self.latent_channels, 1))
         self.layers = nn.Sequential(*layers)
 
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.teacher is not None:  # the pretrained layers stay frozen, BatchNorm statistics included
+            self.teacher.eval()
+        return self
+
     def forward(self, x):
+        if self.teacher is not None:
+            x = self.teacher(x)
         return self.layers(x)

@@ -348,6 +348,13 @@ def _stages(text: str) -> list[list[int]]:
     help="depthwise-separable or full 3x3 convolution blocks",
 )
 @click.option("--latent-channels", type=int, default=48, show_default=True)
+@click.option(
+    "--teacher-blocks",
+    type=click.IntRange(0, 3),
+    default=0,
+    show_default=True,
+    help="start the device encoder with the teacher's pretrained, frozen stem + this many blocks (0: none)",
+)
 @click.option("--decoder-width", type=int, default=96, show_default=True)
 @click.option("--decoder-blocks", type=int, default=2, show_default=True)
 @click.option("--model-id", default="light-lite0", show_default=True)
@@ -390,6 +397,7 @@ def light(
     act,
     block,
     latent_channels,
+    teacher_blocks,
     decoder_width,
     decoder_blocks,
     model_id,
@@ -417,6 +425,7 @@ def light(
             "act": act,
             "block": block,
             "latent_channels": latent_channels,
+            "teacher_blocks": teacher_blocks,
         },
         "decoder": {
             "in_channels": latent_channels,

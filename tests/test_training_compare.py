@@ -22,6 +22,40 @@ def test_codec_roundtrip_sizes_grow_with_quality():
     assert (high - x).abs().mean() < (low - x).abs().mean()
 
 
+def test_downscaled_offload_sends_fewer_bytes_and_comes_back_at_full_size():
+    import pytest
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 64, 64)
+    full, full_sizes = codec_roundtrip(x, "webp", 50)
+    small, small_sizes = codec_roundtrip(x, "webp", 50, side=32)
+    same, same_sizes = codec_roundtrip(x, "webp", 50, side=64)  # the crop's own side: no resizing
+    assert small.shape == x.shape and torch.equal(same, full) and same_sizes == full_sizes
+    assert all(s < f for s, f in zip(small_sizes, full_sizes))
+    with pytest.raises(ValueError, match="side"):
+        codec_roundtrip(x, "webp", 50, side=128)
+    with pytest.raises(ValueError, match="codec"):
+        codec_roundtrip(x, "avif", 50)
+
+
+def test_pareto_curves_keep_downscaled_offload_apart():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "sc2" / "pareto.py"
+    spec = importlib.util.spec_from_file_location("pareto", path)
+    pareto = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pareto)
+    rows = [
+        {"method": "webp-q1", "kind": "offload", "agreement": 0.4, "bytes_mean": 1300.0},
+        {"method": "webp-q5", "kind": "offload", "agreement": 0.5, "bytes_mean": 1600.0},
+        {"method": "webp-q5@112", "kind": "offload", "agreement": 0.3, "bytes_mean": 600.0},
+    ]
+    curves = pareto.curves(rows)
+    assert [len(v) for v in curves.values()] == [2, 1]
+    assert any("112x112" in k for k in curves)
+
+
 def test_best_fit_within_bytes():
     assert at_most_bytes(ROWS, "split", 1300, key="kind")["method"] == "units:r0"
     assert at_most_bytes(ROWS, "split", 100, key="kind") is None

@@ -20,7 +20,9 @@ def curves(rows: list[dict]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         if r["kind"] == "offload":
-            key = r["method"].split("-q")[0].upper() + " (device: codec only)"
+            codec, _, side = r["method"].partition("@")  # "webp-q5" or "webp-q5@112" (offloaded downscaled)
+            size = f" at {side}x{side}" if side else ""
+            key = codec.split("-q")[0].upper() + size + " (device: codec only)"
         else:
             key = f"{r['method'].split(':')[0]} (device {r['device_macs'] / 1e6:.1f} M MACs, {100 * r['share']:.1f} %)"
         out[key].append(r)

@@ -39,16 +39,31 @@ def crops_of(split: str, crops_per_image: int, seed: int = 0) -> torch.Tensor:
     return torch.cat(out)
 
 
-def codec_roundtrip(x: torch.Tensor, codec: str, quality: int) -> tuple[torch.Tensor, list[int]]:
-    """Each crop encoded and decoded with PIL; returns (decoded crops, payload sizes in bytes)."""
+def codec_roundtrip(
+    x: torch.Tensor, codec: str, quality: int, side: int | None = None
+) -> tuple[torch.Tensor, list[int]]:
+    """Each crop encoded and decoded with PIL; returns (decoded crops, payload sizes in bytes).
+
+    `side`: offload a smaller picture, as a client on a thin link would: the device downscales the crop to
+    side x side (Lanczos) before encoding, the server upscales the decoded picture back (bicubic) for the
+    classifier. None or the crop's own side: no resizing."""
+    if codec not in CODECS:
+        raise ValueError(f"codec must be one of {', '.join(sorted(CODECS))}, got {codec!r}")
+    if side is not None and not 16 <= side <= max(x.shape[-2:]):
+        raise ValueError(f"side must be between 16 and the crop's side {max(x.shape[-2:])}, got {side}")
     decoded, sizes = [], []
     for crop in x:
-        rgb = (crop.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        rgb = Image.fromarray((crop.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
+        full = rgb.size
+        if side is not None and (side, side) != full:
+            rgb = rgb.resize((side, side), Image.Resampling.LANCZOS)
         buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, format=CODECS[codec], quality=int(quality))
+        rgb.save(buf, format=CODECS[codec], quality=int(quality))
         sizes.append(buf.tell())
-        back = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), dtype=np.float32) / 255
-        decoded.append(torch.from_numpy(back).permute(2, 0, 1))
+        back = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+        if back.size != full:
+            back = back.resize(full, Image.Resampling.BICUBIC)
+        decoded.append(torch.from_numpy(np.asarray(back, dtype=np.float32) / 255).permute(2, 0, 1))
     return torch.stack(decoded), sizes
 
 
@@ -97,29 +112,39 @@ def _load_split_models(path: str) -> dict:
 
 
 def compare(
-    split: str, crops_per_image: int, models: list[str], codecs=("webp", "jpeg"), qualities=DEFAULT_QUALITIES, log=print
+    split: str,
+    crops_per_image: int,
+    models: list[str],
+    codecs=("webp", "jpeg"),
+    qualities=DEFAULT_QUALITIES,
+    log=print,
+    sides: tuple[int, ...] = (),
 ) -> dict:
+    """Every codec at every quality at full size and at each of `sides` (downscaled offload, method
+    `<codec>-q<quality>@<side>`), and every rate point of every model, on the same crops."""
     from ..models.teacher import load_efficientnet_lite0
 
     teacher = load_efficientnet_lite0()
     x = crops_of(split, crops_per_image)
     reference = top1(teacher, x)
     rows = []
-    for codec in codecs:
-        for q in qualities:
-            started = time.time()
-            decoded, sizes = codec_roundtrip(x, codec, q)
-            agree = float((top1(teacher, decoded) == reference).float().mean())
-            rows.append(
-                {
-                    "method": f"{codec}-q{q}",
-                    "kind": "offload",
-                    "agreement": agree,
-                    "bytes_mean": float(np.mean(sizes)),
-                    "bytes_median": float(np.median(sizes)),
-                }
-            )
-            log(f"{codec} q{q}: agreement {agree:.3f} at {np.mean(sizes):.0f} B ({time.time() - started:.0f}s)")
+    full = int(x.shape[-1])
+    for codec, side, q in ((c, s, q) for c in codecs for s in (full, *sides) for q in qualities):
+        started = time.time()
+        decoded, sizes = codec_roundtrip(x, codec, q, side)
+        agree = float((top1(teacher, decoded) == reference).float().mean())
+        method = f"{codec}-q{q}" + (f"@{side}" if side != full else "")
+        rows.append(
+            {
+                "method": method,
+                "kind": "offload",
+                "side": side,
+                "agreement": agree,
+                "bytes_mean": float(np.mean(sizes)),
+                "bytes_median": float(np.median(sizes)),
+            }
+        )
+        log(f"{method}: agreement {agree:.3f} at {np.mean(sizes):.0f} B ({time.time() - started:.0f}s)")
     for path in models:
         for name, model in _load_split_models(path).items():
             preds, sizes = split_point(model, x)
@@ -235,13 +260,20 @@ def markdown(result: dict) -> str:
 )
 @click.option("--codec", "codecs", multiple=True, type=click.Choice(sorted(CODECS)), default=("webp", "jpeg"))
 @click.option("--quality", "qualities", multiple=True, type=int, default=DEFAULT_QUALITIES)
+@click.option(
+    "--side",
+    "sides",
+    multiple=True,
+    type=click.IntRange(16, 224),
+    help="also offload each codec downscaled to this side (repeatable; the server upscales back to 224)",
+)
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
 @click.option("--markdown", "md_path", type=click.Path(dir_okay=False), default=None)
-def main(split, crops, models, codecs, qualities, threads, json_path, md_path):
+def main(split, crops, models, codecs, qualities, sides, threads, json_path, md_path):
     """Agreement vs bytes on a bundled split (model selection: val; final numbers only: heldout)."""
     torch.set_num_threads(threads)
-    result = compare(split, crops, list(models), codecs, qualities)
+    result = compare(split, crops, list(models), codecs, qualities, sides=tuple(sides))
     if json_path:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(json_path).write_text(json.dumps(result, indent=1), encoding="utf-8")

@@ -1,4 +1,8 @@
-"""Head-distillation training: a few steps reduce the loss, checkpoints round-trip, crops are reproducible."""
+"""Head-distillation training: a few steps of the one loop reduce the loss, checkpoints round-trip, crops are
+reproducible."""
+
+import copy
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,7 +27,24 @@ from fsplit_mobile.models.frankensplit_lite0 import (
     load_trainable,
     save_checkpoint,
 )
-from fsplit_mobile.training.distill import fit_quantiles, train
+from fsplit_mobile.training.loop import TrainConfig, finish, fit_quantiles, run, seed_everything
+from fsplit_mobile.training.tasks import FrankenSplitTask
+
+# the objective of the first FrankenSplit model (the retired training/distill.py's defaults): plain feature MSE +
+# lambda * bpp, no KL term
+TINY = TrainConfig(
+    steps=40,
+    batch_size=4,
+    lr=1.5e-3,
+    lmbda=2.0,
+    kd_weight=0.0,
+    feature_loss="mse",
+    seed=7,
+    resume=False,
+    log_every=1,
+    val_every=1000,
+    save_every=1000,
+)
 
 
 def _loss_on(batch, encoder, bottleneck, decoder, head, lmbda):
@@ -37,34 +58,52 @@ def _loss_on(batch, encoder, bottleneck, decoder, head, lmbda):
 
 
 @pytest.fixture(scope="module")
-def tiny_run():
-    """Train twice for a few steps on 64x64 crops of two images (0 steps = the initial weights)."""
+def tiny_run(tmp_path_factory):
+    """The one loop (FrankenSplitTask) for a few steps on 64x64 crops of two images; the initial weights kept."""
     torch.set_num_threads(1)
     images = ("astronaut", "rocket")
-    before = train(0, 4, 64, 2.0, 1.5e-3, seed=7, log=lambda line: None, images=images)
-    after = train(40, 4, 64, 2.0, 1.5e-3, seed=7, log=lambda line: None, images=images)
+    seed_everything(TINY.seed)
+    task = FrankenSplitTask(64, torch.device("cpu"), sources=images, val_paths=bundled_images("val")[:1])
+    before = {k: copy.deepcopy(m).eval() for k, m in task.modules.items()}
+    state = tmp_path_factory.mktemp("tiny") / "run.pt.state"
+    result = run(task, TINY, 64 * 64, state, log=lambda line: None)
+    for m in task.modules.values():
+        m.eval()
     sampler = CropSampler([load_source(n) for n in images], 64)
     batch = normalize(sampler.batch(np.random.default_rng(99), 8))
-    return before, after, batch
+    return before, task, result, state, batch
+
+
+def _parts(modules: dict) -> tuple[Any, Any, Any]:
+    """(encoder, entropy bottleneck, decoder) of a task's modules."""
+    return modules["encoder"], modules["entropy_bottleneck"], modules["decoder"]
 
 
 @pytest.mark.slow
 def test_a_few_steps_reduce_the_loss(tiny_run):
-    before, after, batch = tiny_run
-    initial = _loss_on(batch, *before[:3], before[3], 2.0)
-    trained = _loss_on(batch, *after[:3], after[3], 2.0)
-    assert len(after[5]) == 40 and all(np.isfinite(r["loss"]) for r in after[5])
+    before, task, result, state, batch = tiny_run
+    initial = _loss_on(batch, *_parts(before), task.head, 2.0)
+    trained = _loss_on(batch, *_parts(task.modules), task.head, 2.0)
+    steps = [r for r in result["history"] if "loss" in r]
+    assert [r["step"] for r in steps] == list(range(1, 41))
+    assert all(np.isfinite(r["loss"]) and r["kd"] == 0.0 for r in steps)
+    # the loop optimised the plain feature MSE + lambda * bpp (feature_loss="mse")
+    assert all(r["loss"] == pytest.approx(r["mse"] + 2.0 * r["bpp"], rel=1e-5) for r in steps)
     assert trained < 0.9 * initial, (initial, trained)
+    assert torch.load(state, weights_only=False)["step"] == 40  # the resumable state of the last step
 
 
 @pytest.mark.slow
 def test_checkpoint_round_trip(tiny_run, tmp_path):
-    _, (encoder, bottleneck, decoder, head, tail, history), batch = tiny_run
-    assert fit_quantiles(bottleneck) < 1e-2
-    bottleneck.update(force=True)
-    path = save_checkpoint(
-        tmp_path / "ckpt.pt", encoder, bottleneck, decoder, dict(DEFAULT_CONFIG), {"steps": len(history)}
-    )
+    _, task, result, _, batch = tiny_run
+    aux, validation = finish(task)  # quantiles solved exactly, tables built, validated as deployed
+    assert aux < 1e-2 and fit_quantiles(task.bottleneck) < 1e-2
+    assert validation["val_crops"] == 8 and 0.0 <= validation["val_agreement"] <= 1.0
+    encoder, bottleneck, decoder = _parts(task.modules)
+    for m in (encoder, bottleneck, decoder):
+        m.eval()
+    path = save_checkpoint(tmp_path / "ckpt.pt", encoder, bottleneck, decoder, task.config, {"steps": TINY.steps})
+    assert task.config == dict(DEFAULT_CONFIG)
     enc2, eb2, dec2, payload = load_trainable(path)
     assert payload["meta"] == {"steps": 40}
     for a, b in ((encoder, enc2), (bottleneck, eb2), (decoder, dec2)):
@@ -80,6 +119,43 @@ def test_checkpoint_round_trip(tiny_run, tmp_path):
         )
     split = load_default_model(path, with_server=False)
     assert split.server is None and split.latent_shape() == (48, 28, 28)
+
+
+def test_feature_loss_mse_is_the_plain_feature_error():
+    """feature_loss="mse" (the first FrankenSplit model's objective): mse_weight * mean squared error, not
+    normalised; the default "nmse" divides it by the features' power; anything else is refused."""
+    from fsplit_mobile.training.losses import split_loss
+
+    torch.manual_seed(0)
+    f = 3.0 * torch.randn(2, 40, 8, 8)
+    f_hat = f + torch.randn_like(f)
+    likelihoods = torch.full((2, 8, 2, 2), 0.5)
+    args = (likelihoods, torch.zeros(2, 10), None, 64, 1.0, 0.0, 2.0, 1.0)
+    mse = float(((f_hat - f) ** 2).mean())
+    bpp = 2 * 8 * 2 * 2 / 64  # one bit per latent element
+    _, plain = split_loss(f_hat, f, *args, feature_loss="mse")
+    _, default = split_loss(f_hat, f, *args)
+    assert plain["mse"] == pytest.approx(mse) and plain["loss"] == pytest.approx(mse + 2.0 * bpp)
+    assert default["nmse"] == pytest.approx(mse / float((f**2).mean()))
+    assert default["loss"] == pytest.approx(default["nmse"] + 2.0 * bpp)
+    with pytest.raises(ValueError, match="feature_loss"):
+        split_loss(f_hat, f, *args, feature_loss="l1")
+    with pytest.raises(ValueError, match="feature_loss"):
+        TrainConfig(feature_loss="l1")
+
+
+def test_frankensplit_command_has_the_retired_loops_options():
+    """What training/distill.py set on its command line, the one loop's frankensplit command sets too."""
+    from click.testing import CliRunner
+
+    from fsplit_mobile.training.train import main
+
+    result = CliRunner().invoke(main, ["frankensplit", "--help"])
+    assert result.exit_code == 0, result.output
+    for option in ("--feature-loss", "--density-lr-scale", "--kd-weight", "--lmbda", "--crop", "--train-images"):
+        assert option in result.output, option
+    result = CliRunner().invoke(main, ["frankensplit", "--out", "x.pt", "--feature-loss", "l1"])
+    assert result.exit_code == 2 and "--feature-loss" in result.output
 
 
 def test_save_refuses_a_bottleneck_without_tables(tmp_path):

@@ -2,7 +2,8 @@
 the default now) and its checkpoint format.
 
 FrankenSplit encoder (device) + EntropyBottleneck(48) + FeatureSynthesis decoder and the tail of ImageNet
-EfficientNet-Lite0 (server), trained by head distillation (fsplit_mobile.training.distill).
+EfficientNet-Lite0 (server), trained by head distillation (the bundled file by training/distill.py, retired in
+issue 21; `python -m fsplit_mobile.training.train frankensplit` trains this architecture now).
 
 Checkpoint layout (`torch.save` of a plain dict, format "fsplit-checkpoint/1"):
 

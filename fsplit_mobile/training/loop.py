@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .losses import split_loss
+from .losses import FEATURE_LOSSES, split_loss
 from .tasks import INPUT_PIXELS
 
 
@@ -84,6 +84,8 @@ class TrainConfig:
     save_every: int = 200
     log_every: int = 50
     density_lr_scale: float = 10.0
+    # the feature term: "nmse" (normalised by the features' power) or "mse" (plain, the retired distill.py's)
+    feature_loss: str = "nmse"
     # "last": the weights after the last step; "agreement": the weights of the validation with the highest teacher
     # agreement (model selection on the validation split, never the held-out one)
     select: str = "last"
@@ -91,6 +93,8 @@ class TrainConfig:
     def __post_init__(self):
         if self.select not in SELECTIONS:
             raise ValueError(f"select must be one of {', '.join(SELECTIONS)}, got {self.select!r}")
+        if self.feature_loss not in FEATURE_LOSSES:
+            raise ValueError(f"feature_loss must be one of {', '.join(FEATURE_LOSSES)}, got {self.feature_loss!r}")
         for name in ("steps", "batch_size", "val_every", "save_every", "log_every"):
             value = getattr(self, name)
             if value < (0 if name == "steps" else 1):
@@ -100,7 +104,7 @@ class TrainConfig:
         return {
             k: v
             for k, v in asdict(self).items()
-            if k in ("lmbda", "mse_weight", "kd_weight", "deep_weight", "temperature")
+            if k in ("lmbda", "mse_weight", "kd_weight", "deep_weight", "temperature", "feature_loss")
         }
 
 
@@ -172,6 +176,7 @@ def run(task, cfg: TrainConfig, pixels_per_sample: int, state_path: Path, log) -
             cfg.lmbda,
             cfg.temperature,
             cfg.deep_weight,
+            cfg.feature_loss,
         )
         opt.zero_grad()
         loss.backward()

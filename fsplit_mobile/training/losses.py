@@ -3,7 +3,8 @@
     mse_weight * NMSE(features) + kd_weight * T^2 * KL(teacher || split logits at temperature T)
         + deep_weight * mean NMSE(the tail's deeper features) + lmbda * bpp
 
-NMSE is the squared error of the reconstructed features at the split, normalised by the features' power; the
+NMSE is the squared error of the reconstructed features at the split, normalised by the features' power (with
+`feature_loss="mse"`: the plain mean squared error, unnormalised, as the first FrankenSplit model was trained); the
 split logits come from the frozen teacher tail run on the reconstruction (distillation through the frozen tail).
 The deeper term compares the tail's own features on the reconstruction with the same tail's on the teacher's
 features (after 8, 11 and 15 blocks and the conv head: `DEEP_LEVELS`): thousands of targets per crop where the
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 DEEP_LEVELS = (8, 11, 15, 17)  # features after that many of EfficientNet-Lite0's 16 blocks; 17: the conv head
+FEATURE_LOSSES = ("nmse", "mse")  # the feature term: normalised by the features' power, or plain
 
 
 def _nmse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -34,11 +36,16 @@ def split_loss(
     lmbda: float,
     temperature: float,
     deep_weight: float = 0.0,
+    feature_loss: str = "nmse",
 ) -> tuple[torch.Tensor, dict]:
-    """The shared objective; returns (loss, parts)."""
-    nmse = _nmse(f_hat, f)
+    """The shared objective; returns (loss, parts). `feature_loss` picks the feature term weighted by
+    `mse_weight` (parts keep both: "nmse" and "mse")."""
+    if feature_loss not in FEATURE_LOSSES:
+        raise ValueError(f"feature_loss must be one of {', '.join(FEATURE_LOSSES)}, got {feature_loss!r}")
+    mse = ((f_hat - f) ** 2).mean()
+    nmse = mse / (f**2).mean().clamp_min(1e-8)
     bpp = -torch.log2(likelihoods).sum() / pixels
-    loss = mse_weight * nmse + lmbda * bpp
+    loss = mse_weight * (nmse if feature_loss == "nmse" else mse) + lmbda * bpp
     kd = torch.zeros((), device=f.device)
     agree = torch.zeros((), device=f.device)
     deep = torch.zeros((), device=f.device)
@@ -62,5 +69,5 @@ def split_loss(
         )
         loss = loss + kd_weight * kd
         agree = (logits_s.argmax(1) == logits_t.argmax(1)).float().mean()
-    parts = {"loss": loss, "nmse": nmse, "bpp": bpp, "kd": kd, "deep": deep, "agree": agree}
+    parts = {"loss": loss, "nmse": nmse, "mse": mse, "bpp": bpp, "kd": kd, "deep": deep, "agree": agree}
     return loss, {k: float(v.detach()) for k, v in parts.items()}

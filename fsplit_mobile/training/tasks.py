@@ -10,6 +10,8 @@ for all. Tasks raise :class:`TrainingInputError` for bad inputs (caches, configu
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from torch import nn
@@ -117,10 +119,15 @@ class UnitTask:
 
 
 class FrankenSplitTask:
-    """FrankenSplit encoder + FeatureSynthesis decoder on images (split after block 5), crops drawn on the fly."""
+    """FrankenSplit encoder + FeatureSynthesis decoder on images (split after block 5), crops drawn on the fly.
 
-    def __init__(self, crop: int, device):
-        from ..evaluation.images import CropSampler, bundled_images, open_rgb
+    Crops come from the bundled training photos, or with `sources` (names of evaluation/images.py's SOURCES) from
+    those package-shipped pictures as the bundled frankensplit_lite0.pt was trained (training_sampler: long side at
+    most 512, photographs drawn PHOTO_WEIGHT times more often). `val_paths`: the validation images (default: the
+    bundled validation split)."""
+
+    def __init__(self, crop: int, device, sources=None, val_paths=None):
+        from ..evaluation.images import CropSampler, bundled_images, open_rgb, training_sampler
         from ..models.frankensplit_lite0 import DEFAULT_CONFIG, build_trainable
         from ..models.teacher import load_teacher
 
@@ -134,8 +141,11 @@ class FrankenSplitTask:
         }
         _, self.head, self.tail = load_teacher()
         self.head.to(device), self.tail.to(device)
-        self.sampler = CropSampler([open_rgb(p) for p in bundled_images("train")], crop)
-        self.val_paths = bundled_images("val")
+        if sources is None:
+            self.sampler = CropSampler([open_rgb(p) for p in bundled_images("train")], crop)
+        else:
+            self.sampler = training_sampler(crop, tuple(sources))
+        self.val_paths = bundled_images("val") if val_paths is None else list(val_paths)
         self.device = device
         for m in self.modules.values():
             m.to(device)
@@ -157,11 +167,16 @@ class FrankenSplitTask:
 
     @torch.no_grad()
     def validate(self) -> dict:
+        """Hard-rounded symbols as deployed (evaluate_split, 8 crops per validation image). Its ideal code length
+        needs CDF tables, which the training state keeps none of: they are built on a copy of the entropy model.
+        Leaves the modules in eval mode (the loop puts them back in train mode)."""
         from ..evaluation.evaluate import evaluate_split
 
+        bottleneck = copy.deepcopy(self.bottleneck)
+        bottleneck.update(force=True)
         m = evaluate_split(
             self.modules["encoder"],
-            self.bottleneck,
+            bottleneck,
             self.modules["decoder"],
             self.head,
             self.tail,
@@ -169,8 +184,6 @@ class FrankenSplitTask:
             crops_per_image=8,
             use_coder=False,
         )
-        for mod in self.modules.values():
-            mod.train()
         return {
             "val_agreement": m["top1_agreement"],
             "val_bytes_estimated": m["bpp_estimated"] * INPUT_PIXELS / 8,

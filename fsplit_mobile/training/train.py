@@ -11,8 +11,9 @@ errors), and the one loop with its TrainConfig in training/loop.py. Every run wr
 first), keeps `<out>.state` (weights, optimisers, step, RNG; written atomically) every `--save-every` steps so
 `--resume` continues an interrupted or killed run where it stopped, evaluates on the validation split (never the
 held-out one) and writes the checkpoint with the validation numbers in its meta. It uses a CUDA GPU when one is
-available (`--device auto`) and needs none. (training/distill.py is the older loop that made the bundled
-frankensplit_lite0.pt; it is kept so that its recorded command still reproduces that file.)
+available (`--device auto`) and needs none. `frankensplit --feature-loss mse --train-images sources` is the objective
+and data of the retired training/distill.py that made the bundled frankensplit_lite0.pt (issue 21: one loop; its
+equivalent command is in fsplit_mobile/data/default/README.md).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from pathlib import Path
 import click
 import torch
 
-from .loop import SELECTIONS, TrainConfig, finish, run
+from .loop import SELECTIONS, TrainConfig, finish, run, seed_everything
+from .losses import FEATURE_LOSSES
 from .tasks import INPUT_PIXELS, FrankenSplitTask, LightTask, TrainingInputError, UnitTask
 from .tasks import freeze_transform as freeze_transform_of
 
@@ -117,6 +119,8 @@ _CONFIG_OPTIONS = (
     "deep_weight",
     "temperature",
     "seed",
+    "density_lr_scale",
+    "feature_loss",
     "resume",
     "val_every",
     "save_every",
@@ -160,7 +164,21 @@ def _common(f):
                 help="NMSE of the tail's deeper features (after 8, 11, 15 blocks and the conv head) against the teacher's",
             ),
             click.option("--temperature", type=float, default=1.0, show_default=True),
+            click.option(
+                "--feature-loss",
+                type=click.Choice(FEATURE_LOSSES),
+                default="nmse",
+                show_default=True,
+                help="the feature term: normalised by the teacher features' power (nmse) or plain (mse)",
+            ),
             click.option("--seed", type=int, default=0, show_default=True),
+            click.option(
+                "--density-lr-scale",
+                type=float,
+                default=10.0,
+                show_default=True,
+                help="learning-rate multiplier of the entropy model's density parameters",
+            ),
             click.option("--threads", type=int, default=1, show_default=True),
             click.option("--device", default="auto", show_default=True, help="auto (CUDA if available), cpu, cuda"),
             click.option("--resume/--no-resume", default=True, show_default=True, help="continue from <out>.state"),
@@ -470,20 +488,32 @@ def light(
 @main.command("frankensplit")
 @_common
 @click.option("--crop", type=int, default=128, show_default=True, help="training crop side (multiple of 32)")
+@click.option(
+    "--train-images",
+    type=click.Choice(["photos", "sources"]),
+    default="photos",
+    show_default=True,
+    help="the bundled training photos, or the package-shipped pictures the bundled frankensplit_lite0.pt was "
+    "trained on (evaluation/images.py TRAIN_IMAGES)",
+)
 def frankensplit(
     out,
     cfg,
     threads,
     device,
     crop,
+    train_images,
 ):
-    """Train the FrankenSplit-style model (the bundled default's architecture) on the bundled training photos."""
+    """Train the FrankenSplit-style model (the bundled frankensplit-lite0's architecture) on the bundled training
+    photos (or --train-images sources); its initial weights follow --seed."""
+    from ..evaluation.images import TRAIN_IMAGES
     from ..models.frankensplit_lite0 import save_checkpoint
 
     if crop % 32:
         raise click.BadParameter(f"must be a multiple of 32, got {crop}", param_hint="--crop")
     out, dev, log, command = _start(out, threads, device)
-    task = FrankenSplitTask(crop, dev)
+    seed_everything(cfg.seed)
+    task = FrankenSplitTask(crop, dev, sources=TRAIN_IMAGES if train_images == "sources" else None)
     result, final, seconds = _train(task, cfg, crop * crop, out, log)
     meta = _meta(
         command,
@@ -492,6 +522,7 @@ def frankensplit(
         final,
         result,
         crop=crop,
+        train_images=train_images,
         # the names this model's checkpoints always had (read by training/report.py and the default-model docs)
         **{
             "lambda": cfg.lmbda,

@@ -1,4 +1,5 @@
-"""What the fsplit-mobile wheel must and must not carry (used by scripts/wheel_check.sh and tests/test_wheel.py).
+"""What the fsplit-mobile wheel must and must not carry (used by scripts/wheel_check.sh and
+tests/package/test_wheel.py).
 
 Must: the package data a pip user's commands read (recipes, the default model, labels, calibration and
 evaluation images) and the compiled C coder. Must not: test doubles (the adb stand-in, the temporary sshd) or

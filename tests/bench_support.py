@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+from repo_paths import REPO
+
 CHANNELS, LATENT = 4, 8
 INPUT = 64
 MEDIANS = [0.25, -0.5, 0.0, 1.0]

@@ -19,7 +19,8 @@ import subprocess
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from repo_paths import REPO
+
 BUILD_SCRIPT = REPO / "benchmarks" / "boards" / "build_arm64_board.sh"
 # The CPU qemu emulates for every process of a session (sshd's SetEnv reaches each exec through binfmt):
 # a Raspberry Pi 4's core. Under qemu 7.2's default "max" model (dotprod, i8mm, SVE) the XNNPACK int8 kernels

@@ -1,7 +1,7 @@
 """The export contract suite's flows (issue 21 item 5, after ExecuTorch's backends/test/suite): one small flow per
 CPU target, saying how to export to it and how its artifact is run or checked where it lives. The contract tests
-(tests/test_export_contract.py) run every test over every flow; what only one target has stays in its own file
-(tests/test_export_coreml.py, tests/test_export_tflite.py, tests/test_export_default.py). Adding a CPU target
+(tests/export/test_export_contract.py) run every test over every flow; what only one target has stays in its own
+file (tests/export/: test_export_coreml.py, test_export_tflite.py, test_export_default.py). Adding a CPU target
 (docs/export.md) adds one `ExportFlow` to FLOWS.
 
 A flow gives data (the target, what export makes, the input layout, whether its runtime runs here, the
@@ -11,7 +11,7 @@ the targets run here): every flow runs the same contract, each adds what its for
 
 The end-to-end exports are shared, once per test session: `export_case` runs one `fsplit_mobile.export` per small
 checkpoint over every flow's target (one shared preparation); `default_export` is the bundled FrankenSplit model's
-export to ExecuTorch and ONNX that tests/test_export_default.py checks, whose fp32 files the contract verifies
+export to ExecuTorch and ONNX that tests/export/test_export_default.py checks, whose fp32 files the contract verifies
 again for the flows with `default_artifact` (instead of lowering that encoder a second time).
 """
 
@@ -144,8 +144,8 @@ class ExportFlow:
     unsupported_layer: a layer the target cannot lower; unsupported_op: text the op it is reported as contains;
         unsupported_exact: that op's name exactly (None: not checked); unsupported_hint: what the hint suggests.
     default_inputs(): what verify runs the bundled FrankenSplit encoder (fp32, 224x224) on;
-    default_artifact: verify the fp32 file of that encoder that `default_export` wrote (tests/test_export_default.py
-        checks its export) instead of lowering it again here;
+    default_artifact: verify the fp32 file of that encoder that `default_export` wrote
+        (tests/export/test_export_default.py checks its export) instead of lowering it again here;
     check_default_fp32(lowered, result, module, inputs, tmp_path, caught): what the target's file and verify's
         result say about it (`caught`: the lowering's warnings).
     check_manifest(r, art, split): what the target adds to a manifest of an end-to-end artifact.
@@ -545,8 +545,8 @@ _DEFAULT: dict[str, tuple] = {}
 
 def default_export(tmp_path_factory) -> tuple[ExportSummary, Path]:
     """(summary, out) of the bundled FrankenSplit model's export (recipe frankensplit_lite0, 224x224) to ExecuTorch
-    and ONNX, fp32 and int8, once per test session: tests/test_export_default.py checks it; the contract's fp32 test
-    verifies its fp32 files again for the flows with `default_artifact`."""
+    and ONNX, fp32 and int8, once per test session: tests/export/test_export_default.py checks it; the contract's fp32
+    test verifies its fp32 files again for the flows with `default_artifact`."""
     if "frankensplit-lite0" not in _DEFAULT:
         out = tmp_path_factory.mktemp("default")
         summary = api.export(

@@ -8,8 +8,9 @@ import torch
 
 from fsplit_mobile.models import registry
 from fsplit_mobile.models.checkpoint import save_checkpoint
+from repo_paths import PACKAGE
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent / "fsplit_mobile"
+PACKAGE_DIR = PACKAGE
 CALIB_DIR = PACKAGE_DIR / "data" / "images" / "calib"
 EVAL_DIR = PACKAGE_DIR / "data" / "images" / "eval"
 RECIPES = PACKAGE_DIR / "recipes"  # package data (shipped in the wheel)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-_REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO as _REPO
 
 
 def oracle_dir() -> Path:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).parent))
+# tests/ (the support modules) and tests/serve/ (test_serve_faults): this runs as a script, outside pytest
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent / "serve")]
 from fsplit_mobile.client import SplitClient  # noqa: E402
 from fsplit_mobile.serve.app import create_app  # noqa: E402
 from fsplit_mobile.serve.limits import ServeLimits  # noqa: E402

@@ -277,7 +277,7 @@ def run_schemathesis(base_url: str, report_dir, max_examples: int, seed: int = 1
     }
 
 
-# -- raw-socket clients (tests/test_serve_hostile.py, benchmarks/attack) ------------------------------------------
+# -- raw-socket clients (tests/serve/test_serve_hostile.py, benchmarks/attack) ----------------------------------
 
 
 def connect(port, timeout=5.0) -> socket.socket:

@@ -1,5 +1,5 @@
 """The device-transport contract suite's flows (issue 21 item 5): one flow per transport fsplit-bench reaches a
-device through, each with the device double it talks to here. tests/test_bench_transports.py runs every test over
+device through, each with the device double it talks to here. tests/bench/test_bench_transports.py runs every test over
 every flow; what only one transport has stays in its own file (test_bench_ssh.py: hung links and lost listeners).
 
 - adb: the real Debian ``adb`` client and server talk to an adb daemon stand-in (tests/doubles/adb_standin.py)

@@ -16,7 +16,7 @@ dependencies {
 
 tasks.test {
     useJUnitPlatform {
-        // These tests need fixtures that tests/test_android_core.py prepares (an exported artifact, the Python
+        // These tests need fixtures that tests/bench/test_android_core.py prepares (an exported artifact, the Python
         // preprocessing output, a running fsplit-serve): run them through pytest.
         excludeTags("pytest-fixtures")
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The emulated aarch64 "board": Debian bookworm arm64 (OS + python3 + openssh-server only) in a chroot run
 # through qemu-user binfmt, with its own sshd on loopback, used to check the ARM path of fsplit-bench end to
-# end with zero setup (tests/test_bench_emulated_board.py runs the same in CI's slow set). FUNCTIONAL only:
+# end with zero setup (tests/bench/test_bench_emulated_board.py runs the same in CI's slow set). FUNCTIONAL only:
 # emulated timings are 30-80x slower than a real board. Needs root and network to the Debian mirror and PyPI.
 #
 #   benchmarks/boards/emulated_aarch64.sh setup                 # build/cache the rootfs (~8-11 min, once)

@@ -70,7 +70,7 @@ then decoder + teacher tail.
 | --- | --- | --- | --- | --- | --- |
 {rows}
 
-These numbers are also in the checkpoint's `meta["metrics"]`; `tests/test_default_model.py` re-evaluates the
+These numbers are also in the checkpoint's `meta["metrics"]`; `tests/models/test_default_model.py` re-evaluates the
 checkpoint on one held-out image and checks them.
 
 ## Limits

@@ -8,7 +8,7 @@ The FrankenSplit tables get vectors for every channel: those of the bundled defa
 the committed tables/frankensplit.fsct again; ``--synthesize`` builds a parametric stand-in instead
 (needs the CompressAI oracle).
 Expected bytes come from the C coder through the Python binding; every stream is also checked
-here against the pure-Python reference model. tests/test_codec_conformance.py cross-checks them
+here against the pure-Python reference model. tests/codec/test_codec_conformance.py cross-checks them
 against CompressAI's compiled coder. The file format is described in vectors.txt's header.
 """
 

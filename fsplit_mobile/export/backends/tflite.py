@@ -74,7 +74,7 @@ def _as_eval(module: nn.Module) -> nn.Module:
     only the flag litert_torch reads is set. torchao's move_exported_model_to_eval must not be applied to such a
     graph: it rewrites batch-norm patterns as if they had been captured in training mode and changes what an
     eval-mode batch norm computes (on EfficientNet-Lite0's head: up to 0.25 absolute error in the features, 3.5 %
-    of the symbols of a block-16 bottleneck unit; tests/test_export_tflite.py checks a batch-norm model)."""
+    of the symbols of a block-16 bottleneck unit; tests/export/test_export_tflite.py checks a batch-norm model)."""
     module.training = False
     return module
 

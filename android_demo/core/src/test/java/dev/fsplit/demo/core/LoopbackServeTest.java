@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * The app's whole split pipeline against a REAL fsplit-serve on loopback (started by tests/test_android_core.py):
+ * The app's whole split pipeline against a REAL fsplit-serve on loopback (started by tests/bench/test_android_core.py):
  * Java preprocessing -> the artifact's encoder (run by Python's ExecuTorch runtime in place of the Android Module)
  * -> Java rANS container -> Java HTTP client. It must send the same bytes and get the same top-5 as the Python
  * client (fsplit_mobile.client.SplitClient) for the same photos.

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The offload policy picks what Python's fsplit_mobile/runtime/offload_policy.py picks on the shared table of
- * cases: -Dfsplit.offloadCases=FILE (tests/test_offload_policy.py adds random cases with Python's choices), else
- * tests/data/offload_policy_cases.tsv found above the working directory.
+ * cases: -Dfsplit.offloadCases=FILE (tests/runtime/test_offload_policy.py adds random cases with Python's choices),
+ * else tests/data/offload_policy_cases.tsv found above the working directory.
  */
 class OffloadPolicyTest {
     static final String CASES = "tests/data/offload_policy_cases.tsv";

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Preprocessing of full-size photos in Java equals fsplit_mobile.runtime.preprocess (Pillow resize +
  * InputConverter) bit for bit, and the encoder fed with the Java tensor gives Python's symbols. The photos and
- * Python's outputs are written by tests/test_android_core.py into -Dfsplit.parity:
+ * Python's outputs are written by tests/bench/test_android_core.py into -Dfsplit.parity:
  * NAME.ppm (original), NAME.resized.ppm, NAME.input.f32 (model input, little-endian), NAME.symbols.i32.
  */
 @Tag(Fixtures.TAG)

@@ -17,7 +17,7 @@ class RealArtifactTest {
     @Test
     void manifestOfARealExportReadsAsPythonReadsIt() throws Exception {
         Manifest m = Manifest.load(Fixtures.artifact());
-        // Facts tests/test_android_core.py read from the same file with fsplit_mobile.runtime.Artifact.
+        // Facts tests/bench/test_android_core.py read from the same file with fsplit_mobile.runtime.Artifact.
         JsonObject facts = JsonObject.parse(new String(Files.readAllBytes(Fixtures.file("fsplit.facts").toPath()),
                 StandardCharsets.UTF_8));
         assertEquals(facts.getString("model_id"), m.modelId);

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Benchmark mode as the app runs it, on a bundle built by fsplit-bench's own code (artifact/ + inputs/ PPMs),
- * with the Python-runtime stand-in for the ExecuTorch Module. tests/test_android_core.py then reads the events file
- * with fsplit_mobile.bench (events parser, result builder) and checks stream/symbol hashes against Python.
+ * with the Python-runtime stand-in for the ExecuTorch Module. tests/bench/test_android_core.py then reads the events
+ * file with fsplit_mobile.bench (events parser, result builder) and checks stream/symbol hashes against Python.
  */
 @Tag(Fixtures.TAG)
 class BenchmarkModeTest {

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * HTTP protocol details against a scripted JDK HttpServer (error bodies, headers, bad answers). The real
- * fsplit-serve is exercised by LoopbackServeTest, run through tests/test_android_core.py.
+ * fsplit-serve is exercised by LoopbackServeTest, run through tests/bench/test_android_core.py.
  */
 class ServeClientTest {
     private HttpServer server;

@@ -7,7 +7,7 @@ import dev.fsplit.demo.core.EncoderLoader;
 import java.io.File;
 
 /**
- * Inputs that tests/test_android_core.py prepares and passes as system properties (tests tagged
+ * Inputs that tests/bench/test_android_core.py prepares and passes as system properties (tests tagged
  * "pytest-fixtures"): a real exported artifact, Python's outputs to compare with, a running fsplit-serve.
  */
 public final class Fixtures {
@@ -19,7 +19,7 @@ public final class Fixtures {
     public static String property(String name) {
         String value = System.getProperty(name);
         if (value == null || value.isEmpty()) {
-            fail("system property " + name + " is not set: run these tests through tests/test_android_core.py");
+            fail("system property " + name + " is not set: run these tests through tests/bench/test_android_core.py");
         }
         return value;
     }

@@ -5,11 +5,11 @@ import subprocess
 import sys
 import tarfile
 import zipfile
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from repo_paths import REPO
+
 sys.path.insert(0, str(REPO / "scripts"))
 from wheel_contents import check_names, check_wheel  # noqa: E402
 

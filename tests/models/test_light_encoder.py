@@ -15,6 +15,7 @@ from fsplit_mobile.models.checkpoint import load_checkpoint, read_checkpoint
 from fsplit_mobile.models.frankensplit_lite0 import DEFAULT_CONFIG
 from fsplit_mobile.models.light_encoder import LightEncoder
 from fsplit_mobile.models.macs import count_macs, device_share
+from repo_paths import PACKAGE
 
 pytest.importorskip("efficientnet_lite_pytorch")
 
@@ -228,7 +229,6 @@ def test_bundled_light_model_is_within_the_budget_and_its_recorded_validation_re
     to what training recorded), its recipe, its documentation, and the validation agreement each point's meta
     records, recomputed on the deployed path (symbols -> rANS container -> decoded -> server part); the points
     trade bytes for agreement in their order."""
-    from pathlib import Path
 
     import numpy as np
 
@@ -237,7 +237,7 @@ def test_bundled_light_model_is_within_the_budget_and_its_recorded_validation_re
     from fsplit_mobile.models.bundled import load_rate_points
     from fsplit_mobile.models.teacher import load_efficientnet_lite0
 
-    data = Path(__file__).resolve().parent.parent / "fsplit_mobile" / "data"
+    data = PACKAGE / "data"
     path = data / "default" / "light_lite0.pt"
     assert path.stat().st_size < 6_000_000
     points = load_rate_points(path)

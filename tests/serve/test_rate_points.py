@@ -25,13 +25,14 @@ from fsplit_mobile.models.checkpoint import units as unit_io
 from fsplit_mobile.runtime import Artifact, rate_points
 from fsplit_mobile.runtime.artifact import ArtifactError
 from fsplit_mobile.runtime.preprocess import load_rgb
+from repo_paths import PACKAGE
 from serve_support import build_tiny_artifact, free_port
 from test_serve_cli import SERVE, wait_healthy
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("efficientnet_lite_pytorch")
 
-IMAGES = sorted((Path(__file__).resolve().parent.parent / "fsplit_mobile/data/images/heldout").glob("*.jpg"))[:2]
+IMAGES = sorted((PACKAGE / "data/images/heldout").glob("*.jpg"))[:2]
 UNITS = [{"name": "hi", "latent_channels": 8, "width": 16}, {"name": "lo", "latent_channels": 4, "width": 16}]
 
 

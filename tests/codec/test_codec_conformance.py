@@ -23,8 +23,8 @@ from fsplit_mobile.codec import (
     reference,
     reference_interleaved,
 )
+from repo_paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 CONFORMANCE = REPO / "runtimes" / "conformance"
 VECTORS = CONFORMANCE / "vectors.txt"
 COMPRESSAI_MAX_RAW = 1 << 28  # beyond this CompressAI's encoder shifts by 32 (undefined behaviour)

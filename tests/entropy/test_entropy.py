@@ -10,6 +10,7 @@ from torch import nn
 
 import oracle
 from fsplit_mobile.entropy import EntropyBottleneck, TableBuildError, pmf_to_quantized_cdf
+from repo_paths import PACKAGE
 
 
 @pytest.fixture(autouse=True)
@@ -243,9 +244,8 @@ def test_parameter_name_mapping_both_ways():
 
 def test_old_parameter_names_are_mapped_in_one_module():
     """Only entropy/keys.py spells out the old-name pattern; the bottleneck and the checkpoint reader call it."""
-    from pathlib import Path
 
-    package = Path(__file__).resolve().parents[1] / "fsplit_mobile"
+    package = PACKAGE
     spelled = sorted(
         str(p.relative_to(package)) for p in package.rglob("*.py") if "matrix|bias|factor" in p.read_text()
     )

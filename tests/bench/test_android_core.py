@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from repo_paths import REPO
+
 DEMO = REPO / "android_demo"
 CORE = DEMO / "core"
 CODEC = REPO / "runtimes" / "java"
@@ -194,7 +195,9 @@ def _untrained_default_checkpoint(path: Path) -> Path:
     torch.manual_seed(0)
     enc, eb, dec = dm.build_trainable()
     eb.update(force=True)
-    return dm.save_checkpoint(path, enc, eb, dec, dict(dm.DEFAULT_CONFIG), {"made_by": "tests/test_android_core.py"})
+    return dm.save_checkpoint(
+        path, enc, eb, dec, dict(dm.DEFAULT_CONFIG), {"made_by": "tests/bench/test_android_core.py"}
+    )
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "fsplit_mobile"
+from repo_paths import PACKAGE
 
 
 def _module_name(path: Path, root: Path) -> tuple[str, bool]:

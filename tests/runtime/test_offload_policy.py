@@ -13,9 +13,9 @@ import pytest
 
 from fsplit_mobile.runtime import offload_policy as op
 from fsplit_mobile.runtime.offload_policy import DeviceProfile, OffloadPolicyError, Option
+from repo_paths import REPO, TESTS
 
-REPO = Path(__file__).resolve().parent.parent
-CASES = REPO / "tests" / "data" / "offload_policy_cases.tsv"
+CASES = TESTS / "data" / "offload_policy_cases.tsv"
 JUNIT = Path("/usr/share/java/junit-platform-console-standalone.jar")
 CORE = REPO / "android_demo" / "core" / "src"
 
@@ -201,7 +201,7 @@ def _random_cases(n_sets: int, seed: int = 20) -> str:
 
 def test_java_core_agrees_with_python(tmp_path):
     """OffloadPolicyTest (JUnit) checks the Java choices on the shared table plus 300 random cases that carry
-    Python's choices; it also runs with the core's other JUnit tests (tests/test_android_core.py)."""
+    Python's choices; it also runs with the core's other JUnit tests (tests/bench/test_android_core.py)."""
     missing = [t for t in ("javac", "java") if shutil.which(t) is None]
     if missing or not JUNIT.is_file():
         pytest.fail(f"Java toolchain incomplete (missing: {missing} {JUNIT}); run scripts/install_system_deps.sh")

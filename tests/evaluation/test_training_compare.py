@@ -3,6 +3,7 @@
 import torch
 
 from fsplit_mobile.evaluation.compare import at_most_bytes, codec_roundtrip, markdown
+from repo_paths import REPO
 
 ROWS = [
     {"method": "webp-q1", "kind": "offload", "agreement": 0.40, "bytes_mean": 1300.0},
@@ -40,9 +41,8 @@ def test_downscaled_offload_sends_fewer_bytes_and_comes_back_at_full_size():
 
 def test_pareto_curves_keep_downscaled_offload_apart():
     import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "sc2" / "pareto.py"
+    path = REPO / "benchmarks" / "sc2" / "pareto.py"
     spec = importlib.util.spec_from_file_location("pareto", path)
     pareto = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(pareto)

@@ -15,7 +15,6 @@ import gc
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +22,7 @@ import pytest
 import oracle
 from fsplit_mobile.codec import CodecTables, compat, container, decode_latent, encode_latent, interleaved
 from fsplit_mobile.codec._binding import _rans
-
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
 
 CHILD = """
 import importlib.util, sys

@@ -16,8 +16,8 @@ import oracle
 from fsplit_mobile.entropy import EntropyBottleneck
 from fsplit_mobile.models import FactorizedPriorDecoder, FrankenSplitEncoder, SplitModel, registry
 from fsplit_mobile.models import checkpoint as ck
+from repo_paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "fsplit_mobile" / "data" / "default" / "frankensplit_lite0.pt"
 
 

@@ -11,15 +11,16 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+
+from repo_paths import TESTS
 
 pytest.importorskip("ray.serve")
 
 from fsplit_mobile.serve.ray.netns_procs import kill_netns, netns_of, netns_pids  # noqa: E402
 
-SCENARIO = Path(__file__).parent / "ray_scenario.py"
+SCENARIO = TESTS / "ray_scenario.py"
 SCENARIO_TIMEOUT_S = 480
 
 

@@ -6,7 +6,7 @@ Chain exercised: the real ``fsplit-bench`` CLI -> the real Debian adb client/ser
 dev.fsplit.demo/.BenchmarkActivity --es bundle DIR --ei runs N --ei warmup M`` command line -> an ``am`` shim on
 the stand-in's PATH (a STAND-IN for Android's activity manager, written below) that parses those extras and
 launches the app's plain-Java benchmark mode (android_demo/core BenchmarkMode.main, compiled with javac, the
-.pte run by ExecuTorch's Python runtime in place of the Android Module, as in tests/test_android_core.py) ->
+.pte run by ExecuTorch's Python runtime in place of the Android Module, as in tests/bench/test_android_core.py) ->
 events file + .exit marker -> poll -> adb pull -> fsplit-bench's result builder.
 Not exercised: the APK, Android's activity manager, BenchmarkActivity's android.* glue, the ExecuTorch Module.
 """
@@ -26,9 +26,9 @@ from fsplit_mobile.bench.errors import DeviceDisconnectedError, RunnerFailedErro
 from fsplit_mobile.bench.result import load_result
 from fsplit_mobile.bench.runner import BenchConfig, run_benchmark
 from fsplit_mobile.bench.transports import AdbTransport
+from repo_paths import REPO
 from test_android_core import CODEC, CORE, ENCODER_HELPER, JUNIT, _java_tools, _javac, _sources
 
-REPO = Path(__file__).resolve().parent.parent
 APP_FILES = "sdcard/Android/data/dev.fsplit.demo/files"  # the app's external files dir, inside the stand-in root
 
 # Stand-in for Android's `am` (activity manager) on the adb stand-in's PATH. NOT Android: it knows one activity,

@@ -53,7 +53,7 @@ from test_serve_faults import generate_cases  # noqa: E402
 READY_TIMEOUT_S = 180  # the model loads in ~1 s here; generous for a loaded CI machine
 BATCHED = "fsplit_batched"  # second model of the repository: the batcher waits up to 2 s to fill a batch of 4
 BAD_EVERY = 10  # every 10th generated bad stream (~280 of ~2,800, all kinds)
-SCHEMA_EXAMPLES = 10  # schemathesis examples per operation and phase (~40 cases; tests/test_serve_schema.py runs 60)
+SCHEMA_EXAMPLES = 10  # schemathesis examples per operation and phase (~40 cases; test_serve_schema.py runs 60)
 OCTET = {"content-type": "application/octet-stream"}
 
 

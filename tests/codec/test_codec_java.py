@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
+
 JAVA_DIR = REPO / "runtimes" / "java"
 JUNIT = Path("/usr/share/java/junit-platform-console-standalone.jar")
 

@@ -6,11 +6,11 @@ and gives the scalar verdict on damaged payloads; run time there is functional o
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
+
 C_DIR = REPO / "runtimes" / "c"
 QEMU = ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"]
 

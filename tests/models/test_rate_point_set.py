@@ -14,8 +14,8 @@ from fsplit_mobile.models.bundled import load_rate_points
 from fsplit_mobile.models.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_atomically
 from fsplit_mobile.models.checkpoint.point_set import POINT_SET_FORMAT, combine_points, single_checkpoint
 from fsplit_mobile.runtime import Artifact
+from repo_paths import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_SET = ROOT / "fsplit_mobile/data/default/light_lite0.pt"
 IMAGES = sorted((ROOT / "fsplit_mobile/data/images/heldout").glob("*.jpg"))[:2]
 

@@ -246,7 +246,10 @@ class LightTask:
     def rescale(self, factor: float) -> None:
         """Quantisation step x factor for the same transform: y' = y / factor on the device (the last layer's
         weights and bias divided), y'' * factor on the server (the first layer's weights multiplied); with
-        factor 1 nothing changes. The entropy model must then be retrained (--freeze-transform)."""
+        factor 1 nothing changes. The entropy model's quantiles are divided too (they are quantiles of y, so those of
+        y' are exactly the old ones / factor): its medians, which set the rounding offsets, are right from the first
+        step instead of lagging behind the aux loss (validation-based selection then measures the deployed
+        rounding). The density itself must then be retrained (--freeze-transform trains only it)."""
         last = self.encoder.layers[-1]
         first = self.decoder.stem[0]
         assert isinstance(last, nn.Conv2d) and isinstance(first, nn.Conv2d)  # LightEncoder's 1x1 head, the stem's conv
@@ -254,6 +257,7 @@ class LightTask:
         assert last.bias is not None
         last.bias.div_(factor)
         first.weight.mul_(factor)
+        self.bottleneck.quantiles.div_(factor)
 
     def to_cpu(self) -> None:
         self._norm = (self._norm[0].cpu(), self._norm[1].cpu())

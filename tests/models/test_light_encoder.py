@@ -220,6 +220,13 @@ def test_rescaled_rate_point_keeps_the_transform_and_changes_the_step(tmp_path):
         else:
             assert torch.equal(sb[key], sa[key]), key
     assert b["meta"]["rescale"] == 2.0 and b["meta"]["transform_trained"] is False
+    # the entropy model's quantiles follow the step at once (the medians set the deployed rounding offsets)
+    from fsplit_mobile.training.tasks import LightTask
+
+    task = LightTask({}, [cache], cache, "cpu", init_from=str(base))
+    before = task.bottleneck.quantiles.detach().clone()
+    task.rescale(2.0)
+    torch.testing.assert_close(task.bottleneck.quantiles.detach(), before / 2)
     res = subprocess.run(_command(cache, tmp_path / "x.pt", 2) + ["--rescale", "2"], capture_output=True, text=True)
     assert res.returncode != 0 and "--init-from" in res.stderr
 

@@ -15,7 +15,9 @@ from pathlib import Path
 from .split import SplitModel
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-BUNDLED_DEFAULT = DATA_DIR / "default" / "bottleneck_units_lite0_b16.pt"
+BUNDLED_UNITS = DATA_DIR / "default" / "bottleneck_units_lite0_b16.pt"  # bottleneck-units-lite0-b16 (95.8 % device)
+BUNDLED_LIGHT = DATA_DIR / "default" / "light_lite0.pt"  # light-lite0 (the lightweight encoder, issue 20)
+BUNDLED_DEFAULT = BUNDLED_UNITS
 
 
 def load_rate_points(path: str | Path | None = None, with_server: bool = True) -> dict[str, SplitModel]:

@@ -1,4 +1,4 @@
-"""fsplit-bench on the real default model: the bundled bottleneck units (default rate point) exported by the real exporter
+"""fsplit-bench on the real default model: the bundled default (its default rate point) exported by the real exporter
 (fsplit_mobile.export) to ExecuTorch int8, benchmarked locally with the Python device agent and the native
 runner. Both must produce the same int32 symbols and bytes, and the streams must decode with the artifact's
 tables to the shape the manifest declares."""
@@ -11,6 +11,7 @@ from bench_support import build_native_runner
 from fsplit_mobile.bench.bundle import RunnerSpec
 from fsplit_mobile.bench.runner import BenchConfig, run_benchmark
 from fsplit_mobile.bench.transports import LocalTransport
+from fsplit_mobile.export.recipe import DEFAULT_RECIPE, load_recipe
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def test_default_model_executorch_int8_python_agent_and_native_runner(default_ex
     from fsplit_mobile.codec import CodecTables, decode_latent
 
     manifest = json.loads((default_executorch_int8 / "manifest.json").read_text())
-    assert manifest["model_id"] == "bottleneck-units-lite0-b16" and manifest["quantization"] == "int8"
+    assert manifest["model_id"] == load_recipe(DEFAULT_RECIPE).model_id and manifest["quantization"] == "int8"
     config = dict(runs=3, warmup=1, image_limit=2, save_streams=True)
     py = run_benchmark(
         default_executorch_int8, LocalTransport(), BenchConfig(**config), out_dir=tmp_path / "py", progress=False

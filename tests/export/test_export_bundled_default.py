@@ -1,5 +1,5 @@
-"""The bundled default (bottleneck units after block 16 of EfficientNet-Lite0, recipe lite0_b16_units) exported with
-no arguments: fp32 ExecuTorch, ONNX and LiteRT give the eager symbols (the LiteRT batch-norm fix of issue 10 is what
+"""The bundled bottleneck units after block 16 of EfficientNet-Lite0 (recipe lite0_b16_units; the default before issue
+20) exported: fp32 ExecuTorch, ONNX and LiteRT give the eager symbols (the LiteRT batch-norm fix of issue 10 is what
 makes LiteRT exact on the teacher head), ONNX int8 meets the int8 fidelity targets (symbol flips <= 2 %, bpp change
 <= 2 %, agreement drop <= 1 pp) on the 188 held-out samples, and the manifest names the model, its 320x7x7 symbols
 and a server part that reproduces the eager server's logits."""
@@ -13,19 +13,20 @@ import torch
 from fsplit_mobile.evaluation.images import bundled_images
 from fsplit_mobile.export import api
 from fsplit_mobile.export.backends.onnx import cpu_has_vnni
-from fsplit_mobile.models.bundled import load_rate_points
+from fsplit_mobile.models.bundled import BUNDLED_UNITS, load_rate_points
 from fsplit_mobile.runtime import Artifact, open_encoder
 from fsplit_mobile.runtime.encoders import open_backend
 from fsplit_mobile.runtime.preprocess import load_rgb
 
 pytestmark = pytest.mark.slow
+UNITS_RECIPE = "lite0_b16_units"  # named: the bundled default is light-lite0 since issue 20
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     out = tmp_path_factory.mktemp("bundled-default")
-    summary = api.export(["executorch", "onnx", "tflite"], ["none"], out=out)
-    int8 = api.export(["onnx", "executorch", "tflite"], ["int8"], out=out)
+    summary = api.export(["executorch", "onnx", "tflite"], ["none"], recipe=UNITS_RECIPE, out=out)
+    int8 = api.export(["onnx", "executorch", "tflite"], ["int8"], recipe=UNITS_RECIPE, out=out)
     return summary, int8
 
 
@@ -75,7 +76,7 @@ def test_pt2e_int8_keeps_symbols_and_rate(exported, target):
 
 def test_manifest_and_server_part(exported):
     summary, _ = exported
-    model = next(iter(load_rate_points().values()))
+    model = next(iter(load_rate_points(BUNDLED_UNITS).values()))
     art = Artifact.open(next(r.path for r in summary.results if r.target == "onnx"))
     m = art.manifest
     assert m["model_id"] == "bottleneck-units-lite0-b16" and m["output"]["shape"] == [1, 320, 7, 7]

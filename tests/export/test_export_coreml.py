@@ -133,6 +133,11 @@ def test_packages_hold_what_the_quantization_says(exported):
 @pytest.mark.slow
 def test_default_model_coreml_as_is(tmp_path):
     """`fsplit-export --target coreml` with no options: the bundled model, spec-validated, sizes as expected."""
+    from fsplit_mobile.export.recipe import DEFAULT_RECIPE, load_recipe
+    from fsplit_mobile.models.bundled import load_rate_points
+
+    default = load_recipe(DEFAULT_RECIPE)
+    latent = list(next(iter(load_rate_points(with_server=False).values())).latent_shape())
     summary = api.export("coreml", ["none", "int8-weights", "int8"], out=tmp_path)
     assert summary.ok, [r.error for r in summary.results]
     sizes = {r.quantization: r.size_bytes for r in summary.results}
@@ -140,4 +145,4 @@ def test_default_model_coreml_as_is(tmp_path):
     for r in summary.results:
         assert r.executed is False
         m = Artifact.open(r.path).manifest
-        assert m["model_id"] == "bottleneck-units-lite0-b16" and m["output"]["shape"] == [1, 320, 7, 7]
+        assert m["model_id"] == default.model_id and m["output"]["shape"] == [1, *latent]

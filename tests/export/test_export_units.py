@@ -36,7 +36,11 @@ from fsplit_mobile.runtime.preprocess import (
 
 # ---- recipes ----------------------------------------------------------------------------------------------------
 def test_shipped_recipes_parse():
-    default = load_recipe(DEFAULT_RECIPE)
+    from fsplit_mobile.models.bundled import BUNDLED_DEFAULT
+
+    # the bare default recipe exports the bundled default checkpoint (models/bundled.py)
+    assert load_recipe(DEFAULT_RECIPE).checkpoint == BUNDLED_DEFAULT.resolve()
+    default = load_recipe("lite0_b16_units")
     assert default.model_id == "bottleneck-units-lite0-b16"
     assert default.architecture == "bottleneck-unit-lite0"
     assert default.input_size == (224, 224)

@@ -114,7 +114,8 @@ def test_demo_prints_consistent_numbers(bundled):
     out = result.output
     name, model = next(iter(bundled.items()))
     assert f"rate point {name} of {', '.join(bundled)}" in out
-    assert re.search(r"latent\s+320x7x7 int32 symbols", out)
+    latent = "x".join(str(d) for d in model.latent_shape())
+    assert re.search(rf"latent\s+{latent} int32 symbols", out)
     # SC2's first criterion: the device compute, counted from the exported encoder graph
     from fsplit_mobile.models.macs import device_share
 
@@ -249,9 +250,9 @@ def test_compare_names_every_rate_point_of_a_checkpoint():
     """`evaluation.compare --model`: a bottleneck-unit checkpoint gives one row per unit (`<stem>:<unit>`, default
     first), a one-rate checkpoint one row named after the file."""
     from fsplit_mobile.evaluation.compare import _load_split_models
-    from fsplit_mobile.models.bundled import BUNDLED_DEFAULT
+    from fsplit_mobile.models.bundled import BUNDLED_UNITS as path
 
-    units = _load_split_models(str(BUNDLED_DEFAULT))
-    stem = BUNDLED_DEFAULT.stem
+    units = _load_split_models(str(path))
+    stem = path.stem
     assert list(units) == [f"{stem}:{k}" for k in ("r2", "r0", "r1", "r3", "r4")]
     assert list(_load_split_models(str(DEFAULT_CHECKPOINT))) == [DEFAULT_CHECKPOINT.stem]

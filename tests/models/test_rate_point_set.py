@@ -22,13 +22,15 @@ IMAGES = sorted((ROOT / "fsplit_mobile/data/images/heldout").glob("*.jpg"))[:2]
 
 def _coarser(path: Path, out: Path, factor: float) -> Path:
     """The same transform with a quantisation step `factor` times larger (what `train light --rescale` starts
-    from): the encoder's last layer divided, the decoder's first layer multiplied; the tables are kept."""
+    from): the encoder's last layer and the entropy model's quantiles (so its medians) divided, the decoder's first
+    layer multiplied; the CDF tables are kept."""
     ckpt = read_checkpoint(path)
     state = dict(ckpt["state_dict"])
     last = max(int(k.split(".")[2]) for k in state if k.startswith("encoder.layers."))
     for suffix in ("weight", "bias"):
         state[f"encoder.layers.{last}.{suffix}"] = state[f"encoder.layers.{last}.{suffix}"] / factor
     state["decoder.stem.0.weight"] = state["decoder.stem.0.weight"] * factor
+    state["entropy_bottleneck.quantiles"] = state["entropy_bottleneck.quantiles"] / factor
     return save_atomically({**ckpt, "state_dict": state}, out)
 
 

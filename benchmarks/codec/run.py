@@ -90,7 +90,7 @@ def _bundled_model_case(checkpoint: Path):
 
 
 def bundled_default_case():
-    """The bundled default's default rate point (320x7x7 latent)."""
+    """The bundled default's default rate point (its latent of the demo image, whatever its shape)."""
     from fsplit_mobile.models.bundled import BUNDLED_DEFAULT, load_rate_points
 
     name, model = next(iter(load_rate_points(with_server=False).items()))

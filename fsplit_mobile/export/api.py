@@ -262,7 +262,7 @@ def export(
 
     target: a target name (fsplit_mobile/runtime/targets.py; `fsplit-export --help` lists them), "all" (the CPU
     targets) or a list; quantize: "none" | "int8" | ... or a list. With neither `checkpoint` nor `recipe` the
-    bundled default model is exported (bundled recipe frankensplit_lite0); `checkpoint` alone uses the
+    bundled default model is exported (bundled recipe light_lite0); `checkpoint` alone uses the
     checkpoint's own settings; both: the recipe with that checkpoint. Raises ExportError (one clear line; a bad
     checkpoint: the reader's CheckpointError, which fsplit_mobile.export.errors re-exports) on the first failure
     unless keep_going (default: True for several targets), in which case every failure is in the summary.

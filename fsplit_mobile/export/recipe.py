@@ -30,7 +30,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # Inside the package (not a top-level folder of the checkout) so the wheel carries them: a pip-installed user
 # runs `fsplit-export` from any directory.
 RECIPES_DIR = PACKAGE_DIR / "recipes"
-DEFAULT_RECIPE = RECIPES_DIR / "lite0_b16_units.toml"  # the bundled default (models/bundled.py)
+DEFAULT_RECIPE = RECIPES_DIR / "light_lite0.toml"  # the bundled default (models/bundled.py)
 RESIZE_METHODS = ("bilinear", "bicubic", "nearest", "lanczos")
 TEACHERS = ("efficientnet-lite0", "none")
 

@@ -1,11 +1,13 @@
 """The bundled default model: the checkpoint `fsplit-demo` and a bare `fsplit-export` use.
 
-Since issue 10 the default is a variable bit-rate bottleneck-unit model (:mod:`.bottleneck_unit`): the frozen
-EfficientNet-Lite0 head through block 16 on the device, one linear per-pixel unit per rate point (a learned
-transform of the 320 feature channels, a uniform quantiser whose step sets the rate, a factorized entropy model),
-and the teacher's conv head + pooling + fc on the server. How it was made, and every run tried, is in
-``data/README.md``; the FrankenSplit-style ``frankensplit-lite0`` (:mod:`.frankensplit_lite0`) stays bundled as the
-reference of its architecture (conformance vectors, the Android demo's stand-in model).
+Since issue 20 the default is ``light-lite0`` (:data:`BUNDLED_LIGHT`, recipe ``light_lite0``): a lightweight
+encoder of 34.7 M MACs (9.0 % of EfficientNet-Lite0) on the device, trained by head distillation, three rate points
+in one rate-point set (checkpoint/point_set.py); the server restores the teacher's features after block 4 and runs
+the frozen rest. The bottleneck units after block 16 (:data:`BUNDLED_UNITS`, recipe ``lite0_b16_units``; the
+default from issue 10 to issue 20) stay bundled as a named alternative: far fewer bytes, but their device part is
+95.8 % of the network. How each was made, and every run tried, is in ``data/README.md``; the FrankenSplit-style
+``frankensplit-lite0`` (:mod:`.frankensplit_lite0`) stays bundled as the reference of its architecture (conformance
+vectors, the Android demo's stand-in model).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .split import SplitModel
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 BUNDLED_UNITS = DATA_DIR / "default" / "bottleneck_units_lite0_b16.pt"  # bottleneck-units-lite0-b16 (95.8 % device)
 BUNDLED_LIGHT = DATA_DIR / "default" / "light_lite0.pt"  # light-lite0 (the lightweight encoder, issue 20)
-BUNDLED_DEFAULT = BUNDLED_UNITS
+BUNDLED_DEFAULT = BUNDLED_LIGHT
 
 
 def load_rate_points(path: str | Path | None = None, with_server: bool = True) -> dict[str, SplitModel]:

@@ -137,11 +137,16 @@ def test_default_model_coreml_as_is(tmp_path):
     from fsplit_mobile.models.bundled import load_rate_points
 
     default = load_recipe(DEFAULT_RECIPE)
-    latent = list(next(iter(load_rate_points(with_server=False).values())).latent_shape())
+    model = next(iter(load_rate_points(with_server=False).values()))
+    latent = list(model.latent_shape())
     summary = api.export("coreml", ["none", "int8-weights", "int8"], out=tmp_path)
     assert summary.ok, [r.error for r in summary.results]
     sizes = {r.quantization: r.size_bytes for r in summary.results}
-    assert sizes["int8-weights"] <= 0.30 * sizes["none"]
+    # int8-weights stores every weight tensor of at least weight_threshold (2048) elements in one byte instead of
+    # four (plus per-channel scales): the package shrinks by nearly 3 bytes per such element. (The units' 369 M-MAC
+    # encoder shrank to 0.30x; the light default's tensors are mostly under the threshold.)
+    big = sum(p.numel() for p in model.device.encoder.parameters() if p.dim() > 1 and p.numel() >= 2048)
+    assert big > 0 and sizes["none"] - sizes["int8-weights"] >= 0.9 * 3 * big, (sizes, big)
     for r in summary.results:
         assert r.executed is False
         m = Artifact.open(r.path).manifest

@@ -165,9 +165,9 @@ def test_checkpoint_lacking_a_named_unit_is_refused(tmp_path):
 
 
 def test_bare_rate_point_export_uses_the_bundled_default(tmp_path):
-    """No recipe, no checkpoint: the bundled default's recipe and checkpoint (five units r0..r4), so a unit it
-    lacks is refused naming the unit and what the checkpoint has."""
-    with pytest.raises(RecipeError, match="'r9'.*r0.*r4"):
+    """No recipe, no checkpoint: the bundled default's recipe and checkpoint (rate points r0..r2), so a point it
+    lacks is refused naming the point and what the checkpoint has."""
+    with pytest.raises(RecipeError, match="'r9'.*r0.*r2"):
         export_rate_points("onnx", "none", units=["r2", "r9"], out=tmp_path / "art")
 
 

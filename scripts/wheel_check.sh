@@ -61,7 +61,9 @@ run() { echo "+ $*" >"$WORK/last.log"; "$@" >>"$WORK/last.log" 2>&1 || { tail -4
 run "$V/fsplit-export" --target coreml --quiet --json
 t_coreml=$(now)
 echo "wheel-check: fsplit-export --target coreml: $(secs "$t_installed" "$t_coreml") s"
-test -f artifacts/bottleneck-units-lite0-b16/coreml-none/manifest.json
+# the bundled default's artifact, under its model id (whatever the default is)
+model_id=$("$V/python" -c 'from fsplit_mobile.export.recipe import DEFAULT_RECIPE, load_recipe; print(load_recipe(DEFAULT_RECIPE).model_id)')
+test -f "artifacts/$model_id/coreml-none/manifest.json"
 run "$V/fsplit-export" --target all --quiet --out all
 t_all=$(now)
 echo "wheel-check: fsplit-export --target all: $(secs "$t_coreml" "$t_all") s"

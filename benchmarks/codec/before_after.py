@@ -53,7 +53,7 @@ def main() -> None:
         for title, (tables, symbols, _) in [
             ("FrankenSplit latent", codec_run.frankensplit_case()),
             ("Entropic-student latent", codec_run.student_case()),
-            ("Bundled default latent", codec_run.bundled_default_case()),
+            ("Bundled units latent", codec_run.units_case()),
             ("Light-lite0 latent", codec_run.light_case()),
         ]:
             d = tmp / f"case{len(cases)}"

@@ -89,12 +89,12 @@ def _bundled_model_case(checkpoint: Path):
     return _model_case(load_default_model(with_server=False), f"bundled frankensplit-lite0 ({checkpoint.name})")
 
 
-def bundled_default_case():
-    """The bundled default's default rate point (its latent of the demo image, whatever its shape)."""
-    from fsplit_mobile.models.bundled import BUNDLED_DEFAULT, load_rate_points
+def units_case():
+    """The bundled bottleneck units' default rate point (320x7x7 latent; light_case is the default model's)."""
+    from fsplit_mobile.models.bundled import BUNDLED_UNITS, load_rate_points
 
-    name, model = next(iter(load_rate_points(with_server=False).items()))
-    return _model_case(model, f"bundled default ({BUNDLED_DEFAULT.name}, rate point {name})")
+    name, model = next(iter(load_rate_points(BUNDLED_UNITS, with_server=False).items()))
+    return _model_case(model, f"bundled units ({BUNDLED_UNITS.name}, rate point {name})")
 
 
 def default_model_latents() -> list[tuple[str, np.ndarray]]:
@@ -800,7 +800,7 @@ def main() -> None:
         for title, (tables, symbols, provenance) in [
             ("FrankenSplit latent", frankensplit_case()),
             ("Entropic-student latent", student_case()),
-            ("Bundled default latent", bundled_default_case()),
+            ("Bundled units latent", units_case()),
             ("Light-lite0 latent", light_case()),
         ]:
             name = f"{title} {'x'.join(str(v) for v in symbols.shape)}"

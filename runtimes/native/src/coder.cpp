@@ -90,14 +90,15 @@ void LatentCoder::encode(const std::vector<int32_t> &symbols, uint32_t channels,
     }
     if (bound == 0)
         throw CoderError("latent too large to encode");
-    out.resize(bound);
+    if (scratch_.size() < bound)
+        scratch_.resize(bound);
     size_t len = 0;
     int rc = fsr_latent_encode_format2(
         &view_, format_.payload_format == FSR_FORMAT_INTERLEAVED2 ? &ilv2_ : nullptr, hash_, symbols.data(),
-        channels, height, width, &format_, out.data(), out.size(), &len);
+        channels, height, width, &format_, scratch_.data(), bound, &len);
     if (rc != FSR_OK)
         throw CoderError(std::string("entropy coding failed: ") + fsr_strerror(rc));
-    out.resize(len);
+    out.assign(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(len));
 }
 
 std::string LatentCoder::content_hash_hex() const

@@ -45,6 +45,9 @@ class LatentCoder
     fsr_ilv2_tables ilv2_{};
     fsr_stream_format format_{FSR_FORMAT_SINGLE, 1, 0};
     std::string payload_;
+    // Worst-case output buffer, kept between calls: sizing `out` to the bound on every call would zero-fill
+    // tens of kB inside the timed entropy stage.
+    mutable std::vector<uint8_t> scratch_;
     fsr_tables view_{};
     uint8_t hash_[32] = {};
 };

@@ -141,9 +141,37 @@ void convert_input(const InputSpec &spec, const RgbImage &img, std::vector<float
     }
 }
 
-template <typename T> static double value_at(const void *data, size_t i)
+// Symbols output (integers): symbols[ch * plane + p] = the element at src(ch, p), converted to int32. One loop per
+// element type and layout, so the type is not tested per element (this conversion is in the timed entropy stage).
+template <typename T>
+static void copy_symbols(const T *data, size_t c, size_t plane, bool nhwc, int32_t *symbols)
 {
-    return static_cast<double>(static_cast<const T *>(data)[i]);
+    if (!nhwc) {
+        for (size_t i = 0; i < c * plane; ++i)
+            symbols[i] = static_cast<int32_t>(data[i]);
+        return;
+    }
+    for (size_t p = 0; p < plane; ++p)
+        for (size_t ch = 0; ch < c; ++ch)
+            symbols[ch * plane + p] = static_cast<int32_t>(data[p * c + ch]);
+}
+
+// Latent output (float y, or its int8/uint8 quantized form): round(dequantized y - median of the channel).
+template <typename T>
+static void round_latent(const OutputSpec &spec, const T *data, size_t c, size_t plane, int32_t *symbols)
+{
+    const bool deq = spec.quant.enabled;
+    const float zp = static_cast<float>(spec.quant.zero_point), scale = spec.quant.scale;
+    for (size_t ch = 0; ch < c; ++ch) {
+        const float median = spec.medians[ch];
+        for (size_t p = 0; p < plane; ++p) {
+            float y = static_cast<float>(data[spec.nhwc ? p * c + ch : ch * plane + p]);
+            if (deq)
+                y = (y - zp) * scale;
+            y = y - median;
+            symbols[ch * plane + p] = static_cast<int32_t>(std::nearbyint(y));
+        }
+    }
 }
 
 void convert_output(const OutputSpec &spec, const void *data, size_t numel, OutType type,
@@ -154,33 +182,31 @@ void convert_output(const OutputSpec &spec, const void *data, size_t numel, OutT
         throw SpecError("model output has " + std::to_string(numel) + " values, latent is " +
                         std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w));
     symbols.resize(numel);
-    const bool integral = type != OutType::Float32;
-    if (!spec.latent && !integral)
-        throw SpecError("symbols output must be an integer tensor");
-    for (size_t ch = 0; ch < c; ++ch) {
-        for (size_t p = 0; p < plane; ++p) {
-            const size_t src = spec.nhwc ? p * c + ch : ch * plane + p;
-            if (!spec.latent) {
-                double v = type == OutType::Int32   ? value_at<int32_t>(data, src)
-                           : type == OutType::Int64 ? value_at<int64_t>(data, src)
-                           : type == OutType::Int8  ? value_at<int8_t>(data, src)
-                                                    : value_at<uint8_t>(data, src);
-                symbols[ch * plane + p] = static_cast<int32_t>(v);
-                continue;
-            }
-            float y;
-            switch (type) {
-                case OutType::Float32: y = static_cast<const float *>(data)[src]; break;
-                case OutType::Int8: y = static_cast<float>(static_cast<const int8_t *>(data)[src]); break;
-                case OutType::UInt8: y = static_cast<float>(static_cast<const uint8_t *>(data)[src]); break;
-                case OutType::Int32: y = static_cast<float>(static_cast<const int32_t *>(data)[src]); break;
-                default: y = static_cast<float>(static_cast<const int64_t *>(data)[src]); break;
-            }
-            if (spec.quant.enabled)
-                y = (y - static_cast<float>(spec.quant.zero_point)) * spec.quant.scale;
-            y = y - spec.medians[ch];
-            symbols[ch * plane + p] = static_cast<int32_t>(std::nearbyint(y));
+    int32_t *out = symbols.data();
+    if (!spec.latent) {
+        switch (type) {
+            case OutType::Int32:
+                copy_symbols(static_cast<const int32_t *>(data), c, plane, spec.nhwc, out);
+                return;
+            case OutType::Int64:
+                copy_symbols(static_cast<const int64_t *>(data), c, plane, spec.nhwc, out);
+                return;
+            case OutType::Int8:
+                copy_symbols(static_cast<const int8_t *>(data), c, plane, spec.nhwc, out);
+                return;
+            case OutType::UInt8:
+                copy_symbols(static_cast<const uint8_t *>(data), c, plane, spec.nhwc, out);
+                return;
+            case OutType::Float32: break;
         }
+        throw SpecError("symbols output must be an integer tensor");
+    }
+    switch (type) {
+        case OutType::Float32: round_latent(spec, static_cast<const float *>(data), c, plane, out); return;
+        case OutType::Int8: round_latent(spec, static_cast<const int8_t *>(data), c, plane, out); return;
+        case OutType::UInt8: round_latent(spec, static_cast<const uint8_t *>(data), c, plane, out); return;
+        case OutType::Int32: round_latent(spec, static_cast<const int32_t *>(data), c, plane, out); return;
+        case OutType::Int64: round_latent(spec, static_cast<const int64_t *>(data), c, plane, out); return;
     }
 }
 

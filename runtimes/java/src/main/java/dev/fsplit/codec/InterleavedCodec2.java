@@ -104,7 +104,10 @@ public final class InterleavedCodec2 {
         Derived q = derived(t);
         int n = symbols.length;
         int planeSize = n / planes;
-        byte[] buf = new byte[4 * lanes + 20 * n];
+        // Written backwards from the end; sized for the common case (one 16-bit word a symbol) and grown when a
+        // group might not fit (a group writes at most 20 bytes a lane: its word and an escape's 9 nibble words).
+        // Sizing it for the worst case up front would zero 20 bytes a symbol on every call.
+        byte[] buf = new byte[2 * n + 64 * lanes];
         int ptr = buf.length;
         long[] x = new long[lanes];
         int[] start = new int[lanes];
@@ -115,8 +118,20 @@ public final class InterleavedCodec2 {
         java.util.Arrays.fill(x, L);
         for (int g0 = ((n + lanes - 1) / lanes - 1) * lanes; g0 >= 0; g0 -= lanes) {
             int m = Math.min(lanes, n - g0);
-            for (int k = 0; k < m; k++) {
-                int row = (g0 + k) / planeSize;
+            if (ptr < 20 * lanes) {
+                byte[] grown = new byte[2 * buf.length];
+                int used = buf.length - ptr;
+                System.arraycopy(buf, ptr, grown, grown.length - used, used);
+                ptr = grown.length - used;
+                buf = grown;
+            }
+            int row = g0 / planeSize; // one division a group; the group's symbols advance through the planes
+            int inPlane = g0 - row * planeSize;
+            for (int k = 0; k < m; k++, inPlane++) {
+                if (inPlane == planeSize) {
+                    row++;
+                    inPlane = 0;
+                }
                 int[] cdf = q.cdf[row];
                 int maxValue = cdf.length - 2;
                 long value = (long) symbols[g0 + k] - t.offset(row);
@@ -205,6 +220,7 @@ public final class InterleavedCodec2 {
         int planeSize = n == 0 ? 1 : n / planes;
         long[] x = new long[lanes];
         int[] slot = new int[lanes];
+        int[] rowOf = new int[lanes];
         for (int k = 0; k < lanes; k++) {
             int p = offset + 4 * k;
             x[k] = (data[p] & 0xFFL) | (data[p + 1] & 0xFFL) << 8 | (data[p + 2] & 0xFFL) << 16
@@ -218,8 +234,14 @@ public final class InterleavedCodec2 {
         int mask = (1 << PRECISION) - 1;
         for (int g0 = 0; g0 < n; g0 += lanes) {
             int m = Math.min(lanes, n - g0);
-            for (int k = 0; k < m; k++) {
-                int row = (g0 + k) / planeSize;
+            int row = g0 / planeSize; // one division a group; the group's symbols advance through the planes
+            int inPlane = g0 - row * planeSize;
+            for (int k = 0; k < m; k++, inPlane++) {
+                if (inPlane == planeSize) {
+                    row++;
+                    inPlane = 0;
+                }
+                rowOf[k] = row;
                 int[] cdf = q.cdf[row];
                 int cum = (int) (x[k] & mask);
                 int s = q.bucket[row][cum >>> BUCKET_SHIFT];
@@ -239,7 +261,7 @@ public final class InterleavedCodec2 {
                 }
             }
             for (int k = 0; k < m; k++) {
-                int row = (g0 + k) / planeSize;
+                row = rowOf[k];
                 int maxValue = q.cdf[row].length - 2;
                 long value = slot[k];
                 if (slot[k] == maxValue) {

@@ -60,4 +60,29 @@ class InterleavedTest {
         assertEquals(CodecException.Kind.CORRUPT, e.kind());
         assertThrows(InvalidInputException.class, () -> InterleavedCodec.encodePlanar(t, symbols, 3, 4));
     }
+
+    @Test
+    void version2EncoderGrowsItsBufferForEscapeHeavyLatents() throws Exception {
+        // Every symbol escapes with a large value (up to 9 nibble steps, about 20 bytes a symbol): the encoder's
+        // buffer, sized for one word a symbol, must grow several times; the payload still decodes exactly.
+        CodecTables t = tables();
+        for (int lanes : new int[] {8, 16, 32}) {
+            int plane = 700;
+            int[] symbols = new int[3 * plane];
+            Random rng = new Random(lanes);
+            for (int i = 0; i < symbols.length; i++) {
+                int big = (rng.nextInt() | (1 << 30)) >> 1;
+                symbols[i] = rng.nextBoolean() ? big : -big;
+            }
+            byte[] data = InterleavedCodec2.encodePlanar(t, symbols, 3, lanes);
+            assertTrue(data.length > 2 * symbols.length + 64 * lanes, "no growth exercised: " + data.length);
+            int[] out = new int[symbols.length];
+            InterleavedCodec2.decodePlanar(t, data, 0, data.length, 3, lanes, out);
+            assertArrayEquals(symbols, out, lanes + " lanes");
+            int[] mixed = latent(3 * plane, lanes);
+            byte[] small = InterleavedCodec2.encodePlanar(t, mixed, 3, lanes);
+            InterleavedCodec2.decodePlanar(t, small, 0, small.length, 3, lanes, out);
+            assertArrayEquals(mixed, out, lanes + " lanes, mixed");
+        }
+    }
 }

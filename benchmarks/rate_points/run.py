@@ -1,6 +1,7 @@
-"""Variable bit-rate on the bundled default (fsplit_mobile/data/default/bottleneck_units_lite0_b16.pt, five rate
-points): export one ONNX fp32 artifact with all of them (its recipe lite0_b16_units: held-out photos x 2 views with
-the teacher, so `measured` carries bytes and teacher top-1 agreement per point), serve it with a real fsplit-serve
+"""Variable bit-rate on the bundled default (models/bundled.py BUNDLED_DEFAULT with export/recipe.py DEFAULT_RECIPE;
+since issue 20 light-lite0, three rate points; `--checkpoint units` runs the bottleneck units' five instead): export
+one ONNX fp32 artifact with all of them (the recipe's evaluation: held-out photos x 2 views with the teacher, so
+`measured` carries bytes and teacher top-1 agreement per point), serve it with a real fsplit-serve
 process, send held-out photos at each rate point with the Python client, and tabulate what the bandwidth policy
 picks for a latency budget.
 
@@ -22,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-CHECKPOINT = REPO / "fsplit_mobile/data/default/bottleneck_units_lite0_b16.pt"
 HELDOUT = REPO / "fsplit_mobile/data/images/heldout"
 BANDWIDTHS_MBIT = (0.02, 0.05, 0.1, 0.2, 0.5, 1, 10)
 BUDGETS_MS = (10.0, 50.0)
@@ -40,6 +40,9 @@ def main() -> None:
     parser.add_argument("--work", default=str(REPO / ".cache/rate_points"), help="where the artifact is written")
     parser.add_argument("--reuse", action="store_true", help="use the artifact already in --work (no export)")
     parser.add_argument("--images", type=int, default=16, help="held-out photos sent per rate point")
+    parser.add_argument(
+        "--checkpoint", choices=("default", "units"), default="default", help="bundled model (default: the default)"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -47,7 +50,13 @@ def main() -> None:
     from fsplit_mobile.client import SplitClient
     from fsplit_mobile.e2e.probe import wait_ready
     from fsplit_mobile.export.rate_points import export_rate_points
+    from fsplit_mobile.export.recipe import DEFAULT_RECIPE
+    from fsplit_mobile.models.bundled import BUNDLED_DEFAULT, BUNDLED_UNITS
     from fsplit_mobile.runtime import Artifact, rate_points, rate_policy
+
+    checkpoint, recipe = (
+        (BUNDLED_DEFAULT, DEFAULT_RECIPE.stem) if args.checkpoint == "default" else (BUNDLED_UNITS, "lite0_b16_units")
+    )
 
     t0 = time.perf_counter()
     art = Path(args.work) / "onnx-none"
@@ -56,7 +65,7 @@ def main() -> None:
         export_s = json.loads(previous.read_text())["export_s"]  # the run that made the artifact
     else:
         summary = export_rate_points(
-            "onnx", "none", checkpoint=CHECKPOINT, recipe="lite0_b16_units", out=Path(args.work)
+            "onnx", "none", checkpoint=checkpoint, recipe=recipe, out=Path(args.work)
         )
         art = summary.results[0].path
         export_s = time.perf_counter() - t0
@@ -111,7 +120,8 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     results = {
-        "checkpoint": str(CHECKPOINT.relative_to(REPO)),
+        "checkpoint": str(checkpoint.resolve().relative_to(REPO)),
+        "recipe": recipe,
         "export_s": round(export_s, 1),
         "rate_points": per_point,
         "policy": policy,
@@ -121,11 +131,14 @@ def main() -> None:
     lines = [
         "# Variable bit-rate: the bundled default as one artifact with all its rate points",
         "",
-        f"Checkpoint `{results['checkpoint']}`, ONNX fp32, exported with `export_rate_points` "
+        f"Checkpoint `{results['checkpoint']}` (recipe `{recipe}`), ONNX fp32, exported with `export_rate_points` "
         f"({results['export_s']} s for all points); served by `fsplit-serve`, driven by the Python client "
         f'({args.images} held-out photos per point). Script: `benchmarks/rate_points/run.py`. "export eval" = '
-        "the bundled recipe's evaluation (94 held-out photos x 2 views, teacher EfficientNet-Lite0), from "
-        "each point's fidelity report.",
+        "the recipe's evaluation (94 held-out photos x 2 views, teacher EfficientNet-Lite0), from "
+        "each point's fidelity report. Its views are the whole photo resized to the input size and its mirror "
+        "(export/calibration.py), not the crops of the SC2 comparison (benchmarks/results/sc2: centre crop + one "
+        "seeded random crop per photo), so the agreements differ from those: light-lite0 agrees less on whole, "
+        "squashed photos than on crops.",
         "",
         "| index | name | latent | bytes (export eval, mean) | bpp | teacher top-1 agreement (export eval) | "
         "bytes sent (mean) | server decode ms | server total ms | client encode ms |",

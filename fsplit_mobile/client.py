@@ -152,6 +152,7 @@ class SplitClient:
         self._threads = threads
         self._opened: dict[int, tuple] = {}  # rate point index -> (tables, encoder), opened on first use
         self._payloads: dict[int, tuple[str, int]] = {}  # rate point index -> (payload format, lanes) to write
+        self._writers: dict = {}  # rate point index -> its codec.container.LatentWriter
         self.rate_point = rate_point
         self.latency_budget_ms = latency_budget_ms
         self.bandwidth = rate_policy.BandwidthEstimator(bandwidth_bps)
@@ -183,8 +184,13 @@ class SplitClient:
             from .runtime.encoders import open_encoder
 
             view = rate_points.view(self.artifact, index)
-            self._opened[index] = (view.tables(), open_encoder(view, threads=self._threads))
+            from .codec.container import LatentWriter
+
+            tables = view.tables()
+            self._opened[index] = (tables, open_encoder(view, threads=self._threads))
             self._payloads[index] = view.payload
+            fmt, lanes = view.payload
+            self._writers[index] = LatentWriter(tables, rate_point=index, payload_format=fmt, lanes=lanes)
         return self._opened[index]
 
     def payload(self, rate_point: int = 0) -> tuple[str, int]:
@@ -242,7 +248,6 @@ class SplitClient:
     def encode(self, image, rate_point: int = 0) -> tuple[bytes, ClientTimings]:
         """Image (path, PIL image or HxWx3 uint8) -> stream container bytes at that rate point (index), with the
         client-side timings."""
-        from .codec.container import encode_latent
         from .runtime.preprocess import load_rgb
 
         tables, encoder = self._open(rate_point)
@@ -252,14 +257,7 @@ class SplitClient:
         t1 = time.perf_counter()
         symbols = encoder.output_converter(encoder.run(model_input))
         t2 = time.perf_counter()
-        fmt, lanes = self._payloads[rate_point]
-        payload = encode_latent(
-            tables,
-            np.ascontiguousarray(symbols, dtype=np.int32),
-            rate_point=rate_point,
-            payload_format=fmt,
-            lanes=lanes,
-        )
+        payload = self._writers[rate_point](np.ascontiguousarray(symbols, dtype=np.int32))
         t3 = time.perf_counter()
         return payload, ClientTimings(
             preprocess_ms=(t1 - t0) * 1e3, encode_ms=(t2 - t1) * 1e3, coding_ms=(t3 - t2) * 1e3

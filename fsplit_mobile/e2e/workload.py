@@ -153,7 +153,7 @@ def parse_split(value) -> tuple[Path, int]:
 def run_split(name: str, artifact_dir, crops, threads: int | None = None, rate_point: int = 0) -> MethodRun:
     """Device side (preprocess, encoder in its runtime, rANS coding) and server side (ServerEngine) per crop, at
     one rate point of the artifact (0: the only one of a single-rate artifact)."""
-    from ..codec.container import encode_latent
+    from ..codec.container import LatentWriter
     from ..runtime import rate_points
     from ..runtime.artifact import Artifact
     from ..runtime.encoders import open_encoder
@@ -176,6 +176,7 @@ def run_split(name: str, artifact_dir, crops, threads: int | None = None, rate_p
             "runtime": encoder.backend.name,
         },
     )
+    write = LatentWriter(tables, rate_point=rate_point, payload_format=payload_format, lanes=lanes)
     encoder.run(encoder.input_converter(crops[0]))  # warm-up
     for rgb in crops:
         t0 = time.perf_counter()
@@ -183,7 +184,7 @@ def run_split(name: str, artifact_dir, crops, threads: int | None = None, rate_p
         t1 = time.perf_counter()
         symbols = encoder.output_converter(encoder.run(x))
         t2 = time.perf_counter()
-        payload = encode_latent(tables, symbols, rate_point=rate_point, payload_format=payload_format, lanes=lanes)
+        payload = write(symbols)
         t3 = time.perf_counter()
         result = engine.infer(payload)
         run.payloads.append(payload)

@@ -204,3 +204,33 @@ def test_unknown_flags_are_refused_naming_the_field(version, flags, message):
         container.unpack(data)
     with pytest.raises(CorruptStreamError, match=message):
         decode_latent(tables, data)
+
+
+@pytest.mark.parametrize(("fmt", "lanes"), [("single", None), ("interleaved", 16), ("interleaved2", 8)])
+def test_latent_writer_is_encode_latent_once_set_up(fmt, lanes):
+    """A LatentWriter (settings checked once, the per-frame path of the device agent, client and e2e) writes
+    exactly encode_latent's bytes, call after call, for any latent size; strided/int64 input is converted."""
+    tables = _tables(4)
+    write = container.LatentWriter(tables, rate_point=3, payload_format=fmt, lanes=lanes)
+    for seed, (h, w) in enumerate([(5, 7), (1, 1), (16, 9), (5, 7)]):
+        symbols = _latent(tables, h, w, seed)
+        data = write(symbols)
+        assert data == encode_latent(tables, symbols, rate_point=3, payload_format=fmt, lanes=lanes)
+        header = container.read_header(data)
+        assert (header.rate_point, header.shape) == (3, (4, h, w))
+        assert np.array_equal(decode_latent(tables, data), symbols)
+    strided = np.asfortranarray(_latent(tables, 6, 6, 9).astype(np.int64))
+    assert write(strided) == write(np.ascontiguousarray(strided, dtype=np.int32))
+
+
+def test_latent_writer_refuses_bad_settings_and_latents():
+    tables = _tables(4)
+    with pytest.raises(InvalidInputError, match="lanes"):
+        container.LatentWriter(tables, payload_format="interleaved2", lanes=12)
+    with pytest.raises(InvalidInputError, match="rate_point"):
+        container.LatentWriter(tables, rate_point=256)
+    write = container.LatentWriter(tables, payload_format="interleaved2")
+    with pytest.raises(TableMismatchError, match="3 channels but the tables have 4"):
+        write(_latent(_tables(3), 2, 2))
+    with pytest.raises(InvalidInputError, match=r"shape \(C, H, W\)"):
+        write(np.zeros((4, 5), np.int32))

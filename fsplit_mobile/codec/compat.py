@@ -10,7 +10,7 @@ import numpy as np
 
 from . import table_cache
 from ._arrays import as_int32
-from .rans import LOOKUP_MIN_SYMBOLS, decode, encode
+from .rans import HAVE_DECODER_TABLES, LOOKUP_MIN_SYMBOLS, decode, encode
 
 
 def encode_with_indexes(symbols, indexes, cdfs, cdf_sizes, offsets) -> bytes:
@@ -23,7 +23,10 @@ def encode_with_indexes(symbols, indexes, cdfs, cdf_sizes, offsets) -> bytes:
 def decode_with_indexes(data, indexes, cdfs, cdf_sizes, offsets) -> np.ndarray:
     """Decode a CompressAI-compatible stream; returns an int32 array with one symbol per index."""
     indexes = as_int32(indexes, "indexes")
-    tables = table_cache.tables(cdfs, cdf_sizes, offsets, lookup=indexes.shape[0] >= LOOKUP_MIN_SYMBOLS)
+    if HAVE_DECODER_TABLES:  # the cached entry's DecoderTables: tables validated once, not on every call
+        tables = table_cache.tables(cdfs, cdf_sizes, offsets, decoder=True)
+    else:
+        tables = table_cache.tables(cdfs, cdf_sizes, offsets, lookup=indexes.shape[0] >= LOOKUP_MIN_SYMBOLS)
     return decode(data, indexes, tables)
 
 

@@ -32,20 +32,35 @@ _ERROR_CLASSES = {
 LOOKUP_MIN_SYMBOLS = 2048  # below this, checking the decoder lookup (once per call) costs more than it saves
 
 
+HAVE_DECODER_TABLES = hasattr(_rans, "decoder_tables")  # absent from the ctypes build
+
+
 class RawTables:
     """Validated, contiguous int32 table arrays as the C core wants them, plus the optional uint16 decoder
-    lookup (``build_lookup``): it only speeds decoding up; the C decoder refuses one that does not match."""
+    lookup (``build_lookup``): it only speeds decoding up; the C decoder refuses one that does not match.
 
-    __slots__ = ("cdf", "cdf_length", "offset", "precision", "lookup")
+    ``build_decoder`` adds the extension's DecoderTables: an immutable private copy of the tables, validated once,
+    with the decoder's bucket table; :func:`decode` then uses it and skips the per-call table check. It holds the
+    tables as they were when it was built: build it only for arrays nobody changes afterwards (the drop-in's
+    table cache, whose arrays are its own read-only copies)."""
+
+    __slots__ = ("cdf", "cdf_length", "offset", "precision", "lookup", "decoder")
 
     def __init__(self, cdf: np.ndarray, cdf_length: np.ndarray, offset: np.ndarray, precision: int):
         self.cdf, self.cdf_length, self.offset, self.precision = cdf, cdf_length, offset, precision
         self.lookup: np.ndarray | None = None
+        self.decoder = None
 
     def build_lookup(self) -> RawTables:
         lookup = np.empty(self.num_cdfs * _rans.LOOKUP_STRIDE, dtype=np.uint16)
         _rans.build_lookup(*self.args(), lookup)
         self.lookup = lookup
+        return self
+
+    def build_decoder(self) -> RawTables:
+        """Attach the DecoderTables (no-op without the extension: decode then takes the checked path)."""
+        if HAVE_DECODER_TABLES:
+            self.decoder = _rans.decoder_tables(*self.args())
         return self
 
     @classmethod
@@ -144,7 +159,10 @@ def encode(symbols: np.ndarray, indexes: np.ndarray, tables: RawTables) -> bytes
 def decode(data, indexes: np.ndarray, tables: RawTables) -> np.ndarray:
     out = np.empty(indexes.shape[0], dtype=np.int32)
     try:
-        _rans.decode(as_bytes(data), indexes, *tables.args(indexes.shape[0]), out)
+        if tables.decoder is not None:  # validated once when built: no per-call table check
+            _rans.decode_trusted(tables.decoder, as_bytes(data), indexes, out)
+        else:
+            _rans.decode(as_bytes(data), indexes, *tables.args(indexes.shape[0]), out)
     except _rans.Error as err:
         if err.args[0] == _rans.FSR_ERR_INDEX:
             bad = np.flatnonzero((indexes < 0) | (indexes >= tables.num_cdfs))

@@ -462,3 +462,189 @@ int fsr_decode_planar(const fsr_tables *t, uint32_t num_planes, size_t plane_siz
         return FSR_ERR_INDEX;
     return decode_impl(t, NULL, num_planes, plane_size, data, data_len, symbols_out);
 }
+
+/* ---------------------------------------------------------------- trusted decoder (decoder table) */
+
+#if defined(__GNUC__)
+#define FSR_ALWAYS_INLINE inline __attribute__((always_inline))
+/* Keeps p's computation apart: the compiler would otherwise fold it into the load address on the state chain. */
+#define FSR_OPAQUE(p) __asm__("" : "+r"(p))
+#else
+#define FSR_ALWAYS_INLINE inline
+#define FSR_OPAQUE(p) (void)0
+#endif
+
+/* Bucket bits of the decoder table: 10 (8 KiB a row; 10 % faster than 8 bits on the 2.5-bit/symbol latent of the
+ * codec benchmark, as fewer buckets span several slots; 11 and 12 were slower) while the table stays within 2 MiB,
+ * else 8. */
+#define DTABLE_BITS 10u
+#define DTABLE_BITS_LARGE 8u
+#define DTABLE_MAX_ROWS 256u
+
+static unsigned dtable_bits(unsigned precision, uint32_t num_cdfs)
+{
+    unsigned bits = num_cdfs <= DTABLE_MAX_ROWS ? DTABLE_BITS : DTABLE_BITS_LARGE;
+    return precision < bits ? precision : bits;
+}
+
+/* A row's mode entry is on when its most probable slot holds >= 12/16 of the mass: trying that slot first is then
+ * a well-predicted branch and a multiply (2.4-3.3 ns a symbol instead of 4.2-6.5 on the FrankenSplit, units and
+ * light-lite0 latents of the codec benchmark, an Intel Xeon VM); below, mispredictions cost more than it saves. */
+#ifndef FSR_MODE_MIN_16THS
+#define FSR_MODE_MIN_16THS 12
+#endif
+
+size_t fsr_dtable_entries(const fsr_tables *t)
+{
+    if (fsr_tables_check(t) != FSR_OK)
+        return 0;
+    return (size_t)t->num_cdfs * ((1u << dtable_bits(t->precision, t->num_cdfs)) + 1);
+}
+
+int fsr_dtable_build(const fsr_tables *t, fsr_dentry *dt, size_t entries)
+{
+    uint32_t c, b;
+    unsigned bits, shift;
+    int st = fsr_tables_check(t);
+    if (st != FSR_OK)
+        return st;
+    bits = dtable_bits(t->precision, t->num_cdfs);
+    shift = t->precision - bits;
+    if (dt == NULL || entries / ((1u << bits) + 1) < t->num_cdfs)
+        return FSR_ERR_ARGUMENT;
+    for (c = 0; c < t->num_cdfs; c++) {
+        const int32_t *cdf = t->cdf + (size_t)c * t->cdf_stride;
+        fsr_dentry *row = dt + ((size_t)c << bits), *mode = dt + ((size_t)t->num_cdfs << bits) + c;
+        uint32_t last = (uint32_t)t->cdf_length[c] - 2, s = 0;
+        for (b = 0; b < (1u << bits); b++) {
+            /* the slot of cum is the largest s <= last with cdf[s] <= cum (never a zero-frequency one) */
+            int32_t first = (int32_t)(b << shift), final = first + (int32_t)(1u << shift) - 1;
+            uint32_t lo, hi;
+            while (s < last && cdf[s + 1] <= first)
+                s++;
+            lo = s;
+            while (s < last && cdf[s + 1] <= final)
+                s++;
+            hi = s;
+            row[b].slot = (uint16_t)lo; /* last <= 2^16 - 1 and cdf[lo] <= first < 2^16: both fit */
+            if (lo == hi) {
+                row[b].start = (uint16_t)cdf[lo];
+                row[b].freq = (uint32_t)(cdf[lo + 1] - cdf[lo]);
+            } else {
+                row[b].start = (uint16_t)hi;
+                row[b].freq = 0;
+            }
+        }
+        /* the row's most probable slot, tried first when it is likely enough (else freq 0: off) */
+        mode->freq = 0;
+        mode->start = mode->slot = 0;
+        for (s = 0; s <= last; s++) {
+            uint32_t freq = (uint32_t)(cdf[s + 1] - cdf[s]);
+            if (freq > mode->freq && 16 * (uint64_t)freq >= (uint64_t)FSR_MODE_MIN_16THS << t->precision) {
+                mode->freq = freq;
+                mode->start = (uint16_t)cdf[s];
+                mode->slot = (uint16_t)s;
+            }
+        }
+    }
+    return FSR_OK;
+}
+
+/* The loop of fsr_decode_trusted, with precision a constant where the caller can make it one. Decodes exactly as
+ * dec_symbol: the mode entry and the decoder table give the same slot as find_slot, so the state, every refill and
+ * every status are the same. */
+static FSR_ALWAYS_INLINE int decode_trusted_loop(const fsr_tables *t, const fsr_dentry *dt,
+                                                 const int32_t *indexes, size_t n, decoder *d,
+                                                 int32_t *symbols_out, unsigned prec, unsigned bits)
+{
+    const unsigned shift = prec - bits;
+    const uint32_t mask = (uint32_t)((UINT64_C(1) << prec) - 1), num_cdfs = t->num_cdfs;
+    const int32_t *cdf_base = t->cdf, *lengths = t->cdf_length, *offsets = t->offset;
+    const fsr_dentry *modes = dt + ((size_t)num_cdfs << bits);
+    const size_t stride = t->cdf_stride;
+    const uint8_t *ptr = d->ptr, *const end = d->end;
+    uint64_t x = d->x;
+    size_t i;
+    int st;
+    for (i = 0; i < n; i++) {
+        int32_t index = indexes[i];
+        const fsr_dentry *row, *e, *mode;
+        uint32_t cum, s, start, freq;
+        int64_t value;
+        if ((uint32_t)index >= num_cdfs) /* also refuses negative indexes */
+            return FSR_ERR_INDEX;
+        mode = modes + index;
+        cum = (uint32_t)x & mask;
+        /* The state chain: with a likely mode, a predicted branch and the multiply; else the bucket's entry. */
+        if (cum - mode->start < mode->freq) {
+            freq = mode->freq;
+            start = mode->start;
+            s = mode->slot;
+        } else {
+            row = dt + ((size_t)(uint32_t)index << bits);
+            FSR_OPAQUE(row);
+            e = row + (cum >> shift);
+            freq = e->freq;
+            start = e->start;
+            s = e->slot;
+            if (freq == 0) { /* a bucket spanning several slots */
+                const int32_t *cdf = cdf_base + (size_t)index * stride;
+                s = search_slot(cdf, s, start, cum);
+                start = (uint32_t)cdf[s];
+                freq = (uint32_t)cdf[s + 1] - start;
+            }
+        }
+        x = (uint64_t)freq * (x >> prec) + (cum - start); /* cum >= start: one add after the multiply */
+        if (x < RANS_L) {
+            if (end - ptr < 4)
+                return FSR_ERR_TRUNCATED;
+            x = (x << 32) | load_le32(ptr);
+            ptr += 4;
+        }
+        value = (int64_t)s;
+        if ((int32_t)s == lengths[index] - 2) { /* rare: the escape payload */
+            d->x = x;
+            d->ptr = ptr;
+            if ((st = dec_escape(d, (int32_t)s, &value)) != FSR_OK)
+                return st;
+            x = d->x;
+            ptr = d->ptr;
+        }
+        value += offsets[index];
+        if (value < INT32_MIN || value > INT32_MAX)
+            return FSR_ERR_CORRUPT;
+        symbols_out[i] = (int32_t)value;
+    }
+    d->x = x;
+    d->ptr = ptr;
+    return FSR_OK;
+}
+
+int fsr_decode_trusted(const fsr_tables *t, const fsr_dentry *dt, const int32_t *indexes, size_t n,
+                       const uint8_t *data, size_t data_len, int32_t *symbols_out)
+{
+    decoder d;
+    int st;
+    if (t == NULL || dt == NULL || data == NULL || (n > 0 && (indexes == NULL || symbols_out == NULL)))
+        return FSR_ERR_ARGUMENT;
+    if (data_len < 8)
+        return FSR_ERR_TRUNCATED;
+    if (data_len % 4 != 0)
+        return FSR_ERR_CORRUPT;
+    d.x = (uint64_t)load_le32(data) | ((uint64_t)load_le32(data + 4) << 32);
+    if (d.x < RANS_L || (d.x >> 63) != 0)
+        return FSR_ERR_CORRUPT;
+    d.ptr = data + 8;
+    d.end = data + data_len;
+    /* constant shifts for CompressAI's precision */
+    if (t->precision == 16 && dtable_bits(16, t->num_cdfs) == DTABLE_BITS)
+        st = decode_trusted_loop(t, dt, indexes, n, &d, symbols_out, 16, DTABLE_BITS);
+    else if (t->precision == 16)
+        st = decode_trusted_loop(t, dt, indexes, n, &d, symbols_out, 16, DTABLE_BITS_LARGE);
+    else
+        st = decode_trusted_loop(t, dt, indexes, n, &d, symbols_out, t->precision,
+                                 dtable_bits(t->precision, t->num_cdfs));
+    if (st != FSR_OK)
+        return st;
+    return dec_end(&d);
+}

@@ -98,6 +98,34 @@ int fsr_encode_planar(const fsr_tables *t, const int32_t *symbols, uint32_t num_
 int fsr_decode_planar(const fsr_tables *t, uint32_t num_planes, size_t plane_size, const uint8_t *data,
                       size_t data_len, int32_t *symbols_out);
 
+/*
+ * Trusted decoding, for a caller that owns private, immutable copies of its tables (the Python binding's
+ * table object): the tables are validated once, when the decoder table is built, instead of on every call.
+ *
+ * The decoder table holds, per row, one entry for each of the 2^min(precision, bits) buckets of cumulative
+ * frequency: the bucket's slot with its start and frequency when the whole bucket lies in one slot (the
+ * usual case), else the range of slots to search; after all rows, one mode entry per row: its most probable
+ * slot, tried first when it holds at least 3/4 of the mass (else freq 0). fsr_decode_trusted decodes exactly
+ * as fsr_decode (same symbols, same status on every stream and index array) without checking the tables: t
+ * and dt must be unchanged since fsr_dtable_build returned FSR_OK for them. Indexes and the stream are still
+ * checked. fsr_decode itself keeps validating its caller's tables on every call.
+ */
+typedef struct {
+    uint32_t freq;  /* slot frequency; 0: the bucket spans several slots, searched in [slot, start] */
+    uint16_t start; /* cdf[slot] (or the last slot to search) */
+    uint16_t slot;
+} fsr_dentry;
+
+/* Entries of the decoder table of t: num_cdfs * (2^min(precision, bits) + 1), bits 10 up to 256 rows, else 8
+ * (at most 2 MiB, or 2 KiB a row); 0 if t is invalid. */
+size_t fsr_dtable_entries(const fsr_tables *t);
+
+/* Validate t (fsr_tables_check; t->lookup is not read) and fill dt (fsr_dtable_entries(t) entries). */
+int fsr_dtable_build(const fsr_tables *t, fsr_dentry *dt, size_t entries);
+
+int fsr_decode_trusted(const fsr_tables *t, const fsr_dentry *dt, const int32_t *indexes, size_t n,
+                       const uint8_t *data, size_t data_len, int32_t *symbols_out);
+
 #ifdef __cplusplus
 }
 #endif

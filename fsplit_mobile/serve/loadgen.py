@@ -62,7 +62,7 @@ def run_load(
     server_ms=None,
 ) -> dict:
     """Run the load; all requests count (no warm-up is dropped). Errors are any non-200 answer.
-    Other protocols (benchmarks/load/triton.py: KServe v2): `request(payload) -> (body, headers)` builds each
+    Other protocols (benchmarks/load/triton_load.py: KServe v2): `request(payload) -> (body, headers)` builds each
     request, `server_ms(response) -> float` reads the server's own time from a 200 answer."""
     if clients < 1 or seconds <= 0 or not payloads:
         raise ValueError("need clients >= 1, seconds > 0 and at least one payload")

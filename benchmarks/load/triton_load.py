@@ -4,8 +4,8 @@ held-out crops' streams (answers compared with fsplit-serve's: top-5 and everyth
 same closed-loop load (benchmarks' loadgen; Triton gets KServe v2 requests). Results + machine description in
 benchmarks/results/load/triton-<artifact>.{json,md}. About 1 minute without Ray, 2 with it (2-core host).
 
-    .venv/bin/python benchmarks/load/triton.py --artifact artifacts/default/onnx-none
-    unshare -n .venv/bin/python benchmarks/load/triton.py --artifact ... --ray   # Ray needs a namespace of its own
+    .venv/bin/python benchmarks/load/triton_load.py --artifact artifacts/default/onnx-none
+    unshare -n .venv/bin/python benchmarks/load/triton_load.py --artifact ... --ray   # Ray needs a namespace of its own
 """
 
 import argparse

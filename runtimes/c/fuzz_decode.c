@@ -3,8 +3,9 @@
  * without the lookup), the tables file reader and the container parser.
  *   make fuzz && build/fuzz/fuzz_decode -max_total_time=60
  * Besides the sanitizers it checks properties that must hold for every input (abort on violation):
- *  - decoding with the lookup and without one gives the same status and symbols, and a wrong lookup is
- *    refused (FSR_ERR_TABLES) unless the stream is refused earlier for another reason;
+ *  - decoding with the lookup and without one, and the trusted decoder with its decoder table
+ *    (fsr_decode_trusted), give the same status and symbols, and a wrong lookup is refused
+ *    (FSR_ERR_TABLES) unless the stream is refused earlier for another reason;
  *  - a stream that decodes is canonical: re-encoding the symbols reproduces it byte for byte;
  *  - a tables file that parses is canonical: writing the tables back reproduces it.
  * The first input byte picks the target; "fixed" variants repair the SHA-256 or CRC so that the fuzzer
@@ -36,22 +37,29 @@ static void setup(void)
 static void check_stream(const fsr_tables *t, const uint16_t *lookup, const int32_t *indexes, size_t n,
                          const uint8_t *stream, size_t len)
 {
-    static int32_t a[MAX_SYMBOLS], b[MAX_SYMBOLS], c[MAX_SYMBOLS];
+    static int32_t a[MAX_SYMBOLS], b[MAX_SYMBOLS], c[MAX_SYMBOLS], d[MAX_SYMBOLS];
     static uint8_t again[4 * (2 + 10 * MAX_SYMBOLS)];
     fsr_tables plain = *t, fast = *t, noisy = *t;
-    int sa, sb, sc;
-    size_t out_len;
+    int sa, sb, sc, sd;
+    size_t out_len, entries;
+    fsr_dentry *dt;
     plain.lookup = NULL;
     fast.lookup = lookup;
     noisy.lookup = g_random_lookup; /* wrong for these tables: must be refused */
     sa = fsr_decode(&plain, indexes, n, stream, len, a);
     sb = fsr_decode(&fast, indexes, n, stream, len, b);
     sc = t->num_cdfs <= ROWS ? fsr_decode(&noisy, indexes, n, stream, len, c) : FSR_ERR_TABLES;
-    if (sa != sb || (sc != FSR_ERR_TABLES && sc != FSR_ERR_TRUNCATED && sc != FSR_ERR_CORRUPT))
+    entries = fsr_dtable_entries(&plain);
+    dt = (fsr_dentry *)malloc((entries > 0 ? entries : 1) * sizeof(fsr_dentry));
+    if (dt == NULL || entries == 0 || fsr_dtable_build(&plain, dt, entries) != FSR_OK)
+        abort(); /* these tables are valid: the caller built their lookup */
+    sd = fsr_decode_trusted(&plain, dt, indexes, n, stream, len, d);
+    free(dt);
+    if (sa != sb || sa != sd || (sc != FSR_ERR_TABLES && sc != FSR_ERR_TRUNCATED && sc != FSR_ERR_CORRUPT))
         abort();
     if (sa != FSR_OK)
         return;
-    if (memcmp(a, b, n * sizeof(int32_t)) != 0)
+    if (memcmp(a, b, n * sizeof(int32_t)) != 0 || memcmp(a, d, n * sizeof(int32_t)) != 0)
         abort();
     if (fsr_encode(&plain, a, indexes, n, again, sizeof again, &out_len) != FSR_OK || out_len != len ||
         memcmp(again, stream, len) != 0)

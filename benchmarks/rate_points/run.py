@@ -64,9 +64,7 @@ def main() -> None:
     if args.reuse and (art / "manifest.json").is_file() and previous.is_file():
         export_s = json.loads(previous.read_text())["export_s"]  # the run that made the artifact
     else:
-        summary = export_rate_points(
-            "onnx", "none", checkpoint=checkpoint, recipe=recipe, out=Path(args.work)
-        )
+        summary = export_rate_points("onnx", "none", checkpoint=checkpoint, recipe=recipe, out=Path(args.work))
         art = summary.results[0].path
         export_s = time.perf_counter() - t0
     artifact = Artifact.open(art)

@@ -157,6 +157,46 @@ static void test_stream_damage(void)
     CHECK(fsr_decode(&t, idx, 64, NULL, len, back) == FSR_ERR_ARGUMENT);
 }
 
+/* The trusted decoder (tables validated once, when the decoder table is built) gives fsr_decode's status and
+ * symbols on a valid stream, every truncation, every single-bit flip and bad indexes; invalid tables get no
+ * decoder table. */
+static void test_trusted_decoder(void)
+{
+    fsr_tables t = make_tables(), bad = make_tables();
+    int32_t sym[64], idx[64], a[64], b[64], bad_len[2] = {5, 1};
+    uint8_t out[4 * (2 + 10 * 64)], damaged[sizeof out];
+    fsr_dentry dt[2 * 1025 + 2];
+    size_t entries = fsr_dtable_entries(&t), len, k;
+    int i, bit;
+    CHECK(entries > 0 && entries <= sizeof dt / sizeof dt[0]);
+    CHECK(fsr_dtable_build(&t, dt, entries) == FSR_OK);
+    CHECK(fsr_dtable_build(&t, dt, entries - 1) != FSR_OK); /* too small a table is refused */
+    bad.cdf_length = bad_len;
+    CHECK(fsr_dtable_entries(&bad) == 0 && fsr_dtable_build(&bad, dt, entries) == FSR_ERR_TABLES);
+    for (i = 0; i < 64; i++) {
+        idx[i] = (i * 7) % 2;
+        sym[i] = (i % 9 == 0) ? -5000 * i - 3 : (i % 11 == 0 ? 123457 * i : i % 4 - 1);
+    }
+    CHECK(fsr_encode(&t, sym, idx, 64, out, sizeof out, &len) == FSR_OK);
+    CHECK(fsr_decode_trusted(&t, dt, idx, 64, out, len, a) == FSR_OK && memcmp(a, sym, sizeof sym) == 0);
+    for (k = 0; k < len; k++)
+        CHECK(fsr_decode_trusted(&t, dt, idx, 64, out, k, a) == fsr_decode(&t, idx, 64, out, k, b));
+    for (k = 0; k < len; k++) {
+        for (bit = 0; bit < 8; bit++) {
+            int st;
+            memcpy(damaged, out, len);
+            damaged[k] ^= (uint8_t)(1u << bit);
+            st = fsr_decode_trusted(&t, dt, idx, 64, damaged, len, a);
+            CHECK(st == fsr_decode(&t, idx, 64, damaged, len, b));
+            CHECK(st != FSR_OK || memcmp(a, b, sizeof a) == 0);
+        }
+    }
+    idx[10] = 2; /* outside [0, num_cdfs) */
+    CHECK(fsr_decode_trusted(&t, dt, idx, 64, out, len, a) == FSR_ERR_INDEX);
+    idx[10] = -1;
+    CHECK(fsr_decode_trusted(&t, dt, idx, 64, out, len, a) == FSR_ERR_INDEX);
+}
+
 /* The lookup only accelerates: decoding with it gives the same result, a wrong one is refused. */
 static void test_lookup(void)
 {
@@ -320,6 +360,7 @@ int main(void)
     test_table_validation();
     test_encode_errors();
     test_stream_damage();
+    test_trusted_decoder();
     test_lookup();
     test_tables_file();
     test_container();

@@ -394,14 +394,9 @@ static inline int dec_symbol(decoder *d, const fsr_tables *t, int32_t index, int
     return FSR_OK;
 }
 
-static int dec_begin(decoder *d, const fsr_tables *t, const uint8_t *data, size_t len)
+/* The stream's framing and initial state (shared by the checked and the trusted decoder). */
+static int dec_open(decoder *d, const uint8_t *data, size_t len)
 {
-    int st = fsr_tables_check(t);
-    if (st != FSR_OK)
-        return st;
-    /* The per-symbol path trusts the lookup, so it must be exactly the one these tables give. */
-    if (fsr_lookup_check(t) != FSR_OK)
-        return FSR_ERR_TABLES;
     if (data == NULL)
         return FSR_ERR_ARGUMENT;
     if (len < 8)
@@ -414,6 +409,17 @@ static int dec_begin(decoder *d, const fsr_tables *t, const uint8_t *data, size_
     d->ptr = data + 8;
     d->end = data + len;
     return FSR_OK;
+}
+
+static int dec_begin(decoder *d, const fsr_tables *t, const uint8_t *data, size_t len)
+{
+    int st = fsr_tables_check(t);
+    if (st != FSR_OK)
+        return st;
+    /* The per-symbol path trusts the lookup, so it must be exactly the one these tables give. */
+    if (fsr_lookup_check(t) != FSR_OK)
+        return FSR_ERR_TABLES;
+    return dec_open(d, data, len);
 }
 
 /* A valid stream is consumed exactly and returns the state to its initial value. */
@@ -625,17 +631,10 @@ int fsr_decode_trusted(const fsr_tables *t, const fsr_dentry *dt, const int32_t 
 {
     decoder d;
     int st;
-    if (t == NULL || dt == NULL || data == NULL || (n > 0 && (indexes == NULL || symbols_out == NULL)))
+    if (t == NULL || dt == NULL || (n > 0 && (indexes == NULL || symbols_out == NULL)))
         return FSR_ERR_ARGUMENT;
-    if (data_len < 8)
-        return FSR_ERR_TRUNCATED;
-    if (data_len % 4 != 0)
-        return FSR_ERR_CORRUPT;
-    d.x = (uint64_t)load_le32(data) | ((uint64_t)load_le32(data + 4) << 32);
-    if (d.x < RANS_L || (d.x >> 63) != 0)
-        return FSR_ERR_CORRUPT;
-    d.ptr = data + 8;
-    d.end = data + data_len;
+    if ((st = dec_open(&d, data, data_len)) != FSR_OK)
+        return st;
     /* constant shifts for CompressAI's precision */
     if (t->precision == 16 && dtable_bits(16, t->num_cdfs) == DTABLE_BITS)
         st = decode_trusted_loop(t, dt, indexes, n, &d, symbols_out, 16, DTABLE_BITS);

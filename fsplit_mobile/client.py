@@ -250,7 +250,7 @@ class SplitClient:
         client-side timings."""
         from .runtime.preprocess import load_rgb
 
-        tables, encoder = self._open(rate_point)
+        _, encoder = self._open(rate_point)
         t0 = time.perf_counter()
         rgb = load_rgb(image, encoder.input_size, self.resize_method)
         model_input = encoder.input_converter(rgb)

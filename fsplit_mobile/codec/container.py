@@ -130,18 +130,32 @@ def pack(
     """Wrap a payload: ``table_hash`` is the tables' content hash (its first 8 bytes are stored).
 
     Version 1 is written when the flags are 0 (single stream, rate point 0), version 2 otherwise."""
-    flags = encode_flags(payload_format, lanes, rate_point)
+    prefix = _header_prefix(table_hash, encode_flags(payload_format, lanes, rate_point))
+    return _wrap(prefix, tuple(int(v) for v in shape), payload)
+
+
+_PREFIX = struct.Struct("<4sHH8s")  # magic, version, flags, table hash prefix: header bytes 0..15
+_SHAPE_LENGTH = struct.Struct("<IIII")  # C, H, W, payload length: header bytes 16..31
+_U32 = struct.Struct("<I")
+
+
+def _header_prefix(table_hash: bytes, flags: int) -> bytes:
+    """The header's first 16 bytes, the same for every latent coded with these tables and settings."""
     if len(table_hash) < HASH_PREFIX:
         raise InvalidInputError(f"table_hash must have at least {HASH_PREFIX} bytes, got {len(table_hash)}")
-    channels, height, width = (int(v) for v in shape)
-    if min(channels, height, width) < 0 or max(channels, height, width) > 0xFFFFFFFF:
-        raise InvalidInputError(f"latent shape {tuple(shape)} does not fit the container's u32 fields")
+    version = VERSION if flags == 0 else VERSION_FLAGS
+    return _PREFIX.pack(MAGIC, version, flags, bytes(table_hash[:HASH_PREFIX]))
+
+
+def _wrap(prefix: bytes, shape: tuple, payload) -> bytes:
+    """Header (prefix, shape, payload length, CRC-32 of header bytes 0..31 and the payload) + payload."""
     if len(payload) > 0xFFFFFFFF:
         raise InvalidInputError("payload longer than 4 GiB")
-    version = VERSION if flags == 0 else VERSION_FLAGS
-    head = HEADER.pack(MAGIC, version, flags, bytes(table_hash[:HASH_PREFIX]), channels, height, width, len(payload), 0)
-    crc = _crc(head[:CRC_COVERED], payload)
-    return head[:CRC_COVERED] + struct.pack("<I", crc) + bytes(payload)
+    try:
+        head = prefix + _SHAPE_LENGTH.pack(*shape, len(payload))
+    except struct.error:
+        raise InvalidInputError(f"latent shape {shape} does not fit the container's u32 fields") from None
+    return b"".join((head, _U32.pack(_crc(head, payload)), payload))
 
 
 def unpack(data) -> tuple[ContainerHeader, memoryview]:
@@ -205,8 +219,7 @@ class LatentWriter:
             lanes = interleaved.DEFAULT_LANES if fmt is not PayloadFormat.SINGLE else 1
         flags = encode_flags(fmt, lanes, rate_point)
         self.tables, self.payload_format, self.lanes, self.rate_point = tables, fmt, lanes, flags >> _RATE_SHIFT
-        version = VERSION if flags == 0 else VERSION_FLAGS
-        self._prefix = struct.pack("<4sHH8s", MAGIC, version, flags, tables.content_hash_bytes[:HASH_PREFIX])
+        self._prefix = _header_prefix(tables.content_hash_bytes, flags)
         if fmt is PayloadFormat.INTERLEAVED2:
             mem, rows, stride = interleaved.derived_tables(tables.raw)
             self._encode = lambda a: _rans.ilv2_encode_planar(a, a.shape[0], lanes, 0, mem, rows, stride)
@@ -239,17 +252,7 @@ class LatentWriter:
                 channel = np.repeat(np.arange(shape[0], dtype=np.int32), shape[1] * shape[2])
                 raise InvalidInputError(describe_unencodable(flat, channel, self.tables.raw)) from None
             raise_codec_error(err, "encode_latent")
-        if len(payload) > 0xFFFFFFFF:
-            raise InvalidInputError("payload longer than 4 GiB")
-        try:
-            head = self._prefix + _SHAPE_LENGTH.pack(shape[0], shape[1], shape[2], len(payload))
-        except struct.error:
-            raise InvalidInputError(f"latent shape {shape} does not fit the container's u32 fields") from None
-        return b"".join((head, _U32.pack(zlib.crc32(payload, zlib.crc32(head))), payload))
-
-
-_SHAPE_LENGTH = struct.Struct("<IIII")  # C, H, W, payload length: header bytes 16..31
-_U32 = struct.Struct("<I")
+        return _wrap(self._prefix, shape, payload)
 
 
 def encode_latent(

@@ -234,3 +234,17 @@ def test_latent_writer_refuses_bad_settings_and_latents():
         write(_latent(_tables(3), 2, 2))
     with pytest.raises(InvalidInputError, match=r"shape \(C, H, W\)"):
         write(np.zeros((4, 5), np.int32))
+
+
+def test_pack_refuses_what_the_header_cannot_hold():
+    """pack() (and so every writer, which shares its header builder) names the field that does not fit."""
+    tables = _tables()
+    payload = b"\0" * 8
+    with pytest.raises(InvalidInputError, match="table_hash must have at least 8 bytes"):
+        container.pack(b"1234567", (3, 5, 7), payload)
+    for shape in [(3, -1, 7), (3, 5, 2**32), (3, 5)]:
+        with pytest.raises(InvalidInputError, match="does not fit the container's u32 fields"):
+            container.pack(tables.content_hash_bytes, shape, payload)
+    data = container.pack(tables.content_hash_bytes, (3, 5, 7), bytearray(payload), rate_point=2)
+    header, body = container.unpack(data)
+    assert (header.shape, header.rate_point, bytes(body)) == ((3, 5, 7), 2, payload)

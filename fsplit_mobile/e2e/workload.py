@@ -174,6 +174,9 @@ def run_split(name: str, artifact_dir, crops, threads: int | None = None, rate_p
             "rate_point": rate_point,
             "quantization": art.quantization,
             "runtime": encoder.backend.name,
+            # SC2's first criterion: the device encoder's MACs (counted from its exported graph at export) and
+            # their share of the whole network; None for an artifact that does not record them
+            "device_compute": art.manifest.get("device_compute"),
         },
     )
     write = LatentWriter(tables, rate_point=rate_point, payload_format=payload_format, lanes=lanes)

@@ -9,6 +9,7 @@ at a shallow split and the frozen rest of the teacher runs there. The design spa
   widths per resolution; the first block of each later stage downsamples by 2 in its depthwise convolution;
 - ``block``: ``separable`` (the above) or ``dense`` (a full 3x3 convolution per block: more capacity per MAC
   at 1/8 resolution, where a dense layer is affordable; the design of the shared trial in ``../shared/README.md``);
+  one kind for both stages, or a list of two (one per stage: ``["separable", "dense"]``);
 - ``act``: ``relu`` or ``gdn`` (generalised divisive normalisation, as in learned image codecs);
 - ``latent_channels``: a final 1x1 projection to the latent that is quantised and entropy-coded;
 - ``teacher_blocks``: 0, or run the teacher's own stem and its first ``teacher_blocks`` MBConv blocks first
@@ -113,14 +114,16 @@ class LightEncoder(nn.Module):
             raise ValueError(f"teacher_blocks needs RGB input (3 channels), got {in_channels}")
         if c["stem"] not in STEMS:
             raise ValueError(f"stem must be one of {', '.join(STEMS)}, got {c['stem']!r}")
-        if c["block"] not in BLOCKS:
-            raise ValueError(f"block must be one of {', '.join(BLOCKS)}, got {c['block']!r}")
+        kinds = [c["block"]] * 2 if isinstance(c["block"], str) else list(c["block"])
+        if len(kinds) != 2 or any(k not in BLOCKS for k in kinds):
+            raise ValueError(
+                f"block must be one of {', '.join(BLOCKS)} or a list of two of them (one per stage), got {c['block']!r}"
+            )
         stages = [list(map(int, s)) for s in c["stages"]]
         if len(stages) != 2 or not stages[1]:
             raise ValueError(
                 f"stages must be two lists of widths (at 1/4, possibly empty, and at 1/8), got {c['stages']!r}"
             )
-        block = SeparableBlock if c["block"] == "separable" else DenseBlock
         s = int(c["stem_channels"])
         self.config = {**c, "stages": stages}
         self.latent_channels = int(c["latent_channels"])
@@ -149,6 +152,7 @@ class LightEncoder(nn.Module):
         layers: list[nn.Module] = [*stem]
         cin = s
         for i, widths in enumerate(stages):
+            block = SeparableBlock if kinds[i] == "separable" else DenseBlock
             for j, w in enumerate(widths):
                 layers.append(block(cin, w, 2 if (i == 1 and j == 0) else 1, c["act"]))
                 cin = w

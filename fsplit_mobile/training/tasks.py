@@ -5,12 +5,14 @@ for all. Tasks raise :class:`TrainingInputError` for bad inputs (caches, configu
 
 - :class:`UnitTask`: a bottleneck unit on cached teacher features (training/features.py);
 - :class:`FrankenSplitTask`: the FrankenSplit encoder on images, crops drawn on the fly;
-- :class:`LightTask`: the lightweight encoder of issue 20 on image caches (features.py --images).
+- :class:`LightTask`: the lightweight encoder of issue 20 on image caches (features.py --images);
+- :class:`StemTask`: a trained light model's teacher layers replaced by a learned stem distilled from them.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import torch
@@ -305,3 +307,70 @@ def freeze_transform(task) -> None:
     for part in ("encoder", "decoder"):
         for p in task.modules[part].parameters():
             p.requires_grad_(False)
+
+
+class StemTask(LightTask):
+    """A trained light model whose device encoder starts with the teacher's layers (``teacher_blocks``, a patch stem
+    and no 1/4 stage), with those first layers replaced by a learned stem distilled from them (issue 20: the
+    teacher's stem and block 0 work at 112x112, memory-bound layers that cost a third of the network's int8 time for
+    a twentieth of its MACs).
+
+    The new front is a 4x4 stride-4 patch convolution to ``stem_channels``, then one depthwise-separable block back to
+    the reference's width at 1/4 resolution (its 3x3 depthwise convolution widens the receptive field to the 12
+    pixels the reference's front sees). Everything after the front (the 1/8 stage, the latent layer, the entropy
+    model, the decoder) is the reference's, copied and frozen: the loop trains the front alone to reproduce the
+    reference front's output (NMSE, the reference run once per batch), so validation measures the swapped model's
+    agreement from the first step. Fine-tune the result through the tail afterwards (``train light --init-from``)."""
+
+    FRONT = 3  # the new encoder's layers before the reference's 1/8 stage: patch conv, act, separable block
+
+    def __init__(self, reference: str, stem_channels: int, train_cache, val_cache: str, device):
+        from ..models.frankensplit_lite0 import load_trainable
+
+        ref_encoder, ref_bottleneck, ref_decoder, payload = load_trainable(reference)
+        rc = payload["config"]["encoder"]
+        if (
+            rc.get("kind") != "light"
+            or not int(rc.get("teacher_blocks", 0))
+            or rc["stages"][0]
+            or rc["stem"] != "patch"
+        ):
+            raise TrainingInputError(
+                f"{reference}: the stem swap needs a light encoder that starts with the teacher's layers "
+                f"(teacher_blocks > 0, patch stem, no 1/4 stage), got {json.dumps(rc, sort_keys=True)}"
+            )
+        if stem_channels < 1:
+            raise TrainingInputError(f"stem_channels must be >= 1, got {stem_channels}")
+        second = rc["block"] if isinstance(rc["block"], str) else rc["block"][1]
+        encoder_config = {
+            **rc,
+            "teacher_blocks": 0,
+            "stem_channels": stem_channels,
+            "stages": [[int(rc["stem_channels"])], rc["stages"][1]],
+            "block": ["separable", second],
+        }
+        super().__init__({**payload["config"], "encoder": encoder_config}, train_cache, val_cache, device)
+        assert ref_encoder.teacher is not None
+        # the reference's front: the teacher's layers + its patch stem and activation (layers 0, 1)
+        self.reference_front = nn.Sequential(ref_encoder.teacher, *ref_encoder.layers[:2]).eval().to(device)
+        for mine, theirs in zip(self.encoder.layers[self.FRONT :], ref_encoder.layers[2:], strict=True):
+            mine.load_state_dict(theirs.state_dict())
+        self.bottleneck.load_state_dict(ref_bottleneck.state_dict())
+        self.decoder.load_state_dict(ref_decoder.state_dict())
+        # the entropy model gets no gradient (no rate term); its quantiles keep their auxiliary loss, already solved
+        for p in [*self.reference_front.parameters(), *self.decoder.parameters()]:
+            p.requires_grad_(False)
+        for p in self.encoder.layers[self.FRONT :].parameters():
+            p.requires_grad_(False)
+        self.front = self.encoder.layers[: self.FRONT]
+        self.reference = reference
+
+    def batch(self, rng: np.random.Generator, n: int):
+        _, logits = super().batch(rng, n)
+        with torch.no_grad():
+            target = self.reference_front(self._x)
+        return target, logits
+
+    def forward(self, f):
+        # no latent is coded while the front learns: likelihoods of one give a rate term of zero
+        return self.front(self._x), torch.ones(1, device=f.device)

@@ -485,6 +485,64 @@ def light(
     log(f"# wrote {out} ({out.stat().st_size} bytes)")
 
 
+@main.command("light-stem")
+@_common
+@click.option(
+    "--reference",
+    type=click.Path(exists=True, dir_okay=False),
+    required=True,
+    help="a trained light checkpoint whose encoder starts with the teacher's layers (--teacher-blocks)",
+)
+@click.option("--stem-channels", type=int, default=48, show_default=True, help="channels of the 4x4 patch stem")
+@click.option("--model-id", default=None, help="model id of the result (default: the reference's)")
+@click.option(
+    "--train-cache",
+    multiple=True,
+    default=[".cache/features/train_images.pt"],
+    show_default=True,
+    help="image caches to train on (repeat the option: their crops are one training set)",
+)
+@click.option("--val-cache", default=".cache/features/val_images.pt", show_default=True)
+def light_stem(out, cfg, threads, device, reference, stem_channels, model_id, train_cache, val_cache):
+    """Replace a light model's teacher layers (they work at 112x112: a third of the network's int8 time) by a
+    learned 4x4 patch stem + a separable block distilled to reproduce them; the rest of the model is kept. Only the
+    feature term applies (--kd-weight 0 --lmbda 0); fine-tune the result with `light --init-from`."""
+    from ..models.frankensplit_lite0 import save_checkpoint
+    from ..models.macs import device_share
+    from .tasks import StemTask
+
+    if cfg.kd_weight or cfg.lmbda or cfg.deep_weight:
+        raise click.UsageError(
+            "light-stem trains the stem on the reference's features alone: give --kd-weight 0 --lmbda 0 "
+            "(and no --deep-weight)"
+        )
+    out, dev, log, command = _start(out, threads, device)
+    task = _task(lambda: StemTask(reference, stem_channels, list(train_cache), val_cache, dev))
+    if model_id:
+        task.config["model_id"] = model_id
+    share = device_share(task.modules["encoder"].to("cpu"), tuple(task.config["input_size"]))
+    task.modules["encoder"].to(dev)
+    log(
+        f"# light encoder {json.dumps(task.config['encoder'])}: front distilled from {reference}; device "
+        f"{share['device_macs'] / 1e6:.1f} M MACs = {100 * share['share']:.1f} % of the teacher; "
+        f"{task.train_x.shape[0]} training crops, {task.val_x.shape[0]} validation crops"
+    )
+    result, final, seconds = _train(task, cfg, INPUT_PIXELS, out, log)
+    meta = _meta(
+        command,
+        cfg,
+        seconds,
+        final,
+        result,
+        stem_from=reference,
+        device_compute=share,
+        data="train/val splits of fsplit_mobile/data/images (manifest.csv), cached crops",
+        train_caches=list(train_cache),
+    )
+    save_checkpoint(out, task.encoder, task.bottleneck, task.decoder, task.config, meta)
+    log(f"# wrote {out} ({out.stat().st_size} bytes)")
+
+
 @main.command("frankensplit")
 @_common
 @click.option("--crop", type=int, default=128, show_default=True, help="training crop side (multiple of 32)")

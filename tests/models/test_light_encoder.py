@@ -53,6 +53,7 @@ def test_device_share_is_against_the_full_teacher():
         {"act": "gdn"},
         {"stages": [[48, 48], [64, 64]]},
         {"block": "dense", "stages": [[], [96]]},
+        {"block": ["separable", "dense"], "stem_channels": 48, "stages": [[24], [48]]},
     ],
 )
 def test_light_variants_map_images_to_the_split_resolution(encoder):
@@ -98,6 +99,10 @@ def test_bad_light_configs_are_refused_naming_the_field():
         registry.build_device_model("frankensplit-lite0", _light(stem="pixelshuffle"))
     with pytest.raises(registry.ArchitectureError, match="block"):
         registry.build_device_model("frankensplit-lite0", _light(block="inverted"))
+    with pytest.raises(registry.ArchitectureError, match="block"):
+        registry.build_device_model("frankensplit-lite0", _light(block=["dense"]))
+    with pytest.raises(registry.ArchitectureError, match="block"):
+        registry.build_device_model("frankensplit-lite0", _light(block=["separable", "inverted"]))
     with pytest.raises(registry.ArchitectureError, match="stages"):
         registry.build_device_model("frankensplit-lite0", _light(stages=[[64], []]))
     with pytest.raises(registry.ArchitectureError, match="act"):
@@ -300,3 +305,91 @@ def test_selection_by_validation_keeps_the_weights_of_the_best_agreement(tmp_pat
         assert not same, "the selected weights are those of the last step"
     res = subprocess.run(_command(cache, tmp_path / "x.pt", 2) + ["--select", "best"], capture_output=True, text=True)
     assert res.returncode != 0 and "--select" in res.stderr
+
+
+def _stem_command(reference, cache, out, steps, *extra):
+    return [
+        sys.executable,
+        "-m",
+        "fsplit_mobile.training.train",
+        "light-stem",
+        "--reference",
+        str(reference),
+        "--stem-channels",
+        "8",
+        "--batch-size",
+        "2",
+        "--kd-weight",
+        "0",
+        "--lmbda",
+        "0",
+        "--lr",
+        "3e-3",
+        "--val-every",
+        "1000",
+        "--save-every",
+        "10",
+        "--steps",
+        str(steps),
+        "--train-cache",
+        cache,
+        "--val-cache",
+        cache,
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def test_stem_swap_replaces_the_teacher_layers_and_keeps_the_rest(tmp_path):
+    """light-stem: a light model that starts with the teacher's stem + block 0 gets a learned 4x4 patch stem + a
+    separable block in their place, trained to reproduce their output; the 1/8 stage, latent layer, entropy model
+    and decoder are the reference's, unchanged, and the front's error against the reference falls."""
+    from fsplit_mobile.training.tasks import StemTask
+
+    cache = _caches(tmp_path)
+    reference = tmp_path / "ref.pt"
+    ref_cmd = _command(cache, reference, 2)
+    ref_cmd[ref_cmd.index("--stages") + 1] = ";8"
+    ref_cmd += ["--teacher-blocks", "1", "--block", "dense"]
+    subprocess.run(ref_cmd, check=True, capture_output=True, timeout=300)
+    out = tmp_path / "stem.pt"
+    res = subprocess.run(_stem_command(reference, cache, out, 80), capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    a, b = read_checkpoint(reference), read_checkpoint(out)
+    enc = b["config"]["encoder"]
+    assert enc["teacher_blocks"] == 0 and enc["block"] == ["separable", "dense"] and enc["stages"] == [[8], [8]]
+    assert b["meta"]["stem_from"] == str(reference)
+    assert b["meta"]["device_compute"]["device_macs"] < a["meta"]["device_compute"]["device_macs"]
+    sa, sb = a["state_dict"], b["state_dict"]
+    assert not any(k.startswith("encoder.teacher.") for k in sb)
+    front = StemTask.FRONT
+    for key, value in sa.items():
+        if key.startswith("encoder.teacher.") or key.startswith("encoder.layers.0."):
+            continue  # the replaced front
+        if key.startswith("encoder.layers."):
+            i = int(key.split(".")[2])
+            mine = key.replace(f"encoder.layers.{i}.", f"encoder.layers.{i - 2 + front}.", 1)
+            assert torch.equal(sb[mine], value), key
+        elif key.startswith("decoder.") or (key.startswith("entropy_bottleneck.") and "quantiles" not in key):
+            assert torch.equal(sb[key], value), key
+    # the front learned: its error against the reference's front is below that of a fresh front (same seed)
+    fresh = StemTask(str(reference), 8, [cache], cache, "cpu")
+    trained = load_checkpoint(out).device.encoder.eval()
+    with torch.no_grad():
+        x = fresh._images(fresh.train_x[:6])
+        target = fresh.reference_front(x)
+
+        def nmse(front):
+            return float(((front(x) - target) ** 2).mean() / (target**2).mean())
+
+        assert nmse(trained.layers[:front]) < 0.9 * nmse(fresh.front)
+    # refused: a reference without the teacher's layers, and objectives that do not apply
+    plain = tmp_path / "plain.pt"
+    subprocess.run(_command(cache, plain, 2), check=True, capture_output=True, timeout=300)
+    res = subprocess.run(_stem_command(plain, cache, tmp_path / "x.pt", 2), capture_output=True, text=True)
+    assert res.returncode != 0 and "teacher_blocks" in res.stderr
+    cmd = _stem_command(reference, cache, tmp_path / "y.pt", 2)
+    cmd[cmd.index("--kd-weight") + 1] = "1"
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode != 0 and "--kd-weight 0" in res.stderr

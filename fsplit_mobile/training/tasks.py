@@ -326,6 +326,7 @@ class StemTask(LightTask):
 
     def __init__(self, reference: str, stem_channels: int, train_cache, val_cache: str, device):
         from ..models.frankensplit_lite0 import load_trainable
+        from ..models.light_encoder import LightEncoder
 
         ref_encoder, ref_bottleneck, ref_decoder, payload = load_trainable(reference)
         rc = payload["config"]["encoder"]
@@ -350,10 +351,12 @@ class StemTask(LightTask):
             "block": ["separable", second],
         }
         super().__init__({**payload["config"], "encoder": encoder_config}, train_cache, val_cache, device)
+        assert isinstance(ref_encoder, LightEncoder) and isinstance(self.encoder, LightEncoder)
         assert ref_encoder.teacher is not None
+        ref_layers = list(ref_encoder.layers)
         # the reference's front: the teacher's layers + its patch stem and activation (layers 0, 1)
-        self.reference_front = nn.Sequential(ref_encoder.teacher, *ref_encoder.layers[:2]).eval().to(device)
-        for mine, theirs in zip(self.encoder.layers[self.FRONT :], ref_encoder.layers[2:], strict=True):
+        self.reference_front = nn.Sequential(ref_encoder.teacher, *ref_layers[:2]).eval().to(device)
+        for mine, theirs in zip(list(self.encoder.layers)[self.FRONT :], ref_layers[2:], strict=True):
             mine.load_state_dict(theirs.state_dict())
         self.bottleneck.load_state_dict(ref_bottleneck.state_dict())
         self.decoder.load_state_dict(ref_decoder.state_dict())

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Make the lightweight split model (issue 20): a 34.7 M-MAC encoder (9.0 % of EfficientNet-Lite0: the teacher's own
-# pretrained, frozen stem + block 0, then a learned patch 2x2 -> 24, dense 3x3 s2 -> 48 @28 and 1x1 -> 24 latent) on
-# the device, a FeatureSynthesis decoder + the frozen teacher's blocks 5..15 on the server, trained by head
-# distillation, with three rate points in one rate-point set (models/checkpoint/point_set.py).
+# Make the lightweight split model (issue 20): a 21.2 M-MAC encoder (5.5 % of EfficientNet-Lite0: a learned 4x4 patch
+# stem 3 -> 48, a separable block -> 24 @56, dense 3x3 s2 -> 48 @28 and 1x1 -> 24 latent) on the device, a
+# FeatureSynthesis decoder + the frozen teacher's blocks 5..15 on the server, trained by head distillation, with
+# three rate points in one rate-point set (models/checkpoint/point_set.py).
 #   1. image feature caches: the teacher run once per crop (uint8 crops + block-5 features + logits);
-#   2. phase A, features only: NMSE(decoder(y~), teacher features) + 0.3 bpp, photos + pool; no pass through the tail;
-#   3. phase B, through the frozen tail: + KL(teacher || tail(decoder(y~))) + the tail's deeper features against the
-#      teacher's (--deep-weight), 0.1 bpp, from phase A's weights, on the photo cache plus the training-only extra
-#      pool (scripts/build_extra_pool.py: 405 more images, none near a validation/held-out photo); the weights of
-#      the best validation agreement are kept (--select agreement: the validation split only);
-#   4. rate points: phase B's transform with the quantisation step x2 and x4 (--rescale), each fine-tuned through
-#      the tail, then the three combined into one set (r0 = phase B, the default; r1 x2; r2 x4). A x0.5 point was
-#      tried and dropped: on validation it spent 47 % more bytes than phase B for no more agreement;
+#   2. session 8's model, whose device encoder starts with the teacher's own pretrained, frozen stem + block 0
+#      (34.7 M MACs, 9.0 %): phase A, features only: NMSE(decoder(y~), teacher features) + 0.3 bpp, photos + pool,
+#      no pass through the tail; phase B through the frozen tail: + KL(teacher || tail(decoder(y~))) + the tail's
+#      deeper features against the teacher's (--deep-weight), 0.1 bpp, from phase A's weights, on the photo cache
+#      plus the training-only extra pool (scripts/build_extra_pool.py: 405 more images, none near a
+#      validation/held-out photo), the weights of the best validation agreement kept (--select agreement: the
+#      validation split only); phase B2, phase B continued at half the learning rate;
+#   3. the stem swap (session 10): B2's teacher layers (112x112: a third of the network's int8 time) replaced by the
+#      learned stem, trained to reproduce them (light-stem), then phase B again through the tail = r0;
+#   4. rate points: r0's transform with the quantisation step x2 and x4 (--rescale), each fine-tuned through the
+#      tail, then the three combined into one set (r0 the default; r1 x2; r2 x4). A x0.5 point was tried (session
+#      6) and dropped: on validation it spent 47 % more bytes for no more agreement;
 #   5. the validation comparison (model selection never looks at the held-out photos).
 # Every run writes <out>.log (exact command first) and <out>.state (resumable: rerun the script after a kill and
 # it continues where it stopped). Uses a CUDA GPU when torch sees one (--device auto); none is needed.
-# On this 2-core CPU: caches ~15 min, phase A ~9 min, phase B ~8 min, rate points ~3 min each.
+# On this 2-core CPU: caches ~15 min, phase A ~9 min, phases B, B2 ~8 min each, stem swap ~6 + 9 min, rate
+# points ~4 min each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -44,12 +49,22 @@ POOL=(--train-cache .cache/features/train_images.pt --train-cache .cache/feature
 [ -f "$RUNS/light_b2.pt" ] || $PY -m fsplit_mobile.training.train light --init-from "$RUNS/light_b.pt" \
     --model-id light-lite0 "${COMMON[@]}" "${POOL[@]}" --kd-weight 1 --lmbda 0.1 --steps 600 --lr 5e-4 --val-every 100 \
     --seed 1 --select agreement --out "$RUNS/light_b2.pt"
+# phase S (session 10): the teacher's layers (stem + block 0 at 112x112: 20.9 M MACs but a third of the network's int8
+# time) replaced by a learned 4x4 patch stem + a separable block, trained to reproduce them (light-stem: the rest of
+# phase B2's model kept and frozen, no pass through the tail), then phase B again through the tail from there
+[ -f "$RUNS/stem_a.pt" ] || $PY -m fsplit_mobile.training.train light-stem --reference "$RUNS/light_b2.pt" \
+    --stem-channels 48 --batch-size 16 --threads "$THREADS" --save-every 100 \
+    --train-cache .cache/features/train_images.pt --train-cache .cache/features/extra_images.pt \
+    --kd-weight 0 --lmbda 0 --steps 3000 --lr 2e-3 --val-every 500 --out "$RUNS/stem_a.pt"
+[ -f "$RUNS/stem_b.pt" ] || $PY -m fsplit_mobile.training.train light --init-from "$RUNS/stem_a.pt" \
+    --model-id light-lite0 "${COMMON[@]}" "${POOL[@]}" --kd-weight 1 --lmbda 0.1 --steps 800 --lr 5e-4 --val-every 100 \
+    --select agreement --out "$RUNS/stem_b.pt"
 for f in 2 4; do
-  [ -f "$RUNS/light_x$f.pt" ] || $PY -m fsplit_mobile.training.train light --init-from "$RUNS/light_b2.pt" \
+  [ -f "$RUNS/stem_x$f.pt" ] || $PY -m fsplit_mobile.training.train light --init-from "$RUNS/stem_b.pt" \
       --model-id light-lite0 "${COMMON[@]}" "${POOL[@]}" --rescale "$f" --kd-weight 1 --lmbda 0.1 --steps 300 --lr 3e-4 \
-      --val-every 50 --select agreement --out "$RUNS/light_x$f.pt"
+      --val-every 50 --select agreement --out "$RUNS/stem_x$f.pt"
 done
 $PY -m fsplit_mobile.training.train combine --out "$RUNS/light_lite0.pt" --name r0 --name r1 --name r2 \
-    --default r0 "$RUNS/light_b2.pt" "$RUNS/light_x2.pt" "$RUNS/light_x4.pt"
+    --default r0 "$RUNS/stem_b.pt" "$RUNS/stem_x2.pt" "$RUNS/stem_x4.pt"
 $PY -m fsplit_mobile.evaluation.compare --split val --crops 4 --model "$RUNS/light_lite0.pt" \
     --json "$RUNS/light_lite0_val.json" --markdown "$RUNS/light_lite0_val.md"

@@ -1,7 +1,7 @@
 """The bundled default model: the checkpoint `fsplit-demo` and a bare `fsplit-export` use.
 
 Since issue 20 the default is ``light-lite0`` (:data:`BUNDLED_LIGHT`, recipe ``light_lite0``): a lightweight
-encoder of 34.7 M MACs (9.0 % of EfficientNet-Lite0) on the device, trained by head distillation, three rate points
+encoder of 21.2 M MACs (5.5 % of EfficientNet-Lite0, since session 10) on the device, trained by head distillation, three rate points
 in one rate-point set (checkpoint/point_set.py); the server restores the teacher's features after block 4 and runs
 the frozen rest. The bottleneck units after block 16 (:data:`BUNDLED_UNITS`, recipe ``lite0_b16_units``; the
 default from issue 10 to issue 20) stay bundled as a named alternative: far fewer bytes, but their device part is

@@ -236,11 +236,19 @@ def test_rescaled_rate_point_keeps_the_transform_and_changes_the_step(tmp_path):
     assert res.returncode != 0 and "--init-from" in res.stderr
 
 
-def test_bundled_light_model_is_within_the_budget_and_its_recorded_validation_reproduces():
-    """The bundled light-lite0, a rate-point set: every point under 10 % of the network's MACs (counted now, equal
-    to what training recorded), its recipe, its documentation, and the validation agreement each point's meta
-    records, recomputed on the deployed path (symbols -> rANS container -> decoded -> server part); the points
-    trade bytes for agreement in their order."""
+@pytest.mark.parametrize(
+    "file,recipe_name,model_id",
+    [
+        ("light_lite0.pt", "light_lite0", "light-lite0"),
+        ("light_lite0_teacher_front.pt", "light_lite0_teacher_front", "light-lite0-teacher-front"),
+    ],
+)
+def test_bundled_light_model_is_within_the_budget_and_its_recorded_validation_reproduces(file, recipe_name, model_id):
+    """The bundled light models (the default light-lite0, and light-lite0-teacher-front, the default of sessions
+    8-9), rate-point sets: every point under 10 % of the network's MACs (counted now, equal to what training
+    recorded), its recipe, its documentation, and the validation agreement each point's meta records, recomputed on
+    the deployed path (symbols -> rANS container -> decoded -> server part); the points trade bytes for agreement
+    in their order."""
 
     import numpy as np
 
@@ -250,20 +258,21 @@ def test_bundled_light_model_is_within_the_budget_and_its_recorded_validation_re
     from fsplit_mobile.models.teacher import load_efficientnet_lite0
 
     data = PACKAGE / "data"
-    path = data / "default" / "light_lite0.pt"
+    path = data / "default" / file
     assert path.stat().st_size < 6_000_000
     points = load_rate_points(path)
     assert list(points) == ["r0", "r1", "r2"]
     assert load_checkpoint(path).meta["rate_point"] == "r0"  # the default point
-    recipe = load_recipe("light_lite0")
+    recipe = load_recipe(recipe_name)
     assert recipe.checkpoint == path.resolve() and recipe.architecture == "frankensplit-lite0"
+    assert recipe.model_id == model_id
     assert recipe.calib_images.name == "train" and recipe.eval_images.name == "heldout"
-    assert "default/light_lite0.pt" in (data / "README.md").read_text()
+    assert f"default/{file}" in (data / "README.md").read_text()
     crops = crops_of("val", 4)
     reference = top1(load_efficientnet_lite0(), crops)
     mean_bytes = []
     for name, model in points.items():
-        assert model.model_id == "light-lite0" and model.architecture == "frankensplit-lite0", name
+        assert model.model_id == model_id and model.architecture == "frankensplit-lite0", name
         share = device_share(model.device.encoder, model.input_size)
         meta = model.meta["checkpoint_meta"] if "checkpoint_meta" in model.meta else model.meta
         assert share["share"] < 0.10 and share["device_macs"] == meta["device_compute"]["device_macs"], name

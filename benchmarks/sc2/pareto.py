@@ -2,7 +2,8 @@
 rate points; the legend states the device compute, MACs counted from the exported encoder graph, and their share of
 the full network) and one curve per image codec (WebP, JPEG: the device runs only the codec).
 
-Input: the JSON of `python -m fsplit_mobile.evaluation.compare --json` (one run, all methods on the same crops).
+Input: the JSON of `python -m fsplit_mobile.evaluation.compare --json` (one run, all methods on the same crops);
+`--also` adds the split models of further runs on the same crops (the same split and crops, checked).
 
     python benchmarks/sc2/pareto.py benchmarks/results/sc2/heldout.json --out benchmarks/results/sc2/pareto.png
 """
@@ -62,12 +63,25 @@ def plot(result: dict, out: Path) -> None:
     plt.close(fig)
 
 
+def merged(result: dict, others: list[dict]) -> dict:
+    """`result` with the split-model rows of `others` added; each must be a run on the same crops."""
+    rows = list(result["rows"])
+    for other in others:
+        for key in ("split", "crops", "photos"):
+            if other.get(key) != result.get(key):
+                raise SystemExit(f"--also: {key} is {other.get(key)!r}, the main result's {result.get(key)!r}")
+        rows += [r for r in other["rows"] if r["kind"] == "split"]
+    return {**result, "rows": rows}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("result", type=Path, help="compare.py --json output")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--also", type=Path, action="append", default=[], help="another run's JSON: its split models")
     args = parser.parse_args(argv)
-    plot(json.loads(args.result.read_text(encoding="utf-8")), args.out)
+    others = [json.loads(p.read_text(encoding="utf-8")) for p in args.also]
+    plot(merged(json.loads(args.result.read_text(encoding="utf-8")), others), args.out)
     print(f"wrote {args.out}")
     return 0
 

@@ -1,5 +1,6 @@
 """The agreement-vs-bytes comparison: codec round trips and the verdict of which method fits in whose bytes."""
 
+import pytest
 import torch
 
 from fsplit_mobile.evaluation.compare import at_most_bytes, codec_roundtrip, markdown
@@ -54,6 +55,20 @@ def test_pareto_curves_keep_downscaled_offload_apart():
     curves = pareto.curves(rows)
     assert [len(v) for v in curves.values()] == [2, 1]
     assert any("112x112" in k for k in curves)
+    # --also: another run's split models join the plot only when it ran on the same crops
+    split = {
+        "method": "m:r0",
+        "kind": "split",
+        "agreement": 0.3,
+        "bytes_mean": 900.0,
+        "device_macs": 2e7,
+        "share": 0.05,
+    }
+    main = {"split": "heldout", "crops": 188, "photos": 94, "rows": rows}
+    other = {"split": "heldout", "crops": 188, "photos": 94, "rows": [split, rows[0]]}
+    assert pareto.merged(main, [other])["rows"] == rows + [split]
+    with pytest.raises(SystemExit, match="crops"):
+        pareto.merged(main, [{**other, "crops": 140}])
 
 
 def test_best_fit_within_bytes():

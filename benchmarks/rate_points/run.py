@@ -117,9 +117,11 @@ def main() -> None:
         "loadavg": [round(x, 1) for x in os.getloadavg()],
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+    compute = artifact.manifest.get("device_compute") or {}
     results = {
         "checkpoint": str(checkpoint.resolve().relative_to(REPO)),
         "recipe": recipe,
+        "device_compute": compute,
         "export_s": round(export_s, 1),
         "rate_points": per_point,
         "policy": policy,
@@ -138,15 +140,22 @@ def main() -> None:
         "seeded random crop per photo), so the agreements differ from those: light-lite0 agrees less on whole, "
         "squashed photos than on crops.",
         "",
-        "| index | name | latent | bytes (export eval, mean) | bpp | teacher top-1 agreement (export eval) | "
-        "bytes sent (mean) | server decode ms | server total ms | client encode ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| index | name | latent | device MACs (share) | bytes (export eval, mean) | bpp | "
+        "teacher top-1 agreement (export eval) | bytes sent (mean) | server decode ms | server total ms | "
+        "client encode ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    # the manifest's count from the exported encoder graph (one encoder architecture for every point)
+    macs = (
+        f"{compute['macs'] / 1e6:.1f} M ({100 * compute['share']:.1f} %)"
+        if compute.get("macs") and compute.get("share") is not None
+        else "n/a"
+    )
     for index, r in per_point.items():
         m = r["export_measured"]
         agree = "n/a" if m.get("top1_agreement") is None else f"{m['top1_agreement']:.3f}"
         lines.append(
-            f"| {index} | {r['name']} | {'x'.join(map(str, r['latent_shape']))} | {m['bytes_mean']:.0f} | "
+            f"| {index} | {r['name']} | {'x'.join(map(str, r['latent_shape']))} | {macs} | {m['bytes_mean']:.0f} | "
             f"{m['bpp']:.4f} | {agree} | {r['sent_bytes_mean']:.0f} | {r['server_decode_ms_median']:.2f} | "
             f"{r['server_total_ms_median']:.1f} | {r['client_encode_ms_median']:.1f} |"
         )

@@ -352,6 +352,46 @@ def _stages(text: str) -> list[list[int]]:
     return stages
 
 
+def _image_caches(f):
+    """The image-cache options of the light-encoder commands (training/features.py --images)."""
+    f = click.option("--val-cache", default=".cache/features/val_images.pt", show_default=True)(f)
+    return click.option(
+        "--train-cache",
+        multiple=True,
+        default=[".cache/features/train_images.pt"],
+        show_default=True,
+        help="image caches to train on (repeat the option: their crops are one training set)",
+    )(f)
+
+
+def _train_light(task, cfg, out, log, command, header: str, train_cache, suffix: str = "", **meta) -> None:
+    """Log the encoder's device compute, run the loop, write the checkpoint (a light-encoder task)."""
+    from ..models.frankensplit_lite0 import save_checkpoint
+    from ..models.macs import device_share
+
+    dev = task.device
+    share = device_share(task.modules["encoder"].to("cpu"), tuple(task.config["input_size"]))
+    task.modules["encoder"].to(dev)
+    log(
+        f"# {header}; device {share['device_macs'] / 1e6:.1f} M MACs = {100 * share['share']:.1f} % of the "
+        f"teacher; {task.train_x.shape[0]} training crops, {task.val_x.shape[0]} validation crops{suffix}"
+    )
+    result, final, seconds = _train(task, cfg, INPUT_PIXELS, out, log)
+    meta = _meta(
+        command,
+        cfg,
+        seconds,
+        final,
+        result,
+        **meta,
+        device_compute=share,
+        data="train/val splits of fsplit_mobile/data/images (manifest.csv), cached crops",
+        train_caches=list(train_cache),
+    )
+    save_checkpoint(out, task.encoder, task.bottleneck, task.decoder, task.config, meta)
+    log(f"# wrote {out} ({out.stat().st_size} bytes)")
+
+
 @main.command("light")
 @_common
 @click.option("--stem", type=click.Choice(["patch", "strided"]), default="patch", show_default=True)
@@ -396,14 +436,7 @@ def _stages(text: str) -> list[list[int]]:
     show_default=True,
     help="train only the entropy model (a rate point from --rescale)",
 )
-@click.option(
-    "--train-cache",
-    multiple=True,
-    default=[".cache/features/train_images.pt"],
-    show_default=True,
-    help="image caches to train on (repeat the option: their crops are one training set)",
-)
-@click.option("--val-cache", default=".cache/features/val_images.pt", show_default=True)
+@_image_caches
 def light(
     out,
     cfg,
@@ -427,8 +460,7 @@ def light(
 ):
     """Head distillation of a lightweight encoder (issue 20) on cached crops: features first (--kd-weight 0),
     then through the frozen tail (--init-from the first run)."""
-    from ..models.frankensplit_lite0 import DEFAULT_CONFIG, save_checkpoint
-    from ..models.macs import device_share
+    from ..models.frankensplit_lite0 import DEFAULT_CONFIG
 
     out, dev, log, command = _start(out, threads, device)
     config = {
@@ -459,30 +491,19 @@ def light(
         task.rescale(rescale)
     if freeze_transform:
         freeze_transform_of(task)
-    share = device_share(task.modules["encoder"].to("cpu"), tuple(task.config["input_size"]))
-    task.modules["encoder"].to(dev)
-    log(
-        f"# light encoder {json.dumps(task.config['encoder'])}, decoder {json.dumps(task.config['decoder'])}; "
-        f"device {share['device_macs'] / 1e6:.1f} M MACs = {100 * share['share']:.1f} % of the teacher; "
-        f"{task.train_x.shape[0]} training crops, {task.val_x.shape[0]} validation crops"
-        + (f"; from {init_from}" if init_from else "")
-    )
-    result, final, seconds = _train(task, cfg, INPUT_PIXELS, out, log)
-    meta = _meta(
-        command,
+    _train_light(
+        task,
         cfg,
-        seconds,
-        final,
-        result,
+        out,
+        log,
+        command,
+        f"light encoder {json.dumps(task.config['encoder'])}, decoder {json.dumps(task.config['decoder'])}",
+        train_cache,
+        suffix=f"; from {init_from}" if init_from else "",
         init_from=init_from,
         rescale=rescale,
         transform_trained=not freeze_transform,
-        device_compute=share,
-        data="train/val splits of fsplit_mobile/data/images (manifest.csv), cached crops",
-        train_caches=list(train_cache),
     )
-    save_checkpoint(out, task.encoder, task.bottleneck, task.decoder, task.config, meta)
-    log(f"# wrote {out} ({out.stat().st_size} bytes)")
 
 
 @main.command("light-stem")
@@ -495,20 +516,11 @@ def light(
 )
 @click.option("--stem-channels", type=int, default=48, show_default=True, help="channels of the 4x4 patch stem")
 @click.option("--model-id", default=None, help="model id of the result (default: the reference's)")
-@click.option(
-    "--train-cache",
-    multiple=True,
-    default=[".cache/features/train_images.pt"],
-    show_default=True,
-    help="image caches to train on (repeat the option: their crops are one training set)",
-)
-@click.option("--val-cache", default=".cache/features/val_images.pt", show_default=True)
+@_image_caches
 def light_stem(out, cfg, threads, device, reference, stem_channels, model_id, train_cache, val_cache):
     """Replace a light model's teacher layers (they work at 112x112: a third of the network's int8 time) by a
     learned 4x4 patch stem + a separable block distilled to reproduce them; the rest of the model is kept. Only the
     feature term applies (--kd-weight 0 --lmbda 0); fine-tune the result with `light --init-from`."""
-    from ..models.frankensplit_lite0 import save_checkpoint
-    from ..models.macs import device_share
     from .tasks import StemTask
 
     if cfg.kd_weight or cfg.lmbda or cfg.deep_weight:
@@ -520,27 +532,16 @@ def light_stem(out, cfg, threads, device, reference, stem_channels, model_id, tr
     task = _task(lambda: StemTask(reference, stem_channels, list(train_cache), val_cache, dev))
     if model_id:
         task.config["model_id"] = model_id
-    share = device_share(task.modules["encoder"].to("cpu"), tuple(task.config["input_size"]))
-    task.modules["encoder"].to(dev)
-    log(
-        f"# light encoder {json.dumps(task.config['encoder'])}: front distilled from {reference}; device "
-        f"{share['device_macs'] / 1e6:.1f} M MACs = {100 * share['share']:.1f} % of the teacher; "
-        f"{task.train_x.shape[0]} training crops, {task.val_x.shape[0]} validation crops"
-    )
-    result, final, seconds = _train(task, cfg, INPUT_PIXELS, out, log)
-    meta = _meta(
-        command,
+    _train_light(
+        task,
         cfg,
-        seconds,
-        final,
-        result,
+        out,
+        log,
+        command,
+        f"light encoder {json.dumps(task.config['encoder'])}: front distilled from {reference}",
+        train_cache,
         stem_from=reference,
-        device_compute=share,
-        data="train/val splits of fsplit_mobile/data/images (manifest.csv), cached crops",
-        train_caches=list(train_cache),
     )
-    save_checkpoint(out, task.encoder, task.bottleneck, task.decoder, task.config, meta)
-    log(f"# wrote {out} ({out.stat().st_size} bytes)")
 
 
 @main.command("frankensplit")

@@ -126,6 +126,12 @@ def _caches(tmp_path):
     return str(tmp_path / "c.pt")
 
 
+def _loop_args(cache, out, steps, save_every):
+    """The schedule, caches and output of a tiny training run (one cache for training and validation)."""
+    schedule = ["--val-every", "1000", "--save-every", str(save_every), "--steps", str(steps)]
+    return [*schedule, "--train-cache", cache, "--val-cache", cache, "--out", str(out)]
+
+
 def _command(cache, out, steps):
     return [
         sys.executable,
@@ -146,18 +152,7 @@ def _command(cache, out, steps):
         "2",
         "--kd-weight",
         "0",
-        "--val-every",
-        "1000",
-        "--save-every",
-        "2",
-        "--steps",
-        str(steps),
-        "--train-cache",
-        cache,
-        "--val-cache",
-        cache,
-        "--out",
-        str(out),
+        *_loop_args(cache, out, steps, save_every=2),
     ]
 
 
@@ -334,18 +329,7 @@ def _stem_command(reference, cache, out, steps, *extra):
         "0",
         "--lr",
         "3e-3",
-        "--val-every",
-        "1000",
-        "--save-every",
-        "10",
-        "--steps",
-        str(steps),
-        "--train-cache",
-        cache,
-        "--val-cache",
-        cache,
-        "--out",
-        str(out),
+        *_loop_args(cache, out, steps, save_every=10),
         *extra,
     ]
 

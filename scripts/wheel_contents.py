@@ -15,6 +15,10 @@ import sys
 import zipfile
 
 REQUIRED = (
+    "fsplit_mobile/recipes/light_lite0.toml",  # the bundled default (models/bundled.py)
+    "fsplit_mobile/data/default/light_lite0.pt",
+    "fsplit_mobile/recipes/light_lite0_teacher_front.toml",
+    "fsplit_mobile/data/default/light_lite0_teacher_front.pt",
     "fsplit_mobile/recipes/lite0_b16_units.toml",
     "fsplit_mobile/data/default/bottleneck_units_lite0_b16.pt",
     "fsplit_mobile/data/images/train/*.jpg",

@@ -62,8 +62,13 @@ def test_contents_check_names_what_is_wrong():
         "fsplit_mobile/codec/_rans.cpython-311-x86_64-linux-gnu.so",
         "fsplit_mobile/bench/device/agent.py",
         "fsplit_mobile/e2e/study.py",
+        "fsplit_mobile/recipes/light_lite0.toml",
+        "fsplit_mobile/data/default/light_lite0.pt",
+        "fsplit_mobile/recipes/light_lite0_teacher_front.toml",
+        "fsplit_mobile/data/default/light_lite0_teacher_front.pt",
     ]
     assert check_names(good) == []
+    assert "missing fsplit_mobile/data/default/light_lite0.pt" in check_names(good[:-3])
     problems = check_names(good[1:] + ["tests/doubles/adb_standin.py", "fsplit_mobile/bench/testing/sshd.py"])
     assert "missing fsplit_mobile/recipes/lite0_b16_units.toml" in problems
     assert any("must not ship tests/doubles/adb_standin.py" in p for p in problems)

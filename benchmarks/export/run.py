@@ -133,6 +133,22 @@ def artifact_latency(path: Path, runs: int, threads: int, canonical: np.ndarray)
     return stats
 
 
+def default_model() -> str:
+    """What is exported: the bundled default's id, recipe and device compute (MACs counted from the exported
+    encoder graph, and their share of the full network)."""
+    from fsplit_mobile.export.recipe import DEFAULT_RECIPE, load_recipe
+    from fsplit_mobile.models.bundled import load_rate_points
+    from fsplit_mobile.models.macs import device_share
+
+    recipe = load_recipe(DEFAULT_RECIPE)
+    split = next(iter(load_rate_points(with_server=False).values()))  # the default rate point
+    share = device_share(split.device.encoder, split.input_size)
+    return (
+        f"{recipe.model_id}, default rate point (bundled default, recipe {DEFAULT_RECIPE.stem}); device "
+        f"{share['device_macs'] / 1e6:.1f} M MACs, {100 * share['share']:.1f} % of the network"
+    )
+
+
 def run(args) -> dict:
     from fsplit_mobile.export import api
     from fsplit_mobile.export.backends import backend_class, resolve_targets
@@ -141,7 +157,7 @@ def run(args) -> dict:
     report = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
-        "model": "bottleneck-units-lite0-b16, default rate point (bundled default, recipe lite0_b16_units)",
+        "model": default_model(),
         "rows": [],
     }
     out_dir = Path(args.artifacts or tempfile.mkdtemp(prefix="fsplit-export-bench-"))

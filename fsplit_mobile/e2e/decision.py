@@ -26,6 +26,7 @@ import textwrap
 from pathlib import Path
 
 from ..runtime import offload_policy as policy
+from .report import device_compute_text
 
 SCHEMA = "fsplit-e2e-decision/1"
 DEFAULT_RTTS = (5, 20, 50, 100, 200)
@@ -129,6 +130,21 @@ def study_options(
             )
         )
     return options, source
+
+
+def device_compute(study: dict, options) -> dict[str, str]:
+    """What each option computes on the device (SC2's first criterion): a split option's encoder MACs and their
+    share of the network (from its artifact's manifest, as the study recorded them), the whole network for local
+    inference, a codec for offloading."""
+    counts = [m.get("device_compute") or {} for m in study.get("methods", {}).values()]
+    network = next((c["network_macs"] for c in counts if c.get("network_macs")), None)
+    out = {}
+    for o in options:
+        if o.kind == "local":
+            out[o.name] = f"{network / 1e6:.1f} M (100 %)" if network else "the whole network"
+        else:
+            out[o.name] = device_compute_text(study["methods"][o.name])
+    return out
 
 
 def default_floor(study: dict, options) -> tuple[float, str]:
@@ -289,12 +305,15 @@ def markdown(report: dict) -> str:
         "",
         "## Options",
         "",
-        "| option | kind | device ms | payload bytes | server ms | agreement | eligible | device time from |",
-        "|---|---|---|---|---|---|---|---|",
+        "| option | kind | device compute (MACs, share) | device ms | payload bytes | server ms | agreement | "
+        "eligible | device time from |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    compute = report.get("device_compute", {})
     for o in report["options"]:
         lines.append(
-            f"| {o['name']} | {o['kind']} | {o['device_ms']:.2f} | {o['wire_bytes']:.0f} | {o['server_ms']:.2f} | "
+            f"| {o['name']} | {o['kind']} | {compute.get(o['name'], 'not recorded')} | {o['device_ms']:.2f} | "
+            f"{o['wire_bytes']:.0f} | {o['server_ms']:.2f} | "
             f"{o['agreement']:.3f} | {'yes' if o['eligible'] else 'no'} | {report['device_ms_source'][o['name']]} |"
         )
     bws = a["bandwidths_mbit"]
@@ -510,6 +529,7 @@ def build(
         },
         "options": [{**o.to_dict(), "eligible": policy.eligible(o, floor)} for o in options],
         "device_ms_source": source,
+        "device_compute": device_compute(study, options),
         "analysis": analysis,
         "model_check": model_check(study),
         "profile": client_profile(study, options, floor),

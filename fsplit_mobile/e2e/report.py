@@ -94,7 +94,7 @@ def local_lines(results: dict) -> list[str]:
     return lines
 
 
-def _device_compute(method: dict) -> str:
+def device_compute_text(method: dict) -> str:
     """The device encoder's MACs and share (split methods: from the artifact's manifest); offloading runs a codec."""
     dc = method.get("device_compute")
     if dc:
@@ -125,7 +125,7 @@ def markdown(results: dict) -> str:
     ]
     for name, m in results["methods"].items():
         lines.append(
-            f"| {name} | {_device_compute(m)} | {m['agreement']:.3f} | {m['payload_bytes']['mean']:.0f} | "
+            f"| {name} | {device_compute_text(m)} | {m['agreement']:.3f} | {m['payload_bytes']['mean']:.0f} | "
             f"{_fmt(m['client_total_ms'], 2)} | {_fmt(m['server_ms']['total'], 2)} |"
         )
     lines += [

@@ -49,9 +49,9 @@ def test_report_section_and_old_results_without_the_baseline():
 
 
 def test_quality_table_states_the_device_compute_of_each_split_method():
-    from fsplit_mobile.e2e.report import _device_compute
+    from fsplit_mobile.e2e.report import device_compute_text
 
     dc = {"macs": 34721792, "network_macs": 385187552, "share": 34721792 / 385187552}
-    assert _device_compute({"artifact": "a", "device_compute": dc}) == "34.7 M (9.0 %)"
-    assert _device_compute({"artifact": "a", "device_compute": None}) == "not recorded"
-    assert _device_compute({"agreement": 0.6}) == "codec only"  # an offloading method: no artifact
+    assert device_compute_text({"artifact": "a", "device_compute": dc}) == "34.7 M (9.0 %)"
+    assert device_compute_text({"artifact": "a", "device_compute": None}) == "not recorded"
+    assert device_compute_text({"agreement": 0.6}) == "codec only"  # an offloading method: no artifact

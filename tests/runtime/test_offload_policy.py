@@ -244,6 +244,7 @@ def synthetic_study() -> dict:
         }
 
     bws = [1, 10, 100]
+    dc = {"macs": 21_224_448, "share": 0.0551, "network_macs": 385_187_552}
     return {
         "schema": "fsplit-e2e/1",
         "bandwidths_mbit": bws,
@@ -252,7 +253,7 @@ def synthetic_study() -> dict:
         "split_methods": ["s0", "s1"],
         "offload_methods": ["jpeg-q50"],
         "methods": {
-            "s0": method("s0", 10.0, 1250, 2.0, 0.8, rate_point=0, artifact="a/onnx-int8"),
+            "s0": method("s0", 10.0, 1250, 2.0, 0.8, rate_point=0, artifact="a/onnx-int8", device_compute=dc),
             "s1": method("s1", 10.0, 5000, 2.0, 0.9, rate_point=1, artifact="a/onnx-int8"),
             "jpeg-q50": method("jpeg-q50", 1.0, 12500, 5.0, 0.85, codec="jpeg", quality=50),
         },
@@ -314,6 +315,14 @@ def test_decision_report_winners_crossovers_and_png(tmp_path):
     }
     md = paths[1].read_text()
     assert "| 20 ms | 0.5-1.25: local; 1.25-15: s0; 15-100: jpeg-q50 |" in md
+    # SC2's first criterion beside each option: the split's encoder MACs, the whole network, a codec
+    assert report["device_compute"] == {
+        "local": "385.2 M (100 %)",
+        "s0": "21.2 M (5.5 %)",
+        "s1": "not recorded",
+        "jpeg-q50": "codec only",
+    }
+    assert "| s0 | split | 21.2 M (5.5 %) | 10.00 |" in md
     assert "**Not met**" in md and "![win map](host.png)" in md
     assert json.loads(paths[0].read_text())["schema"] == "fsplit-e2e-decision/1"
     prof = DeviceProfile.from_dict(report["profile"])  # the client's profile: local, s0, s1, jpeg

@@ -366,7 +366,6 @@ class StemTask(LightTask):
         for p in self.encoder.layers[self.FRONT :].parameters():
             p.requires_grad_(False)
         self.front = self.encoder.layers[: self.FRONT]
-        self.reference = reference
 
     def batch(self, rng: np.random.Generator, n: int):
         _, logits = super().batch(rng, n)

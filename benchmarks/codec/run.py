@@ -184,6 +184,17 @@ def native_rows(tables, symbols, tmp: Path, seconds: float, c_bin: Path, java_ou
             [res["encode_runs"], res["decode_runs"]],
         )
     )
+    out.append(
+        row(
+            "C direct trusted encoder (fsr_encode_planar_trusted: reciprocals, same bytes; decode as above)",
+            res["symbols"],
+            res["encode_trusted_ms"] / 1e3,
+            res["decode_ms"] / 1e3,
+            res["payload_bytes"],
+            "what LatentWriter codes the single stream with",
+            [res["encode_trusted_runs"], res["decode_runs"]],
+        )
+    )
     single = res["payload_bytes"]
     for r in res["interleaved"]:
         out.append(

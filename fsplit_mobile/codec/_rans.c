@@ -482,82 +482,99 @@ static PyObject *py_content_key(PyObject *self, PyObject *args)
     }
     return out;
 }
-/* ---------------------------------------------------------------- trusted decoder tables
+/* ---------------------------------------------------------------- trusted coder tables
  *
- * DecoderTables owns private copies of validated tables and their decoder table (fsr_dtable_build). It exposes no
- * buffer and no setter, so nothing in Python can change what decode_trusted reads: the tables are validated once,
- * when the object is built, and fsr_decode_trusted skips the per-call check (the indexes and the stream are still
- * checked). */
+ * DecoderTables and EncoderTables own private copies of validated tables and the table their trusted coder reads
+ * (fsr_dtable_build / fsr_etable_build). They expose no buffer and no setter, so nothing in Python can change what
+ * decode_trusted / encode_planar_trusted read: the tables are validated once, when the object is built, and the
+ * trusted calls skip the per-call check (the indexes, the symbols and the stream are still checked). */
 typedef struct {
     PyObject_HEAD fsr_tables view; /* points into mem */
-    fsr_dentry *dt;                /* into mem too */
+    void *table;                   /* fsr_dentry (DecoderTables) or fsr_eentry (EncoderTables), into mem too */
     void *mem;
-} DecoderTablesObject;
+} TrustedTablesObject;
 
-static void dectables_dealloc(PyObject *self)
+static void trusted_dealloc(PyObject *self)
 {
-    free(((DecoderTablesObject *)self)->mem);
+    free(((TrustedTablesObject *)self)->mem);
     Py_TYPE(self)->tp_free(self);
 }
 
-static PyObject *dectables_num_cdfs(PyObject *self, void *closure)
+static PyObject *trusted_num_cdfs(PyObject *self, void *closure)
 {
     (void)closure;
-    return PyLong_FromUnsignedLong(((DecoderTablesObject *)self)->view.num_cdfs);
+    return PyLong_FromUnsignedLong(((TrustedTablesObject *)self)->view.num_cdfs);
 }
 
-static PyObject *dectables_precision(PyObject *self, void *closure)
+static PyObject *trusted_precision(PyObject *self, void *closure)
 {
     (void)closure;
-    return PyLong_FromUnsignedLong(((DecoderTablesObject *)self)->view.precision);
+    return PyLong_FromUnsignedLong(((TrustedTablesObject *)self)->view.precision);
 }
 
-static PyGetSetDef dectables_getset[] = {
-    {"num_cdfs", dectables_num_cdfs, NULL, "number of CDF rows", NULL},
-    {"precision", dectables_precision, NULL, "CDF precision in bits", NULL},
+static PyGetSetDef trusted_getset[] = {
+    {"num_cdfs", trusted_num_cdfs, NULL, "number of CDF rows", NULL},
+    {"precision", trusted_precision, NULL, "CDF precision in bits", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject DecoderTablesType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "fsplit_mobile.codec._rans.DecoderTables",
-    .tp_basicsize = sizeof(DecoderTablesObject),
-    .tp_dealloc = dectables_dealloc,
+    .tp_basicsize = sizeof(TrustedTablesObject),
+    .tp_dealloc = trusted_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
     .tp_doc = "Immutable private copy of validated CDF tables with their decoder table (decoder_tables()).",
-    .tp_getset = dectables_getset,
+    .tp_getset = trusted_getset,
 };
 
-PyDoc_STRVAR(decoder_tables_doc,
-             "decoder_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> DecoderTables\n"
-             "Validate the tables and copy them, with their decoder table, into an immutable object for\n"
-             "decode_trusted (lookup is ignored). Raises Error(FSR_ERR_TABLES) for invalid tables.");
+static PyTypeObject EncoderTablesType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "fsplit_mobile.codec._rans.EncoderTables",
+    .tp_basicsize = sizeof(TrustedTablesObject),
+    .tp_dealloc = trusted_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .tp_doc = "Immutable private copy of validated CDF tables with their encoder table of reciprocals "
+              "(encoder_tables()).",
+    .tp_getset = trusted_getset,
+};
 
-static PyObject *py_decoder_tables(PyObject *self, PyObject *args)
+static int build_dtable(const fsr_tables *t, void *table, size_t entries)
+{
+    return fsr_dtable_build(t, (fsr_dentry *)table, entries);
+}
+
+static int build_etable(const fsr_tables *t, void *table, size_t entries)
+{
+    return fsr_etable_build(t, (fsr_eentry *)table, entries);
+}
+
+/* The object of `type` for the tables in args: entries of entry_size bytes (entry_size a multiple of 8, so the
+ * int32 copies after them stay aligned), filled by build from the private copy. */
+static PyObject *trusted_tables_new(PyObject *args, PyTypeObject *type, size_t (*count)(const fsr_tables *),
+                                    size_t entry_size, int (*build)(const fsr_tables *, void *, size_t))
 {
     PyObject *cdf_o, *len_o, *off_o, *lookup_o;
     Py_ssize_t stride;
     unsigned precision;
     tables_arg t;
-    DecoderTablesObject *obj = NULL;
+    TrustedTablesObject *obj = NULL;
     size_t n, cdf_n, entries, size;
     int32_t *cdf, *lengths, *offsets;
     int st;
-    (void)self;
     if (!PyArg_ParseTuple(args, TABLES_FORMAT, &cdf_o, &stride, &len_o, &off_o, &precision, &lookup_o))
         return NULL;
     if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, Py_None) != 0)
         goto done;
-    if ((entries = fsr_dtable_entries(&t.view)) == 0) {
+    if ((entries = count(&t.view)) == 0) {
         raise_status(FSR_ERR_TABLES);
         goto done;
     }
     n = t.view.num_cdfs;
     cdf_n = n * t.view.cdf_stride; /* within the acquired buffer: no overflow */
-    if (entries > (SIZE_MAX - 4 * (cdf_n + 2 * n)) / sizeof(fsr_dentry)) {
+    if (entries > (SIZE_MAX - 4 * (cdf_n + 2 * n)) / entry_size) {
         PyErr_NoMemory();
         goto done;
     }
-    size = entries * sizeof(fsr_dentry) + 4 * (cdf_n + 2 * n); /* entries first: aligned for fsr_dentry */
-    if ((obj = PyObject_New(DecoderTablesObject, &DecoderTablesType)) == NULL)
+    size = entries * entry_size + 4 * (cdf_n + 2 * n); /* entries first: aligned for the entry type */
+    if ((obj = PyObject_New(TrustedTablesObject, type)) == NULL)
         goto done;
     obj->mem = NULL;
     if ((obj->mem = malloc(size)) == NULL) {
@@ -565,8 +582,8 @@ static PyObject *py_decoder_tables(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    obj->dt = (fsr_dentry *)obj->mem;
-    cdf = (int32_t *)(obj->dt + entries);
+    obj->table = obj->mem;
+    cdf = (int32_t *)((char *)obj->mem + entries * entry_size);
     lengths = cdf + cdf_n;
     offsets = lengths + n;
     memcpy(cdf, t.view.cdf, 4 * cdf_n);
@@ -577,14 +594,81 @@ static PyObject *py_decoder_tables(PyObject *self, PyObject *args)
     obj->view.cdf_length = lengths;
     obj->view.offset = offsets;
     obj->view.lookup = NULL;
-    /* validates the private copy: what decode_trusted will read is what was checked */
-    if ((st = fsr_dtable_build(&obj->view, obj->dt, entries)) != FSR_OK) {
+    /* validates the private copy: what the trusted coder will read is what was checked */
+    if ((st = build(&obj->view, obj->table, entries)) != FSR_OK) {
         Py_CLEAR(obj);
         raise_status(st);
     }
 done:
     tables_release(&t);
     return (PyObject *)obj;
+}
+
+PyDoc_STRVAR(decoder_tables_doc,
+             "decoder_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> DecoderTables\n"
+             "Validate the tables and copy them, with their decoder table, into an immutable object for\n"
+             "decode_trusted (lookup is ignored). Raises Error(FSR_ERR_TABLES) for invalid tables.");
+
+static PyObject *py_decoder_tables(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return trusted_tables_new(args, &DecoderTablesType, fsr_dtable_entries, sizeof(fsr_dentry), build_dtable);
+}
+
+PyDoc_STRVAR(encoder_tables_doc,
+             "encoder_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> EncoderTables\n"
+             "Validate the tables and copy them, with their encoder table (reciprocals), into an immutable object\n"
+             "for encode_planar_trusted (lookup is ignored). Raises Error(FSR_ERR_TABLES) for invalid tables.");
+
+static PyObject *py_encoder_tables(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return trusted_tables_new(args, &EncoderTablesType, fsr_etable_entries, sizeof(fsr_eentry), build_etable);
+}
+
+PyDoc_STRVAR(encode_planar_trusted_doc,
+             "encode_planar_trusted(encoder_tables, symbols, num_planes) -> bytes\n"
+             "encode_planar() with an EncoderTables: the same bytes and errors, a multiply by a reciprocal instead\n"
+             "of a division per symbol and no per-call table check.");
+
+static PyObject *py_encode_planar_trusted(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    TrustedTablesObject *enc;
+    Py_buffer sym;
+    Py_ssize_t planes;
+    PyObject *out = NULL;
+    uint8_t *buf;
+    size_t cap, len = 0, n;
+    int st;
+    (void)self;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "encode_planar_trusted(encoder_tables, symbols, num_planes) takes 3 arguments");
+        return NULL;
+    }
+    if (!Py_IS_TYPE(args[0], &EncoderTablesType)) {
+        PyErr_SetString(PyExc_TypeError, "encode_planar_trusted: first argument must be an EncoderTables");
+        return NULL;
+    }
+    enc = (TrustedTablesObject *)args[0];
+    if ((planes = PyLong_AsSsize_t(args[2])) == -1 && PyErr_Occurred())
+        return NULL;
+    if (get_int32(args[1], &sym, 0, "symbols") != 0)
+        return NULL;
+    n = (size_t)(sym.len / 4);
+    if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
+        PyErr_SetString(PyExc_ValueError, "symbol count is not a multiple of num_planes");
+        goto done;
+    }
+    if ((buf = alloc_bound(n, &cap)) == NULL)
+        goto done;
+    Py_BEGIN_ALLOW_THREADS
+    st = fsr_encode_planar_trusted(&enc->view, (const fsr_eentry *)enc->table, (const int32_t *)sym.buf,
+                                   (uint32_t)planes, n / (size_t)planes, buf, cap, &len);
+    Py_END_ALLOW_THREADS
+    out = bytes_from_encoder(st, buf, len);
+done:
+    PyBuffer_Release(&sym);
+    return out;
 }
 
 PyDoc_STRVAR(
@@ -595,7 +679,7 @@ PyDoc_STRVAR(
 
 static PyObject *py_decode_trusted(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    DecoderTablesObject *dec;
+    TrustedTablesObject *dec;
     Py_buffer data, idx, out;
     PyObject *result = NULL;
     int st;
@@ -609,7 +693,7 @@ static PyObject *py_decode_trusted(PyObject *self, PyObject *const *args, Py_ssi
         PyErr_SetString(PyExc_TypeError, "decode_trusted: first argument must be a DecoderTables");
         return NULL;
     }
-    dec = (DecoderTablesObject *)args[0];
+    dec = (TrustedTablesObject *)args[0];
     if (PyObject_GetBuffer(args[1], &data, PyBUF_SIMPLE) != 0)
         return NULL;
     if (get_int32(args[2], &idx, 0, "indexes") != 0) {
@@ -625,7 +709,7 @@ static PyObject *py_decode_trusted(PyObject *self, PyObject *const *args, Py_ssi
         PyErr_SetString(PyExc_ValueError, "out and indexes differ in length");
     } else {
         Py_BEGIN_ALLOW_THREADS
-        st = fsr_decode_trusted(&dec->view, dec->dt, (const int32_t *)idx.buf, (size_t)(idx.len / 4),
+        st = fsr_decode_trusted(&dec->view, (const fsr_dentry *)dec->table, (const int32_t *)idx.buf, (size_t)(idx.len / 4),
                                 (const uint8_t *)data.buf, (size_t)data.len, (int32_t *)out.buf);
         Py_END_ALLOW_THREADS
         if (st != FSR_OK)
@@ -988,6 +1072,9 @@ static PyMethodDef methods[] = {
     {"check_tables", py_check_tables, METH_VARARGS, check_tables_doc},
     {"build_lookup", py_build_lookup, METH_VARARGS, build_lookup_doc},
     {"decoder_tables", py_decoder_tables, METH_VARARGS, decoder_tables_doc},
+    {"encoder_tables", py_encoder_tables, METH_VARARGS, encoder_tables_doc},
+    {"encode_planar_trusted", (PyCFunction)(void (*)(void))py_encode_planar_trusted, METH_FASTCALL,
+     encode_planar_trusted_doc},
     {"content_key_snapshot", py_content_key_snapshot, METH_VARARGS, content_key_snapshot_doc},
     {"snapshot_matches", (PyCFunction)(void (*)(void))py_snapshot_matches, METH_FASTCALL,
      snapshot_matches_doc},
@@ -1001,12 +1088,14 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_rans",
 PyMODINIT_FUNC PyInit__rans(void)
 {
     PyObject *m;
-    if (PyType_Ready(&DecoderTablesType) != 0 || PyType_Ready(&SnapshotType) != 0)
+    if (PyType_Ready(&DecoderTablesType) != 0 || PyType_Ready(&EncoderTablesType) != 0 ||
+        PyType_Ready(&SnapshotType) != 0)
         return NULL;
     m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(m, "DecoderTables", (PyObject *)&DecoderTablesType) != 0) {
+    if (PyModule_AddObjectRef(m, "DecoderTables", (PyObject *)&DecoderTablesType) != 0 ||
+        PyModule_AddObjectRef(m, "EncoderTables", (PyObject *)&EncoderTablesType) != 0) {
         Py_DECREF(m);
         return NULL;
     }

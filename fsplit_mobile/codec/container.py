@@ -226,6 +226,9 @@ class LatentWriter:
         elif fmt is PayloadFormat.INTERLEAVED:
             args = tables.raw.args()
             self._encode = lambda a: _rans.ilv_encode_planar(a, a.shape[0], lanes, 0, *args)
+        elif tables.raw.encoder is not None:  # reciprocals, tables validated when built: same bytes, no division
+            enc = tables.raw.encoder
+            self._encode = lambda a: _rans.encode_planar_trusted(enc, a, a.shape[0])
         else:
             args = tables.raw.args()
             self._encode = lambda a: _rans.encode_planar(a, a.shape[0], *args)

@@ -33,6 +33,7 @@ LOOKUP_MIN_SYMBOLS = 2048  # below this, checking the decoder lookup (once per c
 
 
 HAVE_DECODER_TABLES = hasattr(_rans, "decoder_tables")  # absent from the ctypes build
+HAVE_ENCODER_TABLES = hasattr(_rans, "encoder_tables")  # likewise
 
 
 class RawTables:
@@ -42,14 +43,18 @@ class RawTables:
     ``build_decoder`` adds the extension's DecoderTables: an immutable private copy of the tables, validated once,
     with the decoder's bucket table; :func:`decode` then uses it and skips the per-call table check. It holds the
     tables as they were when it was built: build it only for arrays nobody changes afterwards (the drop-in's
-    table cache, whose arrays are its own read-only copies)."""
+    table cache, whose arrays are its own read-only copies).
 
-    __slots__ = ("cdf", "cdf_length", "offset", "precision", "lookup", "decoder")
+    ``build_encoder`` likewise adds the EncoderTables (a reciprocal per slot instead of a division per symbol,
+    same bytes) that :class:`~fsplit_mobile.codec.container.LatentWriter` codes the single stream with."""
+
+    __slots__ = ("cdf", "cdf_length", "offset", "precision", "lookup", "decoder", "encoder")
 
     def __init__(self, cdf: np.ndarray, cdf_length: np.ndarray, offset: np.ndarray, precision: int):
         self.cdf, self.cdf_length, self.offset, self.precision = cdf, cdf_length, offset, precision
         self.lookup: np.ndarray | None = None
         self.decoder = None
+        self.encoder = None
 
     def build_lookup(self) -> RawTables:
         lookup = np.empty(self.num_cdfs * _rans.LOOKUP_STRIDE, dtype=np.uint16)
@@ -61,6 +66,12 @@ class RawTables:
         """Attach the DecoderTables (no-op without the extension: decode then takes the checked path)."""
         if HAVE_DECODER_TABLES:
             self.decoder = _rans.decoder_tables(*self.args())
+        return self
+
+    def build_encoder(self) -> RawTables:
+        """Attach the EncoderTables (no-op without the extension: encoding then takes the checked path)."""
+        if HAVE_ENCODER_TABLES:
+            self.encoder = _rans.encoder_tables(*self.args())
         return self
 
     @classmethod

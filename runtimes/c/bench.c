@@ -61,11 +61,18 @@ typedef struct {
     uint32_t lanes;
     int impl;
     const fsr_ilv2_tables *q;
+    const fsr_eentry *et;
 } job;
 
 static int run_encode(job *j)
 {
     return fsr_encode_planar(j->t, j->symbols, j->channels, j->plane, j->stream, j->cap, &j->len);
+}
+
+static int run_encode_trusted(job *j)
+{
+    return fsr_encode_planar_trusted(j->t, j->et, j->symbols, j->channels, j->plane, j->stream, j->cap,
+                                     &j->len);
 }
 
 static int run_decode(job *j)
@@ -178,8 +185,8 @@ int main(int argc, char **argv)
     size_t tables_len, sym_len, n;
     uint8_t *tables_file, *sym_file;
     int32_t *cdf, *lengths, *offsets;
-    double seconds, enc, dec, dec_search, *samples;
-    long enc_runs, dec_runs, search_runs;
+    double seconds, enc, enc_trusted, dec, dec_search, *samples;
+    long enc_runs, dec_runs, search_runs, trusted_runs;
     uint16_t *lookup;
     uint32_t h, w;
     size_t i;
@@ -229,6 +236,23 @@ int main(int argc, char **argv)
         return 3;
     }
     enc = time_phase(&j, run_encode, seconds, samples, &enc_runs);
+    { /* the trusted encoder: reciprocals instead of the division, the same bytes */
+        size_t entries = fsr_etable_entries(&t), ref_len = j.len;
+        uint8_t *ref = (uint8_t *)malloc(ref_len);
+        fsr_eentry *et = (fsr_eentry *)malloc(entries * sizeof(fsr_eentry));
+        memcpy(ref, j.stream, ref_len);
+        if (et == NULL || fsr_etable_build(&t, et, entries) != FSR_OK) {
+            fprintf(stderr, "cannot build the encoder table\n");
+            return 3;
+        }
+        j.et = et;
+        if (run_encode_trusted(&j) != FSR_OK || j.len != ref_len || memcmp(j.stream, ref, ref_len) != 0) {
+            fprintf(stderr, "trusted encoder bytes differ\n");
+            return 3;
+        }
+        enc_trusted = time_phase(&j, run_encode_trusted, seconds, samples, &trusted_runs);
+        free(ref);
+    }
     dec_search = time_phase(&j, run_decode, seconds, samples, &search_runs); /* binary search only */
     lookup = (uint16_t *)malloc((size_t)t.num_cdfs * FSR_LOOKUP_STRIDE * sizeof(uint16_t));
     if (fsr_lookup_build(&t, lookup, (size_t)t.num_cdfs * FSR_LOOKUP_STRIDE) != FSR_OK)
@@ -238,9 +262,9 @@ int main(int argc, char **argv)
     printf("{\"symbols\": %zu, \"payload_bytes\": %zu, \"encode_ms\": %.5f, \"decode_ms\": %.5f, "
            "\"encode_ns_per_symbol\": %.4f, \"decode_ns_per_symbol\": %.4f, \"encode_runs\": %ld, "
            "\"decode_runs\": %ld, \"decode_no_lookup_ns_per_symbol\": %.4f, \"simd\": \"%s\", "
-           "\"interleaved\": ",
+           "\"encode_trusted_ms\": %.5f, \"encode_trusted_runs\": %ld, \"interleaved\": ",
            n, j.len, enc / 1e6, dec / 1e6, enc / (double)n, dec / (double)n, enc_runs, dec_runs,
-           dec_search / (double)n, fsr_ilv_impl_name(FSR_IMPL_AUTO));
+           dec_search / (double)n, fsr_ilv_impl_name(FSR_IMPL_AUTO), enc_trusted / 1e6, trusted_runs);
     if (time_interleaved(&j, 1, n, seconds, samples) != 0)
         return 3;
     {

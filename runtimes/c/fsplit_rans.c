@@ -287,6 +287,137 @@ int fsr_encode_planar(const fsr_tables *t, const int32_t *symbols, uint32_t num_
     return encode_impl(t, symbols, NULL, num_planes, plane_size, out, out_capacity, out_len);
 }
 
+/* ---------------------------------------------------------------- trusted encoder (reciprocals) */
+
+#if defined(__SIZEOF_INT128__) && !defined(FSR_NO_INT128) /* FSR_NO_INT128: the division path (tests) */
+#define FSR_HAVE_MULHI 1
+__extension__ typedef unsigned __int128
+    fsr_u128; /* a GCC/Clang extension: __extension__ keeps -Wpedantic quiet */
+static inline uint64_t mulhi64(uint64_t a, uint64_t b)
+{
+    return (uint64_t)(((fsr_u128)a * b) >> 64);
+}
+#else
+#define FSR_HAVE_MULHI 0
+#endif
+
+size_t fsr_etable_entries(const fsr_tables *t)
+{
+    if (fsr_tables_check(t) != FSR_OK || t->cdf_stride > SIZE_MAX / sizeof(fsr_eentry) / t->num_cdfs)
+        return 0;
+    return (size_t)t->num_cdfs * t->cdf_stride;
+}
+
+/* One slot. For freq >= 2 with 2^(s-1) < freq <= 2^s: rcp = ceil(2^(63+s) / freq) < 2^64, whose error
+ * rcp * freq - 2^(63+s) is below freq <= 2^s, so floor(x * rcp / 2^(63+s)) = floor(x / freq) for x < 2^63
+ * (Granlund & Montgomery 1994, theorem 4.2). The step x + bias + q * cmpl is then q * 2^prec + x mod freq + start.
+ * For freq 1, mulhi(x, 2^64 - 1) = x - 1 (x >= 1), which the bias's extra cmpl makes up. */
+static void eentry_init(fsr_eentry *e, uint32_t start, uint32_t freq, unsigned prec)
+{
+    memset(e, 0, sizeof *e);
+    e->freq = freq;
+    if (freq == 0)
+        return; /* x_max 0 marks the slot uncodable */
+    e->x_max = (uint64_t)freq << (63 - prec);
+    e->cmpl = (uint32_t)((UINT32_C(1) << prec) - freq);
+    if (freq == 1) {
+        e->rcp = UINT64_MAX;
+        e->bias = start + e->cmpl;
+    } else {
+        unsigned s = 0;
+        uint64_t a, q1, q0, r0;
+        while ((UINT32_C(1) << s) < freq)
+            s++;
+        /* ceil(2^(63+s) / freq) in two 64-bit divisions: 2^(63+s) = 2^(31+s) * 2^32, and 2^(31+s) / freq < 2^32 */
+        a = UINT64_C(1) << (31 + s);
+        q1 = a / freq;
+        q0 = ((a % freq) << 32) / freq;
+        r0 = ((a % freq) << 32) % freq;
+        e->rcp = (q1 << 32) + q0 + (r0 != 0);
+        e->shift = s - 1;
+        e->bias = start;
+    }
+}
+
+int fsr_etable_build(const fsr_tables *t, fsr_eentry *et, size_t entries)
+{
+    uint32_t c;
+    int32_t s;
+    size_t need = fsr_etable_entries(t);
+    if (need == 0)
+        return fsr_tables_check(t) != FSR_OK ? FSR_ERR_TABLES : FSR_ERR_ARGUMENT;
+    if (et == NULL || entries < need)
+        return FSR_ERR_ARGUMENT;
+    memset(et, 0, need * sizeof *et);
+    for (c = 0; c < t->num_cdfs; c++) {
+        const int32_t *cdf = t->cdf + (size_t)c * t->cdf_stride;
+        fsr_eentry *row = et + (size_t)c * t->cdf_stride;
+        for (s = 0; s + 1 < t->cdf_length[c]; s++)
+            eentry_init(&row[s], (uint32_t)cdf[s], (uint32_t)(cdf[s + 1] - cdf[s]), t->precision);
+    }
+    return FSR_OK;
+}
+
+static inline int enc_put_entry(encoder *e, const fsr_eentry *s, unsigned prec)
+{
+    uint64_t x = e->x;
+    if (x >= s->x_max) {
+        if (e->ptr - e->begin < 4)
+            return FSR_ERR_BUFFER;
+        e->ptr -= 4;
+        store_le32(e->ptr, (uint32_t)x);
+        x >>= 32;
+    }
+#if FSR_HAVE_MULHI
+    e->x = x + s->bias + (mulhi64(x, s->rcp) >> s->shift) * s->cmpl;
+#else
+    e->x = ((x / s->freq) << prec) + x % s->freq +
+           (s->bias - (s->freq == 1 ? s->cmpl : 0)); /* bias - cmpl: start */
+#endif
+    (void)prec;
+    return FSR_OK;
+}
+
+int fsr_encode_planar_trusted(const fsr_tables *t, const fsr_eentry *et, const int32_t *symbols,
+                              uint32_t num_planes, size_t plane_size, uint8_t *out, size_t out_capacity,
+                              size_t *out_len)
+{
+    encoder e;
+    uint32_t p;
+    size_t i;
+    int st;
+    if (t == NULL || et == NULL || out == NULL || out_len == NULL)
+        return FSR_ERR_ARGUMENT;
+    if (plane_size > 0 && num_planes > t->num_cdfs)
+        return FSR_ERR_INDEX;
+    if (plane_size > 0 && num_planes > SIZE_MAX / plane_size)
+        return FSR_ERR_ARGUMENT;
+    if (num_planes > 0 && plane_size > 0 && symbols == NULL)
+        return FSR_ERR_ARGUMENT;
+    e.x = RANS_L;
+    e.begin = out;
+    e.ptr = out + out_capacity;
+    for (p = num_planes; p-- > 0;) { /* rANS is last-in first-out: encode in reverse */
+        const fsr_eentry *row = et + (size_t)p * t->cdf_stride;
+        const int32_t *plane = symbols + (size_t)p * plane_size;
+        const uint64_t max_value = (uint64_t)(t->cdf_length[p] - 2); /* the escape slot */
+        const int64_t offset = t->offset[p];
+        for (i = plane_size; i-- > 0;) {
+            uint64_t value = (uint64_t)((int64_t)plane[i] - offset);
+            if (value < max_value) { /* also false for negative values */
+                if (row[value].x_max == 0)
+                    return FSR_ERR_SYMBOL;
+                st = enc_put_entry(&e, &row[value], t->precision);
+            } else {
+                st = enc_symbol(&e, t, plane[i], (int32_t)p); /* escapes: rare, the checked step */
+            }
+            if (st != FSR_OK)
+                return st;
+        }
+    }
+    return enc_flush(&e, out, out_capacity, out_len);
+}
+
 /* ---------------------------------------------------------------- decoder */
 
 typedef struct {

@@ -126,6 +126,34 @@ int fsr_dtable_build(const fsr_tables *t, fsr_dentry *dt, size_t entries);
 int fsr_decode_trusted(const fsr_tables *t, const fsr_dentry *dt, const int32_t *indexes, size_t n,
                        const uint8_t *data, size_t data_len, int32_t *symbols_out);
 
+/*
+ * Trusted planar encoding: fsr_encode_planar's bytes without its division. The encoder table holds, per slot of
+ * every row, the renormalisation bound and a 64-bit reciprocal of the slot's frequency (q = mulhi(x, rcp) >> shift
+ * is x / freq exactly for every state x < 2^63), so a step is two multiplies instead of a 64-bit division on the
+ * state's dependency chain. Like fsr_decode_trusted, fsr_encode_planar_trusted skips the per-call table check: t and
+ * et must be unchanged since fsr_etable_build returned FSR_OK for them (a damaged table gives wrong bytes, never an
+ * access outside the caller's buffers). Without a 128-bit multiply (no __int128) it divides, with the same bytes.
+ */
+typedef struct {
+    uint64_t x_max; /* renormalise when x >= x_max (= freq << (63 - precision)); 0: zero-frequency slot */
+    uint64_t rcp;   /* reciprocal of freq (2^64 - 1 for freq 1) */
+    uint32_t bias;  /* start, or start + 2^precision - 1 for freq 1 */
+    uint32_t cmpl;  /* 2^precision - freq */
+    uint32_t shift; /* ceil(log2 freq) - 1, 0 for freq 1 */
+    uint32_t freq;
+} fsr_eentry;
+
+/* Entries of the encoder table of t: num_cdfs * cdf_stride (slot s of row c at c * cdf_stride + s); 0 if t is
+ * invalid or the count overflows. */
+size_t fsr_etable_entries(const fsr_tables *t);
+
+/* Validate t (fsr_tables_check; t->lookup is not read) and fill et (fsr_etable_entries(t) entries). */
+int fsr_etable_build(const fsr_tables *t, fsr_eentry *et, size_t entries);
+
+int fsr_encode_planar_trusted(const fsr_tables *t, const fsr_eentry *et, const int32_t *symbols,
+                              uint32_t num_planes, size_t plane_size, uint8_t *out, size_t out_capacity,
+                              size_t *out_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -197,6 +197,140 @@ static void test_trusted_decoder(void)
     CHECK(fsr_decode_trusted(&t, dt, idx, 64, out, len, a) == FSR_ERR_INDEX);
 }
 
+/* The trusted encoder (reciprocals instead of the division) writes fsr_encode_planar's bytes and status: random
+ * tables at every precision with slots of frequency 1, 2^k, 2^k + 1, zero and the whole range, symbols in and out
+ * of range (escapes), zero-frequency symbols and every output buffer too small by a word. */
+#define TE_ROWS 3
+#define TE_STRIDE 40
+#define TE_N 200
+static uint32_t te_rand(uint32_t *state)
+{
+    *state = *state * 1664525u + 1013904223u;
+    return *state >> 8;
+}
+
+static void te_random_row(int32_t *cdf, int32_t *len, unsigned prec, uint32_t *rng, int shape)
+{
+    int32_t total = (int32_t)1 << prec, n = 2 + (int32_t)(te_rand(rng) % (TE_STRIDE - 2)), s;
+    if (n - 1 > total)
+        n = total + 1;
+    cdf[0] = 0;
+    for (s = 1; s < n - 1; s++) {
+        int32_t left = total - cdf[s - 1], slots = n - 1 - s;
+        int32_t f = (int32_t)(te_rand(rng) % (uint32_t)(left - slots + 1));
+        if (shape == 1)
+            f = left - slots > 0 ? 1 : 0; /* frequency 1 everywhere but the last slot */
+        else if (shape == 2 && s == 1)
+            f = (left - slots) / 2 + 1; /* a large power-of-two-ish slot */
+        cdf[s] = cdf[s - 1] + f;
+    }
+    cdf[n - 1] = total;
+    *len = n;
+}
+
+#if defined(__SIZEOF_INT128__) && !defined(FSR_NO_INT128)
+__extension__ typedef unsigned __int128 te_u128;
+/* Every frequency at every precision: the entry's step equals the division's on the states where a reciprocal
+ * goes wrong first (multiples of freq and their neighbours, the bounds of [2^31, x_max)). */
+static void test_etable_exact(void)
+{
+    unsigned prec;
+    long wrong = 0, tried = 0;
+    for (prec = 1; prec <= 16; prec++) {
+        uint32_t total = 1u << prec, f;
+        for (f = 1; f < total; f++) {
+            int32_t row[3] = {0, (int32_t)f, (int32_t)total}, len[1] = {3}, off[1] = {0};
+            fsr_tables t = {row, 3, len, off, 1, prec, NULL};
+            fsr_eentry e[3];
+            uint64_t top, k, xs[8];
+            int j;
+            CHECK(fsr_etable_build(&t, e, 3) == FSR_OK);
+            top = e[0].x_max - 1; /* the largest state coded without renormalising */
+            k = top / f;
+            xs[0] = UINT64_C(1) << 31;
+            xs[1] = top;
+            xs[2] = k * f;
+            xs[3] = k * f - 1;
+            xs[4] = (k - 1) * f;
+            xs[5] = (k / 2) * f;
+            xs[6] = (k / 2) * f + f - 1;
+            xs[7] = (k / 3) * f + 1;
+            for (j = 0; j < 8; j++) {
+                uint64_t x = xs[j] < (UINT64_C(1) << 31) ? (UINT64_C(1) << 31) : xs[j];
+                uint64_t q = (uint64_t)(((te_u128)x * e[0].rcp) >> 64) >> e[0].shift;
+                uint64_t fast = x + e[0].bias + q * e[0].cmpl, slow = ((x / f) << prec) + x % f + 0;
+                wrong += fast != slow;
+                tried++;
+            }
+        }
+    }
+    CHECK(tried > 500000 && wrong == 0);
+}
+#endif
+
+static void test_trusted_encoder(void)
+{
+    static int32_t cdf[TE_ROWS * TE_STRIDE], sym[TE_ROWS * TE_N];
+    static fsr_eentry et[TE_ROWS * TE_STRIDE];
+    static uint8_t a[4 * (2 + 10 * TE_ROWS * TE_N)], b[sizeof a];
+    int32_t lengths3[TE_ROWS], offsets3[TE_ROWS] = {-3, 0, 7}, bad_len[2] = {5, 1};
+    fsr_tables t = {cdf, TE_STRIDE, lengths3, offsets3, TE_ROWS, 16, NULL}, bad = make_tables();
+    uint32_t rng = 12345u;
+    unsigned prec;
+    int round, i, coded = 0, refused = 0;
+    for (prec = 1; prec <= 16; prec++) {
+        for (round = 0; round < 12; round++) {
+            size_t la, lb, cut;
+            int sa, sb, r;
+            t.precision = prec;
+            for (r = 0; r < TE_ROWS; r++)
+                te_random_row(cdf + r * TE_STRIDE, &lengths3[r], prec, &rng, (round + r) % 3);
+            CHECK(fsr_tables_check(&t) == FSR_OK);
+            CHECK(fsr_etable_entries(&t) == TE_ROWS * TE_STRIDE);
+            CHECK(fsr_etable_build(&t, et, TE_ROWS * TE_STRIDE) == FSR_OK);
+            for (i = 0; i < TE_ROWS * TE_N; i++) {
+                int32_t r_ = i / TE_N, span = lengths3[r_] + 4;
+                const int32_t *row = cdf + r_ * TE_STRIDE;
+                int32_t v = (int32_t)(te_rand(&rng) % (uint32_t)span) - 3;
+                if (round % 3 != 0 && v >= 0 && v < lengths3[r_] - 2 && row[v + 1] == row[v])
+                    v = -1 - (v % 3); /* most rounds avoid zero-frequency slots (an escape instead) */
+                sym[i] = offsets3[r_] + v;
+                if (round % 4 == 3 && i % 37 == 0)
+                    sym[i] = (int32_t)(te_rand(&rng) * 977u); /* long escapes */
+            }
+            sa = fsr_encode_planar(&t, sym, TE_ROWS, TE_N, a, sizeof a, &la);
+            sb = fsr_encode_planar_trusted(&t, et, sym, TE_ROWS, TE_N, b, sizeof b, &lb);
+            CHECK(sa == sb); /* FSR_ERR_SYMBOL on a zero-frequency symbol in both */
+            CHECK(sa != FSR_OK || (la == lb && memcmp(a, b, la) == 0));
+            coded += sa == FSR_OK;
+            refused += sa == FSR_ERR_SYMBOL;
+            if (sa == FSR_OK) {
+                for (cut = 4; cut <= 16 && cut <= la; cut += 4)
+                    CHECK(fsr_encode_planar_trusted(&t, et, sym, TE_ROWS, TE_N, b, la - cut, &lb) ==
+                          FSR_ERR_BUFFER);
+            }
+        }
+    }
+    printf("trusted encoder: %d coded, %d refused\n", coded, refused);
+    CHECK(coded >= 40 && refused >= 20); /* both outcomes were compared, not only one */
+    /* the whole range in one slot (probability 1) and zero-length planes */
+    {
+        int32_t one[3] = {0, 65536, 65536}, len1[1] = {3}, off1[1] = {0}, s1[5] = {0, 0, 0, 0, 0};
+        fsr_tables t1 = {one, 3, len1, off1, 1, 16, NULL};
+        fsr_eentry e1[3];
+        size_t la, lb;
+        CHECK(fsr_etable_build(&t1, e1, 3) == FSR_OK);
+        CHECK(fsr_encode_planar(&t1, s1, 1, 5, a, sizeof a, &la) == FSR_OK);
+        CHECK(fsr_encode_planar_trusted(&t1, e1, s1, 1, 5, b, sizeof b, &lb) == FSR_OK);
+        CHECK(la == lb && memcmp(a, b, la) == 0);
+        CHECK(fsr_encode_planar_trusted(&t1, e1, s1, 1, 0, b, sizeof b, &lb) == FSR_OK && lb == 8);
+        CHECK(fsr_etable_build(&t1, e1, 2) == FSR_ERR_ARGUMENT); /* too small a table is refused */
+        CHECK(fsr_encode_planar_trusted(&t1, e1, s1, 2, 5, b, sizeof b, &lb) == FSR_ERR_INDEX);
+    }
+    bad.cdf_length = bad_len;
+    CHECK(fsr_etable_entries(&bad) == 0 && fsr_etable_build(&bad, et, 10) == FSR_ERR_TABLES);
+}
+
 /* The lookup only accelerates: decoding with it gives the same result, a wrong one is refused. */
 static void test_lookup(void)
 {
@@ -361,6 +495,10 @@ int main(void)
     test_encode_errors();
     test_stream_damage();
     test_trusted_decoder();
+    test_trusted_encoder();
+#if defined(__SIZEOF_INT128__) && !defined(FSR_NO_INT128)
+    test_etable_exact();
+#endif
     test_lookup();
     test_tables_file();
     test_container();

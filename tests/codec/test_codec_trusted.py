@@ -155,6 +155,73 @@ def test_trusted_decoder_agrees_with_the_checked_one_on_every_stream():
     assert {"ok", _rans.FSR_ERR_TRUNCATED, _rans.FSR_ERR_CORRUPT, _rans.FSR_ERR_INDEX} <= seen
 
 
+def _planar_symbols(rng, tables: RawTables, plane: int) -> np.ndarray:
+    """(C, plane) symbols: mostly coded slots, some escapes, and now and then a zero-frequency symbol."""
+    out = np.empty((tables.num_cdfs, plane), dtype=np.int64)
+    for c in range(tables.num_cdfs):
+        n = int(tables.cdf_length[c])
+        values = rng.integers(-4, n + 3, plane)
+        freq = np.diff(tables.cdf[c, :n].astype(np.int64))
+        coded = np.flatnonzero(freq[:-1] > 0)
+        if coded.size and rng.random() < 0.8:  # keep most planes codable: zero-frequency draws become coded slots
+            zero = (values >= 0) & (values < n - 1)
+            zero[zero] = freq[values[zero]] == 0
+            values[zero] = rng.choice(coded, int(zero.sum()))
+        out[c] = values + int(tables.offset[c])
+    return np.clip(out, -(2**31), 2**31 - 1).astype(np.int32)
+
+
+def _call_outcome(call, *args):
+    try:
+        return ("ok", call(*args))
+    except _rans.Error as err:
+        return ("error", err.args[0])
+
+
+def test_trusted_encoder_writes_the_checked_encoders_bytes():
+    """encode_planar_trusted (a reciprocal per slot, tables validated once) gives encode_planar's bytes and status
+    on random tables at every precision, with escapes and zero-frequency symbols; LatentWriter uses it."""
+    rng = np.random.default_rng(23)
+    outcomes = set()
+    for case in range(150):
+        precision = int(rng.integers(1, 17)) if case % 2 else 16
+        tables = _random_tables(rng, precision)
+        enc = _rans.encoder_tables(*tables.args())
+        assert (enc.num_cdfs, enc.precision) == (tables.num_cdfs, precision)
+        symbols = _planar_symbols(rng, tables, int(rng.integers(0, 300)))
+
+        results = [
+            _call_outcome(_rans.encode_planar, symbols, tables.num_cdfs, *tables.args()),
+            _call_outcome(_rans.encode_planar_trusted, enc, symbols, tables.num_cdfs),
+        ]
+        assert results[0] == results[1]
+        outcomes.add(results[0][0] if results[0][0] == "ok" else results[0][1])
+    assert outcomes == {"ok", _rans.FSR_ERR_SYMBOL}
+    with pytest.raises(TypeError):
+        _rans.encode_planar_trusted(_rans.decoder_tables(*tables.args()), symbols, tables.num_cdfs)
+    with pytest.raises(ValueError):
+        _rans.encode_planar_trusted(enc, np.zeros(7, dtype=np.int32), 2)
+    with pytest.raises(_rans.Error):  # more planes than rows
+        _rans.encode_planar_trusted(enc, np.zeros(4 * (tables.num_cdfs + 1), dtype=np.int32), tables.num_cdfs + 1)
+
+
+def test_latent_writer_codes_the_single_stream_with_the_trusted_encoder():
+    from fsplit_mobile.codec import CodecTables, decode_latent, encode_latent
+
+    cdf = np.array([[0, 1, 40000, 40000, 65000, 65536], [0, 20000, 20001, 65535, 65536, 0]], dtype=np.int32)
+    tables = CodecTables(cdf, np.array([6, 5], dtype=np.int32), np.array([-2, 3], dtype=np.int32), 16)
+    assert tables.raw.encoder is not None
+    rng = np.random.default_rng(6)
+    symbols = np.stack([rng.choice([-2, -1, 1, 2, 9, -30], (10, 7)), rng.choice([3, 4, 5, 6, 1000], (10, 7))])
+    symbols = symbols.astype(np.int32)
+    data = encode_latent(tables, symbols)
+    assert data[36:] == _rans.encode_planar(symbols, 2, *tables.raw.args())  # escapes included
+    assert decode_latent(tables, data).tolist() == symbols.tolist()
+    symbols[0, 3, 4] = 0  # slot 2 of channel 0 has frequency 0: the same clear error as the checked path
+    with pytest.raises(InvalidInputError, match="zero frequency"):
+        encode_latent(tables, symbols)
+
+
 def test_decoder_tables_cannot_be_changed_from_python():
     tables = _random_tables(np.random.default_rng(3), 16)
     cdf, lengths, offsets = tables.cdf.copy(), tables.cdf_length.copy(), tables.offset.copy()

@@ -202,6 +202,15 @@ int fsr_latent_encode_format2(const fsr_tables *t, const fsr_ilv2_tables *q, con
                               const fsr_stream_format *format, uint8_t *out, size_t out_capacity,
                               size_t *out_len)
 {
+    return fsr_latent_encode_trusted(t, NULL, q, content_hash, symbols, channels, height, width, format, out,
+                                     out_capacity, out_len);
+}
+
+int fsr_latent_encode_trusted(const fsr_tables *t, const fsr_eentry *et, const fsr_ilv2_tables *q,
+                              const uint8_t content_hash[32], const int32_t *symbols, uint32_t channels,
+                              uint32_t height, uint32_t width, const fsr_stream_format *format, uint8_t *out,
+                              size_t out_capacity, size_t *out_len)
+{
     static const fsr_stream_format single = {FSR_FORMAT_SINGLE, 1, 0};
     fsr_container_header h;
     size_t payload_len;
@@ -228,6 +237,10 @@ int fsr_latent_encode_format2(const fsr_tables *t, const fsr_ilv2_tables *q, con
         st = fsr_ilv_encode_planar(t, format->lanes, symbols, channels, (size_t)height * width,
                                    out + FSR_CONTAINER_HEADER_SIZE, out_capacity - FSR_CONTAINER_HEADER_SIZE,
                                    &payload_len);
+    else if (et != NULL)
+        st = fsr_encode_planar_trusted(t, et, symbols, channels, (size_t)height * width,
+                                       out + FSR_CONTAINER_HEADER_SIZE,
+                                       out_capacity - FSR_CONTAINER_HEADER_SIZE, &payload_len);
     else
         st = fsr_encode_planar(t, symbols, channels, (size_t)height * width, out + FSR_CONTAINER_HEADER_SIZE,
                                out_capacity - FSR_CONTAINER_HEADER_SIZE, &payload_len);

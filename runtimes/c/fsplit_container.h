@@ -97,6 +97,13 @@ int fsr_latent_decode2(const fsr_tables *t, const fsr_ilv2_tables *q, const uint
                        const uint8_t *data, size_t len, fsr_container_header *h, int32_t *symbols_out,
                        size_t symbols_capacity);
 
+/* fsr_latent_encode_format2 with the single stream coded by fsr_encode_planar_trusted when et is not NULL (the
+ * encoder table fsr_etable_build made for t, which must be unchanged since: no per-call table check, same bytes). */
+int fsr_latent_encode_trusted(const fsr_tables *t, const fsr_eentry *et, const fsr_ilv2_tables *q,
+                              const uint8_t content_hash[32], const int32_t *symbols, uint32_t channels,
+                              uint32_t height, uint32_t width, const fsr_stream_format *format, uint8_t *out,
+                              size_t out_capacity, size_t *out_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -410,6 +410,15 @@ static void test_container(void)
     CHECK(fsr_latent_decode(&t, hash, out, len, &h, back, 24) == FSR_OK &&
           memcmp(back, sym, sizeof sym) == 0);
     CHECK(fsr_latent_decode(&t, hash, out, len, &h, back, 23) == FSR_ERR_BUFFER);
+    { /* the container around the trusted encoder: the same bytes */
+        fsr_eentry et[2 * 5];
+        uint8_t again[512];
+        size_t len2 = 0;
+        CHECK(fsr_etable_build(&t, et, 10) == FSR_OK);
+        CHECK(fsr_latent_encode_trusted(&t, et, NULL, hash, sym, 2, 3, 4, NULL, again, sizeof again, &len2) ==
+              FSR_OK);
+        CHECK(len2 == len && memcmp(again, out, len) == 0);
+    }
     for (k = 0; k < len; k++)
         CHECK(fsr_latent_decode(&t, hash, out, k, &h, back, 24) != FSR_OK);
     for (k = 0; k < len; k++) {

@@ -64,6 +64,12 @@ LatentCoder::LatentCoder(const std::string &tables_path, const std::string &payl
     if (fsr_container_flags(&format_, &flags) != FSR_OK)
         throw CoderError("payload " + payload + " with " + std::to_string(lanes) +
                          " lanes cannot be written");
+    if (format_.payload_format == FSR_FORMAT_SINGLE) {
+        etable_.resize(fsr_etable_entries(&view_));
+        rc = fsr_etable_build(&view_, etable_.data(), etable_.size());
+        if (rc != FSR_OK)
+            throw CoderError(tables_path + ": encoder table: " + fsr_strerror(rc));
+    }
     if (format_.payload_format == FSR_FORMAT_INTERLEAVED2) {
         const size_t size = fsr_ilv2_tables_size(&view_);
         if (size == 0)
@@ -93,9 +99,10 @@ void LatentCoder::encode(const std::vector<int32_t> &symbols, uint32_t channels,
     if (scratch_.size() < bound)
         scratch_.resize(bound);
     size_t len = 0;
-    int rc = fsr_latent_encode_format2(
-        &view_, format_.payload_format == FSR_FORMAT_INTERLEAVED2 ? &ilv2_ : nullptr, hash_, symbols.data(),
-        channels, height, width, &format_, scratch_.data(), bound, &len);
+    int rc = fsr_latent_encode_trusted(&view_, etable_.empty() ? nullptr : etable_.data(),
+                                       format_.payload_format == FSR_FORMAT_INTERLEAVED2 ? &ilv2_ : nullptr,
+                                       hash_, symbols.data(), channels, height, width, &format_,
+                                       scratch_.data(), bound, &len);
     if (rc != FSR_OK)
         throw CoderError(std::string("entropy coding failed: ") + fsr_strerror(rc));
     out.assign(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(len));

@@ -43,6 +43,7 @@ class LatentCoder
     std::vector<int32_t> cdf_, cdf_length_, offset_;
     std::vector<uint32_t> ilv2_mem_; // derived tables of payload v2 (fsr_ilv2_tables_build)
     fsr_ilv2_tables ilv2_{};
+    std::vector<fsr_eentry> etable_; // the single stream's encoder table (fsr_etable_build): no division
     fsr_stream_format format_{FSR_FORMAT_SINGLE, 1, 0};
     std::string payload_;
     // Worst-case output buffer, kept between calls: sizing `out` to the bound on every call would zero-fill

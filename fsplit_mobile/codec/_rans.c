@@ -59,22 +59,29 @@ typedef struct {
 
 static void tables_release(tables_arg *t)
 {
-    if (t->have_cdf) PyBuffer_Release(&t->cdf);
-    if (t->have_length) PyBuffer_Release(&t->length);
-    if (t->have_offset) PyBuffer_Release(&t->offset);
-    if (t->have_lookup) PyBuffer_Release(&t->lookup);
+    if (t->have_cdf)
+        PyBuffer_Release(&t->cdf);
+    if (t->have_length)
+        PyBuffer_Release(&t->length);
+    if (t->have_offset)
+        PyBuffer_Release(&t->offset);
+    if (t->have_lookup)
+        PyBuffer_Release(&t->lookup);
 }
 
-static int tables_acquire(tables_arg *t, PyObject *cdf, Py_ssize_t stride, PyObject *length,
-                          PyObject *offset, unsigned precision, PyObject *lookup)
+static int tables_acquire(tables_arg *t, PyObject *cdf, Py_ssize_t stride, PyObject *length, PyObject *offset,
+                          unsigned precision, PyObject *lookup)
 {
     Py_ssize_t n;
     t->have_cdf = t->have_length = t->have_offset = t->have_lookup = 0;
-    if (get_int32(cdf, &t->cdf, 0, "cdf") != 0) return -1;
+    if (get_int32(cdf, &t->cdf, 0, "cdf") != 0)
+        return -1;
     t->have_cdf = 1;
-    if (get_int32(length, &t->length, 0, "cdf_length") != 0) return -1;
+    if (get_int32(length, &t->length, 0, "cdf_length") != 0)
+        return -1;
     t->have_length = 1;
-    if (get_int32(offset, &t->offset, 0, "offset") != 0) return -1;
+    if (get_int32(offset, &t->offset, 0, "offset") != 0)
+        return -1;
     t->have_offset = 1;
     n = t->length.len / 4;
     if (stride <= 0 || n == 0 || t->offset.len / 4 != n || t->cdf.len / 4 < n * stride || n > UINT32_MAX) {
@@ -93,7 +100,8 @@ static int tables_acquire(tables_arg *t, PyObject *cdf, Py_ssize_t stride, PyObj
             return -1;
         t->have_lookup = 1;
         if (t->lookup.itemsize != 2 || t->lookup.len / 2 < n * (Py_ssize_t)FSR_LOOKUP_STRIDE) {
-            PyErr_SetString(PyExc_ValueError, "lookup must be a uint16 buffer of num_cdfs * LOOKUP_STRIDE entries");
+            PyErr_SetString(PyExc_ValueError,
+                            "lookup must be a uint16 buffer of num_cdfs * LOOKUP_STRIDE entries");
             return -1;
         }
         t->view.lookup = (const uint16_t *)t->lookup.buf;
@@ -126,7 +134,8 @@ static uint8_t *alloc_bound(size_t n, size_t *cap)
     return buf;
 }
 
-PyDoc_STRVAR(encode_doc, "encode(symbols, indexes, cdf, cdf_stride, cdf_length, offset, precision, lookup) -> bytes");
+PyDoc_STRVAR(encode_doc,
+             "encode(symbols, indexes, cdf, cdf_stride, cdf_length, offset, precision, lookup) -> bytes");
 
 static PyObject *py_encode(PyObject *self, PyObject *args)
 {
@@ -139,22 +148,27 @@ static PyObject *py_encode(PyObject *self, PyObject *args)
     size_t cap, len = 0, n;
     int st;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OO" TABLES_FORMAT, &sym_o, &idx_o, &cdf_o, &stride, &len_o, &off_o, &precision,
-                          &lookup_o))
+    if (!PyArg_ParseTuple(args, "OO" TABLES_FORMAT, &sym_o, &idx_o, &cdf_o, &stride, &len_o, &off_o,
+                          &precision, &lookup_o))
         return NULL;
-    if (get_int32(sym_o, &sym, 0, "symbols") != 0) return NULL;
-    if (get_int32(idx_o, &idx, 0, "indexes") != 0) { PyBuffer_Release(&sym); return NULL; }
-    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
+    if (get_int32(sym_o, &sym, 0, "symbols") != 0)
+        return NULL;
+    if (get_int32(idx_o, &idx, 0, "indexes") != 0) {
+        PyBuffer_Release(&sym);
+        return NULL;
+    }
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0)
+        goto done;
     n = (size_t)(sym.len / 4);
     if (idx.len != sym.len) {
         PyErr_SetString(PyExc_ValueError, "symbols and indexes differ in length");
         goto done;
     }
-    if ((buf = alloc_bound(n, &cap)) == NULL) goto done;
-    Py_BEGIN_ALLOW_THREADS
-    st = fsr_encode(&t.view, (const int32_t *)sym.buf, (const int32_t *)idx.buf, n, buf, cap, &len);
-    Py_END_ALLOW_THREADS
-    out = bytes_from_encoder(st, buf, len);
+    if ((buf = alloc_bound(n, &cap)) == NULL)
+        goto done;
+    Py_BEGIN_ALLOW_THREADS st =
+        fsr_encode(&t.view, (const int32_t *)sym.buf, (const int32_t *)idx.buf, n, buf, cap, &len);
+    Py_END_ALLOW_THREADS out = bytes_from_encoder(st, buf, len);
 done:
     tables_release(&t);
     PyBuffer_Release(&sym);
@@ -162,9 +176,10 @@ done:
     return out;
 }
 
-PyDoc_STRVAR(encode_planar_doc,
-             "encode_planar(symbols, num_planes, cdf, cdf_stride, cdf_length, offset, precision, lookup) -> bytes\n"
-             "Index of every symbol of plane p (C order) is p.");
+PyDoc_STRVAR(
+    encode_planar_doc,
+    "encode_planar(symbols, num_planes, cdf, cdf_stride, cdf_length, offset, precision, lookup) -> bytes\n"
+    "Index of every symbol of plane p (C order) is p.");
 
 /* encode_planar and ilv_encode_planar: the same call, the interleaved one with lanes and impl after num_planes. */
 static PyObject *planar_encode(PyObject *args, int ilv)
@@ -185,8 +200,10 @@ static PyObject *planar_encode(PyObject *args, int ilv)
                                   &precision, &lookup_o);
     if (!parsed)
         return NULL;
-    if (get_int32(sym_o, &sym, 0, "symbols") != 0) return NULL;
-    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
+    if (get_int32(sym_o, &sym, 0, "symbols") != 0)
+        return NULL;
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0)
+        goto done;
     n = (size_t)(sym.len / 4);
     if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
         PyErr_SetString(PyExc_ValueError, "symbol count is not a multiple of num_planes");
@@ -204,15 +221,11 @@ static PyObject *planar_encode(PyObject *args, int ilv)
     } else if ((buf = alloc_bound(n, &cap)) == NULL) {
         goto done;
     }
-    Py_BEGIN_ALLOW_THREADS
-    if (ilv)
-        st = fsr_ilv_encode_planar_with(impl, &t.view, lanes, (const int32_t *)sym.buf, (uint32_t)planes,
-                                        n / (size_t)planes, buf, cap, &len);
-    else
-        st = fsr_encode_planar(&t.view, (const int32_t *)sym.buf, (uint32_t)planes, n / (size_t)planes, buf, cap,
-                               &len);
-    Py_END_ALLOW_THREADS
-    out = bytes_from_encoder(st, buf, len);
+    Py_BEGIN_ALLOW_THREADS if (ilv) st = fsr_ilv_encode_planar_with(
+        impl, &t.view, lanes, (const int32_t *)sym.buf, (uint32_t)planes, n / (size_t)planes, buf, cap, &len);
+    else st = fsr_encode_planar(&t.view, (const int32_t *)sym.buf, (uint32_t)planes, n / (size_t)planes, buf,
+                                cap, &len);
+    Py_END_ALLOW_THREADS out = bytes_from_encoder(st, buf, len);
 done:
     tables_release(&t);
     PyBuffer_Release(&sym);
@@ -238,24 +251,28 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
     tables_arg t;
     int st;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*O" TABLES_FORMAT "O", &data, &idx_o, &cdf_o, &stride, &len_o, &off_o, &precision,
-                          &lookup_o, &out_o))
+    if (!PyArg_ParseTuple(args, "y*O" TABLES_FORMAT "O", &data, &idx_o, &cdf_o, &stride, &len_o, &off_o,
+                          &precision, &lookup_o, &out_o))
         return NULL;
-    if (get_int32(idx_o, &idx, 0, "indexes") != 0) { PyBuffer_Release(&data); return NULL; }
-    if (get_int32(out_o, &out, 1, "out") != 0) { PyBuffer_Release(&data); PyBuffer_Release(&idx); return NULL; }
-    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
+    if (get_int32(idx_o, &idx, 0, "indexes") != 0) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    if (get_int32(out_o, &out, 1, "out") != 0) {
+        PyBuffer_Release(&data);
+        PyBuffer_Release(&idx);
+        return NULL;
+    }
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0)
+        goto done;
     if (out.len != idx.len) {
         PyErr_SetString(PyExc_ValueError, "out and indexes differ in length");
         goto done;
     }
-    Py_BEGIN_ALLOW_THREADS
-    st = fsr_decode(&t.view, (const int32_t *)idx.buf, (size_t)(idx.len / 4), (const uint8_t *)data.buf,
-                    (size_t)data.len, (int32_t *)out.buf);
-    Py_END_ALLOW_THREADS
-    if (st != FSR_OK)
-        raise_status(st);
-    else
-        result = Py_NewRef(Py_None);
+    Py_BEGIN_ALLOW_THREADS st = fsr_decode(&t.view, (const int32_t *)idx.buf, (size_t)(idx.len / 4),
+                                           (const uint8_t *)data.buf, (size_t)data.len, (int32_t *)out.buf);
+    Py_END_ALLOW_THREADS if (st != FSR_OK) raise_status(st);
+    else result = Py_NewRef(Py_None);
 done:
     tables_release(&t);
     PyBuffer_Release(&data);
@@ -264,8 +281,9 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(decode_planar_doc,
-             "decode_planar(data, num_planes, cdf, cdf_stride, cdf_length, offset, precision, lookup, out) -> None");
+PyDoc_STRVAR(
+    decode_planar_doc,
+    "decode_planar(data, num_planes, cdf, cdf_stride, cdf_length, offset, precision, lookup, out) -> None");
 
 /* decode_planar and ilv_decode_planar, as planar_encode. */
 static PyObject *planar_decode(PyObject *args, int ilv)
@@ -278,32 +296,31 @@ static PyObject *planar_decode(PyObject *args, int ilv)
     tables_arg t;
     size_t n;
     if (ilv)
-        parsed = PyArg_ParseTuple(args, "y*nIi" TABLES_FORMAT "O", &data, &planes, &lanes, &impl, &cdf_o, &stride,
-                                  &len_o, &off_o, &precision, &lookup_o, &out_o);
+        parsed = PyArg_ParseTuple(args, "y*nIi" TABLES_FORMAT "O", &data, &planes, &lanes, &impl, &cdf_o,
+                                  &stride, &len_o, &off_o, &precision, &lookup_o, &out_o);
     else
-        parsed = PyArg_ParseTuple(args, "y*n" TABLES_FORMAT "O", &data, &planes, &cdf_o, &stride, &len_o, &off_o,
-                                  &precision, &lookup_o, &out_o);
+        parsed = PyArg_ParseTuple(args, "y*n" TABLES_FORMAT "O", &data, &planes, &cdf_o, &stride, &len_o,
+                                  &off_o, &precision, &lookup_o, &out_o);
     if (!parsed)
         return NULL;
-    if (get_int32(out_o, &out, 1, "out") != 0) { PyBuffer_Release(&data); return NULL; }
-    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0) goto done;
+    if (get_int32(out_o, &out, 1, "out") != 0) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    if (tables_acquire(&t, cdf_o, stride, len_o, off_o, precision, lookup_o) != 0)
+        goto done;
     n = (size_t)(out.len / 4);
     if (planes <= 0 || planes > UINT32_MAX || n % (size_t)planes != 0) {
         PyErr_SetString(PyExc_ValueError, "out length is not a multiple of num_planes");
         goto done;
     }
-    Py_BEGIN_ALLOW_THREADS
-    if (ilv)
-        st = fsr_ilv_decode_planar_with(impl, &t.view, lanes, (uint32_t)planes, n / (size_t)planes,
-                                        (const uint8_t *)data.buf, (size_t)data.len, (int32_t *)out.buf);
-    else
-        st = fsr_decode_planar(&t.view, (uint32_t)planes, n / (size_t)planes, (const uint8_t *)data.buf,
-                               (size_t)data.len, (int32_t *)out.buf);
-    Py_END_ALLOW_THREADS
-    if (st != FSR_OK)
-        raise_status(st);
-    else
-        result = Py_NewRef(Py_None);
+    Py_BEGIN_ALLOW_THREADS if (ilv) st =
+        fsr_ilv_decode_planar_with(impl, &t.view, lanes, (uint32_t)planes, n / (size_t)planes,
+                                   (const uint8_t *)data.buf, (size_t)data.len, (int32_t *)out.buf);
+    else st = fsr_decode_planar(&t.view, (uint32_t)planes, n / (size_t)planes, (const uint8_t *)data.buf,
+                                (size_t)data.len, (int32_t *)out.buf);
+    Py_END_ALLOW_THREADS if (st != FSR_OK) raise_status(st);
+    else result = Py_NewRef(Py_None);
 done:
     tables_release(&t);
     PyBuffer_Release(&data);
@@ -317,9 +334,10 @@ static PyObject *py_decode_planar(PyObject *self, PyObject *args)
     return planar_decode(args, 0);
 }
 
-PyDoc_STRVAR(ilv_encode_planar_doc,
-             "ilv_encode_planar(symbols, num_planes, lanes, impl, cdf, cdf_stride, cdf_length, offset, precision, "
-             "lookup) -> bytes\nInterleaved payload (docs/formats.md section 4); impl 0 = fastest available.");
+PyDoc_STRVAR(
+    ilv_encode_planar_doc,
+    "ilv_encode_planar(symbols, num_planes, lanes, impl, cdf, cdf_stride, cdf_length, offset, precision, "
+    "lookup) -> bytes\nInterleaved payload (docs/formats.md section 4); impl 0 = fastest available.");
 
 static PyObject *py_ilv_encode_planar(PyObject *self, PyObject *args)
 {
@@ -327,9 +345,10 @@ static PyObject *py_ilv_encode_planar(PyObject *self, PyObject *args)
     return planar_encode(args, 1);
 }
 
-PyDoc_STRVAR(ilv_decode_planar_doc,
-             "ilv_decode_planar(data, num_planes, lanes, impl, cdf, cdf_stride, cdf_length, offset, precision, "
-             "lookup, out) -> None");
+PyDoc_STRVAR(
+    ilv_decode_planar_doc,
+    "ilv_decode_planar(data, num_planes, lanes, impl, cdf, cdf_stride, cdf_length, offset, precision, "
+    "lookup, out) -> None");
 
 static PyObject *py_ilv_decode_planar(PyObject *self, PyObject *args)
 {
@@ -337,11 +356,12 @@ static PyObject *py_ilv_decode_planar(PyObject *self, PyObject *args)
     return planar_decode(args, 1);
 }
 
-PyDoc_STRVAR(fill_int32_doc,
-             "fill_int32(list_or_tuple, out) -> bool\n"
-             "Copy a flat sequence of Python ints into the int32 buffer out (same length). False, with out\n"
-             "unspecified, when an item is not an int or leaves int32: the caller then takes its slow path,\n"
-             "which names the problem. Why: numpy converts a 37632-int list in ~1 ms, longer than coding it.");
+PyDoc_STRVAR(
+    fill_int32_doc,
+    "fill_int32(list_or_tuple, out) -> bool\n"
+    "Copy a flat sequence of Python ints into the int32 buffer out (same length). False, with out\n"
+    "unspecified, when an item is not an int or leaves int32: the caller then takes its slow path,\n"
+    "which names the problem. Why: numpy converts a 37632-int list in ~1 ms, longer than coding it.");
 
 static PyObject *py_fill_int32(PyObject *self, PyObject *args)
 {
@@ -490,7 +510,7 @@ static PyObject *py_content_key(PyObject *self, PyObject *args)
  * trusted calls skip the per-call check (the indexes, the symbols and the stream are still checked). */
 typedef struct {
     PyObject_HEAD fsr_tables view; /* points into mem */
-    void *table;                   /* fsr_dentry (DecoderTables) or fsr_eentry (EncoderTables), into mem too */
+    void *table; /* fsr_dentry (DecoderTables) or fsr_eentry (EncoderTables), into mem too */
     void *mem;
 } TrustedTablesObject;
 
@@ -512,10 +532,9 @@ static PyObject *trusted_precision(PyObject *self, void *closure)
     return PyLong_FromUnsignedLong(((TrustedTablesObject *)self)->view.precision);
 }
 
-static PyGetSetDef trusted_getset[] = {
-    {"num_cdfs", trusted_num_cdfs, NULL, "number of CDF rows", NULL},
-    {"precision", trusted_precision, NULL, "CDF precision in bits", NULL},
-    {NULL, NULL, NULL, NULL, NULL}};
+static PyGetSetDef trusted_getset[] = {{"num_cdfs", trusted_num_cdfs, NULL, "number of CDF rows", NULL},
+                                       {"precision", trusted_precision, NULL, "CDF precision in bits", NULL},
+                                       {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject DecoderTablesType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "fsplit_mobile.codec._rans.DecoderTables",
@@ -615,10 +634,11 @@ static PyObject *py_decoder_tables(PyObject *self, PyObject *args)
     return trusted_tables_new(args, &DecoderTablesType, fsr_dtable_entries, sizeof(fsr_dentry), build_dtable);
 }
 
-PyDoc_STRVAR(encoder_tables_doc,
-             "encoder_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> EncoderTables\n"
-             "Validate the tables and copy them, with their encoder table (reciprocals), into an immutable object\n"
-             "for encode_planar_trusted (lookup is ignored). Raises Error(FSR_ERR_TABLES) for invalid tables.");
+PyDoc_STRVAR(
+    encoder_tables_doc,
+    "encoder_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> EncoderTables\n"
+    "Validate the tables and copy them, with their encoder table (reciprocals), into an immutable object\n"
+    "for encode_planar_trusted (lookup is ignored). Raises Error(FSR_ERR_TABLES) for invalid tables.");
 
 static PyObject *py_encoder_tables(PyObject *self, PyObject *args)
 {
@@ -626,10 +646,11 @@ static PyObject *py_encoder_tables(PyObject *self, PyObject *args)
     return trusted_tables_new(args, &EncoderTablesType, fsr_etable_entries, sizeof(fsr_eentry), build_etable);
 }
 
-PyDoc_STRVAR(encode_planar_trusted_doc,
-             "encode_planar_trusted(encoder_tables, symbols, num_planes) -> bytes\n"
-             "encode_planar() with an EncoderTables: the same bytes and errors, a multiply by a reciprocal instead\n"
-             "of a division per symbol and no per-call table check.");
+PyDoc_STRVAR(
+    encode_planar_trusted_doc,
+    "encode_planar_trusted(encoder_tables, symbols, num_planes) -> bytes\n"
+    "encode_planar() with an EncoderTables: the same bytes and errors, a multiply by a reciprocal instead\n"
+    "of a division per symbol and no per-call table check.");
 
 static PyObject *py_encode_planar_trusted(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -642,7 +663,8 @@ static PyObject *py_encode_planar_trusted(PyObject *self, PyObject *const *args,
     int st;
     (void)self;
     if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "encode_planar_trusted(encoder_tables, symbols, num_planes) takes 3 arguments");
+        PyErr_SetString(PyExc_TypeError,
+                        "encode_planar_trusted(encoder_tables, symbols, num_planes) takes 3 arguments");
         return NULL;
     }
     if (!Py_IS_TYPE(args[0], &EncoderTablesType)) {
@@ -661,11 +683,10 @@ static PyObject *py_encode_planar_trusted(PyObject *self, PyObject *const *args,
     }
     if ((buf = alloc_bound(n, &cap)) == NULL)
         goto done;
-    Py_BEGIN_ALLOW_THREADS
-    st = fsr_encode_planar_trusted(&enc->view, (const fsr_eentry *)enc->table, (const int32_t *)sym.buf,
-                                   (uint32_t)planes, n / (size_t)planes, buf, cap, &len);
-    Py_END_ALLOW_THREADS
-    out = bytes_from_encoder(st, buf, len);
+    Py_BEGIN_ALLOW_THREADS st =
+        fsr_encode_planar_trusted(&enc->view, (const fsr_eentry *)enc->table, (const int32_t *)sym.buf,
+                                  (uint32_t)planes, n / (size_t)planes, buf, cap, &len);
+    Py_END_ALLOW_THREADS out = bytes_from_encoder(st, buf, len);
 done:
     PyBuffer_Release(&sym);
     return out;
@@ -708,14 +729,11 @@ static PyObject *py_decode_trusted(PyObject *self, PyObject *const *args, Py_ssi
     if (out.len != idx.len) {
         PyErr_SetString(PyExc_ValueError, "out and indexes differ in length");
     } else {
-        Py_BEGIN_ALLOW_THREADS
-        st = fsr_decode_trusted(&dec->view, (const fsr_dentry *)dec->table, (const int32_t *)idx.buf, (size_t)(idx.len / 4),
-                                (const uint8_t *)data.buf, (size_t)data.len, (int32_t *)out.buf);
-        Py_END_ALLOW_THREADS
-        if (st != FSR_OK)
-            raise_status(st);
-        else
-            result = Py_NewRef(Py_None);
+        Py_BEGIN_ALLOW_THREADS st = fsr_decode_trusted(
+            &dec->view, (const fsr_dentry *)dec->table, (const int32_t *)idx.buf, (size_t)(idx.len / 4),
+            (const uint8_t *)data.buf, (size_t)data.len, (int32_t *)out.buf);
+        Py_END_ALLOW_THREADS if (st != FSR_OK) raise_status(st);
+        else result = Py_NewRef(Py_None);
     }
     PyBuffer_Release(&data);
     PyBuffer_Release(&idx);
@@ -867,7 +885,8 @@ static PyObject *py_ilv_impls(PyObject *self, PyObject *unused)
     return Py_BuildValue("(sN)", fsr_ilv_impl_name(FSR_IMPL_AUTO), names);
 }
 
-PyDoc_STRVAR(check_tables_doc, "check_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> None");
+PyDoc_STRVAR(check_tables_doc,
+             "check_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> None");
 
 static PyObject *py_check_tables(PyObject *self, PyObject *args)
 {
@@ -903,7 +922,8 @@ static PyObject *py_build_lookup(PyObject *self, PyObject *args)
     tables_arg t;
     int st;
     (void)self;
-    if (!PyArg_ParseTuple(args, TABLES_FORMAT "O", &cdf_o, &stride, &len_o, &off_o, &precision, &lookup_o, &out_o))
+    if (!PyArg_ParseTuple(args, TABLES_FORMAT "O", &cdf_o, &stride, &len_o, &off_o, &precision, &lookup_o,
+                          &out_o))
         return NULL;
     if (PyObject_GetBuffer(out_o, &out, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0)
         return NULL;
@@ -1003,11 +1023,9 @@ static PyObject *py_ilv2_encode_planar(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    Py_BEGIN_ALLOW_THREADS
-    st = fsr_ilv2_encode_planar_with(impl, &q, lanes, (const int32_t *)sym.buf, (uint32_t)planes,
-                                     n / (size_t)planes, buf, cap, &len);
-    Py_END_ALLOW_THREADS
-    out = bytes_from_encoder(st, buf, len);
+    Py_BEGIN_ALLOW_THREADS st = fsr_ilv2_encode_planar_with(
+        impl, &q, lanes, (const int32_t *)sym.buf, (uint32_t)planes, n / (size_t)planes, buf, cap, &len);
+    Py_END_ALLOW_THREADS out = bytes_from_encoder(st, buf, len);
 done:
     PyBuffer_Release(&mem);
     PyBuffer_Release(&sym);
@@ -1041,14 +1059,11 @@ static PyObject *py_ilv2_decode_planar(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "out length is not a multiple of num_planes");
         goto done;
     }
-    Py_BEGIN_ALLOW_THREADS
-    st = fsr_ilv2_decode_planar_with(impl, &q, lanes, (uint32_t)planes, n / (size_t)planes,
-                                     (const uint8_t *)data.buf, (size_t)data.len, (int32_t *)out.buf);
-    Py_END_ALLOW_THREADS
-    if (st != FSR_OK)
-        raise_status(st);
-    else
-        result = Py_NewRef(Py_None);
+    Py_BEGIN_ALLOW_THREADS st =
+        fsr_ilv2_decode_planar_with(impl, &q, lanes, (uint32_t)planes, n / (size_t)planes,
+                                    (const uint8_t *)data.buf, (size_t)data.len, (int32_t *)out.buf);
+    Py_END_ALLOW_THREADS if (st != FSR_OK) raise_status(st);
+    else result = Py_NewRef(Py_None);
 done:
     PyBuffer_Release(&data);
     PyBuffer_Release(&mem);
@@ -1081,9 +1096,15 @@ static PyMethodDef methods[] = {
     {"decode_trusted", (PyCFunction)(void (*)(void))py_decode_trusted, METH_FASTCALL, decode_trusted_doc},
     {NULL, NULL, 0, NULL}};
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_rans",
-                                    "C99 rANS coder (runtimes/c), CompressAI-compatible.", -1, methods,
-                                    NULL, NULL, NULL, NULL};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT,
+                                    "_rans",
+                                    "C99 rANS coder (runtimes/c), CompressAI-compatible.",
+                                    -1,
+                                    methods,
+                                    NULL,
+                                    NULL,
+                                    NULL,
+                                    NULL};
 
 PyMODINIT_FUNC PyInit__rans(void)
 {
@@ -1106,8 +1127,8 @@ PyMODINIT_FUNC PyInit__rans(void)
     }
 #define ADD(name) PyModule_AddIntConstant(m, #name, name)
     if (ADD(FSR_ERR_ARGUMENT) || ADD(FSR_ERR_TABLES) || ADD(FSR_ERR_INDEX) || ADD(FSR_ERR_SYMBOL) ||
-        ADD(FSR_ERR_BUFFER) || ADD(FSR_ERR_TRUNCATED) || ADD(FSR_ERR_CORRUPT) ||
-        ADD(FSR_ERR_FORMAT) || ADD(FSR_ERR_MISMATCH) || ADD(FSR_ERR_CHECKSUM) || ADD(FSR_ERR_LIMIT)) {
+        ADD(FSR_ERR_BUFFER) || ADD(FSR_ERR_TRUNCATED) || ADD(FSR_ERR_CORRUPT) || ADD(FSR_ERR_FORMAT) ||
+        ADD(FSR_ERR_MISMATCH) || ADD(FSR_ERR_CHECKSUM) || ADD(FSR_ERR_LIMIT)) {
         Py_DECREF(m);
         return NULL;
     }

@@ -76,8 +76,14 @@ def test_conformance_program_detects_a_wrong_vector(tmp_path):
 
 
 def test_c_sources_are_clang_format_clean():
-    """runtimes/c follows the repository's .clang-format (make -C runtimes/c format fixes it)."""
+    """runtimes/c and the extension's C (fsplit_mobile/codec/_rans.c) follow the repository's .clang-format
+    (make -C runtimes/c format, clang-format -i fix them)."""
     if shutil.which("clang-format") is None:
         pytest.fail("clang-format missing (scripts/install_system_deps.sh installs clang)")
     proc = subprocess.run(["make", "-s", "-C", str(C_DIR), "format-check"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ext = REPO / "fsplit_mobile" / "codec" / "_rans.c"
+    proc = subprocess.run(
+        ["clang-format", "--dry-run", "--Werror", str(ext)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -75,6 +75,10 @@ def _load() -> ctypes.CDLL:
         "fsr_ilv_impl_available": ([ctypes.c_int], ctypes.c_int),
         "fsr_ilv_impl_auto": ([], ctypes.c_int),
         "fsr_ilv_impl_name": ([ctypes.c_int], ctypes.c_char_p),
+        # the trusted single-stream encoder (reciprocals), absent from libraries built before it
+        "fsr_etable_entries": ([tp], S),
+        "fsr_etable_build": ([tp, P, S], ctypes.c_int),
+        "fsr_encode_planar_trusted": ([tp, P, P, ctypes.c_uint32, S, P, S, ctypes.POINTER(S)], ctypes.c_int),
     }
     for name, (args, res) in signatures.items():
         fn = getattr(lib, name)
@@ -164,6 +168,55 @@ def encode_planar(symbols, num_planes, cdf, cdf_stride, cdf_length, offset, prec
     return _encoded(
         lambda buf, cap, out_len: _lib.fsr_encode_planar(
             ctypes.byref(t), sym.ctypes.data, num_planes, sym.size // num_planes, buf, cap, out_len
+        ),
+        sym.size,
+    )
+
+
+ETABLE_ENTRY_BYTES = 32  # sizeof(fsr_eentry)
+
+
+class EncoderTables:
+    """Private copies of validated tables with their encoder table (fsr_etable_build), for encode_planar_trusted:
+    as the extension's EncoderTables, built only by :func:`encoder_tables` (the library's trusted encoder reads them
+    without a per-call check)."""
+
+    __slots__ = ("_keep", "_view", "_etable", "num_cdfs", "precision")
+
+
+def encoder_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> EncoderTables:
+    if not hasattr(_lib, "fsr_encode_planar_trusted"):
+        raise Error(FSR_ERR_ARGUMENT, "this C coder library has no trusted encoder (rebuild it)")
+    copies = [np.array(_int32(a, name), copy=True) for a, name in ((cdf, "cdf"), (cdf_length, "cdf_length"))]
+    copies.append(np.array(_int32(offset, "offset"), copy=True))
+    view, keep = _tables(copies[0], cdf_stride, copies[1], copies[2], precision, None)
+    entries = _lib.fsr_etable_entries(ctypes.byref(view))
+    if entries == 0:
+        _status(FSR_ERR_TABLES)
+    etable = np.zeros(entries * ETABLE_ENTRY_BYTES // 8, np.uint64)  # 8-byte aligned, as fsr_eentry needs
+    _status(_lib.fsr_etable_build(ctypes.byref(view), etable.ctypes.data, entries))
+    enc = EncoderTables()
+    enc._keep, enc._view, enc._etable = keep, view, etable
+    enc.num_cdfs, enc.precision = int(view.num_cdfs), int(precision)
+    return enc
+
+
+def encode_planar_trusted(encoder, symbols, num_planes) -> bytes:
+    if not isinstance(encoder, EncoderTables):
+        raise TypeError("encode_planar_trusted: first argument must be an EncoderTables")
+    sym = _int32(symbols, "symbols")
+    if num_planes <= 0 or num_planes > 0xFFFFFFFF or sym.size % num_planes:
+        raise ValueError("symbol count is not a multiple of num_planes")
+    return _encoded(
+        lambda buf, cap, out_len: _lib.fsr_encode_planar_trusted(
+            ctypes.byref(encoder._view),
+            encoder._etable.ctypes.data,
+            sym.ctypes.data,
+            num_planes,
+            sym.size // num_planes,
+            buf,
+            cap,
+            out_len,
         ),
         sym.size,
     )

@@ -33,7 +33,7 @@ LOOKUP_MIN_SYMBOLS = 2048  # below this, checking the decoder lookup (once per c
 
 
 HAVE_DECODER_TABLES = hasattr(_rans, "decoder_tables")  # absent from the ctypes build
-HAVE_ENCODER_TABLES = hasattr(_rans, "encoder_tables")  # likewise
+HAVE_ENCODER_TABLES = hasattr(_rans, "encoder_tables")
 
 
 class RawTables:
@@ -69,9 +69,13 @@ class RawTables:
         return self
 
     def build_encoder(self) -> RawTables:
-        """Attach the EncoderTables (no-op without the extension: encoding then takes the checked path)."""
+        """Attach the EncoderTables (no-op where the C coder has none, e.g. an older ctypes library on a board:
+        encoding then takes the checked path)."""
         if HAVE_ENCODER_TABLES:
-            self.encoder = _rans.encoder_tables(*self.args())
+            try:
+                self.encoder = _rans.encoder_tables(*self.args())
+            except _rans.Error:  # only for a library without it: the tables themselves were checked
+                self.encoder = None
         return self
 
     @classmethod

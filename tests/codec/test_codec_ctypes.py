@@ -57,6 +57,26 @@ def test_ctypes_coder_writes_the_extensions_bytes_and_decodes_them(ctypes_rans):
     assert np.array_equal(out, symbols)
 
 
+def test_ctypes_trusted_encoder_writes_the_extensions_bytes(ctypes_rans):
+    """The slim install's trusted single-stream encoder (reciprocals): the checked encoder's bytes and errors."""
+    symbols = np.random.default_rng(8).integers(-4, 7, 6000).astype(np.int32)  # escapes beyond both ends
+    enc = ctypes_rans.encoder_tables(*_args())
+    assert (enc.num_cdfs, enc.precision) == (2, 16)
+    assert ctypes_rans.encode_planar_trusted(enc, symbols, 2) == _rans.encode_planar(symbols, 2, *_args())
+    zero = np.array([[0, 0, 65536, 65536]], np.int32)  # slot 0 has frequency 0
+    args = (zero, 4, np.array([4], np.int32), np.array([0], np.int32), 16, None)
+    with pytest.raises(ctypes_rans.Error) as err:
+        ctypes_rans.encode_planar_trusted(ctypes_rans.encoder_tables(*args), np.zeros(3, np.int32), 1)
+    assert err.value.args[0] == ctypes_rans.FSR_ERR_SYMBOL
+    with pytest.raises(_rans.Error) as err:
+        _rans.encode_planar(np.zeros(3, np.int32), 1, *args)
+    assert err.value.args[0] == ctypes_rans.FSR_ERR_SYMBOL
+    with pytest.raises(TypeError):
+        ctypes_rans.encode_planar_trusted(object(), symbols, 2)
+    with pytest.raises(ValueError):
+        ctypes_rans.encode_planar_trusted(enc, symbols[:-1], 2)
+
+
 def test_ctypes_coder_reports_the_extensions_errors(ctypes_rans):
     symbols, indexes = np.zeros(64, np.int32), np.ones(64, np.int32)
     stream = ctypes_rans.encode(symbols, indexes, *_args())

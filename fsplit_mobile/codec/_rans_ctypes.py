@@ -183,6 +183,10 @@ class EncoderTables:
 
     __slots__ = ("_keep", "_view", "_etable", "num_cdfs", "precision")
 
+    def __init__(self, keep: list, view: _Tables, etable: np.ndarray, precision: int):
+        self._keep, self._view, self._etable = keep, view, etable
+        self.num_cdfs, self.precision = int(view.num_cdfs), precision
+
 
 def encoder_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> EncoderTables:
     if not hasattr(_lib, "fsr_encode_planar_trusted"):
@@ -195,10 +199,7 @@ def encoder_tables(cdf, cdf_stride, cdf_length, offset, precision, lookup) -> En
         _status(FSR_ERR_TABLES)
     etable = np.zeros(entries * ETABLE_ENTRY_BYTES // 8, np.uint64)  # 8-byte aligned, as fsr_eentry needs
     _status(_lib.fsr_etable_build(ctypes.byref(view), etable.ctypes.data, entries))
-    enc = EncoderTables()
-    enc._keep, enc._view, enc._etable = keep, view, etable
-    enc.num_cdfs, enc.precision = int(view.num_cdfs), int(precision)
-    return enc
+    return EncoderTables(keep, view, etable, int(precision))
 
 
 def encode_planar_trusted(encoder, symbols, num_planes) -> bytes:

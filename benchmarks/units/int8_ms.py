@@ -102,6 +102,8 @@ def main(argv=None) -> int:
     for path in args.model:
         split = load_checkpoint(path)
         name = f"{split.model_id} encoder"
+        if name in models:  # two checkpoints of one model id (e.g. a candidate beside the bundled one)
+            name = f"{split.model_id} encoder ({Path(path).stem})"
         models[name] = _Latent(bake_gdn(split.device.encoder))
         splits[name] = split
     folder = Path(tempfile.mkdtemp(prefix="int8-ms-"))

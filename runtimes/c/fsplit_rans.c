@@ -291,8 +291,8 @@ int fsr_encode_planar(const fsr_tables *t, const int32_t *symbols, uint32_t num_
 
 #if defined(__SIZEOF_INT128__) && !defined(FSR_NO_INT128) /* FSR_NO_INT128: the division path (tests) */
 #define FSR_HAVE_MULHI 1
-__extension__ typedef unsigned __int128
-    fsr_u128; /* a GCC/Clang extension: __extension__ keeps -Wpedantic quiet */
+/* a GCC/Clang extension: __extension__ keeps -Wpedantic quiet */
+__extension__ typedef unsigned __int128 fsr_u128;
 static inline uint64_t mulhi64(uint64_t a, uint64_t b)
 {
     return (uint64_t)(((fsr_u128)a * b) >> 64);

@@ -470,22 +470,27 @@ def build(
     bandwidths=TABLE_BANDWIDTHS,
     name: str | None = None,
     command: str = "",
+    scale_results: bool = False,
 ) -> tuple[dict, list[policy.Option], float]:
     """The decision report dict (and the options and floor it used).
 
-    device_results: {split method name or "*": result.json path}; device_result_local: result.json path."""
+    device_results: {split method name or "*": result.json path}; device_result_local: result.json path.
+    scale_results: the results were measured on the study's host (e.g. by the native runner instead of the
+    study's Python agent), so the stated slowdown applies to them as to every other device time."""
+    factor = slowdown if scale_results else 1.0
+    scaled = f" x {slowdown:g} (stated)" if scale_results and slowdown != 1 else ""
     device_split, labels = {}, []
     for method, path in (device_results or {}).items():
         result = load_device_result(path)
         ms = device_ms_of_result(result, str(path))
-        device_split[method] = (ms, f"device: {path} (total_ms p50)")
-        labels.append(f"split encoder {ms:.1f} ms from `{path}`{_device_words(result)}")
+        device_split[method] = (ms * factor, f"device: {path} (total_ms p50){scaled}")
+        labels.append(f"split encoder {ms:.2f} ms{scaled} from `{path}`{_device_words(result)}")
     device_local = None
     if device_result_local is not None:
         result = load_device_result(device_result_local)
         ms = device_ms_of_result(result, str(device_result_local))
-        device_local = (ms, f"device: {device_result_local} (total_ms p50)")
-        labels.append(f"full network {ms:.1f} ms from `{device_result_local}`{_device_words(result)}")
+        device_local = (ms * factor, f"device: {device_result_local} (total_ms p50){scaled}")
+        labels.append(f"full network {ms:.2f} ms{scaled} from `{device_result_local}`{_device_words(result)}")
     options, source = study_options(study, slowdown, device_split, device_local)
     if min_agreement is None:
         floor, floor_text = default_floor(study, options)
@@ -496,7 +501,19 @@ def build(
     if name is None:
         name = "device" if labels else ("host" if slowdown == 1 else f"slowdown-{slowdown:g}x")
     host_text = f"study host ({study.get('machine', {}).get('cpu_model', '?')}, {study.get('machine', {}).get('cores', '?')} cores)"
-    if labels:
+    if labels and scale_results:
+        device = (
+            f"measured on the {host_text} by `fsplit-bench run`: "
+            + "; ".join(labels)
+            + "; "
+            + (
+                f"ASSUMPTION, not a measurement: a device {slowdown:g}x slower, so these and every other device "
+                f"time (the study's, JPEG/WebP encoding included) are x {slowdown:g}"
+                if slowdown != 1
+                else "every other device time is the study's, unscaled"
+            )
+        )
+    elif labels:
         device = "measured on the device: " + "; ".join(labels)
         if slowdown != 1:
             device += f"; every other device time (JPEG/WebP encoding, methods without a result) is the {host_text}'s x {slowdown:g} (stated assumption)"
@@ -518,6 +535,7 @@ def build(
         "slowdown": slowdown,
         "device_results": {k: str(v) for k, v in (device_results or {}).items()},
         "device_result_local": None if device_result_local is None else str(device_result_local),
+        "device_results_scaled": bool(scale_results),
         "floor": floor,
         "floor_text": floor_text,
         "study": {
@@ -596,6 +614,7 @@ def run(
     bandwidths=TABLE_BANDWIDTHS,
     name: str | None = None,
     command: str = "",
+    scale_results: bool = False,
 ) -> tuple[dict, list[Path]]:
     """Load the study, build the report, write NAME.{json,md,png} into out_dir."""
     try:
@@ -608,6 +627,8 @@ def run(
         raise DecisionError(f"study {study_path}: not a JSON object")
     if not command:
         command = _command_line(study_path, out_dir, slowdown, device_results, device_result_local, min_agreement)
+        if scale_results:
+            command = command.replace(" --out ", " --scale-results --out ")
     try:
         report, options, floor = build(
             study,
@@ -620,6 +641,7 @@ def run(
             bandwidths,
             name,
             command,
+            scale_results,
         )
     except policy.OffloadPolicyError as exc:
         raise DecisionError(str(exc)) from None
@@ -667,6 +689,12 @@ def main(argv=None) -> int:
         help="fsplit-bench run result.json of the split encoder on the device (every split method, or METHOD)",
     )
     parser.add_argument("--device-result-local", default=None, metavar="PATH", help="result.json of the full network")
+    parser.add_argument(
+        "--scale-results",
+        action="store_true",
+        help="the --device-result files were measured on the study's host (e.g. by the native runner): apply "
+        "--slowdown to them too",
+    )
     parser.add_argument("--min-agreement", type=float, default=None, help="agreement floor (default: the study's)")
     parser.add_argument("--rtts", default=",".join(map(str, DEFAULT_RTTS)), help="RTTs in ms")
     parser.add_argument("--bandwidths", default=",".join(map(str, TABLE_BANDWIDTHS)), help="table columns, Mbit/s")
@@ -683,6 +711,7 @@ def main(argv=None) -> int:
             rtts=rtts,
             bandwidths=bws,
             name=args.name,
+            scale_results=args.scale_results,
         )
     except DecisionError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -439,6 +439,12 @@ def _command():
         help="decision report: stated device slowdown; every device time no result.json replaced is x F",
     )
     @click.option(
+        "--scale-results",
+        is_flag=True,
+        help="decision report: the --device-result files were measured on this host (e.g. by the native runner): "
+        "--slowdown applies to them too",
+    )
+    @click.option(
         "--min-agreement", default=None, type=click.FloatRange(0, 1), help="decision floor (default: study's)"
     )
     @click.option(
@@ -461,6 +467,7 @@ def _command():
         device_results,
         device_result_local,
         slowdown,
+        scale_results,
         min_agreement,
         from_study,
     ):
@@ -477,6 +484,7 @@ def _command():
                     device_results=device_results,
                     device_result_local=device_result_local,
                     min_agreement=min_agreement,
+                    scale_results=scale_results,
                 )
             except decision.DecisionError as exc:
                 raise click.ClickException(str(exc)) from None

@@ -358,6 +358,14 @@ def test_decision_report_slowdown_and_device_results(tmp_path):
     ms = {o["name"]: o["device_ms"] for o in report["options"]}
     assert ms == {"local": 100.0, "s0": 5.0, "s1": 5.0, "jpeg-q50": 2.0}
     assert report["device_ms_source"]["s0"].startswith("device: ") and "x 2" in report["device_ms_source"]["jpeg-q50"]
+    # measured on the study's host by another runner (e.g. the native one): the stated slowdown applies to them too
+    report, _ = decision.run(
+        study, tmp_path / "out", slowdown=2, device_results=[f"s0={split}"], scale_results=True, name="scaled"
+    )
+    ms = {o["name"]: o["device_ms"] for o in report["options"]}
+    assert ms == {"local": 80.0, "s0": 10.0, "s1": 20.0, "jpeg-q50": 2.0}  # s0: 5 ms measured x 2
+    assert report["device_results_scaled"] and "x 2 (stated)" in report["device_ms_source"]["s0"]
+    assert "ASSUMPTION" in report["device"] and "--scale-results" in report["command"]
     # only s1 measured
     report, _ = decision.run(study, tmp_path / "out", device_results=[f"s1={split}"], name="one")
     assert {o["name"]: o["device_ms"] for o in report["options"]}["s0"] == 10.0

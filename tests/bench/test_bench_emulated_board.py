@@ -3,7 +3,7 @@ only its OS, python3 and its own sshd; no numpy, no runtimes), reached through t
 
 ``fsplit-bench run --device ssh://root@127.0.0.1:PORT`` with no runner or setup flag benchmarks the real
 exporter's ExecuTorch int8 and LiteRT int8 artifacts of the bundled lightweight split model (light-lite0: what a
-board should run, 21.2 M MACs; the units' 369 M MACs only made the emulation slower, and their int8 artifacts are
+board should run, 17.2 M MACs; the units' 369 M MACs only made the emulation slower, and their int8 artifacts are
 run by tests/bench/test_bench_default_model.py): the host probes the board, pushes
 the native aarch64 ExecuTorch runner and the slim Python agent env (aarch64 wheels fetched on the host), and
 the board's streams must be byte-identical to this x86_64 host's. A second run reuses the cached runner.

@@ -203,6 +203,14 @@ def _payload_format(value) -> PayloadFormat:
         ) from None
 
 
+def _encoder_tables(tables: CodecTables):
+    """The trusted single-stream encoder's tables of these CodecTables, built on first use (a CodecTables is
+    immutable once hashed, so the private copy stays right); None where it is not available."""
+    if tables.raw.encoder is None:
+        tables.raw.build_encoder()
+    return tables.raw.encoder
+
+
 class LatentWriter:
     """Entropy coder + container for a fixed (tables, payload format, lanes, rate point): the settings are checked
     and the header's constant part built once, so each call is one C call and a few bytes of header.
@@ -226,7 +234,7 @@ class LatentWriter:
         elif fmt is PayloadFormat.INTERLEAVED:
             args = tables.raw.args()
             self._encode = lambda a: _rans.ilv_encode_planar(a, a.shape[0], lanes, 0, *args)
-        elif tables.raw.encoder is not None:  # reciprocals, tables validated when built: same bytes, no division
+        elif _encoder_tables(tables) is not None:  # reciprocals, tables validated when built: same bytes
             enc = tables.raw.encoder
             self._encode = lambda a: _rans.encode_planar_trusted(enc, a, a.shape[0])
         else:

@@ -34,6 +34,9 @@ LOOKUP_MIN_SYMBOLS = 2048  # below this, checking the decoder lookup (once per c
 
 HAVE_DECODER_TABLES = hasattr(_rans, "decoder_tables")  # absent from the ctypes build
 HAVE_ENCODER_TABLES = hasattr(_rans, "encoder_tables")
+# The encoder table takes 32 bytes per CDF entry (8x the CDF): above this many entries (32 MiB) encoding keeps the
+# checked path instead of allocating it (a tables file may hold up to 2^24 entries).
+ENCODER_TABLE_MAX_ENTRIES = 1 << 20
 
 
 class RawTables:
@@ -69,9 +72,9 @@ class RawTables:
         return self
 
     def build_encoder(self) -> RawTables:
-        """Attach the EncoderTables (no-op where the C coder has none, e.g. an older ctypes library on a board:
-        encoding then takes the checked path)."""
-        if HAVE_ENCODER_TABLES:
+        """Attach the EncoderTables (no-op where the C coder has none, e.g. an older ctypes library on a board, or
+        for tables beyond ENCODER_TABLE_MAX_ENTRIES: encoding then takes the checked path)."""
+        if HAVE_ENCODER_TABLES and self.cdf.size <= ENCODER_TABLE_MAX_ENTRIES:
             try:
                 self.encoder = _rans.encoder_tables(*self.args())
             except _rans.Error:  # only for a library without it: the tables themselves were checked

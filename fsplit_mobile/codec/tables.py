@@ -34,7 +34,6 @@ class CodecTables:
         self._raw = RawTables(quantized_cdf, cdf_length, offset, precision)
         self._raw.check()
         self._raw.build_lookup()
-        self._raw.build_encoder()  # tables are immutable once hashed: the trusted single-stream encoder is safe
         self._bytes = self._serialize()
         self._hash = hashlib.sha256(self._bytes[:-HASH_SIZE]).digest()
         self._bytes = self._bytes[:-HASH_SIZE] + self._hash

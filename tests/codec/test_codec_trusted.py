@@ -205,21 +205,28 @@ def test_trusted_encoder_writes_the_checked_encoders_bytes():
         _rans.encode_planar_trusted(enc, np.zeros(4 * (tables.num_cdfs + 1), dtype=np.int32), tables.num_cdfs + 1)
 
 
-def test_latent_writer_codes_the_single_stream_with_the_trusted_encoder():
+def test_latent_writer_codes_the_single_stream_with_the_trusted_encoder(monkeypatch):
     from fsplit_mobile.codec import CodecTables, decode_latent, encode_latent
+    from fsplit_mobile.codec import rans as rans_module
 
     cdf = np.array([[0, 1, 40000, 40000, 65000, 65536], [0, 20000, 20001, 65535, 65536, 0]], dtype=np.int32)
     tables = CodecTables(cdf, np.array([6, 5], dtype=np.int32), np.array([-2, 3], dtype=np.int32), 16)
-    assert tables.raw.encoder is not None
+    assert tables.raw.encoder is None  # built on first use: a decoder-only reader never pays for it
     rng = np.random.default_rng(6)
     symbols = np.stack([rng.choice([-2, -1, 1, 2, 9, -30], (10, 7)), rng.choice([3, 4, 5, 6, 1000], (10, 7))])
     symbols = symbols.astype(np.int32)
     data = encode_latent(tables, symbols)
+    assert tables.raw.encoder is not None
     assert data[36:] == _rans.encode_planar(symbols, 2, *tables.raw.args())  # escapes included
     assert decode_latent(tables, data).tolist() == symbols.tolist()
     symbols[0, 3, 4] = 0  # slot 2 of channel 0 has frequency 0: the same clear error as the checked path
     with pytest.raises(InvalidInputError, match="zero frequency"):
         encode_latent(tables, symbols)
+    # tables too large for the encoder table (32 bytes an entry) keep the checked encoder, same bytes
+    monkeypatch.setattr(rans_module, "ENCODER_TABLE_MAX_ENTRIES", 4)
+    big = CodecTables(cdf, np.array([6, 5], dtype=np.int32), np.array([-2, 3], dtype=np.int32), 16)
+    symbols[0, 3, 4] = 1
+    assert encode_latent(big, symbols) == encode_latent(tables, symbols) and big.raw.encoder is None
 
 
 def test_decoder_tables_cannot_be_changed_from_python():

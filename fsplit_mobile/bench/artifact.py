@@ -22,6 +22,7 @@ def summary(art: Artifact) -> dict:
     return {
         "path": str(art.path),
         "model_id": art.model_id,
+        "rate_point": art.manifest.get("rate_point"),  # {"index", "name"} when run at one point (--rate-point)
         "target": art.target,
         "quantization": art.quantization,
         "encoder": art.encoder_file.name,

@@ -7,12 +7,14 @@ What ships is the package structure: a new device-side module goes into ``bench/
 Runner ``native``: ``bin/fsplit-bench-native`` plus the libraries it needs in ``lib/``.
 """
 
+import json
 import os
 import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..runtime import rate_points
 from .artifact import device_files
 from .elf_deps import bundled_dependencies, is_elf
 from .errors import NativeRunnerError
@@ -89,6 +91,10 @@ def build_bundle(dest, artifact, inputs_dir, spec: RunnerSpec) -> Path:
     dest = Path(dest)
     (dest / "artifact").mkdir(parents=True)
     for f in device_files(artifact):
+        if f.name == "manifest.json" and "rate_point" in artifact.manifest:  # one rate point's view (--rate-point)
+            text = json.dumps(rate_points.device_manifest(artifact), indent=1) + "\n"
+            (dest / "artifact" / f.name).write_text(text, encoding="utf-8")
+            continue
         shutil.copy2(f, dest / "artifact" / f.name) if f.is_file() else shutil.copytree(f, dest / "artifact" / f.name)
     shutil.copytree(inputs_dir, dest / "inputs")
     if spec.kind == "python":

@@ -35,6 +35,12 @@ def main():
     help="artifact folder (repeat to benchmark several in one go)",
 )
 @click.option("--device", default="local", show_default=True, help="local | ssh://user@host[:port] | adb[:SERIAL]")
+@click.option(
+    "--rate-point",
+    default=None,
+    help="run this rate point of a variable-rate artifact: its index or name (e.g. 1 or r1; default: rate point "
+    "0, the manifest's top level); result.json records it, and fsplit-bench e2e matches it to the study's method",
+)
 @click.option("--runs", default=20, show_default=True, type=click.IntRange(min=1), help="timed runs per image")
 @click.option("--warmup", default=5, show_default=True, type=click.IntRange(min=0), help="warm-up runs (excluded)")
 @click.option("--threads", default=None, type=click.IntRange(min=1), help="runtime threads (default: runtime's)")
@@ -115,6 +121,7 @@ def main():
 def run(
     artifacts,
     device,
+    rate_point,
     runs,
     warmup,
     threads,
@@ -189,6 +196,7 @@ def run(
         runner=spec,
         accelerator=accelerator,
         qnn_libs=qnn_libs,
+        rate_point=rate_point,
     )
     provisioner = AutoRunner(transport, spec, log=lambda line: click.echo(line, err=True)) if auto else None
     results, failures = [], 0

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..runtime import rate_points
 from . import device_info
 from .app_runner import APP_STAGE_ROOT, AppNotFinishedError, run_app
 from .artifact import ACCELERATOR_TARGETS, RUNNABLE_TARGETS, load_artifact, summary
@@ -47,12 +48,15 @@ class BenchConfig:
     runner: RunnerSpec = field(default_factory=RunnerSpec)
     accelerator: str | None = None  # npu | gpu | cpu (None: the artifact's own; runtime/accelerated.py)
     qnn_libs: str | None = None  # folder of QNN libraries on the device (None: look in the usual places)
+    rate_point: str | int | None = None  # run this rate point (index or name; None: the artifact's top level, 0)
 
 
 def default_out_dir(artifact, device_label: str) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in device_label)
-    return Path("bench-results") / f"{artifact.model_id}-{artifact.target}-{artifact.quantization}-{safe}-{stamp}"
+    point = artifact.manifest.get("rate_point")
+    at = f"-{point['name']}" if point else ""
+    return Path("bench-results") / f"{artifact.model_id}{at}-{artifact.target}-{artifact.quantization}-{safe}-{stamp}"
 
 
 def _progress(total: int, enabled: bool, label: str):
@@ -76,6 +80,8 @@ def run_benchmark(
     if config.runs < 1 or config.warmup < 0:
         raise BenchError("runs must be >= 1 and warmup >= 0")
     art = load_artifact(artifact_dir)
+    if config.rate_point is not None:
+        art = rate_points.view(art, rate_points.resolve(art, config.rate_point))
     if config.runner.kind == "python" and art.target not in RUNNABLE_TARGETS:
         raise ArtifactError(
             f"target {art.target!r} cannot run in the device agent (runs: "

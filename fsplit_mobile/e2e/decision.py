@@ -57,6 +57,13 @@ def device_ms_of_result(result: dict, where: str) -> float:
     return value
 
 
+def result_rate_point(result: dict) -> int | None:
+    """The rate point index a result was measured at (``fsplit-bench run --rate-point``), None when not recorded."""
+    point = (result.get("artifact") or {}).get("rate_point")
+    index = point.get("index") if isinstance(point, dict) else None
+    return index if isinstance(index, int) and not isinstance(index, bool) else None
+
+
 def load_device_result(path) -> dict:
     """A ``fsplit-bench run`` result.json (or its folder), schema-checked; DecisionError names the file."""
     from ..bench.errors import BenchError
@@ -85,7 +92,8 @@ def study_options(
 ) -> tuple[list[policy.Option], dict]:
     """The study's methods as policy options, with each device time's source.
 
-    device_split: {split method name or "*" (every split method): (device ms, label)}; device_local: (ms, label).
+    device_split: {split method name or "*" (every split method): (device ms, label[, rate point index of the
+    result])}; device_local: (ms, label). A result's rate point must be the method's.
     Every device time not given there is the study's (this host) times ``slowdown``."""
     if not (isinstance(slowdown, (int, float)) and math.isfinite(slowdown) and slowdown > 0):
         raise DecisionError(f"slowdown must be a finite number > 0, got {slowdown!r}")
@@ -112,12 +120,20 @@ def study_options(
     for name in splits + offloads:
         m = _study_field(study, "methods", name)
         kind = "split" if name in splits else "offload"
-        given = device_split.get(name, device_split.get("*")) if kind == "split" else None
+        rate_point = m.get("rate_point") if kind == "split" else None
+        key = name if name in device_split else "*"
+        given = device_split.get(key) if kind == "split" else None
         if given is not None:
-            ms, source[name] = given
+            ms, source[name] = given[:2]
+            measured = given[2] if len(given) > 2 else None  # the result's rate point index (None: not recorded)
+            if measured is not None and isinstance(rate_point, int) and measured != rate_point:
+                raise DecisionError(
+                    f"device result {'for ' + name if key == name else '(every split method)'} was measured at "
+                    f"rate point {measured}, but {name} is rate point {rate_point}: give one result per point "
+                    f"({name}=PATH, measured with fsplit-bench run --rate-point {rate_point})"
+                )
         else:
             ms, source[name] = float(_study_field(study, "methods", name, "client_total_ms")) * slowdown, host
-        rate_point = m.get("rate_point") if kind == "split" else None
         options.append(
             policy.Option(
                 name=name,
@@ -483,7 +499,7 @@ def build(
     for method, path in (device_results or {}).items():
         result = load_device_result(path)
         ms = device_ms_of_result(result, str(path))
-        device_split[method] = (ms * factor, f"device: {path} (total_ms p50){scaled}")
+        device_split[method] = (ms * factor, f"device: {path} (total_ms p50){scaled}", result_rate_point(result))
         labels.append(f"split encoder {ms:.2f} ms{scaled} from `{path}`{_device_words(result)}")
     device_local = None
     if device_result_local is not None:

@@ -64,6 +64,28 @@ def view(artifact: Artifact, index: int) -> Artifact:
     raise ArtifactError(f"{artifact.path}: no rate point {index} (has {', '.join(map(str, indices(artifact)))})")
 
 
+def resolve(artifact: Artifact, selector) -> int:
+    """A rate point's index from a user's selector: its index (an int or decimal text) or its name."""
+    listed = entries(artifact.manifest)
+    text = str(selector).strip()
+    for e in listed:
+        if text == str(e["name"]):
+            return int(e["index"])
+    if text.isdigit() and any(int(e["index"]) == int(text) for e in listed):
+        return int(text)
+    have = ", ".join(f"{e['index']} ({e['name']})" for e in listed)
+    raise ArtifactError(f"{artifact.path}: no rate point {selector!r} (has {have})")
+
+
+def device_manifest(artifact: Artifact) -> dict:
+    """The manifest a device runner gets for one rate point's view: that point at the top level as a single-rate
+    artifact (no `rate_points`, whose other files are not shipped), with `rate_point` naming the point."""
+    manifest = {k: v for k, v in artifact.manifest.items() if k != "rate_points"}
+    names = set(manifest["files"].values())
+    manifest["sha256"] = {k: v for k, v in (manifest.get("sha256") or {}).items() if k in names}
+    return manifest
+
+
 def indices(artifact: Artifact) -> list[int]:
     return [int(e["index"]) for e in entries(artifact.manifest)]
 

@@ -265,12 +265,13 @@ def synthetic_study() -> dict:
     }
 
 
-def _bench_result(path: Path, total_ms: float, status: str = "complete") -> Path:
+def _bench_result(path: Path, total_ms: float, status: str = "complete", rate_point: int | None = None) -> Path:
     path.mkdir(parents=True, exist_ok=True)
+    point = None if rate_point is None else {"index": rate_point, "name": f"r{rate_point}"}
     result = {
         "schema": "fsplit-bench-result/1",
         "status": status,
-        "artifact": {"path": "x"},
+        "artifact": {"path": "x", "rate_point": point},
         "device": {"arch": "aarch64", "transport": "adb:TEST"},
         "stages": {"total_ms": {"n": 3, "p50": total_ms}},
         "images": [],
@@ -380,6 +381,27 @@ def test_decision_report_slowdown_and_device_results(tmp_path):
             decision.run(study, tmp_path / "bad", **kwargs)
     with pytest.raises(decision.DecisionError, match="not found"):
         decision.run(tmp_path / "missing.json", tmp_path / "bad")
+
+
+def test_decision_matches_a_result_s_rate_point_to_the_method_s(tmp_path):
+    """A result measured at one rate point (fsplit-bench run --rate-point) times that point's method only."""
+    from fsplit_mobile.e2e import decision
+
+    study = tmp_path / "e2e.json"
+    study.write_text(json.dumps(synthetic_study()))
+    at1 = _bench_result(tmp_path / "at1", 7.0, rate_point=1)
+    at0 = _bench_result(tmp_path / "at0", 6.0, rate_point=0)
+    report, _ = decision.run(study, tmp_path / "out", device_results=[f"s0={at0}", f"s1={at1}"], name="both")
+    assert {o["name"]: o["device_ms"] for o in report["options"]} == {
+        "local": 40.0,
+        "s0": 6.0,
+        "s1": 7.0,
+        "jpeg-q50": 1.0,
+    }
+    with pytest.raises(decision.DecisionError, match="measured at rate point 1, but s0 is rate point 0"):
+        decision.run(study, tmp_path / "bad", device_results=[f"s0={at1}"])
+    with pytest.raises(decision.DecisionError, match=r"\(every split method\) was measured at rate point 1"):
+        decision.run(study, tmp_path / "bad", device_results=[str(at1)])
 
 
 def test_decision_module_cli(tmp_path):

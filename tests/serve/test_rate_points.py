@@ -221,6 +221,42 @@ def test_e2e_split_run_at_each_rate_point(exported):
         assert run.top1 == [int(np.argmax(_eager(splits[name], rgb)[1]))]
 
 
+def test_bench_run_at_a_rate_point(exported, tmp_path):
+    """fsplit-bench run --rate-point: the device agent gets that point's encoder and tables (and only those), its
+    streams name the point and decode to the eager unit's symbols, result.json records it; a point the artifact
+    lacks is refused naming the ones it has."""
+    from click.testing import CliRunner
+
+    from fsplit_mobile.bench.cli import main as bench
+    from fsplit_mobile.codec.container import decode_latent
+
+    art, splits = exported
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copyfile(IMAGES[0], photos / IMAGES[0].name)
+    args = ["run", "--artifact", str(art), "--runs", "1", "--warmup", "0", "--images", str(photos), "--no-progress"]
+    args += ["--save-streams"]
+    res = CliRunner().invoke(bench, args + ["--rate-point", "lo", "--out", str(tmp_path / "lo")])
+    assert res.exit_code == 0, res.output
+    result = json.loads((tmp_path / "lo/result.json").read_text())
+    assert result["artifact"]["rate_point"] == {"index": 1, "name": "lo"}
+    assert result["artifact"]["encoder"].startswith("rp1-")
+    (stream,) = sorted((tmp_path / "lo/streams").iterdir())
+    data = stream.read_bytes()
+    assert read_header(data).rate_point == 1 and result["bytes"]["mean"] == len(data)
+    lo = rate_points.view(Artifact.open(art), 1)
+    symbols = decode_latent(lo.tables(), data)
+    rgb = load_rgb(IMAGES[0], (224, 224))
+    np.testing.assert_array_equal(symbols.reshape(-1), _eager(splits["lo"], rgb)[0].reshape(-1))
+    # by index; point 0 by default (its header names 0)
+    res = CliRunner().invoke(bench, args + ["--rate-point", "0", "--out", str(tmp_path / "hi")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "hi/result.json").read_text())["artifact"]["rate_point"]["name"] == "hi"
+    assert read_header(next((tmp_path / "hi/streams").iterdir()).read_bytes()).rate_point == 0
+    res = CliRunner().invoke(bench, args + ["--rate-point", "7", "--out", str(tmp_path / "none")])
+    assert res.exit_code == 2 and "no rate point '7' (has 0 (hi), 1 (lo))" in res.output
+
+
 @pytest.mark.parametrize("bad", [[], ["a", "a"], ["a", ""], "a", [1]])
 def test_recipe_rate_points_must_be_distinct_unit_names(bad):
     from fsplit_mobile.export.recipe import parse_recipe

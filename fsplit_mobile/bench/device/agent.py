@@ -153,7 +153,10 @@ def _run(args, sink):
     except Exception as e:  # the codec raises its own error types; report any as a bad artifact
         raise AgentError(f"tables file {tables_file}: {e}", "artifact") from None
     try:  # coder and container settings checked once, outside the timed loop
-        write_stream = LatentWriter(tables, payload_format=payload_format, lanes=lanes)
+        point = manifest.get("rate_point") or {}  # one rate point's view (fsplit-bench run --rate-point)
+        write_stream = LatentWriter(
+            tables, payload_format=payload_format, lanes=lanes, rate_point=int(point.get("index", 0))
+        )
     except Exception as e:
         raise AgentError(f"payload {payload_format} x {lanes} lanes: {e}", "artifact") from None
     t2 = time.perf_counter_ns()

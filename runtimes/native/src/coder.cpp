@@ -32,7 +32,8 @@ std::string sha256_hex(const void *data, size_t len)
     return hex(digest, 32);
 }
 
-LatentCoder::LatentCoder(const std::string &tables_path, const std::string &payload, uint32_t lanes)
+LatentCoder::LatentCoder(const std::string &tables_path, const std::string &payload, uint32_t lanes,
+                         uint32_t rate_point)
     : payload_(payload)
 {
     std::ifstream in(tables_path, std::ios::binary);
@@ -54,16 +55,17 @@ LatentCoder::LatentCoder(const std::string &tables_path, const std::string &payl
     if (rc != FSR_OK)
         throw CoderError(tables_path + ": " + fsr_strerror(rc));
     if (payload == "single") {
-        format_ = {FSR_FORMAT_SINGLE, 1, 0};
+        format_ = {FSR_FORMAT_SINGLE, 1, rate_point};
     } else if (payload == "interleaved" || payload == "interleaved2") {
-        format_ = {payload == "interleaved" ? FSR_FORMAT_INTERLEAVED : FSR_FORMAT_INTERLEAVED2, lanes, 0};
+        format_ = {payload == "interleaved" ? FSR_FORMAT_INTERLEAVED : FSR_FORMAT_INTERLEAVED2, lanes,
+                   rate_point};
     } else {
         throw CoderError("unknown payload format '" + payload + "' (single, interleaved, interleaved2)");
     }
     uint16_t flags = 0;
     if (fsr_container_flags(&format_, &flags) != FSR_OK)
-        throw CoderError("payload " + payload + " with " + std::to_string(lanes) +
-                         " lanes cannot be written");
+        throw CoderError("payload " + payload + " with " + std::to_string(lanes) + " lanes at rate point " +
+                         std::to_string(rate_point) + " cannot be written");
     // The trusted encoder's table takes 32 bytes per CDF entry: beyond 2^20 entries (32 MiB) keep the checked
     // encoder (same bytes) rather than allocate it; a tables file may hold 2^24 entries.
     if (format_.payload_format == FSR_FORMAT_SINGLE && fsr_etable_entries(&view_) <= (size_t(1) << 20)) {

@@ -23,9 +23,10 @@ class LatentCoder
 {
   public:
     // Reads and verifies the .fsct file; streams are written in `payload` ("single", "interleaved" or
-    // "interleaved2": the manifest's payload block, docs/artifact.md) with `lanes` interleaved states.
+    // "interleaved2": the manifest's payload block, docs/artifact.md) with `lanes` interleaved states; the header
+    // names `rate_point` (0..255: the manifest's rate_point.index when the bundle holds one rate point's view).
     explicit LatentCoder(const std::string &tables_path, const std::string &payload = "single",
-                         uint32_t lanes = 1);
+                         uint32_t lanes = 1, uint32_t rate_point = 0);
     // Encode C x H x W int32 symbols (C order) into a complete container; `out` is resized to the stream.
     void encode(const std::vector<int32_t> &symbols, uint32_t channels, uint32_t height, uint32_t width,
                 std::vector<uint8_t> &out) const;

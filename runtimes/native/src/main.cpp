@@ -177,7 +177,7 @@ int run(const Args &args, fsplit::EventSink &sink)
     fsplit::InputSpec in_spec;
     fsplit::OutputSpec out_spec;
     std::string encoder_file, tables_file, payload = "single";
-    uint32_t lanes = 1;
+    uint32_t lanes = 1, rate_point = 0;
     try {
         if (manifest["target"].str() != "executorch")
             throw KindError("artifact",
@@ -194,6 +194,13 @@ int run(const Args &args, fsplit::EventSink &sink)
                 throw KindError("artifact",
                                 "manifest.json: payload.lanes " + std::to_string(n) + " out of range");
             lanes = static_cast<uint32_t>(n);
+        }
+        if (manifest.has("rate_point")) { // one rate point's view (fsplit-bench run --rate-point)
+            const long long n = manifest["rate_point"]["index"].integer();
+            if (n < 0 || n > 255)
+                throw KindError("artifact", "manifest.json: rate_point.index " + std::to_string(n) +
+                                                " out of range 0..255");
+            rate_point = static_cast<uint32_t>(n);
         }
     } catch (const fsplit::JsonError &e) {
         throw KindError("artifact", std::string("manifest.json: ") + e.what());
@@ -214,7 +221,7 @@ int run(const Args &args, fsplit::EventSink &sink)
     const auto t1 = clock::now();
     std::unique_ptr<fsplit::LatentCoder> coder;
     try {
-        coder = std::make_unique<fsplit::LatentCoder>(art + "/" + tables_file, payload, lanes);
+        coder = std::make_unique<fsplit::LatentCoder>(art + "/" + tables_file, payload, lanes, rate_point);
     } catch (const fsplit::CoderError &e) {
         throw KindError("artifact", std::string("tables file ") + e.what());
     }

@@ -35,6 +35,7 @@ public final class JavaCoderLoader implements CoderLoader {
             throw new CodingException(tablesFile + " has precision " + tables.precision() + ", manifest.json says "
                     + manifest.tablesPrecision);
         }
-        return new JavaLatentCoder(tables, manifest.streamFormat(0)); // the payload the manifest names
+        // the payload the manifest names, at the rate point it is a view of (0 unless fsplit-bench --rate-point)
+        return new JavaLatentCoder(tables, manifest.streamFormat(manifest.viewRatePoint));
     }
 }

@@ -136,6 +136,11 @@ public final class Manifest {
     public final String payloadFormat;
     /** Interleaved lanes of {@link #payloadFormat} (1 for the single stream). */
     public final int payloadLanes;
+    /**
+     * The rate point this manifest is a view of ({@code rate_point.index}: fsplit-bench run --rate-point ships one
+     * point's view), written into every stream's header; 0 for a manifest without the field.
+     */
+    public final int viewRatePoint;
     private final JsonObject root;
 
     private Manifest(String modelId, String target, String quantization, Map<String, String> files,
@@ -157,6 +162,7 @@ public final class Manifest {
         this.ratePoints = ratePoints;
         this.root = root;
         String[] payload = parsePayload(root);
+        this.viewRatePoint = parseViewRatePoint(root);
         this.payloadFormat = payload[0];
         this.payloadLanes = Integer.parseInt(payload[1]);
     }
@@ -166,6 +172,22 @@ public final class Manifest {
         int fmt = "interleaved2".equals(payloadFormat) ? Container.FORMAT_INTERLEAVED2
                 : "interleaved".equals(payloadFormat) ? Container.FORMAT_INTERLEAVED : Container.FORMAT_SINGLE;
         return new Container.Format(fmt, payloadLanes, ratePoint);
+    }
+
+    private static int parseViewRatePoint(JsonObject root) throws ManifestException {
+        if (root.isNull("rate_point")) {
+            return 0;
+        }
+        int index;
+        try {
+            index = root.getObject("rate_point").getInt("index");
+        } catch (JsonException e) {
+            throw new ManifestException(e.getMessage(), e);
+        }
+        if (index < 0 || index > 255) {
+            throw new ManifestException("rate_point.index must be in 0..255, got " + index);
+        }
+        return index;
     }
 
     private static String[] parsePayload(JsonObject root) throws ManifestException {

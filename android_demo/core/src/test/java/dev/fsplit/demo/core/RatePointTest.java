@@ -64,6 +64,19 @@ class RatePointTest {
     }
 
     @Test
+    void aViewShippedForOneRatePointNamesItInTheStream() throws Exception {
+        // what fsplit-bench run --rate-point ships: one point's view, naming the point (no rate_points list)
+        String view = SampleManifest.json().replace(" \"sha256\":", " \"rate_point\": {\"index\": 2, \"name\": "
+                + "\"r2\"},\n \"sha256\":");
+        Manifest m = Manifest.parse(view);
+        assertEquals(2, m.viewRatePoint);
+        assertEquals(0, Manifest.parse(SampleManifest.json()).viewRatePoint);
+        ManifestException e = assertThrows(ManifestException.class,
+                () -> Manifest.parse(view.replace("\"index\": 2", "\"index\": 300")));
+        assertTrue(e.getMessage().contains("rate_point.index must be in 0..255"), e.getMessage());
+    }
+
+    @Test
     void refusesInconsistentRatePoints() {
         String dup = twoPoints().replace("{\"index\": 1, \"name\": \"lo\"", "{\"index\": 0, \"name\": \"lo\"");
         ManifestException e = assertThrows(ManifestException.class, () -> Manifest.parse(dup));

@@ -24,12 +24,16 @@ public final class CodecTables {
     private static final byte[] MAGIC = {'F', 'S', 'C', 'T'};
 
     static final int LOOKUP_BITS = 8;
+    /** Most slots (CDF entries less one per row) given encoder reciprocals: 8 MiB; larger tables divide. */
+    static final int MAX_RECIPROCAL_SLOTS = 1 << 20;
 
     private final int[][] cdf; // row c has exactly cdfLength(c) entries
     private final int[][] lookup; // per row, the slot holding each of 2^8 + 1 evenly spaced cumulative values
     private final int[] offset;
     private final int precision;
     private volatile double[][] reciprocals;
+    private final long slots; // sum over rows of cdfLength - 1
+    private volatile long[][] encoderReciprocals;
     private final byte[] fileBytes;
     private final byte[] hash;
 
@@ -38,6 +42,11 @@ public final class CodecTables {
         this.offset = offset;
         this.precision = precision;
         this.lookup = new int[cdf.length][];
+        long n = 0;
+        for (int[] row : cdf) {
+            n += row.length - 1;
+        }
+        this.slots = n;
         int bits = Math.min(precision, LOOKUP_BITS);
         for (int c = 0; c < cdf.length; c++) {
             int[] row = cdf[c];
@@ -310,6 +319,33 @@ public final class CodecTables {
                 }
             }
             reciprocals = r;
+        }
+        return r;
+    }
+
+    /**
+     * Per row and slot, {@link RansCodec#reciprocal} of its frequency (0 for zero-width slots), for the single-stream
+     * encoder. Built once, on the first call for at least as many symbols as the tables have slots (so a one-off
+     * encode of a few symbols with large tables does not pay for it); null until then, and always when the tables
+     * have more than {@link #MAX_RECIPROCAL_SLOTS} slots (the encoder then divides). A race only builds it twice;
+     * the volatile field publishes the filled arrays.
+     */
+    long[][] encoderReciprocals(long symbols) {
+        long[][] r = encoderReciprocals;
+        if (r == null) {
+            if (slots > MAX_RECIPROCAL_SLOTS || symbols < slots) {
+                return null;
+            }
+            r = new long[cdf.length][];
+            for (int c = 0; c < cdf.length; c++) {
+                int[] row = cdf[c];
+                r[c] = new long[row.length - 1];
+                for (int s = 0; s + 1 < row.length; s++) {
+                    int f = row[s + 1] - row[s];
+                    r[c][s] = f > 0 ? RansCodec.reciprocal(f) : 0;
+                }
+            }
+            encoderReciprocals = r;
         }
         return r;
     }

@@ -32,11 +32,16 @@ public final class RansCodec {
 
     /** Encode with explicit CDF indexes; 0 symbols give an 8-byte stream. */
     public static byte[] encode(CodecTables t, int[] symbols, int[] indexes) throws CodecException {
+        return encode(t, symbols, indexes, false);
+    }
+
+    /** {@code divide}: the plain division encoder (same bytes; tests compare the two). */
+    static byte[] encode(CodecTables t, int[] symbols, int[] indexes, boolean divide) throws CodecException {
         if (symbols.length != indexes.length) {
             throw new InvalidInputException(CodecException.Kind.ARGUMENT,
                     symbols.length + " symbols but " + indexes.length + " indexes");
         }
-        Encoder e = new Encoder(symbols.length);
+        Encoder e = new Encoder(symbols.length, divide ? null : t.encoderReciprocals(symbols.length));
         for (int i = symbols.length - 1; i >= 0; i--) { // rANS is last-in first-out
             e.symbol(t, symbols[i], indexes[i], i);
         }
@@ -45,6 +50,11 @@ public final class RansCodec {
 
     /** Encode {@code planes} planes of equal size in C order; the index of plane p is p. */
     public static byte[] encodePlanar(CodecTables t, int[] symbols, int planes) throws CodecException {
+        return encodePlanar(t, symbols, planes, false);
+    }
+
+    /** {@code divide}: the plain division encoder (same bytes; tests compare the two). */
+    static byte[] encodePlanar(CodecTables t, int[] symbols, int planes, boolean divide) throws CodecException {
         if (planes <= 0 || symbols.length % planes != 0) {
             throw new InvalidInputException(CodecException.Kind.ARGUMENT,
                     symbols.length + " symbols do not split into " + planes + " planes");
@@ -54,7 +64,7 @@ public final class RansCodec {
             throw new InvalidInputException(CodecException.Kind.INDEX,
                     planes + " planes but the tables have " + t.numChannels() + " channels");
         }
-        Encoder e = new Encoder(symbols.length);
+        Encoder e = new Encoder(symbols.length, divide ? null : t.encoderReciprocals(symbols.length));
         for (int p = planes - 1; p >= 0; p--) {
             for (int i = (p + 1) * planeSize - 1; i >= p * planeSize; i--) {
                 e.symbol(t, symbols[i], p, i);
@@ -63,16 +73,70 @@ public final class RansCodec {
         return e.finish();
     }
 
+    // ------------------------------------------------------------------ division by reciprocals
+
+    /** ceil(log2(freq)): the k with 2^(k-1) < freq <= 2^k, 0 for freq 1. */
+    static int ceilLog2(int freq) {
+        return 32 - Integer.numberOfLeadingZeros(freq - 1);
+    }
+
+    /**
+     * The encoder's reciprocal of freq (1..2^16): rcp = ceil(2^(63+k) / freq) with k = ceilLog2(freq), an unsigned
+     * 64-bit value in [2^63, 2^64) (2^63 exactly for a power of two, freq 1 included). Its error
+     * rcp * freq - 2^(63+k) is below freq <= 2^k, so floor(x * rcp / 2^(63+k)) = floor(x / freq) for every
+     * x < 2^63 (Granlund and Montgomery 1994, theorem 4.2; the C coder's fsr_etable_build).
+     */
+    static long reciprocal(int freq) {
+        int k = ceilLog2(freq);
+        long a = 1L << (31 + k); // 2^(63+k) = a * 2^32, and a / freq < 2^32 as freq > 2^(k-1)
+        long q1 = a / freq;
+        long r1 = (a % freq) << 32;
+        long q0 = r1 / freq;
+        return (q1 << 32) + q0 + (r1 % freq != 0 ? 1 : 0);
+    }
+
+    /**
+     * High 64 bits of the unsigned 128-bit product a * b, from 32-bit halves (Java 8 has no multiplyHigh; Hacker's
+     * Delight's mulhu). No sum wraps: t and u are at most (2^32 - 1)^2 + 2^32 - 1 < 2^64.
+     */
+    static long mulhiUnsigned(long a, long b) {
+        long a0 = a & 0xFFFFFFFFL;
+        long a1 = a >>> 32;
+        long b0 = b & 0xFFFFFFFFL;
+        long b1 = b >>> 32;
+        long t = a1 * b0 + ((a0 * b0) >>> 32);
+        long u = a0 * b1 + (t & 0xFFFFFFFFL);
+        return a1 * b1 + (t >>> 32) + (u >>> 32);
+    }
+
+    /**
+     * floor(s / freq) for 0 <= s < 2^63 without a division, rcp = reciprocal(freq): mulhi(2s, rcp) is
+     * floor(s * rcp / 2^63) (2s fits 64 unsigned bits), shifted right by k it is floor(s * rcp / 2^(63+k)).
+     * Doubling s instead of shifting by k - 1 as the C coder does lets freq 1 (k = 0, rcp = 2^63) pass unchanged.
+     */
+    static long quotient(long s, int freq, long rcp) {
+        return mulhiUnsigned(s << 1, rcp) >>> ceilLog2(freq);
+    }
+
+    /**
+     * The single-stream encoder. Each step divides the state by the slot's frequency; with the tables'
+     * {@link CodecTables#encoderReciprocals} it multiplies by the slot's reciprocal instead ({@link RansCodec#quotient},
+     * exact, so the bytes are those of the division), else (tables above 2^20 slots, a first encode with fewer
+     * symbols than the tables have slots, or the tests' {@code divide}) it divides.
+     */
     private static final class Encoder {
         private long x = RANS_L;
         private int[] words; // in emission order; the stream holds them reversed
         private int count;
+        private final long[][] reciprocals; // per row and slot, reciprocal(freq); null: divide
 
-        Encoder(int symbols) {
+        Encoder(int symbols, long[][] reciprocals) {
             words = new int[Math.max(16, symbols / 2)];
+            this.reciprocals = reciprocals;
         }
 
-        private void put(int start, int freq, int precision) {
+        /** One coding step; rcp is reciprocal(freq), or 0 to divide (0 is never a reciprocal). */
+        private void put(int start, int freq, int precision, long rcp) {
             long s = x;
             if ((s >>> (63 - precision)) >= freq) { // s >= 2^(63-precision) * freq
                 if (count == words.length) {
@@ -81,7 +145,12 @@ public final class RansCodec {
                 words[count++] = (int) s;
                 s >>>= 32;
             }
-            x = ((s / freq) << precision) + (s % freq) + start;
+            if (rcp != 0) {
+                // q * 2^precision + (s - q * freq) + start, one multiply after q on the state's dependency chain
+                x = s + start + quotient(s, freq, rcp) * ((1 << precision) - freq);
+            } else {
+                x = ((s / freq) << precision) + (s % freq) + start;
+            }
         }
 
         void symbol(CodecTables t, int symbol, int index, int position) throws InvalidInputException {
@@ -99,7 +168,7 @@ public final class RansCodec {
                 if (freq == 0) {
                     throw uncodable(symbol, index, position, "its slot has zero frequency");
                 }
-                put(cdf[v], freq, precision);
+                put(cdf[v], freq, precision, reciprocals != null ? reciprocals[index][v] : 0);
                 return;
             }
             long raw = value < 0 ? -2 * value - 1 : 2 * (value - maxValue);
@@ -115,13 +184,13 @@ public final class RansCodec {
                 nibbles++;
             }
             for (int j = nibbles - 1; j >= 0; j--) { // raw's nibbles, most significant first
-                put((int) ((raw >>> (NIBBLE_BITS * j)) & 15), 1, NIBBLE_BITS);
+                put((int) ((raw >>> (NIBBLE_BITS * j)) & 15), 1, NIBBLE_BITS, 0); // freq 1: divides by 1
             }
-            put(nibbles % NIBBLE_CHUNK_MAX, 1, NIBBLE_BITS); // the count; <= 8 is a single chunk
+            put(nibbles % NIBBLE_CHUNK_MAX, 1, NIBBLE_BITS, 0); // the count; <= 8 is a single chunk
             for (int j = nibbles / NIBBLE_CHUNK_MAX; j > 0; j--) {
-                put(NIBBLE_CHUNK_MAX, 1, NIBBLE_BITS);
+                put(NIBBLE_CHUNK_MAX, 1, NIBBLE_BITS, 0);
             }
-            put(cdf[maxValue], escapeFreq, precision);
+            put(cdf[maxValue], escapeFreq, precision, reciprocals != null ? reciprocals[index][maxValue] : 0);
         }
 
         private static InvalidInputException uncodable(int symbol, int index, int position, String why) {

@@ -46,7 +46,8 @@ def _load_extension_file(stem: str, module_name: str):
     matches = sorted(glob.glob(str(oracle_dir() / "compressai" / f"{stem}.cpython-*.so")))
     if not matches:
         pytest.fail(f"oracle has no compiled module compressai/{stem}*.so")
-    spec = importlib.util.spec_from_file_location(module_name, matches[0])
+    # resolved: another spelling of the same file would initialise the extension twice (see synth_tables.py)
+    spec = importlib.util.spec_from_file_location(module_name, os.path.realpath(matches[0]))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

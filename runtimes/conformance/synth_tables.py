@@ -30,7 +30,11 @@ def load_oracle_pmf_to_quantized_cdf():
             f"CompressAI oracle not found under {root!r}: run `make test` setup or "
             "`pip install --no-deps --target .cache/oracle compressai==1.2.8`"
         )
-    spec = importlib.util.spec_from_file_location("compressai._CXX", found[0])
+    # The resolved path: CPython caches a single-phase extension by (file name, module name), and CompressAI's
+    # pybind11 _CXX re-initialises its static module definition when imported again under another spelling of
+    # the same file (tests/oracle.py loads it too), which frees static memory at exit ("free(): invalid pointer";
+    # benchmarks/results/codec_abort.md).
+    spec = importlib.util.spec_from_file_location("compressai._CXX", os.path.realpath(found[0]))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.pmf_to_quantized_cdf

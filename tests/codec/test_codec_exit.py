@@ -1,12 +1,15 @@
 """The codec benchmark's in-process sequence ends with a clean interpreter exit (issue 22, item 4).
 
-benchmarks/codec/run.py was reported to abort at interpreter exit with ``free(): invalid pointer``. The abort
-did not reproduce here (benchmarks/results/codec_abort.md: plain, ASan and valgrind runs all exit 0 with no
-invalid free), so this is a guard, not a regression test of a fix: a fresh interpreter runs what the benchmark
-runs in-process (this package's coder, single stream, interleaved and drop-in, next to CompressAI's compiled
-modules and constriction, all loaded into one process) and must exit with status 0 and no glibc heap report.
-A second guard checks that the extension's calls (success and error paths) release no reference to the objects
-every module shares (None, True, False, small ints): over-releasing one is the classic cause of this abort.
+benchmarks/codec/run.py aborted at interpreter exit with ``free(): invalid pointer`` in some runs. Root cause
+(session 12, from a core dump: benchmarks/results/codec_abort.md): CompressAI's pybind11 module ``_CXX`` was loaded
+from the oracle twice under two spellings of the same file, by runtimes/conformance/synth_tables.py
+(``runtimes/conformance/../../.cache/oracle/...`` when FSPLIT_ORACLE_DIR is unset) and by tests/oracle.py. CPython
+caches a single-phase extension by (file name, module name), so the second spelling ran its init function again;
+pybind11 rebuilds its static module definition in place, resetting its reference count while CPython's extension
+registry held a reference under the first spelling; at exit the registry released both, the count reached 0 and the
+interpreter freed static memory. Both loaders now load the resolved path. The first test is the regression test
+(two spellings in one process must exit 0); the others guard the benchmark's sequence and the extension's
+reference counting.
 """
 
 from __future__ import annotations
@@ -38,6 +41,33 @@ print(len(rows), "rows")
 """
 
 HEAP_REPORTS = ("free(): invalid pointer", "double free", "corrupted", "munmap_chunk()", "malloc():")
+
+TWO_SPELLINGS = """
+import os, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import oracle, synth_tables
+root = sys.argv[3]
+os.environ["FSPLIT_ORACLE_DIR"] = root
+cdf = synth_tables.load_oracle_pmf_to_quantized_cdf()([0.5, 0.25, 0.25], 16)
+os.environ["FSPLIT_ORACLE_DIR"] = os.path.join(root, "compressai", "..")  # the same folder, spelled otherwise
+assert oracle.cxx().pmf_to_quantized_cdf([0.5, 0.25, 0.25], 16) == cdf
+print("loaded twice")
+"""
+
+
+def test_oracle_extension_under_two_spellings_of_its_path_exits_cleanly():
+    """Both oracle loaders in one process, each with its own spelling of the oracle folder: without the resolved
+    paths CompressAI's _CXX is initialised twice and the interpreter aborts at exit (every time with the system
+    allocator, PYTHONMALLOC=malloc; in most runs with pymalloc)."""
+    root = str(oracle.oracle_dir())  # skips (locally) without the oracle
+    env = dict(os.environ, PYTHONMALLOC="malloc")
+    args = [str(REPO / "tests"), str(REPO / "runtimes" / "conformance"), root]
+    proc = subprocess.run(
+        [sys.executable, "-c", TWO_SPELLINGS, *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.stdout.strip().endswith("loaded twice"), proc.stdout + proc.stderr[-2000:]
+    assert proc.returncode == 0, f"exit status {proc.returncode}\n{proc.stderr[-4000:]}"
+    assert not [r for r in HEAP_REPORTS if r in proc.stderr], proc.stderr[-4000:]
 
 
 def test_benchmark_sequence_exits_cleanly():

@@ -165,7 +165,7 @@ def render(result: dict) -> str:
         f"fsplit-serve's first: `top-5 diffs`; `answer diffs` compares everything but the timings). "
         f"{result['concurrency']} requests computed at once per server (fsplit-serve and Ray `--max-concurrency`, "
         f"Triton model instances), `--intra-op-threads {result['intra_op_threads']}`. Client and servers share the "
-        "host's 2 cores, and another job (training) was running on the machine: absolute numbers are this moment's "
+        "host's cores, which other jobs may share: absolute numbers are this moment's "
         f"(load average at the end {' '.join(result['loadavg_at_end'])}), the ratios are side by side. Server p50: "
         "the server's own parse + decode + tail time (`timings_ms.total` of the answer). PSS: the server's "
         "processes (Triton: tritonserver + its python stubs; Ray: the whole local cluster). Startup: command "

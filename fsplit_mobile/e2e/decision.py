@@ -92,8 +92,8 @@ def study_options(
 ) -> tuple[list[policy.Option], dict]:
     """The study's methods as policy options, with each device time's source.
 
-    device_split: {split method name or "*" (every split method): (device ms, label[, rate point index of the
-    result])}; device_local: (ms, label). A result's rate point must be the method's.
+    device_split: {split method name or "*" (every split method): (device ms, label, rate point index the result
+    was measured at or None)}; device_local: (ms, label). A result's rate point must be the method's.
     Every device time not given there is the study's (this host) times ``slowdown``."""
     if not (isinstance(slowdown, (int, float)) and math.isfinite(slowdown) and slowdown > 0):
         raise DecisionError(f"slowdown must be a finite number > 0, got {slowdown!r}")
@@ -124,8 +124,7 @@ def study_options(
         key = name if name in device_split else "*"
         given = device_split.get(key) if kind == "split" else None
         if given is not None:
-            ms, source[name] = given[:2]
-            measured = given[2] if len(given) > 2 else None  # the result's rate point index (None: not recorded)
+            ms, source[name], measured = given  # measured: the result's rate point index (None: not recorded)
             if measured is not None and isinstance(rate_point, int) and measured != rate_point:
                 raise DecisionError(
                     f"device result {'for ' + name if key == name else '(every split method)'} was measured at "

@@ -35,7 +35,8 @@ LOOKUP_MIN_SYMBOLS = 2048  # below this, checking the decoder lookup (once per c
 HAVE_DECODER_TABLES = hasattr(_rans, "decoder_tables")  # absent from the ctypes build
 HAVE_ENCODER_TABLES = hasattr(_rans, "encoder_tables")
 # The encoder table takes 32 bytes per CDF entry (8x the CDF): above this many entries (32 MiB) encoding keeps the
-# checked path instead of allocating it (a tables file may hold up to 2^24 entries).
+# checked path instead of allocating it (a tables file may hold up to 2^24 entries). The C header's
+# FSR_ETABLE_MAX_ENTRIES, which the native runner uses.
 ENCODER_TABLE_MAX_ENTRIES = 1 << 20
 
 

@@ -143,6 +143,11 @@ typedef struct {
     uint32_t freq;
 } fsr_eentry;
 
+/* The most entries an encoder table is worth building for: it takes 32 bytes an entry (8x the CDF), and a tables
+ * file may hold 2^24 entries (512 MiB of table); larger tables keep the checked encoder (same bytes). The native
+ * runner, the Python binding (rans.ENCODER_TABLE_MAX_ENTRIES) and Java (CodecTables.MAX_RECIPROCAL_SLOTS) use it. */
+#define FSR_ETABLE_MAX_ENTRIES (UINT32_C(1) << 20)
+
 /* Entries of the encoder table of t: num_cdfs * cdf_stride (slot s of row c at c * cdf_stride + s); 0 if t is
  * invalid or the count overflows. */
 size_t fsr_etable_entries(const fsr_tables *t);

@@ -66,9 +66,8 @@ LatentCoder::LatentCoder(const std::string &tables_path, const std::string &payl
     if (fsr_container_flags(&format_, &flags) != FSR_OK)
         throw CoderError("payload " + payload + " with " + std::to_string(lanes) + " lanes at rate point " +
                          std::to_string(rate_point) + " cannot be written");
-    // The trusted encoder's table takes 32 bytes per CDF entry: beyond 2^20 entries (32 MiB) keep the checked
-    // encoder (same bytes) rather than allocate it; a tables file may hold 2^24 entries.
-    if (format_.payload_format == FSR_FORMAT_SINGLE && fsr_etable_entries(&view_) <= (size_t(1) << 20)) {
+    // The trusted encoder's table only up to FSR_ETABLE_MAX_ENTRIES (beyond, the checked encoder: same bytes).
+    if (format_.payload_format == FSR_FORMAT_SINGLE && fsr_etable_entries(&view_) <= FSR_ETABLE_MAX_ENTRIES) {
         etable_.resize(fsr_etable_entries(&view_));
         rc = fsr_etable_build(&view_, etable_.data(), etable_.size());
         if (rc != FSR_OK)

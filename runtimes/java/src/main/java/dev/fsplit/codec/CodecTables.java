@@ -24,7 +24,8 @@ public final class CodecTables {
     private static final byte[] MAGIC = {'F', 'S', 'C', 'T'};
 
     static final int LOOKUP_BITS = 8;
-    /** Most slots (CDF entries less one per row) given encoder reciprocals: 8 MiB; larger tables divide. */
+    /** Most slots (CDF entries less one per row) given encoder reciprocals: 8 MiB; larger tables divide (the C
+     * coder's FSR_ETABLE_MAX_ENTRIES). */
     static final int MAX_RECIPROCAL_SLOTS = 1 << 20;
 
     private final int[][] cdf; // row c has exactly cdfLength(c) entries

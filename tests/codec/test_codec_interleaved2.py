@@ -107,3 +107,62 @@ def test_damaged_payloads_are_refused_like_the_model():
             else:
                 with pytest.raises(CorruptStreamError):
                     interleaved.decode_planar_v2(bad, lat.shape, t.raw, 8, impl)
+
+
+def _skewed_tables() -> CodecTables:
+    """One channel whose value 0 has probability 65535/65536 (16383/16384 at 14 bits): ~1e-4 bits a symbol."""
+    return CodecTables.from_arrays(np.array([[0, 65535, 65536]], dtype=np.int32), np.array([3]), np.array([0]))
+
+
+@pytest.mark.parametrize("lanes", [8, 16, 32])
+def test_tail_words_ride_in_the_other_lanes_start_states(lanes):
+    """Layout (docs/formats.md section 5): the tail length, the lane states, the words. The tail is lane 0's,
+    and its first lanes - 1 words are not in the stream: lanes 1 .. N-1 start at 2^16 + word and the decoder
+    finds them in their final states."""
+    t = _tables(40 + lanes)
+    lat = _latent(t, 20, 20, seed=lanes)
+    flat, rows, cdfs, offs = _ref_args(t, lat)
+    data = interleaved.encode_planar_v2(lat, t.raw, lanes)
+    tail = int.from_bytes(data[:2], "little")
+    assert 0 < tail < lat.size
+    states = [int.from_bytes(data[2 + 4 * k : 6 + 4 * k], "little") for k in range(lanes)]
+    assert min(states) >= 1 << 16
+    # the same symbols with lanes - 1 more words in the tail before parking: not canonical, refused everywhere
+    longer = ref2.encode(flat, rows, cdfs, offs, lanes, tail_stop=lanes)
+    assert longer != data
+    with pytest.raises(StrictError, match="tail longer"):
+        ref2.decode(longer, rows, cdfs, offs, lanes)
+    for impl in IMPLS:
+        with pytest.raises(CorruptStreamError):
+            interleaved.decode_planar_v2(longer, lat.shape, t.raw, lanes, impl)
+
+
+def test_zero_and_single_symbol_payloads_carry_lane_0_only():
+    t = _tables(3)
+    empty = np.zeros((1, 0, 0), dtype=np.int32)
+    for lanes in (8, 16, 32):
+        assert interleaved.encode_planar_v2(empty, t.raw, lanes) == bytes.fromhex("000000000100")
+        one = np.full((1, 1, 1), int(t.offset[0]), dtype=np.int32)
+        data = interleaved.encode_planar_v2(one, t.raw, lanes)
+        assert data[:2] == b"\x01\x00" and len(data) in (6, 8)
+        assert np.array_equal(interleaved.decode_planar_v2(data, one.shape, t.raw, lanes), one)
+
+
+def test_a_tail_of_2_15_symbols_or_more_takes_two_length_words():
+    t = _skewed_tables()
+    lat = np.zeros((1, 200, 200), dtype=np.int32)  # 40000 symbols, ~4 bits in all: the tail never parks
+    flat, rows, cdfs, offs = _ref_args(t, lat)
+    expected = ref2.encode(flat, rows, cdfs, offs, 8)
+    assert expected[:4] == bytes([40000 & 0xFF, 0x80 | ((40000 >> 8) & 0x7F), 40000 >> 15, 0])
+    assert len(expected) == 8  # two length words and lane 0's state
+    assert ref2.decode(expected, rows, cdfs, offs, 8) == flat
+    for impl in IMPLS:
+        assert interleaved.encode_planar_v2(lat, t.raw, 8, impl) == expected, impl
+        assert np.array_equal(interleaved.decode_planar_v2(expected, lat.shape, t.raw, 8, impl), lat), impl
+    # the same length in a non-minimal form, or beyond the symbol count, is refused
+    for bad in (b"\x00\x80\x00\x00" + expected[4:], b"\x41\x9c\x01\x00" + expected[4:]):
+        with pytest.raises(StrictError):
+            ref2.decode(bad, rows, cdfs, offs, 8)
+        for impl in IMPLS:
+            with pytest.raises(CorruptStreamError):
+                interleaved.decode_planar_v2(bad, lat.shape, t.raw, 8, impl)

@@ -13,7 +13,7 @@ from export_support import make_checkpoint
 from fsplit_mobile.codec import container
 from fsplit_mobile.export import api
 from fsplit_mobile.export.errors import ExportError
-from fsplit_mobile.export.payload import MAX_RATE_COST, choose
+from fsplit_mobile.export.payload import MAX_RATE_COST, V2_LANES, choose
 from serve_support import laplace_tables
 
 
@@ -36,17 +36,29 @@ def test_auto_takes_v2_on_large_latents_and_records_both_sizes():
     tables = laplace_tables(8, seed=1)
     block = choose(tables, _latents(tables, 2, (8, 48, 48)), "auto")
     m = block["measured"]
-    assert block["format"] == "interleaved2" and block["lanes"] == 8 and block["choice"] == "auto"
-    assert m["latents"] == 2 and m["interleaved2_lanes"] == 8
+    by_lanes = {int(k): v for k, v in m["interleaved2_bytes_by_lanes"].items()}
+    assert sorted(by_lanes) == sorted(V2_LANES) and by_lanes[16] > by_lanes[8]  # more lanes, more flushes
+    first = next(k for k in V2_LANES if by_lanes[k] <= m["single_bytes"] * (1 + MAX_RATE_COST))
+    assert block["format"] == "interleaved2" and block["lanes"] == first == 16 and block["choice"] == "auto"
+    assert m["latents"] == 2 and m["interleaved2_lanes"] == 16 and m["interleaved2_bytes"] == by_lanes[16]
     assert m["interleaved2_bytes"] <= m["single_bytes"] * (1 + MAX_RATE_COST)
     assert m["rate_cost"] == pytest.approx(m["interleaved2_bytes"] / m["single_bytes"] - 1, abs=1e-6)
 
 
+def test_auto_falls_back_to_8_lanes_where_16_cost_more_than_one_percent():
+    tables = laplace_tables(8, seed=1)
+    block = choose(tables, _latents(tables, 2, (8, 16, 16)), "auto")  # 16 lanes: 26 B over 1624, 8 lanes: 12 B
+    m = block["measured"]
+    assert m["interleaved2_bytes_by_lanes"]["16"] > m["single_bytes"] * (1 + MAX_RATE_COST)
+    assert m["interleaved2_bytes_by_lanes"]["8"] <= m["single_bytes"] * (1 + MAX_RATE_COST)
+    assert block["format"] == "interleaved2" and block["lanes"] == 8 and m["interleaved2_lanes"] == 8
+
+
 def test_auto_keeps_the_single_stream_where_v2_costs_more_than_one_percent():
     tables = laplace_tables(8, seed=1)
-    block = choose(tables, _latents(tables, 3, (8, 4, 4)), "auto")  # 8 lane flushes dominate 128 symbols
+    block = choose(tables, _latents(tables, 3, (8, 4, 4)), "auto")  # lane flushes dominate 128 symbols
     m = block["measured"]
-    assert m["interleaved2_bytes"] > m["single_bytes"] * (1 + MAX_RATE_COST)
+    assert all(v > m["single_bytes"] * (1 + MAX_RATE_COST) for v in m["interleaved2_bytes_by_lanes"].values())
     assert block["format"] == "single" and block["lanes"] == 1
 
 

@@ -14,8 +14,6 @@ from .reference import StrictError
 PRECISION = 14  # coding precision of version 2
 L = 1 << 16  # lane states stay in [2^16, 2^32)
 NIBBLE = 4
-MAX_SYMBOLS = 1 << 31  # the tail length is one or two 16-bit words
-MAX_TAIL_WORDS_LEFT = 9  # after the parked words: at most one symbol's words (main + count + 8 nibbles) - 1
 
 
 def requantize(cdf: list[int], precision: int) -> list[int]:
@@ -62,21 +60,9 @@ def _steps(symbol: int, row: list[int], offset: int) -> tuple[tuple[int, int], i
 
 
 def encode(
-    symbols: list[int],
-    rows: list[int],
-    cdfs: list[list[int]],
-    offsets: list[int],
-    lanes: int,
-    precision: int = 16,
-    tail_stop: int | None = None,
+    symbols: list[int], rows: list[int], cdfs: list[list[int]], offsets: list[int], lanes: int, precision: int = 16
 ) -> bytes:
-    """symbols[i] uses CDF row rows[i] (given at ``precision`` bits). The tail (the last K symbols) is lane 0's
-    alone; symbol i < n - K is lane i % lanes (docs/formats.md section 5). ``tail_stop`` (tests only) ends the
-    tail at that many words instead of lanes - 1, which makes a payload every decoder must refuse."""
-    stop = lanes - 1 if tail_stop is None else tail_stop
-    n = len(symbols)
-    if n >= MAX_SYMBOLS:
-        raise ValueError(f"{n} symbols: version 2 codes fewer than 2^31")
+    """symbols[i] uses CDF row rows[i] (given at ``precision`` bits); symbol i is lane i % lanes."""
     q = {r: requantize(cdfs[r], precision) for r in set(rows)}
     x = [L] * lanes
     out: list[int] = []  # 16-bit words in emission order (reversed at the end)
@@ -87,9 +73,10 @@ def encode(
             x[k] >>= 16
         x[k] = (x[k] << NIBBLE) + v
 
-    def group(idx: list[int]) -> None:  # symbol idx[k] on lane k
-        m = len(idx)
-        steps = [_steps(symbols[i], q[rows[i]], offsets[rows[i]]) for i in idx]
+    n = len(symbols)
+    for g0 in reversed(range(0, n, lanes)):
+        m = min(lanes, n - g0)
+        steps = [_steps(symbols[g0 + k], q[rows[g0 + k]], offsets[rows[g0 + k]]) for k in range(m)]
         if any(f == 0 for (_, f), _ in steps):
             raise ValueError("zero-frequency symbol")
         for k in reversed(range(m)):  # escapes: the decoder reads them last, lane by lane
@@ -109,77 +96,47 @@ def encode(
             (start, freq), _ = steps[k]
             y = x[k] >> 16 if renorm[k] else x[k]
             x[k] = ((y // freq) << PRECISION) + y % freq + start
-
-    main = n  # the tail: lane 0 alone, last symbol first, until it has emitted lanes - 1 words
-    while main > 0 and len(out) < stop:
-        main -= 1
-        group([main])
-    if main > 0:  # park the tail's first lanes - 1 words (in read order) in the other lanes' start states
-        for k in range(1, lanes):
-            x[k] = L + out.pop()
-        for g0 in reversed(range(0, main, lanes)):
-            group(list(range(g0, min(g0 + lanes, main))))
-    tail = n - main
-    head = [tail] if tail < 1 << 15 else [0x8000 | (tail & 0x7FFF), tail >> 15]
-    states = x if main > 0 else x[:1]
-    return (
-        b"".join(w.to_bytes(2, "little") for w in head)
-        + b"".join(v.to_bytes(4, "little") for v in states)
-        + b"".join(w.to_bytes(2, "little") for w in reversed(out))
-    )
+    head = b"".join(v.to_bytes(4, "little") for v in x)
+    return head + b"".join(w.to_bytes(2, "little") for w in reversed(out))
 
 
 def decode(
     data: bytes, rows: list[int], cdfs: list[list[int]], offsets: list[int], lanes: int, precision: int = 16
 ) -> list[int]:
     """Decode len(rows) symbols; StrictError(kind) for what every decoder must refuse."""
-    n = len(rows)
+    if len(data) < 4 * lanes:
+        raise StrictError("truncated", "shorter than the lane states")
     if len(data) % 2:
         raise StrictError("corrupt", "odd payload length")
-    words = [int.from_bytes(data[i : i + 2], "little") for i in range(0, len(data), 2)]
-    if not words:
-        raise StrictError("truncated", "no tail length")
-    tail, pos = words[0], 1
-    if tail & 0x8000:
-        if len(words) < 2:
-            raise StrictError("truncated", "tail length cut short")
-        if words[1] == 0:
-            raise StrictError("corrupt", "non-minimal tail length")
-        tail, pos = (tail & 0x7FFF) | (words[1] << 15), 2
-    if tail > n or (n > 0 and tail == 0):
-        raise StrictError("corrupt", "tail length out of range")
-    main = n - tail
-    count = lanes if main > 0 else 1
-    if len(words) < pos + 2 * count:
-        raise StrictError("truncated", "shorter than the lane states")
-    x = [words[pos + 2 * k] | words[pos + 2 * k + 1] << 16 for k in range(count)] + [L] * (lanes - count)
+    q = {r: requantize(cdfs[r], precision) for r in set(rows)}
+    x = [int.from_bytes(data[4 * k : 4 * k + 4], "little") for k in range(lanes)]
     if min(x) < L:
         raise StrictError("corrupt", "initial state below 2^16")
-    pos += 2 * count
-    q = {r: requantize(cdfs[r], precision) for r in set(rows)}
-    mask = (1 << PRECISION) - 1
-    out = [0] * n
+    pos = 4 * lanes
 
     def refill(k: int) -> None:
         nonlocal pos
         if x[k] < L:
-            if pos >= len(words):
+            if pos >= len(data):
                 raise StrictError("truncated", "stream ends early")
-            x[k] = (x[k] << 16) | words[pos]
-            pos += 1
+            x[k] = (x[k] << 16) | int.from_bytes(data[pos : pos + 2], "little")
+            pos += 2
 
-    def group(idx: list[int]) -> None:  # symbol idx[k] on lane k
+    out: list[int] = []
+    mask = (1 << PRECISION) - 1
+    for g0 in range(0, len(rows), lanes):
+        m = min(lanes, len(rows) - g0)
         slots = []
-        for k, i in enumerate(idx):
-            row = q[rows[i]]
+        for k in range(m):
+            row = q[rows[g0 + k]]
             cum = x[k] & mask
-            s = max(j for j in range(len(row) - 1) if row[j] <= cum)
+            s = max(i for i in range(len(row) - 1) if row[i] <= cum)
             x[k] = (row[s + 1] - row[s]) * (x[k] >> PRECISION) + cum - row[s]
             slots.append(s)
-        for k in range(len(idx)):
+        for k in range(m):
             refill(k)
-        for k, i in enumerate(idx):
-            row, offset = q[rows[i]], offsets[rows[i]]
+        for k in range(m):
+            row, offset = q[rows[g0 + k]], offsets[rows[g0 + k]]
             max_value, value = len(row) - 2, slots[k]
             if value == max_value:
                 count = x[k] & 15
@@ -198,26 +155,9 @@ def decode(
             symbol = value + offset
             if not -(2**31) <= symbol < 2**31:
                 raise StrictError("corrupt", "symbol beyond int32")
-            out[i] = symbol
-
-    for g0 in range(0, main, lanes):
-        group(list(range(g0, min(g0 + lanes, main))))
-    if main > 0:  # the other lanes' final states hold the tail's first lanes - 1 words
-        if any(not L <= v < 2 * L for v in x[1:]):
-            raise StrictError("corrupt", "final lane state outside [2^16, 2^17)")
-        if len(words) - pos > MAX_TAIL_WORDS_LEFT:
-            raise StrictError("corrupt", "too many words after the main part")
-        words[pos:pos] = [v - L for v in x[1:]]
-        x[1:] = [L] * (lanes - 1)
-    start = pos
-    for i in range(main, n):
-        group([i])
-        if i == main:
-            first = pos - start
-    if n > 0 and pos - start - first > lanes - 2:
-        raise StrictError("corrupt", "tail longer than the encoder makes it")
-    if pos != len(words):
+            out.append(symbol)
+    if pos != len(data):
         raise StrictError("corrupt", "bytes left over")
-    if x[0] != L:
+    if any(v != L for v in x):
         raise StrictError("corrupt", "final lane state is not 2^16")
     return out

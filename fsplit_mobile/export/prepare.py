@@ -104,8 +104,6 @@ class Shared:
 def prepare(ctx: ExportContext, calibrate: bool, payload: str = "auto") -> Shared:
     """Build the shared preparation of `ctx` (calibration inputs only when `calibrate`; `payload`: the choice
     payload.choose makes, "auto" by default)."""
-    from . import payload as payload_choice
-
     workdir = Path(tempfile.mkdtemp(prefix="fsplit-export-"))
     try:
         notes: list[str] = []
@@ -122,7 +120,7 @@ def prepare(ctx: ExportContext, calibrate: bool, payload: str = "auto") -> Share
             eval_inputs=inputs,
             server=server,
             notes=notes,
-            payload=payload_choice.choose(tables, reference.symbols, payload),
+            payload=_payload_block(ctx, tables, reference, payload, notes),
         )
         reference.bytes_per_sample = [len(shared.encode(s)) for s in reference.symbols]
         if shared.classifier:
@@ -251,6 +249,35 @@ def _calibration(ctx: ExportContext, eval_files: list[Path], notes: list[str]) -
     images = load_views(files, ctx.input_size, ctx.recipe.calib_views, ctx.recipe.resize, "calibration")
     desc = f"{len(files)} images x {ctx.recipe.calib_views} views from {ctx.calib_dir}"
     return calibration_batches(images, ctx.canonical_spec), desc
+
+
+PAYLOAD_IMAGES = 16  # calibration images (first by name, one view each) the payload choice is measured on
+
+
+def _payload_block(ctx: ExportContext, tables, reference: Reference, choice: str, notes: list[str]) -> dict:
+    """payload.choose on the eager symbols of the first PAYLOAD_IMAGES calibration images: a format choice, so not
+    made on the held-out evaluation images. Without calibration images it falls back to the evaluation latents, and
+    says so in the block and the notes."""
+    from . import payload as payload_choice
+
+    try:
+        files = list_images(ctx.calib_dir, "calibration")[:PAYLOAD_IMAGES] if ctx.calib_dir else []
+    except ExportError:
+        files = []
+    if not files:
+        notes.append("payload measured on the evaluation images: the recipe has no calibration images")
+        block = payload_choice.choose(tables, reference.symbols, choice)
+        block["measured"]["images"] = "evaluation"
+        return block
+    images = load_views(files, ctx.input_size, 1, ctx.recipe.resize, "calibration")
+    inputs = canonical_inputs(images, ctx.canonical_spec)
+    symbols: list[np.ndarray] = []
+    for start in range(0, len(inputs), EVAL_BATCH):
+        batch = torch.from_numpy(np.concatenate(inputs[start : start + EVAL_BATCH]))
+        symbols.extend(to_symbols(o[None], ctx.output, ctx.medians) for o in ctx.device_canonical(batch).numpy())
+    block = payload_choice.choose(tables, symbols, choice)
+    block["measured"]["images"] = f"calibration: {len(files)} images x 1 view from {ctx.calib_dir}"
+    return block
 
 
 def _file_hashes(files) -> set[str]:

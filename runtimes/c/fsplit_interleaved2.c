@@ -189,13 +189,11 @@ int fsr_ilv2_row_cdf(const fsr_ilv2_tables *q, uint32_t r, int32_t *cdf14, size_
 
 size_t fsr_ilv2_encode_bound(size_t n, uint32_t lanes)
 {
-    /* per symbol: one main word and an escape (9 nibble steps, at most one word each); 4 bytes a lane and
-     * the tail length (at most 2 words) */
+    /* per symbol: one main word and an escape (9 nibble steps, at most one word each); 4 bytes a lane */
     const size_t per_symbol = 2 + 2 * 9;
-    if (!fsr_ilv_lanes_supported(lanes) || n >= ILV2_MAX_SYMBOLS ||
-        n > (SIZE_MAX - 4 * (size_t)lanes - 4) / per_symbol)
+    if (!fsr_ilv_lanes_supported(lanes) || n > (SIZE_MAX - 4 * (size_t)lanes) / per_symbol)
         return 0;
-    return 4 * (size_t)lanes + 4 + per_symbol * n;
+    return 4 * (size_t)lanes + per_symbol * n;
 }
 
 /* ---------------------------------------------------------------- encoder */
@@ -404,81 +402,44 @@ int fsr_ilv2_encode_planar_with(int impl, const fsr_ilv2_tables *q, uint32_t lan
                                 size_t *out_len)
 {
     ilv_encoder e;
-    uint8_t *const end = out + out_capacity;
-    size_t n = 0, main_len, tail;
-    uint32_t k, count;
-    int32_t row;
+    size_t n = 0;
+    uint32_t k;
     int st;
     if ((st = check_call2(impl, q, lanes, num_planes, plane_size, &n)) != FSR_OK)
         return st;
-    if (out == NULL || out_len == NULL || (n > 0 && symbols == NULL) || n >= ILV2_MAX_SYMBOLS)
+    if (out == NULL || out_len == NULL || (n > 0 && symbols == NULL))
         return FSR_ERR_ARGUMENT;
     if (impl == FSR_IMPL_AUTO)
         impl = fsr_ilv_impl_auto();
     for (k = 0; k < ILV_MAX_LANES; k++)
         e.x[k] = FSR_ILV2_STATE_LOW;
     e.begin = out;
-    e.ptr = end;
-    /* the tail: lane 0 alone, from the last symbol back, until it has emitted lanes - 1 words */
-    main_len = n;
-    while (main_len > 0 && (size_t)(end - e.ptr) < 2 * (size_t)(lanes - 1)) {
-        main_len--;
-        ilv_planar_index(main_len, plane_size, 1, &row);
-        if ((st = ilv2_encode_group(&e, q, 1, symbols + main_len, &row)) != FSR_OK)
-            return st;
-    }
-    if (main_len > 0) { /* park the tail's first lanes - 1 words (read order) in the other lanes' starts */
-        for (k = 1; k < lanes; k++) {
-            e.x[k] = FSR_ILV2_STATE_LOW + ((uint32_t)e.ptr[0] | ((uint32_t)e.ptr[1] << 8));
-            e.ptr += 2;
-        }
-        st = impl == FSR_IMPL_AVX2   ? ilv2_encode_avx2(&e, q, lanes, symbols, plane_size, main_len)
-             : impl == FSR_IMPL_NEON ? ilv2_encode_neon(&e, q, lanes, symbols, plane_size, main_len)
-                                     : ilv2_encode_scalar(&e, q, lanes, symbols, plane_size, main_len);
-        if (st != FSR_OK)
-            return st;
-    }
-    tail = n - main_len;
-    count = main_len > 0 ? lanes : 1;
-    if ((size_t)(e.ptr - e.begin) < 4 * (size_t)count + 4)
+    e.ptr = out + out_capacity;
+    st = impl == FSR_IMPL_AVX2   ? ilv2_encode_avx2(&e, q, lanes, symbols, plane_size, n)
+         : impl == FSR_IMPL_NEON ? ilv2_encode_neon(&e, q, lanes, symbols, plane_size, n)
+                                 : ilv2_encode_scalar(&e, q, lanes, symbols, plane_size, n);
+    if (st != FSR_OK)
+        return st;
+    if ((size_t)(e.ptr - e.begin) < 4 * (size_t)lanes)
         return FSR_ERR_BUFFER;
-    for (k = count; k-- > 0;) {
+    for (k = lanes; k-- > 0;) {
         e.ptr -= 4;
         e.ptr[0] = (uint8_t)e.x[k];
         e.ptr[1] = (uint8_t)(e.x[k] >> 8);
         e.ptr[2] = (uint8_t)(e.x[k] >> 16);
         e.ptr[3] = (uint8_t)(e.x[k] >> 24);
     }
-    if (tail >= ILV2_TAIL_ONE_WORD) { /* the tail length: one word below 2^15, else two */
-        e.ptr -= 4;
-        e.ptr[0] = (uint8_t)tail;
-        e.ptr[1] = (uint8_t)(0x80u | ((tail >> 8) & 0x7Fu));
-        e.ptr[2] = (uint8_t)(tail >> 15);
-        e.ptr[3] = (uint8_t)(tail >> 23);
-    } else {
-        e.ptr -= 2;
-        e.ptr[0] = (uint8_t)tail;
-        e.ptr[1] = (uint8_t)(tail >> 8);
-    }
-    *out_len = (size_t)(end - e.ptr);
+    *out_len = (size_t)((out + out_capacity) - e.ptr);
     memmove(out, e.ptr, *out_len);
     return FSR_OK;
-}
-
-static uint32_t read_u32le(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 int fsr_ilv2_decode_planar_with(int impl, const fsr_ilv2_tables *q, uint32_t lanes, uint32_t num_planes,
                                 size_t plane_size, const uint8_t *data, size_t data_len, int32_t *symbols_out)
 {
     ilv_decoder d;
-    uint8_t tail_words[2 * (ILV_MAX_LANES - 1) + 2 * ILV2_MAX_TAIL_WORDS_LEFT];
-    const uint8_t *tail_start;
-    size_t n = 0, tail, main_len, i, first = 0, pos;
-    uint32_t k, count, w0;
-    int32_t row;
+    size_t n = 0;
+    uint32_t k;
     int st;
     if ((st = check_call2(impl, q, lanes, num_planes, plane_size, &n)) != FSR_OK)
         return st;
@@ -486,73 +447,28 @@ int fsr_ilv2_decode_planar_with(int impl, const fsr_ilv2_tables *q, uint32_t lan
         return FSR_ERR_ARGUMENT;
     if (impl == FSR_IMPL_AUTO)
         impl = fsr_ilv_impl_auto();
+    if (data_len < 4 * (size_t)lanes)
+        return FSR_ERR_TRUNCATED;
     if (data_len % 2 != 0)
         return FSR_ERR_CORRUPT;
-    if (data_len < 2)
-        return FSR_ERR_TRUNCATED;
-    w0 = (uint32_t)data[0] | ((uint32_t)data[1] << 8);
-    tail = w0;
-    pos = 2;
-    if (w0 & 0x8000u) {
-        uint32_t w1;
-        if (data_len < 4)
-            return FSR_ERR_TRUNCATED;
-        w1 = (uint32_t)data[2] | ((uint32_t)data[3] << 8);
-        if (w1 == 0)
-            return FSR_ERR_CORRUPT;
-        tail = (size_t)(w0 & 0x7FFFu) | ((size_t)w1 << 15);
-        pos = 4;
-    }
-    if (tail > n || (n > 0 && tail == 0))
-        return FSR_ERR_CORRUPT;
-    main_len = n - tail;
-    count = main_len > 0 ? lanes : 1;
-    if (data_len - pos < 4 * (size_t)count)
-        return FSR_ERR_TRUNCATED;
-    for (k = 0; k < ILV_MAX_LANES; k++)
-        d.x[k] = FSR_ILV2_STATE_LOW;
-    for (k = 0; k < count; k++) {
-        d.x[k] = read_u32le(data + pos + 4 * k);
+    for (k = 0; k < lanes; k++) {
+        const uint8_t *p = data + 4 * k;
+        d.x[k] = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
         if (d.x[k] < FSR_ILV2_STATE_LOW)
             return FSR_ERR_CORRUPT;
     }
-    d.ptr = data + pos + 4 * (size_t)count;
+    d.ptr = data + 4 * (size_t)lanes;
     d.end = data + data_len;
-    if (main_len > 0) {
-        size_t left;
-        st = impl == FSR_IMPL_AVX2   ? ilv2_decode_avx2(&d, q, lanes, plane_size, main_len, symbols_out)
-             : impl == FSR_IMPL_NEON ? ilv2_decode_neon(&d, q, lanes, plane_size, main_len, symbols_out)
-                                     : ilv2_decode_scalar(&d, q, lanes, plane_size, main_len, symbols_out);
-        if (st != FSR_OK)
-            return st;
-        /* the other lanes end at 2^16 + the tail's first lanes - 1 words; the tail reads them, then the rest */
-        left = (size_t)(d.end - d.ptr);
-        if (left > 2 * ILV2_MAX_TAIL_WORDS_LEFT)
+    st = impl == FSR_IMPL_AVX2   ? ilv2_decode_avx2(&d, q, lanes, plane_size, n, symbols_out)
+         : impl == FSR_IMPL_NEON ? ilv2_decode_neon(&d, q, lanes, plane_size, n, symbols_out)
+                                 : ilv2_decode_scalar(&d, q, lanes, plane_size, n, symbols_out);
+    if (st != FSR_OK)
+        return st;
+    if (d.ptr != d.end)
+        return FSR_ERR_CORRUPT;
+    for (k = 0; k < lanes; k++)
+        if (d.x[k] != FSR_ILV2_STATE_LOW)
             return FSR_ERR_CORRUPT;
-        for (k = 1; k < lanes; k++) {
-            uint32_t w = d.x[k] - FSR_ILV2_STATE_LOW;
-            if (d.x[k] < FSR_ILV2_STATE_LOW || w > 0xFFFFu)
-                return FSR_ERR_CORRUPT;
-            tail_words[2 * (k - 1)] = (uint8_t)w;
-            tail_words[2 * (k - 1) + 1] = (uint8_t)(w >> 8);
-        }
-        memcpy(tail_words + 2 * (lanes - 1), d.ptr, left);
-        d.ptr = tail_words;
-        d.end = tail_words + 2 * (lanes - 1) + left;
-    }
-    tail_start = d.ptr;
-    for (i = main_len; i < n; i++) {
-        ilv_planar_index(i, plane_size, 1, &row);
-        if ((st = ilv2_decode_group(&d, q, 1, &row, symbols_out + i)) != FSR_OK)
-            return st;
-        if (i == main_len)
-            first = (size_t)(d.ptr - tail_start);
-    }
-    /* canonical: the encoder stops its tail at the first symbol that brings it to lanes - 1 words */
-    if ((size_t)(d.ptr - tail_start) - first > 2 * (size_t)(lanes - 2))
-        return FSR_ERR_CORRUPT;
-    if (d.ptr != d.end || d.x[0] != FSR_ILV2_STATE_LOW)
-        return FSR_ERR_CORRUPT;
     return FSR_OK;
 }
 

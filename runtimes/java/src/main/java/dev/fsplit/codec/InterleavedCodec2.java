@@ -5,8 +5,7 @@ package dev.fsplit.codec;
  * states in [2^16, 2^32) with 16-bit renormalisation words, over the tables requantized to 14 bits
  * ({@link #requantize}). Per group the decoder does every lane's step, one refill round (each lane below
  * 2^16 takes the next little-endian 16-bit word, in lane order), then the escape payloads in lane order; the
- * encoder writes the exact reverse. The last symbols (the tail) are lane 0's alone, and the first words the tail
- * reads are parked in lanes 1 .. N-1's start states. Byte-identical to the C implementations (scalar, AVX2, NEON).
+ * encoder writes the exact reverse. Byte-identical to the C implementations (scalar, AVX2).
  */
 public final class InterleavedCodec2 {
     static final int PRECISION = 14;
@@ -99,52 +98,27 @@ public final class InterleavedCodec2 {
 
     // ------------------------------------------------------------------ encoder
 
-    /** The tail length takes one 16-bit word below 2^15, else two; so a payload holds fewer than 2^31 symbols. */
-    private static final int TAIL_ONE_WORD = 1 << 15;
-    /** Words the tail reads after those parked in lanes 1 .. N-1: at most one symbol's (main, count, 8 nibbles) - 1. */
-    private static final int MAX_TAIL_WORDS_LEFT = 9;
-
-    /** Encoder state: lanes' states and the bytes written backwards from the end of {@code buf}. */
-    private static final class Enc {
-        final CodecTables t;
-        final Derived q;
-        final int[] symbols;
-        final int planeSize;
-        final long[] x;
-        final int[] start;
-        final int[] freq;
-        final long[] raw;
-        final boolean[] esc;
-        final boolean[] renorm;
-        byte[] buf;
-        int ptr;
-
-        Enc(CodecTables t, Derived q, int[] symbols, int planeSize, int lanes) {
-            this.t = t;
-            this.q = q;
-            this.symbols = symbols;
-            this.planeSize = planeSize;
-            x = new long[lanes];
-            start = new int[lanes];
-            freq = new int[lanes];
-            raw = new long[lanes];
-            esc = new boolean[lanes];
-            renorm = new boolean[lanes];
-            java.util.Arrays.fill(x, L);
-            // Sized for the common case (one 16-bit word a symbol) and grown when a group might not fit (a group
-            // writes at most 20 bytes a lane: its word and an escape's 9 nibble words). Sizing it for the worst
-            // case up front would zero 20 bytes a symbol on every call.
-            buf = new byte[2 * symbols.length + 64 * lanes];
-            ptr = buf.length;
-        }
-
-        int written() {
-            return buf.length - ptr;
-        }
-
-        /** Symbols g0 .. g0 + m - 1 on lanes 0 .. m - 1 (the decoder's group, coded in reverse). */
-        void group(int g0, int m) throws CodecException {
-            if (ptr < 20 * m) {
+    /** Encode {@code planes} planes of equal size in C order (row of plane p is p) with {@code lanes} states. */
+    public static byte[] encodePlanar(CodecTables t, int[] symbols, int planes, int lanes) throws CodecException {
+        check(t, symbols.length, planes, lanes);
+        Derived q = derived(t);
+        int n = symbols.length;
+        int planeSize = n / planes;
+        // Written backwards from the end; sized for the common case (one 16-bit word a symbol) and grown when a
+        // group might not fit (a group writes at most 20 bytes a lane: its word and an escape's 9 nibble words).
+        // Sizing it for the worst case up front would zero 20 bytes a symbol on every call.
+        byte[] buf = new byte[2 * n + 64 * lanes];
+        int ptr = buf.length;
+        long[] x = new long[lanes];
+        int[] start = new int[lanes];
+        int[] freq = new int[lanes];
+        long[] raw = new long[lanes];
+        boolean[] esc = new boolean[lanes];
+        boolean[] renorm = new boolean[lanes];
+        java.util.Arrays.fill(x, L);
+        for (int g0 = ((n + lanes - 1) / lanes - 1) * lanes; g0 >= 0; g0 -= lanes) {
+            int m = Math.min(lanes, n - g0);
+            if (ptr < 20 * lanes) {
                 byte[] grown = new byte[2 * buf.length];
                 int used = buf.length - ptr;
                 System.arraycopy(buf, ptr, grown, grown.length - used, used);
@@ -210,45 +184,14 @@ public final class InterleavedCodec2 {
                 x[k] = (qv << PRECISION) + (y - qv * freq[k]) + start[k];
             }
         }
-    }
-
-    /** Encode {@code planes} planes of equal size in C order (row of plane p is p) with {@code lanes} states. */
-    public static byte[] encodePlanar(CodecTables t, int[] symbols, int planes, int lanes) throws CodecException {
-        check(t, symbols.length, planes, lanes);
-        int n = symbols.length;
-        Enc e = new Enc(t, derived(t), symbols, n / planes, lanes);
-        int main = n; // the tail: lane 0 alone, last symbol first, until it has emitted lanes - 1 words
-        while (main > 0 && e.written() < 2 * (lanes - 1)) {
-            main--;
-            e.group(main, 1);
+        byte[] out = new byte[4 * lanes + buf.length - ptr];
+        for (int k = 0; k < lanes; k++) {
+            out[4 * k] = (byte) x[k];
+            out[4 * k + 1] = (byte) (x[k] >>> 8);
+            out[4 * k + 2] = (byte) (x[k] >>> 16);
+            out[4 * k + 3] = (byte) (x[k] >>> 24);
         }
-        if (main > 0) { // park the tail's first lanes - 1 words (read order) in the other lanes' start states
-            for (int k = 1; k < lanes; k++) {
-                e.x[k] = L + ((e.buf[e.ptr] & 0xFFL) | (e.buf[e.ptr + 1] & 0xFFL) << 8);
-                e.ptr += 2;
-            }
-            for (int g0 = ((main + lanes - 1) / lanes - 1) * lanes; g0 >= 0; g0 -= lanes) {
-                e.group(g0, Math.min(lanes, main - g0));
-            }
-        }
-        int tail = n - main;
-        int head = tail < TAIL_ONE_WORD ? 2 : 4;
-        int count = main > 0 ? lanes : 1;
-        byte[] out = new byte[head + 4 * count + e.written()];
-        out[0] = (byte) tail;
-        out[1] = (byte) (head == 2 ? tail >>> 8 : 0x80 | ((tail >>> 8) & 0x7F));
-        if (head == 4) {
-            out[2] = (byte) (tail >>> 15);
-            out[3] = (byte) (tail >>> 23);
-        }
-        for (int k = 0; k < count; k++) {
-            int p = head + 4 * k;
-            out[p] = (byte) e.x[k];
-            out[p + 1] = (byte) (e.x[k] >>> 8);
-            out[p + 2] = (byte) (e.x[k] >>> 16);
-            out[p + 3] = (byte) (e.x[k] >>> 24);
-        }
-        System.arraycopy(e.buf, e.ptr, out, head + 4 * count, e.written());
+        System.arraycopy(buf, ptr, out, 4 * lanes, buf.length - ptr);
         return out;
     }
 
@@ -262,43 +205,35 @@ public final class InterleavedCodec2 {
         return new CorruptStreamException(CodecException.Kind.CORRUPT, "stream is corrupt: " + why);
     }
 
-    /** Decoder state: lanes' states and the words still to read, data[pos, end). */
-    private static final class Dec {
-        final CodecTables t;
-        final Derived q;
-        final int[] out;
-        final int planeSize;
-        final long[] x;
-        final int[] slot;
-        final int[] rowOf;
-        byte[] data;
-        int pos;
-        int end;
-
-        Dec(CodecTables t, Derived q, int[] out, int planeSize, int lanes) {
-            this.t = t;
-            this.q = q;
-            this.out = out;
-            this.planeSize = planeSize;
-            x = new long[lanes];
-            slot = new int[lanes];
-            rowOf = new int[lanes];
-            java.util.Arrays.fill(x, L);
+    /** Decode {@code out.length} symbols of {@code planes} planes from data[offset, offset + length). */
+    public static void decodePlanar(CodecTables t, byte[] data, int offset, int length, int planes, int lanes,
+            int[] out) throws CodecException {
+        check(t, out.length, planes, lanes);
+        if (length < 4 * lanes) {
+            throw truncated();
         }
-
-        private void refill(int k) throws CorruptStreamException {
+        if (length % 2 != 0) {
+            throw corrupt("odd payload length");
+        }
+        Derived q = derived(t);
+        int n = out.length;
+        int planeSize = n == 0 ? 1 : n / planes;
+        long[] x = new long[lanes];
+        int[] slot = new int[lanes];
+        int[] rowOf = new int[lanes];
+        for (int k = 0; k < lanes; k++) {
+            int p = offset + 4 * k;
+            x[k] = (data[p] & 0xFFL) | (data[p + 1] & 0xFFL) << 8 | (data[p + 2] & 0xFFL) << 16
+                    | (data[p + 3] & 0xFFL) << 24;
             if (x[k] < L) {
-                if (end - pos < 2) {
-                    throw truncated();
-                }
-                x[k] = (x[k] << 16) | (data[pos] & 0xFFL) | (data[pos + 1] & 0xFFL) << 8;
-                pos += 2;
+                throw corrupt("initial lane state below 2^16");
             }
         }
-
-        /** Symbols g0 .. g0 + m - 1 from lanes 0 .. m - 1. */
-        void group(int g0, int m) throws CorruptStreamException {
-            int mask = (1 << PRECISION) - 1;
+        int pos = offset + 4 * lanes;
+        int end = offset + length;
+        int mask = (1 << PRECISION) - 1;
+        for (int g0 = 0; g0 < n; g0 += lanes) {
+            int m = Math.min(lanes, n - g0);
             int row = g0 / planeSize; // one division a group; the group's symbols advance through the planes
             int inPlane = g0 - row * planeSize;
             for (int k = 0; k < m; k++, inPlane++) {
@@ -317,7 +252,13 @@ public final class InterleavedCodec2 {
                 slot[k] = s;
             }
             for (int k = 0; k < m; k++) {
-                refill(k);
+                if (x[k] < L) {
+                    if (end - pos < 2) {
+                        throw truncated();
+                    }
+                    x[k] = (x[k] << 16) | (data[pos] & 0xFFL) | (data[pos + 1] & 0xFFL) << 8;
+                    pos += 2;
+                }
             }
             for (int k = 0; k < m; k++) {
                 row = rowOf[k];
@@ -325,16 +266,25 @@ public final class InterleavedCodec2 {
                 long value = slot[k];
                 if (slot[k] == maxValue) {
                     long raw = 0;
-                    int count = (int) (x[k] & 15);
-                    x[k] >>>= 4;
-                    refill(k);
-                    if (count > 8) {
-                        throw corrupt("escape count above 8");
-                    }
-                    for (int j = 0; j < count; j++) {
-                        raw |= (x[k] & 15) << (4 * j);
+                    int count = -1;
+                    for (int j = -1; j < count || count < 0; j++) {
+                        long nib = x[k] & 15;
                         x[k] >>>= 4;
-                        refill(k);
+                        if (x[k] < L) {
+                            if (end - pos < 2) {
+                                throw truncated();
+                            }
+                            x[k] = (x[k] << 16) | (data[pos] & 0xFFL) | (data[pos + 1] & 0xFFL) << 8;
+                            pos += 2;
+                        }
+                        if (count < 0) {
+                            count = (int) nib;
+                            if (count > 8) {
+                                throw corrupt("escape count above 8");
+                            }
+                        } else {
+                            raw |= nib << (4 * j);
+                        }
                     }
                     if (count > 0 && (raw >>> (4 * (count - 1))) == 0) {
                         throw corrupt("non-minimal escape count");
@@ -348,91 +298,13 @@ public final class InterleavedCodec2 {
                 out[g0 + k] = (int) value;
             }
         }
-    }
-
-    /** Decode {@code out.length} symbols of {@code planes} planes from data[offset, offset + length). */
-    public static void decodePlanar(CodecTables t, byte[] data, int offset, int length, int planes, int lanes,
-            int[] out) throws CodecException {
-        check(t, out.length, planes, lanes);
-        if (length % 2 != 0) {
-            throw corrupt("odd payload length");
-        }
-        if (length < 2) {
-            throw truncated();
-        }
-        int n = out.length;
-        int w0 = (data[offset] & 0xFF) | (data[offset + 1] & 0xFF) << 8;
-        long tail = w0;
-        int head = 2;
-        if ((w0 & 0x8000) != 0) {
-            if (length < 4) {
-                throw truncated();
-            }
-            int w1 = (data[offset + 2] & 0xFF) | (data[offset + 3] & 0xFF) << 8;
-            if (w1 == 0) {
-                throw corrupt("non-minimal tail length");
-            }
-            tail = (w0 & 0x7FFF) | (long) w1 << 15;
-            head = 4;
-        }
-        if (tail > n || (n > 0 && tail == 0)) {
-            throw corrupt("tail length out of range");
-        }
-        int main = n - (int) tail;
-        int count = main > 0 ? lanes : 1;
-        if (length - head < 4 * count) {
-            throw truncated();
-        }
-        Dec d = new Dec(t, derived(t), out, n == 0 ? 1 : n / planes, lanes);
-        for (int k = 0; k < count; k++) {
-            int p = offset + head + 4 * k;
-            d.x[k] = (data[p] & 0xFFL) | (data[p + 1] & 0xFFL) << 8 | (data[p + 2] & 0xFFL) << 16
-                    | (data[p + 3] & 0xFFL) << 24;
-            if (d.x[k] < L) {
-                throw corrupt("initial lane state below 2^16");
-            }
-        }
-        d.data = data;
-        d.pos = offset + head + 4 * count;
-        d.end = offset + length;
-        for (int g0 = 0; g0 < main; g0 += lanes) {
-            d.group(g0, Math.min(lanes, main - g0));
-        }
-        if (main > 0) { // the other lanes end at 2^16 + the tail's first lanes - 1 words; the tail reads them first
-            int left = d.end - d.pos;
-            if (left > 2 * MAX_TAIL_WORDS_LEFT) {
-                throw corrupt("too many words after the main part");
-            }
-            byte[] words = new byte[2 * (lanes - 1) + left];
-            for (int k = 1; k < lanes; k++) {
-                long w = d.x[k] - L;
-                if (w < 0 || w > 0xFFFF) {
-                    throw corrupt("final lane state outside [2^16, 2^17)");
-                }
-                words[2 * (k - 1)] = (byte) w;
-                words[2 * (k - 1) + 1] = (byte) (w >>> 8);
-            }
-            System.arraycopy(data, d.pos, words, 2 * (lanes - 1), left);
-            d.data = words;
-            d.pos = 0;
-            d.end = words.length;
-        }
-        int tailStart = d.pos;
-        int first = 0;
-        for (int i = main; i < n; i++) {
-            d.group(i, 1);
-            if (i == main) {
-                first = d.pos - tailStart;
-            }
-        }
-        if (d.pos - tailStart - first > 2 * (lanes - 2)) {
-            throw corrupt("tail longer than the encoder makes it");
-        }
-        if (d.pos != d.end) {
+        if (pos != end) {
             throw corrupt("bytes left over");
         }
-        if (d.x[0] != L) {
-            throw corrupt("final lane state is not 2^16");
+        for (int k = 0; k < lanes; k++) {
+            if (x[k] != L) {
+                throw corrupt("final lane state is not 2^16");
+            }
         }
     }
 

@@ -85,42 +85,4 @@ class InterleavedTest {
             assertArrayEquals(mixed, out, lanes + " lanes, mixed");
         }
     }
-
-    @Test
-    void version2TailLengthAndParkedWords() throws Exception {
-        // value 0 at 65535/65536: 40000 symbols hold about 4 bits, so the tail is the whole latent (two length
-        // words, lane 0's state only); a 2^15+ tail in the non-minimal form or past the symbols is refused.
-        CodecTables skewed = CodecTables.fromArrays(new int[][] {{0, 65535, 65536}}, new int[] {3}, new int[] {0}, 16);
-        int[] zeros = new int[40000];
-        byte[] data = InterleavedCodec2.encodePlanar(skewed, zeros, 1, 8);
-        assertEquals(8, data.length);
-        assertArrayEquals(new byte[] {(byte) 0x40, (byte) 0x9c, 1, 0}, java.util.Arrays.copyOf(data, 4));
-        int[] out = new int[zeros.length];
-        InterleavedCodec2.decodePlanar(skewed, data, 0, data.length, 1, 8, out);
-        assertArrayEquals(zeros, out);
-        byte[] nonMinimal = data.clone();
-        nonMinimal[0] = 0;
-        nonMinimal[1] = (byte) 0x80;
-        nonMinimal[2] = 0;
-        byte[] beyond = data.clone();
-        beyond[0] = (byte) 0x41;
-        for (byte[] bad : new byte[][] {nonMinimal, beyond}) {
-            CorruptStreamException e = assertThrows(CorruptStreamException.class,
-                    () -> InterleavedCodec2.decodePlanar(skewed, bad, 0, bad.length, 1, 8, out));
-            assertEquals(CodecException.Kind.CORRUPT, e.kind());
-        }
-        assertArrayEquals(new byte[] {0, 0, 0, 0, 1, 0}, InterleavedCodec2.encodePlanar(skewed, new int[0], 1, 16));
-        // a latent with a main part: lanes 1 .. N-1 start at 2^16 + a parked word, so every header state is at
-        // least 2^16 and the tail is shorter than the latent
-        CodecTables t = tables();
-        for (int lanes : new int[] {8, 16, 32}) {
-            int[] symbols = latent(3 * 300, lanes);
-            byte[] p = InterleavedCodec2.encodePlanar(t, symbols, 3, lanes);
-            int tail = (p[0] & 0xFF) | (p[1] & 0xFF) << 8;
-            assertTrue(tail > 0 && tail < symbols.length, "tail " + tail);
-            int[] back = new int[symbols.length];
-            InterleavedCodec2.decodePlanar(t, p, 0, p.length, 3, lanes, back);
-            assertArrayEquals(symbols, back);
-        }
-    }
 }

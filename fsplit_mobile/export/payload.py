@@ -1,11 +1,12 @@
 """Which stream payload an artifact's writers use: a measured choice made once per export (docs/artifact.md
 "payload").
 
-`choose(tables, symbols, "auto")` codes the given latents (an export passes the eager fp32 symbols of its first 16
-calibration images: a format choice is not made on held-out images; prepare.py) as the CompressAI-compatible single stream and as the
-interleaved payload version 2 (docs/formats.md section 5) at 16 and at 8 lanes, and picks version 2 with the most
-lanes whose total is within `MAX_RATE_COST` of the single stream's (version 2 is the faster one to code both ways,
-16 lanes faster than 8 with AVX2: benchmarks/results/codec.md), else the single stream. Tables that version 2 cannot code (a row with more than 2^14 coded slots) keep the single
+`choose(tables, symbols, "auto")` codes the given latents (an export passes the eager fp32 symbols of its first
+16 calibration images, prepare.py: a format choice is not made on held-out images) as the CompressAI-compatible
+single stream and as the interleaved payload version 2 (docs/formats.md section 5) at 16 and at 8 lanes, and picks
+version 2 with the most lanes whose total is within `MAX_RATE_COST` of the single stream's (version 2 is the faster
+one to code both ways, 16 lanes faster than 8 with AVX2: benchmarks/results/codec.md), else the single stream.
+Tables that version 2 cannot code (a row with more than 2^14 coded slots) keep the single
 stream. "single" / "interleaved2" (/ "interleaved") are explicit choices: both sizes are still measured and
 recorded. The block goes into the manifest as written here; readers take `format` and `lanes`.
 """

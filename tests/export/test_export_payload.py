@@ -141,6 +141,19 @@ def test_export_records_the_payload_and_readers_follow_it(tmp_path, small_ckpt):
     assert block["format"] == want
 
 
+def test_without_calibration_images_the_choice_falls_back_to_the_evaluation_latents(tmp_path, small_ckpt):
+    from fsplit_mobile.runtime.artifact import Artifact
+
+    empty = tmp_path / "no-images"
+    empty.mkdir()
+    res = api.export("onnx", "none", checkpoint=small_ckpt, input_size=(64, 64), out=tmp_path / "a", calib=empty)
+    art = Artifact.open(res.results[0].path)
+    m = art.manifest["payload"]["measured"]
+    assert m["images"] == "evaluation" and m["single_bytes"] > 0
+    report = json.loads((art.path / "report.json").read_text())
+    assert any("payload measured on the evaluation images" in n for n in report["notes"])
+
+
 def test_export_refuses_an_unknown_payload_before_loading(tmp_path):
     with pytest.raises(ExportError, match="payload must be one of"):
         api.export("onnx", "none", checkpoint="unused.pt", out=tmp_path, payload="fastest")

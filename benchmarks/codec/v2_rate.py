@@ -40,7 +40,6 @@ def base_model(rev: str) -> types.ModuleType:
         text=True,
     ).stdout
     mod = types.ModuleType(f"reference_interleaved2_{rev}")
-    mod.__dict__["__name__"] = mod.__name__
     exec(
         compile(src.replace("from .reference import", "from fsplit_mobile.codec.reference import"), rev, "exec"),
         mod.__dict__,

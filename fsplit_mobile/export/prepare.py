@@ -169,11 +169,8 @@ def _reference(
 
     images = load_views(files, ctx.input_size, ctx.recipe.eval_views, ctx.recipe.resize, "evaluation")
     inputs = canonical_inputs(images, ctx.canonical_spec)
-    outputs: list[np.ndarray] = []
     unrounded: list[np.ndarray] = []
-    for start in range(0, len(inputs), EVAL_BATCH):
-        batch = torch.from_numpy(np.concatenate(inputs[start : start + EVAL_BATCH]))
-        outputs.extend(o[None] for o in ctx.device_canonical(batch, unrounded).numpy())
+    outputs = _eager_outputs(ctx, inputs, unrounded)
     symbols = [to_symbols(o, ctx.output, ctx.medians) for o in outputs]
     sizes = [len(encode_latent(tables, s)) for s in symbols]
     server_top1 = ctx.server_top1(symbols) if classifier else None
@@ -251,6 +248,15 @@ def _calibration(ctx: ExportContext, eval_files: list[Path], notes: list[str]) -
     return calibration_batches(images, ctx.canonical_spec), desc
 
 
+def _eager_outputs(ctx: ExportContext, inputs: list[np.ndarray], unrounded: list | None = None) -> list[np.ndarray]:
+    """The eager fp32 device outputs of canonical inputs, one (1, C, H, W) array each, EVAL_BATCH at a time."""
+    outputs: list[np.ndarray] = []
+    for start in range(0, len(inputs), EVAL_BATCH):
+        batch = torch.from_numpy(np.concatenate(inputs[start : start + EVAL_BATCH]))
+        outputs.extend(o[None] for o in ctx.device_canonical(batch, unrounded).numpy())
+    return outputs
+
+
 PAYLOAD_IMAGES = 16  # calibration images (first by name, one view each) the payload choice is measured on
 
 
@@ -265,16 +271,14 @@ def _payload_block(ctx: ExportContext, tables, reference: Reference, choice: str
     except ExportError:
         files = []
     if not files:
-        notes.append("payload measured on the evaluation images: the recipe has no calibration images")
+        notes.append(f"payload measured on the evaluation images: no calibration images in {ctx.calib_dir}")
         block = payload_choice.choose(tables, reference.symbols, choice)
         block["measured"]["images"] = "evaluation"
         return block
-    images = load_views(files, ctx.input_size, 1, ctx.recipe.resize, "calibration")
-    inputs = canonical_inputs(images, ctx.canonical_spec)
-    symbols: list[np.ndarray] = []
-    for start in range(0, len(inputs), EVAL_BATCH):
-        batch = torch.from_numpy(np.concatenate(inputs[start : start + EVAL_BATCH]))
-        symbols.extend(to_symbols(o[None], ctx.output, ctx.medians) for o in ctx.device_canonical(batch).numpy())
+    inputs = canonical_inputs(
+        load_views(files, ctx.input_size, 1, ctx.recipe.resize, "calibration"), ctx.canonical_spec
+    )
+    symbols = [to_symbols(o, ctx.output, ctx.medians) for o in _eager_outputs(ctx, inputs)]
     block = payload_choice.choose(tables, symbols, choice)
     block["measured"]["images"] = f"calibration: {len(files)} images x 1 view from {ctx.calib_dir}"
     return block
